@@ -1,0 +1,43 @@
+# node-gyp build of the addon. CMakeLists.txt is the equivalent cmake-js build; keep them in step.
+{
+  "variables": {
+    # `node-gyp configure -- -Dsockclose_werror=true` (our own build script does) turns warnings
+    # into errors; installs from source on users' machines stay lenient.
+    "sockclose_werror%": "false"
+  },
+  "targets": [
+    {
+      "target_name": "sockclose",
+      "sources": ["native/addon.cc", "native/sys_posix.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags": ["-fvisibility=hidden"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+        "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+        "MACOSX_DEPLOYMENT_TARGET": "10.15",
+        "WARNING_CFLAGS": ["-Wall", "-Wextra"]
+      },
+      "conditions": [
+        ["sockclose_werror=='true'", {
+          "cflags_cc": ["-Werror"],
+          "xcode_settings": {"WARNING_CFLAGS": ["-Werror"]}
+        }],
+        ["OS=='linux'", {"sources": ["native/sys_linux.cc"]}],
+        ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
+          "sources": ["native/sys_bsd.cc"]
+        }],
+        # IBM i's Node reports process.platform 'aix' but gyp names its flavour os400.
+        ["OS=='aix' or OS=='os400'", {"sources": ["native/sys_aix.cc"]}],
+        # Windows: Node exposes no socket descriptors, so there is nothing to build.
+        ["OS=='win'", {"type": "none", "sources!": ["native/addon.cc", "native/sys_posix.cc"]}]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,178 @@
+// The Node-API surface: unpacks arguments, calls sys::, returns numbers. Policy, error objects and
+// everything about Node's handles live in TypeScript (src/).
+//
+// Each function takes a descriptor and returns a non-negative result or -errno; none throws for a
+// system failure, so no C++ exception ever meets the boundary (they are disabled: NAPI_DISABLE_CPP_
+// EXCEPTIONS). Bad arguments throw a JavaScript TypeError/RangeError; src/ validates before calling,
+// so those only guard against misuse of this internal module.
+//
+// Context-aware: all state lives in the per-environment Addon instance, so main thread and
+// worker_threads each have their own.
+#include <napi.h>
+
+#include <climits>
+#include <cmath>
+
+#include "probe.h"
+#include "sys.h"
+
+namespace sockclose {
+namespace {
+
+// Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
+constexpr int kAbi = 1;
+
+#if defined(__PASE__)
+constexpr const char* kBuiltFor = "os400";
+#elif defined(_AIX)
+constexpr const char* kBuiltFor = "aix";
+#elif defined(__linux__)
+constexpr const char* kBuiltFor = "linux";
+#elif defined(__APPLE__)
+constexpr const char* kBuiltFor = "darwin";
+#elif defined(__FreeBSD__)
+constexpr const char* kBuiltFor = "freebsd";
+#elif defined(__OpenBSD__)
+constexpr const char* kBuiltFor = "openbsd";
+#elif defined(__NetBSD__)
+constexpr const char* kBuiltFor = "netbsd";
+#else
+constexpr const char* kBuiltFor = "unknown";
+#endif
+
+void Throw(Napi::Env env, Napi::Error error, const char* code) {
+  error.Set("code", Napi::String::New(env, code));
+  error.ThrowAsJavaScriptException();
+}
+
+bool ReadInt(const Napi::CallbackInfo& info, size_t index, int min, int* out) {
+  Napi::Env env = info.Env();
+  if (!info[index].IsNumber()) {
+    Throw(env, Napi::TypeError::New(env, "sockclose native: argument must be a number"),
+          "ERR_INVALID_ARG_TYPE");
+    return false;
+  }
+  const double value = info[index].As<Napi::Number>().DoubleValue();
+  if (!(value >= min && value <= INT_MAX) || std::floor(value) != value) {
+    Throw(env, Napi::RangeError::New(env, "sockclose native: argument out of range"),
+          "ERR_OUT_OF_RANGE");
+    return false;
+  }
+  *out = static_cast<int>(value);
+  return true;
+}
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    Napi::Array slots = Napi::Array::New(env, kProbeSlotCount);
+    uint32_t i = 0;
+#define SOCKCLOSE_SLOT_NAME(name, str) slots.Set(i++, Napi::String::New(env, str));
+    SOCKCLOSE_PROBE_SLOTS(SOCKCLOSE_SLOT_NAME)
+#undef SOCKCLOSE_SLOT_NAME
+
+    DefineAddon(exports,
+                {
+                    InstanceValue("abi", Napi::Number::New(env, kAbi), napi_enumerable),
+                    InstanceValue("builtFor", Napi::String::New(env, kBuiltFor), napi_enumerable),
+                    InstanceValue("slots", slots, napi_enumerable),
+                    InstanceMethod("attach", &Addon::Attach, napi_enumerable),
+                    InstanceMethod("probe", &Addon::Probe, napi_enumerable),
+                    InstanceMethod("setLinger", &Addon::SetLinger, napi_enumerable),
+                    InstanceMethod("getLinger", &Addon::GetLinger, napi_enumerable),
+                    InstanceMethod("takeError", &Addon::TakeError, napi_enumerable),
+                    InstanceMethod("shutdownWrite", &Addon::ShutdownWrite, napi_enumerable),
+                    InstanceMethod("close", &Addon::Close, napi_enumerable),
+                });
+  }
+
+ private:
+  // attach(record: Float64Array): the buffer probe() writes into. Held for the environment's life,
+  // so the pointer stays valid (an ArrayBuffer's backing store never moves).
+  Napi::Value Attach(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kProbeSlotCount)) {
+      Throw(env, Napi::TypeError::New(env, "sockclose native: attach() needs a Float64Array"),
+            "ERR_INVALID_ARG_TYPE");
+      return env.Undefined();
+    }
+    Napi::Float64Array record = info[0].As<Napi::Float64Array>();
+    record_ref_ = Napi::Persistent(record);
+    record_ = record.Data();
+    return env.Undefined();
+  }
+
+  // probe(fd, fields) -> 0 | -errno; fills the attached record.
+  Napi::Value Probe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = 0;
+    int fields = 0;
+    if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 1, 0, &fields)) return env.Undefined();
+    if (record_ == nullptr) {
+      Throw(env, Napi::Error::New(env, "sockclose native: probe() before attach()"),
+            "ERR_SOCKCLOSE_NATIVE_STATE");
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, sys::Probe(fd, static_cast<unsigned>(fields), record_));
+  }
+
+  // setLinger(fd, enabled, seconds) -> 0 | -errno
+  Napi::Value SetLinger(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = 0;
+    int seconds = 0;
+    if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 2, 0, &seconds)) return env.Undefined();
+    const bool enabled = info[1].ToBoolean().Value();
+    return Napi::Number::New(env, sys::SetLinger(fd, enabled, seconds));
+  }
+
+  // getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)
+  Napi::Value GetLinger(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = 0;
+    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+    bool enabled = false;
+    int seconds = 0;
+    const int result = sys::GetLinger(fd, &enabled, &seconds);
+    if (result < 0) return Napi::Number::New(env, result);
+    return Napi::Number::New(env, static_cast<double>(seconds) * 2 + (enabled ? 1 : 0));
+  }
+
+  // takeError(fd) -> pending errno (0 if none) | -errno of getsockopt itself
+  Napi::Value TakeError(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = 0;
+    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+    int error = 0;
+    const int result = sys::TakeError(fd, &error);
+    return Napi::Number::New(env, result < 0 ? result : error);
+  }
+
+  // shutdownWrite(fd) -> 0 | -errno
+  Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = 0;
+    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+    return Napi::Number::New(env, sys::ShutdownWrite(fd));
+  }
+
+  // close(fd) -> 0 | -errno
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = 0;
+    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+    return Napi::Number::New(env, sys::Close(fd));
+  }
+
+  Napi::Reference<Napi::Float64Array> record_ref_;
+  double* record_ = nullptr;
+};
+
+}  // namespace
+}  // namespace sockclose
+
+// The registration macro pastes the class name into an identifier, so it needs an unqualified one.
+using SockcloseAddon = sockclose::Addon;
+NODE_API_NAMED_ADDON(sockclose, SockcloseAddon)

@@ -1,0 +1,65 @@
+// sockclose's whole view of the operating system: a handful of socket syscalls behind one
+// platform-neutral interface, in the spirit of Rust's socket2 `sys` modules.
+//
+// Rules every implementation follows:
+//   * return 0 (or the documented non-negative value) on success and -errno on failure;
+//   * never throw, never allocate, never keep state between calls;
+//   * never close or change a descriptor unless the function's name says so.
+//
+// sys_posix.cc holds what every Unix shares; sys_linux.cc, sys_bsd.cc and sys_aix.cc hold what
+// differs (binding.gyp and CMakeLists.txt compile exactly one of them). Windows has no native layer:
+// Node exposes no socket descriptors there.
+#ifndef SOCKCLOSE_SYS_H_
+#define SOCKCLOSE_SYS_H_
+
+#include "probe.h"
+
+namespace sockclose {
+namespace sys {
+
+// SO_LINGER. `seconds` is ignored when `enabled` is false.
+int SetLinger(int fd, bool enabled, int seconds);
+int GetLinger(int fd, bool* enabled, int* seconds);
+
+// getsockopt(SO_ERROR): stores the pending error (0 if none) in *error. Destructive on every
+// platform we know: the kernel clears the error it returns.
+int TakeError(int fd, int* error);
+
+// shutdown(SHUT_WR): sends FIN once queued data has left.
+int ShutdownWrite(int fd);
+
+// close(2). Only used for descriptors the caller handed over explicitly (hardReset of a raw fd).
+int Close(int fd);
+
+// Fills the fields of `probe` selected by `fields` (ProbeField bits) and leaves the others at -1.
+// Looks only: nothing here consumes data or errors. Fails as a whole only when the descriptor is not
+// an open socket (-EBADF, -ENOTSOCK); a fact the platform cannot tell is simply left at -1.
+int Probe(int fd, unsigned fields, double* probe);
+
+namespace platform {
+// Implemented once per platform family; used by sys_posix.cc.
+
+// The option that takes a linger time in seconds (SO_LINGER; SO_LINGER_SEC on Apple systems).
+int LingerOption();
+
+// Family, type and listening flag of a socket (ProbeField::kDescribe).
+int Describe(int fd, double* probe);
+
+// TCP state and counters (ProbeField::kTcp): TCP_INFO, TCP_CONNECTION_INFO, or what exists.
+int ProbeTcp(int fd, double* probe);
+
+// Bytes waiting to be read (ProbeField::kUnread).
+int ProbeUnread(int fd, double* probe);
+
+// Bytes not yet sent / sent but not acknowledged (ProbeField::kQueues).
+int ProbeQueues(int fd, double* probe);
+
+// poll(2) events this platform reports for a socket, mapped to ProbeRevents bits (ProbeField::kPoll).
+int PollEvents();
+int NativeToRevents(int revents);
+}  // namespace platform
+
+}  // namespace sys
+}  // namespace sockclose
+
+#endif  // SOCKCLOSE_SYS_H_

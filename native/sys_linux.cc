@@ -1,0 +1,137 @@
+// Linux: TCP_INFO for state and counters, SIOCINQ / SIOCOUTQ / SIOCOUTQNSD for the queues,
+// SO_DOMAIN for the family, POLLRDHUP for the peer's FIN.
+//
+// Linux's SO_ERROR is destructive (the kernel exchanges sk_err with 0), so nothing here reads it:
+// poll() reports POLLERR while an error is pending and leaves it in place.
+#include "sys.h"
+#include "sys_posix.h"
+
+// <linux/tcp.h> rather than <netinet/tcp.h>: glibc's struct tcp_info stops at older kernels' fields.
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+#ifndef SIOCOUTQNSD
+#define SIOCOUTQNSD 0x894B  // Linux 2.6.38; older headers lack the name, not the ioctl.
+#endif
+
+namespace sockclose {
+namespace sys {
+namespace platform {
+namespace {
+
+// A kernel older than the headers returns a shorter struct: use a field only if it was filled.
+#define SOCKCLOSE_HAS_FIELD(info_length, field) \
+  ((info_length) >= offsetof(struct tcp_info, field) + sizeof(((struct tcp_info*)0)->field))
+
+int ToNegativeSocketError(int result) { return result == -ENOTTY ? -ENOTSOCK : result; }
+
+int QueueIoctl(int fd, unsigned long request, int* value) {
+  *value = 0;
+  return ioctl(fd, request, value) == 0 ? 0 : ToNegativeSocketError(posix::LastError());
+}
+
+}  // namespace
+
+int LingerOption() { return SO_LINGER; }
+
+int Describe(int fd, double* probe) {
+  int domain = 0;
+  int result = posix::GetIntOption(fd, SOL_SOCKET, SO_DOMAIN, &domain);
+  if (result < 0) return result;
+  probe[kSlotFamily] = domain == AF_INET    ? kFamilyInet
+                       : domain == AF_INET6 ? kFamilyInet6
+                       : domain == AF_UNIX  ? kFamilyUnix
+                                            : kFamilyOther;
+  int type = 0;
+  result = posix::GetIntOption(fd, SOL_SOCKET, SO_TYPE, &type);
+  if (result < 0) return result;
+  probe[kSlotType] = type == SOCK_STREAM ? kTypeStream : type == SOCK_DGRAM ? kTypeDgram : kTypeOther;
+  int listening = 0;
+  result = posix::GetIntOption(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening);
+  if (result < 0) return result;
+  probe[kSlotListening] = listening ? 1 : 0;
+  return 0;
+}
+
+int ProbeTcp(int fd, double* probe) {
+  struct tcp_info info;
+  std::memset(&info, 0, sizeof info);
+  socklen_t length = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) {
+    const int result = posix::LastError();
+    // Not TCP (AF_UNIX says EOPNOTSUPP, UDP ENOPROTOOPT): the TCP facts stay unknown.
+    return posix::IsNotASocket(result) ? result : 0;
+  }
+  // Linux's numbering is the probe's numbering.
+  probe[kSlotState] = info.tcpi_state;
+  probe[kSlotRetransmits] = info.tcpi_retransmits;
+  probe[kSlotProbes] = info.tcpi_probes;
+  probe[kSlotBackoff] = info.tcpi_backoff;
+  probe[kSlotOptions] = info.tcpi_options;
+  probe[kSlotRttMicros] = info.tcpi_rtt;
+  probe[kSlotTotalRetransmits] = info.tcpi_total_retrans;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_acked)) {
+    probe[kSlotBytesAcked] = static_cast<double>(info.tcpi_bytes_acked);
+  }
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_received)) {
+    probe[kSlotBytesReceived] = static_cast<double>(info.tcpi_bytes_received);
+  }
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_segs_out)) {
+    probe[kSlotSegsOut] = info.tcpi_segs_out;
+    probe[kSlotSegsIn] = info.tcpi_segs_in;
+  }
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_sent)) {
+    probe[kSlotBytesSent] = static_cast<double>(info.tcpi_bytes_sent);
+  }
+  return 0;
+}
+
+int ProbeUnread(int fd, double* probe) {
+  int unread = 0;
+  const int result = QueueIoctl(fd, SIOCINQ, &unread);
+  if (result == 0) probe[kSlotUnread] = unread;
+  // EINVAL: a listening socket has no receive queue.
+  return posix::IsNotASocket(result) ? result : 0;
+}
+
+int ProbeQueues(int fd, double* probe) {
+  int queued = 0;
+  int result = QueueIoctl(fd, SIOCOUTQ, &queued);
+  if (posix::IsNotASocket(result)) return result;
+  if (result < 0) return 0;
+  probe[kSlotSendQueue] = queued;
+  int unsent = 0;
+  result = QueueIoctl(fd, SIOCOUTQNSD, &unsent);
+  if (posix::IsNotASocket(result)) return result;
+  // AF_UNIX answers SIOCOUTQ with buffer memory rather than bytes and has no SIOCOUTQNSD: report
+  // nothing rather than a number that means something else.
+  if (result < 0) {
+    probe[kSlotSendQueue] = -1;
+    return 0;
+  }
+  probe[kSlotUnsent] = unsent;
+  probe[kSlotUnacked] = queued - unsent;
+  return 0;
+}
+
+int PollEvents() { return POLLIN | POLLOUT | POLLRDHUP; }
+
+int NativeToRevents(int revents) {
+  return ((revents & POLLIN) ? kReventIn : 0) | ((revents & POLLOUT) ? kReventOut : 0) |
+         ((revents & POLLERR) ? kReventErr : 0) | ((revents & POLLHUP) ? kReventHup : 0) |
+         ((revents & POLLRDHUP) ? kReventRdHup : 0);
+}
+
+#undef SOCKCLOSE_HAS_FIELD
+
+}  // namespace platform
+}  // namespace sys
+}  // namespace sockclose

@@ -1,0 +1,155 @@
+// What every Unix shares: SO_LINGER, SO_ERROR, shutdown, close, and the order of a probe.
+#include "sys.h"
+#include "sys_posix.h"
+
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sockclose {
+namespace sys {
+
+int SetLinger(int fd, bool enabled, int seconds) {
+  struct linger value;
+  value.l_onoff = enabled ? 1 : 0;
+  value.l_linger = enabled ? seconds : 0;
+  if (setsockopt(fd, SOL_SOCKET, platform::LingerOption(), &value, sizeof value) != 0) {
+    return posix::LastError();
+  }
+  return 0;
+}
+
+int GetLinger(int fd, bool* enabled, int* seconds) {
+  struct linger value = {0, 0};
+  socklen_t length = sizeof value;
+  if (getsockopt(fd, SOL_SOCKET, platform::LingerOption(), &value, &length) != 0) {
+    return posix::LastError();
+  }
+  *enabled = value.l_onoff != 0;
+  *seconds = value.l_linger;
+  return 0;
+}
+
+int TakeError(int fd, int* error) { return posix::GetIntOption(fd, SOL_SOCKET, SO_ERROR, error); }
+
+int ShutdownWrite(int fd) { return shutdown(fd, SHUT_WR) == 0 ? 0 : posix::LastError(); }
+
+int Close(int fd) {
+  // Never retried: after EINTR the descriptor is already gone on Linux, and may be reused.
+  return close(fd) == 0 ? 0 : posix::LastError();
+}
+
+int Probe(int fd, unsigned fields, double* probe) {
+  for (int i = 0; i < kProbeSlotCount; i++) probe[i] = -1;
+  if (fd < 0) return -EBADF;
+
+  // A probe must prove the descriptor is a socket before trusting calls (poll, FIONREAD) that also
+  // succeed on files: the getsockopt-based groups do, so make sure one of them runs first.
+  if ((fields & (kProbeDescribe | kProbeTcp | kProbeLinger)) == 0) fields |= kProbeDescribe;
+
+  int result = 0;
+  if (fields & kProbeDescribe) {
+    result = platform::Describe(fd, probe);
+    if (result < 0) return result;
+  }
+  if (fields & kProbeLinger) {
+    bool enabled = false;
+    int seconds = 0;
+    result = GetLinger(fd, &enabled, &seconds);
+    if (posix::IsNotASocket(result)) return result;
+    if (result == 0) {
+      probe[kSlotLingerEnabled] = enabled ? 1 : 0;
+      probe[kSlotLingerSeconds] = seconds;
+    }
+  }
+  if (fields & kProbeTcp) {
+    result = platform::ProbeTcp(fd, probe);
+    if (result < 0) return result;
+  }
+  if (fields & kProbePoll) {
+    struct pollfd entry;
+    entry.fd = fd;
+    entry.events = static_cast<short>(platform::PollEvents());
+    entry.revents = 0;
+    do {
+      result = poll(&entry, 1, 0);
+    } while (result < 0 && errno == EINTR);
+    if (result < 0) return posix::LastError();
+    if (entry.revents & POLLNVAL) return -EBADF;
+    probe[kSlotRevents] = platform::NativeToRevents(entry.revents);
+  }
+  if (fields & kProbeUnread) {
+    result = platform::ProbeUnread(fd, probe);
+    if (result < 0) return result;
+  }
+  if (fields & kProbeQueues) {
+    result = platform::ProbeQueues(fd, probe);
+    if (result < 0) return result;
+  }
+  if (fields & kProbeSockname) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == 0) {
+      probe[kSlotSocknameErrno] = 0;
+    } else {
+      result = posix::LastError();
+      if (posix::IsNotASocket(result)) return result;
+      probe[kSlotSocknameErrno] = -result;
+    }
+  }
+  return 0;
+}
+
+namespace posix {
+
+int GetIntOption(int fd, int level, int name, int* value) {
+  socklen_t length = sizeof *value;
+  *value = 0;
+  return getsockopt(fd, level, name, value, &length) == 0 ? 0 : LastError();
+}
+
+int DescribeBySockname(int fd, double* probe) {
+  int type = 0;
+  int result = GetIntOption(fd, SOL_SOCKET, SO_TYPE, &type);
+  if (result < 0) return result;
+  probe[kSlotType] = type == SOCK_STREAM ? kTypeStream : type == SOCK_DGRAM ? kTypeDgram : kTypeOther;
+
+  struct sockaddr_storage address;
+  socklen_t length = sizeof address;
+  address.ss_family = AF_UNSPEC;
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == 0) {
+    const int family = address.ss_family;
+    probe[kSlotFamily] = family == AF_INET    ? kFamilyInet
+                         : family == AF_INET6 ? kFamilyInet6
+                         : family == AF_UNIX  ? kFamilyUnix
+                                              : kFamilyOther;
+  }  // else: unknown. On AIX this is the error state, which the caller reads from socknameErrno.
+
+#ifdef SO_ACCEPTCONN
+  int listening = 0;
+  if (GetIntOption(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening) == 0) {
+    probe[kSlotListening] = listening ? 1 : 0;
+  }
+#endif
+  return 0;
+}
+
+int UnreadByFionread(int fd, double* probe) {
+  int unread = 0;
+  if (ioctl(fd, FIONREAD, &unread) == 0) {
+    probe[kSlotUnread] = unread;
+    return 0;
+  }
+  const int result = LastError();
+  if (result == -ENOTTY) return -ENOTSOCK;
+  return IsNotASocket(result) ? result : 0;
+}
+
+}  // namespace posix
+}  // namespace sys
+}  // namespace sockclose

@@ -1,0 +1,135 @@
+// Error objects shaped like Node's own: a stable `code` on every error, `errno`/`syscall` on system
+// failures, and a stack that starts at the caller's line rather than inside sockclose.
+import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
+
+/** The error codes sockclose defines itself (Node's own codes are used where they fit). */
+export const ErrorCodes = {
+  /** The socket was destroyed or closed: sockclose never touches its old descriptor number. */
+  CLOSED: 'ERR_SOCKCLOSE_CLOSED',
+  /** The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, … */
+  NO_FD: 'ERR_SOCKCLOSE_NO_FD',
+  /** This platform or this install cannot do it; `reason` says why. */
+  UNSUPPORTED: 'ERR_SOCKCLOSE_UNSUPPORTED',
+  /** The operation only means something for TCP sockets (this one is AF_UNIX, UDP, …). */
+  NOT_TCP: 'ERR_SOCKCLOSE_NOT_TCP',
+  /** A positive kernel linger would block the event loop in close(); opt in with `blocking: true`. */
+  BLOCKING_LINGER: 'ERR_SOCKCLOSE_BLOCKING_LINGER',
+  /** peekSocketError() saw that an error is pending but this platform cannot name it. */
+  PENDING_ERROR: 'ERR_SOCKCLOSE_PENDING_ERROR',
+} as const;
+
+/** Any `code` value sockclose's own errors carry. */
+export type SockcloseErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An Error carrying a stable `code`. */
+export interface CodedError extends Error {
+  code: string;
+}
+
+/** An operating-system failure, shaped like Node's SystemError (`errno` is negative, as in Node). */
+export interface SystemError extends CodedError {
+  errno: number;
+  syscall: string;
+}
+
+/** A socket error found pending on a connection (see peekSocketError / takeSocketError). */
+export interface PendingSocketError extends SystemError {
+  /**
+   * True when the platform could only tell that an error is pending and sockclose named it from
+   * the connection's history (see the README's platform table); false when the kernel said it.
+   */
+  inferred: boolean;
+}
+
+/** An ERR_SOCKCLOSE_UNSUPPORTED error: `reason` names what is missing. */
+export interface UnsupportedError extends CodedError {
+  reason: string;
+}
+
+// Functions are the public entry points, used only to cut sockclose's frames from stacks.
+type Caller = (...args: never[]) => unknown;
+
+function finish<E extends Error>(error: E, code: string, caller: Caller): E & { code: string } {
+  const coded = error as E & { code: string };
+  coded.code = code;
+  Error.captureStackTrace(coded, caller);
+  return coded;
+}
+
+/** Node's way of describing a bad value at the end of a message ("Received type string ('x')"). */
+function received(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${String(value)}`;
+  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
+  }
+  let shown = inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `Received type ${typeof value} (${shown})`;
+}
+
+export function invalidArgType(name: string, expected: string, value: unknown, caller: Caller) {
+  const message = `The "${name}" argument must be ${expected}. ${received(value)}`;
+  return finish(new TypeError(message), 'ERR_INVALID_ARG_TYPE', caller);
+}
+
+export function invalidArgValue(name: string, value: unknown, reason: string, caller: Caller) {
+  const message = `The argument '${name}' ${reason}. Received ${inspect(value)}`;
+  return finish(new TypeError(message), 'ERR_INVALID_ARG_VALUE', caller);
+}
+
+export function outOfRange(name: string, range: string, value: unknown, caller: Caller) {
+  const message = `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`;
+  return finish(new RangeError(message), 'ERR_OUT_OF_RANGE', caller);
+}
+
+export function closedSocket(caller: Caller) {
+  const message = `${caller.name}(): the socket is closed; its old descriptor is never touched`;
+  return finish(new Error(message), ErrorCodes.CLOSED, caller);
+}
+
+export function noFd(why: string, caller: Caller) {
+  return finish(new Error(`${caller.name}(): the socket has no file descriptor (${why})`), ErrorCodes.NO_FD, caller);
+}
+
+export function notTcp(what: string, caller: Caller) {
+  const message = `${caller.name}() needs a TCP socket; ${what}`;
+  return finish(new TypeError(message), ErrorCodes.NOT_TCP, caller);
+}
+
+export function blockingLinger(seconds: number, caller: Caller) {
+  const message =
+    `${caller.name}(): a linger of ${seconds} s makes close() block the thread for up to ${seconds} s ` +
+    'while data is unacknowledged (on a raw descriptor sockclose cannot emulate it asynchronously). ' +
+    'Pass { blocking: true } to accept that, or use 0 / false.';
+  return finish(new Error(message), ErrorCodes.BLOCKING_LINGER, caller);
+}
+
+export function unsupported(reason: string, caller: Caller): UnsupportedError {
+  const error = finish(new Error(`${caller.name}() is not supported here: ${reason}`), ErrorCodes.UNSUPPORTED, caller);
+  return Object.assign(error, { reason });
+}
+
+/** A failed syscall; `result` is the native layer's -errno. Message as in Node's net errors. */
+export function systemError(result: number, syscall: string, caller: Caller): SystemError {
+  const code = getSystemErrorName(result);
+  const error = finish(new Error(`${syscall} ${code}`), code, caller);
+  return Object.assign(error, { errno: result, syscall });
+}
+
+/** A pending socket error, `errno` being the positive OS value. */
+export function pendingSocketError(errno: number, syscall: string, inferred: boolean, caller: Caller): PendingSocketError {
+  const code = getSystemErrorName(-errno);
+  const description = getSystemErrorMap().get(-errno)?.[1] ?? 'unknown error';
+  const how = inferred ? 'pending on the socket, named from its TCP state' : 'pending on the socket';
+  const error = finish(new Error(`${code}: ${description} (${how})`), code, caller);
+  return Object.assign(error, { errno: -errno, syscall, inferred });
+}
+
+/** peekSocketError() knows an error is pending but the platform cannot say which. */
+export function unnamedPendingError(syscall: string, caller: Caller): PendingSocketError {
+  const message = 'A socket error is pending; this platform cannot name it without consuming it (takeSocketError() can)';
+  const error = finish(new Error(message), ErrorCodes.PENDING_ERROR, caller);
+  return Object.assign(error, { errno: 0, syscall, inferred: true });
+}

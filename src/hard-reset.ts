@@ -1,0 +1,97 @@
+import { constants } from 'node:os';
+
+import { bypassCloseSteps } from './close-hook.js';
+import { closedSocket, systemError, unsupported } from './errors.js';
+import { binding, unavailableReason } from './native/binding.js';
+import { currentPlatform } from './platform/index.js';
+import { checkTarget, realSocket, requireNative, resolve, type SocketInternals, type SocketTarget } from './target.js';
+
+const { EINVAL, ECONNRESET } = constants.errno;
+const pending = new WeakSet<SocketInternals>();
+
+/**
+ * Abortive close: the peer gets an RST, this side keeps no TIME_WAIT. For a Node socket, sets
+ * SO_LINGER {1, 0} on its descriptor and destroys it ('close' is emitted as usual); for a raw
+ * descriptor, sets the option and closes the descriptor (the only time sockclose closes one).
+ *
+ * Works where Node's `socket.resetAndDestroy()` does not: TLS sockets (client and server side),
+ * sockets that already called `end()`. A socket still connecting is reset once it connects, as
+ * `resetAndDestroy()` does; if it never connects, there is nothing to reset.
+ *
+ * Without the native binary (or on Windows) a plain TCP socket is still reset, through Node's
+ * `resetAndDestroy()`; other targets throw `ERR_SOCKCLOSE_UNSUPPORTED`.
+ *
+ * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
+ * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
+ *   AF_UNIX; a system error from setsockopt() (then nothing was closed) or close().
+ * @example
+ * ```ts
+ * // Drop clients that do not finish a handshake in time, without TIME_WAIT.
+ * socket.setTimeout(5000, () => hardReset(socket));
+ * ```
+ */
+export function hardReset(target: SocketTarget): void {
+  checkTarget(target, hardReset);
+  if (typeof target === 'number') {
+    const { fd } = resolve(target, hardReset, true);
+    const native = requireNative(hardReset);
+    setAbortiveLinger(fd);
+    const result = native.close(fd);
+    if (result < 0) throw systemError(result, 'close', hardReset);
+    return;
+  }
+
+  const socket = realSocket(target);
+  if (socket.destroyed) throw closedSocket(hardReset);
+  if (!currentPlatform().hasDescriptors || !binding()) {
+    resetThroughNode(socket);
+    return;
+  }
+  if (socket.connecting) {
+    resetOnceConnected(socket);
+    return;
+  }
+  const { fd } = resolve(socket, hardReset, true);
+  setAbortiveLinger(fd);
+  bypassCloseSteps(socket);
+  socket.destroy();
+}
+
+function setAbortiveLinger(fd: number): void {
+  const result = requireNative(hardReset).setLinger(fd, true, 0);
+  // BSD-derived stacks refuse socket options on a connection that is already reset or shut down:
+  // there is nothing left to reset then, and closing is all that remains to do.
+  if (result < 0 && result !== -EINVAL && result !== -ECONNRESET) throw systemError(result, 'setsockopt', hardReset);
+}
+
+function resetOnceConnected(socket: SocketInternals): void {
+  if (pending.has(socket)) return;
+  pending.add(socket);
+  socket.once('connect', () => {
+    pending.delete(socket);
+    if (socket.destroyed) return;
+    try {
+      hardReset(socket);
+    } catch (error) {
+      // Nobody is on the stack to catch it: fail the socket with it rather than lose it.
+      socket.destroy(error as Error);
+    }
+  });
+}
+
+/** JavaScript-only path: Node's own reset, for the sockets it accepts. */
+function resetThroughNode(socket: SocketInternals): void {
+  const handle = socket._handle;
+  const plainTcp = handle === null || handle.constructor.name === 'TCP';
+  if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
+    socket.resetAndDestroy();
+    return;
+  }
+  const why = !plainTcp
+    ? "Node's resetAndDestroy() rejects TLS and AF_UNIX sockets"
+    : socket.writableEnded
+      ? "Node's resetAndDestroy() cannot reset after end() (libuv refuses while a shutdown is pending)"
+      : "this Node has no resetAndDestroy() (Node >= 16.17 / 18.3)";
+  const native = currentPlatform().noDescriptorsReason ?? `the native binary is unavailable: ${unavailableReason() ?? 'unknown reason'}`;
+  throw unsupported(`${why}, and ${native}`, hardReset);
+}

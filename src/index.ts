@@ -1,0 +1,19 @@
+// sockclose: control how a TCP connection ends.
+export { capabilities, type Capabilities } from './capabilities.js';
+export {
+  ErrorCodes,
+  type CodedError,
+  type PendingSocketError,
+  type SockcloseErrorCode,
+  type SystemError,
+  type UnsupportedError,
+} from './errors.js';
+export { hardReset } from './hard-reset.js';
+export { closeWouldReset, inspectSocket, type SocketInspection, type TcpCounters } from './inspect-socket.js';
+export { getLinger, setLinger, type LingerSetting, type SetLingerOptions } from './linger.js';
+export type { TcpStateName } from './native/layout.js';
+export type { PlatformName } from './platform/index.js';
+export { shutdownWrite } from './shutdown-write.js';
+export { peekSocketError, takeSocketError } from './socket-error.js';
+export { socketFd } from './socket-fd.js';
+export type { SocketTarget } from './target.js';

@@ -1,0 +1,169 @@
+import { pendingSocketError, unnamedPendingError, unsupported, type PendingSocketError } from './errors.js';
+import { emulatedLinger } from './linger.js';
+import { Family, Field, known, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
+import { platform, type Transport } from './platform/index.js';
+import { probe, resolve, tcpBytesRead, type Resolved, type SocketTarget } from './target.js';
+import type { LingerSetting } from './linger.js';
+
+/** TCP counters the platform reports; each is `null` where it does not. */
+export interface TcpCounters {
+  /** Smoothed round-trip time, in microseconds. */
+  rttMicros: number | null;
+  /** Retransmissions of the segment now in flight. */
+  retransmits: number | null;
+  /** Retransmissions over the connection's life. */
+  totalRetransmits: number | null;
+  /** Bytes the peer acknowledged (Linux counts the SYN as one). */
+  bytesAcked: number | null;
+  /** Bytes received (Linux counts a received FIN as one). */
+  bytesReceived: number | null;
+  /** Bytes sent, retransmissions included. */
+  bytesSent: number | null;
+  segmentsIn: number | null;
+  segmentsOut: number | null;
+}
+
+/** A snapshot of a socket's close-relevant state. Fields are `null` where the platform cannot tell. */
+export interface SocketInspection {
+  fd: number;
+  family: 'IPv4' | 'IPv6' | 'unix' | null;
+  /**
+   * TCP state, as `ss` names them. AF_UNIX sockets have no TCP state; for them sockclose reports
+   * 'LISTEN', 'ESTABLISHED', 'CLOSE_WAIT' (the peer shut its side) or 'CLOSE' (both sides shut).
+   */
+  state: TcpStateName | null;
+  /** Bytes received and not yet read by anyone: a close now would reset the connection. */
+  unreadBytes: number | null;
+  /** Bytes queued in the kernel, not yet sent. */
+  unsentBytes: number | null;
+  /** Bytes sent, not yet acknowledged by the peer. */
+  unackedBytes: number | null;
+  /** Unsent + unacknowledged (known on macOS/FreeBSD where the split is not). */
+  sendQueueBytes: number | null;
+  /** Bytes Node itself still holds for writing (libuv's queue), not yet given to the kernel. */
+  nodeQueuedBytes: number | null;
+  /** The pending error, read without consuming it (see peekSocketError). */
+  pendingError: PendingSocketError | null;
+  /** False where the platform cannot peek a pending error (then `pendingError` is null). */
+  pendingErrorKnown: boolean;
+  /** SO_LINGER, or the emulated linger. */
+  linger: LingerSetting | null;
+  /** Whether closing now would send RST (see closeWouldReset). */
+  closeWouldReset: boolean;
+  tcp: TcpCounters | null;
+}
+
+const ALL = Field.describe | Field.poll | Field.tcp | Field.unread | Field.queues | Field.linger | Field.sockname;
+
+/**
+ * Everything sockclose can learn about a socket's state without changing it: TCP state, the three
+ * queues, the pending error (peeked, never consumed), linger, and TCP counters.
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
+ * @returns A {@link SocketInspection}.
+ * @example
+ * ```ts
+ * const { state, unreadBytes, unackedBytes } = inspectSocket(socket);
+ * ```
+ */
+export function inspectSocket(target: SocketTarget): SocketInspection {
+  const resolved = resolve(target, inspectSocket, false);
+  const rules = platform();
+  const record = probe(resolved.fd, ALL, inspectSocket);
+  const unread = known(record[Slot.unread]);
+  const lingerEnabled = record[Slot.lingerEnabled]!;
+  const emulated = resolved.kind === 'socket' ? emulatedLinger(resolved.socket) : undefined;
+
+  const inspection: SocketInspection = {
+    fd: resolved.fd,
+    family: familyName(record[Slot.family]!),
+    state: stateName(record, resolved.transport),
+    unreadBytes: unread,
+    unsentBytes: known(record[Slot.unsent]),
+    unackedBytes: known(record[Slot.unacked]),
+    sendQueueBytes: known(record[Slot.sendQueue]),
+    nodeQueuedBytes: resolved.kind === 'socket' ? (resolved.handle.writeQueueSize ?? null) : null,
+    pendingError: null,
+    pendingErrorKnown: rules.peekFields !== 0,
+    linger:
+      emulated !== undefined
+        ? { enabled: true, seconds: emulated, emulated: true }
+        : lingerEnabled < 0
+          ? null
+          : { enabled: lingerEnabled === 1, seconds: record[Slot.lingerSeconds]!, emulated: false },
+    closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, resolved.transport),
+    tcp: resolved.transport === 'tcp' ? tcpCounters(record) : null,
+  };
+  // Last: naming the error may probe again, which overwrites the record.
+  if (inspection.pendingErrorKnown) inspection.pendingError = pendingFrom(record, resolved, unread);
+  return inspection;
+}
+
+/**
+ * Whether closing this socket now would send RST to the peer: on Linux, unread input or an
+ * abortive linger ({1, 0}) on a connection that still exists. (AF_UNIX has no RST, but closing
+ * with unread input makes the peer's next read fail with ECONNRESET: that counts too.)
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
+ * @example
+ * ```ts
+ * if (closeWouldReset(socket)) await lingeringClose(socket); else socket.destroy();
+ * ```
+ */
+export function closeWouldReset(target: SocketTarget): boolean {
+  const resolved = resolve(target, closeWouldReset, false);
+  const rules = platform();
+  if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
+  return rules.closeWouldReset(probe(resolved.fd, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
+}
+
+function pendingFrom(record: Float64Array, resolved: Resolved, unread: number | null): PendingSocketError | null {
+  const verdict = platform().pendingError(record, {
+    transport: resolved.transport,
+    handleBytesRead: resolved.kind === 'socket' ? tcpBytesRead(resolved.handle) : null,
+    unread: () => unread,
+  });
+  if (verdict === null) return null;
+  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, inspectSocket);
+  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, inspectSocket);
+}
+
+function familyName(family: number): SocketInspection['family'] {
+  switch (family) {
+    case Family.inet:
+      return 'IPv4';
+    case Family.inet6:
+      return 'IPv6';
+    case Family.unix:
+      return 'unix';
+    default:
+      return null;
+  }
+}
+
+function stateName(record: Float64Array, transport: Transport): TcpStateName | null {
+  if (transport === 'tcp') {
+    const state = record[Slot.state]!;
+    return state > 0 && state < TCP_STATES.length ? (TCP_STATES[state] as TcpStateName) : null;
+  }
+  if (record[Slot.listening] === 1) return 'LISTEN';
+  const revents = record[Slot.revents]!;
+  if (revents < 0) return null;
+  if (revents & Revents.hup) return 'CLOSE';
+  if (revents & Revents.rdhup) return 'CLOSE_WAIT';
+  return 'ESTABLISHED';
+}
+
+function tcpCounters(record: Float64Array): TcpCounters | null {
+  const counters: TcpCounters = {
+    rttMicros: known(record[Slot.rttMicros]),
+    retransmits: known(record[Slot.retransmits]),
+    totalRetransmits: known(record[Slot.totalRetransmits]),
+    bytesAcked: known(record[Slot.bytesAcked]),
+    bytesReceived: known(record[Slot.bytesReceived]),
+    bytesSent: known(record[Slot.bytesSent]),
+    segmentsIn: known(record[Slot.segsIn]),
+    segmentsOut: known(record[Slot.segsOut]),
+  };
+  return Object.values(counters).every((value) => value === null) ? null : counters;
+}

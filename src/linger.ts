@@ -1,0 +1,124 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { setCloseStep } from './close-hook.js';
+import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
+import { record } from './native/binding.js';
+import { Field, Slot } from './native/layout.js';
+import { checkTarget, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
+
+/** A socket's SO_LINGER setting as sockclose sees it. */
+export interface LingerSetting {
+  /** Whether close() lingers (a timed linger) or resets (`seconds` 0). */
+  enabled: boolean;
+  /** The linger time; 0 with `enabled` means the next close sends RST. */
+  seconds: number;
+  /** True when sockclose emulates a timed linger asynchronously instead of the kernel. */
+  emulated: boolean;
+}
+
+/** Options for {@link setLinger}. */
+export interface SetLingerOptions {
+  /**
+   * Set a positive linger in the kernel, where close() then blocks the calling thread (in Node:
+   * the event loop) for up to `seconds` while sent data is unacknowledged. Without it a positive
+   * linger on a socket is emulated asynchronously, and on a raw descriptor it is refused.
+   */
+  blocking?: boolean;
+}
+
+const MAX_SECONDS = 65535;
+const STEP = 'linger';
+const emulated = new WeakMap<SocketInternals, number>();
+
+/**
+ * Sets SO_LINGER: how the next close of this socket ends the connection.
+ *
+ * - `false`: the default graceful close (FIN; the kernel keeps delivering queued data).
+ * - `0`: abortive: the next close sends RST and leaves no TIME_WAIT (see also {@link hardReset}).
+ * - `n > 0`: a timed linger. In the kernel this makes close() block the thread for up to `n`
+ *   seconds, so on a Node socket sockclose emulates it instead: when the socket is destroyed, its
+ *   handle stays open until Node's queued writes and the kernel's unacknowledged bytes are gone, or
+ *   `n` seconds have passed, and only then closes ('close' is emitted then). The event loop never
+ *   blocks. `{ blocking: true }` sets the kernel option for real.
+ *
+ * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
+ * @param seconds - `false`, or an integer from 0 to 65535.
+ * @param options - {@link SetLingerOptions}.
+ * @throws `ERR_SOCKCLOSE_BLOCKING_LINGER` for `n > 0` on a raw descriptor without `blocking`;
+ *   `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX, where linger means nothing; a system error from
+ *   setsockopt().
+ * @example
+ * ```ts
+ * setLinger(socket, 0); // this connection will end with RST
+ * socket.destroy();
+ * ```
+ */
+export function setLinger(target: SocketTarget, seconds: number | false, options: SetLingerOptions = {}): void {
+  checkTarget(target, setLinger);
+  if (seconds !== false) {
+    if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number or false', seconds, setLinger);
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS) {
+      throw outOfRange('seconds', `an integer >= 0 and <= ${MAX_SECONDS}, or false`, seconds, setLinger);
+    }
+  }
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, setLinger);
+  const { blocking = false } = options;
+  if (typeof blocking !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', blocking, setLinger);
+
+  const resolved = resolve(target, setLinger, true);
+  const native = requireNative(setLinger);
+  const emulate = seconds !== false && seconds > 0 && !blocking;
+  if (emulate && resolved.kind === 'fd') throw blockingLinger(seconds, setLinger);
+
+  const kernelEnabled = seconds !== false && !emulate;
+  const result = native.setLinger(resolved.fd, kernelEnabled, kernelEnabled ? (seconds as number) : 0);
+  if (result < 0) throw systemError(result, 'setsockopt', setLinger);
+
+  if (resolved.kind !== 'socket') return;
+  if (emulate) {
+    emulated.set(resolved.socket, seconds as number);
+    setCloseStep(resolved.socket, STEP, (socket, handle) => lingerAsynchronously(socket, handle));
+  } else {
+    emulated.delete(resolved.socket);
+    setCloseStep(resolved.socket, STEP, null);
+  }
+}
+
+/**
+ * Reads SO_LINGER, or the emulated linger {@link setLinger} set on a Node socket.
+ *
+ * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
+ * @returns `{ enabled, seconds, emulated }`.
+ * @throws `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX; a system error from getsockopt().
+ */
+export function getLinger(target: SocketTarget): LingerSetting {
+  const resolved = resolve(target, getLinger, true);
+  const result = requireNative(getLinger).getLinger(resolved.fd);
+  if (result < 0) throw systemError(result, 'getsockopt', getLinger);
+  const emulatedSeconds = resolved.kind === 'socket' ? emulated.get(resolved.socket) : undefined;
+  if (emulatedSeconds !== undefined) return { enabled: true, seconds: emulatedSeconds, emulated: true };
+  return { enabled: result % 2 === 1, seconds: Math.floor(result / 2), emulated: false };
+}
+
+/** The emulated linger's wait: until nothing is left to acknowledge, or its time is up. */
+async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
+  const seconds = emulated.get(socket) ?? 0;
+  const deadline = Date.now() + seconds * 1000;
+  // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
+  // (most closes are done within a round trip) and back off to 50 ms.
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    if ((handle.writeQueueSize ?? 0) === 0) {
+      const result = requireNative(setLinger).probe(handle.fd, Field.queues);
+      if (result < 0) return; // the connection is gone: nothing left to wait for
+      if (!(record[Slot.sendQueue]! > 0)) return;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    await sleep(Math.min(delay, left));
+  }
+}
+
+/** The emulated linger {@link setLinger} set on a socket, in seconds, if any. */
+export function emulatedLinger(socket: SocketInternals): number | undefined {
+  return emulated.get(socket);
+}

@@ -1,0 +1,95 @@
+// Loads the addon once, on first use, and never throws: without a usable binary sockclose runs in
+// JavaScript-only mode and the functions that need the binary throw ERR_SOCKCLOSE_UNSUPPORTED with
+// the reason recorded here.
+import path from 'node:path';
+
+import { currentPlatform } from '../platform/detect.js';
+import { SLOT_NAMES } from './layout.js';
+
+/** The functions native/addon.cc exports. Results are >= 0, or -errno. */
+export interface Binding {
+  readonly abi: number;
+  readonly builtFor: string;
+  readonly slots: readonly string[];
+  attach(record: Float64Array): void;
+  probe(fd: number, fields: number): number;
+  setLinger(fd: number, enabled: boolean, seconds: number): number;
+  /** seconds * 2 + (enabled ? 1 : 0), or -errno */
+  getLinger(fd: number): number;
+  /** pending errno (0 if none), or -errno of getsockopt itself */
+  takeError(fd: number): number;
+  shutdownWrite(fd: number): number;
+  close(fd: number): number;
+}
+
+/** The interface version this TypeScript expects (native/addon.cc's kAbi). */
+const ABI = 1;
+
+interface LoadResult {
+  binding: Binding | null;
+  reason: string | null;
+  file: string | null;
+}
+
+let loaded: LoadResult | undefined;
+
+/**
+ * The record probe() fills, shared by every call on this thread. Read it right after the call that
+ * filled it: the next probe overwrites it. Backed by an ArrayBuffer so its memory never moves.
+ */
+export const record = new Float64Array(new ArrayBuffer(SLOT_NAMES.length * Float64Array.BYTES_PER_ELEMENT));
+
+/** The addon, or null in JavaScript-only mode. */
+export function binding(): Binding | null {
+  return (loaded ??= load()).binding;
+}
+
+/** Why there is no addon (null when there is one). */
+export function unavailableReason(): string | null {
+  return (loaded ??= load()).reason;
+}
+
+/** The file the addon was loaded from. */
+export function bindingFile(): string | null {
+  return (loaded ??= load()).file;
+}
+
+function load(): LoadResult {
+  const platform = currentPlatform();
+  if (!platform.hasDescriptors) {
+    return { binding: null, reason: platform.noDescriptorsReason, file: null };
+  }
+  let file: string | null = null;
+  try {
+    // SOCKCLOSE_BINARY names one exact binary (how the test suite runs against the cmake-js and
+    // sanitizer builds); otherwise node-gyp-build picks build/Release, then prebuilds/<platform>-<arch>.
+    const explicit = process.env.SOCKCLOSE_BINARY;
+    if (explicit) {
+      file = path.resolve(explicit);
+    } else {
+      const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+      file = nodeGypBuild.path(path.join(__dirname, '..', '..'));
+    }
+    const candidate = require(file) as Binding;
+    const mismatch = checkBinding(candidate, platform.name);
+    if (mismatch) return { binding: null, reason: `${file}: ${mismatch}`, file };
+    candidate.attach(record);
+    return { binding: candidate, reason: null, file };
+  } catch (error) {
+    const message = (error as Error).message.trim().split('\n')[0];
+    return { binding: null, reason: `no usable native binary (${message})`, file };
+  }
+}
+
+function checkBinding(candidate: Binding, platformName: string): string | null {
+  if (candidate.abi !== ABI) {
+    return `interface version ${String(candidate.abi)}, expected ${ABI} (a stale build? run npm run build)`;
+  }
+  if (candidate.slots.join() !== SLOT_NAMES.join()) {
+    return 'probe layout differs from this JavaScript (a stale build? run npm run build)';
+  }
+  if (candidate.builtFor !== platformName) {
+    return `built for ${candidate.builtFor}, running on ${platformName}`;
+  }
+  return null;
+}

@@ -1,0 +1,35 @@
+// The contract each platform module fulfils: how to read the native probe record into answers.
+// Policy lives here (in TypeScript); the native layer only gathers facts.
+import type { PlatformName } from './detect.js';
+
+/** A pending error the platform could find without consuming it. */
+export type PendingVerdict =
+  | { readonly errno: number; readonly syscall: string; readonly inferred: boolean }
+  | { readonly errno: 0; readonly syscall: string; readonly unnamed: true };
+
+/** The kinds of socket sockclose works with. */
+export type Transport = 'tcp' | 'unix';
+
+/** What peek knows besides the record. */
+export interface PeekContext {
+  readonly transport: Transport;
+  /** Bytes Node's TCP handle has read from this connection, or null (raw descriptor, not TCP). */
+  readonly handleBytesRead: number | null;
+  /** Probes the unread byte count (overwrites the record: read it first). */
+  unread(): number | null;
+}
+
+export interface PlatformBehaviour {
+  readonly name: PlatformName;
+  /** Probe fields peekSocketError() needs; 0 when it cannot peek (see peekUnsupportedReason). */
+  readonly peekFields: number;
+  readonly peekUnsupportedReason: string | null;
+  /** Reads a record filled with peekFields: the pending error, or null if none. */
+  pendingError(record: Float64Array, context: PeekContext): PendingVerdict | null;
+  /** Probe fields closeWouldReset() needs. */
+  readonly closeWouldResetFields: number;
+  /** Reads a record filled with closeWouldResetFields. */
+  closeWouldReset(record: Float64Array, transport: Transport): boolean;
+  /** Whether the platform's bytesReceived counts a received FIN (Linux does). */
+  readonly countsFinInBytesReceived: boolean;
+}

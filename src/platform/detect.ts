@@ -1,0 +1,63 @@
+// The one place that decides which platform this is. Everything else asks here.
+import os from 'node:os';
+
+/** The platforms sockclose tells apart. `os400` is IBM i (PASE), where Node may say 'aix'. */
+export type PlatformName = 'linux' | 'darwin' | 'freebsd' | 'openbsd' | 'netbsd' | 'aix' | 'os400' | 'win32' | 'other';
+
+/** What sockclose knows about the running platform. */
+export interface PlatformInfo {
+  readonly name: PlatformName;
+  /** Whether Node exposes OS socket descriptors here (not on Windows). */
+  readonly hasDescriptors: boolean;
+  /** Why not, when it does not. */
+  readonly noDescriptorsReason: string | null;
+}
+
+/**
+ * Names the platform from Node's `process.platform` and `os.type()`. IBM i's Node often reports
+ * `process.platform === 'aix'`; only `os.type() === 'OS400'` tells them apart.
+ */
+export function detectPlatform(platform: string = process.platform, osType: string = os.type()): PlatformName {
+  if (osType === 'OS400' || platform === 'os400') return 'os400';
+  switch (platform) {
+    case 'linux':
+    case 'android':
+      return 'linux';
+    case 'darwin':
+    case 'freebsd':
+    case 'openbsd':
+    case 'netbsd':
+    case 'aix':
+    case 'win32':
+      return platform;
+    default:
+      return 'other';
+  }
+}
+
+let current: PlatformInfo | undefined;
+
+/** The running platform (computed once). */
+export function currentPlatform(): PlatformInfo {
+  if (current) return current;
+  const name = detectPlatform();
+  const hasDescriptors = name !== 'win32';
+  current = Object.freeze({
+    name,
+    hasDescriptors,
+    noDescriptorsReason: hasDescriptors
+      ? null
+      : 'on Windows Node exposes no socket descriptors (handle.fd is always -1), so sockclose has no native layer there',
+  });
+  return current;
+}
+
+/**
+ * Whether a libuv version has the AIX / IBM i fix for reset sockets passed between processes
+ * (libuv 1.44.2: uv_guess_handle() takes getsockname()'s EINVAL as TCP; Node 18.13.0 / 19.1.0).
+ */
+export function libuvHasAixResetFix(uvVersion: string = process.versions.uv ?? '0.0.0'): boolean {
+  const [major = 0, minor = 0, patch = 0] = uvVersion.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  if (major !== 1) return major > 1;
+  return minor > 44 || (minor === 44 && patch >= 2);
+}

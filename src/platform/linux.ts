@@ -1,0 +1,75 @@
+// Linux: the only platform where sockclose can see a pending error without consuming it (POLLERR),
+// and the one this project's tests run on.
+//
+// Facts measured here (../shared/notes/close-semantics.md): SO_ERROR clears the error; POLLERR
+// stays set until something reads it; after an RST the state is CLOSE; data received before the RST
+// stays readable; a close() with unread input sends RST whatever SO_LINGER says.
+import { constants } from 'node:os';
+
+import { Field, Revents, Slot, State } from '../native/layout.js';
+import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
+
+const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
+
+// States in which close() sends RST when input is unread or SO_LINGER is {1, 0}; in the others
+// there is no connection left to reset, or none yet.
+const RESETTABLE = new Set<number>([
+  State.ESTABLISHED,
+  State.SYN_RECV,
+  State.FIN_WAIT1,
+  State.FIN_WAIT2,
+  State.CLOSE_WAIT,
+]);
+
+/**
+ * Linux only says *that* an error is pending (POLLERR), not which, without clearing it. Name it from
+ * the connection's history, the way the kernel chose it (tcp_reset, tcp_write_err):
+ * - never established (the SYN was never acknowledged): ECONNREFUSED, or ETIMEDOUT after retries;
+ * - the peer's FIN had arrived before the reset (known for Node sockets, by counting bytes: the
+ *   kernel counts the FIN as one received byte): EPIPE;
+ * - otherwise ECONNRESET. A connection that died of retransmission or keepalive timeout looks the
+ *   same afterwards and is also named ECONNRESET; takeSocketError() reads the exact value.
+ */
+function pendingError(record: Float64Array, context: PeekContext): PendingVerdict | null {
+  if ((record[Slot.revents]! & Revents.err) === 0) return null;
+  if (context.transport === 'unix') {
+    // AF_UNIX sets one error only: ECONNRESET, on a peer that closed with our data unread.
+    return { errno: ECONNRESET, syscall: 'poll', inferred: true };
+  }
+  const state = record[Slot.state]!;
+  // A TCP error is fatal and leaves CLOSE; anything else (an error-queue entry) we cannot name.
+  if (state !== State.CLOSE) return { errno: 0, syscall: 'poll', unnamed: true };
+
+  if (record[Slot.bytesAcked] === 0 && record[Slot.bytesReceived] === 0) {
+    return { errno: record[Slot.retransmits]! > 0 ? ETIMEDOUT : ECONNREFUSED, syscall: 'poll', inferred: true };
+  }
+  const received = record[Slot.bytesReceived]!;
+  if (context.handleBytesRead !== null && received >= 0) {
+    const unread = context.unread();
+    if (unread !== null && received === context.handleBytesRead + unread + 1) {
+      return { errno: EPIPE, syscall: 'poll', inferred: true };
+    }
+  }
+  return { errno: ECONNRESET, syscall: 'poll', inferred: true };
+}
+
+function closeWouldReset(record: Float64Array, transport: Transport): boolean {
+  const unread = record[Slot.unread]!;
+  if (transport === 'unix') {
+    // AF_UNIX has no RST; closing with unread input makes the peer's next read fail ECONNRESET.
+    return unread > 0;
+  }
+  const abortive = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0;
+  if (unread <= 0 && !abortive) return false;
+  return RESETTABLE.has(record[Slot.state]!);
+}
+
+export const linux: PlatformBehaviour = Object.freeze({
+  name: 'linux',
+  peekFields: Field.poll | Field.tcp,
+  peekUnsupportedReason: null,
+  pendingError,
+  closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
+  closeWouldReset,
+  countsFinInBytesReceived: true,
+});

@@ -1,0 +1,14 @@
+// Windows: Node gives no socket descriptor (handle.fd is -1), so there is no native layer and no
+// probe. What still works goes through Node itself: hardReset() of a plain TCP socket uses
+// resetAndDestroy() (libuv sets SO_LINGER {1, 0} there), shutdownWrite() uses end().
+import type { PlatformBehaviour } from './behaviour.js';
+
+export const windows: PlatformBehaviour = Object.freeze({
+  name: 'win32',
+  peekFields: 0,
+  peekUnsupportedReason: 'Windows: Node exposes no socket descriptors',
+  pendingError: () => null,
+  closeWouldResetFields: 0,
+  closeWouldReset: () => false,
+  countsFinInBytesReceived: false,
+});

@@ -1,0 +1,36 @@
+import { finished } from 'node:stream/promises';
+
+import { closedSocket, systemError } from './errors.js';
+import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
+
+/**
+ * Half-closes the connection: sends FIN once every byte already written has left, and keeps
+ * reading. On a Node socket this is `end()` (TLS sends close_notify first), so nothing queued in
+ * Node is truncated; the promise settles when the FIN has been handed to the kernel. On a raw
+ * descriptor it is shutdown(SHUT_WR).
+ *
+ * Works without the native binary for Node sockets.
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
+ * @returns A promise that resolves once the write side is shut, and rejects (never throws) with
+ *   `ERR_SOCKCLOSE_CLOSED`, the socket's error, or `ERR_STREAM_PREMATURE_CLOSE` if it closes first.
+ * @example
+ * ```ts
+ * await shutdownWrite(socket); // the peer now reads EOF; we can still read its reply
+ * ```
+ */
+export async function shutdownWrite(target: SocketTarget): Promise<void> {
+  checkTarget(target, shutdownWrite);
+  if (typeof target === 'number') {
+    const { fd } = resolve(target, shutdownWrite, false);
+    const result = requireNative(shutdownWrite).shutdownWrite(fd);
+    if (result < 0) throw systemError(result, 'shutdown', shutdownWrite);
+    return;
+  }
+  const socket = realSocket(target);
+  if (socket.destroyed) throw closedSocket(shutdownWrite);
+  if (socket.writableFinished) return;
+  const done = finished(socket, { readable: false });
+  if (!socket.writableEnded) socket.end();
+  await done;
+}

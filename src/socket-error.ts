@@ -1,0 +1,61 @@
+import { pendingSocketError, systemError, unnamedPendingError, unsupported, type PendingSocketError } from './errors.js';
+import { Field, known, Slot } from './native/layout.js';
+import { platform } from './platform/index.js';
+import { probe, requireNative, resolve, tcpBytesRead, type SocketTarget } from './target.js';
+
+/**
+ * The error pending on a socket, **without consuming it**: the socket is left exactly as it was,
+ * so Node (or a later {@link takeSocketError}) still sees the error, and data received before it
+ * stays readable.
+ *
+ * What each platform can tell (see the README's platform table):
+ * - Linux: whether an error is pending is exact (poll() reports POLLERR and leaves it in place;
+ *   SO_ERROR is never read, since reading it clears it). Its name is inferred from the TCP state
+ *   (`inferred: true`): ECONNREFUSED if the connection never got established, EPIPE if the peer's
+ *   FIN came before the reset (Node sockets only), else ECONNRESET. A connection that died of a
+ *   retransmission or keepalive timeout is also reported as ECONNRESET.
+ * - AIX / IBM i: getsockname() failing with EINVAL marks a reset connection: ECONNRESET.
+ * - macOS / BSD / Windows: throws `ERR_SOCKCLOSE_UNSUPPORTED` (no non-destructive way exists).
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
+ * @returns An Error with `code` (such as `'ECONNRESET'`), `errno`, `syscall` and `inferred`, or
+ *   `null` when no error is pending.
+ * @example
+ * ```ts
+ * socket.on('end', () => {
+ *   // libuv often reports a reset as a clean EOF; the kernel still knows.
+ *   const error = peekSocketError(socket);
+ *   if (error) console.log('the peer reset the connection:', error.code);
+ * });
+ * ```
+ */
+export function peekSocketError(target: SocketTarget): PendingSocketError | null {
+  const resolved = resolve(target, peekSocketError, false);
+  requireNative(peekSocketError);
+  const rules = platform();
+  if (rules.peekFields === 0) throw unsupported(rules.peekUnsupportedReason!, peekSocketError);
+  const record = probe(resolved.fd, rules.peekFields, peekSocketError);
+  const verdict = rules.pendingError(record, {
+    transport: resolved.transport,
+    handleBytesRead: resolved.kind === 'socket' ? tcpBytesRead(resolved.handle) : null,
+    unread: () => known(probe(resolved.fd, Field.unread, peekSocketError)[Slot.unread]),
+  });
+  if (verdict === null) return null;
+  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, peekSocketError);
+  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, peekSocketError);
+}
+
+/**
+ * Reads **and clears** the socket's pending error (getsockopt SO_ERROR), like Rust's
+ * `TcpStream::take_error`. Afterwards a reset connection reads as a clean EOF on Linux; prefer
+ * {@link peekSocketError} unless clearing is the point.
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
+ * @returns The error (with `code`, `errno`, `syscall: 'getsockopt'`, `inferred: false`), or `null`.
+ */
+export function takeSocketError(target: SocketTarget): PendingSocketError | null {
+  const resolved = resolve(target, takeSocketError, false);
+  const result = requireNative(takeSocketError).takeError(resolved.fd);
+  if (result < 0) throw systemError(result, 'getsockopt', takeSocketError);
+  return result === 0 ? null : pendingSocketError(result, 'getsockopt', false, takeSocketError);
+}

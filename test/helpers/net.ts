@@ -1,0 +1,85 @@
+// Real loopback sockets for tests: servers on an ephemeral port, connected pairs, and the kernel's
+// own view of them (ss). Nothing leaves 127.0.0.1 / ::1 / the test's Unix socket directory.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { nextEvent, within } from './wait.js';
+
+/** Listens on an ephemeral loopback port (or a path) and resolves once listening. */
+export async function listen<S extends net.Server>(server: S, host: string | { path: string } = '127.0.0.1'): Promise<S> {
+  if (typeof host === 'string') server.listen(0, host);
+  else server.listen(host.path);
+  await nextEvent(server, 'listening');
+  return server;
+}
+
+/** The port a listening server got. */
+export function portOf(server: net.Server): number {
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** Closes a server and every connection it still has. */
+export async function closeServer(server: net.Server): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  (server as net.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  await within(closed, 5000, 'server close');
+}
+
+/** A connected client/server socket pair over TCP on `host` (IPv4 by default). */
+export async function tcpPair(host = '127.0.0.1'): Promise<{ client: net.Socket; server: net.Socket; listener: net.Server }> {
+  const listener = await listen(net.createServer(), host);
+  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
+  const client = net.connect(portOf(listener), host);
+  await nextEvent(client, 'connect');
+  const [server] = await accepted;
+  return { client, server, listener };
+}
+
+/** A fresh directory for Unix sockets, removed by the caller's cleanup. */
+export function tempDir(prefix = 'sockclose-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A connected client/server pair over an AF_UNIX stream socket. */
+export async function unixPair(): Promise<{ client: net.Socket; server: net.Socket; listener: net.Server; dir: string }> {
+  const dir = tempDir();
+  const listener = await listen(net.createServer(), { path: path.join(dir, 's.sock') });
+  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
+  const client = net.connect(path.join(dir, 's.sock'));
+  await nextEvent(client, 'connect');
+  const [server] = await accepted;
+  return { client, server, listener, dir };
+}
+
+/** One row of `ss -tan`. */
+export interface SsRow {
+  state: string;
+  local: string;
+  peer: string;
+}
+
+/** TCP sockets the kernel has whose local or peer port is `port` (all states, TIME_WAIT included). */
+export function ssByPort(port: number): SsRow[] {
+  const out = execFileSync('ss', ['-Htan', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const [state = '', , , local = '', peer = ''] = line.trim().split(/\s+/);
+      return { state, local, peer };
+    });
+}
+
+/** How many TIME-WAIT sockets on `port` sit on the listening side (local port = `port`). */
+export function timeWaitOnServer(port: number): number {
+  return ssByPort(port).filter((row) => row.state === 'TIME-WAIT' && row.local.endsWith(`:${port}`)).length;
+}
+
+/** The number of descriptors this process has open (Linux /proc). */
+export function openFdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
