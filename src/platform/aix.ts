@@ -40,5 +40,6 @@ export function aix(name: PlatformName): PlatformBehaviour {
     closeWouldResetFields: Field.unread | Field.linger | Field.sockname,
     closeWouldReset,
     countsFinInBytesReceived: false,
+    resetAfterShutdownIsEnd: name === 'os400',
   });
 }

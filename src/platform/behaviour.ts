@@ -32,4 +32,9 @@ export interface PlatformBehaviour {
   closeWouldReset(record: Float64Array, transport: Transport): boolean;
   /** Whether the platform's bytesReceived counts a received FIN (Linux does). */
   readonly countsFinInBytesReceived: boolean;
+  /**
+   * Whether a read failing with ECONNRESET after our own shutdown(SHUT_WR) is just the peer's end
+   * of the conversation (IBM i, libuv issue 3494), rather than a reset to report.
+   */
+  readonly resetAfterShutdownIsEnd: boolean;
 }

@@ -34,5 +34,6 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       return state < 0 || RESETTABLE.has(state);
     },
     countsFinInBytesReceived: false,
+    resetAfterShutdownIsEnd: false,
   });
 }

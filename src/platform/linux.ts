@@ -72,4 +72,5 @@ export const linux: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
   countsFinInBytesReceived: true,
+  resetAfterShutdownIsEnd: false,
 });

@@ -11,4 +11,5 @@ export const windows: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: 0,
   closeWouldReset: () => false,
   countsFinInBytesReceived: false,
+  resetAfterShutdownIsEnd: false,
 });
