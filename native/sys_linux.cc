@@ -31,11 +31,12 @@ namespace {
 #define SOCKCLOSE_HAS_FIELD(info_length, field) \
   ((info_length) >= offsetof(struct tcp_info, field) + sizeof(((struct tcp_info*)0)->field))
 
-int ToNegativeSocketError(int result) { return result == -ENOTTY ? -ENOTSOCK : result; }
-
-int QueueIoctl(int fd, unsigned long request, int* value) {
+// Queue sizes are facts a socket may not have (a listening socket has no receive queue; AF_UNIX
+// has no SIOCOUTQNSD and says ENOTTY): a failure leaves the fact unknown. Probe() has already
+// proved the descriptor is a socket with a getsockopt before any ioctl runs.
+bool QueueIoctl(int fd, unsigned long request, int* value) {
   *value = 0;
-  return ioctl(fd, request, value) == 0 ? 0 : ToNegativeSocketError(posix::LastError());
+  return ioctl(fd, request, value) == 0;
 }
 
 }  // namespace
@@ -96,29 +97,20 @@ int ProbeTcp(int fd, double* probe) {
 
 int ProbeUnread(int fd, double* probe) {
   int unread = 0;
-  const int result = QueueIoctl(fd, SIOCINQ, &unread);
-  if (result == 0) probe[kSlotUnread] = unread;
-  // EINVAL: a listening socket has no receive queue.
-  return posix::IsNotASocket(result) ? result : 0;
+  if (QueueIoctl(fd, SIOCINQ, &unread)) probe[kSlotUnread] = unread;
+  return 0;
 }
 
 int ProbeQueues(int fd, double* probe) {
   int queued = 0;
-  int result = QueueIoctl(fd, SIOCOUTQ, &queued);
-  if (posix::IsNotASocket(result)) return result;
-  if (result < 0) return 0;
-  probe[kSlotSendQueue] = queued;
   int unsent = 0;
-  result = QueueIoctl(fd, SIOCOUTQNSD, &unsent);
-  if (posix::IsNotASocket(result)) return result;
   // AF_UNIX answers SIOCOUTQ with buffer memory rather than bytes and has no SIOCOUTQNSD: report
-  // nothing rather than a number that means something else.
-  if (result < 0) {
-    probe[kSlotSendQueue] = -1;
-    return 0;
+  // nothing there rather than a number that means something else.
+  if (QueueIoctl(fd, SIOCOUTQ, &queued) && QueueIoctl(fd, SIOCOUTQNSD, &unsent)) {
+    probe[kSlotSendQueue] = queued;
+    probe[kSlotUnsent] = unsent;
+    probe[kSlotUnacked] = queued - unsent;
   }
-  probe[kSlotUnsent] = unsent;
-  probe[kSlotUnacked] = queued - unsent;
   return 0;
 }
 

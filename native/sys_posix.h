@@ -21,7 +21,7 @@ int GetIntOption(int fd, int level, int name, int* value);
 // Used where the platform has no SO_DOMAIN.
 int DescribeBySockname(int fd, double* probe);
 
-// Unread bytes with FIONREAD. An ioctl on a non-socket says ENOTTY; report that as ENOTSOCK.
+// Unread bytes with FIONREAD (left unknown if it fails).
 int UnreadByFionread(int fd, double* probe);
 
 }  // namespace posix

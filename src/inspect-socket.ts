@@ -90,7 +90,7 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
         ? { enabled: true, seconds: emulated, emulated: true }
         : lingerEnabled < 0
           ? null
-          : { enabled: lingerEnabled === 1, seconds: record[Slot.lingerSeconds]!, emulated: false },
+          : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[Slot.lingerSeconds]! : 0, emulated: false },
     closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, resolved.transport),
     tcp: resolved.transport === 'tcp' ? tcpCounters(record) : null,
   };

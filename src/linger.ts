@@ -10,7 +10,10 @@ import { checkTarget, requireNative, resolve, type NodeHandle, type SocketIntern
 export interface LingerSetting {
   /** Whether close() lingers (a timed linger) or resets (`seconds` 0). */
   enabled: boolean;
-  /** The linger time; 0 with `enabled` means the next close sends RST. */
+  /**
+   * The linger time; 0 with `enabled` means the next close sends RST. Always 0 when not enabled
+   * (Linux remembers the last time set even then, but it has no effect).
+   */
   seconds: number;
   /** True when sockclose emulates a timed linger asynchronously instead of the kernel. */
   emulated: boolean;
@@ -97,7 +100,8 @@ export function getLinger(target: SocketTarget): LingerSetting {
   if (result < 0) throw systemError(result, 'getsockopt', getLinger);
   const emulatedSeconds = resolved.kind === 'socket' ? emulated.get(resolved.socket) : undefined;
   if (emulatedSeconds !== undefined) return { enabled: true, seconds: emulatedSeconds, emulated: true };
-  return { enabled: result % 2 === 1, seconds: Math.floor(result / 2), emulated: false };
+  const enabled = result % 2 === 1;
+  return { enabled, seconds: enabled ? Math.floor(result / 2) : 0, emulated: false };
 }
 
 /** The emulated linger's wait: until nothing is left to acknowledge, or its time is up. */

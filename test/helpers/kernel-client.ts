@@ -29,6 +29,13 @@ export interface KernelClientOptions {
   shutdown?: boolean;
   /** Try to send this many more bytes after the first read, to see EPIPE. */
   sendAfterRead?: number;
+  /**
+   * After a clean EOF, wait (up to the read timeout) for the kernel to flag an error, then send
+   * this many bytes: the only way to learn of a reset that arrived in CLOSE_WAIT (EPIPE).
+   */
+  sendAfterEnd?: number;
+  /** Speak TLS (certificate not verified). */
+  tls?: boolean;
   /** Give up reading after this many ms (a socket timeout inside the client). */
   readTimeoutMs?: number;
 }

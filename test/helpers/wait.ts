@@ -11,11 +11,15 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The arguments of the next `event` on `emitter`; rejects on 'error' (unless awaited) or timeout. */
+/**
+ * The arguments of the next `event` on `emitter`. Rejects on timeout, and on an 'error' event
+ * unless `errors` is 'ignore' (for sockets where a reset is expected and only 'close' matters).
+ */
 export function nextEvent<T extends unknown[] = unknown[]>(
   emitter: EventEmitter,
   event: string,
   ms = 5000,
+  errors: 'reject' | 'ignore' = 'reject',
 ): Promise<T> {
   return within(
     new Promise<T>((resolve, reject) => {
@@ -28,7 +32,7 @@ export function nextEvent<T extends unknown[] = unknown[]>(
         reject(error);
       };
       emitter.once(event, onEvent);
-      if (event !== 'error') emitter.once('error', onError);
+      if (event !== 'error' && errors === 'reject') emitter.once('error', onError);
     }),
     ms,
     `'${event}'`,

@@ -1,0 +1,150 @@
+// Errors shaped like Node's own: TypeError / RangeError with Node's codes for bad input, SystemError
+// fields for OS failures, and sockclose's stable codes for the rest. No input crashes the process.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { closeServer, listen, portOf } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { testCert } from '../helpers/tls.js';
+import { nextEvent } from '../helpers/wait.js';
+
+type AnyCall = (target: unknown) => unknown;
+const SYNC: [string, AnyCall][] = [
+  ['socketFd', (t) => sockclose.socketFd(t as number)],
+  ['setLinger', (t) => sockclose.setLinger(t as number, 0)],
+  ['getLinger', (t) => sockclose.getLinger(t as number)],
+  ['hardReset', (t) => sockclose.hardReset(t as number)],
+  ['peekSocketError', (t) => sockclose.peekSocketError(t as number)],
+  ['takeSocketError', (t) => sockclose.takeSocketError(t as number)],
+  ['inspectSocket', (t) => sockclose.inspectSocket(t as number)],
+  ['closeWouldReset', (t) => sockclose.closeWouldReset(t as number)],
+];
+
+/** Calls each function and returns what it threw (or shutdownWrite rejected with). */
+async function failures(target: unknown): Promise<Record<string, unknown>> {
+  const seen: Record<string, unknown> = {};
+  for (const [name, call] of SYNC) {
+    try {
+      call(target);
+      seen[name] = 'no error';
+    } catch (error) {
+      seen[name] = error;
+    }
+  }
+  seen.shutdownWrite = await sockclose.shutdownWrite(target as number).then(
+    () => 'no error',
+    (error: unknown) => error,
+  );
+  return seen;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('bad input', () => {
+  it.each([['a string', 'x'], ['an object', {}], ['null', null], ['undefined', undefined], ['a boolean', true], ['a bigint', 3n], ['a function', () => 3]])(
+    '%s as target: TypeError ERR_INVALID_ARG_TYPE from every function',
+    async (_, value) => {
+      for (const [name, error] of Object.entries(await failures(value))) {
+        expect(error, name).toBeInstanceOf(TypeError);
+        expect(error, name).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+        expect((error as Error).message, name).toMatch(/^The "target" argument must be an instance of net\.Socket or of type number\. Received /);
+      }
+    },
+  );
+
+  it.each([[-1], [1.5], [Number.NaN], [2 ** 31], [Infinity], [-0.5]])('%s as descriptor: RangeError ERR_OUT_OF_RANGE from every function', async (value) => {
+    for (const [name, error] of Object.entries(await failures(value))) {
+      expect(error, name).toBeInstanceOf(RangeError);
+      expect(error, name).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    }
+  });
+
+  it('reports where the caller made the mistake, not where sockclose noticed it', () => {
+    try {
+      sockclose.setLinger('nope' as unknown as number, 0);
+      expect.unreachable();
+    } catch (error) {
+      const firstFrame = (error as Error).stack!.split('\n')[1]!;
+      expect(firstFrame).toContain('errors.test.ts');
+    }
+  });
+});
+
+describe('system failures', () => {
+  it('a closed descriptor number: EBADF with errno and syscall, from every function but socketFd', async () => {
+    const file = fs.openSync(os.devNull, 'r');
+    fs.closeSync(file); // its number is free now (and nothing of ours opens files meanwhile)
+    const seen = await failures(file);
+    expect(seen.socketFd).toBe('no error'); // a number is returned as given
+    for (const [name, error] of Object.entries(seen)) {
+      if (name === 'socketFd') continue;
+      expect(error, name).toMatchObject({ code: 'EBADF', errno: -os.constants.errno.EBADF, syscall: 'getsockopt' });
+      expect((error as Error).message, name).toBe('getsockopt EBADF');
+    }
+  });
+
+  it('a descriptor of a file or a pipe: ENOTSOCK, and it stays open', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = fs.openSync(path.join(dir, 'f'), 'w+');
+    cleanups.push(() => fs.closeSync(file));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const pipe = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    cleanups.push(() => fs.closeSync(pipe));
+    for (const fd of [file, pipe]) {
+      for (const [name, error] of Object.entries(await failures(fd))) {
+        if (name === 'socketFd') continue;
+        expect(error, name).toMatchObject({ code: 'ENOTSOCK', errno: -os.constants.errno.ENOTSOCK });
+      }
+      expect(() => fs.fstatSync(fd)).not.toThrow(); // hardReset did not close it
+    }
+  });
+});
+
+describe('sockets without a descriptor: ERR_SOCKCLOSE_NO_FD', () => {
+  it('a socket never connected', () => {
+    expect(() => sockclose.socketFd(new net.Socket())).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD' }));
+  });
+
+  it('a socket still resolving its host', () => {
+    const socket = net.connect(9, 'localhost');
+    socket.on('error', () => undefined);
+    cleanups.push(() => void socket.destroy());
+    for (const [name, call] of SYNC.filter(([n]) => n !== 'hardReset')) {
+      expect(() => call(socket), name).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD' }));
+    }
+  });
+
+  it('TLS over a JavaScript stream, which has no descriptor at all', async () => {
+    const { key, cert } = testCert();
+    const server = await listen(tls.createServer({ key, cert }));
+    cleanups.push(() => closeServer(server));
+    const raw = net.connect(portOf(server), '127.0.0.1');
+    cleanups.push(() => void raw.destroy());
+    await nextEvent(raw, 'connect');
+    const duplex = new Duplex({
+      read() {},
+      write(chunk, _encoding, callback) {
+        raw.write(chunk, callback);
+      },
+    });
+    raw.on('data', (chunk) => duplex.push(chunk));
+    const secure = tls.connect({ socket: duplex, rejectUnauthorized: false });
+    cleanups.push(() => void secure.destroy());
+    await nextEvent(secure, 'secureConnect');
+    for (const [name, call] of SYNC) {
+      expect(() => call(secure), name).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD', message: expect.stringContaining('JSStream') }));
+    }
+  });
+});

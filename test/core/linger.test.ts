@@ -1,0 +1,156 @@
+// SO_LINGER: 0 is abortive; a positive linger is emulated so the event loop never blocks in
+// close(), unless the caller explicitly asks for the kernel's blocking one.
+import fs from 'node:fs';
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { kernelClient } from '../helpers/kernel-client.js';
+import { closeServer, listen, portOf, ssByPort, unixPair } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { nextEvent, until } from '../helpers/wait.js';
+
+const { setLinger, getLinger, inspectSocket, hardReset, socketFd } = sockclose;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A client whose peer never reads (a pauseOnConnect server), with `bytes` written and a send queue
+ * the kernel cannot empty: what makes a lingering close wait.
+ */
+async function stuckClient(bytes: number): Promise<{ client: net.Socket; peer: net.Socket; port: number }> {
+  // allowHalfOpen: the peer stays inspectable after our FIN.
+  const listener = await listen(net.createServer({ pauseOnConnect: true, allowHalfOpen: true }));
+  cleanups.push(() => closeServer(listener));
+  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
+  const client = net.connect(portOf(listener), '127.0.0.1');
+  client.on('error', () => undefined);
+  await nextEvent(client, 'connect');
+  const [peer] = await accepted;
+  cleanups.push(() => void peer.destroy());
+  cleanups.push(() => void client.destroy());
+  client.write(Buffer.alloc(bytes, 'x'));
+  if (bytes > 1024 * 1024) {
+    await until(() => (inspectSocket(client).sendQueueBytes ?? 0) > 0, 5000, 'data to queue up unacknowledged');
+  }
+  return { client, peer, port: portOf(listener) };
+}
+
+describe('setLinger / getLinger', () => {
+  it('round-trips false, 0, an emulated and a kernel linger', async () => {
+    const { client } = await stuckClient(1);
+    expect(getLinger(client)).toEqual({ enabled: false, seconds: 0, emulated: false });
+    setLinger(client, 0);
+    expect(getLinger(client)).toEqual({ enabled: true, seconds: 0, emulated: false });
+    setLinger(client, 7);
+    expect(getLinger(client)).toEqual({ enabled: true, seconds: 7, emulated: true });
+    expect(getLinger(socketFd(client))).toEqual({ enabled: false, seconds: 0, emulated: false }); // not in the kernel
+    setLinger(client, 7, { blocking: true });
+    expect(getLinger(client)).toEqual({ enabled: true, seconds: 7, emulated: false });
+    setLinger(client, false);
+    expect(getLinger(client)).toEqual({ enabled: false, seconds: 0, emulated: false });
+  });
+
+  it('makes the next close abortive with 0: the peer sees ECONNRESET', async () => {
+    const listener = await listen(
+      net.createServer((socket) => {
+        socket.once('data', () => {
+          setLinger(socket, 0);
+          socket.end('bye'); // even a graceful-looking close is now an RST
+          socket.destroy();
+        });
+      }),
+    );
+    cleanups.push(() => closeServer(listener));
+    const seen = await kernelClient({ port: portOf(listener), send: 1 });
+    expect(seen.end).toBe('ECONNRESET');
+  });
+
+  it('validates its arguments like Node', async () => {
+    const { client } = await stuckClient(1);
+    const call = (...args: unknown[]) => () => (setLinger as (...a: unknown[]) => void)(client, ...args);
+    expect(call('1')).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(call(true)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+    for (const bad of [-1, 1.5, 65536, Number.NaN, Infinity]) {
+      expect(call(bad)).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }));
+    }
+    expect(call(1, null)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(call(1, { blocking: 'yes' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(getLinger(client)).toEqual({ enabled: false, seconds: 0, emulated: false }); // untouched
+  });
+
+  it('refuses AF_UNIX sockets, where linger means nothing', async () => {
+    const { client, server, listener, dir } = await unixPair();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => closeServer(listener));
+    cleanups.push(() => void server.destroy());
+    cleanups.push(() => void client.destroy());
+    expect(() => setLinger(client, 0)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NOT_TCP' }));
+    expect(() => getLinger(client)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NOT_TCP' }));
+  });
+
+  it('refuses a positive linger on a raw descriptor without { blocking: true }', async () => {
+    const { client } = await stuckClient(1);
+    expect(() => setLinger(socketFd(client), 5)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_BLOCKING_LINGER' }));
+    expect(getLinger(socketFd(client))).toEqual({ enabled: false, seconds: 0, emulated: false });
+  });
+});
+
+describe('a positive linger never freezes the event loop', () => {
+  it('emulated: destroy() returns at once, the loop keeps ticking, the connection stays until the linger ends', async () => {
+    const { client, port } = await stuckClient(16 * 1024 * 1024);
+    const localPort = client.localPort!;
+    setLinger(client, 1);
+
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    cleanups.push(() => clearInterval(ticker));
+    const closed = nextEvent(client, 'close', 10_000);
+    const destroyedAt = performance.now();
+    client.destroy();
+    const destroyTook = performance.now() - destroyedAt;
+
+    // Still there after destroy(): the emulation keeps the handle open while data is unacked.
+    expect(ssByPort(port).some((row) => row.state === 'ESTAB' && row.local.endsWith(`:${localPort}`))).toBe(true);
+    await closed;
+    const lingered = performance.now() - destroyedAt;
+
+    expect(destroyTook).toBeLessThan(lingered / 4); // destroy() itself did not wait
+    expect(lingered).toBeGreaterThanOrEqual(900); // the peer never read: the full second was used
+    expect(ticks).toBeGreaterThan(10); // timers ran meanwhile (100 possible)
+  });
+
+  it('emulated: closes as soon as everything is acknowledged when the peer does read', async () => {
+    const total = 4 * 1024 * 1024;
+    const { client, peer } = await stuckClient(total);
+    setLinger(client, 30);
+    const closed = nextEvent(client, 'close', 10_000);
+    client.destroy();
+    peer.resume(); // the peer starts reading
+    await closed;
+    // At 'close' every byte had reached the peer's kernel: the linger waited for the acks.
+    expect(peer.bytesRead + (inspectSocket(peer).unreadBytes ?? 0)).toBe(total);
+  });
+
+  it('the kernel linger, by contrast, blocks the thread inside destroy() (only with { blocking: true })', async () => {
+    const { client } = await stuckClient(16 * 1024 * 1024);
+    setLinger(client, 1, { blocking: true });
+    const before = performance.now();
+    client.destroy(); // close(2) blocks here until the linger time runs out
+    const blocked = performance.now() - before;
+    expect(blocked).toBeGreaterThanOrEqual(900);
+  });
+
+  it('hardReset() does not wait for an emulated linger', async () => {
+    const { client, port } = await stuckClient(16 * 1024 * 1024);
+    const localPort = client.localPort!;
+    setLinger(client, 30);
+    const closed = nextEvent(client, 'close', 5000);
+    hardReset(client);
+    await closed;
+    expect(ssByPort(port).filter((row) => row.local.endsWith(`:${localPort}`))).toEqual([]);
+  });
+});

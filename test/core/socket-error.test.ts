@@ -1,0 +1,117 @@
+// peekSocketError() must never change the socket: the error stays pending for Node and for
+// takeSocketError(), and data received before the reset stays readable.
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { closeServer, listen, portOf } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { nextEvent, until } from '../helpers/wait.js';
+
+const { peekSocketError, takeSocketError, inspectSocket, hardReset } = sockclose;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A server-side socket that never read anything (pauseOnConnect), whose peer sent `payload` and
+ * then reset the connection. Resolves once the kernel has the reset (state CLOSE).
+ */
+async function resetWithUnreadData(payload: string): Promise<net.Socket> {
+  const listener = await listen(net.createServer({ pauseOnConnect: true }));
+  cleanups.push(() => closeServer(listener));
+  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
+  const client = net.connect(portOf(listener), '127.0.0.1');
+  await nextEvent(client, 'connect');
+  const [server] = await accepted;
+  cleanups.push(() => void server.destroy());
+  client.write(payload, () => hardReset(client));
+  await nextEvent(client, 'close');
+  await until(() => inspectSocket(server).state === 'CLOSE', 5000, 'the reset to reach the server socket');
+  return server;
+}
+
+describe('peekSocketError', () => {
+  it('returns null on a healthy connection', async () => {
+    const listener = await listen(net.createServer());
+    cleanups.push(() => closeServer(listener));
+    const client = net.connect(portOf(listener), '127.0.0.1');
+    await nextEvent(client, 'connect');
+    cleanups.push(() => void client.destroy());
+    expect(peekSocketError(client)).toBeNull();
+  });
+
+  it('reports ECONNRESET twice without consuming it; takeSocketError then takes it once', async () => {
+    const server = await resetWithUnreadData('request bytes');
+    const first = peekSocketError(server);
+    const second = peekSocketError(server);
+    for (const error of [first, second]) {
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({ code: 'ECONNRESET', errno: -104, syscall: 'poll', inferred: true });
+    }
+    // Peeking left the data alone too.
+    expect(inspectSocket(server).unreadBytes).toBe('request bytes'.length);
+
+    expect(takeSocketError(server)).toMatchObject({ code: 'ECONNRESET', errno: -104, syscall: 'getsockopt', inferred: false });
+    expect(takeSocketError(server)).toBeNull();
+    expect(peekSocketError(server)).toBeNull();
+  });
+
+  it('leaves the error in place: after peeks, whatever Node makes of the reset, it is still there', async () => {
+    const server = await resetWithUnreadData('hello');
+    expect(peekSocketError(server)?.code).toBe('ECONNRESET');
+    expect(peekSocketError(server)?.code).toBe('ECONNRESET');
+    const chunks: Buffer[] = [];
+    server.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // libuv either reads the error (Node emits 'error') or takes the hang-up for EOF without
+    // reading it (Node emits 'end'); then the kernel must still hold it.
+    const outcome = new Promise<string>((resolve) => {
+      server.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+      server.on('end', () => resolve(`end, still pending: ${peekSocketError(server)?.code ?? 'null'}`));
+    });
+    server.resume();
+    expect(['error ECONNRESET', 'end, still pending: ECONNRESET']).toContain(await outcome);
+    expect(Buffer.concat(chunks).toString()).toBe('hello');
+  });
+
+  it('is why peeking matters: once taken, a reset connection reads as a clean end', async () => {
+    const server = await resetWithUnreadData('hello');
+    expect(takeSocketError(server)?.code).toBe('ECONNRESET');
+    const chunks: Buffer[] = [];
+    server.on('data', (chunk: Buffer) => chunks.push(chunk));
+    server.on('error', (error) => expect.unreachable(`no error expected once taken, got ${error.message}`));
+    server.resume();
+    await nextEvent(server, 'end');
+    expect(Buffer.concat(chunks).toString()).toBe('hello');
+  });
+
+  it("sees the reset a Node client was told was a clean 'end' (libuv reads RST as EOF)", async () => {
+    // The server writes, then resets. libuv often reports that to the client as 'end'; the
+    // kernel still holds the error. Check on 'end', before Node destroys the socket.
+    const listener = await listen(net.createServer((socket) => socket.write('x'.repeat(1000), () => hardReset(socket))));
+    cleanups.push(() => closeServer(listener));
+    const client = net.connect(portOf(listener), '127.0.0.1');
+    const verdict = new Promise<string>((resolve) => {
+      client.on('end', () => resolve(`end, peek: ${peekSocketError(client)?.code ?? 'null'}`));
+      client.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code}`));
+    });
+    client.resume();
+    const seen = await verdict;
+    // Either way the client learns of the reset; with 'end' only through the peek.
+    expect(['end, peek: ECONNRESET', 'error ECONNRESET']).toContain(seen);
+  });
+
+  it('names a reset that followed the peer\'s FIN EPIPE, as the kernel does', async () => {
+    const listener = await listen(net.createServer((socket) => socket.end('bye', () => hardReset(socket))));
+    cleanups.push(() => closeServer(listener));
+    const client = net.connect({ port: portOf(listener), host: '127.0.0.1', allowHalfOpen: true });
+    cleanups.push(() => void client.destroy());
+    client.resume();
+    await nextEvent(client, 'end');
+    await until(() => inspectSocket(client).state === 'CLOSE', 5000, 'the reset to follow the FIN');
+    expect(peekSocketError(client)).toMatchObject({ code: 'EPIPE', inferred: true });
+    expect(takeSocketError(client)).toMatchObject({ code: 'EPIPE', inferred: false }); // the kernel agrees
+  });
+});

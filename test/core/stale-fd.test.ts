@@ -1,0 +1,90 @@
+// Never act on a stale descriptor: once a socket is destroyed its number may already belong to
+// another socket, so every call must refuse it, and the other socket must stay untouched.
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { closeServer, listen, portOf } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { nextEvent } from '../helpers/wait.js';
+
+const CLOSED = { code: 'ERR_SOCKCLOSE_CLOSED' };
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function echoServer(): Promise<net.Server> {
+  const listener = await listen(net.createServer((socket) => socket.pipe(socket)));
+  cleanups.push(() => closeServer(listener));
+  return listener;
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  cleanups.push(() => void socket.destroy());
+  await nextEvent(socket, 'connect');
+  return socket;
+}
+
+/** Every public function, called on `target`; each entry throws or rejects. */
+function everyCall(target: net.Socket): [string, () => unknown][] {
+  return [
+    ['socketFd', () => sockclose.socketFd(target)],
+    ['setLinger', () => sockclose.setLinger(target, 0)],
+    ['getLinger', () => sockclose.getLinger(target)],
+    ['hardReset', () => sockclose.hardReset(target)],
+    ['peekSocketError', () => sockclose.peekSocketError(target)],
+    ['takeSocketError', () => sockclose.takeSocketError(target)],
+    ['inspectSocket', () => sockclose.inspectSocket(target)],
+    ['closeWouldReset', () => sockclose.closeWouldReset(target)],
+  ];
+}
+
+describe('a destroyed socket', () => {
+  it('is refused by every function with ERR_SOCKCLOSE_CLOSED, synchronously after destroy()', async () => {
+    const listener = await echoServer();
+    const socket = await connect(portOf(listener));
+    socket.destroy();
+    for (const [name, call] of everyCall(socket)) {
+      expect(call, name).toThrow(expect.objectContaining(CLOSED));
+    }
+    await expect(sockclose.shutdownWrite(socket)).rejects.toMatchObject(CLOSED);
+  });
+
+  it('is refused even when the OS has handed its descriptor number to a new socket, which stays untouched', async () => {
+    const listener = await echoServer();
+    let stale: net.Socket | undefined;
+    let fresh: net.Socket | undefined;
+    // The kernel gives out the lowest free number, so the next socket usually gets the one just
+    // freed; other descriptors opening meanwhile can take it, hence a few bounded attempts.
+    for (let attempt = 0; attempt < 20 && !fresh; attempt++) {
+      const old = await connect(portOf(listener));
+      const number = sockclose.socketFd(old);
+      old.destroy();
+      const next = await connect(portOf(listener));
+      if (sockclose.socketFd(next) === number) {
+        stale = old;
+        fresh = next;
+      } else {
+        next.destroy();
+      }
+    }
+    expect(fresh, 'a new socket reusing the descriptor number within 20 attempts').toBeDefined();
+    const reused = sockclose.socketFd(fresh!);
+
+    for (const [name, call] of everyCall(stale!)) {
+      expect(call, name).toThrow(expect.objectContaining(CLOSED));
+    }
+    await expect(sockclose.shutdownWrite(stale!)).rejects.toMatchObject(CLOSED);
+
+    // The new owner of the number was not touched: no linger set, not reset, not shut down.
+    expect(sockclose.socketFd(fresh!)).toBe(reused);
+    expect(sockclose.getLinger(fresh!)).toEqual({ enabled: false, seconds: 0, emulated: false });
+    expect(sockclose.inspectSocket(fresh!)).toMatchObject({ state: 'ESTABLISHED', pendingError: null });
+    fresh!.write('still alive');
+    const [echo] = await nextEvent<[Buffer]>(fresh!, 'data');
+    expect(echo.toString()).toBe('still alive');
+  });
+});
