@@ -33,8 +33,18 @@
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
           "sources": ["native/sys_bsd.cc"]
         }],
-        # IBM i's Node reports process.platform 'aix' but gyp names its flavour os400.
-        ["OS=='aix' or OS=='os400'", {"sources": ["native/sys_aix.cc"]}],
+        # AIX, and IBM i (PASE), whose gyp flavour is os400 (its Node said process.platform 'aix'
+        # before Node 18). Node's own common.gypi already gives both -maix64, -pthread (which
+        # defines _THREAD_SAFE: a per-thread errno) and -Wl,-bbigtoc, and node-gyp links against
+        # Node's node.exp (-Wl,-bimport). Added here: _ALL_SOURCE, which libuv's own AIX and IBM i
+        # builds define too, since AIX's <standards.h> withholds its extensions once a strict
+        # standard is asked for (our -std=c++17). Dropped: -fvisibility=hidden, which XCOFF does
+        # not use (the linker's export list decides) and GCC on AIX warns about.
+        ["OS=='aix' or OS=='os400'", {
+          "sources": ["native/sys_aix.cc"],
+          "defines": ["_ALL_SOURCE"],
+          "cflags!": ["-fvisibility=hidden"]
+        }],
         # Windows: Node exposes no socket descriptors, so there is nothing to build.
         ["OS=='win'", {"type": "none", "sources!": ["native/addon.cc", "native/sys_posix.cc"]}]
       ]

@@ -1,10 +1,27 @@
-// AIX and IBM i (PASE, gyp flavour "os400"). Written from IBM's documentation and the reports in
-// libuv issues 3481 and 3494; not compiled or run on this project's CI.
+// AIX and IBM i (PASE; gyp flavour "os400", CMake system name OS400). binding.gyp and CMakeLists.txt
+// compile this file instead of sys_linux.cc there.
 //
-// What differs from other Unixes: once the peer resets a connection the socket enters an error
-// state at once (SO_ERROR = ECONNRESET, getsockname() fails with EINVAL) while bytes received before
-// the reset stay readable. getsockname() is the non-destructive sign of that state; the probe
-// reports its errno (ProbeField::kSockname) and src/platform/aix.ts interprets it.
+// WRITTEN FROM DOCUMENTATION ONLY: neither AIX nor IBM i is available to this project, so this file
+// has never been compiled by an AIX or PASE compiler nor run on those systems. Its sources:
+//   * seed 000 / libuv issue 3481 (AIX 7.2, IBM i 7.3 / 7.4): when the peer resets a connection the
+//     socket enters an error state at once (SO_ERROR = ECONNRESET (73 there), getsockname() fails
+//     with EINVAL) while bytes received before the reset stay readable;
+//   * libuv commit 5ec89b8c5 (1.44.2): on IBM i fstat() fails with EINVAL in that state too;
+//   * libuv PRs 539 / 748: on AIX, getsockname() of an AF_UNIX socket succeeds but fills nothing
+//     (address length 0);
+//   * libuv issue 3494 / PR 2782 (IBM i's shutdown() documentation): after shutdown(SHUT_WR), read()
+//     can fail with ECONNRESET (handled in TypeScript, by the lingering drain).
+// It uses only POSIX calls, so CI compiles and runs it on Linux as a check of its C++ and its logic
+// (.ci/steps/50-aix-layer.sh, under test/aix's AIX error-state emulation); that check cannot catch a
+// difference in AIX's headers.
+//
+// What this layer gathers, and what src/platform/aix.ts makes of it:
+//   * kProbeSockname: getsockname()'s errno. EINVAL on a TCP socket is the error state: the only
+//     non-destructive sign of a reset there (SO_ERROR is cleared when read, as elsewhere).
+//   * kProbeDescribe: family, type, listening; the family stays unknown in the error state.
+//   * kProbeUnread: FIONREAD, which keeps answering in the error state (the bytes are readable).
+//   * kProbeTcp, kProbeQueues: nothing. Neither system documents TCP_INFO or a send-queue ioctl
+//     for unprivileged processes, so state and queues are reported unknown rather than guessed.
 #include "sys.h"
 #include "sys_posix.h"
 
@@ -12,26 +29,55 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
 
 namespace sockclose {
 namespace sys {
 namespace platform {
 
-int LingerOption() { return SO_LINGER; }
+int LingerOption() { return SO_LINGER; }  // l_linger in seconds, as POSIX says.
 
-// getsockname() fails in the error state, leaving the family unknown; type and SO_ACCEPTCONN
-// still answer.
-int Describe(int fd, double* probe) { return posix::DescribeBySockname(fd, probe); }
+int Describe(int fd, double* probe) {
+  int type = 0;
+  int result = posix::GetIntOption(fd, SOL_SOCKET, SO_TYPE, &type);
+  if (result < 0) return result;
+  probe[kSlotType] = type == SOCK_STREAM ? kTypeStream : type == SOCK_DGRAM ? kTypeDgram : kTypeOther;
 
-// Neither AIX nor IBM i offers TCP_INFO to an unprivileged process: the state stays unknown.
-// (IBM i's other difference, read() failing with ECONNRESET after our own shutdown(SHUT_WR) as
-// in libuv issue 3494, concerns reads and is handled by the lingering drain in TypeScript.)
+  struct sockaddr_storage address;
+  std::memset(&address, 0, sizeof address);
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == 0) {
+    const int family = address.ss_family;
+    // AIX answers an AF_UNIX socket with success and nothing filled in (length 0).
+    probe[kSlotFamily] = length == 0 || family == AF_UNIX ? kFamilyUnix
+                         : family == AF_INET              ? kFamilyInet
+                         : family == AF_INET6             ? kFamilyInet6
+                                                          : kFamilyOther;
+  } else {
+    result = posix::LastError();
+    if (posix::IsNotASocket(result)) return result;
+    // EINVAL: a reset connection's error state. The family stays unknown; src/target.ts takes an
+    // unknown family on a stream socket for TCP, and kProbeSockname reports the errno itself.
+  }
+
+  int listening = 0;
+  if (posix::GetIntOption(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening) == 0) {
+    probe[kSlotListening] = listening ? 1 : 0;
+  }
+  return 0;
+}
+
+// No TCP_INFO: the state and counters stay unknown (-1).
 int ProbeTcp(int, double*) { return 0; }
 
 int ProbeUnread(int fd, double* probe) { return posix::UnreadByFionread(fd, probe); }
 
+// No documented unprivileged way to read the send queue: unknown.
 int ProbeQueues(int, double*) { return 0; }
 
+// AIX's poll() has no POLLRDHUP; POLLERR and POLLHUP are reported without being asked for.
 int PollEvents() { return POLLIN | POLLOUT; }
 
 int NativeToRevents(int revents) {

@@ -1,8 +1,12 @@
-// macOS and the BSDs. Written from the systems' documentation and headers; not compiled or run on
-// this project's CI (see the README's platform table).
+// macOS and the BSDs. WRITTEN FROM DOCUMENTATION ONLY: the systems' headers (xnu's netinet/tcp.h
+// for struct tcp_connection_info, FreeBSD's netinet/tcp.h for struct tcp_info) and manual pages;
+// not compiled or run on this project's CI, which is Linux (see docs/aix.md's platform table).
 //
 // Their SO_ERROR is destructive too (so_error is cleared on read), and poll() does not report a
 // pending error as POLLERR, so a non-destructive peek can only read the TCP state.
+//
+// DragonFly BSD (gyp calls it freebsd) and NetBSD / OpenBSD get the conservative branch: their
+// struct tcp_info, where it exists, is not FreeBSD's, so no field is read from it.
 #include "sys.h"
 #include "sys_posix.h"
 
@@ -14,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 namespace sockclose {
@@ -21,8 +26,9 @@ namespace sys {
 namespace platform {
 namespace {
 
-// BSD TCPS_* numbering to the probe's (Linux) numbering.
-double FromBsdState(int state) {
+// BSD TCPS_* numbering to the probe's (Linux) numbering. [[maybe_unused]]: the NetBSD / OpenBSD
+// branch reads no state, and an unused function must not fail a -Werror build there.
+[[maybe_unused]] double FromBsdState(int state) {
   switch (state) {
     case TCPS_CLOSED: return kTcpClose;
     case TCPS_LISTEN: return kTcpListen;
@@ -40,7 +46,7 @@ double FromBsdState(int state) {
 }
 
 // getsockopt(IPPROTO_TCP) on a non-TCP socket fails with an error that only means "not TCP".
-int NotTcpUnlessNotASocket() {
+[[maybe_unused]] int NotTcpUnlessNotASocket() {
   const int result = posix::LastError();
   return posix::IsNotASocket(result) ? result : 0;
 }
@@ -52,28 +58,51 @@ int NotTcpUnlessNotASocket() {
 
 int LingerOption() { return SO_LINGER_SEC; }
 
+namespace {
+
+// TCP_CONNECTION_INFO into *info; 1 if filled, 0 if not TCP, or -errno if fd is not a socket.
+int ConnectionInfo(int fd, struct tcp_connection_info* info, socklen_t* length) {
+  std::memset(info, 0, sizeof *info);
+  *length = sizeof *info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONNECTION_INFO, info, length) != 0) return NotTcpUnlessNotASocket();
+  return 1;
+}
+
+}  // namespace
+
 int ProbeTcp(int fd, double* probe) {
   struct tcp_connection_info info;
-  std::memset(&info, 0, sizeof info);
-  socklen_t length = sizeof info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_CONNECTION_INFO, &info, &length) != 0) {
-    return NotTcpUnlessNotASocket();
-  }
+  socklen_t length = 0;
+  const int filled = ConnectionInfo(fd, &info, &length);
+  if (filled <= 0) return filled;
   probe[kSlotState] = FromBsdState(info.tcpi_state);
   probe[kSlotOptions] = info.tcpi_options;
   probe[kSlotRttMicros] = static_cast<double>(info.tcpi_srtt) * 1000;  // reported in ms
-  probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;                        // includes in-flight data
+  probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;                        // unsent + unacked
   probe[kSlotBytesSent] = static_cast<double>(info.tcpi_txbytes);
   probe[kSlotBytesReceived] = static_cast<double>(info.tcpi_rxbytes);
-  probe[kSlotTotalRetransmits] = static_cast<double>(info.tcpi_txretransmitpackets);
   probe[kSlotSegsOut] = static_cast<double>(info.tcpi_txpackets);
   probe[kSlotSegsIn] = static_cast<double>(info.tcpi_rxpackets);
+  // The last field, added after the others: an older kernel returns a shorter struct without it.
+  if (length >= offsetof(struct tcp_connection_info, tcpi_txretransmitpackets) + sizeof info.tcpi_txretransmitpackets) {
+    probe[kSlotTotalRetransmits] = static_cast<double>(info.tcpi_txretransmitpackets);
+  }
   return 0;
 }
 
-int ProbeQueues(int, double*) { return 0; }  // TCP_CONNECTION_INFO gave sendQueue; no split.
+// The send buffer holds data until it is acknowledged, so its byte count is unsent + unacked; there
+// is no split. Filled here too (not only by ProbeTcp) because src/linger.ts asks for the queues
+// alone while it waits for the peer to acknowledge.
+int ProbeQueues(int fd, double* probe) {
+  struct tcp_connection_info info;
+  socklen_t length = 0;
+  const int filled = ConnectionInfo(fd, &info, &length);
+  if (filled <= 0) return filled;
+  probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;
+  return 0;
+}
 
-#elif defined(__FreeBSD__) || defined(__DragonFly__)
+#elif defined(__FreeBSD__)
 // ---- FreeBSD: TCP_INFO (a smaller struct than Linux's), FIONWRITE for the send queue. ----
 
 int LingerOption() { return SO_LINGER; }
@@ -97,7 +126,7 @@ int ProbeQueues(int fd, double* probe) {
 }
 
 #else
-// ---- NetBSD, OpenBSD: no TCP state for unprivileged callers; FIONWRITE where defined. ----
+// ---- NetBSD, OpenBSD, DragonFly: no TCP state read; FIONWRITE where defined. ----
 
 int LingerOption() { return SO_LINGER; }
 

@@ -123,7 +123,9 @@ int DescribeBySockname(int fd, double* probe) {
   socklen_t length = sizeof address;
   address.ss_family = AF_UNSPEC;
   if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == 0) {
-    const int family = address.ss_family;
+    // An unnamed AF_UNIX socket may come back with no address at all (length 0, as libuv notes for
+    // DragonFly); only AF_UNIX does that to a stream socket.
+    const int family = length == 0 && type == SOCK_STREAM ? AF_UNIX : address.ss_family;
     probe[kSlotFamily] = family == AF_INET    ? kFamilyInet
                          : family == AF_INET6 ? kFamilyInet6
                          : family == AF_UNIX  ? kFamilyUnix

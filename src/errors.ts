@@ -16,6 +16,8 @@ export const ErrorCodes = {
   BLOCKING_LINGER: 'ERR_SOCKCLOSE_BLOCKING_LINGER',
   /** peekSocketError() saw that an error is pending but this platform cannot name it. */
   PENDING_ERROR: 'ERR_SOCKCLOSE_PENDING_ERROR',
+  /** protectCluster() ran in a worker, or after the primary had set up its workers. */
+  CLUSTER_STARTED: 'ERR_SOCKCLOSE_CLUSTER_STARTED',
 } as const;
 
 /** Any `code` value sockclose's own errors carry. */
@@ -70,7 +72,9 @@ function received(value: unknown): string {
 }
 
 export function invalidArgType(name: string, expected: string, value: unknown, caller: Caller) {
-  const message = `The "${name}" argument must be ${expected}. ${received(value)}`;
+  // As Node: "options.force" is a property, "target" an argument.
+  const kind = name.includes('.') ? 'property' : 'argument';
+  const message = `The "${name}" ${kind} must be ${expected}. ${received(value)}`;
   return finish(new TypeError(message), 'ERR_INVALID_ARG_TYPE', caller);
 }
 
@@ -104,6 +108,10 @@ export function blockingLinger(seconds: number, caller: Caller) {
     'while data is unacknowledged (on a raw descriptor sockclose cannot emulate it asynchronously). ' +
     'Pass { blocking: true } to accept that, or use 0 / false.';
   return finish(new Error(message), ErrorCodes.BLOCKING_LINGER, caller);
+}
+
+export function clusterStarted(message: string, caller: Caller) {
+  return finish(new Error(message), ErrorCodes.CLUSTER_STARTED, caller);
 }
 
 export function unsupported(reason: string, caller: Caller): UnsupportedError {

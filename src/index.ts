@@ -1,6 +1,15 @@
 // sockclose: control how a TCP connection ends.
 export { capabilities, type Capabilities } from './capabilities.js';
 export {
+  clusterHangExposure,
+  protectCluster,
+  type ClusterHangExposure,
+  type ClusterProtectionReport,
+  type ClusterSetting,
+  type ClusterSettingReport,
+  type ProtectClusterOptions,
+} from './cluster/index.js';
+export {
   ErrorCodes,
   type CodedError,
   type PendingSocketError,

@@ -77,7 +77,7 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
   const inspection: SocketInspection = {
     fd: resolved.fd,
     family: familyName(record[Slot.family]!),
-    state: stateName(record, resolved.transport),
+    state: stateName(record, resolved.transport, rules.tcpState(record, resolved.transport)),
     unreadBytes: unread,
     unsentBytes: known(record[Slot.unsent]),
     unackedBytes: known(record[Slot.unacked]),
@@ -141,10 +141,9 @@ function familyName(family: number): SocketInspection['family'] {
   }
 }
 
-function stateName(record: Float64Array, transport: Transport): TcpStateName | null {
+function stateName(record: Float64Array, transport: Transport, tcpState: number): TcpStateName | null {
   if (transport === 'tcp') {
-    const state = record[Slot.state]!;
-    return state > 0 && state < TCP_STATES.length ? (TCP_STATES[state] as TcpStateName) : null;
+    return tcpState > 0 && tcpState < TCP_STATES.length ? (TCP_STATES[tcpState] as TcpStateName) : null;
   }
   if (record[Slot.listening] === 1) return 'LISTEN';
   const revents = record[Slot.revents]!;

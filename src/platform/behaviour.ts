@@ -26,6 +26,8 @@ export interface PlatformBehaviour {
   readonly peekUnsupportedReason: string | null;
   /** Reads a record filled with peekFields: the pending error, or null if none. */
   pendingError(record: Float64Array, context: PeekContext): PendingVerdict | null;
+  /** The TCP state (probe numbering) from a record filled with `Field.tcp | Field.sockname`; -1 if unknown. */
+  tcpState(record: Float64Array, transport: Transport): number;
   /** Probe fields closeWouldReset() needs. */
   readonly closeWouldResetFields: number;
   /** Reads a record filled with closeWouldResetFields. */

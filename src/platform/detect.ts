@@ -14,8 +14,10 @@ export interface PlatformInfo {
 }
 
 /**
- * Names the platform from Node's `process.platform` and `os.type()`. IBM i's Node often reports
- * `process.platform === 'aix'`; only `os.type() === 'OS400'` tells them apart.
+ * Names the platform from Node's `process.platform` and `os.type()` (both injectable for tests).
+ * IBM i (PASE) runs AIX binaries, and its Node reported `process.platform === 'aix'` until Node was
+ * built as its own platform there (`'os400'`, nodejs/node PR 46739); `os.type()` (uname) has always
+ * said `'OS400'`, so either one names IBM i.
  */
 export function detectPlatform(platform: string = process.platform, osType: string = os.type()): PlatformName {
   if (osType === 'OS400' || platform === 'os400') return 'os400';
@@ -54,7 +56,9 @@ export function currentPlatform(): PlatformInfo {
 
 /**
  * Whether a libuv version has the AIX / IBM i fix for reset sockets passed between processes
- * (libuv 1.44.2: uv_guess_handle() takes getsockname()'s EINVAL as TCP; Node 18.13.0 / 19.1.0).
+ * (libuv 1.44.2, commit 5ec89b8c5: uv_guess_handle() takes getsockname()'s EINVAL as TCP under
+ * `_AIX`, and under `__PASE__` also when fstat() fails first; in Node 18.13.0 and 19.1.0). A version
+ * that does not parse counts as not fixed.
  */
 export function libuvHasAixResetFix(uvVersion: string = process.versions.uv ?? '0.0.0'): boolean {
   const [major = 0, minor = 0, patch = 0] = uvVersion.split('.').map((part) => Number.parseInt(part, 10) || 0);

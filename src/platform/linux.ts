@@ -8,18 +8,10 @@ import { constants } from 'node:os';
 
 import { Field, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
+import { RESETTABLE_STATES } from './resettable.js';
 
 const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
 
-// States in which close() sends RST when input is unread or SO_LINGER is {1, 0}; in the others
-// there is no connection left to reset, or none yet.
-const RESETTABLE = new Set<number>([
-  State.ESTABLISHED,
-  State.SYN_RECV,
-  State.FIN_WAIT1,
-  State.FIN_WAIT2,
-  State.CLOSE_WAIT,
-]);
 
 /**
  * Linux only says *that* an error is pending (POLLERR), not which, without clearing it. Name it from
@@ -61,7 +53,7 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
   }
   const abortive = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0;
   if (unread <= 0 && !abortive) return false;
-  return RESETTABLE.has(record[Slot.state]!);
+  return RESETTABLE_STATES.has(record[Slot.state]!);
 }
 
 export const linux: PlatformBehaviour = Object.freeze({
@@ -69,6 +61,7 @@ export const linux: PlatformBehaviour = Object.freeze({
   peekFields: Field.poll | Field.tcp,
   peekUnsupportedReason: null,
   pendingError,
+  tcpState: (record: Float64Array) => record[Slot.state]!,
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
   countsFinInBytesReceived: true,

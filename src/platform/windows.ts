@@ -8,6 +8,7 @@ export const windows: PlatformBehaviour = Object.freeze({
   peekFields: 0,
   peekUnsupportedReason: 'Windows: Node exposes no socket descriptors',
   pendingError: () => null,
+  tcpState: () => -1,
   closeWouldResetFields: 0,
   closeWouldReset: () => false,
   countsFinInBytesReceived: false,
