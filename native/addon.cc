@@ -4,10 +4,12 @@
 // Each function takes a descriptor and returns a non-negative result or -errno; none throws for a
 // system failure, so no C++ exception ever meets the boundary (they are disabled: NAPI_DISABLE_CPP_
 // EXCEPTIONS). Bad arguments throw a JavaScript TypeError/RangeError; src/ validates before calling,
-// so those only guard against misuse of this internal module.
+// so those only guard against misuse of this internal module. When a worker is terminated in the
+// middle of a call, Node-API refuses to create values or throw; NODE_API_SWALLOW_UNTHROWABLE_
+// EXCEPTIONS makes node-addon-api drop such an exception instead of aborting the process.
 //
-// Context-aware: all state lives in the per-environment Addon instance, so main thread and
-// worker_threads each have their own.
+// Context-aware: all state lives in a per-environment EnvironmentState, so the main thread and
+// each worker_thread have their own.
 #include <napi.h>
 
 #include <climits>
@@ -62,117 +64,121 @@ bool ReadInt(const Napi::CallbackInfo& info, size_t index, int min, int* out) {
   return true;
 }
 
-class Addon : public Napi::Addon<Addon> {
- public:
-  Addon(Napi::Env env, Napi::Object exports) {
-    Napi::Array slots = Napi::Array::New(env, kProbeSlotCount);
-    uint32_t i = 0;
-#define SOCKCLOSE_SLOT_NAME(name, str) slots.Set(i++, Napi::String::New(env, str));
-    SOCKCLOSE_PROBE_SLOTS(SOCKCLOSE_SLOT_NAME)
-#undef SOCKCLOSE_SLOT_NAME
+// Per-environment state (main thread and each worker have their own): the record probe() writes
+// into, held for the environment's life so its memory stays valid (an ArrayBuffer's backing store
+// never moves). Given to probe() as its function data: no lookup per call.
+struct EnvironmentState {
+  Napi::Reference<Napi::Float64Array> record_ref;
+  double* record = nullptr;
+};
 
-    DefineAddon(exports,
-                {
-                    InstanceValue("abi", Napi::Number::New(env, kAbi), napi_enumerable),
-                    InstanceValue("builtFor", Napi::String::New(env, kBuiltFor), napi_enumerable),
-                    InstanceValue("slots", slots, napi_enumerable),
-                    InstanceMethod("attach", &Addon::Attach, napi_enumerable),
-                    InstanceMethod("probe", &Addon::Probe, napi_enumerable),
-                    InstanceMethod("setLinger", &Addon::SetLinger, napi_enumerable),
-                    InstanceMethod("getLinger", &Addon::GetLinger, napi_enumerable),
-                    InstanceMethod("takeError", &Addon::TakeError, napi_enumerable),
-                    InstanceMethod("shutdownWrite", &Addon::ShutdownWrite, napi_enumerable),
-                    InstanceMethod("close", &Addon::Close, napi_enumerable),
-                });
-  }
-
- private:
-  // attach(record: Float64Array): the buffer probe() writes into. Held for the environment's life,
-  // so the pointer stays valid (an ArrayBuffer's backing store never moves).
-  Napi::Value Attach(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() ||
-        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-        info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kProbeSlotCount)) {
-      Throw(env, Napi::TypeError::New(env, "sockclose native: attach() needs a Float64Array"),
-            "ERR_INVALID_ARG_TYPE");
-      return env.Undefined();
-    }
-    Napi::Float64Array record = info[0].As<Napi::Float64Array>();
-    record_ref_ = Napi::Persistent(record);
-    record_ = record.Data();
+// attach(record: Float64Array)
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* state = static_cast<EnvironmentState*>(info.Data());
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kProbeSlotCount)) {
+    Throw(env, Napi::TypeError::New(env, "sockclose native: attach() needs a Float64Array"), "ERR_INVALID_ARG_TYPE");
     return env.Undefined();
   }
+  Napi::Float64Array record = info[0].As<Napi::Float64Array>();
+  state->record_ref = Napi::Persistent(record);
+  state->record = record.Data();
+  return env.Undefined();
+}
 
-  // probe(fd, fields) -> 0 | -errno; fills the attached record.
-  Napi::Value Probe(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    int fd = 0;
-    int fields = 0;
-    if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 1, 0, &fields)) return env.Undefined();
-    if (record_ == nullptr) {
-      Throw(env, Napi::Error::New(env, "sockclose native: probe() before attach()"),
-            "ERR_SOCKCLOSE_NATIVE_STATE");
-      return env.Undefined();
-    }
-    return Napi::Number::New(env, sys::Probe(fd, static_cast<unsigned>(fields), record_));
+// probe(fd, fields) -> 0 | -errno; fills the attached record.
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* state = static_cast<EnvironmentState*>(info.Data());
+  int fd = 0;
+  int fields = 0;
+  if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 1, 0, &fields)) return env.Undefined();
+  if (state->record == nullptr) {
+    Throw(env, Napi::Error::New(env, "sockclose native: probe() before attach()"), "ERR_SOCKCLOSE_NATIVE_STATE");
+    return env.Undefined();
   }
+  return Napi::Number::New(env, sys::Probe(fd, static_cast<unsigned>(fields), state->record));
+}
 
-  // setLinger(fd, enabled, seconds) -> 0 | -errno
-  Napi::Value SetLinger(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    int fd = 0;
-    int seconds = 0;
-    if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 2, 0, &seconds)) return env.Undefined();
-    const bool enabled = info[1].ToBoolean().Value();
-    return Napi::Number::New(env, sys::SetLinger(fd, enabled, seconds));
-  }
+// setLinger(fd, enabled, seconds) -> 0 | -errno
+Napi::Value SetLinger(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = 0;
+  int seconds = 0;
+  if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 2, 0, &seconds)) return env.Undefined();
+  // Not ToBoolean(): coercion runs JavaScript-level machinery that refuses to run while a worker
+  // is being terminated, and a failure there would have to be thrown.
+  const bool enabled = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  return Napi::Number::New(env, sys::SetLinger(fd, enabled, seconds));
+}
 
-  // getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)
-  Napi::Value GetLinger(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    int fd = 0;
-    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
-    bool enabled = false;
-    int seconds = 0;
-    const int result = sys::GetLinger(fd, &enabled, &seconds);
-    if (result < 0) return Napi::Number::New(env, result);
-    return Napi::Number::New(env, static_cast<double>(seconds) * 2 + (enabled ? 1 : 0));
-  }
+// getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)
+Napi::Value GetLinger(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = 0;
+  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+  bool enabled = false;
+  int seconds = 0;
+  const int result = sys::GetLinger(fd, &enabled, &seconds);
+  if (result < 0) return Napi::Number::New(env, result);
+  return Napi::Number::New(env, static_cast<double>(seconds) * 2 + (enabled ? 1 : 0));
+}
 
-  // takeError(fd) -> pending errno (0 if none) | -errno of getsockopt itself
-  Napi::Value TakeError(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    int fd = 0;
-    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
-    int error = 0;
-    const int result = sys::TakeError(fd, &error);
-    return Napi::Number::New(env, result < 0 ? result : error);
-  }
+// takeError(fd) -> pending errno (0 if none) | -errno of getsockopt itself
+Napi::Value TakeError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = 0;
+  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+  int error = 0;
+  const int result = sys::TakeError(fd, &error);
+  return Napi::Number::New(env, result < 0 ? result : error);
+}
 
-  // shutdownWrite(fd) -> 0 | -errno
-  Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    int fd = 0;
-    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
-    return Napi::Number::New(env, sys::ShutdownWrite(fd));
-  }
+// shutdownWrite(fd) -> 0 | -errno
+Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = 0;
+  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+  return Napi::Number::New(env, sys::ShutdownWrite(fd));
+}
 
-  // close(fd) -> 0 | -errno
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    int fd = 0;
-    if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
-    return Napi::Number::New(env, sys::Close(fd));
-  }
+// close(fd) -> 0 | -errno
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = 0;
+  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+  return Napi::Number::New(env, sys::Close(fd));
+}
 
-  Napi::Reference<Napi::Float64Array> record_ref_;
-  double* record_ = nullptr;
-};
+// The functions are created from compile-time callbacks (Function::New<cb>): node-addon-api then
+// keeps no per-function heap data and does no instance lookup on a call.
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* state = new EnvironmentState();
+  env.SetInstanceData(state);  // deleted with the environment
+
+  Napi::Array slots = Napi::Array::New(env, kProbeSlotCount);
+  uint32_t i = 0;
+#define SOCKCLOSE_SLOT_NAME(name, str) slots.Set(i++, Napi::String::New(env, str));
+  SOCKCLOSE_PROBE_SLOTS(SOCKCLOSE_SLOT_NAME)
+#undef SOCKCLOSE_SLOT_NAME
+
+  exports.Set("abi", Napi::Number::New(env, kAbi));
+  exports.Set("builtFor", Napi::String::New(env, kBuiltFor));
+  exports.Set("slots", slots);
+  exports.Set("attach", Napi::Function::New<Attach>(env, "attach", state));
+  exports.Set("probe", Napi::Function::New<Probe>(env, "probe", state));
+  exports.Set("setLinger", Napi::Function::New<SetLinger>(env, "setLinger"));
+  exports.Set("getLinger", Napi::Function::New<GetLinger>(env, "getLinger"));
+  exports.Set("takeError", Napi::Function::New<TakeError>(env, "takeError"));
+  exports.Set("shutdownWrite", Napi::Function::New<ShutdownWrite>(env, "shutdownWrite"));
+  exports.Set("close", Napi::Function::New<Close>(env, "close"));
+  return exports;
+}
 
 }  // namespace
 }  // namespace sockclose
 
-// The registration macro pastes the class name into an identifier, so it needs an unqualified one.
-using SockcloseAddon = sockclose::Addon;
-NODE_API_NAMED_ADDON(sockclose, SockcloseAddon)
+// The registration macro pastes the function name into an identifier: it needs an unqualified one.
+static Napi::Object InitSockclose(Napi::Env env, Napi::Object exports) { return sockclose::Init(env, exports); }
+NODE_API_MODULE(sockclose, InitSockclose)

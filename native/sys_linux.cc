@@ -71,14 +71,16 @@ int ProbeTcp(int fd, double* probe) {
     // Not TCP (AF_UNIX says EOPNOTSUPP, UDP ENOPROTOOPT): the TCP facts stay unknown.
     return posix::IsNotASocket(result) ? result : 0;
   }
-  // Linux's numbering is the probe's numbering.
-  probe[kSlotState] = info.tcpi_state;
-  probe[kSlotRetransmits] = info.tcpi_retransmits;
-  probe[kSlotProbes] = info.tcpi_probes;
-  probe[kSlotBackoff] = info.tcpi_backoff;
-  probe[kSlotOptions] = info.tcpi_options;
-  probe[kSlotRttMicros] = info.tcpi_rtt;
-  probe[kSlotTotalRetransmits] = info.tcpi_total_retrans;
+  // Every field is read only if the kernel filled it: an old kernel, or an emulator (qemu-user
+  // answers with 4 bytes), returns a shorter struct, and a zero it did not write is not a fact.
+  // Linux's state numbering is the probe's numbering.
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_state)) probe[kSlotState] = info.tcpi_state;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_retransmits)) probe[kSlotRetransmits] = info.tcpi_retransmits;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_probes)) probe[kSlotProbes] = info.tcpi_probes;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_backoff)) probe[kSlotBackoff] = info.tcpi_backoff;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_options)) probe[kSlotOptions] = info.tcpi_options;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_rtt)) probe[kSlotRttMicros] = info.tcpi_rtt;
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_total_retrans)) probe[kSlotTotalRetransmits] = info.tcpi_total_retrans;
   if (SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_acked)) {
     probe[kSlotBytesAcked] = static_cast<double>(info.tcpi_bytes_acked);
   }

@@ -1,4 +1,5 @@
-// `npm run prebuildify`: prebuildify --napi --strip for this machine's platform and arch, against
+// `npm run prebuildify`: prebuildify --napi --strip --tag-libc (so a glibc build is never offered
+// to musl) for this machine's platform and arch, against
 // the local Node headers (nothing downloaded). Output: prebuilds/<platform>-<arch>/.
 // Extra arguments are passed on (the arm64 cross build adds --arch arm64 and its strip binary).
 'use strict';
@@ -13,7 +14,7 @@ if (nodedir) env.npm_config_nodedir = nodedir;
 env.PREBUILD_NODE_GYP = env.PREBUILD_NODE_GYP || require.resolve('node-gyp/bin/node-gyp.js');
 
 const bin = require.resolve('prebuildify/bin.js');
-const result = spawnSync(process.execPath, [bin, '--napi', '--strip', ...process.argv.slice(2)], {
+const result = spawnSync(process.execPath, [bin, '--napi', '--strip', '--tag-libc', ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -1,5 +1,6 @@
 import { bindingFile, binding, unavailableReason } from './native/binding.js';
-import { currentPlatform, libuvHasAixResetFix, platform, type PlatformName } from './platform/index.js';
+import { currentPlatform, libuvHasAixResetFix, type PlatformName } from './platform/detect.js';
+import { platform } from './platform/index.js';
 
 /** What sockclose can do in this process. */
 export interface Capabilities {

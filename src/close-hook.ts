@@ -6,10 +6,16 @@
 // steps run the socket is already `destroyed` (reads are dropped, writes refused) but its handle,
 // and so its descriptor, stays open: the number cannot be reused under the steps' feet. 'close' is
 // emitted only after the real close, as a blocking SO_LINGER close would delay it.
-import type { NodeHandle, SocketInternals } from './target.js';
+import { clearSocketTimer, ensureReadsDropped, type NodeHandle, type SocketInternals } from './node-handle.js';
 
 /** A step before the real close. Must settle, and within its own bounded time. */
 export type CloseStep = (socket: SocketInternals, handle: NodeHandle) => Promise<void>;
+
+/**
+ * A last look right before the real close: runs once, synchronously, after every step settled (or
+ * at once when the close is immediate), with the handle still open. It cannot delay or veto it.
+ */
+export type CloseWatcher = (socket: SocketInternals, handle: NodeHandle) => void;
 
 type DestroyCallback = (error?: Error | null) => void;
 type Destroy = (this: SocketInternals, error: Error | null, callback: DestroyCallback) => void;
@@ -17,6 +23,7 @@ type Destroy = (this: SocketInternals, error: Error | null, callback: DestroyCal
 interface Hook {
   readonly original: Destroy;
   readonly steps: Map<string, CloseStep>;
+  readonly watchers: Map<string, CloseWatcher>;
   bypass: boolean;
 }
 
@@ -24,18 +31,31 @@ const hooks = new WeakMap<SocketInternals, Hook>();
 
 /** Adds (or with `null`, removes) the named step for `socket`. */
 export function setCloseStep(socket: SocketInternals, name: string, step: CloseStep | null): void {
-  let hook = hooks.get(socket);
   if (!step) {
-    hook?.steps.delete(name);
+    hooks.get(socket)?.steps.delete(name);
     return;
   }
+  hookOf(socket).steps.set(name, step);
+}
+
+/** Adds (or with `null`, removes) the named watcher of `socket`'s real close. */
+export function watchRealClose(socket: SocketInternals, name: string, watcher: CloseWatcher | null): void {
+  if (!watcher) {
+    hooks.get(socket)?.watchers.delete(name);
+    return;
+  }
+  hookOf(socket).watchers.set(name, watcher);
+}
+
+function hookOf(socket: SocketInternals): Hook {
+  let hook = hooks.get(socket);
   if (!hook) {
     const internals = socket as unknown as { _destroy: Destroy };
-    hook = { original: internals._destroy, steps: new Map(), bypass: false };
+    hook = { original: internals._destroy, steps: new Map(), watchers: new Map(), bypass: false };
     hooks.set(socket, hook);
     internals._destroy = hookedDestroy;
   }
-  hook.steps.set(name, step);
+  return hook;
 }
 
 /** Whether the named step is set. */
@@ -53,10 +73,28 @@ function hookedDestroy(this: SocketInternals, error: Error | null, callback: Des
   const hook = hooks.get(this)!;
   const handle = this._handle;
   if (hook.bypass || hook.steps.size === 0 || !handle) {
-    hook.original.call(this, error, callback);
+    closeNow(this, hook, error, callback);
     return;
   }
-  void runSteps(this, handle, hook).then(() => hook.original.call(this, error, callback));
+  // The socket is destroyed but its handle stays open while the steps run: reads must not reach
+  // Node's stream (on a destroyed stream they crash the process), and its timer must not fire.
+  ensureReadsDropped(handle);
+  clearSocketTimer(this);
+  void runSteps(this, handle, hook).then(() => closeNow(this, hook, error, callback));
+}
+
+function closeNow(socket: SocketInternals, hook: Hook, error: Error | null, callback: DestroyCallback): void {
+  const handle = socket._handle;
+  if (handle) {
+    for (const watcher of hook.watchers.values()) {
+      try {
+        watcher(socket, handle);
+      } catch (failure) {
+        process.emitWarning(failure as Error, { code: 'SOCKCLOSE_CLOSE_WATCHER' });
+      }
+    }
+  }
+  hook.original.call(socket, error, callback);
 }
 
 async function runSteps(socket: SocketInternals, handle: NodeHandle, hook: Hook): Promise<void> {

@@ -97,8 +97,8 @@ export function noFd(why: string, caller: Caller) {
   return finish(new Error(`${caller.name}(): the socket has no file descriptor (${why})`), ErrorCodes.NO_FD, caller);
 }
 
-export function notTcp(what: string, caller: Caller) {
-  const message = `${caller.name}() needs a TCP socket; ${what}`;
+export function notTcp(needs: 'tcp' | 'stream', what: string, caller: Caller) {
+  const message = `${caller.name}() needs a TCP ${needs === 'tcp' ? 'socket' : 'or AF_UNIX stream socket'}; ${what}`;
   return finish(new TypeError(message), ErrorCodes.NOT_TCP, caller);
 }
 

@@ -1,10 +1,10 @@
 import { constants } from 'node:os';
 
 import { bypassCloseSteps } from './close-hook.js';
-import { closedSocket, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgValue, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
-import { currentPlatform } from './platform/index.js';
-import { checkTarget, realSocket, requireNative, resolve, type SocketInternals, type SocketTarget } from './target.js';
+import { currentPlatform } from './platform/detect.js';
+import { checkTarget, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
 const { EINVAL, ECONNRESET } = constants.errno;
 const pending = new WeakSet<SocketInternals>();
@@ -23,7 +23,8 @@ const pending = new WeakSet<SocketInternals>();
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
- *   AF_UNIX; a system error from setsockopt() (then nothing was closed) or close().
+ *   AF_UNIX; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset); a system
+ *   error from setsockopt() (then nothing was closed) or close().
  * @example
  * ```ts
  * // Drop clients that do not finish a handshake in time, without TIME_WAIT.
@@ -33,7 +34,11 @@ const pending = new WeakSet<SocketInternals>();
 export function hardReset(target: SocketTarget): void {
   checkTarget(target, hardReset);
   if (typeof target === 'number') {
-    const { fd } = resolve(target, hardReset, true);
+    const resolved = resolve(target, hardReset, 'tcp');
+    if (resolved.kind === 'fd' && resolved.listening) {
+      throw invalidArgValue('target', target, 'is a listening socket, which has no connection to reset', hardReset);
+    }
+    const { fd } = resolved;
     const native = requireNative(hardReset);
     setAbortiveLinger(fd);
     const result = native.close(fd);
@@ -51,7 +56,7 @@ export function hardReset(target: SocketTarget): void {
     resetOnceConnected(socket);
     return;
   }
-  const { fd } = resolve(socket, hardReset, true);
+  const { fd } = resolveSocket(socket, hardReset, 'tcp');
   setAbortiveLinger(fd);
   bypassCloseSteps(socket);
   socket.destroy();

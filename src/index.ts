@@ -20,6 +20,17 @@ export {
 export { hardReset } from './hard-reset.js';
 export { closeWouldReset, inspectSocket, type SocketInspection, type TcpCounters } from './inspect-socket.js';
 export { getLinger, setLinger, type LingerSetting, type SetLingerOptions } from './linger.js';
+export {
+  enableLingeringClose,
+  lingeringClose,
+  lingeringCloseStats,
+  type EnableLingeringCloseOptions,
+  type LingerEndReason,
+  type LingerReport,
+  type LingeringCloseControl,
+  type LingeringCloseOptions,
+  type LingeringCloseStats,
+} from './lingering/index.js';
 export type { TcpStateName } from './native/layout.js';
 export type { PlatformName } from './platform/index.js';
 export { shutdownWrite } from './shutdown-write.js';

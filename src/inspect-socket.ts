@@ -1,8 +1,20 @@
 import { pendingSocketError, unnamedPendingError, unsupported, type PendingSocketError } from './errors.js';
 import { emulatedLinger } from './linger.js';
 import { Family, Field, known, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
-import { platform, type Transport } from './platform/index.js';
-import { probe, resolve, tcpBytesRead, type Resolved, type SocketTarget } from './target.js';
+import type { PendingVerdict, Transport } from './platform/behaviour.js';
+import { platform } from './platform/index.js';
+import { transportBytesRead } from './node-handle.js';
+import {
+  probeResolved,
+  resolve,
+  resolveHandle,
+  type NodeHandle,
+  type Resolved,
+  type SocketInternals,
+  type SocketTarget,
+} from './target.js';
+
+type Caller = (...args: never[]) => unknown;
 import type { LingerSetting } from './linger.js';
 
 /** TCP counters the platform reports; each is `null` where it does not. */
@@ -42,6 +54,11 @@ export interface SocketInspection {
   sendQueueBytes: number | null;
   /** Bytes Node itself still holds for writing (libuv's queue), not yet given to the kernel. */
   nodeQueuedBytes: number | null;
+  /**
+   * Whether the peer's FIN has arrived, even when Node has not read it yet (or took an RST for
+   * it). Known on Linux for Node TCP sockets (TLS included), by counting bytes; null elsewhere.
+   */
+  peerFinReceived: boolean | null;
   /** The pending error, read without consuming it (see peekSocketError). */
   pendingError: PendingSocketError | null;
   /** False where the platform cannot peek a pending error (then `pendingError` is null). */
@@ -67,22 +84,35 @@ const ALL = Field.describe | Field.poll | Field.tcp | Field.unread | Field.queue
  * ```
  */
 export function inspectSocket(target: SocketTarget): SocketInspection {
-  const resolved = resolve(target, inspectSocket, false);
+  return inspectResolved(resolve(target, inspectSocket, 'stream', ALL), inspectSocket);
+}
+
+/**
+ * inspectSocket() for the handle a close step or watcher holds (src/close-hook.ts): the socket is
+ * `destroyed` by then, but its handle, and so its descriptor, is still open. Internal.
+ */
+export function inspectHandle(socket: SocketInternals, handle: NodeHandle): SocketInspection {
+  return inspectResolved(resolveHandle(socket, handle, inspectHandle), inspectHandle);
+}
+
+function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const rules = platform();
-  const record = probe(resolved.fd, ALL, inspectSocket);
-  const unread = known(record[Slot.unread]);
+  const record = probeResolved(resolved, ALL, caller);
   const lingerEnabled = record[Slot.lingerEnabled]!;
-  const emulated = resolved.kind === 'socket' ? emulatedLinger(resolved.socket) : undefined;
+  const emulated = resolved.kind === 'socket' ? emulatedLinger(resolved.handle) : undefined;
+  const handleBytesRead = resolved.kind === 'socket' ? transportBytesRead(resolved.handle) : null;
+  const peerFinReceived = resolved.transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
 
   const inspection: SocketInspection = {
     fd: resolved.fd,
     family: familyName(record[Slot.family]!),
     state: stateName(record, resolved.transport, rules.tcpState(record, resolved.transport)),
-    unreadBytes: unread,
+    unreadBytes: known(record[Slot.unread]),
     unsentBytes: known(record[Slot.unsent]),
     unackedBytes: known(record[Slot.unacked]),
     sendQueueBytes: known(record[Slot.sendQueue]),
     nodeQueuedBytes: resolved.kind === 'socket' ? (resolved.handle.writeQueueSize ?? null) : null,
+    peerFinReceived,
     pendingError: null,
     pendingErrorKnown: rules.peekFields !== 0,
     linger:
@@ -94,8 +124,14 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
     closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, resolved.transport),
     tcp: resolved.transport === 'tcp' ? tcpCounters(record) : null,
   };
-  // Last: naming the error may probe again, which overwrites the record.
-  if (inspection.pendingErrorKnown) inspection.pendingError = pendingFrom(record, resolved, unread);
+  if (inspection.pendingErrorKnown) {
+    const verdict = rules.pendingError(record, {
+      transport: resolved.transport,
+      handleBytesRead: () => handleBytesRead,
+      finCounted: () => peerFinReceived === true,
+    });
+    inspection.pendingError = verdict === null ? null : toError(verdict, caller);
+  }
   return inspection;
 }
 
@@ -111,21 +147,15 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
  * ```
  */
 export function closeWouldReset(target: SocketTarget): boolean {
-  const resolved = resolve(target, closeWouldReset, false);
   const rules = platform();
+  const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);
   if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
-  return rules.closeWouldReset(probe(resolved.fd, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
+  return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
 }
 
-function pendingFrom(record: Float64Array, resolved: Resolved, unread: number | null): PendingSocketError | null {
-  const verdict = platform().pendingError(record, {
-    transport: resolved.transport,
-    handleBytesRead: resolved.kind === 'socket' ? tcpBytesRead(resolved.handle) : null,
-    unread: () => unread,
-  });
-  if (verdict === null) return null;
-  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, inspectSocket);
-  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, inspectSocket);
+function toError(verdict: PendingVerdict, caller: Caller): PendingSocketError {
+  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, caller);
+  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, caller);
 }
 
 function familyName(family: number): SocketInspection['family'] {
@@ -154,7 +184,9 @@ function stateName(record: Float64Array, transport: Transport, tcpState: number)
 }
 
 function tcpCounters(record: Float64Array): TcpCounters | null {
-  const counters: TcpCounters = {
+  // TCP_INFO answered or not: the state and the round-trip time come with every version of it.
+  if (record[Slot.state]! < 0 && record[Slot.rttMicros]! < 0) return null;
+  return {
     rttMicros: known(record[Slot.rttMicros]),
     retransmits: known(record[Slot.retransmits]),
     totalRetransmits: known(record[Slot.totalRetransmits]),
@@ -164,5 +196,4 @@ function tcpCounters(record: Float64Array): TcpCounters | null {
     segmentsIn: known(record[Slot.segsIn]),
     segmentsOut: known(record[Slot.segsOut]),
   };
-  return Object.values(counters).every((value) => value === null) ? null : counters;
 }

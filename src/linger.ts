@@ -4,7 +4,7 @@ import { setCloseStep } from './close-hook.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
-import { checkTarget, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
+import { checkTarget, realSocket, requireNative, resolve, type NodeHandle, type SocketTarget } from './target.js';
 
 /** A socket's SO_LINGER setting as sockclose sees it. */
 export interface LingerSetting {
@@ -31,7 +31,9 @@ export interface SetLingerOptions {
 
 const MAX_SECONDS = 65535;
 const STEP = 'linger';
-const emulated = new WeakMap<SocketInternals, number>();
+// Keyed by the libuv handle: the same object whether the socket is reached directly or through
+// http2's proxy, and gone with the connection.
+const emulated = new WeakMap<NodeHandle, number>();
 
 /**
  * Sets SO_LINGER: how the next close of this socket ends the connection.
@@ -47,8 +49,12 @@ const emulated = new WeakMap<SocketInternals, number>();
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @param seconds - `false`, or an integer from 0 to 65535.
  * @param options - {@link SetLingerOptions}.
+ * On a listening socket, Linux copies SO_LINGER to every connection accepted afterwards: a
+ * listening descriptor with linger 0 makes all of them end with RST.
+ *
  * @throws `ERR_SOCKCLOSE_BLOCKING_LINGER` for `n > 0` on a raw descriptor without `blocking`;
- *   `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX, where linger means nothing; a system error from
+ *   `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX, where linger means nothing; a system error: from
+ *   getsockopt() for a raw descriptor that is not an open socket (EBADF, ENOTSOCK), otherwise from
  *   setsockopt().
  * @example
  * ```ts
@@ -68,7 +74,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   const { blocking = false } = options;
   if (typeof blocking !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', blocking, setLinger);
 
-  const resolved = resolve(target, setLinger, true);
+  const resolved = resolve(target, setLinger, 'tcp');
   const native = requireNative(setLinger);
   const emulate = seconds !== false && seconds > 0 && !blocking;
   if (emulate && resolved.kind === 'fd') throw blockingLinger(seconds, setLinger);
@@ -79,11 +85,10 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
 
   if (resolved.kind !== 'socket') return;
   if (emulate) {
-    emulated.set(resolved.socket, seconds as number);
-    setCloseStep(resolved.socket, STEP, (socket, handle) => lingerAsynchronously(socket, handle));
-  } else {
-    emulated.delete(resolved.socket);
-    setCloseStep(resolved.socket, STEP, null);
+    emulated.set(resolved.handle, seconds as number);
+    setCloseStep(realSocket(resolved.socket), STEP, (_socket, handle) => lingerAsynchronously(handle));
+  } else if (emulated.delete(resolved.handle)) {
+    setCloseStep(realSocket(resolved.socket), STEP, null);
   }
 }
 
@@ -95,18 +100,18 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
  * @throws `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX; a system error from getsockopt().
  */
 export function getLinger(target: SocketTarget): LingerSetting {
-  const resolved = resolve(target, getLinger, true);
+  const resolved = resolve(target, getLinger, 'tcp');
   const result = requireNative(getLinger).getLinger(resolved.fd);
   if (result < 0) throw systemError(result, 'getsockopt', getLinger);
-  const emulatedSeconds = resolved.kind === 'socket' ? emulated.get(resolved.socket) : undefined;
+  const emulatedSeconds = resolved.kind === 'socket' ? emulated.get(resolved.handle) : undefined;
   if (emulatedSeconds !== undefined) return { enabled: true, seconds: emulatedSeconds, emulated: true };
   const enabled = result % 2 === 1;
   return { enabled, seconds: enabled ? Math.floor(result / 2) : 0, emulated: false };
 }
 
 /** The emulated linger's wait: until nothing is left to acknowledge, or its time is up. */
-async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
-  const seconds = emulated.get(socket) ?? 0;
+async function lingerAsynchronously(handle: NodeHandle): Promise<void> {
+  const seconds = emulated.get(handle) ?? 0;
   const deadline = Date.now() + seconds * 1000;
   // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
   // (most closes are done within a round trip) and back off to 50 ms.
@@ -122,7 +127,7 @@ async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle)
   }
 }
 
-/** The emulated linger {@link setLinger} set on a socket, in seconds, if any. */
-export function emulatedLinger(socket: SocketInternals): number | undefined {
-  return emulated.get(socket);
+/** The emulated linger {@link setLinger} set on a socket (by its handle), in seconds, if any. */
+export function emulatedLinger(handle: NodeHandle): number | undefined {
+  return emulated.get(handle);
 }

@@ -1,6 +1,6 @@
 import { finished } from 'node:stream/promises';
 
-import { closedSocket, systemError } from './errors.js';
+import { closedSocket, noFd, systemError } from './errors.js';
 import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
@@ -13,7 +13,8 @@ import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } fr
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns A promise that resolves once the write side is shut, and rejects (never throws) with
- *   `ERR_SOCKCLOSE_CLOSED`, the socket's error, or `ERR_STREAM_PREMATURE_CLOSE` if it closes first.
+ *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected), the socket's error, or
+ *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first.
  * @example
  * ```ts
  * await shutdownWrite(socket); // the peer now reads EOF; we can still read its reply
@@ -22,13 +23,15 @@ import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } fr
 export async function shutdownWrite(target: SocketTarget): Promise<void> {
   checkTarget(target, shutdownWrite);
   if (typeof target === 'number') {
-    const { fd } = resolve(target, shutdownWrite, false);
+    const { fd } = resolve(target, shutdownWrite, 'stream');
     const result = requireNative(shutdownWrite).shutdownWrite(fd);
     if (result < 0) throw systemError(result, 'shutdown', shutdownWrite);
     return;
   }
   const socket = realSocket(target);
   if (socket.destroyed) throw closedSocket(shutdownWrite);
+  // Never connected and not connecting: end() would wait for a connection that never comes.
+  if (!socket._handle && !socket.connecting) throw noFd('not connected', shutdownWrite);
   if (socket.writableFinished) return;
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();

@@ -1,7 +1,8 @@
 import { pendingSocketError, systemError, unnamedPendingError, unsupported, type PendingSocketError } from './errors.js';
-import { Field, known, Slot } from './native/layout.js';
+import { Field } from './native/layout.js';
 import { platform } from './platform/index.js';
-import { probe, requireNative, resolve, tcpBytesRead, type SocketTarget } from './target.js';
+import { transportBytesRead } from './node-handle.js';
+import { probe, probeResolved, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
  * The error pending on a socket, **without consuming it**: the socket is left exactly as it was,
@@ -23,22 +24,24 @@ import { probe, requireNative, resolve, tcpBytesRead, type SocketTarget } from '
  * @example
  * ```ts
  * socket.on('end', () => {
- *   // libuv often reports a reset as a clean EOF; the kernel still knows.
+ *   // A FIN followed by an RST reads as a clean EOF (and libuv <= 1.51 reads many plain resets
+ *   // that way too); the kernel still knows.
  *   const error = peekSocketError(socket);
  *   if (error) console.log('the peer reset the connection:', error.code);
  * });
  * ```
  */
 export function peekSocketError(target: SocketTarget): PendingSocketError | null {
-  const resolved = resolve(target, peekSocketError, false);
-  requireNative(peekSocketError);
   const rules = platform();
+  const resolved = resolve(target, peekSocketError, 'stream', rules.peekFields);
+  requireNative(peekSocketError);
   if (rules.peekFields === 0) throw unsupported(rules.peekUnsupportedReason!, peekSocketError);
-  const record = probe(resolved.fd, rules.peekFields, peekSocketError);
+  const record = probeResolved(resolved, rules.peekFields, peekSocketError);
   const verdict = rules.pendingError(record, {
     transport: resolved.transport,
-    handleBytesRead: resolved.kind === 'socket' ? tcpBytesRead(resolved.handle) : null,
-    unread: () => known(probe(resolved.fd, Field.unread, peekSocketError)[Slot.unread]),
+    handleBytesRead: () => (resolved.kind === 'socket' ? transportBytesRead(resolved.handle) : null),
+    // Only a reset needs this, so only then is the unread count probed.
+    finCounted: (bytesRead) => rules.peerFinReceived(probe(resolved.fd, Field.unread | Field.tcp, peekSocketError), bytesRead) === true,
   });
   if (verdict === null) return null;
   if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, peekSocketError);
@@ -54,7 +57,7 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
  * @returns The error (with `code`, `errno`, `syscall: 'getsockopt'`, `inferred: false`), or `null`.
  */
 export function takeSocketError(target: SocketTarget): PendingSocketError | null {
-  const resolved = resolve(target, takeSocketError, false);
+  const resolved = resolve(target, takeSocketError, 'stream');
   const result = requireNative(takeSocketError).takeError(resolved.fd);
   if (result < 0) throw systemError(result, 'getsockopt', takeSocketError);
   return result === 0 ? null : pendingSocketError(result, 'getsockopt', false, takeSocketError);

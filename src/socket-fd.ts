@@ -18,5 +18,5 @@ import { checkTarget, resolve, type SocketTarget } from './target.js';
 export function socketFd(target: SocketTarget): number {
   checkTarget(target, socketFd);
   if (typeof target === 'number') return target;
-  return resolve(target, socketFd, false).fd;
+  return resolve(target, socketFd, 'stream').fd;
 }

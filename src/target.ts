@@ -10,25 +10,14 @@ import { types } from 'node:util';
 import { closedSocket, invalidArgType, noFd, notTcp, outOfRange, systemError, unsupported } from './errors.js';
 import { binding, record, unavailableReason } from './native/binding.js';
 import { Family, Field, Slot, SocketType } from './native/layout.js';
-import { currentPlatform, type Transport } from './platform/index.js';
+import type { Transport } from './platform/behaviour.js';
+import { transportHandle, transportKind, type NodeHandle, type SocketInternals } from './node-handle.js';
+import { currentPlatform } from './platform/detect.js';
+
+export type { NodeHandle, SocketInternals } from './node-handle.js';
 
 /** What sockclose accepts as a target: a Node socket (TLS, https, http2 included) or a raw fd. */
 export type SocketTarget = net.Socket | number;
-
-/** The libuv handle fields sockclose reads (TCP, Pipe, TLSWrap). */
-export interface NodeHandle {
-  readonly fd: number;
-  readonly bytesRead?: number;
-  readonly writeQueueSize?: number;
-  readonly _parent?: NodeHandle;
-  readonly constructor: { readonly name: string };
-}
-
-/** A Node socket whose private fields sockclose reads. */
-export type SocketInternals = net.Socket & {
-  _handle: NodeHandle | null;
-  connecting: boolean;
-};
 
 interface ResolvedBase {
   readonly fd: number;
@@ -73,15 +62,10 @@ export function realSocket(target: net.Socket): SocketInternals {
 
 /** TCP or AF_UNIX for a Node handle, looking through TLS to the transport below it. */
 function handleTransport(handle: NodeHandle, caller: Caller): Transport {
-  const transport = handle.constructor.name === 'TLSWrap' ? handle._parent : handle;
-  switch (transport?.constructor.name) {
-    case 'TCP':
-      return 'tcp';
-    case 'Pipe':
-      return 'unix';
-    default:
-      throw noFd(`its transport is a ${transport?.constructor.name ?? 'missing'} handle, not a socket (TLS over a JavaScript stream?)`, caller);
-  }
+  const kind = transportKind(handle);
+  if (kind) return kind;
+  const transport = transportHandle(handle);
+  throw noFd(`its transport is a ${transport?.constructor.name ?? 'missing'} handle, not a socket (TLS over a JavaScript stream?)`, caller);
 }
 
 /** The live handle of a socket, or the reason there is none. */
@@ -92,40 +76,67 @@ export function liveHandle(socket: SocketInternals, caller: Caller): NodeHandle 
   throw noFd(socket.connecting ? 'still connecting: no handle yet' : 'not connected', caller);
 }
 
-/**
- * Resolves `target` for an operation. `needsTcp`: only TCP makes sense (AF_UNIX has no RST and no
- * linger). Raw descriptors cost one probe (SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN on Linux) to learn
- * what they are; sockets are told apart by their handle class, at no cost.
- */
-export function resolve(target: unknown, caller: Caller, needsTcp: boolean): Resolved {
-  checkTarget(target, caller);
-  if (typeof target === 'number') return resolveFd(target, caller, needsTcp);
+/** What an operation accepts: TCP only (RST, linger), or any stream socket (TCP or AF_UNIX). */
+export type Needs = 'tcp' | 'stream';
 
-  const socket = realSocket(target);
+/**
+ * Resolves `target` for an operation. Sockets are told apart by their handle class, at no syscall
+ * cost. A raw descriptor costs one probe, which learns what it is (SO_DOMAIN, SO_TYPE,
+ * SO_ACCEPTCONN on Linux) and gathers the operation's own `fields` in the same call: the record
+ * then holds them ({@link probeResolved} does not probe again).
+ */
+export function resolve(target: unknown, caller: Caller, needs: Needs, fields = 0): Resolved {
+  checkTarget(target, caller);
+  if (typeof target === 'number') return resolveFd(target, caller, needs, fields);
+  // No realSocket() here: http2's proxy forwards every read used below. Only destroy() and end()
+  // need the real socket.
+  return resolveSocket(target as SocketInternals, caller, needs);
+}
+
+/** {@link resolve} for a socket already checked to be one. */
+export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Needs): Resolved {
   if (socket.destroyed) throw closedSocket(caller);
   const platform = currentPlatform();
   if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, caller);
   const handle = liveHandle(socket, caller);
   const transport = handleTransport(handle, caller);
-  if (needsTcp && transport !== 'tcp') throw notTcp('this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', caller);
+  if (needs === 'tcp' && transport !== 'tcp') throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', caller);
   const fd = handle.fd;
   if (!(fd >= 0)) throw noFd(socket.connecting ? 'still connecting: try after the "connect" event' : `handle.fd is ${fd}`, caller);
   return { kind: 'socket', socket, handle, fd, transport };
 }
 
-function resolveFd(fd: number, caller: Caller, needsTcp: boolean): Resolved {
-  probe(fd, Field.describe, caller);
+/**
+ * A socket's live handle as a resolved target, even though the socket is already `destroyed`: for
+ * close steps and watchers (src/close-hook.ts), which run while the handle is still open.
+ */
+export function resolveHandle(socket: SocketInternals, handle: NodeHandle, caller: Caller): Resolved {
+  return { kind: 'socket', socket, handle, fd: handle.fd, transport: handleTransport(handle, caller) };
+}
+
+function resolveFd(fd: number, caller: Caller, needs: Needs, fields: number): Resolved {
+  probe(fd, Field.describe | fields, caller);
   const family = record[Slot.family]!;
   const type = record[Slot.type]!;
   const listening = record[Slot.listening] === 1;
   if (type !== SocketType.stream) {
-    throw notTcp(`descriptor ${fd} is a ${type === SocketType.dgram ? 'datagram (UDP?)' : 'non-stream'} socket`, caller);
+    throw notTcp(needs, `descriptor ${fd} is a ${type === SocketType.dgram ? 'datagram (UDP?)' : 'non-stream'} socket`, caller);
   }
-  if (family === Family.other) throw notTcp(`descriptor ${fd} is neither TCP nor AF_UNIX`, caller);
+  if (family === Family.other) throw notTcp(needs, `descriptor ${fd} is neither TCP nor AF_UNIX`, caller);
   // An unknown family on a stream socket is AIX's error state (getsockname() fails): still TCP.
   const transport: Transport = family === Family.unix ? 'unix' : 'tcp';
-  if (needsTcp && transport !== 'tcp') throw notTcp(`descriptor ${fd} is an AF_UNIX socket, which has no RST and ignores SO_LINGER`, caller);
+  if (needs === 'tcp' && transport !== 'tcp') {
+    throw notTcp(needs, `descriptor ${fd} is an AF_UNIX socket, which has no RST and ignores SO_LINGER`, caller);
+  }
   return { kind: 'fd', fd, transport, listening };
+}
+
+/**
+ * The probe record with `fields` for a resolved target: for a raw descriptor {@link resolve}
+ * already gathered them (pass the same fields); a socket is probed now. Read it at once.
+ */
+export function probeResolved(resolved: Resolved, fields: number, caller: Caller): Float64Array {
+  return resolved.kind === 'fd' ? record : probe(resolved.fd, fields, caller);
 }
 
 /** ERR_SOCKCLOSE_UNSUPPORTED for "the native binary is not available", naming why. */
@@ -149,10 +160,4 @@ export function probe(fd: number, fields: number, caller: Caller): Float64Array 
   const result = requireNative(caller).probe(fd, fields);
   if (result < 0) throw systemError(result, 'getsockopt', caller);
   return record;
-}
-
-/** Bytes the TCP handle under a socket has read (for peek's FIN accounting), or null. */
-export function tcpBytesRead(handle: NodeHandle): number | null {
-  const tcp = handle.constructor.name === 'TLSWrap' ? handle._parent : handle;
-  return tcp && tcp.constructor.name === 'TCP' && typeof tcp.bytesRead === 'number' ? tcp.bytesRead : null;
 }

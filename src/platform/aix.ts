@@ -12,6 +12,7 @@ import { constants } from 'node:os';
 import { Field, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import type { PlatformName } from './detect.js';
+import { finUnknown } from './fin-count.js';
 
 const { ECONNRESET, EINVAL } = constants.errno;
 
@@ -58,6 +59,7 @@ export function aix(name: PlatformName): PlatformBehaviour {
     closeWouldResetFields: Field.unread | Field.linger | Field.sockname,
     closeWouldReset,
     countsFinInBytesReceived: false,
+    peerFinReceived: finUnknown,
     // IBM i: read() can fail with ECONNRESET after our own shutdown(SHUT_WR) (libuv issue 3494,
     // IBM's shutdown() documentation); a lingering drain takes that as the peer's end. AIX is not
     // reported to do this.

@@ -14,9 +14,12 @@ export type Transport = 'tcp' | 'unix';
 export interface PeekContext {
   readonly transport: Transport;
   /** Bytes Node's TCP handle has read from this connection, or null (raw descriptor, not TCP). */
-  readonly handleBytesRead: number | null;
-  /** Probes the unread byte count (overwrites the record: read it first). */
-  unread(): number | null;
+  handleBytesRead(): number | null;
+  /**
+   * Whether the FIN was counted, given the handle's bytes read: may probe the unread count, which
+   * overwrites the record (read everything else first).
+   */
+  finCounted(handleBytesRead: number): boolean;
 }
 
 export interface PlatformBehaviour {
@@ -34,6 +37,12 @@ export interface PlatformBehaviour {
   closeWouldReset(record: Float64Array, transport: Transport): boolean;
   /** Whether the platform's bytesReceived counts a received FIN (Linux does). */
   readonly countsFinInBytesReceived: boolean;
+  /**
+   * Whether the peer's FIN has arrived, from a record with `Field.tcp | Field.unread`, given the
+   * bytes Node's TCP handle has read: where the kernel counts a FIN as one received byte,
+   * received = read + unread + 1 exactly when it did. Null when this cannot be told.
+   */
+  peerFinReceived(record: Float64Array, handleBytesRead: number | null): boolean | null;
   /**
    * Whether a read failing with ECONNRESET after our own shutdown(SHUT_WR) is just the peer's end
    * of the conversation (IBM i, libuv issue 3494), rather than a reset to report.

@@ -8,6 +8,7 @@
 import { Field, Slot } from '../native/layout.js';
 import type { PlatformBehaviour } from './behaviour.js';
 import type { PlatformName } from './detect.js';
+import { finUnknown } from './fin-count.js';
 import { RESETTABLE_STATES } from './resettable.js';
 
 export function bsd(name: PlatformName): PlatformBehaviour {
@@ -28,6 +29,7 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       return state < 0 || RESETTABLE_STATES.has(state);
     },
     countsFinInBytesReceived: false,
+    peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,
   });
 }

@@ -8,6 +8,7 @@ import { constants } from 'node:os';
 
 import { Field, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
+import { finByByteCount } from './fin-count.js';
 import { RESETTABLE_STATES } from './resettable.js';
 
 const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
@@ -32,15 +33,14 @@ function pendingError(record: Float64Array, context: PeekContext): PendingVerdic
   // A TCP error is fatal and leaves CLOSE; anything else (an error-queue entry) we cannot name.
   if (state !== State.CLOSE) return { errno: 0, syscall: 'poll', unnamed: true };
 
-  if (record[Slot.bytesAcked] === 0 && record[Slot.bytesReceived] === 0) {
+  // Never established: no round-trip was ever measured (the accepting side measures one on the
+  // handshake's last ACK, even with nothing acked or received since) and nothing moved.
+  if (record[Slot.rttMicros] === 0 && record[Slot.bytesAcked] === 0 && record[Slot.bytesReceived] === 0) {
     return { errno: record[Slot.retransmits]! > 0 ? ETIMEDOUT : ECONNREFUSED, syscall: 'poll', inferred: true };
   }
-  const received = record[Slot.bytesReceived]!;
-  if (context.handleBytesRead !== null && received >= 0) {
-    const unread = context.unread();
-    if (unread !== null && received === context.handleBytesRead + unread + 1) {
-      return { errno: EPIPE, syscall: 'poll', inferred: true };
-    }
+  const bytesRead = context.handleBytesRead();
+  if (bytesRead !== null && context.finCounted(bytesRead)) {
+    return { errno: EPIPE, syscall: 'poll', inferred: true };
   }
   return { errno: ECONNRESET, syscall: 'poll', inferred: true };
 }
@@ -65,5 +65,6 @@ export const linux: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
   countsFinInBytesReceived: true,
+  peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
 });

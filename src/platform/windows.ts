@@ -2,6 +2,7 @@
 // probe. What still works goes through Node itself: hardReset() of a plain TCP socket uses
 // resetAndDestroy() (libuv sets SO_LINGER {1, 0} there), shutdownWrite() uses end().
 import type { PlatformBehaviour } from './behaviour.js';
+import { finUnknown } from './fin-count.js';
 
 export const windows: PlatformBehaviour = Object.freeze({
   name: 'win32',
@@ -12,5 +13,6 @@ export const windows: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: 0,
   closeWouldReset: () => false,
   countsFinInBytesReceived: false,
+  peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
 });

@@ -113,8 +113,9 @@ describe('system failures', () => {
 });
 
 describe('sockets without a descriptor: ERR_SOCKCLOSE_NO_FD', () => {
-  it('a socket never connected', () => {
+  it('a socket never connected (shutdownWrite rejects rather than wait for a connection)', async () => {
     expect(() => sockclose.socketFd(new net.Socket())).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD' }));
+    await expect(sockclose.shutdownWrite(new net.Socket())).rejects.toMatchObject({ code: 'ERR_SOCKCLOSE_NO_FD' });
   });
 
   it('a socket still resolving its host', () => {

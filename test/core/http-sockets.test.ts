@@ -3,6 +3,7 @@
 import http2 from 'node:http2';
 import https from 'node:https';
 import type net from 'node:net';
+import { types } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -29,19 +30,20 @@ describe('https', () => {
     const request = https.get({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false, agent: false });
     const [error] = await nextEvent<[NodeJS.ErrnoException]>(request, 'error', 10_000);
     expect(error.code).toBe('ECONNRESET'); // Node says so for a FIN too ("socket hang up") …
-    expect(timeWaitOnServer(portOf(server))).toBe(0); // … but a FIN close would leave TIME_WAIT here
+    expect(timeWaitOnServer(server)).toBe(0); // … but a FIN close would leave TIME_WAIT here
   });
 });
 
 describe('http2', () => {
-  it("works through the session's socket proxy, which refuses destroy() itself", async () => {
+  it("works through the session's socket proxy", async () => {
     const { key, cert } = testCert();
     const server = http2.createSecureServer({ key, cert });
     const sessions = new Set<http2.ServerHttp2Session>();
     server.on('session', (session) => sessions.add(session));
     server.on('stream', (stream) => {
+      // A Proxy over the real socket; up to Node 22 it refuses destroy() (Node 24 lets it through).
       const proxy = stream.session!.socket as net.Socket;
-      expect(() => proxy.destroy()).toThrow(expect.objectContaining({ code: 'ERR_HTTP2_NO_SOCKET_MANIPULATION' }));
+      expect(types.isProxy(proxy)).toBe(true);
       expect(sockclose.socketFd(proxy)).toBeGreaterThan(2);
       expect(sockclose.getLinger(proxy)).toEqual({ enabled: false, seconds: 0, emulated: false });
       sockclose.hardReset(proxy);
@@ -62,6 +64,6 @@ describe('http2', () => {
       'the client session to close after the reset',
     );
     // A FIN close from the server would leave a TIME_WAIT here; an abortive one leaves none.
-    expect(timeWaitOnServer(portOf(server))).toBe(0);
+    expect(timeWaitOnServer(server)).toBe(0);
   });
 });

@@ -41,6 +41,7 @@ describe('inspectSocket', () => {
       unackedBytes: 0,
       sendQueueBytes: 0,
       nodeQueuedBytes: 0,
+      peerFinReceived: false,
       pendingError: null,
       pendingErrorKnown: true,
       linger: { enabled: false, seconds: 0, emulated: false },
@@ -66,7 +67,8 @@ describe('inspectSocket', () => {
     client.end('abc');
     await until(() => inspectSocket(server).state === 'CLOSE_WAIT', 5000, 'the FIN to arrive');
     await until(() => inspectSocket(client).state === 'FIN_WAIT2', 5000, 'the FIN to be acknowledged');
-    expect(inspectSocket(server)).toMatchObject({ unreadBytes: 3, tcp: { bytesReceived: 4 } });
+    expect(inspectSocket(server)).toMatchObject({ unreadBytes: 3, peerFinReceived: true, tcp: { bytesReceived: 4 } });
+    expect(inspectSocket(client).peerFinReceived).toBe(false);
   });
 
   it('after a reset: CLOSE, the error pending, and no RST left to send', async () => {
@@ -78,6 +80,7 @@ describe('inspectSocket', () => {
     expect(inspectSocket(server)).toMatchObject({
       state: 'CLOSE',
       unreadBytes: 20, // still readable
+      peerFinReceived: false, // an RST, no FIN
       pendingError: expect.objectContaining({ code: 'ECONNRESET' }),
       closeWouldReset: false, // the connection is gone; there is nobody left to reset
     });

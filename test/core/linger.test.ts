@@ -123,6 +123,20 @@ describe('a positive linger never freezes the event loop', () => {
     expect(ticks).toBeGreaterThan(10); // timers ran meanwhile (100 possible)
   });
 
+  it('emulated: input arriving while it waits is dropped safely, and the socket timer stays quiet', async () => {
+    const { client, peer } = await stuckClient(16 * 1024 * 1024);
+    client.on('data', () => undefined); // reading: libuv will hand Node what arrives
+    let timeouts = 0;
+    client.setTimeout(20, () => timeouts++);
+    setLinger(client, 1);
+    const closed = nextEvent(client, 'close', 10_000);
+    client.destroy();
+    // Before the fix this read reached Node's stream after destroy() and crashed the process.
+    await new Promise<void>((resolve) => peer.write('arrives while we linger', () => resolve()));
+    await closed;
+    expect(timeouts).toBe(0); // cleared with the deferred close, as Node's own close does
+  });
+
   it('emulated: closes as soon as everything is acknowledged when the peer does read', async () => {
     const total = 4 * 1024 * 1024;
     const { client, peer } = await stuckClient(total);

@@ -56,11 +56,17 @@ describe('raw descriptors', () => {
     expect(report.healthy).toMatchObject({ peek1: null, peek2: null, state: 'ESTABLISHED', take: null });
   });
 
-  it('a listening socket: LISTEN, nothing pending', () => {
-    expect(report.listening).toMatchObject({ peek1: null, state: 'LISTEN', take: null });
+  it('a listening socket: LISTEN, nothing pending; hardReset refuses it (no connection) and leaves it listening', () => {
+    expect(report.listening).toMatchObject({
+      peek1: null,
+      state: 'LISTEN',
+      take: null,
+      hardReset: { threw: 'ERR_INVALID_ARG_VALUE' },
+      afterHardReset: 'LISTEN',
+    });
   });
 
-  it('a UDP socket: refused with ERR_SOCKCLOSE_NOT_TCP by every function', () => {
+  it('a UDP socket: refused with ERR_SOCKCLOSE_NOT_TCP by every function, hardReset included', () => {
     for (const value of Object.values(report.udp!)) expect(value).toEqual({ threw: 'ERR_SOCKCLOSE_NOT_TCP' });
   });
 

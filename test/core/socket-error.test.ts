@@ -59,6 +59,20 @@ describe('peekSocketError', () => {
     expect(peekSocketError(server)).toBeNull();
   });
 
+  it('names a reset that came before any data ECONNRESET on the accepting side too (not ECONNREFUSED)', async () => {
+    const listener = await listen(net.createServer({ pauseOnConnect: true }));
+    cleanups.push(() => closeServer(listener));
+    const accepted = nextEvent<[net.Socket]>(listener, 'connection');
+    const client = net.connect(portOf(listener), '127.0.0.1');
+    await nextEvent(client, 'connect');
+    const [server] = await accepted;
+    cleanups.push(() => void server.destroy());
+    hardReset(client); // nothing was ever sent either way
+    await until(() => inspectSocket(server).state === 'CLOSE', 5000, 'the reset to reach the server socket');
+    expect(peekSocketError(server)).toMatchObject({ code: 'ECONNRESET', inferred: true });
+    expect(takeSocketError(server)).toMatchObject({ code: 'ECONNRESET', inferred: false });
+  });
+
   it('leaves the error in place: after peeks, whatever Node makes of the reset, it is still there', async () => {
     const server = await resetWithUnreadData('hello');
     expect(peekSocketError(server)?.code).toBe('ECONNRESET');

@@ -8,8 +8,17 @@ import path from 'node:path';
 
 import { nextEvent, within } from './wait.js';
 
+// The peer ports of every connection a server made by listen() accepted: TIME_WAIT counts must
+// match both ports, since listen(0) may reuse a port whose earlier connections are in TIME_WAIT.
+const acceptedPeers = new WeakMap<net.Server, Set<number>>();
+
 /** Listens on an ephemeral loopback port (or a path) and resolves once listening. */
 export async function listen<S extends net.Server>(server: S, host: string | { path: string } = '127.0.0.1'): Promise<S> {
+  const peers = new Set<number>();
+  acceptedPeers.set(server, peers);
+  server.on('connection', (socket: net.Socket) => {
+    if (socket.remotePort !== undefined) peers.add(socket.remotePort);
+  });
   if (typeof host === 'string') server.listen(0, host);
   else server.listen(host.path);
   await nextEvent(server, 'listening');
@@ -60,6 +69,8 @@ export interface SsRow {
   state: string;
   local: string;
   peer: string;
+  localPort: number;
+  peerPort: number;
 }
 
 /** TCP sockets the kernel has whose local or peer port is `port` (all states, TIME_WAIT included). */
@@ -70,13 +81,22 @@ export function ssByPort(port: number): SsRow[] {
     .filter((line) => line.trim())
     .map((line) => {
       const [state = '', , , local = '', peer = ''] = line.trim().split(/\s+/);
-      return { state, local, peer };
+      const port = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
+      return { state, local, peer, localPort: port(local), peerPort: port(peer) };
     });
 }
 
-/** How many TIME-WAIT sockets on `port` sit on the listening side (local port = `port`). */
-export function timeWaitOnServer(port: number): number {
-  return ssByPort(port).filter((row) => row.state === 'TIME-WAIT' && row.local.endsWith(`:${port}`)).length;
+/** TIME-WAIT sockets left on the server's side by the connections `server` (made by listen()) accepted. */
+export function timeWaitOnServer(server: net.Server): number {
+  const port = portOf(server);
+  const peers = acceptedPeers.get(server);
+  if (!peers) throw new Error('timeWaitOnServer() needs a server started with listen() from test/helpers/net.ts');
+  return ssByPort(port).filter((row) => row.state === 'TIME-WAIT' && row.localPort === port && peers.has(row.peerPort)).length;
+}
+
+/** TIME-WAIT sockets with exactly these two ports, the first one local. */
+export function timeWaitBetween(localPort: number, peerPort: number): number {
+  return ssByPort(localPort).filter((row) => row.state === 'TIME-WAIT' && row.localPort === localPort && row.peerPort === peerPort).length;
 }
 
 /** The number of descriptors this process has open (Linux /proc). */

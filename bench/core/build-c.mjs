@@ -1,0 +1,31 @@
+// Compiles the benchmark's C programs into a temporary directory (never into the checkout).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const here = import.meta.dirname;
+
+/** A scratch directory removed when the process exits. */
+export function scratchDir(prefix = 'sockclose-bench-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * `gcc -O2` of bench/core/<name>.c into `dir`; returns the executable's path.
+ * @param {string} name
+ * @param {string} dir
+ */
+export function compileC(name, dir) {
+  const source = path.join(here, `${name}.c`);
+  const output = path.join(dir, name);
+  execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-o', output, source], { stdio: 'inherit' });
+  return output;
+}
+
+/** The compiler's version line, for the report. */
+export function gccVersion() {
+  return execFileSync('gcc', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+}

@@ -1,0 +1,147 @@
+// Per-call cost of sockclose's synchronous functions, against
+//   (a) the same syscalls in a C loop on a connected loopback socket (bench/core/syscall-baseline.c):
+//       the physical limit; target: within 1.3×;
+//   (b) Node's own socket.setNoDelay(), alternating true/false so Node really makes its syscall
+//       each time (it skips setsockopt when the value does not change); target: no slower.
+//
+// Noise control on a shared 2-core machine: every round measures every operation once in JS and
+// once in C back to back (order shuffled per round with a printed seed, C first on odd rounds), and
+// the figures are medians over rounds; ratios are medians of per-round ratios.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import readline from 'node:readline';
+
+import { compileC } from './build-c.mjs';
+import { median, pairedRatio, seeded, shuffle } from './stats.mjs';
+
+const require = createRequire(import.meta.url);
+
+/** Syscalls per call, as strace -f -c counts them (socket target / raw fd target). */
+export const SYSCALLS = {
+  setLinger: 'setsockopt(SO_LINGER)',
+  getLinger: 'getsockopt(SO_LINGER)',
+  peekSocketError: 'getsockopt(TCP_INFO), poll',
+  inspectSocket: '5 getsockopt, 3 ioctl, poll, getsockname',
+  closeWouldReset: 'getsockopt(SO_LINGER), getsockopt(TCP_INFO), ioctl(SIOCINQ)',
+  setNoDelay: 'setsockopt(TCP_NODELAY)',
+};
+export const DESCRIBE = '+ 3 getsockopt (SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN)';
+
+/** Connects a loopback pair; the client is what every call targets. */
+async function loopbackPair() {
+  const server = net.createServer();
+  const accepted = new Promise((resolve) => server.once('connection', resolve));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = net.connect(server.address().port, '127.0.0.1');
+  await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
+  const peer = await accepted;
+  return { server, client, peer };
+}
+
+/** The C baseline as a child answering "op n" with the loop's nanoseconds. */
+function startBaseline(executable) {
+  const child = spawn(executable, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on('line', (line) => waiting.shift()?.resolve(Number(line)));
+  child.once('exit', (code) => {
+    for (const entry of waiting.splice(0)) entry.reject(new Error(`syscall-baseline exited with ${code}`));
+  });
+  return {
+    run(operation, iterations) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${operation} ${iterations}\n`);
+      });
+    },
+    stop() {
+      child.stdin.end('quit\n');
+    },
+  };
+}
+
+/** Times `iterations` calls of `call(i)`; returns nanoseconds for the loop. */
+function timeJs(call, iterations) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) call(i);
+  return Number(process.hrtime.bigint() - start);
+}
+
+/**
+ * Runs the per-call benchmark.
+ * @param {{ dir: string, rounds?: number, targetMs?: number, seed?: number, log?: (line: string) => void }} options
+ */
+export async function perCall(options) {
+  const { dir, rounds = 61, targetMs = 2, seed = Date.now() % 2 ** 31, log = () => {} } = options;
+  const sockclose = require('sockclose');
+  const executable = compileC('syscall-baseline', dir);
+  const { server, client, peer } = await loopbackPair();
+  const fd = sockclose.socketFd(client);
+  if (!sockclose.capabilities().native) throw new Error(`sockclose's binary is not loaded: ${sockclose.capabilities().reason}`);
+
+  // Each operation: what JS calls, and the name of the C loop making the same syscalls.
+  const operations = [
+    { name: 'setLinger', target: 'socket', c: 'setLinger', js: () => sockclose.setLinger(client, 0) },
+    { name: 'setLinger', target: 'fd', c: 'setLinger:fd', js: () => sockclose.setLinger(fd, 0) },
+    { name: 'getLinger', target: 'socket', c: 'getLinger', js: () => sockclose.getLinger(client) },
+    { name: 'getLinger', target: 'fd', c: 'getLinger:fd', js: () => sockclose.getLinger(fd) },
+    { name: 'peekSocketError', target: 'socket', c: 'peekSocketError', js: () => sockclose.peekSocketError(client) },
+    { name: 'peekSocketError', target: 'fd', c: 'peekSocketError:fd', js: () => sockclose.peekSocketError(fd) },
+    { name: 'inspectSocket', target: 'socket', c: 'inspectSocket', js: () => sockclose.inspectSocket(client) },
+    { name: 'inspectSocket', target: 'fd', c: 'inspectSocket:fd', js: () => sockclose.inspectSocket(fd) },
+    { name: 'closeWouldReset', target: 'socket', c: 'closeWouldReset', js: () => sockclose.closeWouldReset(client) },
+    { name: 'closeWouldReset', target: 'fd', c: 'closeWouldReset:fd', js: () => sockclose.closeWouldReset(fd) },
+    { name: 'setNoDelay', target: 'socket', c: 'setNoDelay', js: (i) => client.setNoDelay(i % 2 === 0) },
+  ];
+  const baseline = startBaseline(executable);
+  const random = seeded(seed);
+
+  try {
+    // Warm up (JIT, caches), then size each loop to about targetMs of JavaScript time.
+    for (const operation of operations) {
+      timeJs(operation.js, 5000);
+      const ns = timeJs(operation.js, 5000) / 5000;
+      operation.iterations = Math.max(200, Math.round((targetMs * 1e6) / ns));
+      operation.jsSamples = [];
+      operation.cSamples = [];
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const operation of shuffle(operations, random)) {
+        const n = operation.iterations;
+        if (round % 2 === 1) operation.cSamples.push((await baseline.run(operation.c, n)) / n);
+        operation.jsSamples.push(timeJs(operation.js, n) / n);
+        if (round % 2 === 0) operation.cSamples.push((await baseline.run(operation.c, n)) / n);
+      }
+      if ((round + 1) % 20 === 0 || round === rounds - 1) log(`  round ${round + 1}/${rounds}`);
+    }
+  } finally {
+    baseline.stop();
+    client.destroy();
+    peer.destroy();
+    server.close();
+  }
+
+  const noDelay = operations.find((operation) => operation.name === 'setNoDelay');
+  const noDelayOverhead = noDelay.jsSamples.map((js, round) => js - noDelay.cSamples[round]);
+  return {
+    seed,
+    rounds,
+    rows: operations.map((operation) => {
+      const overhead = operation.jsSamples.map((js, round) => js - operation.cSamples[round]);
+      return {
+        name: operation.name,
+        target: operation.target,
+        iterations: operation.iterations,
+        syscalls: SYSCALLS[operation.name] + (operation.target === 'fd' ? ` ${DESCRIBE}` : ''),
+        jsNs: median(operation.jsSamples),
+        cNs: median(operation.cSamples),
+        vsC: pairedRatio(operation.jsSamples, operation.cSamples),
+        vsNoDelay: pairedRatio(operation.jsSamples, noDelay.jsSamples),
+        overheadNs: median(overhead),
+        // How our wrapper's overhead (time above its own syscalls) compares with Node's.
+        overheadVsNoDelay: pairedRatio(overhead, noDelayOverhead),
+      };
+    }),
+  };
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// `npm run bench`: what sockclose costs, as ratios against baselines measured in the same run.
+//
+//   node bench/core/run.mjs [--only=per-call,closes,load,instructions] [--instructions]
+//                           [--seed=N] [--quick] [--json=FILE]
+//
+// Sections (default: per-call, closes, load; about a minute, even on a busy 2-core machine):
+//   per-call      ns per call of the synchronous functions vs the same syscalls in C and vs Node's
+//                 socket.setNoDelay()
+//   closes        10,000 server-side closes each way: closes/s, CPU per close, TIME_WAIT left
+//   load          require('sockclose') vs require('net') in fresh processes; the first native call
+//   instructions  (opt-in: --instructions, needs valgrind, several minutes) user-space
+//                 instructions per call under callgrind: the noise-free view of the per-call table
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+
+import { compileC, scratchDir } from './build-c.mjs';
+import { closes } from './closes.mjs';
+import { hasValgrind, instructions } from './instructions.mjs';
+import { load } from './load.mjs';
+import { machine } from './machine.mjs';
+import { perCall } from './per-call.mjs';
+import { fixed, ratio, table } from './table.mjs';
+
+const require = createRequire(import.meta.url);
+
+function parseArgs(argv) {
+  const options = { only: null, instructions: false, seed: null, quick: false, json: null };
+  for (const arg of argv) {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    if (key === 'only') options.only = value.split(',');
+    else if (key === 'instructions') options.instructions = true;
+    else if (key === 'seed') options.seed = Number(value);
+    else if (key === 'quick') options.quick = true;
+    else if (key === 'json') options.json = value;
+    else if (key === 'help' || key === 'h') {
+      const header = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+      console.log(header.slice(0, header.findIndex((line) => !line.startsWith('//'))).join('\n').replace(/^\/\/ ?/gm, ''));
+      process.exit(0);
+    } else {
+      console.error(`bench: unknown option ${arg} (try --help)`);
+      process.exit(2);
+    }
+  }
+  return options;
+}
+
+const options = parseArgs(process.argv.slice(2));
+const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+const sections = options.only ?? ['per-call', 'closes', 'load', ...(options.instructions ? ['instructions'] : [])];
+const log = (line) => console.error(line);
+const sockclose = require('sockclose');
+const results = { machine: machine(sockclose), seed, sections };
+const started = Date.now();
+
+const m = results.machine;
+console.log(`# sockclose benchmarks — ${m.date}`);
+console.log(`machine: ${m.cpu}, ${m.memory}, ${m.kernel}; load average at start ${m.loadAverage}`);
+console.log(`mitigations: ${m.mitigations}`);
+console.log(`node ${m.node} (V8 ${m.v8}, libuv ${m.uv}); ${m.gcc}; binary ${m.binary}`);
+console.log(`seed ${seed} (orders of interleaving). Reproduce: npm run bench -- --seed=${seed}${options.only ? ` --only=${sections.join(',')}` : ''}\n`);
+
+const dir = scratchDir();
+
+if (sections.includes('per-call')) {
+  log('per-call: C baseline built with gcc -O2; interleaving JS and C rounds…');
+  const result = await perCall({ dir, seed, rounds: options.quick ? 15 : 61, log });
+  results.perCall = result;
+  const noDelay = result.rows.find((row) => row.name === 'setNoDelay');
+  console.log('## Per-call cost (ns per call; medians of interleaved rounds; ratios: median [interquartile] of per-round ratios)\n');
+  console.log(
+    table(
+      ['call', 'target', 'syscalls', 'sockclose ns', 'C same syscalls ns', 'vs C (target ≤ 1.3×)', 'above syscalls ns', 'vs setNoDelay', 'above-syscall cost vs setNoDelay\'s'],
+      result.rows.map((row) => [
+        row.name === 'setNoDelay' ? 'socket.setNoDelay() (Node)' : `${row.name}()`,
+        row.target,
+        row.syscalls,
+        fixed(row.jsNs),
+        fixed(row.cNs),
+        `${ratio(row.vsC.median, row.name === 'setNoDelay' ? undefined : 1.3)} [${fixed(row.vsC.low, 2)}–${fixed(row.vsC.high, 2)}]`,
+        fixed(row.overheadNs),
+        row.name === 'setNoDelay' ? 'baseline' : ratio(row.vsNoDelay.median),
+        row.name === 'setNoDelay' ? 'baseline' : `${ratio(row.overheadVsNoDelay.median, 1)} [${fixed(row.overheadVsNoDelay.low, 2)}–${fixed(row.overheadVsNoDelay.high, 2)}]`,
+      ]),
+      { align: ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'] },
+    ),
+  );
+  console.log(
+    `\nsetNoDelay alternates true/false so Node really calls setsockopt each time (${fixed(noDelay.jsNs)} ns; its C equivalent ${fixed(noDelay.cNs)} ns).` +
+      ' "above syscalls" = sockclose time minus the C loop\'s time for the same syscalls: what JavaScript, target resolution and N-API add.\n' +
+      `Rounds: ${result.rounds}; loops of ~2 ms each (short, so that most samples escape preemption on a shared machine). Reproduce: npm run bench -- --only=per-call --seed=${seed}\n`,
+  );
+}
+
+if (sections.includes('closes')) {
+  log('closes: 10,000 server-side closes per mode, batches interleaved…');
+  const result = await closes({ seed, connections: options.quick ? 2000 : 10_000, log });
+  results.closes = result;
+  console.log(`## Closing ${result.connections.toLocaleString('en')} connections, server side (batches of ${result.batch}, interleaved)\n`);
+  console.log(
+    table(
+      ['close with', 'closes/s', 'vs destroy()', 'server CPU µs/close', 'vs destroy()', 'server+peer CPU µs/close', 'vs destroy()', 'TIME_WAIT left (server)', 'peer saw'],
+      result.rows.map((row) => [
+        row.mode === 'hardReset' ? 'hardReset(socket)' : `socket.${row.mode}()`,
+        fixed(row.closesPerSecond),
+        `${fixed(row.vsDestroy.median, 2)}× [${fixed(row.vsDestroy.low, 2)}–${fixed(row.vsDestroy.high, 2)}]`,
+        fixed(row.cpuNsPerClose / 1000, 1),
+        `${fixed(row.cpuVsDestroy.median, 2)}× [${fixed(row.cpuVsDestroy.low, 2)}–${fixed(row.cpuVsDestroy.high, 2)}]`,
+        fixed(row.totalCpuNsPerClose / 1000, 1),
+        `${fixed(row.totalCpuVsDestroy.median, 2)}× [${fixed(row.totalCpuVsDestroy.low, 2)}–${fixed(row.totalCpuVsDestroy.high, 2)}]`,
+        `${row.timeWait}`,
+        Object.entries(row.peerSaw)
+          .filter(([, count]) => count > 0)
+          .map(([how, count]) => `${how === 'fin' ? 'FIN' : how === 'reset' ? 'RST' : how} ${count}`)
+          .join(', '),
+      ]),
+      { align: ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'] },
+    ),
+  );
+  console.log(
+    '\ncloses/s: from the first close call of a batch to its last \'close\' event. Server CPU: this process\'s user+system time per close;' +
+      ' server+peer adds the peer process\'s CPU for the same batch (on loopback each side\'s kernel work lands on whichever process' +
+      ' triggers it: an RST is torn down at once by the closer, a FIN close finishes in the peer\'s and the timer\'s time). TIME_WAIT: `ss` rows on the mode\'s own' +
+      ' port whose peer is one of the batch\'s client ports, counted after each batch.\n' +
+      `Reproduce: npm run bench -- --only=closes --seed=${seed}\n`,
+  );
+}
+
+if (sections.includes('load')) {
+  log('load: fresh processes…');
+  const result = load({ seed, repetitions: options.quick ? 10 : 30, log });
+  results.load = result;
+  console.log(`## Module load (fresh process each, ${result.repetitions} of each, medians; heap after a full GC)\n`);
+  console.log(
+    table(
+      ['what', 'ms', 'vs require(\'net\')', 'heap KiB', 'RSS KiB'],
+      [
+        ["require('net')", fixed(result.net.ms, 2), '1.00×', fixed(result.net.heapKiB), fixed(result.net.rssKiB)],
+        ["require('sockclose')", fixed(result.sockclose.ms, 2), `${fixed(result.sockclose.vsNet.median, 2)}× [${fixed(result.sockclose.vsNet.low, 2)}–${fixed(result.sockclose.vsNet.high, 2)}]`, fixed(result.sockclose.heapKiB), fixed(result.sockclose.rssKiB)],
+        ['+ first native call (loads the binary)', fixed(result.firstCall.ms, 2), '', fixed(result.firstCall.heapKiB), fixed(result.firstCall.rssKiB)],
+      ],
+      { align: ['l', 'r', 'r', 'r', 'r'] },
+    ),
+  );
+  console.log(`\nNode built-ins require('sockclose') loads beyond require('net')'s ${result.netBuiltins}: ${result.extraBuiltins.length} — ${result.extraBuiltins.filter((name) => !name.startsWith('internal/')).join(', ')}`);
+  console.log(`Reproduce: npm run bench -- --only=load --seed=${seed}\n`);
+}
+
+if (sections.includes('instructions')) {
+  if (!hasValgrind()) {
+    console.log('## Instructions per call: skipped (valgrind is not installed)\n');
+  } else {
+    log('instructions: callgrind runs (slow: node under valgrind)…');
+    const result = await instructions({ baseline: compileC('syscall-baseline', dir), log });
+    results.instructions = result;
+    const noDelay = result.rows.find((row) => row.name === 'setNoDelay');
+    console.log(`## User-space instructions per call (callgrind; (I(${result.n2}) − I(${result.n1}))/${result.n2 - result.n1}, minus the loop's ${fixed(result.loop)})\n`);
+    console.log(
+      table(
+        ['call', 'instructions', 'C, same syscalls', 'added by sockclose/Node', 'vs setNoDelay\'s added'],
+        result.rows.map((row) => [
+          row.name,
+          fixed(row.js),
+          fixed(row.c),
+          fixed(row.overhead),
+          row.name === 'setNoDelay' ? 'baseline' : ratio(row.overhead / noDelay.overhead),
+        ]),
+      ),
+    );
+    console.log('\nKernel time is not in these counts (callgrind sees user space only). binding.* rows: the raw N-API call, no JavaScript layer; resolve: target resolution alone.');
+    console.log('Reproduce: npm run bench -- --only=instructions\n');
+  }
+}
+
+console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`);
+if (options.json) fs.writeFileSync(options.json, `${JSON.stringify(results, null, 2)}\n`);

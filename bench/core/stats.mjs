@@ -1,0 +1,53 @@
+// Small statistics for noisy machines: medians and spreads of repeated, interleaved samples.
+
+/** @param {number[]} values */
+export function median(values) {
+  return quantile(values, 0.5);
+}
+
+/**
+ * Linear-interpolated quantile of `values` (not modified).
+ * @param {number[]} values
+ * @param {number} q 0..1
+ */
+export function quantile(values, q) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = (sorted.length - 1) * q;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+}
+
+/**
+ * Median of per-round ratios: each round's two samples were taken back to back, so the ratio of
+ * a pair cancels most of the machine's slow drift (another engineer's test run starting, …).
+ * @param {number[]} numerators
+ * @param {number[]} denominators
+ */
+export function pairedRatio(numerators, denominators) {
+  const ratios = numerators.map((value, index) => value / denominators[index]);
+  return { median: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75) };
+}
+
+/** Fisher–Yates shuffle driven by a seeded generator. @template T @param {T[]} items @param {() => number} random */
+export function shuffle(items, random) {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
+/** mulberry32: a tiny seeded PRNG, so a run's order can be reproduced. @param {number} seed */
+export function seeded(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

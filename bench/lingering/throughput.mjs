@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// bench:linger-throughput — requests per second of an http server that answers with
+// `Connection: close` (every request is a new connection and a server-side close), plain Node
+// against enableLingeringClose(), under autocannon load. The ratio lingering / plain is measured in
+// this one run: rounds alternate which mode goes first, each round prints both figures, and the
+// verdict is the median of the per-round ratios (the machine is shared and noisy). Target >= 0.95.
+// Each round also prints the server's CPU time per request in each mode, which the other load on a
+// shared machine disturbs much less than requests per second.
+//
+//   node bench/lingering/throughput.mjs [--rounds 5] [--duration 5] [--connections 20] [--check]
+// --check: exit 1 if the median ratio is below the target.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import autocannon from 'autocannon';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const TARGET = 0.95;
+
+function option(name, env, fallback) {
+  const index = process.argv.indexOf(name);
+  const value = Number(index >= 0 ? process.argv[index + 1] : (process.env[env] ?? fallback));
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`bench:linger-throughput: ${name} must be a positive integer`);
+    process.exit(2);
+  }
+  return value;
+}
+const rounds = option('--rounds', 'BENCH_THROUGHPUT_ROUNDS', 5);
+const duration = option('--duration', 'BENCH_THROUGHPUT_DURATION', 5);
+const connections = option('--connections', 'BENCH_THROUGHPUT_CONNECTIONS', 20);
+
+function startServer(mode) {
+  const child = spawn(process.execPath, [path.join(here, 'throughput-server.mjs'), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    port: lines.next().then(({ value }) => Number(value)),
+    stats: async () => {
+      child.stdin.write('stats\n');
+      return JSON.parse((await lines.next()).value);
+    },
+    stop: () => child.stdin.end(),
+  };
+}
+
+function load(port) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
+const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
+
+console.log(`bench:linger-throughput — http server, Connection: close on every response; autocannon, ${connections} connections, ${duration} s per run, ${rounds} rounds\n`);
+console.log('round  order              plain req/s  lingering req/s  ratio  server CPU µs/req plain / lingering  errors plain / lingering');
+// A short warm-up of each, not counted: JIT, socket buffers, the kernel's port ranges.
+for (const mode of ['plain', 'lingering']) await new Promise((resolve) => autocannon({ url: `http://127.0.0.1:${ports[mode]}/`, connections, duration: 1 }, resolve));
+
+const ratios = [];
+const cpuRatios = [];
+const totals = { plain: 0, lingering: 0 };
+for (let round = 1; round <= rounds; round++) {
+  const order = round % 2 ? ['plain', 'lingering'] : ['lingering', 'plain'];
+  const results = {};
+  const cpu = {};
+  for (const mode of order) {
+    const before = await servers[mode].stats();
+    results[mode] = await load(ports[mode]);
+    const after = await servers[mode].stats();
+    cpu[mode] = (after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests);
+  }
+  const rps = Object.fromEntries(Object.entries(results).map(([mode, result]) => [mode, result.requests.total / (result.duration || duration)]));
+  const ratio = rps.lingering / rps.plain;
+  ratios.push(ratio);
+  totals.plain += rps.plain;
+  totals.lingering += rps.lingering;
+  const errors = (mode) => results[mode].errors + results[mode].timeouts + results[mode].non2xx;
+  cpuRatios.push(cpu.lingering / cpu.plain);
+  console.log(
+    `${String(round).padStart(5)}  ${order.join(' → ').padEnd(17)}  ${rps.plain.toFixed(0).padStart(11)}  ${rps.lingering.toFixed(0).padStart(15)}  ${ratio.toFixed(3)}  ${`${cpu.plain.toFixed(0)} / ${cpu.lingering.toFixed(0)}`.padStart(35)}  ${errors('plain')} / ${errors('lingering')}`,
+  );
+}
+
+const { lingering: stats } = await servers.lingering.stats();
+servers.plain.stop();
+servers.lingering.stop();
+const verdict = median(ratios);
+console.log(`\nmedian ratio lingering / plain: ${verdict.toFixed(3)} (target >= ${TARGET}); ratio of the means: ${(totals.lingering / totals.plain).toFixed(3)}`);
+console.log(`median server CPU per request, lingering / plain: ${median(cpuRatios).toFixed(3)}`);
+console.log(`lingering server: ${JSON.stringify(stats.reasons)}; peak ${stats.peakLingering} lingering at once; drained ${stats.drainedBytes} B`);
+console.log(verdict >= TARGET ? 'target met' : 'BELOW TARGET');
+if (process.argv.includes('--check') && verdict < TARGET) process.exit(1);

@@ -1,0 +1,171 @@
+// Exercises every function of sockclose's native binary, on every path it has: success, each
+// failure (EBADF, ENOTSOCK, EINVAL…), every probe field on every kind of descriptor, bad arguments
+// that make the addon throw, and addon instances created and destroyed in worker_threads. Run by
+// scripts/asan/valgrind.js under valgrind (and usable alone). Repeats each path many times so that a
+// per-call leak would add up to something unmistakable. Prints a JSON line of what was called.
+//   node scripts/asan/exercise-native.cjs [repetitions]
+'use strict';
+const dgram = require('node:dgram');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { Worker, isMainThread, parentPort } = require('node:worker_threads');
+
+// dgram exposes no descriptor but through its deprecated _handle: keep the warning out of the log.
+process.noDeprecation = true;
+const root = path.resolve(__dirname, '..', '..');
+const sockclose = require(path.join(root, 'lib', 'index.js'));
+const { binding } = require(path.join(root, 'lib', 'native', 'binding.js'));
+
+const repetitions = Number(process.argv[2] ?? 200);
+const calls = {};
+const count = (key) => (calls[key] = (calls[key] ?? 0) + 1);
+
+function expectThrow(what, fn) {
+  try {
+    fn();
+  } catch (error) {
+    count(`${what} threw ${error.code}`);
+    return;
+  }
+  throw new Error(`${what} did not throw`);
+}
+
+async function pair(host = '127.0.0.1') {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, host, resolve));
+  const accepted = new Promise((resolve) => server.once('connection', resolve));
+  const client = net.connect(server.address().port, host);
+  await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
+  const peer = await accepted;
+  for (const socket of [client, peer]) socket.on('error', () => {});
+  return { server, client, peer };
+}
+
+/** The raw binding, every function, every argument shape. */
+function exerciseBinding(native, fds) {
+  const record = new Float64Array(native.slots.length);
+  for (let r = 0; r < repetitions; r++) {
+    for (const [kind, fd] of Object.entries(fds)) {
+      for (let fields = 0; fields < 128; fields += r % 2 === 0 ? 1 : 7) count(`probe ${kind} ${native.probe(fd, fields) < 0 ? 'error' : 'ok'}`);
+      count(`getLinger ${kind} ${native.getLinger(fd) < 0 ? 'error' : 'ok'}`);
+      count(`takeError ${kind} ${native.takeError(fd) < 0 ? 'error' : 'ok'}`);
+      if (kind !== 'file') count(`setLinger ${kind} ${native.setLinger(fd, r % 2 === 0, r % 3) < 0 ? 'error' : 'ok'}`);
+    }
+    // Bad arguments: the addon's own checks throw (these guard misuse of the internal module).
+    expectThrow('probe(string)', () => native.probe('3', 1));
+    expectThrow('probe(-1)', () => native.probe(-1, 1));
+    expectThrow('probe(1.5)', () => native.probe(1.5, 1));
+    expectThrow('probe(NaN)', () => native.probe(Number.NaN, 1));
+    expectThrow('probe(2**31)', () => native.probe(2 ** 31, 1));
+    expectThrow('probe(fd, missing)', () => native.probe(0));
+    expectThrow('setLinger(fd, x, -1)', () => native.setLinger(0, true, -1));
+    expectThrow('getLinger()', () => native.getLinger());
+    expectThrow('takeError({})', () => native.takeError({}));
+    expectThrow('shutdownWrite(null)', () => native.shutdownWrite(null));
+    expectThrow('close(undefined)', () => native.close(undefined));
+    expectThrow('attach(array)', () => native.attach([1, 2, 3]));
+    expectThrow('attach(short)', () => native.attach(new Float64Array(2)));
+    expectThrow('attach(Int32Array)', () => native.attach(new Int32Array(64)));
+    // Re-attaching replaces the held record (the old reference must be released).
+    native.attach(record);
+    count(`shutdownWrite closed ${native.shutdownWrite(fds.closed)}`);
+    count(`shutdownWrite file ${native.shutdownWrite(fds.file)}`);
+    const file = fs.openSync(os.devNull, 'r');
+    count(`close file ${native.close(file)}`);
+    count(`close closed ${native.close(file)}`);
+  }
+  // Give the module back the record its JavaScript side reads.
+  native.attach(require(path.join(root, 'lib', 'native', 'binding.js')).record);
+}
+
+/** The public API over real connections, including pending errors and resets. */
+async function exercisePublic() {
+  for (let r = 0; r < Math.max(10, repetitions / 10); r++) {
+    const { server, client, peer } = await pair(r % 2 === 0 ? '127.0.0.1' : '::1');
+    client.write('unread bytes');
+    sockclose.setLinger(peer, 0);
+    sockclose.getLinger(peer);
+    sockclose.setLinger(peer, 2); // emulated
+    sockclose.getLinger(peer);
+    sockclose.setLinger(peer, false);
+    sockclose.inspectSocket(peer);
+    sockclose.inspectSocket(sockclose.socketFd(peer));
+    sockclose.closeWouldReset(peer);
+    sockclose.peekSocketError(peer);
+    sockclose.takeSocketError(peer);
+    await sockclose.shutdownWrite(client);
+    // The peer resets: an error pends on the client side, peeked then taken.
+    const reset = new Promise((resolve) => client.once('close', resolve));
+    sockclose.hardReset(peer);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!client.destroyed) {
+      sockclose.peekSocketError(client);
+      sockclose.inspectSocket(client);
+      sockclose.takeSocketError(client);
+    }
+    client.destroy();
+    await reset;
+    await new Promise((resolve) => server.close(resolve));
+    count('public round');
+  }
+}
+
+async function main() {
+  if (!sockclose.capabilities().native) throw new Error(`no native binary: ${sockclose.capabilities().reason}`);
+  const native = binding();
+  const tcp = await pair();
+  const udp = dgram.createSocket('udp4');
+  await new Promise((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  const listener = net.createServer();
+  await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const file = fs.openSync(os.devNull, 'r');
+  const closed = fs.openSync(os.devNull, 'r');
+  fs.closeSync(closed);
+  const fds = {
+    tcp: sockclose.socketFd(tcp.client),
+    listening: listener._handle.fd,
+    udp: udp._handle.fd,
+    file,
+    closed,
+  };
+  exerciseBinding(native, fds);
+  sockclose.setLinger(tcp.client, false);
+  await exercisePublic();
+
+  // Addon instances in other environments: each worker loads the binary (a new instance with its
+  // own record), uses it, and exits or is terminated; its instance data must be freed.
+  for (let i = 0; i < 4; i++) {
+    const worker = new Worker(__filename, { workerData: null });
+    await new Promise((resolve) => worker.once('message', resolve));
+    if (i % 2 === 0) await worker.terminate();
+    else await new Promise((resolve) => worker.once('exit', resolve));
+    count('worker');
+  }
+
+  tcp.client.destroy();
+  tcp.peer.destroy();
+  tcp.server.close();
+  listener.close();
+  udp.close();
+  fs.closeSync(file);
+  process.stdout.write(`${JSON.stringify({ calls })}\n`);
+}
+
+if (isMainThread) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+} else {
+  pair().then(({ server, client, peer }) => {
+    sockclose.inspectSocket(client);
+    sockclose.setLinger(peer, 0);
+    sockclose.getLinger(peer);
+    client.destroy();
+    peer.destroy();
+    server.close();
+    parentPort.postMessage('done');
+  });
+}

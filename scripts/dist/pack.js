@@ -1,0 +1,107 @@
+// `npm pack` of a staged copy, and the tarball's contents checked against what users need: the
+// compiled lib/ (JavaScript and declarations), the native sources and build files for installs
+// that compile, the prebuilds, the install scripts. Never src/, test/, docs/, build output or
+// TypeScript sources; and every file package.json points at must be in it.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { run } = require('./run.js');
+
+/**
+ * Size budget, in bytes. Measured with two prebuilds (88 KB x64 + 68 KB arm64, stripped) and the
+ * compiled lib/ of the core, lingering close, cluster guard, harness and CLI (about 325 KB, TSDoc
+ * included): about 170 KB packed, 530 KB unpacked. The budget leaves room to grow; what it catches
+ * is bloat: a stray folder, a source map, a debug build of the addon.
+ */
+const BUDGET = { packed: 256 * 1024, unpacked: 768 * 1024 };
+
+/** Paths allowed in the tarball; anything else is a leak. */
+const ALLOWED = [
+  /^package\.json$/,
+  /^README\.md$/,
+  /^LICENSE$/,
+  /^CHANGELOG\.md$/,
+  /^lib\/.+\.(?:js|cjs|mjs|d\.ts|d\.cts|d\.mts)$/,
+  /^native\/[\w.-]+\.(?:h|cc)$/,
+  /^prebuilds\/README\.md$/,
+  // glibc-tagged only: an untagged Linux prebuild would be picked on musl too (see prebuilds.js).
+  /^prebuilds\/linux-(?:x64|arm64)\/sockclose\.glibc\.node$/,
+  /^binding\.gyp$/,
+  /^CMakeLists\.txt$/,
+  /^scripts\/(?:install|node-gyp)\.js$/,
+];
+
+/** Files the tarball cannot do without, besides the targets package.json names. */
+const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'CMakeLists.txt', 'scripts/install.js', 'scripts/node-gyp.js', 'native/addon.cc'];
+
+/**
+ * Packs the staged copy `dir` into `destination` (scripts are not run: the caller has built lib/
+ * and prebuilds/ already) and returns { tarball, packed, unpacked, files: [{ path, size }] }.
+ */
+function pack(dir, destination) {
+  fs.mkdirSync(destination, { recursive: true });
+  const { stdout } = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', destination], {
+    cwd: dir,
+    env: { ...process.env, npm_config_loglevel: 'error' },
+    timeoutMs: 120_000,
+  });
+  // npm prints the JSON array last; anything before it is a script's chatter.
+  const [info] = JSON.parse(stdout.slice(stdout.indexOf('[')));
+  return {
+    tarball: path.join(destination, info.filename),
+    packed: info.size,
+    unpacked: info.unpackedSize,
+    files: info.files.map((file) => ({ path: file.path, size: file.size })),
+  };
+}
+
+/** Every file path a package.json entry point names (main, types, exports targets, bin). */
+function entryTargets(manifest) {
+  const targets = new Set();
+  const add = (value) => {
+    if (typeof value === 'string') targets.add(path.posix.normalize(value));
+    else if (value && typeof value === 'object') Object.values(value).forEach(add);
+  };
+  add(manifest.main);
+  add(manifest.types);
+  add(manifest.exports);
+  add(manifest.bin);
+  return [...targets];
+}
+
+/**
+ * What is wrong with a pack result: files outside the allow-list, required files or entry-point
+ * targets missing, expected prebuilds absent, prebuilds that were not expected, size over budget.
+ * `prebuilds`: the folders that must be in it (such as ['linux-x64', 'linux-arm64']).
+ */
+function checkContents(result, manifest, { prebuilds = [], budget = BUDGET } = {}) {
+  const problems = [];
+  const paths = new Set(result.files.map((file) => file.path));
+  for (const file of paths) {
+    if (!ALLOWED.some((pattern) => pattern.test(file))) problems.push(`${file}: not something users need`);
+  }
+  for (const file of REQUIRED) if (!paths.has(file)) problems.push(`${file}: missing`);
+  for (const target of entryTargets(manifest)) {
+    if (!paths.has(target)) problems.push(`${target}: named in package.json but not in the tarball`);
+  }
+  const folders = new Set([...paths].filter((file) => file.endsWith('.node')).map((file) => file.split('/')[1]));
+  for (const folder of prebuilds) if (!folders.has(folder)) problems.push(`prebuilds/${folder}/: no prebuild`);
+  for (const folder of folders) if (!prebuilds.includes(folder)) problems.push(`prebuilds/${folder}: not built and verified by this run`);
+  if (result.packed > budget.packed) problems.push(`packed size ${result.packed} B is over the ${budget.packed} B budget`);
+  if (result.unpacked > budget.unpacked) problems.push(`unpacked size ${result.unpacked} B is over the ${budget.unpacked} B budget`);
+  return problems;
+}
+
+/** Bytes per top-level group (lib/, native/, prebuilds/<folder>, other) for the size report. */
+function sizeByGroup(result) {
+  const groups = {};
+  for (const file of result.files) {
+    const parts = file.path.split('/');
+    const group = parts[0] === 'prebuilds' && parts.length > 2 ? `prebuilds/${parts[1]}` : parts.length > 1 ? `${parts[0]}/` : 'top level';
+    groups[group] = (groups[group] ?? 0) + file.size;
+  }
+  return groups;
+}
+
+module.exports = { ALLOWED, BUDGET, checkContents, entryTargets, pack, sizeByGroup };

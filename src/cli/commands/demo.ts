@@ -1,0 +1,42 @@
+// sockclose demo: the seed 004 scenario closed three ways, side by side (src/demo).
+import { formatDemo, runDemo, type DemoReport } from '../../demo/index.js';
+import { integerFlag, parse } from '../args.js';
+import { COMMON_FLAGS, progressFlag } from '../common.js';
+import { ExitCode } from '../exit-codes.js';
+import { DEMO_HELP } from '../help.js';
+import { Output, type Io } from '../output.js';
+import { createProgress } from '../progress.js';
+
+/** Runs `sockclose demo`; resolves with the exit code (0 once the demo has run). */
+export async function demo(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, { ...COMMON_FLAGS, runs: { type: 'string', short: 'r' } }, false);
+  if (values.help) {
+    io.stdout.write(DEMO_HELP);
+    return ExitCode.OK;
+  }
+  const runs = integerFlag(values.runs, 'runs', 1, 10_000);
+  const out = new Output(io, values.json === true);
+  const progress = createProgress({ stream: io.stderr, enabled: progressFlag(values), label: 'demo' });
+
+  // The demo cannot be cut short cleanly; on SIGINT the CLI exits at once (its sockets go with it).
+  let onSigint: () => void = () => {};
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    onSigint = () => resolve('interrupted');
+    process.once('SIGINT', onSigint);
+  });
+  try {
+    const report = await Promise.race([
+      runDemo({ ...(runs === undefined ? {} : { runs }), progress: (done, total) => progress.update(done, total) }),
+      interrupted,
+    ]);
+    progress.finish();
+    if (report === 'interrupted') {
+      io.stderr.write('sockclose demo: interrupted\n');
+      return ExitCode.INTERRUPTED;
+    }
+    out.result(report satisfies DemoReport, () => formatDemo(report));
+    return ExitCode.OK;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

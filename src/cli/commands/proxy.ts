@@ -1,0 +1,126 @@
+// sockclose proxy: a fault proxy on the command line, its toxics changeable from stdin.
+import readline from 'node:readline';
+
+import { createFaultProxy, type FaultProxy } from '../../harness/fault-proxy.js';
+import { formatAddress } from '../../harness/options.js';
+import type { ProxyLinkReport } from '../../harness/proxy-link.js';
+import { formatToxic, parseToxicFor, parseToxicPairs, type Toxic, type ToxicSpec } from '../../harness/toxics.js';
+import { integerFlag, parse, UsageError } from '../args.js';
+import { addressFlag, COMMON_FLAGS, listenOrExit, progressFlag, runUntilStopped } from '../common.js';
+import { ExitCode } from '../exit-codes.js';
+import { describeLinkReport, linkReportJson } from '../format.js';
+import { PROXY_HELP } from '../help.js';
+import { Output, type Io } from '../output.js';
+
+/** Runs `sockclose proxy`; resolves with the exit code. */
+export async function proxy(args: string[], io: Io): Promise<number> {
+  const { values } = parse(
+    args,
+    {
+      ...COMMON_FLAGS,
+      upstream: { type: 'string', short: 'u' },
+      listen: { type: 'string', short: 'l' },
+      toxic: { type: 'string', short: 't', multiple: true },
+      control: { type: 'boolean' },
+      count: { type: 'string', short: 'n' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+    false,
+  );
+  if (values.help) {
+    io.stdout.write(PROXY_HELP);
+    return ExitCode.OK;
+  }
+  if (values.upstream === undefined) throw new UsageError('--upstream is required, like --upstream 127.0.0.1:5432');
+  const upstream = addressFlag(values.upstream, 'upstream', false);
+  const listen = addressFlag(values.listen ?? '127.0.0.1:0', 'listen', true);
+  const toxics = ((values.toxic as string[] | undefined) ?? []).map((text) => toxicFlag(text));
+  const count = integerFlag(values.count, 'count', 1, Number.MAX_SAFE_INTEGER);
+  const progress = progressFlag(values);
+  const out = new Output(io, values.json === true, values.quiet === true);
+
+  const running = await listenOrExit(() => createFaultProxy({ listen, upstream, toxics: toxics as ToxicSpec[] }), formatAddress(listen), io);
+  if (typeof running === 'number') return running;
+  const announce = () =>
+    io.stdout.write(
+      out.json
+        ? `${JSON.stringify({ event: 'listening', host: running.host, port: running.port, upstream, toxics: running.toxics })}\n`
+        : `listening on ${formatAddress(running.address)} -> ${formatAddress(upstream)}` +
+            `${running.toxics.length ? `; toxics: ${running.toxics.map(formatToxic).join('; ')}` : ''}\n`,
+    );
+  const control = values.control ? controlFromStdin(running, out) : null;
+  try {
+    return await runUntilStopped<ProxyLinkReport>(
+      running,
+      count,
+      out,
+      progress,
+      (report) => out.result(linkReportJson(report), () => describeLinkReport(report)),
+      announce,
+    );
+  } finally {
+    control?.close();
+  }
+}
+
+function toxicFlag(text: string): Toxic {
+  try {
+    return parseToxicFor(text, toxicFlag);
+  } catch (error) {
+    throw new UsageError(`--toxic '${text}': ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Commands on stdin, one per line: `add <spec>`, `update <name> key=value,...`, `remove <name>`,
+ * `clear`, `list`, `reset` (RST to every open connection). Each is answered on stdout
+ * ({"event":"toxics",...} with --json).
+ */
+function controlFromStdin(running: FaultProxy, out: Output): readline.Interface {
+  const lines = readline.createInterface({ input: out.io.stdin, terminal: false });
+  const answer = (ok: boolean, message: string) =>
+    out.result({ event: 'toxics', ok, message, toxics: running.toxics }, () => `${ok ? '' : 'error: '}${message}`);
+  lines.on('line', (line) => {
+    const [command = '', ...rest] = line.trim().split(/\s+/);
+    const argument = rest.join(' ');
+    try {
+      switch (command) {
+        case '':
+          return;
+        case 'add':
+          answer(true, `added ${formatToxic(running.addToxic(parseToxicFor(argument, controlFromStdin) as ToxicSpec))}`);
+          return;
+        case 'update': {
+          // Only the keys given change; updateToxic() checks the result.
+          const name = rest[0] ?? '';
+          const list = rest.slice(1).join('');
+          const pairs = parseToxicPairs(list, line.trim(), controlFromStdin);
+          const changes: Record<string, unknown> = { attributes: pairs.attributes };
+          if (pairs.toxicity !== undefined) changes.toxicity = pairs.toxicity;
+          answer(true, `updated ${formatToxic(running.updateToxic(name, changes as Partial<ToxicSpec>))}`);
+          return;
+        }
+        case 'remove': {
+          const removed = running.removeToxic(argument);
+          answer(removed, removed ? `removed ${argument}` : `no toxic named '${argument}'`);
+          return;
+        }
+        case 'clear':
+          running.removeAllToxics();
+          answer(true, 'removed every toxic');
+          return;
+        case 'reset':
+          answer(true, `reset ${running.resetConnections()} open connection(s)`);
+          return;
+        case 'list':
+          answer(true, running.toxics.map(formatToxic).join('; ') || 'no toxics');
+          return;
+        default:
+          answer(false, `unknown command '${command}' (add, update, remove, clear, list, reset)`);
+      }
+    } catch (error) {
+      answer(false, (error as Error).message);
+    }
+  });
+  return lines;
+}

@@ -1,0 +1,34 @@
+// The exit codes of the sockclose CLI: a contract for scripts, documented in docs/harness.md and
+// in `sockclose --help`. Never renumber one.
+
+export const ExitCode = {
+  /** Done as asked (serve/proxy: stopped by SIGINT/SIGTERM or --count; probe: the peer closed cleanly). */
+  OK: 0,
+  /** An unexpected failure inside sockclose. */
+  ERROR: 1,
+  /** A bad command line: unknown command or flag, missing or malformed value. */
+  USAGE: 2,
+  /** probe: the peer reset the connection (RST, or FIN then RST). */
+  RESET: 3,
+  /** probe: the peer neither closed nor reset within --timeout. */
+  TIMEOUT: 4,
+  /** probe: could not connect; serve/proxy: could not listen. */
+  NETWORK: 5,
+  /** probe --expect: some run ended another way than expected. */
+  UNEXPECTED: 6,
+  /** Interrupted (SIGINT) before a finite run (probe --count, demo) completed. */
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The table printed by `sockclose --help`. */
+export const EXIT_CODE_HELP = `Exit codes:
+  0    done (probe: the peer closed cleanly with FIN; serve/proxy: stopped by a signal or --count)
+  1    unexpected failure inside sockclose
+  2    bad command line (unknown command or flag, missing or malformed value)
+  3    probe: the peer reset the connection (RST, or FIN then RST)
+  4    probe: the peer neither closed nor reset within --timeout
+  5    probe: could not connect; serve/proxy: could not listen
+  6    probe --expect: some run ended another way than expected
+  130  interrupted (SIGINT) before probe --count or demo completed`;

@@ -1,0 +1,40 @@
+// Where the CLI writes: results on stdout (one JSON object per line with --json, so a script can
+// read them as they come), notes and progress on stderr.
+
+/** The streams a command uses. */
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+}
+
+/** Writes results in the chosen mode. */
+export class Output {
+  constructor(
+    readonly io: Io,
+    readonly json: boolean,
+    private readonly quiet = false,
+  ) {}
+
+  /** A result: `value` as one JSON line with --json, else `human()`'s text. */
+  result(value: unknown, human: () => string): void {
+    if (this.json) this.io.stdout.write(`${JSON.stringify(value)}\n`);
+    else if (!this.quiet) this.io.stdout.write(`${human()}\n`);
+  }
+
+  /** A note for people (stderr), silent with --quiet. */
+  note(text: string): void {
+    if (!this.quiet) this.io.stderr.write(`${text}\n`);
+  }
+}
+
+/** Bytes for people: 600000 → '600,000 B'. */
+export function bytes(count: number | null): string {
+  return count === null ? '? B' : `${count.toLocaleString('en-US')} B`;
+}
+
+/** Milliseconds for people. */
+export function ms(value: number | null): string {
+  if (value === null) return '-';
+  return value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
+}

@@ -1,0 +1,273 @@
+// The fault server's behaviours: each one a way for a server to end a connection, done exactly.
+// "Exactly" means the fault happens at a known point of the connection, not at a time that hopes
+// the point was reached: a reset "after N bytes" waits until the peer's kernel has acknowledged
+// those N bytes, a "FIN then reset" waits until every byte has left and then sends both at once,
+// a "close with unread input" waits until input is really waiting. These points have no event,
+// so they are polled from the kernel (kernel-wait.ts), bounded by the server's timeout.
+import type net from 'node:net';
+
+import { hardReset } from '../hard-reset.js';
+import { inspectSocket } from '../inspect-socket.js';
+import { lingeringClose } from '../lingering/index.js';
+import { shutdownWrite } from '../shutdown-write.js';
+import { socketFd } from '../socket-fd.js';
+import { delay } from './clock.js';
+import { allAcknowledged, finSent, hasUnreadInput, nothingUnsent, unreadInputSettled, waitForKernel } from './kernel-wait.js';
+import { readRequestHead, responsePayload, type FaultProtocol } from './payload.js';
+
+/** One line per behaviour: what the server does. The CLI's help prints these. */
+export const FAULT_BEHAVIORS = {
+  'reset-on-accept': 'RST as soon as the connection is accepted (after delayMs)',
+  'reset-after-bytes': 'write `bytes` bytes of the response, wait until the peer acknowledged all of them (then delayMs), RST',
+  'close-with-unread':
+    'write the response without reading the request, wait until request bytes are waiting unread, close: the kernel sends RST (the seed 004 server)',
+  'fin-then-reset': "write the response; once it has left, FIN and RST back to back (or the RST delayMs after the FIN): the peer's kernel names it EPIPE",
+  'half-close': "write the response and FIN, keep reading, close only after the peer's FIN",
+  'slow-close': "write the response, read until the peer's FIN, wait delayMs, then FIN",
+  stall: 'accept, then never read, write or close',
+  close: "accept and close cleanly at once, saying nothing: FIN, read and discard until the peer's FIN",
+  'lingering-close': "write the response, FIN, read and discard until the peer's FIN (idle 2 s, cap 30 s), close: the correct close",
+  echo: "send back what arrives; FIN after the peer's FIN",
+} as const;
+
+/** A fault server behaviour; see {@link FAULT_BEHAVIORS}. */
+export type FaultBehavior = keyof typeof FAULT_BEHAVIORS;
+
+/** Every behaviour name. */
+export const BEHAVIOR_NAMES = Object.keys(FAULT_BEHAVIORS) as FaultBehavior[];
+
+/** A behaviour with every option resolved. */
+export interface BehaviorSettings {
+  behavior: FaultBehavior;
+  protocol: FaultProtocol;
+  /** Bytes of response body. */
+  responseBytes: number;
+  /** reset-after-bytes: wire bytes written before the reset. */
+  bytes: number;
+  /** The pause before the behaviour's last step (see FAULT_BEHAVIORS). */
+  delayMs: number;
+  /** Bound on each wait for the peer (request head, acknowledgement, unread input). */
+  timeoutMs: number;
+  /** raw: act only once the client has sent a byte (left unread). http always waits for the head. */
+  awaitRequest: boolean;
+  /** lingering-close: idle timeout between reads and total cap. */
+  lingerIdleMs: number;
+  lingerMaxMs: number;
+}
+
+/** What a behaviour gets: its socket (paused, nothing read), settings, and a step log. */
+export interface BehaviorContext {
+  readonly socket: net.Socket;
+  readonly settings: BehaviorSettings;
+  /** Aborted when the server closes: waits end, the socket is destroyed by the server. */
+  readonly signal: AbortSignal;
+  /** Records a step of the behaviour in the connection's report. */
+  step(name: string, detail?: Record<string, unknown>): void;
+}
+
+type Behavior = (context: BehaviorContext) => Promise<void>;
+
+const behaviors: Record<FaultBehavior, Behavior> = {
+  async 'reset-on-accept'({ socket, settings, signal, step }) {
+    // Not even an HTTP request head is awaited; with awaitRequest, a first byte (left unread).
+    if (settings.awaitRequest) step('request', { result: await waitForKernel(socket, hasUnreadInput, settings.timeoutMs) });
+    if (settings.delayMs > 0) await delay(settings.delayMs, signal);
+    reset(socket, step);
+  },
+
+  async 'reset-after-bytes'(context) {
+    const { socket, settings, signal, step } = context;
+    await awaitRequest(context);
+    const payload = responsePayload(settings.protocol, settings.responseBytes).subarray(0, settings.bytes);
+    await write(socket, payload, step);
+    const acked = await waitForKernel(socket, allAcknowledged, settings.timeoutMs);
+    step('acknowledged', { result: acked });
+    if (settings.delayMs > 0) await delay(settings.delayMs, signal);
+    reset(socket, step);
+  },
+
+  async 'close-with-unread'(context) {
+    const { socket, settings, step } = context;
+    await awaitRequest(context);
+    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    // Input must be waiting for the close to reset (in http, a request body: a GET has none).
+    const unread = await waitForKernel(socket, unreadInputSettled, settings.timeoutMs);
+    step('unread-input', { result: unread, unreadBytes: unreadNow(socket) });
+    // A plain close, as the seed's server does: with input unread, the kernel turns it into RST.
+    if (!socket.destroyed) {
+      step('close');
+      socket.destroy();
+    }
+  },
+
+  async 'fin-then-reset'(context) {
+    const { socket, settings, signal, step } = context;
+    await awaitRequest(context);
+    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    if (settings.delayMs === 0) {
+      // FIN and RST back to back, in one turn of the event loop, once every byte has left: the
+      // peer's kernel gets both before its application can answer the FIN with its own, and it
+      // is in CLOSE_WAIT when the RST comes, where the reset is named EPIPE.
+      step('all-sent', { result: await waitForKernel(socket, nothingUnsent, settings.timeoutMs) });
+      if (socket.destroyed) return;
+      await shutdownNow(socket, step);
+      reset(socket, step);
+      return;
+    }
+    await fin(socket, step);
+    const sent = await waitForKernel(socket, finSent, settings.timeoutMs);
+    step('fin-sent', { result: sent });
+    await delay(settings.delayMs, signal);
+    reset(socket, step);
+  },
+
+  async 'half-close'(context) {
+    const { socket, settings, step } = context;
+    await awaitRequest(context);
+    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    await fin(socket, step);
+    socket.resume();
+    await peerEnd(socket, step);
+    closeCleanly(socket);
+  },
+
+  async 'slow-close'(context) {
+    const { socket, settings, signal, step } = context;
+    await awaitRequest(context);
+    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    socket.resume();
+    if (!(await peerEnd(socket, step))) return;
+    await delay(settings.delayMs, signal);
+    await fin(socket, step);
+    closeCleanly(socket);
+  },
+
+  async stall({ step }) {
+    step('stall');
+  },
+
+  async close({ socket, settings, step }) {
+    // No request is awaited and, unless responseBytes asks, nothing is said, not even an HTTP
+    // head: the point is a clean close before any answer (http clients: "socket hang up").
+    const payload = settings.responseBytes > 0 ? responsePayload(settings.protocol, settings.responseBytes) : Buffer.alloc(0);
+    await linger(socket, payload, settings, step);
+  },
+
+  async 'lingering-close'(context) {
+    const { socket, settings, step } = context;
+    await awaitRequest(context);
+    await linger(socket, responsePayload(settings.protocol, settings.responseBytes), settings, step);
+  },
+
+  async echo({ socket, step }) {
+    socket.on('data', (chunk: Buffer) => socket.write(chunk));
+    // Accepted paused (readableFlowing false): a 'data' listener alone does not start the flow.
+    socket.resume();
+    await peerEnd(socket, step);
+    await fin(socket, step);
+    closeCleanly(socket);
+  },
+};
+
+/** Runs `settings.behavior` on a freshly accepted, paused socket. Settles when it is done. */
+export function runBehavior(context: BehaviorContext): Promise<void> {
+  return behaviors[context.settings.behavior](context);
+}
+
+async function awaitRequest({ socket, settings, step }: BehaviorContext): Promise<void> {
+  if (settings.protocol !== 'http') {
+    if (settings.awaitRequest) step('request', { result: await waitForKernel(socket, hasUnreadInput, settings.timeoutMs) });
+    return;
+  }
+  const head = await readRequestHead(socket, settings.timeoutMs);
+  step('request-head', { result: head.outcome, bytesRead: head.bytesRead });
+}
+
+function unreadNow(socket: net.Socket): number | null {
+  try {
+    return inspectSocket(socket).unreadBytes;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes and waits until Node has handed everything to the kernel (or the socket closed). */
+function write(socket: net.Socket, payload: Buffer, step: BehaviorContext['step']): Promise<void> {
+  if (payload.length === 0 || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.write(payload, (error) => {
+      step('wrote', { bytes: payload.length, ...(error ? { error: (error as { code?: string }).code ?? error.message } : {}) });
+      resolve();
+    });
+  });
+}
+
+async function fin(socket: net.Socket, step: BehaviorContext['step']): Promise<void> {
+  if (socket.destroyed) return;
+  try {
+    await shutdownWrite(socket);
+    step('fin');
+  } catch (error) {
+    step('fin-failed', { error: (error as { code?: string }).code ?? (error as Error).message });
+  }
+}
+
+/**
+ * Queues the payload, then closes the way a correct server does: sockclose's lingeringClose()
+ * (flush, FIN, drain until the peer's FIN or a timeout, close).
+ */
+async function linger(socket: net.Socket, payload: Buffer, settings: BehaviorSettings, step: BehaviorContext['step']): Promise<void> {
+  if (socket.destroyed) return;
+  if (payload.length > 0) {
+    socket.write(payload);
+    step('write', { bytes: payload.length });
+  }
+  const report = await lingeringClose(socket, { idleTimeout: settings.lingerIdleMs, maxTimeout: settings.lingerMaxMs });
+  step('lingered', { reason: report.reason, closedWith: report.closedWith, drainedBytes: report.drainedBytes, durationMs: report.durationMs });
+}
+
+/**
+ * shutdown(SHUT_WR) on the socket's descriptor now (Node's end() would do it on a later turn of
+ * the loop; this settles within the current one, microtasks only). Only when Node holds no
+ * unwritten data: the socket is reset next.
+ */
+async function shutdownNow(socket: net.Socket, step: BehaviorContext['step']): Promise<void> {
+  try {
+    // The descriptor is read from the live handle and used at once, never kept.
+    await shutdownWrite(socketFd(socket));
+    step('fin');
+  } catch (error) {
+    step('fin-failed', { error: (error as { code?: string }).code ?? (error as Error).message });
+  }
+}
+
+function reset(socket: net.Socket, step: BehaviorContext['step']): void {
+  if (socket.destroyed) return;
+  step('reset');
+  hardReset(socket);
+}
+
+/** Resolves true on the peer's EOF, false if the socket closed (or errored) first. */
+function peerEnd(socket: net.Socket, step: BehaviorContext['step']): Promise<boolean> {
+  if (socket.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onEnd = () => {
+      socket.off('close', onClose);
+      step('peer-eof', { bytesRead: socket.bytesRead });
+      resolve(true);
+    };
+    const onClose = () => {
+      socket.off('end', onEnd);
+      resolve(false);
+    };
+    socket.once('end', onEnd).once('close', onClose);
+  });
+}
+
+/**
+ * Both sides have sent FIN and nothing is unread: the close sends nothing more. (Usually Node has
+ * already closed it: a half-open socket is destroyed once both directions are done.)
+ */
+function closeCleanly(socket: net.Socket): void {
+  if (!socket.destroyed) socket.destroy();
+}

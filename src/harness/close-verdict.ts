@@ -1,0 +1,194 @@
+// Turns what was seen of a connection's end (Node's events, and the kernel's state read at the
+// moments that matter) into the verdict observeClose() reports. Pure: no sockets here, so every
+// rule can be read, and unit-tested, in one place.
+//
+// The verdict is about the wire, so it rests on kernel facts wherever there are some, never on
+// which event Node chose to emit: libuv up to 1.51 (Node <= 22) reads most RSTs that follow data
+// as a clean EOF ('end'), libuv 1.52+ (Node 24, 26) reads the same RSTs as 'error' ECONNRESET
+// (which consumes the kernel's pending error), and either may close the socket before reading the
+// end at all (http's client does, after a complete response). The facts used:
+// - TCP_INFO's bytes received counts a received FIN as one byte (Linux): the peer's FIN arrived
+//   exactly when it equals the bytes the transport read plus the bytes still unread, plus one;
+// - a pending error (POLLERR, peeked without consuming it), named EPIPE when the FIN came first;
+// - the TCP state: only an RST (or a timeout) takes a connection to CLOSE without the peer's FIN;
+//   CLOSE after it, with no reset, means both FINs were exchanged;
+// - an error Node got from a syscall (read, write, connect): libuv read it from the kernel.
+import type { TcpStateName } from '../native/layout.js';
+
+/** How one side ended its direction of the connection. */
+export type EndKind = 'fin' | 'rst' | 'fin-rst' | 'none';
+
+/** The kernel's view of the socket at one moment, read without changing anything. */
+export interface CloseSnapshot {
+  /**
+   * What this side was doing: `'end'` (Node delivered EOF), `'finish'` (Node handed our FIN to
+   * the kernel, or tried to), `'destroy'` (destroy() was called) or `'final'` (right before the
+   * descriptor closed, when close steps such as a lingering close kept it open after destroy()).
+   */
+  at: 'end' | 'finish' | 'destroy' | 'final';
+  /** Milliseconds since the observation started. */
+  atMs: number;
+  /** TCP state, as `ss` names it; null where unknown. */
+  state: TcpStateName | null;
+  /** The pending socket error's code (`'ECONNRESET'`, `'EPIPE'`, …), peeked, never consumed. */
+  pendingError: string | null;
+  /** False where the platform cannot peek a pending error (then `pendingError` is always null). */
+  pendingErrorKnown: boolean;
+  /** Received bytes nobody has read yet: a close now sends RST. */
+  unreadBytes: number | null;
+  /** Bytes in the kernel's send queue not yet sent. */
+  unsentBytes: number | null;
+  /** Bytes sent and not yet acknowledged. */
+  unackedBytes: number | null;
+  /** Whether closing at this moment sends RST (unread input, or SO_LINGER {1, 0}). */
+  closeWouldReset: boolean;
+  /** SO_LINGER is {1, 0} (hardReset): the close is a reset whatever else holds. */
+  abortive: boolean;
+  /** TCP_INFO bytes received (Linux counts a received FIN as one). */
+  kernelBytesReceived: number | null;
+  /** TCP_INFO bytes acknowledged by the peer (Linux counts the connecting side's SYN as one). */
+  kernelBytesAcked: number | null;
+  /** Bytes Node had read from the socket at that moment (for TLS: decrypted bytes). */
+  nodeBytesRead: number;
+  /** Whether the peer's FIN had arrived (inspectSocket's peerFinReceived); null where unknown. */
+  peerFinReceived: boolean | null;
+  /** Set when inspecting failed (the handle was already gone, no native binary, …): its code. */
+  inspectError: string | null;
+}
+
+/** What Node itself reported. */
+export interface NodeView {
+  /** The connection was established: 'connect' was emitted, or it already was (accepted sockets). */
+  connected: boolean;
+  /** Node emitted 'end': it read an EOF (or libuv took an RST for one). */
+  sawEnd: boolean;
+  /** The error Node emitted or destroyed the socket with, if any. */
+  error: { code: string | null; syscall: string | null; message: string } | null;
+  /** This side called end() and Node reported it done ('finish'); see `local` for whether a FIN left. */
+  finished: boolean;
+  /** destroy() was called with no error, by user code or Node (http, auto-destroy). */
+  destroyedWithoutError: boolean;
+  /** Node's own reset (`resetAndDestroy()`) was used. */
+  nodeReset: boolean;
+}
+
+/** Moments in milliseconds since the observation started; null when it did not happen. */
+export interface Moments {
+  end: number | null;
+  finish: number | null;
+  destroy: number | null;
+  error: number | null;
+}
+
+/** The verdict. */
+export interface Verdict {
+  initiator: 'peer' | 'local' | 'unknown';
+  peer: EndKind;
+  local: EndKind;
+  kernelError: string | null;
+  hiddenReset: boolean;
+  peerEndMs: number | null;
+  localEndMs: number | null;
+}
+
+// Codes with which a syscall fails because the peer reset the connection (or refused it: the RST
+// that answers a SYN). EPIPE from a write: the connection is gone and its error already read.
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ECONNREFUSED']);
+// Codes with which a connection fails without any RST on the wire.
+const FAILURE_CODES = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+// Syscalls whose failure is the kernel's own answer (libuv names them so). Errors without one are
+// Node's or user code's interpretation: TLS's "socket disconnected before the handshake"
+// (ECONNRESET, after a plain EOF), a destroy(error) with a made-up code.
+const KERNEL_SYSCALLS = new Set(['read', 'write', 'writev', 'connect', 'shutdown']);
+
+// States only reached after this side sent its FIN.
+const OUR_FIN_STATES = new Set<TcpStateName | null>(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK', 'TIME_WAIT']);
+// States only reached after the peer's FIN arrived.
+const PEER_FIN_STATES = new Set<TcpStateName | null>(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
+// States in which closing sends nothing: the connection is gone, or was never made.
+const SILENT_CLOSE_STATES = new Set<TcpStateName | null>(['CLOSE', 'SYN_SENT', 'LISTEN', null]);
+
+/**
+ * The rules (see the module comment for the facts):
+ * - the peer reset if a look found an error pending, or Node got a reset code from a syscall, or
+ *   an established connection reached CLOSE without the peer's FIN (the error was read by
+ *   someone: Node, a lingering close's drain);
+ * - the peer sent FIN if the kernel counted it, or a state only its FIN leads to was seen (where
+ *   the kernel counts no FIN: Node's clean EOF with nothing pending, or an EPIPE);
+ * - this side sent FIN if a state only our FIN leads to was seen, or the connection closed
+ *   cleanly after the peer's FIN (CLOSE_WAIT leaves only by our FIN or a reset); Node's 'finish'
+ *   alone proves nothing (its shutdown on a reset connection sends nothing);
+ * - this side's close sends RST if it would reset at the last look (unread input, linger 0,
+ *   Node's resetAndDestroy()), nothing if the connection was already gone, else FIN.
+ */
+export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: Moments): Verdict {
+  const looks = snapshots.filter((s) => s.inspectError === null);
+  // The last look before the descriptor closed decides what this side's close sent.
+  const lastLook = looks.find((s) => s.at === 'final') ?? looks.find((s) => s.at === 'destroy');
+  const finCounted = looks.some((s) => s.peerFinReceived !== null);
+
+  const code = node.error?.code ?? null;
+  const fromKernel = code !== null && KERNEL_SYSCALLS.has(node.error?.syscall ?? '');
+  const nodeGotReset = fromKernel && RESET_CODES.has(code);
+  const pendingLook = looks.find((s) => s.pendingError !== null);
+  // An RST whose error someone else read: CLOSE, established, and no FIN counted before it.
+  const closedWithoutFin = node.connected && !nodeGotReset && looks.some((s) => s.state === 'CLOSE' && s.peerFinReceived === false);
+
+  // The peer's FIN.
+  const finByKernel = looks.some((s) => s.peerFinReceived === true || PEER_FIN_STATES.has(s.state));
+  let sawFin = finByKernel;
+  if (!finCounted) {
+    // No FIN count (another platform, AF_UNIX, no native binary): Node's events are the best
+    // left. An EOF with no error anywhere is taken for the FIN (with one pending, it may have been
+    // a reset libuv read as EOF); an error named EPIPE says a FIN came first.
+    sawFin ||= (node.sawEnd && !nodeGotReset && pendingLook === undefined) || pendingLook?.pendingError === 'EPIPE';
+  }
+  const sawRst = pendingLook !== undefined || nodeGotReset || closedWithoutFin;
+  const peer: EndKind = sawRst ? (sawFin ? 'fin-rst' : 'rst') : sawFin ? 'fin' : 'none';
+
+  // The kernel's name for the reset: peeked (the core names it EPIPE when the FIN came first), or
+  // what a syscall returned; ECONNRESET for one whose error someone else consumed before any FIN.
+  let kernelError = pendingLook?.pendingError ?? (fromKernel && (RESET_CODES.has(code) || FAILURE_CODES.has(code)) ? code : null);
+  if (kernelError === null && closedWithoutFin) kernelError = 'ECONNRESET';
+
+  // Node's events alone made the end look clean: an 'end', a reset on the wire, and no error.
+  const hiddenReset = sawRst && node.sawEnd && !(code !== null && RESET_CODES.has(code));
+
+  // When this side learned that the peer ended: Node's EOF or error, else the first look that shows it.
+  const found = looks.find(
+    (s) => s.at !== 'end' && (s.pendingError !== null || s.peerFinReceived === true || PEER_FIN_STATES.has(s.state) || s.state === 'CLOSE'),
+  );
+  const nodeLearned = min(node.sawEnd ? at.end : null, nodeGotReset ? at.error : null);
+  const peerEndMs = peer === 'none' ? null : (min(nodeLearned, found?.atMs ?? null) ?? at.destroy);
+
+  // Our FIN: a state only it leads to; or a clean CLOSE after the peer's FIN. Without any look
+  // at or after 'finish' (no native binary), Node's word for it.
+  const finByState = looks.some((s) => OUR_FIN_STATES.has(s.state));
+  const cleanClose = !sawRst && looks.some((s) => s.state === 'CLOSE' && s.peerFinReceived === true);
+  const keptWord = node.finished && !looks.some((s) => s.at === 'finish');
+  const finSent = finByState || cleanClose || keptWord;
+  const local = localEnd(lastLook, node, finSent);
+  const localEndMs = local === 'none' ? null : finSent && node.finished ? (at.finish ?? at.destroy) : at.destroy;
+
+  let initiator: Verdict['initiator'] = 'unknown';
+  if (peerEndMs !== null && (localEndMs === null || peerEndMs <= localEndMs)) initiator = 'peer';
+  else if (localEndMs !== null) initiator = 'local';
+  return { initiator, peer, local, kernelError, hiddenReset, peerEndMs, localEndMs };
+}
+
+function localEnd(lastLook: CloseSnapshot | undefined, node: NodeView, finSent: boolean): EndKind {
+  if (node.nodeReset) return finSent ? 'fin-rst' : 'rst';
+  // No look at the kernel before the close: only what Node did is known.
+  if (lastLook === undefined) return finSent ? 'fin' : 'none';
+  if (lastLook.closeWouldReset) return finSent ? 'fin-rst' : 'rst';
+  if (finSent) return 'fin';
+  // Gone (reset, or both FINs exchanged) or never made: the close sends nothing. A connection the
+  // peer only half-closed still gets our FIN.
+  return SILENT_CLOSE_STATES.has(lastLook.state) ? 'none' : 'fin';
+}
+
+function min(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}

@@ -1,0 +1,214 @@
+// createFaultProxy(): a TCP proxy with Toxiproxy-style toxics per direction, changeable while it
+// runs (existing connections included), that passes FINs and resets on faithfully.
+import { EventEmitter, once } from 'node:events';
+import net from 'node:net';
+
+import { invalidArgType, invalidArgValue } from '../errors.js';
+import { optionsObject, parseAddress, type AddressInput, type Endpoint } from './options.js';
+import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
+import { resolveToxic, type Toxic, type ToxicSpec } from './toxics.js';
+
+/** Options for {@link createFaultProxy}. */
+export interface FaultProxyOptions {
+  /** Where to listen: `'host:port'`, a port, or `{ host, port }`. Default `127.0.0.1:0` (any free port). */
+  listen?: AddressInput;
+  /** Where to connect each client: `'host:port'`, a port (on 127.0.0.1), or `{ host, port }`. */
+  upstream: AddressInput;
+  /** Toxics in force from the start. */
+  toxics?: ToxicSpec[];
+}
+
+/**
+ * A running fault proxy. Emits `'connection'` (id, client socket), `'toxic'` ({@link ToxicEvent},
+ * connection id) each time a toxic acts, as it happens, and `'report'` ({@link ProxyLinkReport})
+ * once a connection has closed on both sides.
+ */
+export interface FaultProxy extends EventEmitter {
+  /** The address it listens on (the real port when 0 was asked). */
+  readonly address: Endpoint;
+  readonly host: string;
+  readonly port: number;
+  readonly upstream: Endpoint;
+  /** The toxics in force, in the order they act. */
+  readonly toxics: readonly Toxic[];
+  /** Connections open now. */
+  readonly activeConnections: number;
+  /** Reports of every closed connection so far, oldest first (the last 1000). */
+  readonly reports: readonly ProxyLinkReport[];
+  /** Adds a toxic; it acts on open connections at once. Throws if its name is taken. */
+  addToxic(spec: ToxicSpec): Toxic;
+  /** Replaces a toxic's attributes (and toxicity); its clocks restart on open connections. */
+  updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic;
+  /** Removes a toxic; returns whether it existed. */
+  removeToxic(name: string): boolean;
+  /** Removes every toxic. */
+  removeAllToxics(): void;
+  /**
+   * The RST command: resets both sides (client and upstream) of every open connection, now.
+   * Returns how many connections it reset.
+   */
+  resetConnections(): number;
+  /** Stops listening, destroys every open connection, resolves once all have closed. */
+  close(): Promise<void>;
+}
+
+const MAX_REPORTS = 1000;
+
+/**
+ * Starts a TCP proxy from `listen` to `upstream` whose connections suffer the given toxics:
+ * `latency`, `reset_peer`, `timeout`, `slow_close`, `limit_data` (see {@link TOXIC_TYPES}), each
+ * on one stream (`'upstream'` client → server, `'downstream'` server → client). Toxics can be
+ * added, changed and removed while it runs. Ends pass through faithfully: a FIN as a FIN, a reset
+ * as a reset (even one that Node reported as a clean EOF), after the data that preceded it.
+ *
+ * @param options - {@link FaultProxyOptions}.
+ * @returns A promise of the listening {@link FaultProxy}.
+ * @example
+ * ```ts
+ * const proxy = await createFaultProxy({
+ *   upstream: `127.0.0.1:${db.port}`,
+ *   toxics: [{ type: 'limit_data', stream: 'downstream', attributes: { bytes: 1000, mode: 'reset' } }],
+ * });
+ * // clients of proxy.port receive exactly 1000 bytes of the server's reply, then ECONNRESET
+ * proxy.removeToxic('limit_data_downstream'); // new and open connections heal
+ * ```
+ */
+export async function createFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+  const given = optionsObject(options, 'options', createFaultProxy);
+  if (given.upstream === undefined) throw invalidArgValue('options.upstream', undefined, 'is required', createFaultProxy);
+  const upstream = parseAddress(given.upstream, 'options.upstream', '127.0.0.1', false, createFaultProxy);
+  const listen = parseAddress(given.listen ?? 0, 'options.listen', '127.0.0.1', true, createFaultProxy);
+  if (given.toxics !== undefined && !Array.isArray(given.toxics)) throw invalidArgType('options.toxics', 'an array', given.toxics, createFaultProxy);
+  const toxics: Toxic[] = [];
+  for (const spec of given.toxics ?? []) addUnique(toxics, resolveToxic(spec, createFaultProxy), createFaultProxy);
+  const proxy = new ToxicProxy(upstream, toxics);
+  await proxy.listen(listen);
+  return proxy;
+}
+
+class ToxicProxy extends EventEmitter implements FaultProxy {
+  private readonly server: net.Server;
+  private readonly links = new Set<Link>();
+  private readonly done: ProxyLinkReport[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private nextId = 1;
+  private bound: Endpoint = { host: '', port: 0 };
+  private list: Toxic[];
+
+  constructor(
+    readonly upstream: Endpoint,
+    toxics: Toxic[],
+  ) {
+    super();
+    this.list = toxics;
+    // Paused until the upstream connection exists; half-open so each FIN is passed on by itself.
+    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  get address(): Endpoint {
+    return { ...this.bound };
+  }
+  get host(): string {
+    return this.bound.host;
+  }
+  get port(): number {
+    return this.bound.port;
+  }
+  get toxics(): readonly Toxic[] {
+    return this.list.map((toxic) => ({ ...toxic, attributes: { ...toxic.attributes } }) as Toxic);
+  }
+  get activeConnections(): number {
+    return this.links.size;
+  }
+  get reports(): readonly ProxyLinkReport[] {
+    return [...this.done];
+  }
+
+  async listen(endpoint: Endpoint): Promise<void> {
+    this.server.listen(endpoint.port, endpoint.host);
+    await once(this.server, 'listening');
+    const address = this.server.address() as net.AddressInfo;
+    this.bound = { host: address.address, port: address.port };
+  }
+
+  addToxic(spec: ToxicSpec): Toxic {
+    const toxic = resolveToxic(spec, this.addToxic);
+    addUnique(this.list, toxic, this.addToxic);
+    for (const link of this.links) link.apply(toxic);
+    return { ...toxic };
+  }
+
+  updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic {
+    const index = this.indexOf(name, this.updateToxic);
+    const given = optionsObject(changes, 'changes', this.updateToxic);
+    const old = this.list[index]!;
+    const toxic = resolveToxic(
+      { type: old.type, name: old.name, stream: old.stream, toxicity: given.toxicity ?? old.toxicity, attributes: { ...old.attributes, ...given.attributes } },
+      this.updateToxic,
+    );
+    this.list[index] = toxic;
+    for (const link of this.links) {
+      link.unapply(name);
+      link.apply(toxic);
+    }
+    return { ...toxic };
+  }
+
+  removeToxic(name: string): boolean {
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name, this.removeToxic);
+    const index = this.list.findIndex((toxic) => toxic.name === name);
+    if (index < 0) return false;
+    this.list.splice(index, 1);
+    for (const link of this.links) link.unapply(name);
+    return true;
+  }
+
+  removeAllToxics(): void {
+    for (const toxic of [...this.list]) this.removeToxic(toxic.name);
+  }
+
+  resetConnections(): number {
+    let count = 0;
+    for (const link of this.links) if (link.reset()) count += 1;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const link of this.links) link.destroy();
+    await Promise.all([closed, ...this.pending]);
+  }
+
+  private accept(socket: net.Socket): void {
+    const id = this.nextId++;
+    const link = new Link(
+      id,
+      { upstream: this.upstream, toxics: () => this.list, toxicActed: (event, linkId) => this.emit('toxic', event, linkId) },
+      socket,
+    );
+    this.links.add(link);
+    this.emit('connection', id, socket);
+    const finished = link.done.then((report) => {
+      this.links.delete(link);
+      this.pending.delete(finished);
+      this.done.push(report);
+      if (this.done.length > MAX_REPORTS) this.done.shift();
+      this.emit('report', report);
+    });
+    this.pending.add(finished);
+  }
+
+  private indexOf(name: string, caller: (...args: never[]) => unknown): number {
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name, caller);
+    const index = this.list.findIndex((toxic) => toxic.name === name);
+    if (index < 0) throw invalidArgValue('name', name, `is not a toxic of this proxy (it has: ${this.list.map((t) => t.name).join(', ') || 'none'})`, caller);
+    return index;
+  }
+}
+
+function addUnique(list: Toxic[], toxic: Toxic, caller: (...args: never[]) => unknown): void {
+  if (list.some((existing) => existing.name === toxic.name)) {
+    throw invalidArgValue('toxic.name', toxic.name, 'is already used by another toxic of this proxy (give it a name)', caller);
+  }
+  list.push(toxic);
+}

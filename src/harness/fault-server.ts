@@ -1,0 +1,236 @@
+// createFaultServer(): a TCP server that ends every connection in one chosen, exact way, and
+// reports for each connection what it did and how the connection really ended on its side.
+import { EventEmitter, once } from 'node:events';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import { invalidArgValue } from '../errors.js';
+import { BEHAVIOR_NAMES, FAULT_BEHAVIORS, runBehavior, type BehaviorSettings, type FaultBehavior } from './behaviors.js';
+import { observeClose, type CloseObservation } from './observe-close.js';
+import {
+  booleanOption,
+  choiceOption,
+  formatAddress,
+  integerOption,
+  MAX_BYTES,
+  MAX_MS,
+  optionsObject,
+  parseAddress,
+  type AddressInput,
+  type Endpoint,
+} from './options.js';
+import type { FaultProtocol } from './payload.js';
+
+/** Options for {@link createFaultServer}. Every field but `behavior` has a default. */
+export interface FaultServerOptions {
+  /** How each connection ends; see {@link FAULT_BEHAVIORS}. */
+  behavior: FaultBehavior;
+  /** Where to listen: `'host:port'`, a port, or `{ host, port }`. Default `127.0.0.1:0` (any free port). */
+  listen?: AddressInput;
+  /**
+   * `'raw'` (default): act on accept, read nothing first. `'http'`: read the request head first
+   * and answer with an HTTP/1.1 response (`Content-Length`, `Connection: close`), so Node's http
+   * client and fetch parse what arrives; a request body stays unread.
+   */
+  protocol?: FaultProtocol;
+  /** Bytes of response body. Default 600,000 for close-with-unread and lingering-close (the seed 004 server), 1 MiB for reset-after-bytes, else 0. */
+  responseBytes?: number;
+  /** reset-after-bytes: wire bytes written (HTTP head included) before the RST. Default 16,384. */
+  bytes?: number;
+  /** The pause before the last step: slow-close's delay after the peer's EOF (default 1000 ms); 0 elsewhere. */
+  delayMs?: number;
+  /** Bound on each wait for the peer: request head, acknowledgement, unread input. Default 5000 ms. */
+  timeoutMs?: number;
+  /**
+   * Start only once the client has sent at least one byte (which stays unread); in http mode the
+   * response behaviours wait for the request head anyway, and this makes reset-on-accept wait too.
+   * Default false: act on accept, as the seed 004 server. Set it when exact client outcomes
+   * matter: a reset that arrives before the client's connect() has returned (or, in Node, before
+   * libuv completed the connect) fails the *connect* with ECONNRESET, with nothing read.
+   */
+  awaitRequest?: boolean;
+  /** lingering-close and close: idle timeout between reads (default 2000 ms, as Apache). */
+  lingerIdleMs?: number;
+  /** lingering-close and close: total cap (default 30,000 ms, as Apache and nginx). */
+  lingerMaxMs?: number;
+}
+
+/** One step a behaviour took, in milliseconds since the connection was accepted. */
+export interface FaultStep {
+  step: string;
+  atMs: number;
+  detail?: Record<string, unknown>;
+}
+
+/** What happened on one connection, emitted as `'report'` once the server's socket has closed. */
+export interface FaultConnectionReport {
+  /** 1 for the first connection the server accepted, and so on. */
+  id: number;
+  behavior: FaultBehavior;
+  /** The client's address. */
+  remote: Endpoint;
+  /** The behaviour's steps, in order ('wrote', 'acknowledged', 'fin', 'reset', …). */
+  steps: FaultStep[];
+  /** How the connection ended, seen from the server's socket. */
+  observation: CloseObservation;
+}
+
+/** A running fault server. Emits `'connection'` (id, socket) and `'report'` ({@link FaultConnectionReport}). */
+export interface FaultServer extends EventEmitter {
+  /** The address it listens on (the real port when 0 was asked). */
+  readonly address: Endpoint;
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port/`, for HTTP clients. */
+  readonly url: string;
+  /** The settings new connections get. */
+  readonly settings: Readonly<BehaviorSettings>;
+  /** Connections accepted and not yet closed. */
+  readonly activeConnections: number;
+  /** Reports of every closed connection so far, oldest first (the last 1000). */
+  readonly reports: readonly FaultConnectionReport[];
+  /** Changes the behaviour (and any other option but the address) for connections accepted from now on. */
+  configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void;
+  /** Stops listening, destroys every remaining connection, and resolves once all have closed. */
+  close(): Promise<void>;
+}
+
+const MAX_REPORTS = 1000;
+
+/**
+ * Starts a TCP server that ends every connection in one exact way: reset on accept, reset after N
+ * bytes (acknowledged), respond then close with unread input (the kernel sends RST), FIN then
+ * reset (the peer sees EPIPE), half-close and stay open, slow close, stall, a clean close, a
+ * lingering close (the correct behaviour, as a control), or echo. Each connection's
+ * {@link FaultConnectionReport} says what the server did and how the connection really ended.
+ *
+ * @param options - {@link FaultServerOptions}.
+ * @returns A promise of the listening {@link FaultServer}.
+ * @example
+ * ```ts
+ * const server = await createFaultServer({ behavior: 'reset-after-bytes', bytes: 1000 });
+ * // a client of server.port receives exactly 1000 bytes, then ECONNRESET
+ * server.on('report', (r) => console.log(r.id, r.observation.local)); // 'rst'
+ * await server.close();
+ * ```
+ */
+export async function createFaultServer(options: FaultServerOptions): Promise<FaultServer> {
+  const given = optionsObject(options, 'options', createFaultServer);
+  const settings = resolveSettings(given, undefined);
+  const listen = parseAddress(given.listen ?? 0, 'options.listen', '127.0.0.1', true, createFaultServer);
+  const server = new Server(settings);
+  await server.listen(listen);
+  return server;
+}
+
+class Server extends EventEmitter implements FaultServer {
+  private current: BehaviorSettings;
+  private readonly net: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly done: FaultConnectionReport[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly closing = new AbortController();
+  private nextId = 1;
+  private bound: Endpoint = { host: '', port: 0 };
+
+  constructor(settings: BehaviorSettings) {
+    super();
+    this.current = settings;
+    // Paused: nothing is read unless the behaviour reads (unread input is part of some faults).
+    // Half-open allowed: the behaviours decide when this side sends its FIN.
+    this.net = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  get address(): Endpoint {
+    return { ...this.bound };
+  }
+  get host(): string {
+    return this.bound.host;
+  }
+  get port(): number {
+    return this.bound.port;
+  }
+  get url(): string {
+    return `http://${formatAddress(this.bound)}/`;
+  }
+  get settings(): Readonly<BehaviorSettings> {
+    return { ...this.current };
+  }
+  get activeConnections(): number {
+    return this.sockets.size;
+  }
+  get reports(): readonly FaultConnectionReport[] {
+    return [...this.done];
+  }
+
+  async listen(endpoint: Endpoint): Promise<void> {
+    this.net.listen(endpoint.port, endpoint.host);
+    await once(this.net, 'listening');
+    const address = this.net.address() as net.AddressInfo;
+    this.bound = { host: address.address, port: address.port };
+  }
+
+  configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void {
+    const given = optionsObject(options, 'options', this.configure);
+    this.current = resolveSettings({ behavior: this.current.behavior, ...given }, this.current);
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([closed, ...this.pending]);
+  }
+
+  private accept(socket: net.Socket): void {
+    const id = this.nextId++;
+    const settings = this.current;
+    const origin = performance.now();
+    const steps: FaultStep[] = [];
+    const step = (name: string, detail?: Record<string, unknown>) =>
+      steps.push({ step: name, atMs: Math.round((performance.now() - origin) * 1000) / 1000, ...(detail ? { detail } : {}) });
+    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const observed = observeClose(socket, { side: 'server' });
+    this.sockets.add(socket);
+    this.emit('connection', id, socket);
+
+    const run = runBehavior({ socket, settings, signal: this.closing.signal, step }).catch((error: Error & { code?: string }) => {
+      // The server closing aborts waits; anything else is the behaviour failing: close, and say so.
+      if (error.name !== 'AbortError') step('error', { error: error.code ?? error.message });
+      if (!socket.destroyed) socket.destroy();
+    });
+    const finished = Promise.all([observed, run]).then(([observation]) => {
+      this.sockets.delete(socket);
+      this.pending.delete(finished);
+      const report: FaultConnectionReport = { id, behavior: settings.behavior, remote, steps, observation };
+      this.done.push(report);
+      if (this.done.length > MAX_REPORTS) this.done.shift();
+      this.emit('report', report);
+    });
+    this.pending.add(finished);
+  }
+}
+
+type Caller = (...args: never[]) => unknown;
+
+function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorSettings | undefined): BehaviorSettings {
+  const caller: Caller = previous ? Server.prototype.configure : createFaultServer;
+  const { behavior } = given;
+  if (typeof behavior !== 'string' || !(behavior in FAULT_BEHAVIORS)) {
+    throw invalidArgValue('options.behavior', behavior, `must be one of: ${BEHAVIOR_NAMES.join(', ')}`, caller);
+  }
+  const base = previous?.behavior === behavior ? previous : undefined;
+  const responseDefault =
+    behavior === 'close-with-unread' || behavior === 'lingering-close' ? 600_000 : behavior === 'reset-after-bytes' ? 1 << 20 : 0;
+  return {
+    behavior,
+    protocol: choiceOption(given.protocol, 'options.protocol', ['raw', 'http'], previous?.protocol ?? 'raw', caller),
+    responseBytes: integerOption(given.responseBytes, 'options.responseBytes', 0, MAX_BYTES, base?.responseBytes ?? responseDefault, caller),
+    bytes: integerOption(given.bytes, 'options.bytes', 0, MAX_BYTES, base?.bytes ?? 16_384, caller),
+    delayMs: integerOption(given.delayMs, 'options.delayMs', 0, MAX_MS, base?.delayMs ?? (behavior === 'slow-close' ? 1000 : 0), caller),
+    timeoutMs: integerOption(given.timeoutMs, 'options.timeoutMs', 0, MAX_MS, previous?.timeoutMs ?? 5000, caller),
+    awaitRequest: booleanOption(given.awaitRequest, 'options.awaitRequest', previous?.awaitRequest ?? false, caller),
+    lingerIdleMs: integerOption(given.lingerIdleMs, 'options.lingerIdleMs', 0, MAX_MS, previous?.lingerIdleMs ?? 2000, caller),
+    lingerMaxMs: integerOption(given.lingerMaxMs, 'options.lingerMaxMs', 0, MAX_MS, previous?.lingerMaxMs ?? 30_000, caller),
+  };
+}

@@ -1,0 +1,344 @@
+// observeClose(): how a connection really ended. Node's events alone cannot say, and what they
+// say depends on the Node version: libuv up to 1.51 reads many RSTs as a clean EOF ('end'), 1.52+
+// as 'error' ECONNRESET (consuming the kernel's error), and once Node closes the handle the
+// kernel's answer is gone. So the kernel is asked (inspectSocket: state, pending error peeked
+// without clearing it, queues, TCP counters) at the moments the handle is guaranteed to be alive:
+// when Node delivers EOF, when Node reports our FIN done ('finish'), when anything (user code,
+// http, Node's own auto-destroy, hardReset) calls destroy(), and right before the real close.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import { watchRealClose, type CloseWatcher } from '../close-hook.js';
+import { closedSocket, invalidArgType } from '../errors.js';
+import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-socket.js';
+import type { NodeHandle, SocketInternals } from '../target.js';
+import type { TcpStateName } from '../native/layout.js';
+import { judge, type CloseSnapshot, type EndKind, type Moments, type NodeView } from './close-verdict.js';
+
+export type { CloseSnapshot, EndKind } from './close-verdict.js';
+
+/** One thing that happened to the socket, in order. */
+export interface CloseEvent {
+  event: 'connect' | 'end' | 'finish' | 'destroy' | 'error' | 'close';
+  /** Milliseconds since the observation started. */
+  atMs: number;
+  /** The error code for 'error' and an erroring 'destroy'. */
+  code?: string;
+}
+
+/** How a connection ended, from this side's point of view. See {@link observeClose}. */
+export interface CloseObservation {
+  /** Which side ended the connection first: the peer (FIN or RST), or this side. */
+  initiator: 'peer' | 'local' | 'unknown';
+  /**
+   * How the peer ended its side, as the kernel saw it: `'fin'` (a clean close), `'rst'` (reset),
+   * `'fin-rst'` (FIN, then a reset: the kernel names it EPIPE), or `'none'` (the peer had not ended
+   * anything when this side closed).
+   */
+  peer: EndKind;
+  /** How this side ended: `'fin'`, `'rst'`, `'fin-rst'` (end() then a reset), or `'none'` (nothing left to end). */
+  local: EndKind;
+  /** The reset the kernel recorded ('ECONNRESET', 'EPIPE', 'ECONNREFUSED', …), or null. */
+  kernelError: string | null;
+  /**
+   * True when Node's events made a reset look like a clean end: Node emitted `'end'`, the peer
+   * reset the connection (`peer` is `'rst'` or `'fin-rst'`), and Node emitted no reset error.
+   * This is about what Node reported, so it varies with the Node version where the wire does not:
+   * libuv up to 1.51 (Node <= 22) reads most RSTs that follow data as an EOF (hidden), 1.52+
+   * (Node 24, 26) as `'error'` ECONNRESET (not hidden). A FIN then RST is `'end'` on every
+   * version, and hidden unless Node wrote after it (EPIPE).
+   */
+  hiddenReset: boolean;
+  /**
+   * Whether the kernel could be asked everything: false where the platform cannot peek a pending
+   * error without consuming it (macOS, BSD, Windows; see the core's platform table) or without
+   * the native binary. Then the verdict rests on Node's events and the TCP state alone, and a
+   * reset that Node reported as a clean end cannot be told from a FIN.
+   */
+  kernelKnows: boolean;
+  /** What Node itself reported. */
+  node: NodeView;
+  /** Byte counts. */
+  bytes: {
+    /** Bytes this side read (Node's bytesRead). */
+    received: number;
+    /** Bytes this side wrote (Node's bytesWritten, including any still queued when it closed). */
+    sent: number;
+    /** Of `sent`, bytes the peer's kernel acknowledged, per TCP_INFO at the last look; null if unknown. */
+    acked: number | null;
+    /** Received bytes nobody read when this side closed (each one made the close an RST). */
+    unreadAtClose: number | null;
+    /** Bytes still in Node's write queue when this side closed: they never left. */
+    queuedAtClose: number;
+  };
+  /** TCP states: when Node delivered EOF, and at the last look before the socket's descriptor closed. */
+  state: { atPeerEnd: TcpStateName | null; atClose: TcpStateName | null };
+  /** Milliseconds since the observation started (null: did not happen) and its start as epoch ms. */
+  timings: {
+    startedAt: number;
+    /**
+     * `performance.now()` when the observation started: add it to any time here to compare with
+     * your own `performance.now()` readings.
+     */
+    origin: number;
+    connectMs: number | null;
+    /** When this side learned that the peer ended (EOF, error, or found at destroy). */
+    peerEndMs: number | null;
+    /** When this side's FIN was handed to the kernel, or its close (RST or FIN) happened. */
+    localEndMs: number | null;
+    errorMs: number | null;
+    closeMs: number;
+  };
+  /** Whether this socket opened the connection ('client') or was accepted ('server'). */
+  side: 'client' | 'server';
+  events: CloseEvent[];
+  /** The kernel's view at each look: at Node's EOF, at 'finish', at destroy(), and right before the descriptor closed. */
+  snapshots: CloseSnapshot[];
+}
+
+/** Options for {@link observeClose}. */
+export interface ObserveCloseOptions {
+  /**
+   * Which side opened the connection; it decides whether the kernel's acknowledged-byte count
+   * includes a SYN. Detected from the socket (accepted sockets know their server) when omitted.
+   */
+  side?: 'client' | 'server';
+}
+
+type Destroy = (this: net.Socket, error?: Error) => net.Socket;
+type Internals = SocketInternals & { server?: unknown; resetAndClosing?: boolean };
+
+const WATCHER = 'observe-close';
+
+/**
+ * Watches a socket until it closes and reports how the connection really ended: FIN or RST, from
+ * which side, after how many bytes each way, in which TCP state, with timings. It asks the kernel
+ * (see {@link inspectSocket}) when Node delivers EOF and just before the socket's handle is
+ * closed, whoever closes it, so a reset that Node reported as a clean `'end'` is still seen.
+ *
+ * It never reads from the socket nor changes its flow; it adds an `'error'` listener (the error
+ * is reported in the result instead of being thrown) and wraps this socket's `destroy()` for
+ * its lifetime. Call it as soon as you have the socket (before it can end). Resolves on `'close'`.
+ *
+ * @param socket - A `net.Socket` or `tls.TLSSocket`, connected or connecting.
+ * @param options - {@link ObserveCloseOptions}.
+ * @returns A promise of the {@link CloseObservation}.
+ * @example
+ * ```ts
+ * const socket = net.connect(port, '127.0.0.1');
+ * const observed = observeClose(socket);
+ * socket.resume();
+ * const { peer, kernelError, hiddenReset, bytes } = await observed;
+ * // peer === 'rst', kernelError === 'ECONNRESET' whatever Node emitted; hiddenReset === true
+// where Node said 'end' for it (libuv <= 1.51 mostly does, 1.52+ emits 'error' ECONNRESET).
+ * ```
+ */
+export function observeClose(socket: net.Socket, options: ObserveCloseOptions = {}): Promise<CloseObservation> {
+  if (!(socket instanceof net.Socket)) throw invalidArgType('socket', 'an instance of net.Socket', socket, observeClose);
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, observeClose);
+  const internals = socket as Internals;
+  const side = options.side ?? (internals.server ? 'server' : 'client');
+  if (side !== 'client' && side !== 'server') throw invalidArgType('options.side', "'client' or 'server'", side, observeClose);
+  // Nothing would ever resolve the promise: say so instead of hanging.
+  if (socket.destroyed) throw closedSocket(observeClose);
+
+  const startedAt = Date.now();
+  const origin = performance.now();
+  const since = () => Math.round((performance.now() - origin) * 1000) / 1000;
+  const events: CloseEvent[] = [];
+  const snapshots: CloseSnapshot[] = [];
+  const node: NodeView = { connected: !socket.connecting, sawEnd: false, error: null, finished: false, destroyedWithoutError: false, nodeReset: false };
+  const at: Moments = { end: null, finish: null, destroy: null, error: null };
+  let connectMs: number | null = socket.connecting ? null : 0;
+  let queuedAtClose = 0;
+
+  // A socket already destroyed has had its last look (at destroy()): an 'end' or 'finish' that
+  // Node delivers after that (an earlier listener destroyed it, as http's client does) adds nothing.
+  const look = (moment: CloseSnapshot['at']) => {
+    if (!socket.destroyed) snapshots.push(snapshot(socket, moment, since()));
+  };
+  // The real close may come later than destroy(): close steps (an emulated linger, a lingering
+  // close draining input) keep the handle open after it. A watcher looks at the kernel right
+  // before the descriptor really closes.
+  const lookAtRealClose: CloseWatcher = (_socket, handle) => {
+    snapshots.push(snapshotOfHandle(internals, handle, socket.bytesRead, since()));
+  };
+
+  const onConnect = () => {
+    connectMs = since();
+    node.connected = true;
+    events.push({ event: 'connect', atMs: connectMs });
+  };
+  const onEnd = () => {
+    at.end = since();
+    node.sawEnd = true;
+    events.push({ event: 'end', atMs: at.end });
+    look('end');
+  };
+  const onFinish = () => {
+    at.finish = since();
+    node.finished = true;
+    events.push({ event: 'finish', atMs: at.finish });
+    // Whether a FIN really left: Node reports 'finish' after shutdown(2) even on a connection
+    // an RST had already closed, where it sends nothing.
+    look('finish');
+  };
+  const onError = (error: Error & { code?: unknown; syscall?: unknown }) => {
+    at.error ??= since();
+    node.error ??= describeError(error);
+    events.push({ event: 'error', atMs: since(), ...(node.error.code ? { code: node.error.code } : {}) });
+  };
+
+  // Wrap this socket's destroy(): Node (stream errors, auto-destroy, http) and user code all call
+  // it as a method, and the handle is still open when it starts.
+  const original = Object.prototype.hasOwnProperty.call(socket, 'destroy') ? (socket.destroy as Destroy) : undefined;
+  const destroy = (original ?? (Object.getPrototypeOf(socket) as { destroy: Destroy }).destroy) as Destroy;
+  socket.destroy = function observedDestroy(this: net.Socket, error?: Error) {
+    if (at.destroy === null && !this.destroyed) {
+      at.destroy = since();
+      queuedAtClose = this.writableLength;
+      node.nodeReset = internals.resetAndClosing === true;
+      if (error) {
+        at.error ??= at.destroy;
+        node.error ??= describeError(error);
+      } else {
+        node.destroyedWithoutError = true;
+      }
+      events.push({ event: 'destroy', atMs: at.destroy, ...(error ? { code: describeError(error).code ?? 'ERROR' } : {}) });
+      look('destroy');
+      // An abortive close (hardReset: linger {1, 0}) closes at once, steps bypassed: nothing later to see.
+      const last = snapshots[snapshots.length - 1]!;
+      if (!last.abortive && last.inspectError === null) watchRealClose(internals, WATCHER, lookAtRealClose);
+    }
+    return destroy.call(this, error);
+  } as typeof socket.destroy;
+  const observedDestroy = socket.destroy;
+
+  if (socket.connecting) socket.once('connect', onConnect);
+  socket.once('end', onEnd);
+  socket.once('finish', onFinish);
+  socket.on('error', onError);
+
+  return new Promise<CloseObservation>((resolve) => {
+    socket.once('close', () => {
+      const closeMs = since();
+      events.push({ event: 'close', atMs: closeMs });
+      socket.off('connect', onConnect);
+      socket.off('end', onEnd);
+      socket.off('finish', onFinish);
+      // The 'error' listener stays: a late error on a closed socket must not become uncaught.
+      // Unwrap only if nobody wrapped destroy() over ours meanwhile.
+      if (socket.destroy === observedDestroy) {
+        if (original) socket.destroy = original;
+        else delete (socket as Partial<net.Socket>).destroy;
+      }
+
+      const verdict = judge(snapshots, node, at);
+      const atEnd = snapshots.find((s) => s.at === 'end');
+      const last = [...snapshots].reverse().find((s) => s.inspectError === null);
+      const atClose = [...snapshots].reverse().find((s) => s.at === 'final' || s.at === 'destroy');
+      resolve({
+        initiator: verdict.initiator,
+        peer: verdict.peer,
+        local: verdict.local,
+        kernelError: verdict.kernelError,
+        hiddenReset: verdict.hiddenReset,
+        kernelKnows: snapshots.length > 0 && snapshots.every((s) => s.inspectError === null && s.pendingErrorKnown),
+        node,
+        bytes: {
+          received: socket.bytesRead,
+          sent: socket.bytesWritten,
+          acked: ackedData(last, side, socket.bytesWritten),
+          unreadAtClose: atClose?.unreadBytes ?? null,
+          queuedAtClose,
+        },
+        state: { atPeerEnd: atEnd?.state ?? null, atClose: atClose?.state ?? null },
+        timings: {
+          startedAt,
+          origin,
+          connectMs,
+          peerEndMs: verdict.peerEndMs,
+          localEndMs: verdict.localEndMs,
+          errorMs: at.error,
+          closeMs,
+        },
+        side,
+        events,
+        snapshots,
+      });
+    });
+  });
+}
+
+/** The kernel's view now, or a snapshot recording why it could not be read. Never throws. */
+function snapshot(socket: net.Socket, at: CloseSnapshot['at'], atMs: number): CloseSnapshot {
+  try {
+    return { at, atMs, ...fromInspection(inspectSocket(socket)), nodeBytesRead: socket.bytesRead, inspectError: null };
+  } catch (error) {
+    return unreadable(at, atMs, socket.bytesRead, error);
+  }
+}
+
+/** The same, through the handle a close step holds open (the socket itself is already destroyed). */
+function snapshotOfHandle(socket: SocketInternals, handle: NodeHandle, nodeBytesRead: number, atMs: number): CloseSnapshot {
+  try {
+    return { at: 'final', atMs, ...fromInspection(inspectHandle(socket, handle)), nodeBytesRead, inspectError: null };
+  } catch (error) {
+    return unreadable('final', atMs, nodeBytesRead, error);
+  }
+}
+
+function unreadable(at: CloseSnapshot['at'], atMs: number, nodeBytesRead: number, error: unknown): CloseSnapshot {
+  return {
+    at,
+    atMs,
+    state: null,
+    pendingError: null,
+    pendingErrorKnown: false,
+    unreadBytes: null,
+    unsentBytes: null,
+    unackedBytes: null,
+    closeWouldReset: false,
+    abortive: false,
+    kernelBytesReceived: null,
+    kernelBytesAcked: null,
+    nodeBytesRead,
+    peerFinReceived: null,
+    inspectError: errorName(error),
+  };
+}
+
+function fromInspection(inspection: SocketInspection) {
+  return {
+    state: inspection.state,
+    pendingError: inspection.pendingError?.code ?? null,
+    pendingErrorKnown: inspection.pendingErrorKnown,
+    unreadBytes: inspection.unreadBytes,
+    unsentBytes: inspection.unsentBytes,
+    unackedBytes: inspection.unackedBytes,
+    closeWouldReset: inspection.closeWouldReset,
+    abortive: inspection.linger !== null && inspection.linger.enabled && inspection.linger.seconds === 0 && !inspection.linger.emulated,
+    kernelBytesReceived: inspection.tcp?.bytesReceived ?? null,
+    kernelBytesAcked: inspection.tcp?.bytesAcked ?? null,
+    peerFinReceived: inspection.peerFinReceived,
+  };
+}
+
+function errorName(error: unknown): string {
+  return String((error as { code?: unknown }).code ?? (error as Error).message);
+}
+
+/** Data bytes acknowledged: TCP_INFO counts the connecting side's SYN and an acknowledged FIN. */
+function ackedData(last: CloseSnapshot | undefined, side: 'client' | 'server', sent: number): number | null {
+  const raw = last?.kernelBytesAcked;
+  if (raw === null || raw === undefined) return null;
+  return Math.max(0, Math.min(sent, raw - (side === 'client' ? 1 : 0)));
+}
+
+function describeError(error: Error & { code?: unknown; syscall?: unknown }): NonNullable<NodeView['error']> {
+  return {
+    code: typeof error.code === 'string' ? error.code : null,
+    syscall: typeof error.syscall === 'string' ? error.syscall : null,
+    message: error.message,
+  };
+}

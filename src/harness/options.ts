@@ -1,0 +1,91 @@
+// Argument checks shared by the harness's public functions, with Node's error shapes (the core's
+// constructors), and the one parser of "host:port" addresses the API and the CLI both accept.
+import net from 'node:net';
+
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+
+type Caller = (...args: never[]) => unknown;
+
+/** A TCP endpoint. */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** What the harness accepts for an address: `'host:port'`, `'[::1]:port'`, a port, or an object. */
+export type AddressInput = string | number | { host?: string; port?: number };
+
+/** Throws unless `value` is a plain object (or undefined, then returns `{}`). */
+export function optionsObject<T extends object>(value: T | undefined, name: string, caller: Caller): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'of type object', value, caller);
+  return value;
+}
+
+/** An integer option in [min, max], or its default. */
+export function integerOption(value: unknown, name: string, min: number, max: number, fallback: number, caller: Caller): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value, caller);
+  if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value, caller);
+  return value;
+}
+
+/** A number option in [min, max] (fractions allowed), or its default. */
+export function numberOption(value: unknown, name: string, min: number, max: number, fallback: number, caller: Caller): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value, caller);
+  if (!(value >= min && value <= max)) throw outOfRange(name, `>= ${min} and <= ${max}`, value, caller);
+  return value;
+}
+
+/** A boolean option, or its default. */
+export function booleanOption(value: unknown, name: string, fallback: boolean, caller: Caller): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value, caller);
+  return value;
+}
+
+/** One of `choices`, or its default. */
+export function choiceOption<C extends string>(value: unknown, name: string, choices: readonly C[], fallback: C, caller: Caller): C {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value, caller);
+  if (!(choices as readonly string[]).includes(value)) throw invalidArgValue(name, value, `must be one of: ${choices.join(', ')}`, caller);
+  return value as C;
+}
+
+/** Milliseconds: an integer from 0 to 24 days (the largest delay a Node timer keeps exactly). */
+export const MAX_MS = 2 ** 31 - 1;
+
+/** Bytes: up to 2^40, far beyond anything a loopback test sends, and exact in a double. */
+export const MAX_BYTES = 2 ** 40;
+
+/**
+ * Parses an address. `'host:port'`, `'[v6]:port'` and `':port'` / a bare port (then `defaultHost`)
+ * are accepted; port 0 means "any free port" where `allowZero` says so (listening addresses).
+ */
+export function parseAddress(value: unknown, name: string, defaultHost: string, allowZero: boolean, caller: Caller): Endpoint {
+  const minPort = allowZero ? 0 : 1;
+  if (typeof value === 'number') return { host: defaultHost, port: integerOption(value, name, minPort, 65535, 0, caller) };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const { host = defaultHost, port } = value as { host?: unknown; port?: unknown };
+    if (typeof host !== 'string' || host === '') throw invalidArgType(`${name}.host`, 'a non-empty string', host, caller);
+    if (port === undefined && !allowZero) throw invalidArgValue(`${name}.port`, port, 'is required', caller);
+    return { host: unbracket(host), port: integerOption(port, `${name}.port`, minPort, 65535, 0, caller) };
+  }
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string, number or object', value, caller);
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);
+  if (!match) throw invalidArgValue(name, value, "must look like 'host:port', '[::1]:port' or 'port'", caller);
+  const host = match[1] || match[2] || defaultHost;
+  const port = Number(match[3]);
+  if (port < minPort || port > 65535) throw outOfRange(`${name} port`, `an integer >= ${minPort} and <= 65535`, port, caller);
+  return { host, port };
+}
+
+/** 'host:port' with IPv6 hosts bracketed, as people and URLs write it. */
+export function formatAddress({ host, port }: Endpoint): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}

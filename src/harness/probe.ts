@@ -1,0 +1,145 @@
+// probe(): connect, optionally send, read to the end, and tell how the peer really ended the
+// connection (observeClose), with a time limit so a stalled peer cannot hold it.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import { invalidArgType } from '../errors.js';
+import { after, type Timer } from './clock.js';
+import { observeClose, type CloseObservation } from './observe-close.js';
+import { booleanOption, integerOption, MAX_BYTES, MAX_MS, optionsObject, parseAddress } from './options.js';
+
+/** Options for {@link probe}. */
+export interface ProbeOptions {
+  /** What to send once connected: a byte count (that many `'x'`), a string, or bytes. Default nothing. */
+  send?: number | string | Uint8Array;
+  /** Send FIN after sending (a half-close); the peer's reply is still read. Default false. */
+  shutdown?: boolean;
+  /** Give up this long after connecting if the peer has not ended the connection; then this side closes. Default 10,000 ms. */
+  timeoutMs?: number;
+  /** Give up connecting after this long. Default `timeoutMs`. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The probe's one-word verdict: `'fin'` the peer closed cleanly; `'rst'` it reset; `'fin-rst'` it
+ * closed, then reset (the kernel names it EPIPE); `'timeout'` it did neither in time;
+ * `'connect-error'` no connection was made (refused, unreachable, connect timeout).
+ */
+export type ProbeOutcome = 'fin' | 'rst' | 'fin-rst' | 'timeout' | 'connect-error';
+
+/** What {@link probe} found. */
+export interface ProbeResult {
+  host: string;
+  port: number;
+  outcome: ProbeOutcome;
+  /** Bytes received from the peer before the end. */
+  received: number;
+  /** Bytes this side sent. */
+  sent: number;
+  /** The connect error's code ('ECONNREFUSED', 'ETIMEDOUT', …), for outcome 'connect-error'. */
+  connectError: string | null;
+  /** Milliseconds from the start to connected, to the first byte, to the peer's end; null if not reached. */
+  connectMs: number | null;
+  firstByteMs: number | null;
+  endMs: number | null;
+  /** Total milliseconds until the socket closed. */
+  durationMs: number;
+  /** The full observation of the connection's end. */
+  observation: CloseObservation;
+}
+
+/**
+ * Connects to `host:port`, sends `options.send`, reads everything the peer sends, and reports how
+ * the connection ended: FIN or RST (even when Node reports a reset as a clean end), after how many
+ * bytes, with timings. Never rejects for network reasons: they are the result.
+ *
+ * @param host - Host name or address.
+ * @param port - TCP port.
+ * @param options - {@link ProbeOptions}.
+ * @example
+ * ```ts
+ * const result = await probe('127.0.0.1', 8125, { send: 4 });
+ * if (result.outcome === 'rst') console.log(`reset after ${result.received} bytes`);
+ * ```
+ */
+export async function probe(host: string, port: number, options: ProbeOptions = {}): Promise<ProbeResult> {
+  if (typeof host !== 'string' || host === '') throw invalidArgType('host', 'a non-empty string', host, probe);
+  const endpoint = parseAddress({ host, port }, 'port', host, false, probe);
+  const given = optionsObject(options, 'options', probe);
+  const payload = toPayload(given.send);
+  const shutdown = booleanOption(given.shutdown, 'options.shutdown', false, probe);
+  const timeoutMs = integerOption(given.timeoutMs, 'options.timeoutMs', 1, MAX_MS, 10_000, probe);
+  const connectTimeoutMs = integerOption(given.connectTimeoutMs, 'options.connectTimeoutMs', 1, MAX_MS, timeoutMs, probe);
+
+  const socket = net.connect({ host: endpoint.host, port: endpoint.port, allowHalfOpen: true });
+  const observed = observeClose(socket, { side: 'client' });
+  let firstByteAt: number | null = null;
+  let timedOut = false;
+  let connectTimedOut = false;
+
+  // after(), not setTimeout(): a timeout that reports "nothing for N ms" must not fire sooner.
+  const connectTimer = after(connectTimeoutMs, () => {
+    connectTimedOut = true;
+    socket.destroy();
+  });
+  let timer: Timer | undefined;
+
+  socket.once('connect', () => {
+    connectTimer.cancel();
+    timer = after(timeoutMs, () => {
+      timedOut = true;
+      socket.destroy();
+    });
+    if (payload.length > 0) socket.write(payload);
+    if (shutdown) socket.end();
+  });
+  socket.on('data', () => {
+    firstByteAt ??= performance.now();
+  });
+  // The peer ended its side: once ours is done too, close (the half-close kept it open till now).
+  socket.once('end', () => {
+    if (socket.writableFinished || !socket.writable) socket.destroy();
+    else socket.end(() => socket.destroy());
+  });
+
+  const observation = await observed;
+  connectTimer.cancel();
+  timer?.cancel();
+  // Every time on the observation's clock.
+  const durationMs = observation.timings.closeMs;
+  const connectMs = observation.timings.connectMs;
+  const firstByteMs = firstByteAt === null ? null : Math.round((firstByteAt - observation.timings.origin) * 1000) / 1000;
+  // A reset that arrives before libuv completes the connect is reported as a connect error
+  // ECONNRESET: the connection existed, though, and the peer reset it.
+  const nodeCode = observation.node.error?.code ?? null;
+  const resetWhileConnecting = nodeCode === 'ECONNRESET' || nodeCode === 'EPIPE';
+  const connectError = connectMs === null && !resetWhileConnecting ? (connectTimedOut ? 'ETIMEDOUT' : (nodeCode ?? 'ECONNREFUSED')) : null;
+  let outcome: ProbeOutcome;
+  if (connectError !== null) outcome = 'connect-error';
+  else if (observation.peer === 'rst' || observation.peer === 'fin-rst' || observation.peer === 'fin') outcome = observation.peer;
+  else if (timedOut) outcome = 'timeout';
+  // Ended with no FIN or RST seen from the peer and no timeout: only a local failure does that.
+  else outcome = observation.node.error ? 'rst' : 'fin';
+  const endMs = observation.timings.peerEndMs === null ? null : observation.timings.peerEndMs;
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    outcome,
+    received: socket.bytesRead,
+    sent: socket.bytesWritten,
+    connectError,
+    connectMs,
+    firstByteMs,
+    endMs,
+    durationMs,
+    observation,
+  };
+}
+
+function toPayload(send: unknown): Buffer {
+  if (send === undefined) return Buffer.alloc(0);
+  if (typeof send === 'number') return Buffer.alloc(integerOption(send, 'options.send', 0, MAX_BYTES, 0, probe), 'x');
+  if (typeof send === 'string') return Buffer.from(send);
+  if (send instanceof Uint8Array) return Buffer.from(send);
+  throw invalidArgType('options.send', 'of type number, string or Uint8Array', send, probe);
+}

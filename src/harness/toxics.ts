@@ -1,0 +1,174 @@
+// Toxics of the fault proxy, modelled on Toxiproxy's: what each one takes, its defaults, its
+// checks, and the CLI's one-line notation for them.
+import { invalidArgType, invalidArgValue } from '../errors.js';
+import { choiceOption, integerOption, MAX_BYTES, MAX_MS, numberOption } from './options.js';
+
+/** One line per toxic type: what it does. The CLI's help prints these. */
+export const TOXIC_TYPES = {
+  latency: 'delay every chunk (and the FIN) by latency ± jitter ms, keeping their order',
+  reset_peer:
+    "reset both connections (RST to client and upstream) `timeout` ms after the stream's first byte (from: 'data', as Toxiproxy) or after the toxic applies (from: 'connect'); data passes until then",
+  timeout: 'drop all data of the stream; after `timeout` ms (0: never) close both connections with FIN',
+  slow_close: "delay passing on the stream's FIN by `delay` ms",
+  limit_data:
+    'pass `bytes` more bytes of the stream (counted from when the toxic applies), then close both connections: FIN (mode close), or RST once the bytes are acknowledged (mode reset)',
+} as const;
+
+/** A toxic type; see {@link TOXIC_TYPES}. */
+export type ToxicType = keyof typeof TOXIC_TYPES;
+
+/**
+ * Which data a toxic acts on, as in Toxiproxy: `'upstream'` is client → server, `'downstream'`
+ * server → client.
+ */
+export type ToxicStream = 'upstream' | 'downstream';
+
+/** Each toxic type's attributes, all resolved. */
+export interface ToxicAttributes {
+  latency: { latency: number; jitter: number };
+  reset_peer: { timeout: number; from: 'data' | 'connect' };
+  timeout: { timeout: number };
+  slow_close: { delay: number };
+  limit_data: { bytes: number; mode: 'close' | 'reset' };
+}
+
+/** A toxic to add: type, and optionally name, stream, toxicity and attributes. */
+export type ToxicSpec = {
+  [T in ToxicType]: {
+    type: T;
+    /** Default `<type>_<stream>`, as Toxiproxy. */
+    name?: string;
+    /** Default 'downstream', as Toxiproxy. */
+    stream?: ToxicStream;
+    /** Probability (0 to 1) that the toxic applies to a given connection; default 1. */
+    toxicity?: number;
+    attributes?: Partial<ToxicAttributes[T]>;
+  };
+}[ToxicType];
+
+/** A toxic in force. */
+export type Toxic = {
+  [T in ToxicType]: { type: T; name: string; stream: ToxicStream; toxicity: number; attributes: ToxicAttributes[T] };
+}[ToxicType];
+
+type Caller = (...args: never[]) => unknown;
+
+const TYPES = Object.keys(TOXIC_TYPES) as ToxicType[];
+
+/** Checks a spec and fills in the defaults. */
+export function resolveToxic(spec: unknown, caller: Caller): Toxic {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalidArgType('toxic', 'of type object', spec, caller);
+  const given = spec as { type?: unknown; name?: unknown; stream?: unknown; toxicity?: unknown; attributes?: unknown };
+  if (typeof given.type !== 'string' || !(given.type in TOXIC_TYPES)) {
+    throw invalidArgValue('toxic.type', given.type, `must be one of: ${TYPES.join(', ')}`, caller);
+  }
+  const type = given.type as ToxicType;
+  const stream = choiceOption(given.stream, 'toxic.stream', ['upstream', 'downstream'], 'downstream', caller);
+  if (given.name !== undefined && (typeof given.name !== 'string' || given.name === '')) {
+    throw invalidArgType('toxic.name', 'a non-empty string', given.name, caller);
+  }
+  const name = (given.name as string | undefined) ?? `${type}_${stream}`;
+  const toxicity = numberOption(given.toxicity, 'toxic.toxicity', 0, 1, 1, caller);
+  const raw = given.attributes ?? {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgType('toxic.attributes', 'of type object', raw, caller);
+  return { type, name, stream, toxicity, attributes: resolveAttributes(type, raw as Record<string, unknown>, caller) } as Toxic;
+}
+
+function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller: Caller): ToxicAttributes[ToxicType] {
+  const known: Record<ToxicType, string[]> = {
+    latency: ['latency', 'jitter'],
+    reset_peer: ['timeout', 'from'],
+    timeout: ['timeout'],
+    slow_close: ['delay'],
+    limit_data: ['bytes', 'mode'],
+  };
+  for (const key of Object.keys(raw)) {
+    if (!known[type].includes(key)) {
+      throw invalidArgValue(`toxic.attributes.${key}`, raw[key], `is not an attribute of ${type} (it has: ${known[type].join(', ')})`, caller);
+    }
+  }
+  const ms = (key: string) => integerOption(raw[key], `toxic.attributes.${key}`, 0, MAX_MS, 0, caller);
+  switch (type) {
+    case 'latency':
+      return { latency: ms('latency'), jitter: ms('jitter') };
+    case 'reset_peer':
+      return { timeout: ms('timeout'), from: choiceOption(raw.from, 'toxic.attributes.from', ['data', 'connect'], 'data', caller) };
+    case 'timeout':
+      return { timeout: ms('timeout') };
+    case 'slow_close':
+      return { delay: ms('delay') };
+    case 'limit_data':
+      return {
+        bytes: integerOption(raw.bytes, 'toxic.attributes.bytes', 0, MAX_BYTES, 0, caller),
+        mode: choiceOption(raw.mode, 'toxic.attributes.mode', ['close', 'reset'], 'close', caller),
+      };
+  }
+}
+
+/**
+ * Parses the CLI's notation `type[/stream][:key=value,...]`, for instance `latency:latency=100`,
+ * `reset_peer/upstream:timeout=500`, `limit_data:bytes=1000,mode=reset`. The keys `name` and
+ * `toxicity` set those fields; the others are attributes (numbers where they look like numbers).
+ *
+ * @param text - The toxic in CLI notation.
+ * @returns The {@link Toxic}, every default filled in.
+ * @throws TypeError `ERR_INVALID_ARG_VALUE` / RangeError `ERR_OUT_OF_RANGE` naming what is wrong.
+ * @example
+ * ```ts
+ * proxy.addToxic(parseToxic('limit_data:bytes=1000,mode=reset'));
+ * ```
+ */
+export function parseToxic(text: string): Toxic {
+  if (typeof text !== 'string') throw invalidArgType('text', 'of type string', text, parseToxic);
+  return parseToxicFor(text, parseToxic);
+}
+
+/** {@link parseToxic}, its errors' stacks cut at `caller`. */
+export function parseToxicFor(text: string, caller: Caller): Toxic {
+  const match = /^([a-z_]+)(?:\/([a-z]+))?(?::(.*))?$/.exec(text.trim());
+  if (!match) throw invalidArgValue('toxic', text, 'must look like type[/stream][:key=value,...]', caller);
+  const [, type, stream, list = ''] = match;
+  const { name, toxicity, attributes } = parseToxicPairs(list, text, caller);
+  const spec: Record<string, unknown> = { type, attributes };
+  if (stream !== undefined) spec.stream = stream;
+  if (name !== undefined) spec.name = name;
+  if (toxicity !== undefined) spec.toxicity = toxicity;
+  return resolveToxic(spec, caller);
+}
+
+/**
+ * The `key=value,...` part of the notation, unchecked: `name` and `toxicity` apart, the rest as
+ * attributes (numbers where they look like numbers). For changing only the keys given.
+ */
+export function parseToxicPairs(
+  list: string,
+  whole: string,
+  caller: Caller,
+): { name: unknown; toxicity: unknown; attributes: Record<string, unknown> } {
+  const result: { name: unknown; toxicity: unknown; attributes: Record<string, unknown> } = { name: undefined, toxicity: undefined, attributes: {} };
+  for (const pair of list.split(',').filter((part) => part.trim() !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw invalidArgValue('toxic', whole, `has '${pair}' where key=value was expected`, caller);
+    const key = pair.slice(0, eq).trim();
+    const rawValue = pair.slice(eq + 1).trim();
+    const value = /^-?\d+(\.\d+)?$/.test(rawValue) ? Number(rawValue) : rawValue;
+    if (key === 'name') result.name = value;
+    else if (key === 'toxicity') result.toxicity = value;
+    else result.attributes[key] = value;
+  }
+  return result;
+}
+
+/**
+ * The CLI notation of a toxic (the inverse of {@link parseToxic}), with its name in parentheses.
+ *
+ * @example
+ * ```ts
+ * formatToxic(parseToxic('latency:latency=100')); // 'latency/downstream:latency=100,jitter=0 (latency_downstream)'
+ * ```
+ */
+export function formatToxic(toxic: Toxic): string {
+  const attributes = Object.entries(toxic.attributes).map(([key, value]) => `${key}=${String(value)}`);
+  if (toxic.toxicity !== 1) attributes.push(`toxicity=${toxic.toxicity}`);
+  return `${toxic.type}/${toxic.stream}:${attributes.join(',')} (${toxic.name})`;
+}

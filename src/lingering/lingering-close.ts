@@ -1,0 +1,94 @@
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import { closedSocket, invalidArgType } from '../errors.js';
+import { realSocket, requireNative, resolve, type SocketInternals } from '../target.js';
+import { manageDirect, reportOf, type Owner } from './managed.js';
+import { defaultLimits, lingerSettings } from './options.js';
+import { LingerPool } from './pool.js';
+import type { LingerReport, LingeringCloseOptions } from './types.js';
+
+// Direct calls on sockets of no lingering server share one owner per thread, with default bounds.
+let threadOwner: Owner | undefined;
+
+/**
+ * Closes a connection the way Apache httpd and nginx do, so that the peer gets every byte of the
+ * response even when it sent input that was never read (a plain close would send RST, and the
+ * peer's kernel would throw the response away).
+ *
+ * 1. Flush: `end()` the socket, so Node writes everything still queued (TLS: then close_notify),
+ *    then FIN.
+ * 2. Linger: read and discard input until the peer's FIN, an idle timeout (`idleTimeout`, default
+ *    2 s), a total cap (`maxTimeout`, default 30 s, counted from this call) or `maxDrainBytes`.
+ * 3. Close. After a timeout or the byte cap the close is abortive by default (RST, no TIME_WAIT,
+ *    as nginx's `reset_timedout_connection`); `onTimeout: 'close'` closes normally instead.
+ *
+ * Nothing read while lingering reaches the socket's listeners (or Node's http parser). The socket
+ * is `destroyed` once the flush is done and emits `'close'` when its descriptor is closed; the
+ * promise resolves then. An `'error'` the socket emits meanwhile is caught and reported.
+ *
+ * Needs the native binary (it watches the connection through the kernel once Node has let go).
+ *
+ * @param socket - A connected `net.Socket` or `tls.TLSSocket` (TCP or AF_UNIX).
+ * @param options - {@link LingeringCloseOptions}.
+ * @returns A promise of the {@link LingerReport}. It rejects with `ERR_SOCKCLOSE_CLOSED` if the
+ *   socket is already destroyed, or is closed abortively (hardReset) before it could linger;
+ *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch.
+ * @example
+ * ```ts
+ * // A 413 to an upload we will not read, without losing the 413 to an RST.
+ * socket.write('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+ * const report = await lingeringClose(socket);
+ * console.log(report.reason, report.drainedBytes); // 'eof' 4194304
+ * ```
+ */
+export async function lingeringClose(socket: net.Socket, options: LingeringCloseOptions = {}): Promise<LingerReport> {
+  if (!(socket instanceof net.Socket)) throw invalidArgType('socket', 'an instance of net.Socket', socket, lingeringClose);
+  const real = realSocket(socket);
+  if (real.destroyed) throw closedSocket(lingeringClose);
+  // Checks there is a live descriptor to watch, and the binary to watch it with.
+  resolve(real, lingeringClose, 'stream');
+  requireNative(lingeringClose);
+  const settings = manageDirect(
+    real,
+    (base) => lingerSettings(options, lingeringClose, base),
+    () => (threadOwner ??= { active: true, pool: new LingerPool(defaultLimits()), onReport: null }),
+  );
+
+  let emitted: Error | null = null;
+  const onError = (error: Error) => (emitted ??= error);
+  real.on('error', onError);
+  const closed = new Promise<void>((done) => real.once('close', () => done()));
+  try {
+    await flush(real, settings.maxTimeout);
+    if (!real.destroyed) real.destroy();
+    await closed;
+  } finally {
+    real.off('error', onError);
+  }
+
+  const report = reportOf(real);
+  if (!report) throw closedSocket(lingeringClose);
+  return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
+}
+
+/**
+ * end(), then wait until Node has written everything and handed the kernel our FIN ('finish'), at
+ * most `maxTimeout`: a peer that reads nothing cannot hold the socket past the total cap.
+ */
+async function flush(socket: SocketInternals, maxTimeout: number): Promise<void> {
+  if (socket.writableFinished || socket.destroyed) return;
+  const started = performance.now();
+  await new Promise<void>((done) => {
+    const timer = setTimeout(finish, Math.max(1, maxTimeout - (performance.now() - started)));
+    function finish(): void {
+      clearTimeout(timer);
+      socket.off('finish', finish);
+      socket.off('close', finish);
+      done();
+    }
+    socket.once('finish', finish);
+    socket.once('close', finish);
+    if (!socket.writableEnded) socket.end();
+  });
+}

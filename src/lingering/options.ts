@@ -1,0 +1,94 @@
+// Validates the options of the lingering close and fills in the defaults (Apache's and nginx's).
+import type net from 'node:net';
+
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import type { EnableLingeringCloseOptions, LingerReport } from './types.js';
+
+type Caller = (...args: never[]) => unknown;
+
+/** One linger's settings, validated. */
+export interface LingerSettings {
+  readonly idleTimeout: number;
+  readonly maxTimeout: number;
+  readonly onTimeout: 'reset' | 'close';
+  readonly maxDrainBytes: number;
+}
+
+/** The bounds of a pool of lingering sockets (a server's, or the thread's for direct calls). */
+export interface PoolLimits {
+  readonly maxLingering: number;
+  readonly shortLingerAbove: number;
+  readonly shortLingerTimeout: number;
+}
+
+export const DEFAULT_SETTINGS: LingerSettings = Object.freeze({
+  idleTimeout: 2_000,
+  maxTimeout: 30_000,
+  onTimeout: 'reset',
+  maxDrainBytes: 64 * 1024 * 1024,
+});
+
+export const DEFAULT_MAX_LINGERING = 1024;
+const DEFAULT_SHORT_LINGER_TIMEOUT = 2_000;
+// setTimeout() cannot wait longer than this (a bigger value fires at once, with a warning).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function defaultLimits(maxLingering = DEFAULT_MAX_LINGERING): PoolLimits {
+  return Object.freeze({
+    maxLingering,
+    shortLingerAbove: Math.floor((maxLingering * 3) / 4),
+    shortLingerTimeout: DEFAULT_SHORT_LINGER_TIMEOUT,
+  });
+}
+
+function checkObject(options: unknown, caller: Caller): asserts options is Record<string, unknown> {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, caller);
+}
+
+function integerOption(
+  options: Record<string, unknown>,
+  key: string,
+  min: number,
+  max: number,
+  fallback: number,
+  caller: Caller,
+): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(`options.${key}`, 'of type number', value, caller);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(`options.${key}`, `an integer >= ${min} and <= ${max}`, value, caller);
+  }
+  return value;
+}
+
+/** The settings for one linger, from the caller's options over `base`. */
+export function lingerSettings(options: unknown, caller: Caller, base: LingerSettings = DEFAULT_SETTINGS): LingerSettings {
+  checkObject(options, caller);
+  const idleTimeout = integerOption(options, 'idleTimeout', 1, MAX_TIMER_MS, base.idleTimeout, caller);
+  const maxTimeout = integerOption(options, 'maxTimeout', 1, MAX_TIMER_MS, base.maxTimeout, caller);
+  const maxDrainBytes = integerOption(options, 'maxDrainBytes', 0, Number.MAX_SAFE_INTEGER, base.maxDrainBytes, caller);
+  const onTimeout = options.onTimeout ?? base.onTimeout;
+  if (onTimeout !== 'reset' && onTimeout !== 'close') {
+    throw invalidArgValue('options.onTimeout', onTimeout, "must be 'reset' or 'close'", caller);
+  }
+  return Object.freeze({ idleTimeout, maxTimeout, onTimeout, maxDrainBytes });
+}
+
+/** A server's bounds, from {@link EnableLingeringCloseOptions}. */
+export function poolLimits(options: EnableLingeringCloseOptions, caller: Caller): PoolLimits {
+  const record = options as Record<string, unknown>;
+  const maxLingering = integerOption(record, 'maxLingering', 0, 1_000_000, DEFAULT_MAX_LINGERING, caller);
+  const defaults = defaultLimits(maxLingering);
+  const shortLingerAbove = integerOption(record, 'shortLingerAbove', 0, maxLingering, defaults.shortLingerAbove, caller);
+  const shortLingerTimeout = integerOption(record, 'shortLingerTimeout', 1, MAX_TIMER_MS, defaults.shortLingerTimeout, caller);
+  return Object.freeze({ maxLingering, shortLingerAbove, shortLingerTimeout });
+}
+
+/** The report callback, checked. */
+export function reportCallback(options: EnableLingeringCloseOptions, caller: Caller): ((report: LingerReport, socket: net.Socket) => void) | null {
+  const value = (options as Record<string, unknown>).onReport;
+  if (value === undefined) return null;
+  if (typeof value !== 'function') throw invalidArgType('options.onReport', 'of type function', value, caller);
+  return value as (report: LingerReport, socket: net.Socket) => void;
+}

@@ -1,0 +1,97 @@
+// The public types of the lingering close.
+import type net from 'node:net';
+
+/**
+ * How a lingering close ended.
+ * - `'eof'`: the peer finished sending (its FIN arrived and every byte before it was drained).
+ * - `'idle-timeout'`: nothing moved in either direction for `idleTimeout` ms.
+ * - `'max-timeout'`: the linger reached `maxTimeout` ms in all.
+ * - `'error'`: the peer reset the connection (or it failed otherwise) before its FIN.
+ * - `'drain-limit'`: the peer sent more than `maxDrainBytes` while we lingered.
+ * - `'overload'`: no linger at all: `maxLingering` sockets were already lingering, so this one
+ *   closed at once.
+ */
+export type LingerEndReason = 'eof' | 'idle-timeout' | 'max-timeout' | 'error' | 'drain-limit' | 'overload';
+
+/** What happened to one connection's lingering close. */
+export interface LingerReport {
+  /** How the linger ended. */
+  reason: LingerEndReason;
+  /** Bytes the peer sent that were read and discarded while lingering (TLS: raw record bytes). */
+  drainedBytes: number;
+  /** Milliseconds from the start of the lingering close to the close of the descriptor. */
+  durationMs: number;
+  /**
+   * How the descriptor was closed: `'close'` (a normal close after our FIN) or `'reset'` (an
+   * abortive close, SO_LINGER {1, 0}: the timeout policy, see `onTimeout`).
+   */
+  closedWith: 'close' | 'reset';
+  /** For `'error'`: the error the connection ended with (`code` such as `'ECONNRESET'`). */
+  error: Error | null;
+  /** True when the linger was shortened because many sockets were lingering at once. */
+  shortened: boolean;
+}
+
+/** Options for one lingering close. All times are in milliseconds. */
+export interface LingeringCloseOptions {
+  /**
+   * Give up when nothing moves in either direction (no byte read, none of ours acknowledged) for
+   * this long. Default 2000, as Apache httpd.
+   */
+  idleTimeout?: number;
+  /** Give up after this long in all, whatever the peer does. Default 30000, as Apache and nginx. */
+  maxTimeout?: number;
+  /**
+   * How to close when a timeout or `maxDrainBytes` ends the linger: `'reset'` (default, as nginx's
+   * `reset_timedout_connection`: RST, no TIME_WAIT, nothing more to drain) or `'close'` (a normal
+   * close; the kernel still sends RST if input is left unread).
+   */
+  onTimeout?: 'reset' | 'close';
+  /** Stop draining (and close as `onTimeout` says) after this many bytes. Default 64 MiB. */
+  maxDrainBytes?: number;
+}
+
+/** Options for {@link enableLingeringClose}: the per-connection options, plus the server's bounds. */
+export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
+  /**
+   * At most this many of the server's sockets linger at once; past it a closing socket closes at
+   * once (reason `'overload'`, counted). Default 1024.
+   */
+  maxLingering?: number;
+  /**
+   * When this many are already lingering, new lingers are short (`shortLingerTimeout` in all, as
+   * Apache's event MPM under pressure), counted as `shortened`. Default: 3/4 of `maxLingering`.
+   */
+  shortLingerAbove?: number;
+  /** The whole time a short linger may take. Default 2000. */
+  shortLingerTimeout?: number;
+  /** Called with each connection's report, right before its descriptor closes. */
+  onReport?: (report: LingerReport, socket: net.Socket) => void;
+}
+
+/** Counters of lingering closes. Every fallback is counted. */
+export interface LingeringCloseStats {
+  /** Sockets lingering right now (each holds one descriptor). */
+  lingering: number;
+  /** The most that lingered at once. */
+  peakLingering: number;
+  /** Lingering closes finished, by how they ended (`overload`: closed at once, no linger). */
+  reasons: Record<LingerEndReason, number>;
+  /** Lingers shortened because `shortLingerAbove` sockets were lingering. */
+  shortened: number;
+  /** Closes made abortive (RST) by the timeout policy. */
+  resets: number;
+  /** Bytes drained and discarded in all. */
+  drainedBytes: number;
+}
+
+/**
+ * What {@link enableLingeringClose} returns: call it to undo (new connections close as Node
+ * closes them; sockets already lingering finish their linger). `stats()` reads the server's
+ * counters.
+ */
+export interface LingeringCloseControl {
+  (): void;
+  /** A snapshot of this server's counters. */
+  stats(): LingeringCloseStats;
+}

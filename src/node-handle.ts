@@ -1,0 +1,192 @@
+// Everything sockclose knows about Node's private socket internals, in one place: libuv handle
+// classes and fields (TCP, Pipe, TLSWrap and its parent), the stream and http-parser fields a
+// lingering close must touch. src/target.ts builds target resolution on top of it.
+//
+// Why each internal is needed, measured on Node 20 to 26:
+// - The descriptor is only on the handle (`handle.fd`), and for TLS on the TLSWrap's parent.
+// - After destroy() while a close step holds the handle open, Node's own read callback
+//   (onStreamRead) must never see data: with `nread > 0` on a destroyed stream it builds
+//   `new ErrnoException(nread)`, which throws a RangeError and crashes the process. So reads are
+//   redirected (`onread`) before anything can be read.
+// - A socket paused at destroy() time has libuv not reading: `readStart()` is the only way to
+//   drain it once the stream is destroyed.
+// - Node's http server parses straight from the handle (`parser.consume()`): while a connection
+//   lingers, bytes must go nowhere, not into the parser (a pipelined request would reach the
+//   'request' handler). `parser.unconsume()` returns them to `onread`; `parser.remove()` takes the
+//   connection off the headers/request-timeout list.
+// - Node clears a socket's timer in _destroy(); a deferred close must do it itself (kTimeout).
+import type net from 'node:net';
+
+import type { Transport } from './platform/behaviour.js';
+
+/** The libuv handle fields sockclose reads (TCP, Pipe, TLSWrap). */
+export interface NodeHandle {
+  readonly fd: number;
+  readonly bytesRead?: number;
+  readonly writeQueueSize?: number;
+  readonly _parent?: NodeHandle;
+  readonly constructor: { readonly name: string };
+}
+
+/** A Node socket whose private fields sockclose reads. */
+export type SocketInternals = net.Socket & {
+  _handle: NodeHandle | null;
+  connecting: boolean;
+};
+
+/** The handle fields and methods a drain uses (TCP, Pipe and TLSWrap all have them). */
+interface DrainableHandle extends NodeHandle {
+  reading?: boolean;
+  readStart?: () => number;
+  onread?: (buffer?: ArrayBuffer) => unknown;
+  useUserBuffer?: (buffer: Uint8Array) => void;
+}
+
+/** The parts of Node's http parser a drain touches. */
+interface HttpParser {
+  _consumed?: boolean;
+  unconsume?: () => void;
+  remove?: () => void;
+}
+
+/** What a handle is: a transport, TLS over one, or something else (a JavaScript stream). */
+export type HandleKind = Transport | 'tls' | 'other';
+
+// Named once per class: reading `constructor.name` is a native accessor, too slow to pay on every
+// call. (Per thread: each worker has its own classes and its own copy of this module.)
+const handleKinds = new Map<unknown, HandleKind>();
+
+/** The kind of a handle. */
+export function kindOf(handle: NodeHandle | undefined): HandleKind {
+  if (!handle) return 'other';
+  const constructor = handle.constructor;
+  let kind = handleKinds.get(constructor);
+  if (kind === undefined) {
+    const name = constructor.name;
+    kind = name === 'TCP' ? 'tcp' : name === 'Pipe' ? 'unix' : name === 'TLSWrap' ? 'tls' : 'other';
+    handleKinds.set(constructor, kind);
+  }
+  return kind;
+}
+
+/** The handle that carries the bytes: a TLSWrap's parent, or the handle itself. */
+export function transportHandle(handle: NodeHandle): NodeHandle | undefined {
+  return kindOf(handle) === 'tls' ? handle._parent : handle;
+}
+
+/** TCP or AF_UNIX under the handle, or null for anything else (TLS over a JavaScript stream). */
+export function transportKind(handle: NodeHandle): Transport | null {
+  const kind = kindOf(transportHandle(handle));
+  return kind === 'tcp' || kind === 'unix' ? kind : null;
+}
+
+/**
+ * Bytes the transport has read from the connection (raw bytes, TLS records included), or null
+ * when there is no transport handle. The basis of the FIN count (PlatformBehaviour.peerFinReceived).
+ */
+export function transportBytesRead(handle: NodeHandle): number | null {
+  const transport = transportHandle(handle);
+  return transport && transportKind(handle) !== null && typeof transport.bytesRead === 'number' ? transport.bytesRead : null;
+}
+
+/**
+ * Bytes given to libuv and not yet written to the kernel: the TLS layer's queue plus the
+ * transport's. A raw shutdown(SHUT_WR) before this reaches 0 would cut them off.
+ */
+export function queuedWriteBytes(handle: NodeHandle): number {
+  const own = handle.writeQueueSize ?? 0;
+  const transport = transportHandle(handle);
+  return own + (transport && transport !== handle ? (transport.writeQueueSize ?? 0) : 0);
+}
+
+/** Where dropped reads are reported: `end` is true for EOF or a read error. */
+export interface ReadSink {
+  onRead(end: boolean): void;
+}
+
+// What dropped reads land in. Node otherwise allocates a 64 KiB buffer and an ArrayBuffer for
+// every read, which doubled the garbage collector's work per connection in
+// bench:linger-throughput; with a buffer of ours (Node's `onread: { buffer }` mechanism) nothing
+// is allocated. Shared: nobody ever reads what lands there.
+const discard = new Uint8Array(64 * 1024);
+const dropping = new WeakSet<NodeHandle>();
+
+/**
+ * From now on every read on `handle` lands in a shared scratch buffer and is dropped instead of
+ * reaching the stream; `sink` is told of each one. Reads into a user buffer report no byte count
+ * to JavaScript: a read that grew the handle's own byte count (for TLS: decrypted bytes) brought
+ * data, any other is the end (EOF, TLS close_notify, or an error).
+ */
+export function dropReads(handle: NodeHandle, sink: ReadSink): void {
+  dropping.add(handle);
+  const drainable = handle as DrainableHandle;
+  if (typeof drainable.useUserBuffer === 'function' && typeof drainable.bytesRead === 'number') {
+    drainable.useUserBuffer(discard);
+    let seen = drainable.bytesRead;
+    drainable.onread = () => {
+      const now = drainable.bytesRead!;
+      const end = now === seen;
+      seen = now;
+      sink.onRead(end);
+      return undefined;
+    };
+    return;
+  }
+  drainable.onread = (buffer?: ArrayBuffer) => {
+    sink.onRead(buffer === undefined);
+    return undefined;
+  };
+}
+
+const ignore: ReadSink = { onRead() {} };
+
+/** Drops reads on `handle` unless something (a lingering drain) already redirected them. */
+export function ensureReadsDropped(handle: NodeHandle): void {
+  if (!dropping.has(handle)) dropReads(handle, ignore);
+}
+
+/**
+ * Whether Node's stream already saw the end of input (EOF or a read error): libuv has stopped
+ * reading then, and no further read will report anything.
+ */
+export function inputEnded(socket: SocketInternals): boolean {
+  const state = (socket as SocketInternals & { _readableState?: { ended?: boolean; errored?: unknown } })._readableState;
+  return socket.readableEnded || state?.ended === true || (state?.errored ?? null) !== null;
+}
+
+/** Makes libuv read from the handle (a no-op if it already does): 0, or a negative errno. */
+export function startReading(handle: NodeHandle): number {
+  const drainable = handle as DrainableHandle;
+  if (drainable.reading || typeof drainable.readStart !== 'function') return 0;
+  drainable.reading = true;
+  return drainable.readStart();
+}
+
+/** Detaches Node's http parser (if any) from the socket's handle and from the timeout checks. */
+export function detachHttpParser(socket: SocketInternals): void {
+  const parser = (socket as SocketInternals & { parser?: HttpParser | null }).parser;
+  if (!parser) return;
+  if (parser._consumed && typeof parser.unconsume === 'function') {
+    parser.unconsume();
+    parser._consumed = false;
+  }
+  // Node's freeParser() calls remove() again on close; removing twice is harmless.
+  if (typeof parser.remove === 'function') parser.remove();
+}
+
+/** Whether Node's own resetAndDestroy() is closing this socket (then it must reset, not linger). */
+export function nodeResetInProgress(socket: SocketInternals): boolean {
+  return (socket as SocketInternals & { resetAndClosing?: boolean }).resetAndClosing === true;
+}
+
+/**
+ * Clears the socket's inactivity timer (and its TLS parent's), as Node's _destroy() does: a close
+ * deferred past destroy() must not let 'timeout' reach handlers of a connection that is closing.
+ * setTimeout(0) cannot: it does nothing on a destroyed socket.
+ */
+export function clearSocketTimer(socket: SocketInternals): void {
+  for (let s: unknown = socket; s; s = (s as { _parent?: unknown })._parent) {
+    const timerKey = Object.getOwnPropertySymbols(s).find((symbol) => symbol.description === 'timeout');
+    if (timerKey) clearTimeout((s as Record<symbol, NodeJS.Timeout | undefined>)[timerKey]);
+  }
+}

@@ -1,0 +1,137 @@
+// Toxics changed while the proxy runs (open connections included), toxicity, and the checks on
+// every argument.
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { CloseObservation } from '../../lib/harness/index.js';
+import { harness } from './load.js';
+import { Cleanup } from './util.js';
+import { nextEvent, within } from '../helpers/wait.js';
+
+const { createFaultProxy, createFaultServer, observeClose, parseToxic, formatToxic } = harness;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+async function echoProxy(toxics: Parameters<typeof createFaultProxy>[0]['toxics'] = []) {
+  const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+  return cleanup.add(await createFaultProxy({ upstream: `127.0.0.1:${server.port}`, toxics }));
+}
+
+/** A connected client whose echoes can be awaited one at a time. */
+async function openClient(port: number) {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  const observed = observeClose(socket);
+  await nextEvent(socket, 'connect');
+  const echo = async (text: string): Promise<string> => {
+    const reply = nextEvent<[Buffer]>(socket, 'data');
+    socket.write(text);
+    return (await reply)[0].toString();
+  };
+  return { socket, echo, closed: (): Promise<CloseObservation> => within(observed, 10_000, 'close') };
+}
+
+describe('fault proxy: toxics changed while running', () => {
+  it('a toxic added now acts on an open connection: limit_data counts from its addition', async () => {
+    const proxy = await echoProxy();
+    const client = await openClient(proxy.port);
+    expect(await client.echo('hello')).toBe('hello');
+    proxy.addToxic({ type: 'limit_data', attributes: { bytes: 3, mode: 'reset' } });
+    client.socket.write('abcdef');
+    const o = await client.closed();
+    // 5 bytes before the toxic, then exactly 3 more, then the reset.
+    expect(o).toMatchObject({ peer: 'rst', bytes: { received: 8 } });
+  });
+
+  it('removing a toxic heals open connections: dropped data stays dropped, new data passes', async () => {
+    const proxy = await echoProxy([{ type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } }]);
+    const client = await openClient(proxy.port);
+    const report = nextEvent<[{ bytes: { droppedUpstream: number } }]>(proxy, 'report');
+    const dropped = nextEvent<[{ toxic: string; action: string }, number]>(proxy, 'toxic');
+    client.socket.write('lost');
+    expect((await dropped)[0]).toMatchObject({ toxic: 'timeout_upstream', action: 'drop' });
+    expect(proxy.removeToxic('timeout_upstream')).toBe(true);
+    expect(await client.echo('found')).toBe('found');
+    client.socket.end();
+    await client.closed();
+    expect((await report)[0].bytes.droppedUpstream).toBe(4);
+  });
+
+  it('updateToxic replaces attributes and keeps the name; removeAllToxics empties the list', async () => {
+    const proxy = await echoProxy([{ type: 'latency', name: 'slow', attributes: { latency: 1000 } }]);
+    const updated = proxy.updateToxic('slow', { attributes: { latency: 0 } });
+    expect(updated).toMatchObject({ name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: 0, jitter: 0 } });
+    const client = await openClient(proxy.port);
+    expect(await client.echo('quick')).toBe('quick');
+    proxy.removeAllToxics();
+    expect(proxy.toxics).toEqual([]);
+    client.socket.destroy();
+    await client.closed();
+  });
+
+  it('resetConnections(): the RST command, both sides of every open connection, now', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const proxy = cleanup.add(await createFaultProxy({ upstream: server.port }));
+    const serverSide = nextEvent<[{ observation: CloseObservation }]>(server, 'report');
+    const link = nextEvent<[{ endedBy: string }]>(proxy, 'report');
+    const a = await openClient(proxy.port);
+    const b = await openClient(proxy.port);
+    expect(await a.echo('a')).toBe('a');
+    expect(await b.echo('b')).toBe('b');
+    expect(proxy.resetConnections()).toBe(2);
+    for (const client of [a, b]) expect(await client.closed()).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
+    expect((await link)[0].endedBy).toBe('proxy-reset');
+    expect((await serverSide)[0].observation).toMatchObject({ peer: 'rst' });
+    expect(proxy.resetConnections()).toBe(0);
+  });
+
+  it('toxicity 0 never applies; toxicity 1 always does', async () => {
+    const proxy = await echoProxy([{ type: 'timeout', attributes: { timeout: 0 }, toxicity: 0 }]);
+    const client = await openClient(proxy.port);
+    expect(await client.echo('through')).toBe('through');
+    client.socket.destroy();
+    await client.closed();
+  });
+});
+
+describe('fault proxy and server: argument checks', () => {
+  it('rejects bad options with Node-style errors', async () => {
+    await expect(createFaultProxy({} as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(createFaultProxy({ upstream: 'nope' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(createFaultProxy({ upstream: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'nope' } as never] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency', attributes: { latency: -1 } }] })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+      name: 'RangeError',
+    });
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency', attributes: { bytes: 1 } as never }] })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency' }, { type: 'latency' }] })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    await expect(createFaultServer({ behavior: 'explode' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' });
+    await expect(createFaultServer({ behavior: 'stall', bytes: 1.5 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(createFaultServer({ behavior: 'stall', protocol: 'ftp' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(createFaultServer(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('updateToxic and removeToxic name what is wrong', async () => {
+    const proxy = await echoProxy();
+    expect(() => proxy.updateToxic('ghost', {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(proxy.removeToxic('ghost')).toBe(false);
+    expect(() => proxy.addToxic({ type: 'limit_data', attributes: { mode: 'explode' as never } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+  });
+
+  it("parses and prints the CLI's toxic notation", () => {
+    const toxic = parseToxic('limit_data/upstream:bytes=1000,mode=reset,name=cut,toxicity=0.5');
+    expect(toxic).toEqual({ type: 'limit_data', name: 'cut', stream: 'upstream', toxicity: 0.5, attributes: { bytes: 1000, mode: 'reset' } });
+    expect(formatToxic(toxic)).toBe('limit_data/upstream:bytes=1000,mode=reset,toxicity=0.5 (cut)');
+    expect(parseToxic('latency')).toMatchObject({ name: 'latency_downstream', attributes: { latency: 0, jitter: 0 } });
+    expect(() => parseToxic(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => parseToxic('latency:latency')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => parseToxic('reset_peer:from=later')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+});

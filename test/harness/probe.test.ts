@@ -1,0 +1,62 @@
+// probe(): the one-call client for "how does this server end a connection?".
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { harness } from './load.js';
+import { Cleanup } from './util.js';
+
+const { createFaultServer, probe } = harness;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+describe('probe()', () => {
+  it('a clean close: outcome fin, bytes both ways, timings in order', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const result = await probe('127.0.0.1', server.port, { send: 'hello', shutdown: true });
+    expect(result).toMatchObject({ outcome: 'fin', received: 5, sent: 5, connectError: null });
+    expect(result.connectMs!).toBeLessThanOrEqual(result.firstByteMs!);
+    expect(result.firstByteMs!).toBeLessThanOrEqual(result.endMs!);
+    expect(result.endMs!).toBeLessThanOrEqual(result.durationMs);
+  });
+
+  it('the seed 004 server: outcome rst, where Node may have reported a clean end', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'close-with-unread' }));
+    const result = await probe('127.0.0.1', server.port, { send: 4 });
+    expect(result).toMatchObject({ outcome: 'rst', observation: { kernelError: 'ECONNRESET' } });
+    expect(result.received).toBeLessThanOrEqual(600_000);
+  });
+
+  it('FIN then RST: outcome fin-rst (EPIPE)', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'fin-then-reset', responseBytes: 100, awaitRequest: true }));
+    expect(await probe('127.0.0.1', server.port, { send: new Uint8Array([1]) })).toMatchObject({
+      outcome: 'fin-rst',
+      received: 100,
+      observation: { kernelError: 'EPIPE' },
+    });
+  });
+
+  it('a stall: outcome timeout, not before the timeout', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'stall' }));
+    const result = await probe('127.0.0.1', server.port, { timeoutMs: 200 });
+    expect(result).toMatchObject({ outcome: 'timeout', received: 0, endMs: null, observation: { initiator: 'local' } });
+    expect(result.durationMs - result.connectMs!).toBeGreaterThanOrEqual(200);
+  });
+
+  it('nobody listening: outcome connect-error, ECONNREFUSED', async () => {
+    const listener = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => listener.once('listening', resolve));
+    const port = (listener.address() as net.AddressInfo).port;
+    await new Promise((resolve) => listener.close(resolve));
+    expect(await probe('127.0.0.1', port)).toMatchObject({ outcome: 'connect-error', connectError: 'ECONNREFUSED', connectMs: null });
+  });
+
+  it('checks its arguments', async () => {
+    await expect(probe('', 1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(probe('127.0.0.1', 0)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(probe('127.0.0.1', 70000)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(probe('127.0.0.1', 1, { send: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(probe('127.0.0.1', 1, { send: {} as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(probe('127.0.0.1', 1, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+  });
+});

@@ -1,0 +1,96 @@
+// A long-lived kernel-level client (fixtures/scripted_client.py) for the lingering-close tests:
+// one Python process per test file runs many scripted connections, so what the tests judge is what
+// recv()/send() returned, without libuv (which reports many resets as a clean EOF).
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+import { within } from '../helpers/wait.js';
+
+/** One step of a scripted connection (see fixtures/scripted_client.py). */
+export type Step =
+  | { send: number }
+  | { sendText: string }
+  | { recvUntil: number }
+  | { recvText: string }
+  | { recvEnd: true }
+  | { shutdown: true }
+  | { waitMs: number }
+  | { trickle: { everyMs: number } }
+  | { reset: true };
+
+/** A scripted connection. */
+export interface Job {
+  port: number;
+  host?: string;
+  tls?: boolean;
+  timeoutMs?: number;
+  steps: Step[];
+}
+
+/** What the client saw. */
+export interface PeerResult {
+  received: number;
+  /** The first 200 bytes received (latin-1). */
+  head: string;
+  /** 'eof' (a clean end; on TLS with close_notify), 'ragged-eof' (TLS without close_notify), 'timeout', or an errno name. */
+  end: string | null;
+  sendError: string | null;
+  connectError: string | null;
+}
+
+const SCRIPT = path.join(import.meta.dirname, 'fixtures', 'scripted_client.py');
+
+/** The Python client process. Jobs run one after another, in the order given. */
+export class KernelPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting = new Map<number, (line: Record<string, unknown>) => void>();
+  private nextId = 1;
+  private stderr = '';
+
+  constructor() {
+    this.child = spawn('python3', ['-u', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      const id = message.id as number;
+      const resolve = this.waiting.get(id);
+      this.waiting.delete(id);
+      resolve?.(message);
+    });
+  }
+
+  private send(message: object, id: number, what: string, ms: number): Promise<Record<string, unknown>> {
+    const reply = new Promise<Record<string, unknown>>((resolve) => this.waiting.set(id, resolve));
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    return within(reply, ms, `${what} (python stderr: ${this.stderr.slice(-500) || 'empty'})`);
+  }
+
+  /** Runs one scripted connection. */
+  async run(job: Job): Promise<PeerResult> {
+    const id = this.nextId++;
+    const timeoutMs = job.timeoutMs ?? 10_000;
+    return (await this.send({ ...job, id, timeoutMs }, id, 'the scripted client', timeoutMs + 10_000)) as unknown as PeerResult;
+  }
+
+  /**
+   * Opens `count` connections at once, sends `send` bytes on each, and reads each until the server
+   * ends it. Resolves with how they ended (`open`: not ended within `timeoutMs`); the connections
+   * stay open (FIN received, ours not sent) until `release()`.
+   */
+  async hold(port: number, count: number, send: number, timeoutMs = 20_000): Promise<{ ends: Record<string, number>; release: () => Promise<void> }> {
+    const id = this.nextId++;
+    const reply = await this.send({ id, hold: count, port, send, timeoutMs }, id, 'the held connections', timeoutMs + 20_000);
+    const release = async () => {
+      await this.send({ release: id }, id, 'the release of held connections', 20_000);
+    };
+    return { ends: reply.ends as Record<string, number>, release };
+  }
+
+  /** Ends the Python process. */
+  async close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
+    this.child.stdin.end();
+    await within(exited, 10_000, 'the scripted client to exit');
+  }
+}

@@ -1,0 +1,197 @@
+// enableLingeringClose() on a plain net.Server: every destroy() lingers, abortive closes stay
+// abortive, and the returned function undoes it.
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { closeServer, listen, portOf } from '../helpers/net.js';
+import { root, sockclose } from '../helpers/sockclose.js';
+import { nextEvent, within } from '../helpers/wait.js';
+import { KernelPeer } from './kernel-peer.js';
+
+const { enableLingeringClose, hardReset, setLinger } = sockclose;
+type LingerReport = Parameters<NonNullable<NonNullable<Parameters<typeof enableLingeringClose>[1]>['onReport']>>[0];
+
+let peer: KernelPeer;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(() => {
+  peer = new KernelPeer();
+});
+afterAll(async () => {
+  await peer.close();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const PAYLOAD = Buffer.alloc(600_000, 'x');
+
+/** A net server (never reading: the seed 004 server) with lingering close; `close` is how it ends each connection. */
+async function server(close: (socket: net.Socket) => void, serverOptions: net.ServerOpts = { pauseOnConnect: true }) {
+  const reports: LingerReport[] = [];
+  const sockets: net.Socket[] = [];
+  const srv = net.createServer(serverOptions, (socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    close(socket);
+  });
+  const disable = enableLingeringClose(srv, { onReport: (report) => reports.push(report) });
+  await listen(srv);
+  cleanups.push(() => closeServer(srv), disable);
+  return { srv, port: portOf(srv), reports, sockets, disable };
+}
+
+describe('enableLingeringClose on a net.Server', () => {
+  it('destroySoon(): the seed 004 response always arrives whole', async () => {
+    const { port, reports, disable } = await server((socket) => {
+      socket.write(PAYLOAD);
+      socket.destroySoon();
+    });
+    for (let run = 0; run < 10; run++) {
+      const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }] });
+      expect(seen).toMatchObject({ received: 600_000, end: 'eof' });
+    }
+    await within(waitFor(() => reports.length === 10), 5000, 'ten reports');
+    expect(reports.every((report) => report.reason === 'eof' && report.drainedBytes === 4)).toBe(true);
+    expect(disable.stats().reasons.eof).toBe(10);
+  });
+
+  it('destroy() right after write(): what Node handed libuv is still delivered, then FIN', async () => {
+    // 16 MB: more than the kernel takes at once, so libuv still holds most of it at destroy().
+    const big = Buffer.alloc(16 * 1024 * 1024, 'y');
+    const queuedAtDestroy: number[] = [];
+    const { port, reports } = await server((socket) => {
+      socket.write(big);
+      queuedAtDestroy.push(sockclose.inspectSocket(socket).nodeQueuedBytes ?? 0);
+      socket.destroy();
+    });
+    for (let run = 0; run < 3; run++) {
+      const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }] });
+      expect(seen).toMatchObject({ received: big.length, end: 'eof' });
+    }
+    await within(waitFor(() => reports.length === 3), 5000, 'three reports');
+    expect(reports.map((report) => report.reason)).toEqual(['eof', 'eof', 'eof']);
+    expect(Math.min(...queuedAtDestroy)).toBeGreaterThan(0);
+  });
+
+  it("Node's own close after both ends finished (autoDestroy) ends the linger at once", async () => {
+    const { port, reports } = await server(
+      (socket) => {
+        socket.resume();
+        socket.once('end', () => socket.end('reply'));
+      },
+      { allowHalfOpen: false },
+    );
+    const seen = await peer.run({ port, steps: [{ send: 10 }, { shutdown: true }, { recvEnd: true }] });
+    expect(seen).toMatchObject({ received: 5, end: 'eof' });
+    await within(waitFor(() => reports.length === 1), 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', drainedBytes: 0 });
+  });
+
+  it('hardReset(), resetAndDestroy() and SO_LINGER 0 still reset at once, without lingering', async () => {
+    const closers: ((socket: net.Socket) => void)[] = [
+      (socket) => hardReset(socket),
+      (socket) => socket.resetAndDestroy(),
+      (socket) => {
+        setLinger(socket, 0);
+        socket.destroy();
+      },
+      // Already ended (so not writable) when it is set: still a reset, and no FIN before it.
+      (socket) => {
+        socket.end();
+        setLinger(socket, 0);
+        socket.destroy();
+      },
+    ];
+    for (const closer of closers) {
+      const { port, reports, disable } = await server((socket) => {
+        socket.write('hello', () => closer(socket));
+      });
+      const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }] });
+      // The reset can beat the client's connect() or send() (it is that fast): any of them may
+      // report it; what must never appear is a clean end.
+      expect([seen.connectError, seen.sendError, seen.end]).toContain('ECONNRESET');
+      expect(seen.end).not.toBe('eof');
+      expect(reports).toHaveLength(0);
+      expect(disable.stats().lingering).toBe(0);
+    }
+  });
+
+  it('the returned function undoes it: sockets close as Node closes them, none lingers', async () => {
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { port, reports, sockets, disable } = await server((socket) => {
+      socket.write('hello');
+      void held.then(() => socket.destroy());
+    });
+    const before = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    before.on('error', () => {});
+    before.resume();
+    await nextEvent(before, 'data');
+    disable();
+    const after = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    after.on('error', () => {});
+    after.resume();
+    await nextEvent(after, 'data');
+    // Accepted after: not even wrapped.
+    expect(Object.prototype.hasOwnProperty.call(sockets[1], 'destroy')).toBe(false);
+    const serverSidesClosed = Promise.all(sockets.map((socket) => nextEvent(socket, 'close', 5000, 'ignore')));
+    release!();
+    // Neither lingers: both close at once although the clients keep their side open.
+    await Promise.all([nextEvent(before, 'end'), nextEvent(after, 'end'), serverSidesClosed]);
+    expect(reports).toHaveLength(0);
+    expect(disable.stats().lingering).toBe(0);
+    before.destroy();
+    after.destroy();
+    // Calling it again is harmless, and lingering close can be enabled anew.
+    disable();
+    enableLingeringClose(new net.Server())();
+  });
+
+  it('rejects bad arguments, and a second enable on the same server', () => {
+    expect(() => enableLingeringClose({} as net.Server)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    const srv = new net.Server();
+    expect(() => enableLingeringClose(srv, { maxLingering: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => enableLingeringClose(srv, { shortLingerAbove: 5, maxLingering: 4 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
+    expect(() => enableLingeringClose(srv, { onReport: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    const disable = enableLingeringClose(srv);
+    expect(() => enableLingeringClose(srv)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    disable();
+  });
+});
+
+describe('without the native binary', () => {
+  it('enableLingeringClose throws and lingeringClose rejects ERR_SOCKCLOSE_UNSUPPORTED, naming why', async () => {
+    const script = `
+      const net = require('node:net');
+      const { enableLingeringClose, lingeringClose } = require(${JSON.stringify(path.join(root, 'lib', 'index.js'))});
+      const codes = {};
+      try { enableLingeringClose(new net.Server()); } catch (error) { codes.enable = error.code + ' ' + error.reason; }
+      const server = net.createServer((socket) => {
+        lingeringClose(socket).catch((error) => {
+          codes.close = error.code;
+          socket.destroy();
+          server.close();
+          console.log(JSON.stringify(codes));
+        });
+      }).listen(0, '127.0.0.1', () => net.connect(server.address().port, '127.0.0.1').on('error', () => {}));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      env: { ...process.env, SOCKCLOSE_BINARY: path.join(root, 'no-such-binary.node') },
+      timeout: 20_000,
+    });
+    const codes = JSON.parse(stdout) as { enable: string; close: string };
+    expect(codes.enable).toMatch(/^ERR_SOCKCLOSE_UNSUPPORTED .*no-such-binary/);
+    expect(codes.close).toBe('ERR_SOCKCLOSE_UNSUPPORTED');
+  });
+});
+
+/** Resolves once `condition` holds, checking after each turn of the event loop (bounded by the caller's within()). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
