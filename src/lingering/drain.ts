@@ -2,7 +2,6 @@
 // step): let libuv finish writing, send FIN, then read and throw away whatever the peer still
 // sends until its FIN, a reset, or a bound. Event-driven: an EOF or a reset arrives as a read,
 // which ends it; the shared clock (ticker.ts) covers the idle and total timeouts.
-import { performance } from 'node:perf_hooks';
 
 import { pendingSocketError, unnamedPendingError } from '../errors.js';
 import { platform, type PendingVerdict, type Transport } from '../platform/index.js';

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 
 import { invalidArgType, invalidArgValue, unsupported } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
@@ -58,7 +58,10 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
 
   const owner: Owner = { active: true, pool: new LingerPool(limits), onReport };
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
-  const event = server instanceof tls.Server ? 'secureConnection' : 'connection';
+  // tls is loaded here, not with the module: it brings all of crypto, which require('sockclose')
+  // should not pay for.
+  const { Server: TlsServer } = require('node:tls') as typeof tls;
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
 
   const onConnection = (accepted: net.Socket): void => {
     const socket = realSocket(accepted);

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 import { closedSocket, invalidArgType } from '../errors.js';
 import { realSocket, requireNative, resolve, type SocketInternals } from '../target.js';

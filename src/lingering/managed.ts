@@ -8,7 +8,6 @@
 //   otherwise fire during the linger.
 // - after (a close step, src/close-hook.ts): the socket is destroyed, its descriptor still open;
 //   the drain runs there and the real close happens when it is done.
-import { performance } from 'node:perf_hooks';
 
 import { setCloseStep } from '../close-hook.js';
 import { binding, record } from '../native/binding.js';

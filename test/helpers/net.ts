@@ -99,7 +99,25 @@ export function timeWaitBetween(localPort: number, peerPort: number): number {
   return ssByPort(localPort).filter((row) => row.state === 'TIME-WAIT' && row.localPort === localPort && row.peerPort === peerPort).length;
 }
 
-/** The number of descriptors this process has open (Linux /proc). */
-export function openFdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length;
+/**
+ * The sockets this process has open, as their /proc links (`socket:[inode]`). Leak checks compare
+ * these sets rather than raw descriptor counts: Node may open or close unrelated descriptors
+ * (eventfds, pipes, files) at any time, but a socket the code under test leaks stays in the set.
+ */
+export function openSockets(): Set<string> {
+  const sockets = new Set<string>();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const link = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (link.startsWith('socket:')) sockets.add(link);
+    } catch {
+      // Closed between readdir and readlink (or the readdir's own descriptor): not open.
+    }
+  }
+  return sockets;
+}
+
+/** The sockets open now that were not open in `before` (a set from openSockets()). */
+export function socketsOpenedSince(before: Set<string>): string[] {
+  return [...openSockets()].filter((link) => !before.has(link));
 }

@@ -5,7 +5,7 @@ import net from 'node:net';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, openFdCount, portOf } from '../helpers/net.js';
+import { closeServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { until } from '../helpers/wait.js';
 import { KernelPeer } from './kernel-peer.js';
@@ -41,31 +41,31 @@ async function helloServer(options: EnableOptions) {
 
 describe('lingering close bounds', () => {
   it('500 sockets lingering at once: all drained, every descriptor back', async () => {
-    const fdsBefore = openFdCount();
+    const before = openSockets();
     const { port, control } = await helloServer({ idleTimeout: 30_000 });
     const held = await peer.hold(port, 500, 4);
     // Every client got our response and FIN; none has closed: all 500 linger.
     expect(held.ends).toEqual({ eof: 500, open: 0 });
     await until(() => control.stats().lingering === 500, 10_000, '500 sockets lingering');
-    expect(openFdCount()).toBeGreaterThanOrEqual(fdsBefore + 500);
+    expect(socketsOpenedSince(before).length).toBeGreaterThanOrEqual(501);
     await held.release();
     await until(() => control.stats().reasons.eof === 500, 20_000, 'all 500 lingers to end');
     const stats = control.stats();
     expect(stats).toMatchObject({ lingering: 0, peakLingering: 500, shortened: 0, resets: 0, drainedBytes: 2000 });
-    await until(() => openFdCount() <= fdsBefore + 1, 10_000, 'the descriptors to be closed');
-    // The listening socket is the one left; closing it brings the count back to the start.
-    cleanups.splice(0).reverse().forEach((cleanup) => void cleanup());
-    await until(() => openFdCount() === fdsBefore, 10_000, 'the count to be back to the start');
+    await until(() => socketsOpenedSince(before).length <= 1, 10_000, 'the sockets to be closed');
+    // The listening socket is the one left; closing it leaves no socket this test opened.
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    expect(socketsOpenedSince(before)).toEqual([]);
   });
 
   it('500 idle peers: each is reset at the idle timeout, every descriptor back', async () => {
-    const fdsBefore = openFdCount();
+    const before = openSockets();
     const { port, control } = await helloServer({ idleTimeout: 300 });
     const held = await peer.hold(port, 500, 4);
     expect(held.ends.eof).toBe(500);
     await until(() => control.stats().reasons['idle-timeout'] === 500, 20_000, 'all 500 idle timeouts');
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 500 });
-    await until(() => openFdCount() <= fdsBefore + 1, 10_000, 'the descriptors to be closed');
+    await until(() => socketsOpenedSince(before).length <= 1, 10_000, 'the sockets to be closed');
     await held.release();
   });
 
@@ -100,12 +100,12 @@ describe('lingering close bounds', () => {
   });
 
   it('a trickling peer is cut at maxTimeout under enableLingeringClose too', async () => {
-    const fdsBefore = openFdCount();
+    const before = openSockets();
     const { port, control } = await helloServer({ idleTimeout: 200, maxTimeout: 600 });
     const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }, { trickle: { everyMs: 40 } }] });
     expect(['ECONNRESET', 'EPIPE']).toContain(seen.sendError);
     await until(() => control.stats().reasons['max-timeout'] === 1, 5000, 'the linger to end');
     expect(control.stats().drainedBytes).toBeGreaterThan(4);
-    await until(() => openFdCount() <= fdsBefore + 1, 5000, 'the descriptor to be closed');
+    await until(() => socketsOpenedSince(before).length <= 1, 5000, 'the socket to be closed');
   });
 });
