@@ -1,11 +1,12 @@
 // createFaultProxy(): a TCP proxy with Toxiproxy-style toxics per direction, changeable while it
 // runs (existing connections included), that passes FINs and resets on faithfully.
-import { EventEmitter, once } from 'node:events';
-import net from 'node:net';
+import type { EventEmitter } from 'node:events';
+import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { optionsObject, parseAddress, type AddressInput, type Endpoint } from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
+import { ReportingServer } from './reporting-server.js';
 import { resolveToxic, type Toxic, type ToxicSpec } from './toxics.js';
 
 /** Options for {@link createFaultProxy}. */
@@ -52,8 +53,6 @@ export interface FaultProxy extends EventEmitter {
   close(): Promise<void>;
 }
 
-const MAX_REPORTS = 1000;
-
 /**
  * Starts a TCP proxy from `listen` to `upstream` whose connections suffer the given toxics:
  * `latency`, `reset_peer`, `timeout`, `slow_close`, `limit_data` (see {@link TOXIC_TYPES}), each
@@ -86,13 +85,8 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   return proxy;
 }
 
-class ToxicProxy extends EventEmitter implements FaultProxy {
-  private readonly server: net.Server;
-  private readonly links = new Set<Link>();
-  private readonly done: ProxyLinkReport[] = [];
-  private readonly pending = new Set<Promise<void>>();
+class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements FaultProxy {
   private nextId = 1;
-  private bound: Endpoint = { host: '', port: 0 };
   private list: Toxic[];
 
   constructor(
@@ -101,40 +95,16 @@ class ToxicProxy extends EventEmitter implements FaultProxy {
   ) {
     super();
     this.list = toxics;
-    // Paused until the upstream connection exists; half-open so each FIN is passed on by itself.
-    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
-  get address(): Endpoint {
-    return { ...this.bound };
-  }
-  get host(): string {
-    return this.bound.host;
-  }
-  get port(): number {
-    return this.bound.port;
-  }
   get toxics(): readonly Toxic[] {
     return this.list.map((toxic) => ({ ...toxic, attributes: { ...toxic.attributes } }) as Toxic);
-  }
-  get activeConnections(): number {
-    return this.links.size;
-  }
-  get reports(): readonly ProxyLinkReport[] {
-    return [...this.done];
-  }
-
-  async listen(endpoint: Endpoint): Promise<void> {
-    this.server.listen(endpoint.port, endpoint.host);
-    await once(this.server, 'listening');
-    const address = this.server.address() as net.AddressInfo;
-    this.bound = { host: address.address, port: address.port };
   }
 
   addToxic(spec: ToxicSpec): Toxic {
     const toxic = resolveToxic(spec, this.addToxic);
     addUnique(this.list, toxic, this.addToxic);
-    for (const link of this.links) link.apply(toxic);
+    for (const link of this.connections) link.apply(toxic);
     return { ...toxic };
   }
 
@@ -147,7 +117,7 @@ class ToxicProxy extends EventEmitter implements FaultProxy {
       this.updateToxic,
     );
     this.list[index] = toxic;
-    for (const link of this.links) {
+    for (const link of this.connections) {
       link.unapply(name);
       link.apply(toxic);
     }
@@ -159,7 +129,7 @@ class ToxicProxy extends EventEmitter implements FaultProxy {
     const index = this.list.findIndex((toxic) => toxic.name === name);
     if (index < 0) return false;
     this.list.splice(index, 1);
-    for (const link of this.links) link.unapply(name);
+    for (const link of this.connections) link.unapply(name);
     return true;
   }
 
@@ -169,33 +139,20 @@ class ToxicProxy extends EventEmitter implements FaultProxy {
 
   resetConnections(): number {
     let count = 0;
-    for (const link of this.links) if (link.reset()) count += 1;
+    for (const link of this.connections) if (link.reset()) count += 1;
     return count;
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const link of this.links) link.destroy();
-    await Promise.all([closed, ...this.pending]);
-  }
-
-  private accept(socket: net.Socket): void {
+  protected override accept(socket: net.Socket): void {
     const id = this.nextId++;
     const link = new Link(
       id,
       { upstream: this.upstream, toxics: () => this.list, toxicActed: (event, linkId) => this.emit('toxic', event, linkId) },
       socket,
     );
-    this.links.add(link);
+    this.connections.add(link);
     this.emit('connection', id, socket);
-    const finished = link.done.then((report) => {
-      this.links.delete(link);
-      this.pending.delete(finished);
-      this.done.push(report);
-      if (this.done.length > MAX_REPORTS) this.done.shift();
-      this.emit('report', report);
-    });
-    this.pending.add(finished);
+    this.track(link, link.done, (report) => report);
   }
 
   private indexOf(name: string, caller: (...args: never[]) => unknown): number {

@@ -1,7 +1,7 @@
 // createFaultServer(): a TCP server that ends every connection in one chosen, exact way, and
 // reports for each connection what it did and how the connection really ended on its side.
-import { EventEmitter, once } from 'node:events';
-import net from 'node:net';
+import type { EventEmitter } from 'node:events';
+import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { invalidArgValue } from '../errors.js';
@@ -20,6 +20,7 @@ import {
   type Endpoint,
 } from './options.js';
 import type { FaultProtocol } from './payload.js';
+import { ReportingServer } from './reporting-server.js';
 
 /** Options for {@link createFaultServer}. Every field but `behavior` has a default. */
 export interface FaultServerOptions {
@@ -95,8 +96,6 @@ export interface FaultServer extends EventEmitter {
   close(): Promise<void>;
 }
 
-const MAX_REPORTS = 1000;
-
 /**
  * Starts a TCP server that ends every connection in one exact way: reset on accept, reset after N
  * bytes (acknowledged), respond then close with unread input (the kernel sends RST), FIN then
@@ -123,51 +122,21 @@ export async function createFaultServer(options: FaultServerOptions): Promise<Fa
   return server;
 }
 
-class Server extends EventEmitter implements FaultServer {
+class Server extends ReportingServer<net.Socket, FaultConnectionReport> implements FaultServer {
   private current: BehaviorSettings;
-  private readonly net: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly done: FaultConnectionReport[] = [];
-  private readonly pending = new Set<Promise<void>>();
   private readonly closing = new AbortController();
   private nextId = 1;
-  private bound: Endpoint = { host: '', port: 0 };
 
   constructor(settings: BehaviorSettings) {
     super();
     this.current = settings;
-    // Paused: nothing is read unless the behaviour reads (unread input is part of some faults).
-    // Half-open allowed: the behaviours decide when this side sends its FIN.
-    this.net = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
-  get address(): Endpoint {
-    return { ...this.bound };
-  }
-  get host(): string {
-    return this.bound.host;
-  }
-  get port(): number {
-    return this.bound.port;
-  }
   get url(): string {
-    return `http://${formatAddress(this.bound)}/`;
+    return `http://${formatAddress(this.address)}/`;
   }
   get settings(): Readonly<BehaviorSettings> {
     return { ...this.current };
-  }
-  get activeConnections(): number {
-    return this.sockets.size;
-  }
-  get reports(): readonly FaultConnectionReport[] {
-    return [...this.done];
-  }
-
-  async listen(endpoint: Endpoint): Promise<void> {
-    this.net.listen(endpoint.port, endpoint.host);
-    await once(this.net, 'listening');
-    const address = this.net.address() as net.AddressInfo;
-    this.bound = { host: address.address, port: address.port };
   }
 
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void {
@@ -175,14 +144,12 @@ class Server extends EventEmitter implements FaultServer {
     this.current = resolveSettings({ behavior: this.current.behavior, ...given }, this.current);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.closing.abort();
-    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await Promise.all([closed, ...this.pending]);
+    await super.close();
   }
 
-  private accept(socket: net.Socket): void {
+  protected override accept(socket: net.Socket): void {
     const id = this.nextId++;
     const settings = this.current;
     const origin = performance.now();
@@ -191,7 +158,7 @@ class Server extends EventEmitter implements FaultServer {
       steps.push({ step: name, atMs: Math.round((performance.now() - origin) * 1000) / 1000, ...(detail ? { detail } : {}) });
     const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const observed = observeClose(socket, { side: 'server' });
-    this.sockets.add(socket);
+    this.connections.add(socket);
     this.emit('connection', id, socket);
 
     const run = runBehavior({ socket, settings, signal: this.closing.signal, step }).catch((error: Error & { code?: string }) => {
@@ -199,15 +166,7 @@ class Server extends EventEmitter implements FaultServer {
       if (error.name !== 'AbortError') step('error', { error: error.code ?? error.message });
       if (!socket.destroyed) socket.destroy();
     });
-    const finished = Promise.all([observed, run]).then(([observation]) => {
-      this.sockets.delete(socket);
-      this.pending.delete(finished);
-      const report: FaultConnectionReport = { id, behavior: settings.behavior, remote, steps, observation };
-      this.done.push(report);
-      if (this.done.length > MAX_REPORTS) this.done.shift();
-      this.emit('report', report);
-    });
-    this.pending.add(finished);
+    this.track(socket, Promise.all([observed, run]), ([observation]) => ({ id, behavior: settings.behavior, remote, steps, observation }));
   }
 }
 

@@ -5,15 +5,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Duplex } from 'node:stream';
-import tls from 'node:tls';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { testCert } from '../helpers/tls.js';
-import { nextEvent } from '../helpers/wait.js';
+import { tlsOverJsStream } from '../helpers/tls-over-js.js';
 
 type AnyCall = (target: unknown) => unknown;
 const SYNC: [string, AnyCall][] = [
@@ -128,22 +124,7 @@ describe('sockets without a descriptor: ERR_SOCKCLOSE_NO_FD', () => {
   });
 
   it('TLS over a JavaScript stream, which has no descriptor at all', async () => {
-    const { key, cert } = testCert();
-    const server = await listen(tls.createServer({ key, cert }));
-    cleanups.push(() => closeServer(server));
-    const raw = net.connect(portOf(server), '127.0.0.1');
-    cleanups.push(() => void raw.destroy());
-    await nextEvent(raw, 'connect');
-    const duplex = new Duplex({
-      read() {},
-      write(chunk, _encoding, callback) {
-        raw.write(chunk, callback);
-      },
-    });
-    raw.on('data', (chunk) => duplex.push(chunk));
-    const secure = tls.connect({ socket: duplex, rejectUnauthorized: false });
-    cleanups.push(() => void secure.destroy());
-    await nextEvent(secure, 'secureConnect');
+    const secure = await tlsOverJsStream(cleanups);
     for (const [name, call] of SYNC) {
       expect(() => call(secure), name).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD', message: expect.stringContaining('JSStream') }));
     }

@@ -15,11 +15,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/**
- * A server-side socket that never read anything (pauseOnConnect), whose peer sent `payload` and
- * then reset the connection. Resolves once the kernel has the reset (state CLOSE).
- */
-async function resetWithUnreadData(payload: string): Promise<net.Socket> {
+/** A connection whose server side never reads (pauseOnConnect); closed after the test. */
+async function unreadConnection(): Promise<{ client: net.Socket; server: net.Socket }> {
   const listener = await listen(net.createServer({ pauseOnConnect: true }));
   cleanups.push(() => closeServer(listener));
   const accepted = nextEvent<[net.Socket]>(listener, 'connection');
@@ -27,6 +24,15 @@ async function resetWithUnreadData(payload: string): Promise<net.Socket> {
   await nextEvent(client, 'connect');
   const [server] = await accepted;
   cleanups.push(() => void server.destroy());
+  return { client, server };
+}
+
+/**
+ * A server-side socket that never read anything (pauseOnConnect), whose peer sent `payload` and
+ * then reset the connection. Resolves once the kernel has the reset (state CLOSE).
+ */
+async function resetWithUnreadData(payload: string): Promise<net.Socket> {
+  const { client, server } = await unreadConnection();
   client.write(payload, () => hardReset(client));
   await nextEvent(client, 'close');
   await until(() => inspectSocket(server).state === 'CLOSE', 5000, 'the reset to reach the server socket');
@@ -60,13 +66,7 @@ describe('peekSocketError', () => {
   });
 
   it('names a reset that came before any data ECONNRESET on the accepting side too (not ECONNREFUSED)', async () => {
-    const listener = await listen(net.createServer({ pauseOnConnect: true }));
-    cleanups.push(() => closeServer(listener));
-    const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-    const client = net.connect(portOf(listener), '127.0.0.1');
-    await nextEvent(client, 'connect');
-    const [server] = await accepted;
-    cleanups.push(() => void server.destroy());
+    const { client, server } = await unreadConnection();
     hardReset(client); // nothing was ever sent either way
     await until(() => inspectSocket(server).state === 'CLOSE', 5000, 'the reset to reach the server socket');
     expect(peekSocketError(server)).toMatchObject({ code: 'ECONNRESET', inferred: true });

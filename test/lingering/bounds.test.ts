@@ -3,28 +3,18 @@
 // close at once and past shortLingerAbove lingers are short, and every fallback is counted.
 import net from 'node:net';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { until } from '../helpers/wait.js';
-import { KernelPeer } from './kernel-peer.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { enableLingeringClose, lingeringCloseStats } = sockclose;
 type EnableOptions = NonNullable<Parameters<typeof enableLingeringClose>[1]>;
 
-let peer: KernelPeer;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(() => {
-  peer = new KernelPeer();
-});
-afterAll(async () => {
-  await peer.close();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
 
 /** A server that answers "hello" and closes (destroySoon(), as http does), never reading the request. */
 async function helloServer(options: EnableOptions) {
@@ -35,7 +25,7 @@ async function helloServer(options: EnableOptions) {
   });
   const control = enableLingeringClose(srv, options);
   await listen(srv);
-  cleanups.push(() => closeServer(srv), control);
+  cleanups.add(() => closeServer(srv), control);
   return { port: portOf(srv), control };
 }
 
@@ -54,7 +44,7 @@ describe('lingering close bounds', () => {
     expect(stats).toMatchObject({ lingering: 0, peakLingering: 500, shortened: 0, resets: 0, drainedBytes: 2000 });
     await until(() => socketsOpenedSince(before).length <= 1, 10_000, 'the sockets to be closed');
     // The listening socket is the one left; closing it leaves no socket this test opened.
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await cleanups.runNow();
     expect(socketsOpenedSince(before)).toEqual([]);
   });
 

@@ -7,29 +7,16 @@
 // them and waits for the client's FIN.
 import http from 'node:http';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { closeServer } from '../helpers/net.js';
 import { within } from '../helpers/wait.js';
 import { BODY_END, getRequest, LATE_REQUEST, lingeringHttp, type LingeringHttp } from './http-server.js';
-import { KernelPeer, type Step } from './kernel-peer.js';
+import type { KernelPeer, Step } from './kernel-peer.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
-let peer: KernelPeer;
-let current: LingeringHttp<http.Server> | undefined;
-
-beforeAll(() => {
-  peer = new KernelPeer();
-});
-afterAll(async () => {
-  await peer.close();
-});
-afterEach(async () => {
-  if (current) {
-    current.disable();
-    await closeServer(current.server);
-    current = undefined;
-  }
-});
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
 
 /** After the server's FIN: the late request, our FIN, and the end the client sees. */
 const LATE: Step[] = [{ recvEnd: true }, { sendText: LATE_REQUEST }, { shutdown: true }, { recvEnd: true }];
@@ -39,8 +26,18 @@ function ok(res: http.ServerResponse): void {
 }
 
 async function start(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void, options: http.ServerOptions = {}) {
-  current = await lingeringHttp(http.createServer(options), handler);
-  return current;
+  return lingeringOn(http.createServer(options), handler);
+}
+
+/** lingeringHttp() on `server`, disabled and closed after the test. */
+async function lingeringOn(
+  server: http.Server,
+  handler: Parameters<typeof lingeringHttp>[1],
+  options?: Parameters<typeof lingeringHttp>[2],
+): Promise<LingeringHttp<http.Server>> {
+  const started = await lingeringHttp(server, handler, options);
+  cleanups.add(() => closeServer(started.server), started.disable);
+  return started;
 }
 
 /** The client's view after the late request: a clean end, nothing failed. */
@@ -97,8 +94,7 @@ describe('http close paths under enableLingeringClose', () => {
 
   it('keep-alive timeout: the late request is drained, never handled', async () => {
     const server = http.createServer({ keepAliveTimeout: 100 });
-    current = await lingeringHttp(server, (_req, res) => ok(res));
-    const { port, nextReport, requests } = current;
+    const { port, nextReport, requests } = await lingeringOn(server, (_req, res) => ok(res));
     const seen = await peer.run({ port, steps: [{ sendText: getRequest() }, { recvText: BODY_END }, ...LATE] });
     expectCleanLateEnd(seen);
     const report = await nextReport();
@@ -180,7 +176,7 @@ describe('http close paths under enableLingeringClose', () => {
     const events: string[] = [];
     let closed: Promise<void> | undefined;
     const server = http.createServer();
-    current = await lingeringHttp(
+    const started = await lingeringOn(
       server,
       (_req, res) => {
         res.once('finish', () =>
@@ -193,9 +189,9 @@ describe('http close paths under enableLingeringClose', () => {
       },
       { onReport: () => events.push('report') },
     );
-    const seen = await peer.run({ port: current.port, steps: [{ sendText: getRequest() }, { recvText: BODY_END }, ...LATE] });
+    const seen = await peer.run({ port: started.port, steps: [{ sendText: getRequest() }, { recvText: BODY_END }, ...LATE] });
     expectCleanLateEnd(seen);
-    expect(await current.nextReport()).toMatchObject({ reason: 'eof', drainedBytes: LATE_REQUEST.length });
+    expect(await started.nextReport()).toMatchObject({ reason: 'eof', drainedBytes: LATE_REQUEST.length });
     await within(closed!, 5000, "the server's 'close'");
     // The server's 'close' waited for the lingering connection.
     expect(events).toEqual(['report', 'server closed']);

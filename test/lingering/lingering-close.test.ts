@@ -4,28 +4,18 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf, tempDir, timeWaitBetween } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
-import { KernelPeer } from './kernel-peer.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { lingeringClose, peekSocketError } = sockclose;
 type LingerReport = Awaited<ReturnType<typeof lingeringClose>>;
 
-let peer: KernelPeer;
-const servers: net.Server[] = [];
-
-beforeAll(() => {
-  peer = new KernelPeer();
-});
-afterAll(async () => {
-  await peer.close();
-});
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => closeServer(server)));
-});
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
 
 /**
  * A server that, on each connection, runs `onConnection` and lingering-closes with `options`;
@@ -43,7 +33,8 @@ async function lingeringServer(
     reports.push(lingeringClose(socket, options));
     arrived?.();
   });
-  servers.push(await listen(server));
+  await listen(server);
+  cleanups.add(() => closeServer(server));
   let taken = 0;
   const nextReport = async () => {
     if (reports.length <= taken) await within(new Promise<void>((resolve) => (arrived = resolve)), 5000, 'a connection');
@@ -163,7 +154,8 @@ describe('lingeringClose', () => {
       });
     });
     const reports: Promise<LingerReport>[] = [];
-    servers.push(await listen(server));
+    await listen(server);
+    cleanups.add(() => closeServer(server));
     const seen = await peer.run({ port: portOf(server), steps: [{ send: 100 }, { shutdown: true }, { recvEnd: true }] });
     expect(seen).toMatchObject({ received: 5, end: 'eof' });
     await until(() => reports.length === 1, 5000, 'the server to close');
@@ -179,7 +171,8 @@ describe('lingeringClose on AF_UNIX', () => {
       socket.write(Buffer.alloc(600_000, 'u'));
       reports.push(lingeringClose(socket, { idleTimeout: 5000 }));
     });
-    servers.push(await listen(server, { path: path.join(dir, 'l.sock') }));
+    await listen(server, { path: path.join(dir, 'l.sock') });
+    cleanups.add(() => closeServer(server));
     try {
       const client = net.connect(path.join(dir, 'l.sock'));
       let received = 0;
@@ -206,7 +199,7 @@ describe('lingeringClose arguments', () => {
     await expect(lingeringClose(client)).rejects.toMatchObject({ code: 'ERR_SOCKCLOSE_CLOSED' });
 
     const server = await listen(net.createServer((socket) => socket.on('error', () => {})));
-    servers.push(server);
+    cleanups.add(() => closeServer(server));
     const connected = net.connect(portOf(server), '127.0.0.1');
     await nextEvent(connected, 'connect');
     await expect(lingeringClose(connected, { idleTimeout: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE', name: 'RangeError' });

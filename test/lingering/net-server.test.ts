@@ -5,28 +5,18 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { nextEvent, within } from '../helpers/wait.js';
-import { KernelPeer } from './kernel-peer.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { enableLingeringClose, hardReset, setLinger } = sockclose;
 type LingerReport = Parameters<NonNullable<NonNullable<Parameters<typeof enableLingeringClose>[1]>['onReport']>>[0];
 
-let peer: KernelPeer;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(() => {
-  peer = new KernelPeer();
-});
-afterAll(async () => {
-  await peer.close();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
 
 const PAYLOAD = Buffer.alloc(600_000, 'x');
 
@@ -41,7 +31,7 @@ async function server(close: (socket: net.Socket) => void, serverOptions: net.Se
   });
   const disable = enableLingeringClose(srv, { onReport: (report) => reports.push(report) });
   await listen(srv);
-  cleanups.push(() => closeServer(srv), disable);
+  cleanups.add(() => closeServer(srv), disable);
   return { srv, port: portOf(srv), reports, sockets, disable };
 }
 

@@ -2,43 +2,27 @@
 // reports 'ragged-eof' for a FIN without it), also on forced close paths, and the response is
 // never lost to an RST.
 import https from 'node:https';
-import type net from 'node:net';
 import tls from 'node:tls';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { within } from '../helpers/wait.js';
-import { BODY_END, getRequest, LATE_REQUEST, lingeringHttp, type LingeringHttp } from './http-server.js';
-import { KernelPeer } from './kernel-peer.js';
+import { BODY_END, getRequest, LATE_REQUEST, lingeringHttp } from './http-server.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { lingeringClose } = sockclose;
 
-let peer: KernelPeer;
-let current: LingeringHttp<https.Server> | undefined;
-const servers: net.Server[] = [];
-
-beforeAll(() => {
-  peer = new KernelPeer();
-});
-afterAll(async () => {
-  await peer.close();
-});
-afterEach(async () => {
-  if (current) {
-    current.disable();
-    await closeServer(current.server);
-    current = undefined;
-  }
-  await Promise.all(servers.splice(0).map((server) => closeServer(server)));
-});
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
 
 async function start(handler: Parameters<typeof lingeringHttp>[1], options: https.ServerOptions = {}) {
   const { key, cert } = testCert();
-  current = await lingeringHttp(https.createServer({ key, cert, ...options }), handler);
-  return current;
+  const started = await lingeringHttp(https.createServer({ key, cert, ...options }), handler);
+  cleanups.add(() => closeServer(started.server), started.disable);
+  return started;
 }
 
 function tooLarge(_req: unknown, res: import('node:http').ServerResponse): void {
@@ -120,7 +104,8 @@ describe('lingering close over TLS', () => {
       socket.write(Buffer.alloc(600_000, 'x'));
       reports.push(lingeringClose(socket));
     });
-    servers.push(await listen(server));
+    await listen(server);
+    cleanups.add(() => closeServer(server));
     const seen = await peer.run({ port: portOf(server), tls: true, steps: [{ sendText: 'abcd' }, { recvEnd: true }] });
     expect(seen).toMatchObject({ received: 600_000, end: 'eof', sendError: null });
     expect(reports).toHaveLength(1);
@@ -136,7 +121,8 @@ describe('lingering close over TLS', () => {
       socket.on('error', () => {});
       socket.write('hello', () => socket.destroy());
     });
-    servers.push(await listen(server));
+    await listen(server);
+    cleanups.add(() => closeServer(server));
     const seen = await peer.run({ port: portOf(server), tls: true, steps: [{ recvEnd: true }] });
     expect(seen).toMatchObject({ received: 5, end: 'ragged-eof' });
   });

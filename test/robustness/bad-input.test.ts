@@ -48,6 +48,7 @@ const coded = (code: string, error: ErrorConstructor = Error): Expected => ({ er
 const returns = (check: (value: unknown) => void): Expected => ({ result: check });
 const returnsNumber = returns((value) => expect(value).toEqual(expect.any(Number)));
 const returnsNothing = returns((value) => expect(value).toBeUndefined());
+const returnsNoLinger = returns((value) => expect(value).toEqual({ enabled: false, seconds: 0, emulated: false }));
 
 /**
  * The combinations whose behaviour is undocumented or looks wrong; see the report.
@@ -63,6 +64,26 @@ const UNCLEAR: Partial<Record<TargetKind, Partial<Record<Name, Expected>>>> = {
   'listening-fd': { hardReset: 'skip', setLinger: 'unclear' },
   'syn-sent': { lingeringClose: 'unclear', shutdownWrite: 'skip' /* documented: waits for the connect, which never comes */ },
 };
+
+/**
+ * The read-only calls on a socket with no pending error whose close would not reset (a listener,
+ * a SYN_SENT socket, an idle AF_UNIX one); `inspection`: fields inspectSocket() must report.
+ */
+function quietSocket(name: Name, inspection: Record<string, unknown>): Expected | undefined {
+  switch (name) {
+    case 'socketFd':
+      return returnsNumber;
+    case 'peekSocketError':
+    case 'takeSocketError':
+      return returns((value) => expect(value).toBeNull());
+    case 'inspectSocket':
+      return returns((value) => expect(value).toMatchObject(inspection));
+    case 'closeWouldReset':
+      return returns((value) => expect(value).toBe(false));
+    default:
+      return undefined;
+  }
+}
 
 function expected(name: Name, kind: TargetKind): Expected {
   const special = UNCLEAR[kind]?.[name];
@@ -83,23 +104,9 @@ function expected(name: Name, kind: TargetKind): Expected {
     case 'udp-fd':
       return name === 'socketFd' ? returnsNumber : coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
     case 'listening-fd':
-      switch (name) {
-        case 'socketFd':
-          return returnsNumber;
-        case 'getLinger':
-          return returns((value) => expect(value).toEqual({ enabled: false, seconds: 0, emulated: false }));
-        case 'peekSocketError':
-        case 'takeSocketError':
-          return returns((value) => expect(value).toBeNull());
-        case 'inspectSocket':
-          return returns((value) => expect(value).toMatchObject({ state: 'LISTEN', family: 'IPv4', pendingError: null }));
-        case 'closeWouldReset':
-          return returns((value) => expect(value).toBe(false));
-        case 'shutdownWrite':
-          return returnsNothing; // shutdown(SHUT_WR) of a listener is a no-op in Linux
-        default:
-          return 'unclear';
-      }
+      if (name === 'getLinger') return returnsNoLinger;
+      if (name === 'shutdownWrite') return returnsNothing; // shutdown(SHUT_WR) of a listener is a no-op in Linux
+      return quietSocket(name, { state: 'LISTEN', family: 'IPv4', pendingError: null }) ?? 'unclear';
     case 'destroyed-socket':
       return coded('ERR_SOCKCLOSE_CLOSED');
     case 'never-connected':
@@ -112,44 +119,14 @@ function expected(name: Name, kind: TargetKind): Expected {
       if (name === 'shutdownWrite') return returnsNothing;
       return coded('ERR_SOCKCLOSE_NO_FD');
     case 'syn-sent':
-      switch (name) {
-        case 'socketFd':
-          return returnsNumber;
-        case 'setLinger':
-        case 'hardReset': // deferred until the connect completes
-          return returnsNothing;
-        case 'getLinger':
-          return returns((value) => expect(value).toEqual({ enabled: false, seconds: 0, emulated: false }));
-        case 'peekSocketError':
-        case 'takeSocketError':
-          return returns((value) => expect(value).toBeNull());
-        case 'inspectSocket':
-          return returns((value) => expect(value).toMatchObject({ state: 'SYN_SENT', unreadBytes: 0, pendingError: null }));
-        case 'closeWouldReset':
-          return returns((value) => expect(value).toBe(false));
-        default:
-          return 'unclear';
-      }
+      if (name === 'getLinger') return returnsNoLinger;
+      if (name === 'setLinger' || name === 'hardReset') return returnsNothing; // hardReset: deferred until the connect completes
+      return quietSocket(name, { state: 'SYN_SENT', unreadBytes: 0, pendingError: null }) ?? 'unclear';
     case 'unix-socket':
-      switch (name) {
-        case 'setLinger':
-        case 'getLinger':
-        case 'hardReset':
-          return coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
-        case 'socketFd':
-          return returnsNumber;
-        case 'peekSocketError':
-        case 'takeSocketError':
-          return returns((value) => expect(value).toBeNull());
-        case 'inspectSocket':
-          return returns((value) => expect(value).toMatchObject({ family: 'unix', state: 'ESTABLISHED', tcp: null }));
-        case 'closeWouldReset':
-          return returns((value) => expect(value).toBe(false));
-        case 'shutdownWrite':
-          return returnsNothing;
-        default:
-          return 'skip'; // a valid input: the lingering-close suite covers it
-      }
+      if (name === 'setLinger' || name === 'getLinger' || name === 'hardReset') return coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
+      if (name === 'shutdownWrite') return returnsNothing;
+      // Else lingeringClose, a valid input: the lingering-close suite covers it.
+      return quietSocket(name, { family: 'unix', state: 'ESTABLISHED', tcp: null }) ?? 'skip';
     case 'tls-over-js':
       if (name === 'shutdownWrite') return returnsNothing; // end(): works without a descriptor
       return { error: Error, code: 'ERR_SOCKCLOSE_NO_FD', fields: { message: expect.stringContaining('JSStream') } };
@@ -209,6 +186,18 @@ afterAll(async () => {
   await canary?.close();
   await stuck?.stop();
 });
+
+/** Runs `body` on a fresh TCP pair, then closes the pair. */
+async function withPair(body: (pair: Awaited<ReturnType<typeof tcpPair>>) => Promise<void>): Promise<void> {
+  const pair = await tcpPair();
+  try {
+    await body(pair);
+  } finally {
+    pair.server.destroy();
+    pair.client.destroy();
+    pair.listener.close();
+  }
+}
 
 async function runCase(target: HostileTarget, name: Name): Promise<void> {
   const want = expected(name, target.kind);
@@ -299,28 +288,18 @@ describe('setLinger() arguments: a rejected call changes nothing', () => {
   });
 
   it.each(options)('options = %s', async (_, value, want) => {
-    const pair = await tcpPair();
-    try {
+    await withPair(async (pair) => {
       check(await attempt((t) => sockclose.setLinger(t, 0, value as object), pair.server), want, 'setLinger', `setLinger(socket, 0, ${String(value)})`);
       expect(sockclose.getLinger(pair.server)).toEqual({ enabled: false, seconds: 0, emulated: false });
-    } finally {
-      pair.server.destroy();
-      pair.client.destroy();
-      pair.listener.close();
-    }
+    });
   });
 
   it('a positive linger on a raw descriptor without { blocking: true }: ERR_SOCKCLOSE_BLOCKING_LINGER, nothing set', async () => {
-    const pair = await tcpPair();
-    try {
+    await withPair(async (pair) => {
       const fd = sockclose.socketFd(pair.server);
       check(await attempt((t) => sockclose.setLinger(t, 5), fd), coded('ERR_SOCKCLOSE_BLOCKING_LINGER'), 'setLinger', 'setLinger(fd, 5)');
       expect(sockclose.getLinger(fd)).toEqual({ enabled: false, seconds: 0, emulated: false });
-    } finally {
-      pair.server.destroy();
-      pair.client.destroy();
-      pair.listener.close();
-    }
+    });
   });
 });
 
@@ -340,8 +319,7 @@ describe('lingeringClose() options: a rejected call leaves the socket open and u
   ];
 
   it.each(cases)('options = %s', async (label, value, want) => {
-    const pair = await tcpPair();
-    try {
+    await withPair(async (pair) => {
       check(await attempt((t) => sockclose.lingeringClose(t, value as object), pair.server), want, 'lingeringClose', `lingeringClose(socket, ${label})`);
       expect(pair.server.destroyed, 'not destroyed').toBe(false);
       expect(pair.server.writableEnded, 'not ended').toBe(false);
@@ -351,10 +329,6 @@ describe('lingeringClose() options: a rejected call leaves the socket open and u
       pair.server.write('x');
       await within(got, 5000, 'a byte after the rejected call');
       canary.expectUntouched(`lingeringClose(socket, ${label})`);
-    } finally {
-      pair.server.destroy();
-      pair.client.destroy();
-      pair.listener.close();
-    }
+    });
   });
 });

@@ -8,11 +8,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Duplex } from 'node:stream';
-import tls from 'node:tls';
 
 import { closeServer, listen, portOf, tempDir, unixPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { testCert } from '../helpers/tls.js';
+import { tlsOverJsStream } from '../helpers/tls-over-js.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 
 /** How the documentation says a function treats a kind of target. */
@@ -185,7 +184,11 @@ export function resourceTargets(stuck: () => StuckListener): HostileTarget[] {
         const socket = dgram.createSocket('udp4');
         await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
         cleanups.push(() => socket.close());
-        return (socket as dgram.Socket & { _handle: { fd: number } })._handle.fd;
+        // dgram's `_handle` getter is deprecated (DEP0112) and warns; its state record is not.
+        const state = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'state symbol');
+        const fd = state && (socket as unknown as Record<symbol, { handle?: { fd?: number } }>)[state]?.handle?.fd;
+        if (typeof fd !== 'number' || fd < 0) throw new Error("cannot read the UDP socket's descriptor from dgram's state");
+        return fd;
       },
     },
     {
@@ -241,26 +244,7 @@ export function resourceTargets(stuck: () => StuckListener): HostileTarget[] {
     {
       label: 'TLS over a JavaScript stream (no descriptor at all)',
       kind: 'tls-over-js',
-      async make(cleanups) {
-        const { key, cert } = testCert();
-        const server = await listen(tls.createServer({ key, cert }, (peer) => peer.on('error', () => undefined)));
-        cleanups.push(() => closeServer(server));
-        const raw = net.connect(portOf(server), '127.0.0.1');
-        cleanups.push(() => raw.destroy());
-        await nextEvent(raw, 'connect');
-        const duplex = new Duplex({
-          read() {},
-          write(chunk, _encoding, callback) {
-            raw.write(chunk, callback);
-          },
-        });
-        raw.on('data', (chunk) => duplex.push(chunk));
-        const secure = tls.connect({ socket: duplex, rejectUnauthorized: false });
-        secure.on('error', () => undefined);
-        cleanups.push(() => secure.destroy());
-        await nextEvent(secure, 'secureConnect');
-        return secure;
-      },
+      make: (cleanups) => tlsOverJsStream(cleanups),
     },
   ];
 }

@@ -25,12 +25,18 @@
 // SOCKCLOSE_SOAK_CONNECTIONS sets the count (default 20,000: about 15-20 s here; the sanitizer run
 // uses fewer, see scripts/asan/run.js). SOCKCLOSE_SOAK_SEED reproduces a run.
 import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { within } from '../helpers/wait.js';
+
+// The fixtures' generator (plain CommonJS, for the server process) also drives the peers.
+const { seededRandom } = createRequire(import.meta.url)(path.join(import.meta.dirname, 'fixtures', 'seeded-random.cjs')) as {
+  seededRandom: (seed: number) => () => number;
+};
 
 const total = Number(process.env.SOCKCLOSE_SOAK_CONNECTIONS ?? 20_000);
 const warmup = Math.min(2000, Math.floor(total / 10));
@@ -56,17 +62,6 @@ interface Checkpoint {
   counts: Record<string, number>;
   unexpected: string[];
   modes: string[];
-}
-
-function random32(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let server: ChildProcess;
@@ -173,7 +168,7 @@ async function drive(count: number, random: () => number, outcomes: Record<strin
 describe('soak', () => {
   it(`${total} connections, mixed closes and misbehaving peers: descriptors and memory back to baseline (seed ${seed})`, async () => {
     console.log(`soak seed ${seed} (reproduce: SOCKCLOSE_SOAK_SEED=${seed} SOCKCLOSE_SOAK_CONNECTIONS=${total} npx vitest run test/robustness/soak.test.ts)`);
-    const random = random32(seed ^ 0x5eed);
+    const random = seededRandom(seed ^ 0x5eed);
     const outcomes: Record<string, number> = {};
     const started = Date.now();
     await drive(warmup, random, outcomes);
