@@ -22,7 +22,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 1;
+constexpr int kAbi = 2;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";
@@ -101,16 +101,14 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, sys::Probe(fd, static_cast<unsigned>(fields), state->record));
 }
 
-// setLinger(fd, enabled, seconds) -> 0 | -errno
+// setLinger(fd, seconds) -> 0 | -errno; seconds -1 turns SO_LINGER off. One number rather than a
+// flag and a number: each argument read is a Node-API call, on the path of every setLinger().
 Napi::Value SetLinger(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = 0;
   int seconds = 0;
-  if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 2, 0, &seconds)) return env.Undefined();
-  // Not ToBoolean(): coercion runs JavaScript-level machinery that refuses to run while a worker
-  // is being terminated, and a failure there would have to be thrown.
-  const bool enabled = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-  return Napi::Number::New(env, sys::SetLinger(fd, enabled, seconds));
+  if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 1, -1, &seconds)) return env.Undefined();
+  return Napi::Number::New(env, sys::SetLinger(fd, seconds >= 0, seconds >= 0 ? seconds : 0));
 }
 
 // getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)

@@ -49,7 +49,7 @@ enum ProbeField : unsigned {
   kProbeUnread = 1u << 3,    // unread
   kProbeQueues = 1u << 4,    // unsent, unacked
   kProbeLinger = 1u << 5,    // lingerEnabled, lingerSeconds
-  kProbeSockname = 1u << 6,  // socknameErrno
+  kProbeSockname = 1u << 6,  // socknameErrno; family too, if kProbeDescribe did not set it
 };
 
 enum ProbeFamily { kFamilyInet = 1, kFamilyInet6 = 2, kFamilyUnix = 3, kFamilyOther = 4 };

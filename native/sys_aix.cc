@@ -51,10 +51,7 @@ int Describe(int fd, double* probe) {
   if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == 0) {
     const int family = address.ss_family;
     // AIX answers an AF_UNIX socket with success and nothing filled in (length 0).
-    probe[kSlotFamily] = length == 0 || family == AF_UNIX ? kFamilyUnix
-                         : family == AF_INET              ? kFamilyInet
-                         : family == AF_INET6             ? kFamilyInet6
-                                                          : kFamilyOther;
+    probe[kSlotFamily] = posix::FamilyOf(length == 0 ? AF_UNIX : family);
   } else {
     result = posix::LastError();
     if (posix::IsNotASocket(result)) return result;

@@ -47,10 +47,7 @@ int Describe(int fd, double* probe) {
   int domain = 0;
   int result = posix::GetIntOption(fd, SOL_SOCKET, SO_DOMAIN, &domain);
   if (result < 0) return result;
-  probe[kSlotFamily] = domain == AF_INET    ? kFamilyInet
-                       : domain == AF_INET6 ? kFamilyInet6
-                       : domain == AF_UNIX  ? kFamilyUnix
-                                            : kFamilyOther;
+  probe[kSlotFamily] = posix::FamilyOf(domain);
   int type = 0;
   result = posix::GetIntOption(fd, SOL_SOCKET, SO_TYPE, &type);
   if (result < 0) return result;

@@ -94,8 +94,14 @@ int Probe(int fd, unsigned fields, double* probe) {
   if (fields & kProbeSockname) {
     struct sockaddr_storage address;
     socklen_t length = sizeof address;
+    address.ss_family = AF_UNSPEC;
     if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == 0) {
       probe[kSlotSocknameErrno] = 0;
+      // Without kProbeDescribe (a Node socket, already known to be a stream socket) the family
+      // comes from here, at no extra syscall. No address at all is an unnamed AF_UNIX socket.
+      if (probe[kSlotFamily] < 0) {
+        probe[kSlotFamily] = posix::FamilyOf(length == 0 ? AF_UNIX : address.ss_family);
+      }
     } else {
       result = posix::LastError();
       if (posix::IsNotASocket(result)) return result;
@@ -126,10 +132,7 @@ int DescribeBySockname(int fd, double* probe) {
     // An unnamed AF_UNIX socket may come back with no address at all (length 0, as libuv notes for
     // DragonFly); only AF_UNIX does that to a stream socket.
     const int family = length == 0 && type == SOCK_STREAM ? AF_UNIX : address.ss_family;
-    probe[kSlotFamily] = family == AF_INET    ? kFamilyInet
-                         : family == AF_INET6 ? kFamilyInet6
-                         : family == AF_UNIX  ? kFamilyUnix
-                                              : kFamilyOther;
+    probe[kSlotFamily] = FamilyOf(family);
   }  // else: unknown. On AIX this is the error state, which the caller reads from socknameErrno.
 
 #ifdef SO_ACCEPTCONN

@@ -2,7 +2,11 @@
 #ifndef SOCKCLOSE_SYS_POSIX_H_
 #define SOCKCLOSE_SYS_POSIX_H_
 
+#include <sys/socket.h>
+
 #include <cerrno>
+
+#include "probe.h"
 
 namespace sockclose {
 namespace sys {
@@ -16,6 +20,14 @@ inline bool IsNotASocket(int result) { return result == -EBADF || result == -ENO
 
 // getsockopt() of an int-sized option.
 int GetIntOption(int fd, int level, int name, int* value);
+
+// The probe's family for an address family (AF_INET, AF_INET6, AF_UNIX, anything else).
+inline ProbeFamily FamilyOf(int family) {
+  return family == AF_INET    ? kFamilyInet
+         : family == AF_INET6 ? kFamilyInet6
+         : family == AF_UNIX  ? kFamilyUnix
+                              : kFamilyOther;
+}
 
 // Family from getsockname(), type from SO_TYPE, listening from SO_ACCEPTCONN where it exists.
 // Used where the platform has no SO_DOMAIN.

@@ -80,7 +80,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (emulate && resolved.kind === 'fd') throw blockingLinger(seconds, setLinger);
 
   const kernelEnabled = seconds !== false && !emulate;
-  const result = native.setLinger(resolved.fd, kernelEnabled, kernelEnabled ? (seconds as number) : 0);
+  const result = native.setLinger(resolved.fd, kernelEnabled ? (seconds as number) : -1);
   if (result < 0) throw systemError(result, 'setsockopt', setLinger);
 
   if (resolved.kind !== 'socket') return;

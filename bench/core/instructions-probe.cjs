@@ -35,7 +35,7 @@ server.listen(0, '127.0.0.1', () => {
       closeWouldReset: () => sockclose.closeWouldReset(client),
       setNoDelay: (i) => client.setNoDelay(i % 2 === 0),
       'binding.getLinger': () => native.getLinger(fd),
-      'binding.setLinger': () => native.setLinger(fd, true, 0),
+      'binding.setLinger': () => native.setLinger(fd, 0),
       resolve: () => resolve(client, sockclose.getLinger, true),
     };
     const call = operations[operation];

@@ -30,6 +30,15 @@ export function pairedRatio(numerators, denominators) {
   return { median: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75) };
 }
 
+/**
+ * Median [interquartile range] of per-round differences: for comparing quantities that may be
+ * near zero or negative (a ratio of two noisy overheads is meaningless there).
+ */
+export function pairedDifference(values, baselines) {
+  const differences = values.map((value, index) => value - baselines[index]);
+  return { median: median(differences), low: quantile(differences, 0.25), high: quantile(differences, 0.75) };
+}
+
 /** Fisher–Yates shuffle driven by a seeded generator. @template T @param {T[]} items @param {() => number} random */
 export function shuffle(items, random) {
   const copy = [...items];

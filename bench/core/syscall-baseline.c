@@ -104,10 +104,11 @@ static void op_peek(long i) {
   poll_once();
 }
 
-// inspectSocket(target): Probe(every field), in sys_posix.cc's order.
+// inspectSocket(socket): Probe(every field but describe: a Node socket's handle already says it
+// is a stream socket, and getsockname() gives its family), in sys_posix.cc's order. A raw
+// descriptor adds the describe probe once (":fd").
 static void op_inspect(long i) {
   (void)i;
-  describe();
   get_linger();
   tcp_info();
   poll_once();

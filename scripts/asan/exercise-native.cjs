@@ -51,7 +51,7 @@ function exerciseBinding(native, fds) {
       for (let fields = 0; fields < 128; fields += r % 2 === 0 ? 1 : 7) count(`probe ${kind} ${native.probe(fd, fields) < 0 ? 'error' : 'ok'}`);
       count(`getLinger ${kind} ${native.getLinger(fd) < 0 ? 'error' : 'ok'}`);
       count(`takeError ${kind} ${native.takeError(fd) < 0 ? 'error' : 'ok'}`);
-      if (kind !== 'file') count(`setLinger ${kind} ${native.setLinger(fd, r % 2 === 0, r % 3) < 0 ? 'error' : 'ok'}`);
+      if (kind !== 'file') count(`setLinger ${kind} ${native.setLinger(fd, r % 2 === 0 ? r % 3 : -1) < 0 ? 'error' : 'ok'}`);
     }
     // Bad arguments: the addon's own checks throw (these guard misuse of the internal module).
     expectThrow('probe(string)', () => native.probe('3', 1));
@@ -60,7 +60,7 @@ function exerciseBinding(native, fds) {
     expectThrow('probe(NaN)', () => native.probe(Number.NaN, 1));
     expectThrow('probe(2**31)', () => native.probe(2 ** 31, 1));
     expectThrow('probe(fd, missing)', () => native.probe(0));
-    expectThrow('setLinger(fd, x, -1)', () => native.setLinger(0, true, -1));
+    expectThrow('setLinger(fd, -2)', () => native.setLinger(0, -2));
     expectThrow('getLinger()', () => native.getLinger());
     expectThrow('takeError({})', () => native.takeError({}));
     expectThrow('shutdownWrite(null)', () => native.shutdownWrite(null));

@@ -13,7 +13,8 @@ export interface Binding {
   readonly slots: readonly string[];
   attach(record: Float64Array): void;
   probe(fd: number, fields: number): number;
-  setLinger(fd: number, enabled: boolean, seconds: number): number;
+  /** SO_LINGER on with `seconds` (>= 0), or off (-1). */
+  setLinger(fd: number, seconds: number): number;
   /** seconds * 2 + (enabled ? 1 : 0), or -errno */
   getLinger(fd: number): number;
   /** pending errno (0 if none), or -errno of getsockopt itself */
@@ -23,7 +24,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 1;
+const ABI = 2;
 
 interface LoadResult {
   binding: Binding | null;
