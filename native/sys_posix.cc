@@ -82,6 +82,14 @@ int Probe(int fd, unsigned fields, double* probe) {
     if (result < 0) return posix::LastError();
     if (entry.revents & POLLNVAL) return -EBADF;
     probe[kSlotRevents] = platform::NativeToRevents(entry.revents);
+    // A reset that lands between TCP_INFO and poll() leaves a record with the error but the state
+    // from before it (the kernel sets the error, then CLOSE, within nanoseconds). Read the state
+    // again, after the error, so that the record describes one moment; only on this rare path.
+    if ((fields & kProbeTcp) && (entry.revents & POLLERR) && probe[kSlotState] >= 0 &&
+        probe[kSlotState] != kTcpClose) {
+      result = platform::ProbeTcp(fd, probe);
+      if (result < 0) return result;
+    }
   }
   if (fields & kProbeUnread) {
     result = platform::ProbeUnread(fd, probe);

@@ -1,6 +1,7 @@
 // peekSocketError() must never change the socket: the error stays pending for Node and for
 // takeSocketError(), and data received before the reset stays readable.
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -127,5 +128,45 @@ describe('peekSocketError', () => {
     await until(() => inspectSocket(client).state === 'CLOSE', 5000, 'the reset to follow the FIN');
     expect(peekSocketError(client)).toMatchObject({ code: 'EPIPE', inferred: true });
     expect(takeSocketError(client)).toMatchObject({ code: 'EPIPE', inferred: false }); // the kernel agrees
+  });
+
+  it('names a reset that lands in the middle of a probe (the record describes one moment)', async () => {
+    // The peer runs on another thread, so its RST is processed while this thread probes: an RST
+    // landing between the probe's TCP_INFO and poll() used to leave the error with the state from
+    // before it, which reads as an error nobody can name. Each round spins on peekSocketError()
+    // until the reset shows; the peer waits a different few microseconds each round.
+    const listener = await listen(net.createServer({ pauseOnConnect: true }));
+    cleanups.push(() => closeServer(listener));
+    const peer = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const net = require('node:net');
+       let socket = null;
+       parentPort.on('message', (message) => {
+         if (message.connect) {
+           socket = net.connect(message.connect, '127.0.0.1', () => parentPort.postMessage('connected'));
+         } else {
+           const until = process.hrtime.bigint() + BigInt(message.resetAfterNs);
+           while (process.hrtime.bigint() < until);
+           socket.resetAndDestroy();
+         }
+       });`,
+      { eval: true },
+    );
+    cleanups.push(() => peer.terminate().then(() => undefined));
+    const names = new Map<string, number>();
+    for (let round = 0; round < 150; round++) {
+      const accepted = nextEvent<[net.Socket]>(listener, 'connection');
+      peer.postMessage({ connect: portOf(listener) });
+      await nextEvent(peer, 'message');
+      const [server] = await accepted;
+      peer.postMessage({ resetAfterNs: (round * 397) % 20_000 });
+      let error: (Error & { code?: string }) | null = null;
+      const deadline = Date.now() + 2000;
+      while (error === null && Date.now() < deadline) error = peekSocketError(server);
+      server.destroy();
+      const name = error?.code ?? 'no error within 2 s';
+      names.set(name, (names.get(name) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(names)).toEqual({ ECONNRESET: 150 });
   });
 });
