@@ -83,10 +83,14 @@ int Probe(int fd, unsigned fields, double* probe) {
     if (entry.revents & POLLNVAL) return -EBADF;
     probe[kSlotRevents] = platform::NativeToRevents(entry.revents);
     // A reset that lands between TCP_INFO and poll() leaves a record with the error but the state
-    // from before it (the kernel sets the error, then CLOSE, within nanoseconds). Read the state
-    // again, after the error, so that the record describes one moment; only on this rare path.
-    if ((fields & kProbeTcp) && (entry.revents & POLLERR) && probe[kSlotState] >= 0 &&
-        probe[kSlotState] != kTcpClose) {
+    // from before it: the kernel sets the error, then CLOSE, both under the socket's spinlock.
+    // Read the state again so that the record describes one moment. Linux's TCP_INFO reads the
+    // state before taking that lock, so one re-read can still land mid-reset; the second comes
+    // after the first took the lock, so after the reset was done. Only on this rare path; an
+    // error that is not fatal (an error-queue entry) keeps its state and stays unnamed.
+    for (int again = 0; again < 2 && (fields & kProbeTcp) && (entry.revents & POLLERR) &&
+                        probe[kSlotState] >= 0 && probe[kSlotState] != kTcpClose;
+         again++) {
       result = platform::ProbeTcp(fd, probe);
       if (result < 0) return result;
     }

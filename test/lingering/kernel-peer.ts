@@ -25,6 +25,8 @@ export interface Job {
   host?: string;
   tls?: boolean;
   timeoutMs?: number;
+  /** SO_RCVBUF set before connecting: a fixed, small window (no autotuning). */
+  rcvbuf?: number;
   steps: Step[];
 }
 

@@ -51,7 +51,8 @@ describe('enableLingeringClose on a net.Server', () => {
   });
 
   it('destroy() right after write(): what Node handed libuv is still delivered, then FIN', async () => {
-    // 16 MB: more than the kernel takes at once, so libuv still holds most of it at destroy().
+    // 16 MB against a peer with a fixed 64 KiB receive buffer: the kernel can take at most that
+    // plus our send buffer (4 MiB at most here), so libuv still holds most of it at destroy().
     const big = Buffer.alloc(16 * 1024 * 1024, 'y');
     const queuedAtDestroy: number[] = [];
     const { port, reports } = await server((socket) => {
@@ -60,7 +61,7 @@ describe('enableLingeringClose on a net.Server', () => {
       socket.destroy();
     });
     for (let run = 0; run < 3; run++) {
-      const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }] });
+      const seen = await peer.run({ port, rcvbuf: 64 * 1024, steps: [{ send: 4 }, { recvEnd: true }] });
       expect(seen).toMatchObject({ received: big.length, end: 'eof' });
     }
     await within(waitFor(() => reports.length === 3), 5000, 'three reports');
