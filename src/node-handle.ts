@@ -186,7 +186,18 @@ export function nodeResetInProgress(socket: SocketInternals): boolean {
  */
 export function clearSocketTimer(socket: SocketInternals): void {
   for (let s: unknown = socket; s; s = (s as { _parent?: unknown })._parent) {
-    const timerKey = Object.getOwnPropertySymbols(s).find((symbol) => symbol.description === 'timeout');
-    if (timerKey) clearTimeout((s as Record<symbol, NodeJS.Timeout | undefined>)[timerKey]);
+    const key = timeoutSymbol(s as object);
+    if (key) clearTimeout((s as Record<symbol, NodeJS.Timeout | undefined>)[key]);
   }
+}
+
+// Node's private `kTimeout` symbol: one per process, so found once (listing a socket's symbols on
+// every close is what costs) and then only checked.
+let kTimeout: symbol | undefined;
+
+function timeoutSymbol(socket: object): symbol | undefined {
+  if (kTimeout !== undefined && kTimeout in socket) return kTimeout;
+  const found = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'timeout');
+  if (found) kTimeout = found;
+  return found;
 }
