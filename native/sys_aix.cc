@@ -12,7 +12,7 @@
 //   * libuv issue 3494 / PR 2782 (IBM i's shutdown() documentation): after shutdown(SHUT_WR), read()
 //     can fail with ECONNRESET (handled in TypeScript, by the lingering drain).
 // It uses only POSIX calls, so CI compiles and runs it on Linux as a check of its C++ and its logic
-// (.ci/steps/50-aix-layer.sh, under test/aix's AIX error-state emulation); that check cannot catch a
+// (test/aix/aix-layer.test.ts, under the AIX error-state emulation); that check cannot catch a
 // difference in AIX's headers.
 //
 // What this layer gathers, and what src/platform/aix.ts makes of it:

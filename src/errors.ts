@@ -25,12 +25,15 @@ export type SockcloseErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /** An Error carrying a stable `code`. */
 export interface CodedError extends Error {
+  /** One of {@link ErrorCodes}, a Node code such as `'ERR_INVALID_ARG_TYPE'`, or an OS error name such as `'ECONNRESET'`. */
   code: string;
 }
 
 /** An operating-system failure, shaped like Node's SystemError (`errno` is negative, as in Node). */
 export interface SystemError extends CodedError {
+  /** The OS error number, negated (`-ECONNRESET`); 0 when the error could not be named. */
   errno: number;
+  /** The system call that failed or reported the error (`'setsockopt'`, `'getsockopt'`, `'poll'`, …). */
   syscall: string;
 }
 
@@ -45,6 +48,7 @@ export interface PendingSocketError extends SystemError {
 
 /** An ERR_SOCKCLOSE_UNSUPPORTED error: `reason` names what is missing. */
 export interface UnsupportedError extends CodedError {
+  /** Why it cannot be done here (the platform's limit or the missing native binary); also ends the message. */
   reason: string;
 }
 

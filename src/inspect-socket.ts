@@ -31,13 +31,17 @@ export interface TcpCounters {
   bytesReceived: number | null;
   /** Bytes sent, retransmissions included. */
   bytesSent: number | null;
+  /** Segments received over the connection's life, ACK-only segments included. */
   segmentsIn: number | null;
+  /** Segments sent over the connection's life, ACK-only segments and retransmissions included. */
   segmentsOut: number | null;
 }
 
 /** A snapshot of a socket's close-relevant state. Fields are `null` where the platform cannot tell. */
 export interface SocketInspection {
+  /** The OS descriptor inspected, as read from the socket's handle at this call (or the number given). */
   fd: number;
+  /** The socket's address family; null where the kernel would not say (AIX, once the peer reset it). */
   family: 'IPv4' | 'IPv6' | 'unix' | null;
   /**
    * TCP state, as `ss` names them. AF_UNIX sockets have no TCP state; for them sockclose reports
@@ -67,6 +71,7 @@ export interface SocketInspection {
   linger: LingerSetting | null;
   /** Whether closing now would send RST (see closeWouldReset). */
   closeWouldReset: boolean;
+  /** TCP_INFO counters; null for AF_UNIX sockets and where TCP_INFO could not be read. */
   tcp: TcpCounters | null;
 }
 

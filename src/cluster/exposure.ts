@@ -4,9 +4,11 @@ import { currentPlatform, libuvHasAixResetFix, type PlatformName } from '../plat
 
 /** Whether the running system can hit the AIX / IBM i cluster hang, and why (or why not). */
 export interface ClusterHangExposure {
+  /** The platform it was decided for (`'aix'` and `'os400'`, IBM i, are the only ones ever exposed). */
   readonly platform: PlatformName;
   /** `process.versions.uv` as read. */
   readonly libuv: string;
+  /** True on AIX or IBM i with a libuv older than 1.44.2: protectCluster() then applies SCHED_NONE. */
   readonly exposed: boolean;
   /** One sentence a person can act on. */
   readonly reason: string;

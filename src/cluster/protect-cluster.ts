@@ -32,10 +32,13 @@ export type ClusterSetting = 'cluster.schedulingPolicy' | 'NODE_CLUSTER_SCHED_PO
 
 /** What happened to one setting. */
 export interface ClusterSettingReport {
+  /** Which setting: the primary's scheduling policy, or the environment variable children inherit. */
   readonly setting: ClusterSetting;
   /** `'rr'` or `'none'` (the names NODE_CLUSTER_SCHED_POLICY uses); null for an unset variable. */
   readonly before: string | null;
+  /** Its value once protectCluster() returned, in the same terms as `before`. */
   readonly after: string | null;
+  /** Whether protectCluster() changed the value (pinning a policy that was already `'none'` is not a change). */
   readonly changed: boolean;
   /** Why it was changed, or why it was left alone. */
   readonly why: string;

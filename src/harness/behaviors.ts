@@ -38,7 +38,9 @@ export const BEHAVIOR_NAMES = Object.keys(FAULT_BEHAVIORS) as FaultBehavior[];
 
 /** A behaviour with every option resolved. */
 export interface BehaviorSettings {
+  /** How each connection ends; see {@link FAULT_BEHAVIORS}. */
   behavior: FaultBehavior;
+  /** `'raw'`: read nothing first, write bare bytes; `'http'`: read the request head first, answer with an HTTP/1.1 response. */
   protocol: FaultProtocol;
   /** Bytes of response body. */
   responseBytes: number;
@@ -50,8 +52,9 @@ export interface BehaviorSettings {
   timeoutMs: number;
   /** raw: act only once the client has sent a byte (left unread). http always waits for the head. */
   awaitRequest: boolean;
-  /** lingering-close: idle timeout between reads and total cap. */
+  /** lingering-close and close: idle timeout between reads, in ms. */
   lingerIdleMs: number;
+  /** lingering-close and close: total cap on the lingering close, in ms. */
   lingerMaxMs: number;
 }
 

@@ -27,8 +27,11 @@ export interface FaultProxyOptions {
 export interface FaultProxy extends EventEmitter {
   /** The address it listens on (the real port when 0 was asked). */
   readonly address: Endpoint;
+  /** `address.host`: the address it listens on, as the OS reports it (`'127.0.0.1'`, `'::'`, …). */
   readonly host: string;
+  /** `address.port`: the port it listens on. */
   readonly port: number;
+  /** Where each client's connection is passed on to, as parsed from `options.upstream`. */
   readonly upstream: Endpoint;
   /** The toxics in force, in the order they act. */
   readonly toxics: readonly Toxic[];

@@ -58,8 +58,11 @@ export interface FaultServerOptions {
 
 /** One step a behaviour took, in milliseconds since the connection was accepted. */
 export interface FaultStep {
+  /** What was done or seen: `'request-head'`, `'wrote'`, `'acknowledged'`, `'fin'`, `'reset'`, `'peer-eof'`, `'error'`, … */
   step: string;
+  /** Milliseconds since the connection was accepted. */
   atMs: number;
+  /** The step's particulars (bytes written, a wait's result, an error code, …); absent when there are none. */
   detail?: Record<string, unknown>;
 }
 
@@ -67,6 +70,7 @@ export interface FaultStep {
 export interface FaultConnectionReport {
   /** 1 for the first connection the server accepted, and so on. */
   id: number;
+  /** The behaviour the connection got (the one in force when it was accepted). */
   behavior: FaultBehavior;
   /** The client's address. */
   remote: Endpoint;
@@ -80,7 +84,9 @@ export interface FaultConnectionReport {
 export interface FaultServer extends EventEmitter {
   /** The address it listens on (the real port when 0 was asked). */
   readonly address: Endpoint;
+  /** `address.host`: the address it listens on, as the OS reports it (`'127.0.0.1'`, `'::'`, …). */
   readonly host: string;
+  /** `address.port`: the port it listens on. */
   readonly port: number;
   /** `http://host:port/`, for HTTP clients. */
   readonly url: string;

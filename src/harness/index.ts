@@ -15,7 +15,14 @@ export {
   type FaultServerOptions,
   type FaultStep,
 } from './fault-server.js';
-export { observeClose, type CloseEvent, type CloseObservation, type ObserveCloseOptions } from './observe-close.js';
+export {
+  observeClose,
+  type CloseBytes,
+  type CloseEvent,
+  type CloseObservation,
+  type CloseTimings,
+  type ObserveCloseOptions,
+} from './observe-close.js';
 export type { AddressInput, Endpoint } from './options.js';
 export type { FaultProtocol } from './payload.js';
 export { probe, type ProbeOptions, type ProbeOutcome, type ProbeResult } from './probe.js';

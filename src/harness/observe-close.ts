@@ -19,6 +19,7 @@ export type { CloseSnapshot, EndKind } from './close-verdict.js';
 
 /** One thing that happened to the socket, in order. */
 export interface CloseEvent {
+  /** A Node event on the socket (`'connect'`, `'end'`, `'finish'`, `'error'`, `'close'`), or `'destroy'`: a call to destroy(). */
   event: 'connect' | 'end' | 'finish' | 'destroy' | 'error' | 'close';
   /** Milliseconds since the observation started. */
   atMs: number;
@@ -59,41 +60,55 @@ export interface CloseObservation {
   /** What Node itself reported. */
   node: NodeView;
   /** Byte counts. */
-  bytes: {
-    /** Bytes this side read (Node's bytesRead). */
-    received: number;
-    /** Bytes this side wrote (Node's bytesWritten, including any still queued when it closed). */
-    sent: number;
-    /** Of `sent`, bytes the peer's kernel acknowledged, per TCP_INFO at the last look; null if unknown. */
-    acked: number | null;
-    /** Received bytes nobody read when this side closed (each one made the close an RST). */
-    unreadAtClose: number | null;
-    /** Bytes still in Node's write queue when this side closed: they never left. */
-    queuedAtClose: number;
-  };
+  bytes: CloseBytes;
   /** TCP states: when Node delivered EOF, and at the last look before the socket's descriptor closed. */
   state: { atPeerEnd: TcpStateName | null; atClose: TcpStateName | null };
   /** Milliseconds since the observation started (null: did not happen) and its start as epoch ms. */
-  timings: {
-    startedAt: number;
-    /**
-     * `performance.now()` when the observation started: add it to any time here to compare with
-     * your own `performance.now()` readings.
-     */
-    origin: number;
-    connectMs: number | null;
-    /** When this side learned that the peer ended (EOF, error, or found at destroy). */
-    peerEndMs: number | null;
-    /** When this side's FIN was handed to the kernel, or its close (RST or FIN) happened. */
-    localEndMs: number | null;
-    errorMs: number | null;
-    closeMs: number;
-  };
+  timings: CloseTimings;
   /** Whether this socket opened the connection ('client') or was accepted ('server'). */
   side: 'client' | 'server';
+  /** What happened to the socket (Node's events and the destroy() call), in order. */
   events: CloseEvent[];
   /** The kernel's view at each look: at Node's EOF, at 'finish', at destroy(), and right before the descriptor closed. */
   snapshots: CloseSnapshot[];
+}
+
+/** The byte counts of a {@link CloseObservation}, from this side's point of view. */
+export interface CloseBytes {
+  /** Bytes this side read (Node's bytesRead). */
+  received: number;
+  /** Bytes this side wrote (Node's bytesWritten, including any still queued when it closed). */
+  sent: number;
+  /** Of `sent`, bytes the peer's kernel acknowledged, per TCP_INFO at the last look; null if unknown. */
+  acked: number | null;
+  /** Received bytes nobody read when this side closed (each one made the close an RST). */
+  unreadAtClose: number | null;
+  /** Bytes still in Node's write queue when this side closed: they never left. */
+  queuedAtClose: number;
+}
+
+/**
+ * The timings of a {@link CloseObservation}: milliseconds since the observation started (null:
+ * did not happen), and its start.
+ */
+export interface CloseTimings {
+  /** `Date.now()` when the observation started: the moment the other times count from, in epoch milliseconds. */
+  startedAt: number;
+  /**
+   * `performance.now()` when the observation started: add it to any time here to compare with
+   * your own `performance.now()` readings.
+   */
+  origin: number;
+  /** When the connection was established: 0 if it already was when the observation started, null if never. */
+  connectMs: number | null;
+  /** When this side learned that the peer ended (EOF, error, or found at destroy). */
+  peerEndMs: number | null;
+  /** When this side's FIN was handed to the kernel, or its close (RST or FIN) happened. */
+  localEndMs: number | null;
+  /** When the first error came (an `'error'` event, or destroy() with an error); null if none did. */
+  errorMs: number | null;
+  /** When Node emitted `'close'`, which ends the observation. */
+  closeMs: number;
 }
 
 /** Options for {@link observeClose}. */

@@ -8,7 +8,9 @@ type Caller = (...args: never[]) => unknown;
 
 /** A TCP endpoint. */
 export interface Endpoint {
+  /** Host name or IP address (IPv6 without brackets). */
   host: string;
+  /** TCP port. */
   port: number;
 }
 

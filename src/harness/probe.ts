@@ -29,8 +29,11 @@ export type ProbeOutcome = 'fin' | 'rst' | 'fin-rst' | 'timeout' | 'connect-erro
 
 /** What {@link probe} found. */
 export interface ProbeResult {
+  /** The host probed, as given (IPv6 without brackets). */
   host: string;
+  /** The port probed. */
   port: number;
+  /** How the peer ended the connection; see {@link ProbeOutcome}. */
   outcome: ProbeOutcome;
   /** Bytes received from the peer before the end. */
   received: number;
@@ -38,9 +41,11 @@ export interface ProbeResult {
   sent: number;
   /** The connect error's code ('ECONNREFUSED', 'ETIMEDOUT', …), for outcome 'connect-error'. */
   connectError: string | null;
-  /** Milliseconds from the start to connected, to the first byte, to the peer's end; null if not reached. */
+  /** Milliseconds from the start until connected; null if it never connected. */
   connectMs: number | null;
+  /** Milliseconds from the start until the first byte arrived; null if none did. */
   firstByteMs: number | null;
+  /** Milliseconds from the start until the peer's end (FIN or RST) was seen; null if it did not end it. */
   endMs: number | null;
   /** Total milliseconds until the socket closed. */
   durationMs: number;

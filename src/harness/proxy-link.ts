@@ -16,8 +16,11 @@ import type { Toxic, ToxicStream, ToxicType } from './toxics.js';
 
 /** Something a toxic did to a connection. */
 export interface ToxicEvent {
+  /** The toxic's name. */
   toxic: string;
+  /** The toxic's type. */
   type: ToxicType;
+  /** The stream it acted on: `'upstream'` client → server, `'downstream'` server → client. */
   stream: ToxicStream;
   /** 'drop': data discarded; 'reset' / 'close': the connection ended by it; 'delay-fin': a FIN held back. */
   action: 'drop' | 'reset' | 'close' | 'delay-fin';
@@ -27,6 +30,7 @@ export interface ToxicEvent {
 
 /** What happened on one proxied connection, emitted as `'report'` once both sockets have closed. */
 export interface ProxyLinkReport {
+  /** 1 for the first connection the proxy accepted, and so on: the id its `'connection'` and `'toxic'` events carried. */
   id: number;
   /** The client's address. */
   client: Endpoint;

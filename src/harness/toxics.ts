@@ -25,10 +25,21 @@ export type ToxicStream = 'upstream' | 'downstream';
 
 /** Each toxic type's attributes, all resolved. */
 export interface ToxicAttributes {
+  /** `latency`: ms added to every chunk and the FIN; `jitter`: up to that many ms more or less, at random per chunk. Default 0 each. */
   latency: { latency: number; jitter: number };
+  /**
+   * `timeout`: ms before the reset (default 0); `from`: counted from the stream's first byte
+   * (`'data'`, default) or from when the toxic applies (`'connect'`).
+   */
   reset_peer: { timeout: number; from: 'data' | 'connect' };
+  /** `timeout`: ms from when the toxic applies until both connections are closed with FIN; 0 (default): never. */
   timeout: { timeout: number };
+  /** `delay`: ms the stream's FIN is held back (default 0). */
   slow_close: { delay: number };
+  /**
+   * `bytes`: how many more bytes pass (default 0); `mode`: then close both connections with FIN
+   * (`'close'`, default), or reset them once those bytes are acknowledged (`'reset'`).
+   */
   limit_data: { bytes: number; mode: 'close' | 'reset' };
 }
 

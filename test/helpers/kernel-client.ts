@@ -50,7 +50,10 @@ export async function kernelClient(options: KernelClientOptions): Promise<Kernel
     new Promise<number | null>((resolve) => child.on('close', resolve)),
     (options.readTimeoutMs ?? 10_000) + 10_000,
     'the Python client to finish',
-  );
+  ).catch((error: unknown) => {
+    child.kill(); // a failed test must not leave its peer behind
+    throw error;
+  });
   if (code !== 0) throw new Error(`kernel_client.py exited with ${code}: ${out}`);
   return JSON.parse(out) as KernelClientResult;
 }

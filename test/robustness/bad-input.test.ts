@@ -3,9 +3,9 @@
 // stable code (or the documented result), never crash, and never touch another descriptor: a canary
 // connection in a distinctive state is checked after every single case.
 //
-// Cases where the documentation says nothing, or where what happens looks wrong, are run for the
-// safety properties only (no crash, coded error if any, canary untouched) and listed in UNCLEAR;
-// they are reported to the lead rather than encoded as a guess.
+// The one case the documentation leaves open is run for the safety properties only (no crash, coded
+// error if any, canary untouched); it and the documented exceptions to each kind's rule are in
+// SPECIAL.
 import os from 'node:os';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,18 +51,17 @@ const returnsNothing = returns((value) => expect(value).toBeUndefined());
 const returnsNoLinger = returns((value) => expect(value).toEqual({ enabled: false, seconds: 0, emulated: false }));
 
 /**
- * The combinations whose behaviour is undocumented or looks wrong; see the report.
- * - hardReset(listening fd): closes the listening socket (there is no connection to reset). Not run
- *   here because the listener is Node's own (libuv would keep polling a closed descriptor); the fuzz
- *   test runs it on raw listening descriptors that no Node handle owns.
- * - setLinger(listening fd, 0): succeeds, and every connection accepted later inherits SO_LINGER
- *   {1, 0}, so all of them end with RST.
- * - lingeringClose(socket mid-connect): documented for "a connected socket" only.
- * - shutdownWrite(new net.Socket()): the promise never settles.
+ * The combinations that differ from their kind's rule, each as documented:
+ * - hardReset(listening fd): refused (ERR_INVALID_ARG_VALUE: no connection to reset); the listener
+ *   is left open.
+ * - setLinger(listening fd, 0): succeeds; Linux copies it to every connection accepted afterwards.
+ * - shutdownWrite(SYN_SENT socket): waits for the connect, which never comes here (not run).
+ * And one left open: lingeringClose(socket mid-connect), documented for "a connected socket" only
+ * (run for safety: any error must carry a stable code).
  */
-const UNCLEAR: Partial<Record<TargetKind, Partial<Record<Name, Expected>>>> = {
-  'listening-fd': { hardReset: 'skip', setLinger: 'unclear' },
-  'syn-sent': { lingeringClose: 'unclear', shutdownWrite: 'skip' /* documented: waits for the connect, which never comes */ },
+const SPECIAL: Partial<Record<TargetKind, Partial<Record<Name, Expected>>>> = {
+  'listening-fd': { hardReset: coded('ERR_INVALID_ARG_VALUE', TypeError), setLinger: returnsNothing },
+  'syn-sent': { lingeringClose: 'unclear', shutdownWrite: 'skip' },
 };
 
 /**
@@ -86,7 +85,7 @@ function quietSocket(name: Name, inspection: Record<string, unknown>): Expected 
 }
 
 function expected(name: Name, kind: TargetKind): Expected {
-  const special = UNCLEAR[kind]?.[name];
+  const special = SPECIAL[kind]?.[name];
   if (special) return special;
   const isNumberKind = ['out-of-range', 'closed-fd', 'file-fd', 'fifo-fd', 'listening-fd', 'udp-fd'].includes(kind);
   // lingeringClose takes sockets only: any number is the wrong type.
@@ -110,9 +109,7 @@ function expected(name: Name, kind: TargetKind): Expected {
     case 'destroyed-socket':
       return coded('ERR_SOCKCLOSE_CLOSED');
     case 'never-connected':
-      // shutdownWrite(new net.Socket()) never settles (end() waits for a connect that never comes):
-      // reported, not encoded.
-      return name === 'shutdownWrite' ? 'skip' : coded('ERR_SOCKCLOSE_NO_FD');
+      return coded('ERR_SOCKCLOSE_NO_FD');
     case 'connecting-no-fd':
       // hardReset resets it once connected; shutdownWrite ends it once connected (both documented).
       if (name === 'hardReset') return returnsNothing;

@@ -45,7 +45,7 @@ describe('worker churn', () => {
     expect(result.signal, context).toBeNull();
     expect(result.code, context).toBe(0);
     const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as ChurnReport;
-    console.log(`worker churn (seed ${seed}): ${JSON.stringify(report.counts)}; main-thread calls ${report.mainCalls}; fds ${report.before.fds} -> ${report.after.fds}; RSS ${(report.before.rss / 2 ** 20).toFixed(1)} -> ${(report.after.rss / 2 ** 20).toFixed(1)} MiB`);
+    console.log(`worker churn (seed ${seed}): ${JSON.stringify(report.counts)}; main-thread calls ${report.mainCalls}; fds ${report.before.fds} -> ${report.after.fds}; RSS ${(report.before.rss / 2 ** 20).toFixed(1)} -> ${(report.after.rss / 2 ** 20).toFixed(1)} MiB; heap ${(report.before.heapUsed / 2 ** 20).toFixed(1)} -> ${(report.after.heapUsed / 2 ** 20).toFixed(1)} MiB`);
     expect(report.fatal, context).toBeUndefined();
     expect(report.errors, context).toEqual([]);
     expect(report.counts.created).toBe(50);
@@ -54,6 +54,10 @@ describe('worker churn', () => {
     for (const kind of ['terminatedEarly', 'terminatedSpinning', 'terminatedChurning', 'finished']) expect(report.counts[kind], kind).toBeGreaterThan(0);
     expect(report.mainCalls).toBeGreaterThan(0);
     expect(report.after.fds, 'descriptors back to the baseline').toBe(report.before.fds);
+    // Memory, with room for what V8 keeps after 50 isolates came and went (~12 MiB of RSS seen
+    // here): a leaked worker environment costs several MiB each, 50 of them far more than this.
+    expect((report.after.heapUsed - report.before.heapUsed) / 2 ** 20, 'main-thread heap MiB grown').toBeLessThan(8);
+    expect((report.after.rss - report.before.rss) / 2 ** 20, 'RSS MiB grown').toBeLessThan(96);
   });
 
   it('workers terminated inside tight loops of native calls: the process survives every termination', async () => {
