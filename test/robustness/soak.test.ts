@@ -31,6 +31,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { underAsan } from '../helpers/sanitizer.js';
 import { within } from '../helpers/wait.js';
 
 // The fixtures' generator (plain CommonJS, for the server process) also drives the peers.
@@ -42,9 +43,6 @@ const total = Number(process.env.SOCKCLOSE_SOAK_CONNECTIONS ?? 20_000);
 const warmup = Math.min(2000, Math.floor(total / 10));
 const seed = Number(process.env.SOCKCLOSE_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CONCURRENCY = 128;
-// Under AddressSanitizer (npm run test:asan) freed memory sits in ASan's quarantine (256 MiB), so
-// RSS says nothing about leaks there: only descriptors and the JavaScript heap are judged.
-const underAsan = /libasan/.test(process.env.LD_PRELOAD ?? '');
 const PEER_DEADLINE_MS = 8000; // idle reset 1.5 s + linger cap 1 s, with a wide margin
 
 type Behaviour = 'read-and-close' | 'reset' | 'stall' | 'half-close';
