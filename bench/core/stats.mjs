@@ -1,4 +1,7 @@
 // Small statistics for noisy machines: medians and spreads of repeated, interleaved samples.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
 
 /** @param {number[]} values */
 export function median(values) {
@@ -49,14 +52,5 @@ export function shuffle(items, random) {
   return copy;
 }
 
-/** mulberry32: a tiny seeded PRNG, so a run's order can be reproduced. @param {number} seed */
-export function seeded(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded, so a run's order can be reproduced (shared with the robustness tests). */
+export const seeded = require('../../scripts/seeded-random.cjs').seededRandom;

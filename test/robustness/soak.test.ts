@@ -35,7 +35,7 @@ import { underAsan } from '../helpers/sanitizer.js';
 import { within } from '../helpers/wait.js';
 
 // The fixtures' generator (plain CommonJS, for the server process) also drives the peers.
-const { seededRandom } = createRequire(import.meta.url)(path.join(import.meta.dirname, 'fixtures', 'seeded-random.cjs')) as {
+const { seededRandom } = createRequire(import.meta.url)(path.join(import.meta.dirname, '..', '..', 'scripts', 'seeded-random.cjs')) as {
   seededRandom: (seed: number) => () => number;
 };
 
