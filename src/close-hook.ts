@@ -23,7 +23,8 @@ type Destroy = (this: SocketInternals, error: Error | null, callback: DestroyCal
 interface Hook {
   readonly original: Destroy;
   readonly steps: Map<string, CloseStep>;
-  readonly watchers: Map<string, CloseWatcher>;
+  /** Created on first use: only the harness's observer watches closes. */
+  watchers: Map<string, CloseWatcher> | null;
   bypass: boolean;
 }
 
@@ -41,27 +42,24 @@ export function setCloseStep(socket: SocketInternals, name: string, step: CloseS
 /** Adds (or with `null`, removes) the named watcher of `socket`'s real close. */
 export function watchRealClose(socket: SocketInternals, name: string, watcher: CloseWatcher | null): void {
   if (!watcher) {
-    hooks.get(socket)?.watchers.delete(name);
+    hooks.get(socket)?.watchers?.delete(name);
     return;
   }
-  hookOf(socket).watchers.set(name, watcher);
+  const hook = hookOf(socket);
+  (hook.watchers ??= new Map()).set(name, watcher);
 }
 
 function hookOf(socket: SocketInternals): Hook {
   let hook = hooks.get(socket);
   if (!hook) {
     const internals = socket as unknown as { _destroy: Destroy };
-    hook = { original: internals._destroy, steps: new Map(), watchers: new Map(), bypass: false };
+    hook = { original: internals._destroy, steps: new Map(), watchers: null, bypass: false };
     hooks.set(socket, hook);
     internals._destroy = hookedDestroy;
   }
   return hook;
 }
 
-/** Whether the named step is set. */
-export function hasCloseStep(socket: SocketInternals, name: string): boolean {
-  return hooks.get(socket)?.steps.has(name) ?? false;
-}
 
 /** Makes the next close immediate: for hardReset(), which must not wait for anything. */
 export function bypassCloseSteps(socket: SocketInternals): void {
@@ -85,7 +83,7 @@ function hookedDestroy(this: SocketInternals, error: Error | null, callback: Des
 
 function closeNow(socket: SocketInternals, hook: Hook, error: Error | null, callback: DestroyCallback): void {
   const handle = socket._handle;
-  if (handle) {
+  if (handle && hook.watchers) {
     for (const watcher of hook.watchers.values()) {
       try {
         watcher(socket, handle);

@@ -2,6 +2,8 @@
 // failures, and a stack that starts at the caller's line rather than inside sockclose.
 import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
 
+import type { PendingVerdict } from './platform/behaviour.js';
+
 /** The error codes sockclose defines itself (Node's own codes are used where they fit). */
 export const ErrorCodes = {
   /** The socket was destroyed or closed: sockclose never touches its old descriptor number. */
@@ -137,6 +139,12 @@ export function pendingSocketError(errno: number, syscall: string, inferred: boo
   const how = inferred ? 'pending on the socket, named from its TCP state' : 'pending on the socket';
   const error = finish(new Error(`${code}: ${description} (${how})`), code, caller);
   return Object.assign(error, { errno: -errno, syscall, inferred });
+}
+
+/** The error a platform's verdict on a pending error stands for (see PlatformBehaviour.pendingError). */
+export function verdictError(verdict: PendingVerdict, caller: Caller): PendingSocketError {
+  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, caller);
+  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, caller);
 }
 
 /** peekSocketError() knows an error is pending but the platform cannot say which. */

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { bypassCloseSteps } from './close-hook.js';
 import { closedSocket, invalidArgValue, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
+import { kindOf } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 import { checkTarget, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
@@ -87,7 +88,7 @@ function resetOnceConnected(socket: SocketInternals): void {
 /** JavaScript-only path: Node's own reset, for the sockets it accepts. */
 function resetThroughNode(socket: SocketInternals): void {
   const handle = socket._handle;
-  const plainTcp = handle === null || handle.constructor.name === 'TCP';
+  const plainTcp = handle === null || kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     socket.resetAndDestroy();
     return;

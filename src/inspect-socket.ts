@@ -1,7 +1,7 @@
-import { pendingSocketError, unnamedPendingError, unsupported, type PendingSocketError } from './errors.js';
+import { unsupported, verdictError, type PendingSocketError } from './errors.js';
 import { emulatedLinger } from './linger.js';
 import { Family, Field, known, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
-import type { PendingVerdict, Transport } from './platform/behaviour.js';
+import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { transportBytesRead } from './node-handle.js';
 import {
@@ -138,7 +138,7 @@ function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
       handleBytesRead: () => handleBytesRead,
       finCounted: () => peerFinReceived === true,
     });
-    inspection.pendingError = verdict === null ? null : toError(verdict, caller);
+    inspection.pendingError = verdict === null ? null : verdictError(verdict, caller);
   }
   return inspection;
 }
@@ -161,10 +161,6 @@ export function closeWouldReset(target: SocketTarget): boolean {
   return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
 }
 
-function toError(verdict: PendingVerdict, caller: Caller): PendingSocketError {
-  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, caller);
-  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, caller);
-}
 
 function familyName(family: number): SocketInspection['family'] {
   switch (family) {

@@ -86,7 +86,8 @@ export function transportKind(handle: NodeHandle): Transport | null {
  */
 export function transportBytesRead(handle: NodeHandle): number | null {
   const transport = transportHandle(handle);
-  return transport && transportKind(handle) !== null && typeof transport.bytesRead === 'number' ? transport.bytesRead : null;
+  const kind = kindOf(transport);
+  return (kind === 'tcp' || kind === 'unix') && typeof transport!.bytesRead === 'number' ? transport!.bytesRead : null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { pendingSocketError, systemError, unnamedPendingError, unsupported, type PendingSocketError } from './errors.js';
+import { pendingSocketError, systemError, unsupported, verdictError, type PendingSocketError } from './errors.js';
 import { Field } from './native/layout.js';
 import { platform } from './platform/index.js';
 import { transportBytesRead } from './node-handle.js';
@@ -43,9 +43,7 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
     // Only a reset needs this, so only then is the unread count probed.
     finCounted: (bytesRead) => rules.peerFinReceived(probe(resolved.fd, Field.unread | Field.tcp, peekSocketError), bytesRead) === true,
   });
-  if (verdict === null) return null;
-  if ('unnamed' in verdict) return unnamedPendingError(verdict.syscall, peekSocketError);
-  return pendingSocketError(verdict.errno, verdict.syscall, verdict.inferred, peekSocketError);
+  return verdict === null ? null : verdictError(verdict, peekSocketError);
 }
 
 /**

@@ -1,6 +1,6 @@
-// Turns a public `target` argument into a descriptor, at the moment of the call. This is the one
-// module that knows Node's private handle layout (`socket._handle`, TLSWrap's `_parent`, the http2
-// socket proxy); everything else asks here.
+// Turns a public `target` argument into a descriptor, at the moment of the call, on top of
+// node-handle.ts (the one module that knows Node's private handle layout); everything else that
+// needs a descriptor asks here.
 //
 // The descriptor is read from the live libuv handle every time and never kept across an await: once
 // Node closes a handle its number can be reused by any other socket or file.

@@ -93,8 +93,9 @@ if (sections.includes('per-call')) {
 }
 
 if (sections.includes('closes')) {
-  log('closes: 10,000 server-side closes per mode, batches interleaved…');
-  const result = await closes({ seed, connections: options.quick ? 2000 : 10_000, log });
+  const connections = options.quick ? 2000 : 10_000;
+  log(`closes: ${connections.toLocaleString('en')} server-side closes per mode, batches interleaved…`);
+  const result = await closes({ seed, connections, log });
   results.closes = result;
   console.log(`## Closing ${result.connections.toLocaleString('en')} connections, server side (batches of ${result.batch}, interleaved)\n`);
   console.log(

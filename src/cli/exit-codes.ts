@@ -20,8 +20,6 @@ export const ExitCode = {
   INTERRUPTED: 130,
 } as const;
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
 /** The table printed by `sockclose --help`. */
 export const EXIT_CODE_HELP = `Exit codes:
   0    done (probe: the peer closed cleanly with FIN; serve/proxy: stopped by a signal or --count)

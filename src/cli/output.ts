@@ -21,11 +21,6 @@ export class Output {
     if (this.json) this.io.stdout.write(`${JSON.stringify(value)}\n`);
     else if (!this.quiet) this.io.stdout.write(`${human()}\n`);
   }
-
-  /** A note for people (stderr), silent with --quiet. */
-  note(text: string): void {
-    if (!this.quiet) this.io.stderr.write(`${text}\n`);
-  }
 }
 
 /** Bytes for people: 600000 → '600,000 B'. */

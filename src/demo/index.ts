@@ -1,5 +1,4 @@
 // `npm run demo`: the seed 004 scenario closed three ways, side by side (see docs/lingering.md).
-import { performance } from 'node:perf_hooks';
 
 import { RESPONSE_BYTES, runMode, UNREAD_BYTES } from './seed004.js';
 import type { DemoMode, DemoOptions, DemoReport } from './types.js';

@@ -2,7 +2,6 @@
 // be a few milliseconds stale when the timer is set (a busy loop), so a 150 ms timer may fire
 // after 146 ms of real time. A fault that promises "not before N ms" checks the monotonic clock
 // and waits out the rest.
-import { performance } from 'node:perf_hooks';
 
 /** A timer that can be cancelled. */
 export interface Timer {

@@ -101,14 +101,14 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
   }
 
   get toxics(): readonly Toxic[] {
-    return this.list.map((toxic) => ({ ...toxic, attributes: { ...toxic.attributes } }) as Toxic);
+    return this.list.map(copyToxic);
   }
 
   addToxic(spec: ToxicSpec): Toxic {
     const toxic = resolveToxic(spec, this.addToxic);
     addUnique(this.list, toxic, this.addToxic);
     for (const link of this.connections) link.apply(toxic);
-    return { ...toxic };
+    return copyToxic(toxic);
   }
 
   updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic {
@@ -124,7 +124,7 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
       link.unapply(name);
       link.apply(toxic);
     }
-    return { ...toxic };
+    return copyToxic(toxic);
   }
 
   removeToxic(name: string): boolean {
@@ -171,4 +171,9 @@ function addUnique(list: Toxic[], toxic: Toxic, caller: (...args: never[]) => un
     throw invalidArgValue('toxic.name', toxic.name, 'is already used by another toxic of this proxy (give it a name)', caller);
   }
   list.push(toxic);
+}
+
+/** A copy to hand out: changing it (its attributes included) must not change the toxic in force. */
+function copyToxic(toxic: Toxic): Toxic {
+  return { ...toxic, attributes: { ...toxic.attributes } } as Toxic;
 }

@@ -2,7 +2,6 @@
 // reports for each connection what it did and how the connection really ended on its side.
 import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 import { invalidArgValue } from '../errors.js';
 import { BEHAVIOR_NAMES, FAULT_BEHAVIORS, runBehavior, type BehaviorSettings, type FaultBehavior } from './behaviors.js';

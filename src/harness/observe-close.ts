@@ -6,7 +6,6 @@
 // when Node delivers EOF, when Node reports our FIN done ('finish'), when anything (user code,
 // http, Node's own auto-destroy, hardReset) calls destroy(), and right before the real close.
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 import { watchRealClose, type CloseWatcher } from '../close-hook.js';
 import { closedSocket, invalidArgType } from '../errors.js';

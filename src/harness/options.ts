@@ -88,6 +88,7 @@ export function formatAddress({ host, port }: Endpoint): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function unbracket(host: string): string {
+/** A host without the brackets an IPv6 address carries in 'host:port' form. */
+export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }

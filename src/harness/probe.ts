@@ -1,12 +1,11 @@
 // probe(): connect, optionally send, read to the end, and tell how the peer really ended the
 // connection (observeClose), with a time limit so a stalled peer cannot hold it.
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 import { invalidArgType } from '../errors.js';
 import { after, type Timer } from './clock.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
-import { booleanOption, integerOption, MAX_BYTES, MAX_MS, optionsObject, parseAddress } from './options.js';
+import { booleanOption, integerOption, MAX_BYTES, MAX_MS, optionsObject, unbracket } from './options.js';
 
 /** Options for {@link probe}. */
 export interface ProbeOptions {
@@ -69,7 +68,8 @@ export interface ProbeResult {
  */
 export async function probe(host: string, port: number, options: ProbeOptions = {}): Promise<ProbeResult> {
   if (typeof host !== 'string' || host === '') throw invalidArgType('host', 'a non-empty string', host, probe);
-  const endpoint = parseAddress({ host, port }, 'port', host, false, probe);
+  if (typeof port !== 'number') throw invalidArgType('port', 'of type number', port, probe);
+  const endpoint = { host: unbracket(host), port: integerOption(port, 'port', 1, 65535, 0, probe) };
   const given = optionsObject(options, 'options', probe);
   const payload = toPayload(given.send);
   const shutdown = booleanOption(given.shutdown, 'options.shutdown', false, probe);
@@ -125,7 +125,7 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
   else if (timedOut) outcome = 'timeout';
   // Ended with no FIN or RST seen from the peer and no timeout: only a local failure does that.
   else outcome = observation.node.error ? 'rst' : 'fin';
-  const endMs = observation.timings.peerEndMs === null ? null : observation.timings.peerEndMs;
+  const endMs = observation.timings.peerEndMs;
   return {
     host: endpoint.host,
     port: endpoint.port,

@@ -4,7 +4,6 @@
 // reports as a clean 'end' is recognised by peeking the kernel's pending error, so a FIN is never
 // passed on where the kernel saw an RST.
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 
 import { hardReset } from '../hard-reset.js';
 import { peekSocketError } from '../socket-error.js';
@@ -473,7 +472,12 @@ export class Link {
       // Paused for flow control, it would never see the peer's FIN: read (and drop) again.
       socket.resume();
     }
-    this.closeTimer = setTimeout(() => {
+    this.armCloseTimer();
+  }
+
+  /** The last resort once a close has begun: destroy whatever is still open after CLOSE_MS. */
+  private armCloseTimer(): void {
+    this.closeTimer ??= setTimeout(() => {
       for (const socket of [this.client, this.upstream]) if (socket && !socket.destroyed) socket.destroy();
     }, CLOSE_MS);
   }
@@ -498,11 +502,7 @@ export class Link {
     const clientClosed = this.client.destroyed;
     const upstreamClosed = this.upstream?.destroyed ?? true;
     if (clientClosed && upstreamClosed) return;
-    if (this.closeTimer === undefined) {
-      this.closeTimer = setTimeout(() => {
-        for (const socket of [this.client, this.upstream]) if (socket && !socket.destroyed) socket.destroy();
-      }, CLOSE_MS);
-    }
+    this.armCloseTimer();
   }
 
   private other(pipe: Pipe): Pipe {

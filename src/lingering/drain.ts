@@ -3,8 +3,8 @@
 // sends until its FIN, a reset, or a bound. Event-driven: an EOF or a reset arrives as a read,
 // which ends it; the shared clock (ticker.ts) covers the idle and total timeouts.
 
-import { pendingSocketError, unnamedPendingError } from '../errors.js';
-import { platform, type PendingVerdict, type Transport } from '../platform/index.js';
+import { verdictError } from '../errors.js';
+import { platform, type Transport } from '../platform/index.js';
 import { requireNative, type NodeHandle } from '../target.js';
 import { queuedWriteBytes, startReading, transportBytesRead, type ReadSink } from '../node-handle.js';
 import type { LingerSettings } from './options.js';
@@ -72,11 +72,6 @@ export function peerEnd(peer: PeerView, finSent: boolean, resetAfterShutdownIsEn
   return peer.peerFinished && peer.unread === 0 && finSent ? 'eof' : null;
 }
 
-function resetError(reset: PendingVerdict | null): Error | null {
-  if (reset === null) return null;
-  if ('unnamed' in reset) return unnamedPendingError(reset.syscall, drain);
-  return pendingSocketError(reset.errno, reset.syscall, reset.inferred, drain);
-}
 
 class Drain implements ReadSink, Ticking {
   wakeAt = Number.POSITIVE_INFINITY;
@@ -185,7 +180,7 @@ class Drain implements ReadSink, Ticking {
 
     const end = peerEnd(peer, this.finRequested, platform().resetAfterShutdownIsEnd);
     if (end !== null) {
-      this.finish(end, end === 'error' ? resetError(peer.reset) : null);
+      this.finish(end, end === 'error' && peer.reset !== null ? verdictError(peer.reset, drain) : null);
       return;
     }
     if (this.drained() > this.settings.maxDrainBytes) {

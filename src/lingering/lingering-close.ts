@@ -1,7 +1,7 @@
 import net from 'node:net';
 
 import { closedSocket, invalidArgType } from '../errors.js';
-import { realSocket, requireNative, resolve, type SocketInternals } from '../target.js';
+import { realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
 import { manageDirect, reportOf, type Owner } from './managed.js';
 import { defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
@@ -44,9 +44,8 @@ let threadOwner: Owner | undefined;
 export async function lingeringClose(socket: net.Socket, options: LingeringCloseOptions = {}): Promise<LingerReport> {
   if (!(socket instanceof net.Socket)) throw invalidArgType('socket', 'an instance of net.Socket', socket, lingeringClose);
   const real = realSocket(socket);
-  if (real.destroyed) throw closedSocket(lingeringClose);
-  // Checks there is a live descriptor to watch, and the binary to watch it with.
-  resolve(real, lingeringClose, 'stream');
+  // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
+  resolveSocket(real, lingeringClose, 'stream');
   requireNative(lingeringClose);
   const settings = manageDirect(
     real,

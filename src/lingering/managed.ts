@@ -120,7 +120,7 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
     state.abortive = true;
     return;
   }
-  // From here on nothing read may reach Node's stream (see node-internals.ts).
+  // From here on nothing read may reach Node's stream (see node-handle.ts).
   dropReads(handle, state);
   state.inputEnded = inputEnded(socket);
   if (socket.timeout) socket.setTimeout(0);

@@ -58,7 +58,6 @@ export function aix(name: PlatformName): PlatformBehaviour {
     tcpState: (record: Float64Array, transport: Transport) => (inErrorState(record, transport) ? State.CLOSE : -1),
     closeWouldResetFields: Field.unread | Field.linger | Field.sockname,
     closeWouldReset,
-    countsFinInBytesReceived: false,
     peerFinReceived: finUnknown,
     // IBM i: read() can fail with ECONNRESET after our own shutdown(SHUT_WR) (libuv issue 3494,
     // IBM's shutdown() documentation); a lingering drain takes that as the peer's end. AIX is not

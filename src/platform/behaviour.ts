@@ -35,8 +35,6 @@ export interface PlatformBehaviour {
   readonly closeWouldResetFields: number;
   /** Reads a record filled with closeWouldResetFields. */
   closeWouldReset(record: Float64Array, transport: Transport): boolean;
-  /** Whether the platform's bytesReceived counts a received FIN (Linux does). */
-  readonly countsFinInBytesReceived: boolean;
   /**
    * Whether the peer's FIN has arrived, from a record with `Field.tcp | Field.unread`, given the
    * bytes Node's TCP handle has read: where the kernel counts a FIN as one received byte,

@@ -28,7 +28,6 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       // OpenBSD and NetBSD give no state: assume a connection is there to reset.
       return state < 0 || RESETTABLE_STATES.has(state);
     },
-    countsFinInBytesReceived: false,
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,
   });

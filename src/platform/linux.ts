@@ -64,7 +64,6 @@ export const linux: PlatformBehaviour = Object.freeze({
   tcpState: (record: Float64Array) => record[Slot.state]!,
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
-  countsFinInBytesReceived: true,
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
 });

@@ -12,7 +12,6 @@ export const windows: PlatformBehaviour = Object.freeze({
   tcpState: () => -1,
   closeWouldResetFields: 0,
   closeWouldReset: () => false,
-  countsFinInBytesReceived: false,
   peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
 });

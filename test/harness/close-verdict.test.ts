@@ -302,6 +302,8 @@ describe('judge(): the verdict never contradicts itself', () => {
     ];
     for (const [snapshots, view] of cases) {
       const v = judge(snapshots, view, moments({ destroy: 2 }));
+      // Every case is a reset, so each one reaches one of the two checks below.
+      expect(['rst', 'fin-rst']).toContain(v.peer);
       if (v.peer === 'fin-rst') expect(v.kernelError).toBe('EPIPE');
       if (v.peer === 'rst') expect(v.kernelError).not.toBe('EPIPE');
       if (v.hiddenReset) expect(view.sawEnd && v.peer !== 'fin' && v.peer !== 'none').toBe(true);

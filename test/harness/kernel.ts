@@ -54,7 +54,10 @@ export async function kernelClient(options: KernelOptions): Promise<KernelResult
     new Promise<number | null>((resolve) => child.on('close', resolve)),
     (options.readTimeoutMs ?? 5000) + (options.pollMs ?? 2000) + 10_000,
     'the Python client to finish',
-  );
+  ).catch((error: unknown) => {
+    child.kill(); // a failed test must not leave its peer behind
+    throw error;
+  });
   if (code !== 0) throw new Error(`harness_client.py exited with ${code}: ${out}${err}`);
   return JSON.parse(out) as KernelResult;
 }

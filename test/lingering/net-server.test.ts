@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
-import { nextEvent, within } from '../helpers/wait.js';
+import { nextEvent, until } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { enableLingeringClose, hardReset, setLinger } = sockclose;
@@ -45,7 +45,7 @@ describe('enableLingeringClose on a net.Server', () => {
       const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }] });
       expect(seen).toMatchObject({ received: 600_000, end: 'eof' });
     }
-    await within(waitFor(() => reports.length === 10), 5000, 'ten reports');
+    await until(() => reports.length === 10, 5000, 'ten reports');
     expect(reports.every((report) => report.reason === 'eof' && report.drainedBytes === 4)).toBe(true);
     expect(disable.stats().reasons.eof).toBe(10);
   });
@@ -64,7 +64,7 @@ describe('enableLingeringClose on a net.Server', () => {
       const seen = await peer.run({ port, rcvbuf: 64 * 1024, steps: [{ send: 4 }, { recvEnd: true }] });
       expect(seen).toMatchObject({ received: big.length, end: 'eof' });
     }
-    await within(waitFor(() => reports.length === 3), 5000, 'three reports');
+    await until(() => reports.length === 3, 5000, 'three reports');
     expect(reports.map((report) => report.reason)).toEqual(['eof', 'eof', 'eof']);
     expect(Math.min(...queuedAtDestroy)).toBeGreaterThan(0);
   });
@@ -79,7 +79,7 @@ describe('enableLingeringClose on a net.Server', () => {
     );
     const seen = await peer.run({ port, steps: [{ send: 10 }, { shutdown: true }, { recvEnd: true }] });
     expect(seen).toMatchObject({ received: 5, end: 'eof' });
-    await within(waitFor(() => reports.length === 1), 5000, 'the report');
+    await until(() => reports.length === 1, 5000, 'the report');
     expect(reports[0]).toMatchObject({ reason: 'eof', drainedBytes: 0 });
   });
 
@@ -182,7 +182,3 @@ describe('without the native binary', () => {
   });
 });
 
-/** Resolves once `condition` holds, checking after each turn of the event loop (bounded by the caller's within()). */
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
-}

@@ -1,4 +1,5 @@
 // sockclose probe: how does this server end a connection? Once, or N times with a summary.
+import { MAX_MS } from '../../harness/options.js';
 import { probe as probeOnce, type ProbeOptions, type ProbeOutcome, type ProbeResult } from '../../harness/probe.js';
 import { choiceFlag, integerFlag, parse, UsageError } from '../args.js';
 import { addressFlag, COMMON_FLAGS, progressFlag } from '../common.js';
@@ -9,7 +10,6 @@ import { bytes, Output, type Io } from '../output.js';
 import { createProgress } from '../progress.js';
 
 const OUTCOMES: readonly ProbeOutcome[] = ['fin', 'rst', 'fin-rst', 'timeout', 'connect-error'];
-const MAX_MS = 2 ** 31 - 1;
 
 /** Runs `sockclose probe`; resolves with the exit code. */
 export async function probe(args: string[], io: Io): Promise<number> {

@@ -1,16 +1,13 @@
 // sockclose serve: a fault server on the command line.
 import { BEHAVIOR_NAMES } from '../../harness/behaviors.js';
 import { createFaultServer, type FaultConnectionReport, type FaultServerOptions } from '../../harness/fault-server.js';
-import { formatAddress } from '../../harness/options.js';
+import { formatAddress, MAX_BYTES, MAX_MS } from '../../harness/options.js';
 import { choiceFlag, integerFlag, parse, UsageError } from '../args.js';
 import { addressFlag, COMMON_FLAGS, listenOrExit, progressFlag, runUntilStopped } from '../common.js';
 import { ExitCode } from '../exit-codes.js';
 import { describeServerReport, serverReportJson } from '../format.js';
 import { SERVE_HELP } from '../help.js';
 import { Output, type Io } from '../output.js';
-
-const MAX_MS = 2 ** 31 - 1;
-const MAX_BYTES = 2 ** 40;
 
 /** Runs `sockclose serve`; resolves with the exit code. */
 export async function serve(args: string[], io: Io): Promise<number> {
