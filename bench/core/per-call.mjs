@@ -128,6 +128,7 @@ export async function perCall(options) {
   return {
     seed,
     rounds,
+    targetMs,
     rows: operations.map((operation) => {
       const overhead = operation.jsSamples.map((js, round) => js - operation.cSamples[round]);
       return {

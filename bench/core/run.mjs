@@ -4,7 +4,7 @@
 //   node bench/core/run.mjs [--only=per-call,closes,load,instructions] [--instructions]
 //                           [--seed=N] [--quick] [--json=FILE]
 //
-// Sections (default: per-call, closes, load; about a minute, even on a busy 2-core machine):
+// Sections (default: per-call, closes, load; ~20 s on a quiet 2-core machine, about a minute on a busy one):
 //   per-call      ns per call of the synchronous functions vs the same syscalls in C and vs Node's
 //                 socket.setNoDelay()
 //   closes        10,000 server-side closes each way: closes/s, CPU per close, TIME_WAIT left
@@ -88,7 +88,7 @@ if (sections.includes('per-call')) {
   console.log(
     `\nsetNoDelay alternates true/false so Node really calls setsockopt each time (${fixed(noDelay.jsNs)} ns; its C equivalent ${fixed(noDelay.cNs)} ns).` +
       ' "above syscalls" = sockclose time minus the C loop\'s time for the same syscalls: what JavaScript, target resolution and N-API add.\n' +
-      `Rounds: ${result.rounds}; loops of ~2 ms each (short, so that most samples escape preemption on a shared machine). Reproduce: npm run bench -- --only=per-call --seed=${seed}\n`,
+      `Rounds: ${result.rounds}; loops of ~${result.targetMs} ms each (short, so that most samples escape preemption on a shared machine). Reproduce: npm run bench -- --only=per-call --seed=${seed}\n`,
   );
 }
 

@@ -51,8 +51,8 @@ Options:
       --delay <ms>            pause before the last step (slow-close: default 1000)
       --timeout <ms>          bound on each wait for the peer (default 5000)
       --await-request         raw: start once the client has sent a byte (it stays unread)
-      --linger-idle <ms>      lingering-close: idle timeout (default 2000)
-      --linger-max <ms>       lingering-close: total cap (default 30000)
+      --linger-idle <ms>      lingering-close, close: idle timeout (default 2000)
+      --linger-max <ms>       lingering-close, close: total cap (default 30000)
   -n, --count <n>             exit 0 after n connections have closed
       --json                  machine-readable output
   -q, --quiet                 no per-connection lines (the address is still printed)

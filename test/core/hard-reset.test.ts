@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { kernelClient } from '../helpers/kernel-client.js';
 import { kernelServer } from '../helpers/kernel-server.js';
-import { closeServer, listen, portOf, timeWaitBetween, timeWaitOnServer } from '../helpers/net.js';
+import { closeServer, connectionsLeftOnServer, listen, portOf, timeWaitBetween, timeWaitOnServer } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
@@ -37,7 +37,7 @@ describe('hardReset on the server side', () => {
     );
     const seen = await kernelClient({ port: portOf(listener), send: 1 });
     expect(seen).toMatchObject({ received: 5, end: 'ECONNRESET' });
-    expect(timeWaitOnServer(listener)).toBe(0);
+    expect(connectionsLeftOnServer(listener)).toBe(0);
   });
 
   it("resets a server-side TLS socket, where Node's resetAndDestroy() throws", async () => {
@@ -54,7 +54,7 @@ describe('hardReset on the server side', () => {
     expect(seen.received).toBe(5);
     expect(seen.end).toBe('ECONNRESET');
     await Promise.all(closes); // 'close' is emitted as for any destroy()
-    expect(timeWaitOnServer(listener)).toBe(0);
+    expect(connectionsLeftOnServer(listener)).toBe(0);
   });
 
   it('resets a socket that already called end(), which Node\'s resetAndDestroy() refuses while the shutdown is pending', async () => {
@@ -71,7 +71,7 @@ describe('hardReset on the server side', () => {
     // RST landed in the peer's CLOSE_WAIT, where only send() learns of it (EPIPE). Never a clean end.
     expect(seen.end === 'ECONNRESET' || seen.sendError === 'EPIPE').toBe(true);
     expect(seen.received).toBeLessThanOrEqual(3);
-    expect(timeWaitOnServer(listener)).toBe(0);
+    expect(connectionsLeftOnServer(listener)).toBe(0);
   });
 
   it('resets a socket whose end() already completed: the FIN came first, so the peer learns on send()', async () => {
@@ -82,7 +82,7 @@ describe('hardReset on the server side', () => {
     );
     const seen = await kernelClient({ port: portOf(listener), send: 1, sendAfterEnd: 1024 });
     expect(seen).toMatchObject({ received: 3, end: 'eof', sendError: 'EPIPE' });
-    expect(timeWaitOnServer(listener)).toBe(0);
+    expect(connectionsLeftOnServer(listener)).toBe(0);
   });
 
   it('resets a raw descriptor: the one case where sockclose closes a descriptor itself', async () => {
@@ -117,7 +117,7 @@ describe('hardReset on the server side', () => {
     const seen = await kernelClient({ port: portOf(listener), send: 1 });
     expect(seen.end).toBe('ECONNRESET');
     await Promise.all(children);
-    expect(timeWaitOnServer(listener)).toBe(0);
+    expect(connectionsLeftOnServer(listener)).toBe(0);
   });
 });
 
@@ -181,6 +181,6 @@ describe('TIME_WAIT', () => {
 
     const resetting = await server(net.createServer((socket) => hardReset(socket)));
     await churn(resetting);
-    expect(timeWaitOnServer(resetting)).toBe(0);
+    expect(connectionsLeftOnServer(resetting)).toBe(0);
   });
 });

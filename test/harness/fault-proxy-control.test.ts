@@ -85,7 +85,7 @@ describe('fault proxy: toxics changed while running', () => {
     expect(proxy.resetConnections()).toBe(0);
   });
 
-  it('toxicity 0 never applies; toxicity 1 always does', async () => {
+  it('toxicity 0 never applies', async () => {
     const proxy = await echoProxy([{ type: 'timeout', attributes: { timeout: 0 }, toxicity: 0 }]);
     const client = await openClient(proxy.port);
     expect(await client.echo('through')).toBe('through');

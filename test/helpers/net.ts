@@ -94,6 +94,18 @@ export function timeWaitOnServer(server: net.Server): number {
   return ssByPort(port).filter((row) => row.state === 'TIME-WAIT' && row.localPort === port && peers.has(row.peerPort)).length;
 }
 
+/**
+ * Server-side sockets, in any state, still left by the connections `server` (made by listen())
+ * accepted. An abortive close leaves none at once; a FIN close leaves FIN-WAIT or TIME-WAIT ones
+ * (TIME-WAIT alone is not proof: it appears only once the peer's FIN has been processed).
+ */
+export function connectionsLeftOnServer(server: net.Server): number {
+  const port = portOf(server);
+  const peers = acceptedPeers.get(server);
+  if (!peers) throw new Error('connectionsLeftOnServer() needs a server started with listen() from test/helpers/net.ts');
+  return ssByPort(port).filter((row) => row.localPort === port && peers.has(row.peerPort)).length;
+}
+
 /** TIME-WAIT sockets with exactly these two ports, the first one local. */
 export function timeWaitBetween(localPort: number, peerPort: number): number {
   return ssByPort(localPort).filter((row) => row.state === 'TIME-WAIT' && row.localPort === localPort && row.peerPort === peerPort).length;
