@@ -15,6 +15,7 @@
 #include <climits>
 #include <cmath>
 
+#include "lingerer_api.h"
 #include "probe.h"
 #include "sys.h"
 
@@ -22,7 +23,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 2;
+constexpr int kAbi = 3;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";
@@ -171,6 +172,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("takeError", Napi::Function::New<TakeError>(env, "takeError"));
   exports.Set("shutdownWrite", Napi::Function::New<ShutdownWrite>(env, "shutdownWrite"));
   exports.Set("close", Napi::Function::New<Close>(env, "close"));
+  RegisterLingerer(env, exports);  // on failure its exception is pending: the loader reports it
   return exports;
 }
 

@@ -28,8 +28,17 @@ int TakeError(int fd, int* error);
 // shutdown(SHUT_WR): sends FIN once queued data has left.
 int ShutdownWrite(int fd);
 
-// close(2). Only used for descriptors the caller handed over explicitly (hardReset of a raw fd).
+// close(2). Only used for descriptors the caller handed over explicitly (hardReset of a raw fd)
+// and for the lingerer's own duplicates.
 int Close(int fd);
+
+// A close-on-exec duplicate of `fd` (the lingerer's own reference to a connection): the new
+// descriptor, or -errno (-EMFILE when the table is full).
+int DupCloexec(int fd);
+
+// read(2) into `buffer`, retried on EINTR: the byte count (0 at the peer's FIN), or -errno
+// (-EAGAIN when nothing is waiting).
+long Read(int fd, void* buffer, unsigned long length);
 
 // Fills the fields of `probe` selected by `fields` (ProbeField bits) and leaves the others at -1.
 // Looks only: nothing here consumes data or errors. Fails as a whole only when the descriptor is not

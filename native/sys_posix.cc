@@ -2,6 +2,7 @@
 #include "sys.h"
 #include "sys_posix.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -42,6 +43,32 @@ int ShutdownWrite(int fd) { return shutdown(fd, SHUT_WR) == 0 ? 0 : posix::LastE
 int Close(int fd) {
   // Never retried: after EINTR the descriptor is already gone on Linux, and may be reused.
   return close(fd) == 0 ? 0 : posix::LastError();
+}
+
+int DupCloexec(int fd) {
+#ifdef F_DUPFD_CLOEXEC
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return copy >= 0 ? copy : posix::LastError();
+#else
+  // Older systems: a window in which a fork+exec elsewhere could inherit it; no thread of ours
+  // execs, and the descriptor lives only as long as one linger.
+  const int copy = dup(fd);
+  if (copy < 0) return posix::LastError();
+  if (fcntl(copy, F_SETFD, FD_CLOEXEC) != 0) {
+    const int error = posix::LastError();
+    close(copy);
+    return error;
+  }
+  return copy;
+#endif
+}
+
+long Read(int fd, void* buffer, unsigned long length) {
+  ssize_t count;
+  do {
+    count = read(fd, buffer, length);
+  } while (count < 0 && errno == EINTR);
+  return count >= 0 ? static_cast<long>(count) : posix::LastError();
 }
 
 int Probe(int fd, unsigned fields, double* probe) {

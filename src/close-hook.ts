@@ -8,8 +8,14 @@
 // emitted only after the real close, as a blocking SO_LINGER close would delay it.
 import { clearSocketTimer, ensureReadsDropped, type NodeHandle, type SocketInternals } from './node-handle.js';
 
-/** A step before the real close. Must settle, and within its own bounded time. */
-export type CloseStep = (socket: SocketInternals, handle: NodeHandle) => Promise<void>;
+/**
+ * A step before the real close. Returns (or settles with) `true` when it has decided the close and
+ * no later step may run (the lingering close, which has handed the connection over), else nothing.
+ * A step that can answer at once does so synchronously: the close then happens in the same tick.
+ * A promise must settle, and within its own bounded time.
+ */
+export type CloseStep = (socket: SocketInternals, handle: NodeHandle) => StepOutcome | Promise<StepOutcome>;
+type StepOutcome = boolean | void;
 
 /**
  * A last look right before the real close: runs once, synchronously, after every step settled (or
@@ -22,7 +28,7 @@ type Destroy = (this: SocketInternals, error: Error | null, callback: DestroyCal
 
 interface Hook {
   readonly original: Destroy;
-  readonly steps: Map<string, CloseStep>;
+  steps: Map<string, CloseStep>;
   /** Created on first use: only the harness's observer watches closes. */
   watchers: Map<string, CloseWatcher> | null;
   bypass: boolean;
@@ -30,13 +36,22 @@ interface Hook {
 
 const hooks = new WeakMap<SocketInternals, Hook>();
 
-/** Adds (or with `null`, removes) the named step for `socket`. */
-export function setCloseStep(socket: SocketInternals, name: string, step: CloseStep | null): void {
+/**
+ * Adds (or with `null`, removes) the named step for `socket`. `first` puts it before every other
+ * step: the lingering close, which bounds (and so replaces) an emulated linger's wait.
+ */
+export function setCloseStep(socket: SocketInternals, name: string, step: CloseStep | null, first = false): void {
   if (!step) {
     hooks.get(socket)?.steps.delete(name);
     return;
   }
-  hookOf(socket).steps.set(name, step);
+  const hook = hookOf(socket);
+  if (first && hook.steps.size > 0) {
+    hook.steps.delete(name);
+    hook.steps = new Map([[name, step], ...hook.steps]);
+  } else {
+    hook.steps.set(name, step);
+  }
 }
 
 /** Adds (or with `null`, removes) the named watcher of `socket`'s real close. */
@@ -74,11 +89,16 @@ function hookedDestroy(this: SocketInternals, error: Error | null, callback: Des
     closeNow(this, hook, error, callback);
     return;
   }
-  // The socket is destroyed but its handle stays open while the steps run: reads must not reach
-  // Node's stream (on a destroyed stream they crash the process), and its timer must not fire.
+  const pending = runSteps(this, handle, hook, [...hook.steps.values()], 0);
+  if (!pending) {
+    closeNow(this, hook, error, callback);
+    return;
+  }
+  // Deferred: the socket is destroyed but its handle stays open while the steps run. Reads must
+  // not reach Node's stream (on a destroyed stream they crash the process), nor its timer fire.
   ensureReadsDropped(handle);
   clearSocketTimer(this);
-  void runSteps(this, handle, hook).then(() => closeNow(this, hook, error, callback));
+  void pending.then(() => closeNow(this, hook, error, callback));
 }
 
 function closeNow(socket: SocketInternals, hook: Hook, error: Error | null, callback: DestroyCallback): void {
@@ -95,14 +115,35 @@ function closeNow(socket: SocketInternals, hook: Hook, error: Error | null, call
   hook.original.call(socket, error, callback);
 }
 
-async function runSteps(socket: SocketInternals, handle: NodeHandle, hook: Hook): Promise<void> {
-  for (const step of [...hook.steps.values()]) {
-    if (hook.bypass) return;
+/**
+ * Runs `steps` from `index` on; synchronous steps run at once. Returns a promise only when a step
+ * returned one (it then settles once every remaining step has).
+ */
+function runSteps(socket: SocketInternals, handle: NodeHandle, hook: Hook, steps: CloseStep[], index: number): Promise<void> | undefined {
+  for (let i = index; i < steps.length; i++) {
+    if (hook.bypass) return undefined;
+    let outcome: StepOutcome | Promise<StepOutcome>;
     try {
-      await step(socket, handle);
+      outcome = steps[i]!(socket, handle);
     } catch (error) {
-      // A step failing must not keep the socket open, nor vanish.
-      process.emitWarning(error as Error, { code: 'SOCKCLOSE_CLOSE_STEP' });
+      stepFailed(error);
+      continue;
+    }
+    if (outcome === true) return undefined;
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (done) => (done === true ? undefined : runSteps(socket, handle, hook, steps, i + 1)),
+        (error: unknown) => {
+          stepFailed(error);
+          return runSteps(socket, handle, hook, steps, i + 1);
+        },
+      );
     }
   }
+  return undefined;
+}
+
+// A step failing must not keep the socket open, nor vanish.
+function stepFailed(error: unknown): void {
+  process.emitWarning(error as Error, { code: 'SOCKCLOSE_CLOSE_STEP' });
 }

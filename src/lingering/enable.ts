@@ -6,6 +6,7 @@ import { currentPlatform } from '../platform/index.js';
 import { realSocket, requireNative } from '../target.js';
 import { manage, type Owner } from './managed.js';
 import { lingerSettings, poolLimits, reportCallback } from './options.js';
+import { registerPool, unregisterPoolWhenIdle } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
 import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types.js';
 
@@ -56,7 +57,9 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     throw invalidArgValue('server', '[server]', 'already has lingering close enabled (call the function it returned first)', enableLingeringClose);
   }
 
-  const owner: Owner = { active: true, pool: new LingerPool(limits), onReport };
+  const pool = new LingerPool(limits);
+  registerPool(pool);
+  const owner: Owner = { active: true, pool, onReport };
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
   // tls is loaded here, not with the module: it brings all of crypto, which require('sockclose')
   // should not pay for.
@@ -76,8 +79,10 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     if (!owner.active) return;
     // Its sockets see the switch at their close (no per-socket bookkeeping on the hot path).
     owner.active = false;
+    pool.open = false;
+    unregisterPoolWhenIdle(pool);
     server.off(event, onConnection);
     enabled.delete(server);
   };
-  return Object.assign(disable, { stats: () => owner.pool.snapshot() });
+  return Object.assign(disable, { stats: () => pool.snapshot(), drained: () => pool.drained() });
 }

@@ -2,7 +2,8 @@ import net from 'node:net';
 
 import { closedSocket, invalidArgType } from '../errors.js';
 import { realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
-import { manageDirect, reportOf, type Owner } from './managed.js';
+import { manageDirect, type Owner } from './managed.js';
+import { registerPool } from './native-lingerer.js';
 import { defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
 import type { LingerReport, LingeringCloseOptions } from './types.js';
@@ -23,10 +24,11 @@ let threadOwner: Owner | undefined;
  *    as nginx's `reset_timedout_connection`); `onTimeout: 'close'` closes normally instead.
  *
  * Nothing read while lingering reaches the socket's listeners (or Node's http parser). The socket
- * is `destroyed` once the flush is done and emits `'close'` when its descriptor is closed; the
- * promise resolves then. An `'error'` the socket emits meanwhile is caught and reported.
+ * is `destroyed` once the flush is done; the linger itself runs in native code on the event loop,
+ * after Node has let go of the socket (it emits `'close'` then). The promise resolves when the
+ * descriptor is closed. An `'error'` the socket emits meanwhile is caught and reported.
  *
- * Needs the native binary (it watches the connection through the kernel once Node has let go).
+ * Needs the native binary.
  *
  * @param socket - A connected `net.Socket` or `tls.TLSSocket` (TCP or AF_UNIX).
  * @param options - {@link LingeringCloseOptions}.
@@ -47,27 +49,37 @@ export async function lingeringClose(socket: net.Socket, options: LingeringClose
   // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
   resolveSocket(real, lingeringClose, 'stream');
   requireNative(lingeringClose);
-  const settings = manageDirect(
+  const state = manageDirect(
     real,
     (base) => lingerSettings(options, lingeringClose, base),
-    () => (threadOwner ??= { active: true, pool: new LingerPool(defaultLimits()), onReport: null }),
+    () => (threadOwner ??= threadPoolOwner()),
   );
 
   let emitted: Error | null = null;
   const onError = (error: Error) => (emitted ??= error);
   real.on('error', onError);
-  const closed = new Promise<void>((done) => real.once('close', () => done()));
   try {
-    await flush(real, settings.maxTimeout);
-    if (!real.destroyed) real.destroy();
-    await closed;
+    const report = await new Promise<LingerReport | null>((resolve) => {
+      state.consumer = resolve;
+      // No report by then and none to come: closed without a linger (an abortive close).
+      real.once('close', () => {
+        if (!state.handedOver) resolve(state.report);
+      });
+      void flush(real, state.settings.maxTimeout).then(() => {
+        if (!real.destroyed) real.destroy();
+      });
+    });
+    if (!report) throw closedSocket(lingeringClose);
+    return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
   } finally {
     real.off('error', onError);
   }
+}
 
-  const report = reportOf(real);
-  if (!report) throw closedSocket(lingeringClose);
-  return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
+function threadPoolOwner(): Owner {
+  const pool = new LingerPool(defaultLimits());
+  registerPool(pool);
+  return { active: true, pool, onReport: null };
 }
 
 /**

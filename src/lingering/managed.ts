@@ -1,29 +1,48 @@
-// Puts one socket under lingering close: whoever destroys it (user code, Node's http server, a
-// timeout, autoDestroy), the close goes through the linger.
+// Puts one socket under lingering close: whoever closes it (user code, Node's http server, a
+// timeout, autoDestroy), the close goes through the linger, and the linger itself runs in native
+// code (native/lingerer.h). What stays in JavaScript is what only Node's objects can tell:
 //
-// Two hooks, because destroy() has two halves:
-// - before Node marks the socket destroyed (a wrapper around this socket's destroy()): from then
-//   on drop whatever is read; end() the socket, so Node hands libuv its shutdown behind the writes
-//   already queued and, on TLS, sends close_notify first; stop the socket's timer, which would
-//   otherwise fire during the linger.
-// - after (a close step, src/close-hook.ts): the socket is destroyed, its descriptor still open;
-//   the drain runs there and the real close happens when it is done.
+// - its half-close ('finish': our FIN is out, the peer's is not in): the close has begun. Node
+//   still reads for the application, so the socket stays Node's, but it is counted in its pool and
+//   bounded by the idle and total timeouts (the half-closed watch, on the shared clock).
+// - before destroy() (a wrapper around this socket's destroy()): from then on drop whatever is
+//   read; end() the socket, so Node hands libuv its shutdown behind the writes already queued and,
+//   on TLS, sends close_notify first.
+// - after (a close step, src/close-hook.ts): the socket is destroyed, its descriptor still open.
+//   Once libuv has handed the kernel every queued byte (the flush: usually already so), the
+//   descriptor goes to the native lingerer and Node closes its own copy at once: 'close' is
+//   emitted then, and the socket's memory is free while the connection lingers.
 
 import { setCloseStep } from '../close-hook.js';
+import { systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
-import { drain } from './drain.js';
-import { detachHttpParser, dropReads, inputEnded, nodeResetInProgress, transportKind, type ReadSink } from '../node-handle.js';
+import {
+  detachHttpParser,
+  dropReads,
+  inputEnded,
+  nodeResetInProgress,
+  queuedWriteBytes,
+  startReading,
+  transportBytesRead,
+  transportKind,
+  type ReadSink,
+} from '../node-handle.js';
+import { handOver, type ReportConsumer } from './native-lingerer.js';
 import type { LingerSettings } from './options.js';
-import type { LingerPool } from './pool.js';
-import type { LingerReport } from './types.js';
+import type { Admission, LingerPool } from './pool.js';
+import { unwatch, watch, type Ticking } from './ticker.js';
+import type { LingerEndReason, LingerReport } from './types.js';
 
 const STEP = 'lingering-close';
-const TIMEOUT_REASONS = new Set<LingerReport['reason']>(['idle-timeout', 'max-timeout', 'drain-limit']);
+// While libuv still writes (before the hand-over), poll its queue: no event says "written".
+const FLUSH_POLL_FIRST_MS = 1;
+const FLUSH_POLL_MAX_MS = 50;
 
 type Destroy = (this: SocketInternals, ...args: unknown[]) => SocketInternals;
 type ReportListener = (report: LingerReport, socket: SocketInternals) => void;
+type Timeout = 'idle-timeout' | 'max-timeout';
 
 /** Who a socket's lingering close answers to: its server's switch, pool and listener. */
 export interface Owner {
@@ -34,22 +53,34 @@ export interface Owner {
 }
 
 /** A socket's lingering-close state; also where its dropped reads are reported. */
-class Managed implements ReadSink {
-  /** When the lingering close began, if before destroy() (lingeringClose() flushes first). */
+class Managed implements ReadSink, Ticking {
+  /** When the close began (its half-close, lingeringClose(), or destroy()): the total cap counts from here. */
   startedAt: number | null = null;
+  /** The place taken in the pool, once the close began. */
+  admission: Admission | null = null;
   /** Our destroy() wrapper ran for this close. */
   prepared = false;
   /** An abortive close was asked for (hardReset, resetAndDestroy, SO_LINGER {1, 0}): no linger. */
   abortive = false;
   /** Node had handed the kernel our FIN ('finish') before destroy(). */
   finSent = false;
-  /** SO_LINGER was read before destroy() (and was not abortive). */
+  /** SO_LINGER was read before destroy() and is off. */
   lingerChecked = false;
-  /** Node's stream had seen the end of input before destroy(). */
+  /** Node's stream (or a dropped read) saw the end of input. */
   inputEnded = false;
-  /** The drain, once running: told of every read. */
-  reader: ReadSink | null = null;
+  /** The half-closed watch ran out: the close must end as a timed-out linger does. */
+  expired: Timeout | null = null;
+  /** lingeringClose()'s promise, waiting for the report. */
+  consumer: ReportConsumer | null = null;
+  /** The linger went to the native lingerer (its report comes from there). */
+  handedOver = false;
+  /** An end decided here (overload, a timeout before the hand-over). */
   report: LingerReport | null = null;
+  // The half-closed watch (Ticking): the socket, while watched.
+  wakeAt = Number.POSITIVE_INFINITY;
+  private halfClosed: SocketInternals | null = null;
+  private lastProgressAt = 0;
+  private progress = Number.NaN;
 
   constructor(
     public owner: Owner,
@@ -58,7 +89,60 @@ class Managed implements ReadSink {
   ) {}
 
   onRead(end: boolean): void {
-    this.reader?.onRead(end);
+    if (end) this.inputEnded = true;
+  }
+
+  /** Begins the close at our half-close: counted from now, bounded by the timeouts. */
+  watchHalfClose(socket: SocketInternals): void {
+    this.startedAt ??= performance.now();
+    this.admission = this.owner.pool.admit();
+    if (this.admission === 'refused') {
+      socket.destroy();
+      return;
+    }
+    this.halfClosed = socket;
+    this.lastProgressAt = this.startedAt;
+    this.wakeAt = Math.min(this.startedAt + this.limits().idleTimeout, this.startedAt + this.limits().maxTimeout);
+    watch(this);
+  }
+
+  stopWatching(): void {
+    if (!this.halfClosed) return;
+    this.halfClosed = null;
+    unwatch(this);
+  }
+
+  onTick(now: number): void {
+    const socket = this.halfClosed;
+    if (!socket || socket.destroyed) {
+      this.stopWatching();
+      return;
+    }
+    const { idleTimeout, maxTimeout } = this.limits();
+    const deadline = this.startedAt! + maxTimeout;
+    if (now >= deadline) return this.expire(socket, 'max-timeout');
+    // Progress: bytes the application still reads, and ours the peer acknowledges.
+    const handle = socket._handle;
+    const native = binding();
+    const queued = handle && native && handle.fd >= 0 && native.probe(handle.fd, Field.queues) >= 0 ? record[Slot.sendQueue]! : 0;
+    const progress = socket.bytesRead - queued;
+    if (progress !== this.progress) {
+      this.progress = progress;
+      this.lastProgressAt = now;
+    }
+    if (now >= this.lastProgressAt + idleTimeout) return this.expire(socket, 'idle-timeout');
+    this.wakeAt = Math.min(deadline, this.lastProgressAt + idleTimeout);
+  }
+
+  /** The settings this close runs under (a short linger's, when admitted short). */
+  limits(): LingerSettings {
+    return this.admission === 'short' ? shorten(this.settings, this.owner.pool.limits.shortLingerTimeout) : this.settings;
+  }
+
+  private expire(socket: SocketInternals, reason: Timeout): void {
+    this.stopWatching();
+    this.expired = reason;
+    socket.destroy();
   }
 }
 
@@ -68,49 +152,52 @@ class Managed implements ReadSink {
 const managed = new WeakMap<SocketInternals, Managed>();
 
 /** Puts `socket` under lingering close (or, if it already is, gives it these owner and settings). */
-export function manage(socket: SocketInternals, owner: Owner, settings: LingerSettings): void {
+export function manage(socket: SocketInternals, owner: Owner, settings: LingerSettings): Managed {
   const existing = managed.get(socket);
   if (existing) {
     existing.owner = owner;
     existing.settings = settings;
-    return;
+    return existing;
   }
-  managed.set(socket, new Managed(owner, settings, socket.destroy as Destroy));
+  const state = new Managed(owner, settings, socket.destroy as Destroy);
+  managed.set(socket, state);
   // An own property, as Node's http server does for socket.on: the prototype stays untouched.
   socket.destroy = lingeringDestroy as typeof socket.destroy;
-  setCloseStep(socket, STEP, lingerStep);
+  socket.on('finish', onFinish);
+  // First: it decides the close, and bounds (so replaces) an emulated linger's wait.
+  setCloseStep(socket, STEP, lingerStep, true);
+  return state;
 }
 
 /**
  * Prepares a direct lingeringClose() of `socket`: a server's socket keeps its owner and takes these
- * settings over the server's; any other gets `owner`. Marks the linger's start (it flushes before
- * destroy(), and the total timeout counts from here). Returns the settings.
+ * settings over the server's; any other gets `owner`. Marks the close's start (it flushes before
+ * destroy(), and the total timeout counts from here). Returns the socket's state.
  */
 export function manageDirect(
   socket: SocketInternals,
   settingsFrom: (base: LingerSettings | undefined) => LingerSettings,
   owner: () => Owner,
-): LingerSettings {
+): Managed {
   let state = managed.get(socket);
   if (state?.owner.active) state.settings = settingsFrom(state.settings);
-  else {
-    manage(socket, owner(), settingsFrom(undefined));
-    state = managed.get(socket)!;
-  }
+  else state = manage(socket, owner(), settingsFrom(undefined));
   state.startedAt ??= performance.now();
-  return state.settings;
+  return state;
 }
 
-/** The report of a socket whose lingering close has ended, if any. */
-export function reportOf(socket: SocketInternals): LingerReport | null {
-  return managed.get(socket)?.report ?? null;
+/** Our FIN is out ('finish'); if the peer's is not in yet, the close has begun. */
+function onFinish(this: SocketInternals): void {
+  const state = managed.get(this);
+  if (!state || !state.owner.active || this.destroyed || state.admission !== null || inputEnded(this)) return;
+  state.watchHalfClose(this);
 }
 
 /** The socket's destroy(), under lingering close: prepares the linger, then destroys as before. */
 function lingeringDestroy(this: SocketInternals, ...args: unknown[]): SocketInternals {
   const state = managed.get(this);
   if (!state) return (Object.getPrototypeOf(this) as { destroy: Destroy }).destroy.apply(this, args);
-  if (state.owner.active && !this.destroyed && this._handle) beforeDestroy(this, this._handle, state);
+  if ((state.owner.active || state.admission !== null) && !this.destroyed && this._handle) beforeDestroy(this, this._handle, state);
   return state.previousDestroy.apply(this, args);
 }
 
@@ -124,86 +211,143 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
   dropReads(handle, state);
   state.inputEnded = inputEnded(socket);
   if (socket.timeout) socket.setTimeout(0);
-  if (socket.writable && !socket.connecting) {
+  if (socket.writable && !socket.connecting && state.expired === null) {
     // end() sends TLS close_notify at once: not before a reset that hardReset() or
     // setLinger(socket, 0) asked for (both set SO_LINGER {1, 0}). A socket already ended (http's
-    // destroySoon()) has its SO_LINGER read by the drain's first look instead: one syscall less
-    // on the common path.
-    if (abortiveLingerSet(handle)) {
+    // destroySoon()) has its SO_LINGER read by the native lingerer instead: one syscall less on
+    // the common path.
+    const linger = lingerOf(handle);
+    if (linger === 'abortive') {
       state.abortive = true;
       return;
     }
-    state.lingerChecked = true;
+    state.lingerChecked = linger === 'off';
     socket.end();
   }
   state.finSent = socket.writableFinished;
 }
 
-/** Whether SO_LINGER {1, 0} is set on the live descriptor: the close must reset. */
-function abortiveLingerSet(handle: NodeHandle): boolean {
+/** SO_LINGER on the live descriptor: {1, 0} (the close must reset), off, or something else. */
+function lingerOf(handle: NodeHandle): 'abortive' | 'off' | 'other' {
   const native = binding();
-  if (!native || !(handle.fd >= 0) || native.probe(handle.fd, Field.linger) < 0) return false;
-  return record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0;
+  if (!native || !(handle.fd >= 0) || native.probe(handle.fd, Field.linger) < 0) return 'other';
+  if (record[Slot.lingerEnabled] === 0) return 'off';
+  return record[Slot.lingerSeconds] === 0 ? 'abortive' : 'other';
 }
 
-async function lingerStep(socket: SocketInternals, handle: NodeHandle): Promise<void> {
+/** The close step: decides how the close ends; true once it has (no other step runs). */
+function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Promise<boolean> {
   const state = managed.get(socket);
-  if (!state || !state.owner.active) return;
+  if (!state) return false;
+  state.stopWatching();
+  // A server that undid lingering close lets its sockets close as Node does, unless their close
+  // had begun (they finish their bounded linger).
+  if (!state.owner.active && state.admission === null) return false;
   // Destroyed without our destroy() wrapper (a caller holding the prototype's): decide here.
   if (!state.prepared) {
     state.prepared = true;
     state.abortive = nodeResetInProgress(socket);
     if (!state.abortive) dropReads(handle, state);
-    state.inputEnded = true; // unknown: make the drain look first (and read SO_LINGER then)
+    state.inputEnded = inputEnded(socket);
   }
-  const transport = transportKind(handle);
-  if (state.abortive || transport === null || !(handle.fd >= 0)) return;
-
   const { pool } = state.owner;
-  const startedAt = state.startedAt ?? performance.now();
-  const admission = pool.admit();
-  if (admission === 'refused') {
-    deliver(socket, state, {
-      reason: 'overload',
-      drainedBytes: 0,
-      durationMs: performance.now() - startedAt,
-      closedWith: 'close',
-      error: null,
-      shortened: false,
-    });
-    return;
+  if (state.abortive || transportKind(handle) === null || !(handle.fd >= 0)) {
+    if (state.admission !== null && state.admission !== 'refused') pool.release();
+    return state.abortive;
   }
-  let report: LingerReport;
-  try {
-    const short = admission === 'short';
-    const settings = short ? shorten(state.settings, pool.limits.shortLingerTimeout) : state.settings;
-    detachHttpParser(socket);
-    const outcome = await drain({
-      handle,
-      transport,
+  const startedAt = (state.startedAt ??= performance.now());
+  state.admission ??= pool.admit();
+  if (state.admission === 'refused') {
+    pool.count('overload', 0, false);
+    deliver(socket, state, endReport('overload', startedAt, false, null, false));
+    return true;
+  }
+  detachHttpParser(socket);
+  if (state.expired) return endHere(socket, handle, state, state.expired);
+  if (queuedWriteBytes(handle) > 0) return flushThenHandOver(socket, handle, state);
+  return handOverNow(socket, handle, state);
+}
+
+/** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
+async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<boolean> {
+  const { idleTimeout, maxTimeout } = state.limits();
+  const deadline = state.startedAt! + maxTimeout;
+  // Keep reading (and dropping) meanwhile: a peer blocked on a full window reads nothing of ours.
+  startReading(handle);
+  const firstByte = transportBytesRead(handle) ?? 0;
+  let queued = queuedWriteBytes(handle);
+  let lastProgressAt = performance.now();
+  for (let delay = FLUSH_POLL_FIRST_MS; queued > 0; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
+    const now = performance.now();
+    if (now >= deadline) return endHere(socket, handle, state, 'max-timeout');
+    if (now >= lastProgressAt + idleTimeout) return endHere(socket, handle, state, 'idle-timeout');
+    await new Promise((wake) => setTimeout(wake, Math.max(1, Math.min(delay, deadline - now, lastProgressAt + idleTimeout - now))));
+    if (handle.fd < 0) return endHere(socket, handle, state, 'max-timeout');
+    const left = queuedWriteBytes(handle);
+    if (left < queued) lastProgressAt = performance.now();
+    queued = left;
+  }
+  return handOverNow(socket, handle, state, (transportBytesRead(handle) ?? 0) - firstByte);
+}
+
+function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed, drainedBytes = 0): boolean {
+  const settings = state.limits();
+  const startedAt = state.startedAt!;
+  const elapsedMs = performance.now() - startedAt;
+  if (elapsedMs >= settings.maxTimeout) return endHere(socket, handle, state, 'max-timeout');
+  const shortened = state.admission === 'short';
+  const result = handOver(
+    {
+      fd: handle.fd,
+      pool: state.owner.pool,
       settings,
-      startedAt,
-      lookFirst: state.inputEnded,
-      finSent: state.finSent,
+      drainedBytes,
+      elapsedMs,
+      finSent: state.finSent || socket.writableFinished,
       lingerChecked: state.lingerChecked,
-      attach: (reader) => (state.reader = reader),
-    });
-    if (outcome.reason === 'abortive') return;
-    let closedWith: LingerReport['closedWith'] = 'close';
-    if (TIMEOUT_REASONS.has(outcome.reason) && settings.onTimeout === 'reset' && setAbortive(handle)) closedWith = 'reset';
-    report = {
-      reason: outcome.reason,
-      drainedBytes: outcome.drainedBytes,
-      durationMs: performance.now() - startedAt,
-      closedWith,
-      error: outcome.error,
-      shortened: short,
-    };
-  } finally {
-    state.reader = null;
-    pool.release();
+      inputEnded: state.inputEnded,
+    },
+    consumerFor(socket, state, shortened),
+  );
+  if (result === 'lingering') {
+    state.handedOver = true;
+    return true;
   }
-  deliver(socket, state, report);
+  if (result === 'abortive') {
+    // SO_LINGER {1, 0}, set after our last look: Node's close resets, as asked. No report.
+    state.owner.pool.release();
+    state.abortive = true;
+    return true;
+  }
+  // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
+  state.owner.pool.finish('overload', 0, false);
+  deliver(socket, state, endReport('overload', startedAt, false, systemError(result, 'dup', lingeringCloseStep), shortened));
+  return true;
+}
+
+/** Ends the close in JavaScript as a linger ending with `reason` would (a timeout before the hand-over). */
+function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: Timeout): true {
+  const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
+  state.owner.pool.finish(reason, 0, reset);
+  deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short'));
+  return true;
+}
+
+/** Who receives the native report: only built when somebody waits for it (else nothing is kept). */
+function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean): ReportConsumer | null {
+  const waiting = state.consumer;
+  const listener = state.owner.onReport;
+  if (!waiting && !listener) return null;
+  return (report) => {
+    report.shortened = shortened;
+    state.report = report;
+    waiting?.(report);
+    if (listener) callListener(listener, report, socket);
+  };
+}
+
+function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: Error | null, shortened: boolean): LingerReport {
+  return { reason, drainedBytes: 0, durationMs: performance.now() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened };
 }
 
 function shorten(settings: LingerSettings, total: number): LingerSettings {
@@ -222,9 +366,12 @@ function setAbortive(handle: NodeHandle): boolean {
 
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.report = report;
-  state.owner.pool.record(report);
+  state.consumer?.(report);
   const listener = state.owner.onReport;
-  if (!listener) return;
+  if (listener) callListener(listener, report, socket);
+}
+
+function callListener(listener: ReportListener, report: LingerReport, socket: SocketInternals): void {
   try {
     listener(report, socket);
   } catch (error) {
@@ -235,3 +382,7 @@ function deliver(socket: SocketInternals, state: Managed, report: LingerReport):
     });
   }
 }
+
+// Names the lingering close in system errors raised on its behalf.
+function lingeringCloseStep(): void {}
+Object.defineProperty(lingeringCloseStep, 'name', { value: 'lingeringClose' });

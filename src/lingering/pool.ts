@@ -1,9 +1,13 @@
 // The bounded-resource accounting: how many sockets linger at once (each holds a descriptor), and
-// what happened to every lingering close. Each server with lingering close enabled has its own
-// pool; direct lingeringClose() calls share the thread's. Every pool also adds to the thread's
-// totals.
+// how every lingering close ended. Each server with lingering close enabled has its own pool;
+// direct lingeringClose() calls share the thread's. Every pool also adds to the thread's totals.
+//
+// A socket is counted from the moment its close begins (its half-close, or destroy()) until its
+// descriptor is closed, whichever stage it is in: flushing in JavaScript, or in the native
+// lingerer, whose reports arrive in batches once per loop iteration. The counters live here, in
+// JavaScript: stats() reads them without a native call, and no memory is shared with the addon.
 import type { PoolLimits } from './options.js';
-import type { LingerReport, LingeringCloseStats } from './types.js';
+import type { LingerEndReason, LingeringCloseStats } from './types.js';
 
 /** How a pool admits one more lingering socket. */
 export type Admission = 'full' | 'short' | 'refused';
@@ -23,20 +27,22 @@ function emptyStats(): LingeringCloseStats {
 class Tally {
   protected readonly counters = emptyStats();
 
-  enter(): void {
-    this.counters.lingering += 1;
-    this.counters.peakLingering = Math.max(this.counters.peakLingering, this.counters.lingering);
+  enter(short: boolean): void {
+    const { counters } = this;
+    counters.lingering += 1;
+    if (counters.lingering > counters.peakLingering) counters.peakLingering = counters.lingering;
+    if (short) counters.shortened += 1;
   }
 
   leave(): void {
     this.counters.lingering -= 1;
   }
 
-  record(report: LingerReport): void {
-    this.counters.reasons[report.reason] += 1;
-    this.counters.drainedBytes += report.drainedBytes;
-    if (report.shortened) this.counters.shortened += 1;
-    if (report.closedWith === 'reset') this.counters.resets += 1;
+  record(reason: LingerEndReason, drainedBytes: number, reset: boolean): void {
+    const { counters } = this;
+    counters.reasons[reason] += 1;
+    counters.drainedBytes += drainedBytes;
+    if (reset) counters.resets += 1;
   }
 
   snapshot(): LingeringCloseStats {
@@ -45,9 +51,16 @@ class Tally {
 }
 
 const thread = new Tally();
+let nextId = 0;
 
 /** A set of lingering sockets under one bound. */
 export class LingerPool extends Tally {
+  /** How the native lingerer's reports name this pool. */
+  readonly id = nextId++;
+  /** False once nothing new can enter (the server's lingering close was undone). */
+  open = true;
+  private waiters: (() => void)[] | null = null;
+
   constructor(readonly limits: PoolLimits) {
     super();
   }
@@ -56,21 +69,44 @@ export class LingerPool extends Tally {
   admit(): Admission {
     const { lingering } = this.counters;
     if (lingering >= this.limits.maxLingering) return 'refused';
-    this.enter();
-    thread.enter();
-    return lingering >= this.limits.shortLingerAbove ? 'short' : 'full';
+    const short = lingering >= this.limits.shortLingerAbove;
+    this.enter(short);
+    thread.enter(short);
+    return short ? 'short' : 'full';
   }
 
-  /** Gives back the place {@link admit} took. */
+  /** Gives back the place {@link admit} took, counting how the linger ended. */
+  finish(reason: LingerEndReason, drainedBytes: number, reset: boolean): void {
+    this.count(reason, drainedBytes, reset);
+    this.release();
+  }
+
+  /** Gives back the place {@link admit} took, with nothing to count (an abortive close asked for). */
   release(): void {
     this.leave();
     thread.leave();
+    if (this.counters.lingering === 0 && this.waiters) {
+      const waiters = this.waiters;
+      this.waiters = null;
+      for (const wake of waiters) wake();
+    }
   }
 
-  /** Counts a finished (or refused) lingering close. */
-  override record(report: LingerReport): void {
-    super.record(report);
-    thread.record(report);
+  /** Counts a close that took no place (refused: `'overload'`). */
+  count(reason: LingerEndReason, drainedBytes: number, reset: boolean): void {
+    this.record(reason, drainedBytes, reset);
+    thread.record(reason, drainedBytes, reset);
+  }
+
+  /** Resolves once no socket of this pool lingers (at once if none does now). */
+  drained(): Promise<void> {
+    if (this.counters.lingering === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+
+  /** Closed, and nothing lingering: no report can name this pool any more. */
+  idle(): boolean {
+    return !this.open && this.counters.lingering === 0;
   }
 }
 

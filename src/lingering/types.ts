@@ -65,7 +65,12 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   shortLingerAbove?: number;
   /** The whole time a short linger may take. Default 2000. */
   shortLingerTimeout?: number;
-  /** Called with each connection's report, right before its descriptor closes. */
+  /**
+   * Called with each connection's report once its descriptor is closed (reports come in one batch
+   * per event-loop iteration). The socket is the one that closed: it is kept in memory until its
+   * report, which costs what a destroyed socket weighs for as long as it lingers; without
+   * `onReport`, nothing of a lingering connection stays in JavaScript.
+   */
   onReport?: (report: LingerReport, socket: net.Socket) => void;
 }
 
@@ -92,6 +97,19 @@ export interface LingeringCloseStats {
  */
 export interface LingeringCloseControl {
   (): void;
-  /** A snapshot of this server's counters. */
+  /** A snapshot of this server's counters (no native call: they are kept in JavaScript). */
   stats(): LingeringCloseStats;
+  /**
+   * Resolves once none of this server's sockets lingers (at once if none does now). Node's
+   * `server.close()` calls back when Node has let go of every socket, which for a lingering one
+   * is when the native lingerer takes it over, before its linger ends; await this too for the
+   * moment every descriptor is closed.
+   *
+   * @example
+   * ```ts
+   * server.close();
+   * await control.drained(); // every linger of this server has ended
+   * ```
+   */
+  drained(): Promise<void>;
 }

@@ -21,10 +21,19 @@ export interface Binding {
   takeError(fd: number): number;
   shutdownWrite(fd: number): number;
   close(fd: number): number;
+  /**
+   * Hands a connection to the native lingerer (native/lingerer.h): 0 (lingering), 1 (SO_LINGER
+   * {1, 0} is set: nothing taken, the caller's close must reset) or -errno (nothing taken).
+   */
+  lingerStart(fd: number, token: number, group: number, flags: number, idleMs: number, leftMs: number, maxDrainBytes: number, drainedBytes: number, elapsedMs: number): number;
+  /** Names the function that receives finished lingers, 7 numbers each (native/lingerer_api.cc). */
+  lingerSink(sink: (reports: Float64Array) => void): void;
+  /** Connections the native lingerer holds now. */
+  lingerCount(): number;
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 2;
+const ABI = 3;
 
 interface LoadResult {
   binding: Binding | null;

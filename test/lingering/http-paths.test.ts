@@ -172,9 +172,10 @@ describe('http close paths under enableLingeringClose', () => {
     expect(requests).toHaveLength(1);
   });
 
-  it("server.close(): idle connections linger, and 'close' waits for them", async () => {
+  it('server.close(): idle connections linger; control.drained() resolves once their lingers ended', async () => {
     const events: string[] = [];
     let closed: Promise<void> | undefined;
+    let drained: Promise<void> | undefined;
     const server = http.createServer();
     const started = await lingeringOn(
       server,
@@ -183,6 +184,9 @@ describe('http close paths under enableLingeringClose', () => {
           setImmediate(() => {
             closed = new Promise<void>((resolve) => server.close(() => resolve()));
             void closed.then(() => events.push('server closed'));
+            // Asked right after close(): the idle connection is lingering (or about to).
+            drained = started.disable.drained();
+            void drained.then(() => events.push('drained'));
           }),
         );
         ok(res);
@@ -193,7 +197,10 @@ describe('http close paths under enableLingeringClose', () => {
     expectCleanLateEnd(seen);
     expect(await started.nextReport()).toMatchObject({ reason: 'eof', drainedBytes: LATE_REQUEST.length });
     await within(closed!, 5000, "the server's 'close'");
-    // The server's 'close' waited for the lingering connection.
-    expect(events).toEqual(['report', 'server closed']);
+    await within(drained!, 5000, 'drained()');
+    // Node lets go of a lingering socket at the hand-over, so the server's 'close' comes first;
+    // drained() waits for the linger's end (its report).
+    expect(events).toEqual(['server closed', 'report', 'drained']);
+    expect(started.disable.stats().lingering).toBe(0);
   });
 });

@@ -1,0 +1,317 @@
+// The native lingerer (see lingerer.h). Portable over every Unix: the platform's differences stay
+// in sys_*.cc (reads, the send queue, SO_LINGER) and in libuv (the poll mechanism).
+#include "lingerer.h"
+
+#include <cerrno>
+
+#include "probe.h"
+#include "sys.h"
+
+namespace sockclose {
+namespace lingerer {
+namespace {
+
+// Reads per wake-up before yielding to the rest of the loop: a peer that floods cannot starve it
+// (libuv's polls are level-triggered: what is left wakes us again).
+constexpr int kReadsPerWakeup = 16;
+constexpr unsigned long kBufferBytes = 64 * 1024;
+// The timer never fires more often than this: deadlines are exact to within it, and many lingers
+// with nearby deadlines cost one scan, not one each.
+constexpr uint64_t kMinScanIntervalMs = 10;
+// A linger still running then (most end within a round trip) has its send queue read once, the
+// baseline against which acknowledged bytes count as progress.
+constexpr uint64_t kFirstLookMs = 100;
+
+bool WouldBlock(long result) { return result == -EAGAIN || result == -EWOULDBLOCK; }
+
+}  // namespace
+
+// One lingering connection: our duplicate of its descriptor and the poll watching it.
+class Connection {
+ public:
+  Connection(Lingerer* owner, const StartRequest& request, int fd, bool clear_linger)
+      : owner_(owner),
+        fd_(fd),
+        token_(request.token),
+        group_(request.group),
+        flags_(request.flags),
+        clear_linger_(clear_linger),
+        idle_ms_(request.idle_ms),
+        max_drain_bytes_(request.max_drain_bytes),
+        elapsed_ms_(request.elapsed_ms),
+        started_ns_(uv_hrtime()),
+        drained_bytes_(request.drained_bytes) {
+    const uint64_t now = uv_now(owner->loop_);
+    started_ = now;
+    last_progress_ = now;
+    total_deadline_ = now + request.left_ms;
+  }
+
+  unsigned flags() const { return flags_; }
+
+  // Reads and discards what is waiting. Returns true when the linger ended (Finish() was called).
+  bool Drain() {
+    for (int i = 0; i < kReadsPerWakeup; i++) {
+      const long count = sys::Read(fd_, owner_->buffer_.get(), kBufferBytes);
+      if (count > 0) {
+        drained_bytes_ += static_cast<double>(count);
+        last_progress_ = uv_now(owner_->loop_);
+        if (drained_bytes_ > max_drain_bytes_) return End(kEndDrainLimit, 0);
+        continue;
+      }
+      if (count == 0) return End(kEndEof, 0);
+      if (WouldBlock(count)) return false;
+      // IBM i fails reads after our shutdown(SHUT_WR) with ECONNRESET (libuv issue 3494): there
+      // it means the peer is done, not that it reset.
+      if (count == -ECONNRESET && (flags_ & kResetAfterShutdownIsEnd)) return End(kEndEof, 0);
+      return End(kEndError, static_cast<int>(-count));
+    }
+    return false;
+  }
+
+  bool Register() {
+    poll_.data = this;
+    if (uv_poll_init(owner_->loop_, &poll_, fd_) != 0) return false;
+    registered_ = true;
+    // Only the lingerer's timer keeps the loop alive: one reference for all, bounded by the caps.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+    return uv_poll_start(&poll_, UV_READABLE, PollCallback) == 0;
+  }
+
+  // A deadline passed? Ends the linger if so (true). Bytes of ours being acknowledged count as
+  // progress too, so a peer still reading a large response is not cut off: the send queue is
+  // looked at only when a deadline is due (a baseline first, kFirstLookMs in).
+  bool CheckDeadlines(uint64_t now) {
+    if (now >= total_deadline_) return End(kEndMaxTimeout, 0);
+    if (now < NextDeadline()) return false;
+    double probe[kProbeSlotCount];
+    for (double& slot : probe) slot = -1;
+    sys::platform::ProbeQueues(fd_, probe);
+    const double queued = probe[kSlotSendQueue];
+    if (baseline_taken_ && queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
+    send_queue_ = queued;
+    baseline_taken_ = true;
+    if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0);
+    return false;
+  }
+
+  // When the timer must look at this connection next.
+  uint64_t NextDeadline() const {
+    uint64_t deadline = last_progress_ + idle_ms_;
+    if (!baseline_taken_ && started_ + kFirstLookMs < deadline) deadline = started_ + kFirstLookMs;
+    return deadline < total_deadline_ ? deadline : total_deadline_;
+  }
+
+  // Closes our descriptor as the end calls for and queues the report. Always returns true.
+  bool End(int reason, int error) {
+    owner_->Finish(this, reason, error);
+    return true;
+  }
+
+  // Closes the descriptor (SO_LINGER {1, 0} first when `reset`); true if it was made abortive.
+  bool CloseDescriptor(bool reset) {
+    if (registered_) uv_poll_stop(&poll_);  // out of the backend before the number is freed
+    bool reset_done = false;
+    if (reset) {
+      reset_done = sys::SetLinger(fd_, true, 0) == 0;
+    } else if (clear_linger_) {
+      // A positive SO_LINGER would make close() block the loop's thread; the linger is over.
+      sys::SetLinger(fd_, false, 0);
+    }
+    sys::Close(fd_);
+    fd_ = -1;
+    return reset_done;
+  }
+
+  Report MakeReport(int reason, int error, bool reset) const {
+    Report report;
+    report.token = token_;
+    report.group = group_;
+    report.reason = reason;
+    report.error = error;
+    report.reset = reset;
+    report.drained_bytes = drained_bytes_;
+    report.duration_ms = elapsed_ms_ + static_cast<double>(uv_hrtime() - started_ns_) / 1e6;
+    return report;
+  }
+
+  static void Closed(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    Lingerer* owner = self->owner_;
+    delete self;
+    owner->HandleClosed();
+  }
+
+  static void PollCallback(uv_poll_t* poll, int status, int /*events*/) {
+    auto* self = static_cast<Connection*>(poll->data);
+    if (self->Drain() || status >= 0) return;
+    // libuv saw POLLERR and stopped watching, yet nothing read said why: the pending error names
+    // it (reading it clears it, which harms nobody: this descriptor is about to close).
+    int error = 0;
+    sys::TakeError(self->fd_, &error);
+    self->End(kEndError, error != 0 ? error : ECONNRESET);
+  }
+
+  Lingerer* owner_;
+  Connection* prev_ = nullptr;
+  Connection* next_ = nullptr;
+  uv_poll_t poll_;
+  bool registered_ = false;
+
+ private:
+  int fd_;
+  uint32_t token_;
+  uint32_t group_;
+  unsigned flags_;
+  bool clear_linger_;
+  uint64_t idle_ms_;
+  double max_drain_bytes_;
+  double elapsed_ms_;
+  uint64_t started_ns_;
+  uint64_t started_;        // loop time (ms)
+  uint64_t last_progress_;  // loop time of the last byte read or acknowledged
+  uint64_t total_deadline_;
+  double drained_bytes_;
+  double send_queue_ = -1;
+  bool baseline_taken_ = false;
+};
+
+
+Lingerer::Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* context)
+    : loop_(loop), on_reports_(on_reports), context_(context), buffer_(new char[kBufferBytes]) {
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+  uv_idle_init(loop_, &idle_);
+  idle_.data = this;
+}
+
+int Lingerer::Start(const StartRequest& request) {
+  if (shutting_down_) return -ECANCELED;
+  bool clear_linger = false;
+  if (!(request.flags & kLingerChecked)) {
+    bool enabled = false;
+    int seconds = 0;
+    const int result = sys::GetLinger(request.fd, &enabled, &seconds);
+    if (result < 0) return result;
+    if (enabled && seconds == 0) return kStartAbortive;
+    clear_linger = enabled;
+  }
+  const int fd = sys::DupCloexec(request.fd);
+  if (fd < 0) return fd;
+  // Our FIN, if Node could not send it: Node's queues are empty (the caller waited), so nothing is
+  // cut off. A failure (the peer already reset) shows in the first read.
+  if (!(request.flags & kFinSent)) sys::ShutdownWrite(fd);
+
+  auto* connection = new Connection(this, request, fd, clear_linger);
+  connection->next_ = head_;
+  if (head_) head_->prev_ = connection;
+  head_ = connection;
+  count_++;
+
+  // Node saw the peer's FIN already: the linger may be over before it needs a watcher.
+  if ((request.flags & kInputEnded) && connection->Drain()) return 0;
+  if (!connection->Register()) {
+    Finish(connection, kEndError, EIO);
+    return 0;
+  }
+  ArmTimer(connection->NextDeadline());
+  return 0;
+}
+
+void Lingerer::ArmTimer(uint64_t deadline) {
+  if (timer_due_ != 0 && timer_due_ <= deadline) return;
+  const uint64_t now = uv_now(loop_);
+  uint64_t due = deadline;
+  if (due < last_scan_ + kMinScanIntervalMs) due = last_scan_ + kMinScanIntervalMs;
+  timer_due_ = due;
+  uv_timer_start(&timer_, TimerCallback, due > now ? due - now : 0, 0);
+}
+
+void Lingerer::Finish(Connection* connection, int reason, int error) {
+  const bool reset_asked = (reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit) &&
+                           (connection->flags() & kResetOnTimeout);
+  const bool reset = connection->CloseDescriptor(reset_asked);
+  QueueReport(connection->MakeReport(reason, error, reset));
+  Remove(connection);
+}
+
+void Lingerer::Remove(Connection* connection) {
+  if (connection->prev_) connection->prev_->next_ = connection->next_;
+  else head_ = connection->next_;
+  if (connection->next_) connection->next_->prev_ = connection->prev_;
+  count_--;
+  if (count_ == 0 && timer_due_ != 0) {
+    uv_timer_stop(&timer_);
+    timer_due_ = 0;
+  }
+  if (connection->registered_) {
+    closing_++;
+    uv_close(reinterpret_cast<uv_handle_t*>(&connection->poll_), Connection::Closed);
+  } else {
+    delete connection;
+  }
+}
+
+void Lingerer::QueueReport(const Report& report) {
+  if (shutting_down_) return;
+  reports_.push_back(report);
+  // Idempotent. Referenced: a report waiting (a lingeringClose() promise) keeps the loop alive.
+  uv_idle_start(&idle_, IdleCallback);
+}
+
+void Lingerer::TakeReports(std::vector<Report>* out) {
+  out->clear();
+  out->swap(reports_);
+}
+
+void Lingerer::OnTimer() {
+  const uint64_t now = uv_now(loop_);
+  last_scan_ = now;
+  timer_due_ = 0;
+  uint64_t next = UINT64_MAX;
+  for (Connection* connection = head_; connection != nullptr;) {
+    Connection* following = connection->next_;
+    if (!connection->CheckDeadlines(now)) {
+      const uint64_t deadline = connection->NextDeadline();
+      if (deadline < next) next = deadline;
+    }
+    connection = following;
+  }
+  if (count_ != 0 && next != UINT64_MAX) ArmTimer(next);
+}
+
+void Lingerer::OnIdle() {
+  if (!reports_.empty()) on_reports_(context_);
+  // The callback may have started lingers that ended at once: they wait for the next iteration.
+  if (reports_.empty()) uv_idle_stop(&idle_);
+}
+
+void Lingerer::Shutdown(void (*done)(void* context), void* context) {
+  shutting_down_ = true;
+  done_ = done;
+  done_context_ = context;
+  reports_.clear();
+  while (head_ != nullptr) {
+    Connection* connection = head_;
+    connection->CloseDescriptor(false);
+    Remove(connection);
+  }
+  closing_ += 2;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OwnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OwnHandleClosed);
+}
+
+void Lingerer::HandleClosed() {
+  closing_--;
+  // Last: `done` may delete this object.
+  if (shutting_down_ && closing_ == 0 && done_ != nullptr) done_(done_context_);
+}
+
+void Lingerer::TimerCallback(uv_timer_t* timer) { static_cast<Lingerer*>(timer->data)->OnTimer(); }
+
+void Lingerer::IdleCallback(uv_idle_t* idle) { static_cast<Lingerer*>(idle->data)->OnIdle(); }
+
+void Lingerer::OwnHandleClosed(uv_handle_t* handle) { static_cast<Lingerer*>(handle->data)->HandleClosed(); }
+
+}  // namespace lingerer
+}  // namespace sockclose

@@ -1,0 +1,128 @@
+// The native lingerer: the drain of a lingering close, on the environment's own libuv loop.
+//
+// It takes a connection's descriptor over (a close-on-exec duplicate, so that Node can close its
+// own copy at once: the connection lives on while ours is open), sends our FIN if Node has not,
+// then reads and discards until the peer's FIN or reset, the idle timeout, the total cap or the
+// drain-byte limit, and closes (abortively after a timeout when so configured). Each connection is
+// a uv_poll_t, so libuv picks the platform's mechanism (epoll, kqueue, event ports, pollset); one
+// timer runs only while something lingers. No thread, no JavaScript per connection: finished
+// lingers are queued and handed to JavaScript in one batch per loop iteration.
+//
+// Everything here runs on the environment's loop thread; nothing is shared between environments.
+#ifndef SOCKCLOSE_LINGERER_H_
+#define SOCKCLOSE_LINGERER_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace sockclose {
+namespace lingerer {
+
+// How a linger ended; the numbers are src/lingering/native-lingerer.ts's.
+enum EndReason : int {
+  kEndEof = 0,
+  kEndIdleTimeout = 1,
+  kEndMaxTimeout = 2,
+  kEndError = 3,
+  kEndDrainLimit = 4,
+};
+
+// Start() flags.
+enum StartFlag : unsigned {
+  kFinSent = 1u << 0,               // Node already handed the kernel our FIN
+  kResetOnTimeout = 1u << 1,        // a timeout or the drain limit closes with RST
+  kResetAfterShutdownIsEnd = 1u << 2,  // IBM i: ECONNRESET after our FIN is the peer's end
+  kLingerChecked = 1u << 3,         // SO_LINGER was read by the caller: neither {1, 0} nor positive
+  kInputEnded = 1u << 4,            // Node saw the peer's FIN: try reading before registering
+};
+
+struct StartRequest {
+  int fd;              // Node's descriptor; never closed here
+  uint32_t token;      // the caller's name for this linger, given back in its report
+  uint32_t group;      // the caller's accounting group (a server), given back in its report
+  unsigned flags;      // StartFlag bits
+  uint64_t idle_ms;    // idle timeout
+  uint64_t left_ms;    // what is left of the total cap
+  double max_drain_bytes;
+  double drained_bytes;  // already read and dropped by Node before the hand-over
+  double elapsed_ms;     // already spent before the hand-over (counted in the report's duration)
+};
+
+// Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed, or not a socket).
+constexpr int kStartAbortive = 1;  // SO_LINGER {1, 0} is set: the caller's close must reset
+
+struct Report {
+  uint32_t token;
+  uint32_t group;
+  int reason;          // EndReason
+  int error;           // errno for kEndError, else 0
+  bool reset;          // closed with RST (SO_LINGER {1, 0})
+  double drained_bytes;
+  double duration_ms;
+};
+
+class Connection;
+
+class Lingerer {
+ public:
+  // `on_reports` is called from the loop (an idle handle: once per iteration at most, and it keeps
+  // the loop from blocking or exiting while reports wait) whenever reports are waiting; it takes
+  // them with TakeReports().
+  Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* context);
+  Lingerer(const Lingerer&) = delete;
+  Lingerer& operator=(const Lingerer&) = delete;
+
+  // Takes the connection over: 0, kStartAbortive, or -errno. A linger that ends at once (the
+  // peer's FIN already read) is reported like any other.
+  int Start(const StartRequest& request);
+
+  // Connections lingering now.
+  size_t Count() const { return count_; }
+
+  // Moves the waiting reports into `out` (cleared first).
+  void TakeReports(std::vector<Report>* out);
+
+  // Environment teardown: closes every descriptor at once and every handle; `done` runs (from the
+  // loop) once libuv has let go of them all, after which the object may be deleted. No report
+  // is made after this.
+  void Shutdown(void (*done)(void* context), void* context);
+
+ private:
+  friend class Connection;
+
+  void Finish(Connection* connection, int reason, int error);
+  void Remove(Connection* connection);
+  void ArmTimer(uint64_t deadline);
+  void QueueReport(const Report& report);
+  void OnTimer();
+  void OnIdle();
+  void HandleClosed();
+
+  static void TimerCallback(uv_timer_t* timer);
+  static void IdleCallback(uv_idle_t* idle);
+  static void OwnHandleClosed(uv_handle_t* handle);
+
+  uv_loop_t* loop_;
+  uv_timer_t timer_;
+  uv_idle_t idle_;
+  void (*on_reports_)(void*);
+  void* context_;
+  Connection* head_ = nullptr;  // intrusive list of lingering connections
+  size_t count_ = 0;
+  uint64_t timer_due_ = 0;      // loop time the timer fires at, 0 when stopped
+  uint64_t last_scan_ = 0;
+  std::vector<Report> reports_;
+  std::unique_ptr<char[]> buffer_;  // where every connection's discarded bytes land
+  bool shutting_down_ = false;
+  int closing_ = 0;             // handles given to uv_close() whose callback has not run yet
+  void (*done_)(void*) = nullptr;
+  void* done_context_ = nullptr;
+};
+
+}  // namespace lingerer
+}  // namespace sockclose
+
+#endif  // SOCKCLOSE_LINGERER_H_

@@ -1,0 +1,192 @@
+// The lingerer's Node-API surface: lingerStart() hands a descriptor over, lingerSink() names the
+// JavaScript function that receives finished lingers in batches, lingerCount() says how many
+// linger now. Plain Node-API (no node-addon-api wrappers) on this path: it runs once per closed
+// connection. Arguments are validated by src/lingering/native-lingerer.ts; here they are only
+// guarded.
+#include "lingerer_api.h"
+
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "lingerer.h"
+
+namespace sockclose {
+namespace {
+
+// A report in the batch: token, group, reason, errno, reset (1/0), drained bytes, duration (ms).
+constexpr size_t kReportFields = 7;
+
+// Per environment (main thread, each worker): given to the functions as their data.
+struct LingererState {
+  explicit LingererState(napi_env e) : env(e) {}
+  napi_env env;
+  lingerer::Lingerer* lingerer = nullptr;  // created by the first lingerStart()
+  napi_ref sink = nullptr;
+  napi_ref resource = nullptr;  // the async resource behind async_context, kept alive with it
+  napi_async_context async_context = nullptr;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  std::vector<lingerer::Report> batch;
+};
+
+// From the loop: the finished lingers, one Float64Array, one call into JavaScript.
+void DeliverReports(void* context) {
+  auto* state = static_cast<LingererState*>(context);
+  state->lingerer->TakeReports(&state->batch);
+  if (state->batch.empty() || state->sink == nullptr) return;
+  napi_env env = state->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  const size_t length = state->batch.size() * kReportFields;
+  void* data = nullptr;
+  napi_value buffer, array, sink, receiver, result;
+  if (napi_create_arraybuffer(env, length * sizeof(double), &data, &buffer) == napi_ok &&
+      napi_create_typedarray(env, napi_float64_array, length, buffer, 0, &array) == napi_ok &&
+      napi_get_reference_value(env, state->sink, &sink) == napi_ok && sink != nullptr &&
+      napi_get_global(env, &receiver) == napi_ok) {
+    auto* out = static_cast<double*>(data);
+    for (const lingerer::Report& report : state->batch) {
+      *out++ = report.token;
+      *out++ = report.group;
+      *out++ = report.reason;
+      *out++ = report.error;
+      *out++ = report.reset ? 1 : 0;
+      *out++ = report.drained_bytes;
+      *out++ = report.duration_ms;
+    }
+    // napi_make_callback: async hooks see the call, and microtasks run after it, as after any
+    // libuv callback into JavaScript. An exception is the process's, as from an event listener.
+    if (napi_make_callback(env, state->async_context, receiver, sink, 1, &array, &result) == napi_pending_exception) {
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  state->batch.clear();
+  napi_close_handle_scope(env, scope);
+}
+
+napi_value Int32(napi_env env, int32_t value) {
+  napi_value out = nullptr;
+  napi_create_int32(env, value, &out);
+  return out;
+}
+
+// lingerStart(fd, token, group, flags, idleMs, leftMs, maxDrainBytes, drainedBytes, elapsedMs)
+//   -> 0 (lingering) | 1 (abortive: SO_LINGER {1, 0} is set, nothing taken) | -errno
+napi_value LingerStart(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  auto* state = static_cast<LingererState*>(data);
+  int32_t fd = -1, flags = 0, idle = -1, left = -1;
+  uint32_t token = 0, group = 0;
+  double max_drain = 0, drained = 0, elapsed = 0;
+  if (argc < 9 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &token) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &group) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &flags) != napi_ok || napi_get_value_int32(env, argv[4], &idle) != napi_ok ||
+      napi_get_value_int32(env, argv[5], &left) != napi_ok ||
+      napi_get_value_double(env, argv[6], &max_drain) != napi_ok ||
+      napi_get_value_double(env, argv[7], &drained) != napi_ok ||
+      napi_get_value_double(env, argv[8], &elapsed) != napi_ok || fd < 0 || idle < 0 || left < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerStart() takes 9 numbers");
+    return nullptr;
+  }
+  if (state->lingerer == nullptr) {
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return Int32(env, -ENOSYS);
+    state->lingerer = new lingerer::Lingerer(loop, DeliverReports, state);
+  }
+  lingerer::StartRequest request;
+  request.fd = fd;
+  request.token = token;
+  request.group = group;
+  request.flags = static_cast<unsigned>(flags);
+  request.idle_ms = static_cast<uint64_t>(idle);
+  request.left_ms = static_cast<uint64_t>(left);
+  request.max_drain_bytes = max_drain;
+  request.drained_bytes = drained;
+  request.elapsed_ms = elapsed;
+  return Int32(env, state->lingerer->Start(request));
+}
+
+// lingerSink(fn): fn(reports: Float64Array) receives every batch from now on.
+napi_value LingerSink(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  auto* state = static_cast<LingererState*>(data);
+  napi_valuetype type = napi_undefined;
+  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerSink() takes a function");
+    return nullptr;
+  }
+  if (state->sink != nullptr) napi_delete_reference(env, state->sink);
+  state->sink = nullptr;
+  napi_create_reference(env, argv[0], 1, &state->sink);
+  return nullptr;
+}
+
+// lingerCount() -> connections lingering now in this environment.
+napi_value LingerCount(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data) != napi_ok) return nullptr;
+  auto* state = static_cast<LingererState*>(data);
+  return Int32(env, state->lingerer != nullptr ? static_cast<int32_t>(state->lingerer->Count()) : 0);
+}
+
+// Last step of the teardown, once libuv has closed every handle of ours.
+void Release(void* context) {
+  auto* state = static_cast<LingererState*>(context);
+  napi_async_cleanup_hook_handle handle = state->cleanup;
+  if (state->async_context != nullptr) napi_async_destroy(state->env, state->async_context);
+  if (state->sink != nullptr) napi_delete_reference(state->env, state->sink);
+  if (state->resource != nullptr) napi_delete_reference(state->env, state->resource);
+  delete state->lingerer;
+  delete state;
+  napi_remove_async_cleanup_hook(handle);
+}
+
+// The environment is going away (a worker terminated, the process exiting): close every lingering
+// descriptor now, then let libuv close our handles before the loop is closed.
+void OnCleanup(napi_async_cleanup_hook_handle handle, void* context) {
+  auto* state = static_cast<LingererState*>(context);
+  state->cleanup = handle;
+  if (state->lingerer != nullptr) {
+    state->lingerer->Shutdown(Release, state);
+  } else {
+    Release(state);
+  }
+}
+
+bool Export(napi_env env, napi_value exports, const char* name, napi_callback callback, LingererState* state) {
+  napi_value function;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, state, &function) == napi_ok &&
+         napi_set_named_property(env, exports, name, function) == napi_ok;
+}
+
+}  // namespace
+
+bool RegisterLingerer(napi_env env, napi_value exports) {
+  auto* state = new LingererState(env);
+  napi_value name, resource;
+  if (napi_create_string_utf8(env, "sockclose:lingerer", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok ||
+      napi_create_reference(env, resource, 1, &state->resource) != napi_ok ||
+      napi_async_init(env, resource, name, &state->async_context) != napi_ok ||
+      napi_add_async_cleanup_hook(env, OnCleanup, state, nullptr) != napi_ok) {
+    if (state->async_context != nullptr) napi_async_destroy(env, state->async_context);
+    if (state->resource != nullptr) napi_delete_reference(env, state->resource);
+    delete state;
+    return false;
+  }
+  // From here the cleanup hook owns `state`.
+  return Export(env, exports, "lingerStart", LingerStart, state) &&
+         Export(env, exports, "lingerSink", LingerSink, state) &&
+         Export(env, exports, "lingerCount", LingerCount, state);
+}
+
+}  // namespace sockclose

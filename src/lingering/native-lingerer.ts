@@ -1,0 +1,128 @@
+// The JavaScript side of the native lingerer (native/lingerer.h): hands a descriptor over, and
+// turns the batches of finished lingers the loop delivers into pool counters and, only where
+// somebody waits for one, report objects.
+//
+// Nothing is kept per lingering connection unless a report is awaited (a lingeringClose()
+// promise, an onReport listener): a connection handed over is, to JavaScript, a counter in its
+// pool until its report arrives.
+import { pendingSocketError } from '../errors.js';
+import { platform } from '../platform/index.js';
+import { requireNative } from '../target.js';
+import type { LingerSettings } from './options.js';
+import type { LingerPool } from './pool.js';
+import type { LingerEndReason, LingerReport } from './types.js';
+
+/** lingerStart() flags (native/lingerer.h StartFlag). */
+const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, lingerChecked: 8, inputEnded: 16 } as const;
+
+/** EndReason numbers (native/lingerer.h) to names. */
+const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit'];
+/** Numbers per report in a batch (native/lingerer_api.cc kReportFields). */
+const FIELDS = 7;
+
+/** What a hand-over needs besides the descriptor. */
+export interface HandOver {
+  readonly fd: number;
+  readonly pool: LingerPool;
+  readonly settings: LingerSettings;
+  /** Bytes Node read and dropped before the hand-over (during the flush). */
+  readonly drainedBytes: number;
+  /** Milliseconds of the total cap already spent (the flush before the hand-over). */
+  readonly elapsedMs: number;
+  /** Node already handed the kernel our FIN. */
+  readonly finSent: boolean;
+  /** SO_LINGER was read and is off. */
+  readonly lingerChecked: boolean;
+  /** Node saw the peer's FIN. */
+  readonly inputEnded: boolean;
+}
+
+/** Receives one linger's report (and builds nothing unless it exists). */
+export type ReportConsumer = (report: LingerReport) => void;
+
+/** How a hand-over went: the native lingerer has it, an abortive close was asked for, or -errno. */
+export type HandOverResult = 'lingering' | 'abortive' | number;
+
+const consumers = new Map<number, ReportConsumer>();
+const pools = new Map<number, LingerPool>();
+let nextToken = 0;
+let sinkInstalled = false;
+
+/** Makes `pool` known to the batches (its reports name it by number). */
+export function registerPool(pool: LingerPool): void {
+  pools.set(pool.id, pool);
+}
+
+/** Forgets `pool` once it can receive no more reports. */
+export function unregisterPoolWhenIdle(pool: LingerPool): void {
+  if (pool.idle()) pools.delete(pool.id);
+}
+
+/**
+ * Gives the connection to the native lingerer. On 'lingering' the caller lets Node close its own
+ * copy of the descriptor at once; `consumer`, if given, receives the report later.
+ */
+export function handOver(request: HandOver, consumer: ReportConsumer | null): HandOverResult {
+  const native = requireNative(handOver);
+  if (!sinkInstalled) {
+    native.lingerSink(onBatch);
+    sinkInstalled = true;
+  }
+  const { settings } = request;
+  const flags =
+    (request.finSent ? Flag.finSent : 0) |
+    (settings.onTimeout === 'reset' ? Flag.resetOnTimeout : 0) |
+    (platform().resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
+    (request.lingerChecked ? Flag.lingerChecked : 0) |
+    (request.inputEnded ? Flag.inputEnded : 0);
+  const token = nextToken;
+  nextToken = (nextToken + 1) >>> 0;
+  const left = Math.max(0, Math.ceil(settings.maxTimeout - request.elapsedMs));
+  const result = native.lingerStart(
+    request.fd,
+    token,
+    request.pool.id,
+    flags,
+    settings.idleTimeout,
+    left,
+    settings.maxDrainBytes,
+    request.drainedBytes,
+    request.elapsedMs,
+  );
+  if (result === 0) {
+    if (consumer) consumers.set(token, consumer);
+    return 'lingering';
+  }
+  return result === 1 ? 'abortive' : result;
+}
+
+/** Connections the native lingerer of this thread holds now (0 without the binary). */
+export function nativeLingering(): number {
+  return sinkInstalled ? requireNative(nativeLingering).lingerCount() : 0;
+}
+
+function onBatch(reports: Float64Array): void {
+  for (let i = 0; i + FIELDS <= reports.length; i += FIELDS) {
+    const token = reports[i]!;
+    const reason = REASONS[reports[i + 2]!] ?? 'error';
+    const reset = reports[i + 4] === 1;
+    const drainedBytes = reports[i + 5]!;
+    const pool = pools.get(reports[i + 1]!);
+    if (pool) {
+      pool.finish(reason, drainedBytes, reset);
+      unregisterPoolWhenIdle(pool);
+    }
+    const consumer = consumers.get(token);
+    if (!consumer) continue;
+    consumers.delete(token);
+    const errno = reports[i + 3]!;
+    consumer({
+      reason,
+      drainedBytes,
+      durationMs: reports[i + 6]!,
+      closedWith: reset ? 'reset' : 'close',
+      error: reason === 'error' && errno > 0 ? pendingSocketError(errno, 'read', false, handOver) : null,
+      shortened: false,
+    });
+  }
+}
