@@ -6,6 +6,7 @@
 // steps run the socket is already `destroyed` (reads are dropped, writes refused) but its handle,
 // and so its descriptor, stays open: the number cannot be reused under the steps' feet. 'close' is
 // emitted only after the real close, as a blocking SO_LINGER close would delay it.
+import type { LingerReport } from './lingering/types.js';
 import { clearSocketTimer, ensureReadsDropped, type NodeHandle, type SocketInternals } from './node-handle.js';
 
 /**
@@ -20,8 +21,11 @@ type StepOutcome = boolean | void;
 /**
  * A last look right before the real close: runs once, synchronously, after every step settled (or
  * at once when the close is immediate), with the handle still open. It cannot delay or veto it.
+ * When a step took the descriptor over (the lingering close hands it to the native lingerer),
+ * Node's close is not the connection's: `later` then settles with the linger's report, once the
+ * descriptor is really closed.
  */
-export type CloseWatcher = (socket: SocketInternals, handle: NodeHandle) => void;
+export type CloseWatcher = (socket: SocketInternals, handle: NodeHandle, later: Promise<LingerReport> | null) => void;
 
 type DestroyCallback = (error?: Error | null) => void;
 type Destroy = (this: SocketInternals, error: Error | null, callback: DestroyCallback) => void;
@@ -31,6 +35,8 @@ interface Hook {
   steps: Map<string, CloseStep>;
   /** Created on first use: only the harness's observer watches closes. */
   watchers: Map<string, CloseWatcher> | null;
+  /** Set by a step that took the descriptor over: how it ends, later. */
+  later: Promise<LingerReport> | null;
   bypass: boolean;
 }
 
@@ -68,13 +74,24 @@ function hookOf(socket: SocketInternals): Hook {
   let hook = hooks.get(socket);
   if (!hook) {
     const internals = socket as unknown as { _destroy: Destroy };
-    hook = { original: internals._destroy, steps: new Map(), watchers: null, bypass: false };
+    hook = { original: internals._destroy, steps: new Map(), watchers: null, later: null, bypass: false };
     hooks.set(socket, hook);
     internals._destroy = hookedDestroy;
   }
   return hook;
 }
 
+
+/** Whether anything watches `socket`'s real close (then a step that takes the descriptor over says how it ends). */
+export function closeWatched(socket: SocketInternals): boolean {
+  return (hooks.get(socket)?.watchers?.size ?? 0) > 0;
+}
+
+/** For a step that took the descriptor over: how the connection ends, for the watchers. */
+export function setLaterEnd(socket: SocketInternals, later: Promise<LingerReport>): void {
+  const hook = hooks.get(socket);
+  if (hook) hook.later = later;
+}
 
 /** Makes the next close immediate: for hardReset(), which must not wait for anything. */
 export function bypassCloseSteps(socket: SocketInternals): void {
@@ -106,7 +123,7 @@ function closeNow(socket: SocketInternals, hook: Hook, error: Error | null, call
   if (handle && hook.watchers) {
     for (const watcher of hook.watchers.values()) {
       try {
-        watcher(socket, handle);
+        watcher(socket, handle, hook.later);
       } catch (failure) {
         process.emitWarning(failure as Error, { code: 'SOCKCLOSE_CLOSE_WATCHER' });
       }

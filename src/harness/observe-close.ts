@@ -12,6 +12,7 @@ import { closedSocket, invalidArgType } from '../errors.js';
 import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-socket.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import type { TcpStateName } from '../native/layout.js';
+import type { LingerReport } from '../lingering/types.js';
 import { judge, type CloseSnapshot, type EndKind, type Moments, type NodeView } from './close-verdict.js';
 
 export type { CloseSnapshot, EndKind } from './close-verdict.js';
@@ -174,8 +175,12 @@ export function observeClose(socket: net.Socket, options: ObserveCloseOptions = 
   // The real close may come later than destroy(): close steps (an emulated linger, a lingering
   // close draining input) keep the handle open after it. A watcher looks at the kernel right
   // before the descriptor really closes.
-  const lookAtRealClose: CloseWatcher = (_socket, handle) => {
-    snapshots.push(snapshotOfHandle(internals, handle, socket.bytesRead, since()));
+  // The lingering close hands the descriptor to the native lingerer: Node's close is then not the
+  // connection's, whose end comes with the linger's report.
+  let later: Promise<LingerReport> | null = null;
+  const lookAtRealClose: CloseWatcher = (_socket, handle, handedOver) => {
+    later = handedOver;
+    if (!handedOver) snapshots.push(snapshotOfHandle(internals, handle, socket.bytesRead, since()));
   };
 
   const onConnect = () => {
@@ -235,8 +240,15 @@ export function observeClose(socket: net.Socket, options: ObserveCloseOptions = 
 
   return new Promise<CloseObservation>((resolve) => {
     socket.once('close', () => {
-      const closeMs = since();
-      events.push({ event: 'close', atMs: closeMs });
+      const nodeCloseMs = since();
+      if (later) void later.then((report) => finish(nodeCloseMs, snapshotOfLinger(report, socket.bytesRead, since())));
+      else finish(nodeCloseMs, null);
+    });
+    // `closeMs`: when the descriptor closed (for a lingering close, the linger's end).
+    const finish = (nodeCloseMs: number, lingerEnd: CloseSnapshot | null) => {
+      if (lingerEnd) snapshots.push(lingerEnd);
+      const closeMs = lingerEnd?.atMs ?? nodeCloseMs;
+      events.push({ event: 'close', atMs: nodeCloseMs });
       socket.off('connect', onConnect);
       socket.off('end', onEnd);
       socket.off('finish', onFinish);
@@ -280,8 +292,34 @@ export function observeClose(socket: net.Socket, options: ObserveCloseOptions = 
         events,
         snapshots,
       });
-    });
+    };
   });
+}
+
+/**
+ * The end of a connection the native lingerer closed, as a snapshot right before that close: a
+ * FIN from the peer ('eof'), its reset ('error'), or our own reset after a timeout.
+ */
+function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: number): CloseSnapshot {
+  const reset = report.closedWith === 'reset';
+  const code = (report.error as { code?: unknown } | null)?.code;
+  return {
+    at: 'final',
+    atMs,
+    state: report.reason === 'eof' || report.reason === 'error' ? 'CLOSE' : null,
+    pendingError: report.reason === 'error' && typeof code === 'string' ? code : null,
+    pendingErrorKnown: true,
+    unreadBytes: null,
+    unsentBytes: null,
+    unackedBytes: null,
+    closeWouldReset: reset,
+    abortive: reset,
+    kernelBytesReceived: null,
+    kernelBytesAcked: null,
+    nodeBytesRead,
+    peerFinReceived: report.reason === 'eof' ? true : report.reason === 'error' ? false : null,
+    inspectError: null,
+  };
 }
 
 /** The kernel's view now, or a snapshot recording why it could not be read. Never throws. */

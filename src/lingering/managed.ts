@@ -13,7 +13,7 @@
 //   descriptor goes to the native lingerer and Node closes its own copy at once: 'close' is
 //   emitted then, and the socket's memory is free while the connection lingers.
 
-import { setCloseStep } from '../close-hook.js';
+import { closeWatched, setCloseStep, setLaterEnd } from '../close-hook.js';
 import { systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
@@ -337,12 +337,16 @@ function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, re
 function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean): ReportConsumer | null {
   const waiting = state.consumer;
   const listener = state.owner.onReport;
-  if (!waiting && !listener) return null;
+  let watched: ((report: LingerReport) => void) | null = null;
+  // The close's watchers (the harness's observer) learn how the connection really ended.
+  if (closeWatched(socket)) setLaterEnd(socket, new Promise((resolve) => (watched = resolve)));
+  if (!waiting && !listener && !watched) return null;
   return (report) => {
     report.shortened = shortened;
     state.report = report;
     waiting?.(report);
     if (listener) callListener(listener, report, socket);
+    (watched as ((report: LingerReport) => void) | null)?.(report);
   };
 }
 
