@@ -15,12 +15,9 @@ const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 
 /** Node-API headers: the node-api-headers package (cmake-js's), else Node's own install. */
+// The running Node's own headers (as node-gyp uses them): Node-API and libuv, which the lingerer needs.
 function napiInclude(): string {
-  try {
-    return (require(require.resolve('node-api-headers', { paths: [root] })) as { include_dir: string }).include_dir;
-  } catch {
-    return path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
-  }
+  return path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
 }
 
 /** Compiles the AIX-layer variant (the same flags as binding.gyp, with -Werror) and returns its path. */
