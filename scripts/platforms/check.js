@@ -26,7 +26,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { gypTargets, run } = require('./gyp-targets.js');
+const { gypTargets: configure, run } = require('./gyp-targets.js');
 const { machoImports } = require('./macho-imports.js');
 const { nodeApiFunctions } = require('./node-api-symbols.js');
 
@@ -81,36 +81,41 @@ function seconds(since) {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 
-/** Runs `label`'s work; a failure is counted and printed in full, never swallowed. */
+/**
+ * Runs `label`'s work (steps run side by side; processes are limited by `exec`) and resolves with
+ * its report line; a failure is counted and reported in full, never swallowed.
+ */
 async function step(label, work) {
-  const since = Date.now();
   try {
     const detail = await work();
     passed++;
-    log(`ok   ${label} (${seconds(since)})${detail ? `: ${detail}` : ''}`);
+    return `ok   ${label} (done at ${seconds(started)})${detail ? `: ${detail}` : ''}`;
   } catch (error) {
     failed++;
-    log(`FAIL ${label} (${seconds(since)})\n${String(error.message ?? error).replace(/^/gm, '     ')}`);
+    return `FAIL ${label} (done at ${seconds(started)})\n${String(error.message ?? error).replace(/^/gm, '     ')}`;
   }
 }
 
-/** Runs at most `limit` of the functions at once, in order; resolves with their results. */
-async function inParallel(functions, limit = Math.max(1, os.availableParallelism?.() ?? os.cpus().length)) {
-  const results = new Array(functions.length);
-  let next = 0;
-  async function worker() {
-    while (next < functions.length) {
-      const index = next++;
-      results[index] = await functions[index]();
-    }
+// At most one compiler, linker or node-gyp process per CPU, across all steps.
+const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+let running = 0;
+const waiting = [];
+async function slot(work) {
+  if (running >= cpus) await new Promise((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
   }
-  await Promise.all(Array.from({ length: Math.min(limit, functions.length) }, worker));
-  return results;
 }
 
 function exec(command, commandArgs, options = {}) {
-  if (verbose) log(`     $ ${command} ${commandArgs.join(' ')}`);
-  return run(command, commandArgs, { timeout: 300_000, ...options });
+  return slot(() => {
+    if (verbose) log(`     $ ${command} ${commandArgs.join(' ')}`);
+    return run(command, commandArgs, { timeout: 300_000, ...options });
+  });
 }
 
 // ---- zig, installed on demand -------------------------------------------------------------
@@ -122,6 +127,9 @@ function zigBinary() {
   }
   const dir = process.env.SOCKCLOSE_ZIG_DIR || path.join(os.homedir(), '.cache', 'sockclose-zig');
   const zig = path.join(dir, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
+  // zig's own cache (compiled compiler-rt and the like) next to it, not in ~/.cache/zig.
+  process.env.ZIG_GLOBAL_CACHE_DIR ??= path.join(dir, 'zig-cache');
+  process.env.ZIG_LOCAL_CACHE_DIR ??= path.join(dir, 'zig-cache');
   if (!fs.existsSync(zig)) {
     log(`zig: installing ${ZIG_PACKAGE} (~72 MB download, ~350 MB on disk) into ${dir}, once; later runs reuse it`);
     fs.mkdirSync(dir, { recursive: true });
@@ -135,6 +143,11 @@ function zigBinary() {
 }
 
 // ---- compiling ------------------------------------------------------------------------------
+
+/** node-gyp configure for one OS, as one of the limited processes. */
+function gypTargets(...args) {
+  return slot(() => configure(...args));
+}
 
 function compileFlags(target, { dropArch }) {
   const flags = [];
@@ -153,8 +166,8 @@ function compileFlags(target, { dropArch }) {
 /** Compiles each source to an object in outDir, or only checks it (`syntaxOnly`: no object). */
 async function compileAll(compiler, prefixArgs, target, flags, outDir, { syntaxOnly = false } = {}) {
   fs.mkdirSync(outDir, { recursive: true });
-  return inParallel(
-    target.sources.map((source) => async () => {
+  return Promise.all(
+    target.sources.map(async (source) => {
       const object = path.join(outDir, `${path.basename(source).replace(/\.[^.]+$/, '')}.o`);
       const output = syntaxOnly ? ['-fsyntax-only'] : ['-c', '-o', object];
       await exec(compiler, [...prefixArgs, ...flags, source, ...output]);
@@ -276,7 +289,7 @@ async function main() {
     const nodeInclude = path.join(require('../node-gyp.js').localNodeDir() ?? path.resolve(path.dirname(process.execPath), '..'), 'include', 'node');
     let zig = null;
     let allowed = null;
-    await step(`tools: zig, ${LD64}, Node-API ${NAPI_VERSION} declarations`, async () => {
+    const tools = step(`tools: zig, ${LD64}, Node-API ${NAPI_VERSION} declarations`, async () => {
       zig = zigBinary();
       const version = (await exec(zig, ['version'])).trim();
       await exec(LD64, ['--version']).catch(() => {
@@ -285,17 +298,20 @@ async function main() {
       allowed = nodeApiFunctions(nodeInclude, NAPI_VERSION);
       return `zig ${version}; ${allowed.size} Node-API functions from ${nodeInclude}`;
     });
+    log(await tools);
+    const steps = [];
     if (zig && allowed) {
-      await step('audit self-test: a bundle with bad imports is rejected', () => auditSelfTest(zig, allowed, scratch));
+      steps.push(step('audit self-test: a bundle with bad imports is rejected', () => auditSelfTest(zig, allowed, scratch)));
       for (const mac of MAC_TARGETS) {
-        await step(`${mac.label}: compile (-Werror), link, audit imports`, () => checkMac(zig, allowed, scratch, mac));
+        steps.push(step(`${mac.label}: compile (-Werror), link, audit imports`, () => checkMac(zig, allowed, scratch, mac)));
       }
     }
     for (const target of HOST_TARGETS) {
-      await step(`${target.label}: compile (-Werror) against ${target.standIns.length ? 'stand-ins' : 'host headers'}`, () =>
-        checkHost(target, scratch),
-      );
+      const against = target.standIns.length ? 'stand-ins' : 'host headers';
+      steps.push(step(`${target.label}: compile (-Werror) against ${against}`, () => checkHost(target, scratch)));
     }
+    // Reported in this order, each as soon as it and those before it are done.
+    for (const line of steps) log(await line);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
