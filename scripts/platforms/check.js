@@ -214,7 +214,13 @@ function auditBundle(file, allowedNodeApi) {
     else if (from === LIBCXX) counts['libc++']++;
     else if (from === 'dynamic_lookup' && allowedNodeApi.has(cName)) counts['Node-API']++;
     else if (from === 'dynamic_lookup' && ALLOWED_PREFIXES.some((prefix) => cName.startsWith(prefix))) counts.libuv++;
-    else if (from === 'dynamic_lookup') problems.push(`imports ${name} from the loading process: not Node-API ${NAPI_VERSION}, libSystem or libc++`);
+    else if (from === 'dynamic_lookup') {
+      // A libc++ symbol missing from the stub is the one case that may be fine: say how to tell.
+      const cxx = /^__ZN?K?St3__1|^___cxa_|^__Z[nd]/.test(name)
+        ? ' (if Apple\'s libc++ exports it, list it in scripts/platforms/libcxx-stub.tbd)'
+        : '';
+      problems.push(`imports ${name} from the loading process: not Node-API ${NAPI_VERSION}, libSystem or libc++${cxx}`);
+    }
     else problems.push(`imports ${name} from ${from}`);
   }
   return { problems, image, counts };
