@@ -8,6 +8,8 @@
 //     (-bundle -undefined dynamic_lookup) against zig's libSystem.tbd and our libc++ stub. Because
 //     dynamic_lookup defers every missing symbol to load time, the bundle's imports are audited:
 //     libSystem, libc++, the Node-API functions of NAPI_VERSION 8, libuv's uv_* (below).
+//     zig 0.11 targets macOS 11 at the oldest: the objects say 11.0 whatever binding.gyp's
+//     -mmacosx-version-min=10.15 asks, so an API newer than 10.15 would not be flagged here.
 //   * FreeBSD, NetBSD, OpenBSD, DragonFly: the host compiler with that system's predefined macro
 //     (and Linux's removed) against stand-in headers (stand-ins/README.md) that declare what the
 //     BSD branches of sys_bsd.cc use: wrong names and types fail, ABI details cannot be checked.
