@@ -57,14 +57,14 @@ const MAC_TARGETS = [
 // gyp's OS, the compiler's predefined macros for that system, and the stand-in directories
 // (searched before the host's headers, in this order).
 const HOST_TARGETS = [
-  { label: 'FreeBSD', os: 'freebsd', arch: 'x64', macros: ['__FreeBSD__=14'], standIns: ['freebsd', 'fionwrite', 'bsd-common', 'host-compat'] },
-  { label: 'NetBSD-like (NetBSD)', os: 'netbsd', arch: 'x64', macros: ['__NetBSD__'], standIns: ['no-pollrdhup', 'fionwrite', 'bsd-common', 'host-compat'] },
-  { label: 'OpenBSD-like (OpenBSD)', os: 'openbsd', arch: 'x64', macros: ['__OpenBSD__'], standIns: ['no-pollrdhup', 'bsd-common'] },
+  { label: 'FreeBSD', os: 'freebsd', arch: 'x64', builtFor: 'freebsd', macros: ['__FreeBSD__=14'], standIns: ['freebsd', 'fionwrite', 'bsd-common', 'host-compat'] },
+  { label: 'NetBSD-like (NetBSD)', os: 'netbsd', arch: 'x64', builtFor: 'netbsd', macros: ['__NetBSD__'], standIns: ['no-pollrdhup', 'fionwrite', 'bsd-common', 'host-compat'] },
+  { label: 'OpenBSD-like (OpenBSD)', os: 'openbsd', arch: 'x64', builtFor: 'openbsd', macros: ['__OpenBSD__'], standIns: ['no-pollrdhup', 'bsd-common'] },
   // gyp (and so node-gyp, and Node's own build) calls DragonFly "freebsd"; its compiler does not
   // define __FreeBSD__, so sys_bsd.cc takes its generic branch there.
-  { label: 'DragonFly (gyp OS=freebsd)', os: 'freebsd', arch: 'x64', macros: ['__DragonFly__'], standIns: ['no-pollrdhup', 'fionwrite', 'bsd-common'] },
-  { label: 'AIX', os: 'aix', arch: 'ppc64', macros: ['_AIX'], standIns: [], aix: true },
-  { label: 'IBM i (PASE)', os: 'os400', arch: 'ppc64', macros: ['_AIX', '__PASE__'], standIns: [], aix: true },
+  { label: 'DragonFly (gyp OS=freebsd)', os: 'freebsd', arch: 'x64', builtFor: 'dragonfly', macros: ['__DragonFly__'], standIns: ['no-pollrdhup', 'fionwrite', 'bsd-common'] },
+  { label: 'AIX', os: 'aix', arch: 'ppc64', builtFor: 'aix', macros: ['_AIX'], standIns: [], aix: true },
+  { label: 'IBM i (PASE)', os: 'os400', arch: 'ppc64', builtFor: 'os400', macros: ['_AIX', '__PASE__'], standIns: [], aix: true },
 ];
 // Linux's own predefined macros, removed so that no `#if defined(__linux__)` branch is taken.
 const NOT_LINUX = ['__linux__', '__linux', 'linux', '__gnu_linux__'];
@@ -237,14 +237,17 @@ async function checkMac(zig, allowedNodeApi, scratch, mac) {
     }
     // -idirafter: the stand-in tcp_fsm.h only fills in what zig's Apple headers lack.
     const flags = ['-target', mac.zigTarget, ...compileFlags(target, { dropArch: true }), '-idirafter', path.join(standIns, 'bsd-common')];
-    const objects = await compileAll(zig, ['c++'], target, flags, path.join(scratch, `mac-${mac.arch}`, target.name));
+    const [objects] = await Promise.all([
+      compileAll(zig, ['c++'], target, flags, path.join(scratch, `mac-${mac.arch}`, target.name)),
+      checkBuiltFor(zig, ['c++'], target, flags, 'darwin'),
+    ]);
     const bundle = path.join(scratch, `mac-${mac.arch}`, `${target.name}.node`);
     await linkBundle(objects, mac.ldArch, zig, bundle);
     const { problems, image, counts } = auditBundle(bundle, allowedNodeApi);
     if (image.arch !== mac.ldArch) problems.push(`is ${image.arch}, not ${mac.ldArch}`);
     if (problems.length > 0) throw new Error(`${bundle}:\n${problems.join('\n')}`);
     const summary = Object.entries(counts).map(([from, n]) => `${n} ${from}`).join(', ');
-    bundles.push(`${target.name}: ${target.sources.map((s) => path.basename(s)).join(' ')}; imports ${summary}`);
+    bundles.push(`${target.name}: ${target.sources.map((s) => path.basename(s)).join(' ')}; builtFor darwin; imports ${summary}`);
   }
   return bundles.join('; ');
 }
@@ -270,6 +273,18 @@ async function auditSelfTest(zig, allowedNodeApi, scratch) {
 
 // ---- BSDs, AIX, IBM i: the host compiler against stand-ins -----------------------------------
 
+/**
+ * The platform addon.cc names (kBuiltFor) under these flags must be the one this step stands for:
+ * proof that the macros given here take the sources down that platform's branches, not another's.
+ */
+async function checkBuiltFor(compiler, prefixArgs, target, flags, expected) {
+  const addon = target.sources.find((source) => path.basename(source) === 'addon.cc');
+  if (!addon) return;
+  const text = await exec(compiler, [...prefixArgs, ...flags, '-E', addon]);
+  const named = /kBuiltFor = "([^"]*)"/.exec(text)?.[1];
+  if (named !== expected) throw new Error(`addon.cc names its platform ${named ?? '(nothing)'} here, not ${expected}: the flags do not stand for that system`);
+}
+
 async function checkHost(target, scratch) {
   const gypDefines = target.aix ? [`-Dnode_exp_file=${path.join(scratch, 'node.exp')}`] : [];
   const gyp = await gypTargets(target.os, target.arch, scratch, gypDefines);
@@ -285,8 +300,8 @@ async function checkHost(target, scratch) {
     const outDir = path.join(scratch, `host-${target.label.replace(/\W+/g, '-')}`, t.name);
     // Nothing is linked for these systems, so only the front end runs (names, types, -Wall -Wextra
     // as errors): that is what stand-ins can check, at a third of the time.
-    await compileAll(cxx, [], t, flags, outDir, { syntaxOnly: true });
-    done.push(`${t.name}: ${t.sources.map((s) => path.basename(s)).join(' ')}`);
+    await Promise.all([compileAll(cxx, [], t, flags, outDir, { syntaxOnly: true }), checkBuiltFor(cxx, [], t, flags, target.builtFor)]);
+    done.push(`${t.name}: ${t.sources.map((s) => path.basename(s)).join(' ')}; builtFor ${target.builtFor}`);
   }
   return done.join('; ');
 }
