@@ -39,8 +39,10 @@ constexpr const char* kBuiltFor = "freebsd";
 constexpr const char* kBuiltFor = "openbsd";
 #elif defined(__NetBSD__)
 constexpr const char* kBuiltFor = "netbsd";
+#elif defined(__DragonFly__)
+constexpr const char* kBuiltFor = "dragonfly";  // gyp and Node call it freebsd; src/platform/detect.ts does not
 #else
-constexpr const char* kBuiltFor = "unknown";
+constexpr const char* kBuiltFor = "other";  // src/platform/detect.ts's name for any other Unix
 #endif
 
 void Throw(Napi::Env env, Napi::Error error, const char* code) {

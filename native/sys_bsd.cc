@@ -1,12 +1,23 @@
-// macOS and the BSDs. WRITTEN FROM DOCUMENTATION ONLY: the systems' headers (xnu's netinet/tcp.h
-// for struct tcp_connection_info, FreeBSD's netinet/tcp.h for struct tcp_info) and manual pages;
-// not compiled or run on this project's CI, which is Linux (see docs/aix.md's platform table).
+// macOS and the BSDs. Written from the systems' headers and kernel sources (xnu's netinet/tcp.h and
+// tcp_usrreq.c for struct tcp_connection_info, FreeBSD's netinet/tcp.h and tcp_usrreq.c for struct
+// tcp_info) and their manual pages. Never run by this project's CI, which is Linux; compiled on every
+// change by `npm run check:platforms` (macOS x86_64 and arm64 with Apple's libc headers, linked and
+// its imports audited; the FreeBSD and generic branches against stand-in headers): see the README's
+// platform table.
 //
 // Their SO_ERROR is destructive too (so_error is cleared on read), and poll() does not report a
 // pending error as POLLERR, so a non-destructive peek can only read the TCP state.
 //
 // DragonFly BSD (gyp calls it freebsd) and NetBSD / OpenBSD get the conservative branch: their
 // struct tcp_info, where it exists, is not FreeBSD's, so no field is read from it.
+//
+// One meaning on every platform, as on Linux: each fact is reported only where it means what the
+// probe's slot says (probe.h), and is otherwise left unknown (-1):
+//   * a failed TCP_INFO / TCP_CONNECTION_INFO with ECONNRESET is a connection that is gone (both
+//     kernels answer so for a dropped connection, FreeBSD up to 13.x for TIME_WAIT too): CLOSE;
+//   * counters only where the kernel fills them (xnu: past LISTEN), RTT only when measured;
+//   * tcpi_options only in the bits that mean what Linux's TCPI_OPT_* mean (0x01-0x08);
+//   * the send queue only for TCP (FIONWRITE also answers for AF_UNIX, where Linux reports nothing).
 #include "sys.h"
 #include "sys_posix.h"
 
@@ -45,10 +56,28 @@ namespace {
   }
 }
 
-// getsockopt(IPPROTO_TCP) on a non-TCP socket fails with an error that only means "not TCP".
-[[maybe_unused]] int NotTcpUnlessNotASocket() {
+// The TCP_INFO / TCP_CONNECTION_INFO bits that mean what Linux's TCPI_OPT_* of the same value
+// mean (timestamps, SACK, window scaling, ECN). Above them FreeBSD has TOE 0x10 and TFO 0x20
+// where Linux has ECN_SEEN and SYN_DATA: reported they would read as the Linux meaning.
+[[maybe_unused]] constexpr unsigned kSharedOptionBits = 0x0F;
+
+// A failed getsockopt(IPPROTO_TCP): -errno when fd is not a socket (the probe fails); otherwise 0,
+// and the state CLOSE when the kernel said ECONNRESET. FreeBSD's tcp_ctloutput answers ECONNRESET
+// for a dropped connection (reset, or timed out) and, up to 13.x, for one in TIME_WAIT; xnu's for
+// a socket whose protocol block is gone. Both mean no connection is left to reset: CLOSE rather
+// than "not TCP", which would read as unknown, still resettable. Any other error (ENOPROTOOPT,
+// EOPNOTSUPP, EINVAL on a non-TCP socket) only means "not TCP": the facts stay unknown.
+[[maybe_unused]] int TcpInfoFailed(double* probe) {
   const int result = posix::LastError();
-  return posix::IsNotASocket(result) ? result : 0;
+  if (posix::IsNotASocket(result)) return result;
+  if (result == -ECONNRESET) probe[kSlotState] = kTcpClose;
+  return 0;
+}
+
+// Whether fd is a TCP socket: TCP_NODELAY exists at IPPROTO_TCP only there.
+[[maybe_unused]] bool IsTcp(int fd) {
+  int value = 0;
+  return posix::GetIntOption(fd, IPPROTO_TCP, TCP_NODELAY, &value) == 0;
 }
 
 }  // namespace
@@ -60,25 +89,33 @@ int LingerOption() { return SO_LINGER_SEC; }
 
 namespace {
 
-// TCP_CONNECTION_INFO into *info; 1 if filled, 0 if not TCP, or -errno if fd is not a socket.
-int ConnectionInfo(int fd, struct tcp_connection_info* info, socklen_t* length) {
+// TCP_CONNECTION_INFO into *info; 1 if filled, 0 if not (see TcpInfoFailed), or -errno if fd is
+// not a socket.
+int ConnectionInfo(int fd, struct tcp_connection_info* info, socklen_t* length, double* probe) {
   std::memset(info, 0, sizeof *info);
   *length = sizeof *info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_CONNECTION_INFO, info, length) != 0) return NotTcpUnlessNotASocket();
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONNECTION_INFO, info, length) != 0) return TcpInfoFailed(probe);
   return 1;
 }
+
+// xnu's tcp_connection_fill_info() writes the state always, everything else only past LISTEN:
+// for a CLOSED or LISTEN socket the counters are zeros it did not measure.
+bool HasCounters(const struct tcp_connection_info& info) { return info.tcpi_state > TCPS_LISTEN; }
 
 }  // namespace
 
 int ProbeTcp(int fd, double* probe) {
   struct tcp_connection_info info;
   socklen_t length = 0;
-  const int filled = ConnectionInfo(fd, &info, &length);
+  const int filled = ConnectionInfo(fd, &info, &length, probe);
   if (filled <= 0) return filled;
   probe[kSlotState] = FromBsdState(info.tcpi_state);
-  probe[kSlotOptions] = info.tcpi_options;
-  probe[kSlotRttMicros] = static_cast<double>(info.tcpi_srtt) * 1000;  // reported in ms
-  probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;                        // unsent + unacked
+  if (!HasCounters(info)) return 0;
+  probe[kSlotOptions] = info.tcpi_options & kSharedOptionBits;
+  // Whole milliseconds: 0 means "under 1 ms" (every loopback connection) as much as "never
+  // measured", so it is left unknown; any other value is exact to the millisecond only.
+  if (info.tcpi_srtt > 0) probe[kSlotRttMicros] = static_cast<double>(info.tcpi_srtt) * 1000;
+  probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;  // unsent + unacked
   probe[kSlotBytesSent] = static_cast<double>(info.tcpi_txbytes);
   probe[kSlotBytesReceived] = static_cast<double>(info.tcpi_rxbytes);
   probe[kSlotSegsOut] = static_cast<double>(info.tcpi_txpackets);
@@ -96,9 +133,12 @@ int ProbeTcp(int fd, double* probe) {
 int ProbeQueues(int fd, double* probe) {
   struct tcp_connection_info info;
   socklen_t length = 0;
-  const int filled = ConnectionInfo(fd, &info, &length);
+  // A state learnt on the way (CLOSE after ECONNRESET) is not what this group asked for.
+  const double state = probe[kSlotState];
+  const int filled = ConnectionInfo(fd, &info, &length, probe);
+  probe[kSlotState] = state;
   if (filled <= 0) return filled;
-  probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;
+  if (HasCounters(info)) probe[kSlotSendQueue] = info.tcpi_snd_sbbytes;
   return 0;
 }
 
@@ -111,17 +151,21 @@ int ProbeTcp(int fd, double* probe) {
   struct tcp_info info;
   std::memset(&info, 0, sizeof info);
   socklen_t length = sizeof info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return NotTcpUnlessNotASocket();
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return TcpInfoFailed(probe);
   probe[kSlotState] = FromBsdState(info.tcpi_state);
-  probe[kSlotOptions] = info.tcpi_options;
-  probe[kSlotRttMicros] = info.tcpi_rtt;
+  // tcp_fill_info() fills every field in every state; the RTT (microseconds) stays 0 until the
+  // first measurement, and 0 is reported unknown, as on macOS.
+  probe[kSlotOptions] = info.tcpi_options & kSharedOptionBits;
+  if (info.tcpi_rtt > 0) probe[kSlotRttMicros] = info.tcpi_rtt;
   probe[kSlotTotalRetransmits] = info.tcpi_snd_rexmitpack;
   return 0;
 }
 
+// FIONWRITE: bytes in the send buffer (unsent + unacked) for TCP. Asked for TCP only: on AF_UNIX it
+// answers too, with a different meaning, where Linux reports nothing.
 int ProbeQueues(int fd, double* probe) {
   int queued = 0;
-  if (ioctl(fd, FIONWRITE, &queued) == 0) probe[kSlotSendQueue] = queued;
+  if (IsTcp(fd) && ioctl(fd, FIONWRITE, &queued) == 0) probe[kSlotSendQueue] = queued;
   return 0;
 }
 
@@ -134,8 +178,9 @@ int ProbeTcp(int, double*) { return 0; }
 
 int ProbeQueues(int fd, double* probe) {
 #ifdef FIONWRITE
+  // As on FreeBSD: TCP only.
   int queued = 0;
-  if (ioctl(fd, FIONWRITE, &queued) == 0) probe[kSlotSendQueue] = queued;
+  if (IsTcp(fd) && ioctl(fd, FIONWRITE, &queued) == 0) probe[kSlotSendQueue] = queued;
 #else
   (void)fd;
   (void)probe;
@@ -149,11 +194,21 @@ int Describe(int fd, double* probe) { return posix::DescribeBySockname(fd, probe
 
 int ProbeUnread(int fd, double* probe) { return posix::UnreadByFionread(fd, probe); }
 
-int PollEvents() { return POLLIN | POLLOUT; }
+// POLLRDHUP (the peer's FIN) where <poll.h> has it: FreeBSD 13.1 and later (poll(2)); not macOS,
+// NetBSD, OpenBSD or DragonFly. A binary built with it asks for it on every kernel it runs on;
+// FreeBSD releases before 13.1 are past their end of life.
+#ifdef POLLRDHUP
+constexpr int kPollRdHup = POLLRDHUP;
+#else
+constexpr int kPollRdHup = 0;
+#endif
+
+int PollEvents() { return POLLIN | POLLOUT | kPollRdHup; }
 
 int NativeToRevents(int revents) {
   return ((revents & POLLIN) ? kReventIn : 0) | ((revents & POLLOUT) ? kReventOut : 0) |
-         ((revents & POLLERR) ? kReventErr : 0) | ((revents & POLLHUP) ? kReventHup : 0);
+         ((revents & POLLERR) ? kReventErr : 0) | ((revents & POLLHUP) ? kReventHup : 0) |
+         ((kPollRdHup != 0 && (revents & kPollRdHup)) ? kReventRdHup : 0);
 }
 
 }  // namespace platform

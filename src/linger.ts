@@ -4,6 +4,7 @@ import { setCloseStep } from './close-hook.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
+import { platform } from './platform/index.js';
 import { checkTarget, realSocket, requireNative, resolve, type NodeHandle, type SocketTarget } from './target.js';
 
 /** A socket's SO_LINGER setting as sockclose sees it. */
@@ -47,7 +48,9 @@ const emulated = new WeakMap<NodeHandle, number>();
  *   blocks. `{ blocking: true }` sets the kernel option for real.
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
- * @param seconds - `false`, or an integer from 0 to 65535.
+ * @param seconds - `false`, or an integer from 0 to 65535; set in the kernel (`blocking`, or a
+ *   raw descriptor), at most 327 on macOS and 32767 on the other BSDs and AIX, whose kernels keep
+ *   it in 16 bits.
  * @param options - {@link SetLingerOptions}.
  * On a listening socket, Linux copies SO_LINGER to every connection accepted afterwards: a
  * listening descriptor with linger 0 makes all of them end with RST.
@@ -80,6 +83,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (emulate && resolved.kind === 'fd') throw blockingLinger(seconds, setLinger);
 
   const kernelEnabled = seconds !== false && !emulate;
+  if (kernelEnabled) checkKernelLinger(seconds as number);
   const result = native.setLinger(resolved.fd, kernelEnabled ? (seconds as number) : -1);
   if (result < 0) throw systemError(result, 'setsockopt', setLinger);
 
@@ -89,6 +93,15 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
     setCloseStep(realSocket(resolved.socket), STEP, (_socket, handle) => lingerAsynchronously(handle));
   } else if (emulated.delete(resolved.handle)) {
     setCloseStep(realSocket(resolved.socket), STEP, null);
+  }
+}
+
+/** A kernel linger time this platform stores without wrapping (PlatformBehaviour.maxLingerSeconds). */
+function checkKernelLinger(seconds: number): void {
+  const { maxLingerSeconds, name } = platform();
+  if (seconds > maxLingerSeconds) {
+    const range = `<= ${maxLingerSeconds} on ${name} when the kernel lingers (its SO_LINGER field holds no more)`;
+    throw outOfRange('seconds', range, seconds, setLinger);
   }
 }
 

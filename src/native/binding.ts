@@ -91,7 +91,8 @@ function load(): LoadResult {
   }
 }
 
-function checkBinding(candidate: Binding, platformName: string): string | null {
+/** Why `candidate` cannot serve `platformName` (a PlatformName), or null when it can. Exported for tests. */
+export function checkBinding(candidate: Pick<Binding, 'abi' | 'slots' | 'builtFor'>, platformName: string): string | null {
   if (candidate.abi !== ABI) {
     return `interface version ${String(candidate.abi)}, expected ${ABI} (a stale build? run npm run build)`;
   }

@@ -63,5 +63,7 @@ export function aix(name: PlatformName): PlatformBehaviour {
     // IBM's shutdown() documentation); a lingering drain takes that as the peer's end. AIX is not
     // reported to do this.
     resetAfterShutdownIsEnd: name === 'os400',
+    // Assumed, not verified: AIX's socket layer derives from 4.4BSD, whose so_linger is a short.
+    maxLingerSeconds: 32767,
   });
 }

@@ -46,4 +46,10 @@ export interface PlatformBehaviour {
    * of the conversation (IBM i, libuv issue 3494), rather than a reset to report.
    */
   readonly resetAfterShutdownIsEnd: boolean;
+  /**
+   * The longest SO_LINGER time, in seconds, the kernel stores without wrapping: macOS keeps it in
+   * clock ticks in 16 bits (327 s), the other BSDs in a 16-bit field. setLinger() refuses more
+   * where the kernel would be given it.
+   */
+  readonly maxLingerSeconds: number;
 }

@@ -1,15 +1,30 @@
-// macOS and the BSDs. Written from their documentation and kernel sources; this project's CI runs
-// on Linux only, so none of this is verified by a test (the README's platform table says so).
+// macOS and the BSDs. Written from their documentation and kernel sources (xnu, FreeBSD); this
+// project's CI runs on Linux, so none of this is run by a test. What CI does check: the native
+// layer compiles for macOS (linked, imports audited) and, against stand-in headers, for FreeBSD,
+// NetBSD, OpenBSD and DragonFly (npm run check:platforms; the README's platform table).
 //
 // What differs from Linux: SO_ERROR is destructive here too, and poll() does not report a pending
 // error (a socket with so_error is merely readable and writable), so there is no honest
 // non-destructive peek. A close() with unread input discards it without RST (tcp_disconnect
 // flushes the receive buffer); only SO_LINGER {1, 0} resets.
+//
+// The native layer (native/sys_bsd.cc) reports a connection whose TCP_INFO fails with ECONNRESET
+// (FreeBSD: dropped, or TIME_WAIT up to 13.x) as CLOSE, so it is not taken for resettable.
 import { Field, Slot } from '../native/layout.js';
 import type { PlatformBehaviour } from './behaviour.js';
 import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
 import { RESETTABLE_STATES } from './resettable.js';
+
+/**
+ * The longest SO_LINGER time each kernel stores. xnu's SO_LINGER_SEC (the option sys_bsd.cc uses
+ * there) multiplies the seconds by hz (100) into the short so_linger: 327 s is the last value that
+ * fits, 328 s wraps to a negative time. FreeBSD, NetBSD, OpenBSD and DragonFly keep seconds in a
+ * 16-bit so_linger (short on some, u_short on others): 32767 fits both.
+ */
+export function bsdMaxLingerSeconds(name: PlatformName): number {
+  return name === 'darwin' ? 327 : 32767;
+}
 
 export function bsd(name: PlatformName): PlatformBehaviour {
   return Object.freeze({
@@ -25,10 +40,11 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       const abortive = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0;
       if (!abortive) return false;
       const state = record[Slot.state]!;
-      // OpenBSD and NetBSD give no state: assume a connection is there to reset.
+      // OpenBSD, NetBSD and DragonFly give no state: assume a connection is there to reset.
       return state < 0 || RESETTABLE_STATES.has(state);
     },
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,
+    maxLingerSeconds: bsdMaxLingerSeconds(name),
   });
 }

@@ -1,8 +1,21 @@
 // The one place that decides which platform this is. Everything else asks here.
 import os from 'node:os';
 
-/** The platforms sockclose tells apart. `os400` is IBM i (PASE), where Node may say 'aix'. */
-export type PlatformName = 'linux' | 'darwin' | 'freebsd' | 'openbsd' | 'netbsd' | 'aix' | 'os400' | 'win32' | 'other';
+/**
+ * The platforms sockclose tells apart. `os400` is IBM i (PASE), where Node may say 'aix';
+ * `dragonfly` is DragonFly BSD, where Node says 'freebsd'.
+ */
+export type PlatformName =
+  | 'linux'
+  | 'darwin'
+  | 'freebsd'
+  | 'dragonfly'
+  | 'openbsd'
+  | 'netbsd'
+  | 'aix'
+  | 'os400'
+  | 'win32'
+  | 'other';
 
 /** What sockclose knows about the running platform. */
 export interface PlatformInfo {
@@ -17,10 +30,14 @@ export interface PlatformInfo {
  * Names the platform from Node's `process.platform` and `os.type()` (both injectable for tests).
  * IBM i (PASE) runs AIX binaries, and its Node reported `process.platform === 'aix'` until Node was
  * built as its own platform there (`'os400'`, nodejs/node PR 46739); `os.type()` (uname) has always
- * said `'OS400'`, so either one names IBM i.
+ * said `'OS400'`, so either one names IBM i. DragonFly BSD: Node is built there as gyp's `freebsd`
+ * flavour (so `process.platform` says `'freebsd'`, or `'dragonfly'` in a port that renames it),
+ * while its compiler defines `__DragonFly__`, not `__FreeBSD__`; uname's `'DragonFly'` tells the
+ * two apart, as the addon's build does (its builtFor must match, or the loader refuses it).
  */
 export function detectPlatform(platform: string = process.platform, osType: string = os.type()): PlatformName {
   if (osType === 'OS400' || platform === 'os400') return 'os400';
+  if (osType === 'DragonFly' || platform === 'dragonfly') return 'dragonfly';
   switch (platform) {
     case 'linux':
     case 'android':

@@ -20,6 +20,7 @@ function choose(): PlatformBehaviour {
       return linux;
     case 'darwin':
     case 'freebsd':
+    case 'dragonfly':
     case 'openbsd':
     case 'netbsd':
       return bsd(name);

@@ -66,4 +66,6 @@ export const linux: PlatformBehaviour = Object.freeze({
   closeWouldReset,
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
+  // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.
+  maxLingerSeconds: 65535,
 });

@@ -14,4 +14,6 @@ export const windows: PlatformBehaviour = Object.freeze({
   closeWouldReset: () => false,
   peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
+  // Winsock's l_linger is a u_short; nothing here sets it (there is no native layer).
+  maxLingerSeconds: 65535,
 });

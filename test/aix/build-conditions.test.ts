@@ -1,9 +1,11 @@
 // The AIX / IBM i conditions of binding.gyp and CMakeLists.txt, resolved on this Linux machine:
-// gyp evaluated for OS=aix / os400 (its gypd generator writes the target after conditions), and
+// node-gyp configured for OS=aix / os400 (gyp's make generator; the makefile read back, as
+// `npm run check:platforms` does before compiling those sources with -D_AIX), and
 // CMake configured for CMAKE_SYSTEM_NAME=OS400 (configuring needs no IBM toolchain; building does).
 // This checks what the build files ask for, not that an IBM compiler accepts it.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,24 +25,21 @@ interface GypTarget {
   cflags: string[];
 }
 
-/** binding.gyp's target with its conditions resolved for `osName` (a copy, so nothing is written to the checkout). */
+// The same resolution `npm run check:platforms` compiles from: node-gyp configure for that OS, its
+// generated makefile read back (scripts/platforms/gyp-targets.js).
+const { gypTargets } = createRequire(import.meta.url)(path.join(root, 'scripts', 'platforms', 'gyp-targets.js')) as {
+  gypTargets(os: string, arch: string, scratch: string, gypDefines?: string[]): Promise<Array<GypTarget & { cflagsCC: string[] }>>;
+};
+
+/** binding.gyp's target with its conditions resolved for `osName`, sources relative to the checkout. */
 async function gypTarget(osName: string): Promise<GypTarget> {
-  const work = path.join(dir, `gyp-${osName}`);
-  fs.mkdirSync(work);
-  fs.copyFileSync(path.join(root, 'binding.gyp'), path.join(work, 'binding.gyp'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'));
-  // node-gyp's addon.gypi supplies the target type; nothing else of it matters here.
-  fs.writeFileSync(path.join(work, 'defaults.gypi'), "{'target_defaults': {'type': 'loadable_module'}}");
-  const gyp = path.join(root, 'node_modules', 'node-gyp', 'gyp', 'gyp_main.py');
-  await run('python3', [gyp, '-f', 'gypd', `-DOS=${osName}`, '-I', 'defaults.gypi', '--depth=.', 'binding.gyp'], {
-    cwd: work,
-    timeout: 60_000,
-  });
-  const toJson = 'import ast, json, sys; print(json.dumps(ast.literal_eval(open(sys.argv[1]).read())))';
-  const { stdout } = await run('python3', ['-c', toJson, path.join(work, 'binding.gypd')], { timeout: 30_000 });
-  const target = (JSON.parse(stdout) as { targets: Array<Record<string, unknown>> }).targets[0]!;
-  const config = (target.configurations as Record<string, Partial<GypTarget>>)[target.default_configuration as string]!;
-  return { sources: target.sources as string[], defines: config.defines ?? [], cflags: config.cflags ?? [] };
+  const aix = osName === 'aix' || osName === 'os400';
+  const [target] = await gypTargets(osName, aix ? 'ppc64' : 'x64', dir, aix ? [`-Dnode_exp_file=${path.join(dir, 'node.exp')}`] : []);
+  return {
+    sources: target!.sources.map((source) => `native/${path.basename(source)}`),
+    defines: target!.defines,
+    cflags: [...target!.cflags, ...target!.cflagsCC],
+  };
 }
 
 describe('binding.gyp', () => {
