@@ -1,6 +1,6 @@
 // Toxics of the fault proxy, modelled on Toxiproxy's: what each one takes, its defaults, its
 // checks, and the CLI's one-line notation for them.
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
 import { choiceOption, integerOption, MAX_BYTES, MAX_MS, numberOption } from './options.js';
 
 /** One line per toxic type: what it does. The CLI's help prints these. */
@@ -61,8 +61,6 @@ export type ToxicSpec = {
 export type Toxic = {
   [T in ToxicType]: { type: T; name: string; stream: ToxicStream; toxicity: number; attributes: ToxicAttributes[T] };
 }[ToxicType];
-
-type Caller = (...args: never[]) => unknown;
 
 const TYPES = Object.keys(TOXIC_TYPES) as ToxicType[];
 
