@@ -141,7 +141,7 @@ describe('sockclose proxy', () => {
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'toxic', toxics: [{ action: 'reset' }] });
   });
 
-  it('--control: toxics added, listed, updated and removed from stdin while running', async () => {
+  it('--control: toxics added, listed, updated and removed from stdin while running; the proxy taken down and up', async () => {
     const upstream = await start(['serve', '--behavior', 'echo']);
     const { proc, address } = await start(['proxy', '--upstream', upstream.address, '--control']);
     const say = async (command: string) => {
@@ -158,6 +158,12 @@ describe('sockclose proxy', () => {
     expect((await run(['probe', address, '--send', '1', '--shutdown', '--expect', 'fin'])).code).toBe(0);
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });
     expect(await say('reset')).toMatchObject({ ok: true, message: 'reset 0 open connection(s)' });
+    // down: nobody listens (probe exit 5); up: the same address again.
+    expect(await say('down')).toMatchObject({ ok: true, enabled: false, message: expect.stringContaining('down') });
+    expect((await run(['probe', address])).code).toBe(5);
+    expect(await say('up')).toMatchObject({ ok: true, enabled: true, message: `up: listening on ${address}` });
+    expect((await run(['probe', address, '--send', '1', '--shutdown', '--expect', 'fin'])).code).toBe(0);
+    expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });
     expect(await say('explode')).toMatchObject({ ok: false, message: expect.stringContaining("unknown command 'explode'") });
     expect(await say('add nope')).toMatchObject({ ok: false });
   });
