@@ -4,7 +4,6 @@
 //
 // The descriptor is read from the live libuv handle every time and never kept across an await: once
 // Node closes a handle its number can be reused by any other socket or file.
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { types } from 'node:util';
 
@@ -45,7 +44,9 @@ export function checkTarget(value: unknown, caller: Caller, needs: Needs = 'stre
     return;
   }
   if (value instanceof net.Socket) return;
-  // Said plainly, as for a UDP descriptor: "an instance of net.Socket … Received an instance of Socket" misleads.
+  // Said plainly, as for a UDP descriptor: "an instance of net.Socket … Received an instance of
+  // Socket" misleads. node:dgram is loaded only here, on the error path, never by require('sockclose').
+  const dgram = require('node:dgram') as typeof import('node:dgram');
   if (value instanceof dgram.Socket) throw notTcp(needs, 'this is a dgram.Socket (UDP)', caller);
   throw invalidArgType('target', TARGET_TYPES, value, caller);
 }

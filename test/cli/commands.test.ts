@@ -87,6 +87,10 @@ describe('sockclose serve + probe', () => {
     const stalled = await run(['probe', address, '--timeout', '200']);
     expect(stalled.code).toBe(4);
     expect(stalled.stdout).toContain('neither closed nor reset in time');
+    // No end from the peer: no state "at the peer's end" in words either, as in --json.
+    expect(stalled.stdout).toContain("TCP state at the peer's end: none (no end seen); at close: ESTABLISHED");
+    const stalledJson = JSON.parse((await run(['probe', address, '--timeout', '200', '--json'])).stdout) as Record<string, unknown>;
+    expect(stalledJson).toMatchObject({ outcome: 'timeout', stateAtPeerEnd: null, stateAtClose: 'ESTABLISHED' });
 
     const listener = net.createServer().listen(0, '127.0.0.1');
     await nextEvent(listener, 'listening');
@@ -118,7 +122,8 @@ describe('sockclose serve + probe', () => {
     expect(first).toMatch(/^listening on 127\.0\.0\.1:\d+: reset-on-accept \(http\)$/);
     const address = first.split(' ')[2]!.replace(/:$/, '');
     expect((await run(['probe', address])).code).toBe(3);
-    expect(await proc.line()).toMatch(/^#1 127\.0\.0\.1:\d+ reset-on-accept: server sent RST \(reset\)/);
+    // The client had sent neither FIN nor RST when the server reset it: said so, not "nothing yet".
+    expect(await proc.line()).toMatch(/^#1 127\.0\.0\.1:\d+ reset-on-accept: server sent RST \(reset\), client sent no FIN or RST \(had not closed\);/);
   });
 });
 
