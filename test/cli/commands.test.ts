@@ -1,10 +1,14 @@
 // The CLI end to end: servers on port 0 print their address (JSON with --json), probes exit with
 // the code of what happened, the proxy takes toxics from flags and from stdin, demo runs.
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { cli, run, type Cli } from './cli.js';
+import { root } from '../helpers/sockclose.js';
 import { nextEvent } from '../helpers/wait.js';
 
 const running: Cli[] = [];
@@ -188,5 +192,14 @@ describe('sockclose demo', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('lingering close');
     expect(stderr).toContain('demo: 6/6');
+  });
+
+  it('npm run demo (lib/demo/main.js) as sockclose demo: no progress on a pipe unless --progress', async () => {
+    const script = path.join(root, 'lib', 'demo', 'main.js');
+    const quiet = await promisify(execFile)(process.execPath, [script, '--runs', '2'], { timeout: 60_000 });
+    expect(quiet.stdout).toContain('lingering close');
+    expect(quiet.stderr).toBe('');
+    const forced = await promisify(execFile)(process.execPath, [script, '--runs', '2', '--progress'], { timeout: 60_000 });
+    expect(forced.stderr).toContain('connections: 6/6');
   });
 });
