@@ -45,8 +45,11 @@ async function firstLine(code: string): Promise<string> {
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const closed = new Promise((resolve) => child.once('close', resolve));
   const next = await within(lines.next(), 15_000, 'the example to print');
-  return next.done ? `(nothing; stderr: ${stderr.split('\n')[0]})` : (next.value as string);
+  if (!next.done) return next.value as string;
+  await within(closed, 5000, 'the example to exit');
+  return `(nothing; stderr: ${stderr.replace(/\s+/g, ' ')})`;
 }
 
 describe("README's example", () => {
