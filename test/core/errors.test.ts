@@ -61,7 +61,7 @@ describe('bad input', () => {
 
   it('a dgram.Socket as target: ERR_SOCKCLOSE_NOT_TCP naming UDP from every function, as a UDP descriptor gets', async () => {
     const udp = dgram.createSocket('udp4');
-    cleanups.push(() => udp.close());
+    cleanups.push(() => void udp.close());
     for (const [name, error] of Object.entries(await failures(udp))) {
       expect(error, name).toBeInstanceOf(TypeError);
       expect(error, name).toMatchObject({ code: 'ERR_SOCKCLOSE_NOT_TCP', message: expect.stringContaining('dgram.Socket (UDP)') });
