@@ -1,11 +1,13 @@
 // Never act on a stale descriptor: once a socket is destroyed its number may already belong to
 // another socket, so every call must refuse it, and the other socket must stay untouched.
 import net from 'node:net';
+import tls from 'node:tls';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
+import { testCert } from '../helpers/tls.js';
 import { nextEvent } from '../helpers/wait.js';
 
 const CLOSED = { code: 'ERR_SOCKCLOSE_CLOSED' };
@@ -115,6 +117,17 @@ describe("a live socket's descriptor number", () => {
     await nextEvent(live, 'close');
     expect(await echo(next, 'after destroy')).toBe('after destroy');
     expect(sockclose.inspectSocket(next)).toMatchObject({ state: 'ESTABLISHED', pendingError: null });
+  });
+
+  it('a TLS socket too: its descriptor (under the TLS layer) is refused, and the connection keeps working', async () => {
+    const { key, cert } = testCert();
+    const listener = await listen(tls.createServer({ key, cert }, (socket) => socket.pipe(socket)));
+    cleanups.push(() => closeServer(listener));
+    const client = tls.connect({ port: portOf(listener), host: '127.0.0.1', rejectUnauthorized: false });
+    cleanups.push(() => void client.destroy());
+    await nextEvent(client, 'secureConnect');
+    expect(() => sockclose.hardReset(sockclose.socketFd(client))).toThrow(expect.objectContaining(OWNED));
+    expect(await echo(client, 'sealed')).toBe('sealed');
   });
 
   it('follows the number: once its socket closes and a new one that socketFd() resolved gets it, that one is protected', async () => {
