@@ -4,7 +4,10 @@ import { checkTarget, resolve, type SocketTarget } from './target.js';
 // The descriptors socketFd() handed out, each with the handle it was read from, so that a raw
 // descriptor call that closes (hardReset(fd)) can refuse one a live socket still holds. Keyed by
 // number, so at most one entry per descriptor number ever used; weak, so no handle is kept alive.
+// A handle keeps its descriptor for life: once recorded (a mark on the handle, as Node marks its
+// own handles), later calls cost one property read.
 const handedOut = new Map<number, WeakRef<NodeHandle>>();
+const kRecorded = Symbol('sockclose.socketFd');
 
 /**
  * The OS file descriptor behind a socket, read from its live libuv handle at every call (never
@@ -30,7 +33,8 @@ export function socketFd(target: SocketTarget): number {
   if (typeof target === 'number') return target;
   const resolved = resolve(target, socketFd, 'stream');
   const { fd } = resolved;
-  if (resolved.kind === 'socket' && handedOut.get(fd)?.deref() !== resolved.handle) {
+  if (resolved.kind === 'socket' && (resolved.handle as { [kRecorded]?: true })[kRecorded] !== true) {
+    (resolved.handle as { [kRecorded]?: true })[kRecorded] = true;
     handedOut.set(fd, new WeakRef(resolved.handle));
   }
   return fd;
