@@ -63,7 +63,8 @@ export interface FaultProxy extends EventEmitter {
   disable(): Promise<void>;
   /**
    * Brings the proxy up again, listening on the same address and port. Rejects (EADDRINUSE) if
-   * something else took the port meanwhile. Nothing happens if it is already up.
+   * something else took the port meanwhile, and (ERR_SERVER_NOT_RUNNING) after `close()`.
+   * Nothing happens if it is already up.
    */
   enable(): Promise<void>;
   /** Stops listening, destroys every open connection, resolves once all have closed. */
@@ -107,6 +108,7 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
   private nextId = 1;
   private list: Toxic[];
   private down = false;
+  private closed = false;
   // enable() and disable() run one after the other, in the order they were called.
   private toggling: Promise<void> = Promise.resolve();
 
@@ -173,16 +175,22 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
       if (this.down) return;
       this.down = true;
       for (const link of this.connections) link.destroy('proxy-down');
-      await this.close();
+      await super.close();
     });
   }
 
   enable(): Promise<void> {
     return this.toggle(async () => {
+      if (this.closed) throw Object.assign(new Error('enable(): the proxy was closed; create a new one'), { code: 'ERR_SERVER_NOT_RUNNING' });
       if (!this.down) return;
       await this.listen(this.address);
       this.down = false;
     });
+  }
+
+  override close(): Promise<void> {
+    this.closed = true;
+    return super.close();
   }
 
   private toggle(change: () => Promise<void>): Promise<void> {

@@ -152,4 +152,13 @@ describe('disable() / enable(): the proxy down and up again', () => {
     expect((await reply)[0].toString()).toBe('after');
     again.destroy();
   });
+
+  it('enable() after close() is refused: a closed proxy stays closed', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const proxy = await createFaultProxy({ upstream: server.port });
+    await proxy.disable();
+    await proxy.close();
+    await expect(proxy.enable()).rejects.toMatchObject({ code: 'ERR_SERVER_NOT_RUNNING' });
+    expect(proxy.enabled).toBe(false);
+  });
 });
