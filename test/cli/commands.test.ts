@@ -150,6 +150,30 @@ describe('sockclose proxy', () => {
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'toxic', toxics: [{ action: 'reset' }] });
   });
 
+  it('--toxic bandwidth and slicer: every byte comes through, shaped; the listening line lists them', async () => {
+    const upstream = await start(['serve', '--behavior', 'echo']);
+    const { proc, address, listening } = await start([
+      'proxy',
+      '--upstream',
+      upstream.address,
+      '--toxic',
+      'bandwidth:rate=50',
+      '--toxic',
+      'slicer:average_size=100,size_variation=20,delay=500',
+      '--count',
+      '1',
+    ]);
+    expect(listening).toMatchObject({
+      toxics: [
+        { type: 'bandwidth', attributes: { rate: 50 } },
+        { type: 'slicer', attributes: { average_size: 100, size_variation: 20, delay: 500 } },
+      ],
+    });
+    const seen = await run(['probe', address, '--send', '5000', '--shutdown', '--json']);
+    expect(JSON.parse(seen.stdout)).toMatchObject({ outcome: 'fin', received: 5000, sent: 5000 });
+    expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client', bytes: { upstream: 5000, downstream: 5000 } });
+  });
+
   it('--control: toxics added, listed, updated and removed from stdin while running; the proxy taken down and up', async () => {
     const upstream = await start(['serve', '--behavior', 'echo']);
     const { proc, address } = await start(['proxy', '--upstream', upstream.address, '--control']);

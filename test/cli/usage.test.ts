@@ -24,7 +24,7 @@ describe('sockclose CLI: help and usage errors', () => {
 
   it.each([
     ['serve', ['reset-on-accept', 'fin-then-reset', 'lingering-close', '--behavior']],
-    ['proxy', ['reset_peer', 'limit_data', 'slow_close', '--toxic', '--control']],
+    ['proxy', ['reset_peer', 'limit_data', 'slow_close', 'bandwidth', 'slicer', 'bandwidth:rate=', 'slicer:average_size=', '| down', '| up', '--toxic', '--control']],
     ['probe', ['--send', '--expect', '--timeout']],
     ['demo', ['--runs']],
   ])('%s --help (and help %s) describe every option', async (command, words) => {
