@@ -1,5 +1,8 @@
 // Runs node-gyp against the running Node's own headers when they are installed next to it
 // (Debian's /usr/include/node, or an official tarball's include/node): nothing is downloaded.
+// Quiet unless asked: node-gyp's ~37 `gyp info` lines and make's progress lines are left out;
+// warnings, compiler diagnostics and errors always show. SOCKCLOSE_BUILD_VERBOSE=1 (or npm's
+// --loglevel info/verbose/silly) shows everything.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,8 +24,13 @@ function nodeGypBin() {
   }
 }
 
+/** Whether the user asked for the whole build log. */
+function verbose() {
+  return process.env.SOCKCLOSE_BUILD_VERBOSE === '1' || ['info', 'http', 'verbose', 'silly'].includes(process.env.npm_config_loglevel ?? '');
+}
+
 /** Runs `node-gyp <args>` in `cwd`; returns the exit status (or 1 if node-gyp is missing). */
-function runNodeGyp(args, { cwd, stdio = 'inherit' } = {}) {
+function runNodeGyp(args, { cwd, stdio = verbose() ? 'inherit' : ['inherit', 'ignore', 'inherit'] } = {}) {
   const bin = nodeGypBin();
   if (!bin) {
     console.error('sockclose: node-gyp not found');
@@ -31,7 +39,11 @@ function runNodeGyp(args, { cwd, stdio = 'inherit' } = {}) {
   const env = { ...process.env };
   const nodedir = env.npm_config_nodedir || localNodeDir();
   if (nodedir) env.npm_config_nodedir = nodedir;
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd, env, stdio });
+  // node-gyp logs to stderr; make's "CXX(target) …" progress goes to stdout (ignored when quiet),
+  // its errors and the compiler's diagnostics to stderr.
+  const [command, ...rest] = args;
+  const level = verbose() ? [] : ['--loglevel=warn'];
+  const result = spawnSync(process.execPath, [bin, command, ...level, ...rest], { cwd, env, stdio });
   return result.status ?? 1;
 }
 

@@ -20,6 +20,12 @@ export const ErrorCodes = {
   PENDING_ERROR: 'ERR_SOCKCLOSE_PENDING_ERROR',
   /** protectCluster() ran in a worker, or after the primary had set up its workers. */
   CLUSTER_STARTED: 'ERR_SOCKCLOSE_CLUSTER_STARTED',
+  /**
+   * hardReset() was given the descriptor number of a live Node socket (from socketFd()): closing
+   * it under libuv would leave the socket holding a number the next connection reuses. Pass the
+   * socket itself.
+   */
+  SOCKET_OWNS_FD: 'ERR_SOCKCLOSE_SOCKET_OWNS_FD',
 } as const;
 
 /** Any `code` value sockclose's own errors carry. */
@@ -54,8 +60,11 @@ export interface UnsupportedError extends CodedError {
   reason: string;
 }
 
-// Functions are the public entry points, used only to cut sockclose's frames from stacks.
-type Caller = (...args: never[]) => unknown;
+/**
+ * The public entry point an error is raised for: its name starts messages, and the stack is cut
+ * at it so that it starts at the user's line.
+ */
+export type Caller = (...args: never[]) => unknown;
 
 function finish<E extends Error>(error: E, code: string, caller: Caller): E & { code: string } {
   const coded = error as E & { code: string };
@@ -116,6 +125,14 @@ export function blockingLinger(seconds: number, caller: Caller) {
   return finish(new Error(message), ErrorCodes.BLOCKING_LINGER, caller);
 }
 
+export function socketOwnsFd(fd: number, caller: Caller) {
+  const message =
+    `${caller.name}(): descriptor ${fd} belongs to a live Node socket (socketFd() returned it); closing it ` +
+    'under Node would let the next connection reuse the number while that socket still holds it. ' +
+    'Pass the socket itself instead of its descriptor.';
+  return finish(new Error(message), ErrorCodes.SOCKET_OWNS_FD, caller);
+}
+
 export function clusterStarted(message: string, caller: Caller) {
   return finish(new Error(message), ErrorCodes.CLUSTER_STARTED, caller);
 }
@@ -125,10 +142,13 @@ export function unsupported(reason: string, caller: Caller): UnsupportedError {
   return Object.assign(error, { reason });
 }
 
-/** A failed syscall; `result` is the native layer's -errno. Message as in Node's net errors. */
+/**
+ * A failed syscall; `result` is the native layer's -errno. Message as in Node's net errors
+ * (`getsockopt EBADF`), prefixed with the function that failed, as sockclose's other errors are.
+ */
 export function systemError(result: number, syscall: string, caller: Caller): SystemError {
   const code = getSystemErrorName(result);
-  const error = finish(new Error(`${syscall} ${code}`), code, caller);
+  const error = finish(new Error(`${caller.name}(): ${syscall} ${code}`), code, caller);
   return Object.assign(error, { errno: result, syscall });
 }
 

@@ -1,10 +1,11 @@
 import { constants } from 'node:os';
 
 import { bypassCloseSteps } from './close-hook.js';
-import { closedSocket, invalidArgValue, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgValue, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
 import { kindOf } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
+import { heldByLiveSocket } from './socket-fd.js';
 import { checkTarget, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
 const { EINVAL, ECONNRESET } = constants.errno;
@@ -24,8 +25,10 @@ const pending = new WeakSet<SocketInternals>();
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
- *   AF_UNIX; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset); a system
- *   error from setsockopt() (then nothing was closed) or close().
+ *   AF_UNIX or UDP; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset);
+ *   `ERR_SOCKCLOSE_SOCKET_OWNS_FD` for the descriptor of a live Node socket that
+ *   `socketFd()` returned (pass the socket); a system error from getsockopt() (not a socket),
+ *   setsockopt() (then nothing was closed) or close().
  * @example
  * ```ts
  * // Drop clients that do not finish a handshake in time, without TIME_WAIT.
@@ -33,8 +36,11 @@ const pending = new WeakSet<SocketInternals>();
  * ```
  */
 export function hardReset(target: SocketTarget): void {
-  checkTarget(target, hardReset);
+  checkTarget(target, hardReset, 'tcp');
   if (typeof target === 'number') {
+    // Closing a live socket's descriptor under libuv: the next connection would get the number,
+    // and that socket's destroy() would later close the new connection's descriptor.
+    if (heldByLiveSocket(target)) throw socketOwnsFd(target, hardReset);
     const resolved = resolve(target, hardReset, 'tcp');
     if (resolved.kind === 'fd' && resolved.listening) {
       throw invalidArgValue('target', target, 'is a listening socket, which has no connection to reset', hardReset);

@@ -1,4 +1,4 @@
-import { unsupported, verdictError, type PendingSocketError } from './errors.js';
+import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger } from './linger.js';
 import { Family, Field, known, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
@@ -14,7 +14,6 @@ import {
   type SocketTarget,
 } from './target.js';
 
-type Caller = (...args: never[]) => unknown;
 import type { LingerSetting } from './linger.js';
 
 /** TCP counters the platform reports; each is `null` where it does not. */

@@ -1,6 +1,6 @@
 import { finished } from 'node:stream/promises';
 
-import { closedSocket, noFd, systemError } from './errors.js';
+import { closedSocket, invalidArgValue, noFd, systemError } from './errors.js';
 import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
@@ -14,7 +14,8 @@ import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } fr
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns A promise that resolves once the write side is shut, and rejects (never throws) with
  *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected), the socket's error, or
- *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first.
+ *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ERR_INVALID_ARG_VALUE` for a listening
+ *   descriptor (no connection to shut down), as `hardReset()` does.
  * @example
  * ```ts
  * await shutdownWrite(socket); // the peer now reads EOF; we can still read its reply
@@ -23,7 +24,12 @@ import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } fr
 export async function shutdownWrite(target: SocketTarget): Promise<void> {
   checkTarget(target, shutdownWrite);
   if (typeof target === 'number') {
-    const { fd } = resolve(target, shutdownWrite, 'stream');
+    const resolved = resolve(target, shutdownWrite, 'stream');
+    // shutdown() of a listener is a silent no-op on Linux: refuse it, as hardReset() does.
+    if (resolved.kind === 'fd' && resolved.listening) {
+      throw invalidArgValue('target', target, 'is a listening socket, which has no connection to shut down', shutdownWrite);
+    }
+    const { fd } = resolved;
     const result = requireNative(shutdownWrite).shutdownWrite(fd);
     if (result < 0) throw systemError(result, 'shutdown', shutdownWrite);
     return;

@@ -1,8 +1,21 @@
+import type { NodeHandle } from './node-handle.js';
 import { checkTarget, resolve, type SocketTarget } from './target.js';
+
+// The descriptors socketFd() handed out, each with the handle it was read from, so that a raw
+// descriptor call that closes (hardReset(fd)) can refuse one a live socket still holds. Keyed by
+// number, so at most one entry per descriptor number ever used; weak, so no handle is kept alive.
+// A handle keeps its descriptor for life: once recorded (a mark on the handle, as Node marks its
+// own handles), later calls cost one property read.
+const handedOut = new Map<number, WeakRef<NodeHandle>>();
+const kRecorded = Symbol('sockclose.socketFd');
 
 /**
  * The OS file descriptor behind a socket, read from its live libuv handle at every call (never
  * cached: after the socket closes, the number may belong to something else).
+ *
+ * While the socket is open, {@link hardReset} refuses the number with
+ * `ERR_SOCKCLOSE_SOCKET_OWNS_FD` (closing it under Node would hand the number to the next
+ * connection while the socket still holds it): pass the socket itself.
  *
  * @param target - A `net.Socket` or `tls.TLSSocket` (http, https, http2 sockets included), or a
  *   descriptor number, which is returned as it is.
@@ -18,5 +31,24 @@ import { checkTarget, resolve, type SocketTarget } from './target.js';
 export function socketFd(target: SocketTarget): number {
   checkTarget(target, socketFd);
   if (typeof target === 'number') return target;
-  return resolve(target, socketFd, 'stream').fd;
+  const resolved = resolve(target, socketFd, 'stream');
+  const { fd } = resolved;
+  if (resolved.kind === 'socket' && (resolved.handle as { [kRecorded]?: true })[kRecorded] !== true) {
+    (resolved.handle as { [kRecorded]?: true })[kRecorded] = true;
+    handedOut.set(fd, new WeakRef(resolved.handle));
+  }
+  return fd;
+}
+
+/**
+ * Whether `fd` is the descriptor of a live socket that socketFd() handed out: its handle still
+ * exists and still reports that number (libuv forgets it when it closes the handle).
+ */
+export function heldByLiveSocket(fd: number): boolean {
+  const entry = handedOut.get(fd);
+  if (entry === undefined) return false;
+  const handle = entry.deref();
+  if (handle !== undefined && handle.fd === fd) return true;
+  handedOut.delete(fd);
+  return false;
 }

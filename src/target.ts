@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { types } from 'node:util';
 
-import { closedSocket, invalidArgType, noFd, notTcp, outOfRange, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgType, noFd, notTcp, outOfRange, systemError, unsupported, type Caller } from './errors.js';
 import { binding, record, unavailableReason } from './native/binding.js';
 import { Family, Field, Slot, SocketType } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
@@ -29,20 +29,26 @@ export type Resolved =
   | (ResolvedBase & { readonly kind: 'socket'; readonly socket: SocketInternals; readonly handle: NodeHandle })
   | (ResolvedBase & { readonly kind: 'fd'; readonly listening: boolean });
 
-type Caller = (...args: never[]) => unknown;
-
 const TARGET_TYPES = 'an instance of net.Socket or of type number';
 const MAX_FD = 2 ** 31 - 1;
 
+/** Whether `fd` is a number a descriptor can have. */
+function isDescriptor(fd: unknown): fd is number {
+  return Number.isInteger(fd) && (fd as number) >= 0 && (fd as number) <= MAX_FD;
+}
+
 /** Throws unless `value` is a socket or a valid descriptor number. */
-export function checkTarget(value: unknown, caller: Caller): asserts value is SocketTarget {
+export function checkTarget(value: unknown, caller: Caller, needs: Needs = 'stream'): asserts value is SocketTarget {
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_FD) {
-      throw outOfRange('target', `an integer >= 0 and <= ${MAX_FD}`, value, caller);
-    }
+    if (!isDescriptor(value)) throw outOfRange('target', `an integer >= 0 and <= ${MAX_FD}`, value, caller);
     return;
   }
-  if (!(value instanceof net.Socket)) throw invalidArgType('target', TARGET_TYPES, value, caller);
+  if (value instanceof net.Socket) return;
+  // Said plainly, as for a UDP descriptor: "an instance of net.Socket … Received an instance of
+  // Socket" misleads. node:dgram is loaded only here, on the error path, never by require('sockclose').
+  const dgram = require('node:dgram') as typeof import('node:dgram');
+  if (value instanceof dgram.Socket) throw notTcp(needs, 'this is a dgram.Socket (UDP)', caller);
+  throw invalidArgType('target', TARGET_TYPES, value, caller);
 }
 
 /**
@@ -69,7 +75,7 @@ function handleTransport(handle: NodeHandle, caller: Caller): Transport {
 }
 
 /** The live handle of a socket, or the reason there is none. */
-export function liveHandle(socket: SocketInternals, caller: Caller): NodeHandle {
+function liveHandle(socket: SocketInternals, caller: Caller): NodeHandle {
   const handle = socket._handle;
   if (handle) return handle;
   if (socket.destroyed) throw closedSocket(caller);
@@ -86,7 +92,7 @@ export type Needs = 'tcp' | 'stream';
  * then holds them ({@link probeResolved} does not probe again).
  */
 export function resolve(target: unknown, caller: Caller, needs: Needs, fields = 0): Resolved {
-  checkTarget(target, caller);
+  checkTarget(target, caller, needs);
   if (typeof target === 'number') return resolveFd(target, caller, needs, fields);
   // No realSocket() here: http2's proxy forwards every read used below. Only destroy() and end()
   // need the real socket.
@@ -102,7 +108,8 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
   const transport = handleTransport(handle, caller);
   if (needs === 'tcp' && transport !== 'tcp') throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', caller);
   const fd = handle.fd;
-  if (!(fd >= 0)) throw noFd(socket.connecting ? 'still connecting: try after the "connect" event' : `handle.fd is ${fd}`, caller);
+  // Checked whole, not just `>= 0`: a descriptor handed on (socketFd(), a syscall) must be one.
+  if (!isDescriptor(fd)) throw noFd(socket.connecting ? 'still connecting: try after the "connect" event' : `handle.fd is ${String(fd)}`, caller);
   return { kind: 'socket', socket, handle, fd, transport };
 }
 
@@ -140,7 +147,7 @@ export function probeResolved(resolved: Resolved, fields: number, caller: Caller
 }
 
 /** ERR_SOCKCLOSE_UNSUPPORTED for "the native binary is not available", naming why. */
-export function unsupportedNative(caller: Caller) {
+function unsupportedNative(caller: Caller) {
   const reason = unavailableReason() ?? 'unknown reason';
   return unsupported(`it needs sockclose's native binary, which is unavailable: ${reason}`, caller);
 }

@@ -8,7 +8,11 @@ out="${CI_OUT:-.ci/out}/60-harness-cli.json"
 passed=0
 failed=0
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done; }
+logs=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  rm -f "${logs[@]}"
+}
 trap cleanup EXIT
 
 check() { # check <description> <command...>: one result per check
@@ -36,6 +40,7 @@ expect_exit() { # expect_exit <code> <command...>
 start() {
   local log
   log=$(mktemp)
+  logs+=("$log")
   node "$bin" "$@" --json >"$log" &
   pids+=($!)
   started_pid=$!

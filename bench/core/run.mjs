@@ -143,7 +143,12 @@ if (sections.includes('load')) {
       { align: ['l', 'r', 'r', 'r', 'r'] },
     ),
   );
-  console.log(`\nNode built-ins require('sockclose') loads beyond require('net')'s ${result.netBuiltins}: ${result.extraBuiltins.length} — ${result.extraBuiltins.filter((name) => !name.startsWith('internal/')).join(', ')}`);
+  const publicBuiltins = result.extraBuiltins.filter((name) => !name.startsWith('internal/'));
+  const internalBuiltins = result.extraBuiltins.length - publicBuiltins.length;
+  console.log(
+    `\nNode built-ins require('sockclose') loads beyond require('net')'s ${result.netBuiltins}: ${result.extraBuiltins.length} — ` +
+      `${publicBuiltins.join(', ') || 'no public one'}${internalBuiltins ? ` and ${internalBuiltins} of Node's internal ones` : ''}`,
+  );
   console.log(`Reproduce: npm run bench -- --only=load --seed=${seed}\n`);
 }
 

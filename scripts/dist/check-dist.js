@@ -15,7 +15,12 @@
 // Options: --no-arm64 (skip 1's cross build and 4), --keep (keep the work directory),
 // --report <file> (JSON: checks, tarball size, and {passed, failed} for CI), --json (print it),
 // --out <dir> (when every check passed, copy the verified tarball there: that exact file is the
-// one to publish, with `npm publish <dir>/sockclose-<version>.tgz`).
+// one to publish, with `npm publish <dir>/sockclose-<version>.tgz`). The last line printed says
+// whether a tarball was written, and if not, why.
+//
+// Time limits stretch with the machine's load (scripts/dist/run.js); SOCKCLOSE_TIMEOUT_SCALE=N
+// allows N times more. Official Node binaries for the arm64 checks are cached between runs in
+// $SOCKCLOSE_NODE_CACHE or ~/.cache/sockclose-node (scripts/dist/node-binaries.js).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -26,6 +31,7 @@ const consumers = require('./consumers.js');
 const { launcher, nodeBinary } = require('./node-binaries.js');
 const { buildPrebuild, prebuildPath } = require('./prebuilds.js');
 const { buildTypeScript, removeStage, repoRoot, stageRepository } = require('./stage.js');
+const { lastLine } = require('./summary.js');
 const versions = require('./node-versions.json');
 
 const argv = process.argv.slice(2);
@@ -34,6 +40,7 @@ const value = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : un
 const withArm64 = !option('--no-arm64');
 if (value('--out') && !withArm64) {
   console.error('check:dist: --out makes a tarball to publish, which must carry the arm64 prebuild: drop --no-arm64');
+  console.error(`check:dist: no tarball written to ${path.resolve(value('--out'))} (nothing was checked)`);
   process.exit(2);
 }
 
@@ -191,9 +198,9 @@ function checkArm64(work, tarball) {
   };
   const consumer = check(`arm64: npm install under qemu with Node ${newest} (no compiler), then import { … } from "sockclose"`, () => {
     const { env, node } = arm64Env(newest);
-    const installed = consumers.installConsumer(work, 'arm64', tarball, { env, type: 'commonjs', timeoutMs: 300_000 });
+    const installed = consumers.installConsumer(work, 'arm64', tarball, { env, type: 'commonjs', timeoutMs: 600_000 });
     expectEmpty(consumers.checkInstall(installed, { arch: 'arm64' }), 'install');
-    const imported = consumers.runProgram(installed, 'use-import.mjs', { env, node, expectBinary, timeoutMs: 120_000 });
+    const imported = consumers.runProgram(installed, 'use-import.mjs', { env, node, expectBinary, timeoutMs: 300_000 });
     if (imported.arch !== 'arm64') throw new Error(`ran as ${imported.arch}`);
     facts.arm64Install = { seconds: Number(installed.seconds.toFixed(1)) };
     return installed;
@@ -203,7 +210,7 @@ function checkArm64(work, tarball) {
   for (const version of versions.arm64) {
     check(`arm64: Node ${version} under qemu, require("sockclose"): the arm64 prebuild, on real sockets`, () => {
       const { env, node } = arm64Env(version);
-      const report = consumers.runProgram(consumer, 'use-require.cjs', { env, node, expectBinary, timeoutMs: 180_000 });
+      const report = consumers.runProgram(consumer, 'use-require.cjs', { env, node, expectBinary, timeoutMs: 300_000 });
       if (report.arch !== 'arm64' || report.node !== `v${version}`) throw new Error(`ran as ${report.node} ${report.arch}`);
       hashes.add(report.binarySha256);
       return reportLine(report);
@@ -216,7 +223,13 @@ function checkArm64(work, tarball) {
   });
 }
 
-main();
+try {
+  main();
+} catch (error) {
+  // Whatever went wrong outside a check must still end in the summary, not in a bare stack trace.
+  checks.push({ name: 'check:dist itself', ok: false, seconds: 0, detail: error.stack ?? String(error) });
+  process.stderr.write(`FAIL check:dist itself\n     ${String(error.stack ?? error).split('\n').join('\n     ')}\n`);
+}
 const failed = checks.filter((entry) => !entry.ok).length;
 const report = { passed: checks.length - failed, failed, checks, ...facts };
 if (value('--report')) fs.writeFileSync(path.resolve(value('--report')), `${JSON.stringify(report, null, 2)}\n`);
@@ -225,5 +238,5 @@ if (facts.tarball) {
   const groups = Object.entries(facts.tarball.groups).map(([group, bytes]) => `${group} ${(bytes / 1024).toFixed(1)} KB`).join(', ');
   process.stderr.write(`\ntarball ${facts.tarball.file}: ${(facts.tarball.packed / 1024).toFixed(1)} KB packed, ${(facts.tarball.unpacked / 1024).toFixed(1)} KB unpacked, ${facts.tarball.files} files (${groups})\n`);
 }
-process.stderr.write(`check:dist: ${report.passed} passed, ${failed} failed\n`);
+process.stderr.write(`${lastLine({ passed: report.passed, checks, out: value('--out'), verifiedTarball: facts.verifiedTarball })}\n`);
 process.exit(failed === 0 && checks.length > 0 ? 0 : 1);

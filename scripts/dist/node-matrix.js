@@ -65,16 +65,20 @@ function runVitest(node, paths, label, baseEnv) {
   const args = [path.join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...paths, '--reporter=dot', '--reporter=json', `--outputFile.json=${out}`];
   if (paths.length === 0) for (const pattern of ['node_modules/**', ...versions.vitestExclude]) args.push('--exclude', pattern);
   const started = process.hrtime.bigint();
-  const result = run(node, args, { cwd: repoRoot, env, timeoutMs: 1_200_000, allowFailure: true });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  let result;
   let counts = { passed: 0, failed: 1 };
   try {
+    // A timeout still throws (allowFailure covers exit codes only): the folder goes either way.
+    result = run(node, args, { cwd: repoRoot, env, timeoutMs: 1_200_000, allowFailure: true });
     const data = JSON.parse(fs.readFileSync(out, 'utf8'));
     counts = { passed: data.numPassedTests, failed: data.numFailedTests + (data.success === false && data.numFailedTests === 0 ? 1 : 0) };
-  } catch {
+  } catch (error) {
     // no report: the run itself failed; its output says why
+    result ??= { stdout: '', stderr: error.message };
+  } finally {
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const failures = counts.failed > 0 ? `${result.stdout}${result.stderr}`.split('\n').filter((line) => /FAIL|Error|✗|×/.test(line)).slice(0, 30).join('\n') : '';
   return { ...counts, seconds, failures, label };
 }

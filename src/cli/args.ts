@@ -22,9 +22,23 @@ export function parse(args: string[], options: Options, allowPositionals: boolea
     return { values: values as Parsed['values'], positionals };
   } catch (error) {
     const { code, message } = error as { code?: string; message: string };
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) throw new UsageError(dashedValue(args, message));
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(lowerFirst(message.split('\n')[0]!));
     throw error;
   }
+}
+
+/**
+ * parseArgs calls `--send -4` "ambiguous" (is -4 a value or a flag?). Every value that starts with
+ * a dash is a mistake here: negative numbers are never accepted, and no other value starts so.
+ */
+function dashedValue(args: string[], message: string): string {
+  // Node names the option as '-s, --send' (or '--send'); say it as the user spelled it.
+  const names = (/Option '([^']+)'/.exec(message)?.[1] ?? '').split(', ').map((name) => name.split(' ')[0]!);
+  const spelled = args.find((arg) => names.includes(arg)) ?? names.at(-1) ?? 'an option';
+  const next = args[args.indexOf(spelled) + 1];
+  if (next !== undefined && /^-\d/.test(next)) return `${spelled} takes no negative number (got ${next})`;
+  return `${spelled} needs a value${next === undefined ? '' : `, not the option '${next}'`}`;
 }
 
 /** A non-negative integer flag (digits only, `_` allowed as a separator), or `fallback` when absent. */
@@ -35,7 +49,8 @@ export function integerFlag(value: unknown, flag: string, min: number, max: numb
   const text = String(value);
   if (!/^\d[\d_]*$/.test(text)) throw new UsageError(`--${flag} must be a whole number, not '${text}'`);
   const number = Number(text.replaceAll('_', ''));
-  if (number < min || number > max) throw new UsageError(`--${flag} must be between ${min} and ${max}, not ${text}`);
+  if (number < min) throw new UsageError(`--${flag} must be at least ${min}, not ${text}`);
+  if (number > max) throw new UsageError(`--${flag} must be at most ${max}, not ${text}`);
   return number;
 }
 

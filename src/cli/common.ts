@@ -26,13 +26,16 @@ export function progressFlag(values: Record<string, unknown>): boolean | undefin
   return undefined;
 }
 
-/** An address flag; the harness's own parser, its errors as usage errors. */
-export function addressFlag(value: unknown, flag: string, allowZero: boolean): Endpoint {
-  if (typeof value !== 'string') throw new UsageError(`--${flag} needs an address like 127.0.0.1:8080`);
+/**
+ * An address flag; the harness's own parser, its errors as usage errors. `what` names it in
+ * messages: `--flag` by default, something else for a positional argument.
+ */
+export function addressFlag(value: unknown, flag: string, allowZero: boolean, what = `--${flag}`): Endpoint {
+  if (typeof value !== 'string') throw new UsageError(`${what} needs an address like 127.0.0.1:8080`);
   try {
     return parseAddress(value, flag, '127.0.0.1', allowZero, addressFlag);
   } catch {
-    throw new UsageError(`--${flag} must look like host:port, [::1]:port or a port${allowZero ? ' (0: any free port)' : ''}, not '${value}'`);
+    throw new UsageError(`${what} must look like host:port, [::1]:port or a port${allowZero ? ' (0: any free port)' : ''}, not '${value}'`);
   }
 }
 

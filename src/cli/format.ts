@@ -6,12 +6,20 @@ import type { ProbeOutcome, ProbeResult } from '../harness/probe.js';
 import type { ProxyLinkReport } from '../harness/proxy-link.js';
 import { bytes, ms } from './output.js';
 
-const END_WORDS: Record<EndKind, string> = {
+const END_WORDS: Record<Exclude<EndKind, 'none'>, string> = {
   fin: 'FIN (clean close)',
   rst: 'RST (reset)',
   'fin-rst': 'FIN, then RST',
-  none: 'nothing yet',
 };
+
+/**
+ * How one side ended, in words. 'none' differs by side: the peer had sent no FIN or RST when the
+ * connection closed (it had not closed); this side had nothing left to end.
+ */
+function endWords(kind: EndKind, side: 'peer' | 'local'): string {
+  if (kind !== 'none') return END_WORDS[kind];
+  return side === 'peer' ? 'no FIN or RST (had not closed)' : 'no FIN or RST (nothing left to end)';
+}
 
 const OUTCOME_WORDS: Record<ProbeOutcome, string> = {
   fin: 'closed cleanly (FIN)',
@@ -30,7 +38,9 @@ export function describeProbe(result: ProbeResult): string {
   lines.push(`  what Node reported: ${nodeSaw(o)}`);
   if (o.kernelError) lines.push(`  what the kernel had: ${o.kernelError}${o.hiddenReset ? ' (Node reported only a clean end)' : ''}`);
   if (!o.kernelKnows) lines.push('  (this platform cannot peek pending socket errors: a reset Node reported as an end would look like a FIN)');
-  lines.push(`  TCP state at the peer's end: ${o.state.atPeerEnd ?? o.state.atClose ?? '?'}`);
+  // As in --json: a state at the peer's end only if the peer ended (else where it was at close).
+  if (o.state.atPeerEnd !== null) lines.push(`  TCP state at the peer's end: ${o.state.atPeerEnd}`);
+  else lines.push(`  TCP state at the peer's end: none (no end seen)${o.state.atClose ? `; at close: ${o.state.atClose}` : ''}`);
   lines.push(`  timings: connect ${ms(result.connectMs)}, first byte ${ms(result.firstByteMs)}, end ${ms(result.endMs)}, closed ${ms(result.durationMs)}`);
   return lines.join('\n');
 }
@@ -63,6 +73,7 @@ export function probeJson(result: ProbeResult): Record<string, unknown> {
     peer: o.peer,
     local: o.local,
     stateAtPeerEnd: o.state.atPeerEnd,
+    stateAtClose: o.state.atClose,
     connectMs: result.connectMs,
     firstByteMs: result.firstByteMs,
     endMs: result.endMs,
@@ -74,8 +85,8 @@ export function probeJson(result: ProbeResult): Record<string, unknown> {
 export function describeServerReport(report: FaultConnectionReport): string {
   const o = report.observation;
   return (
-    `#${report.id} ${formatAddress(report.remote)} ${report.behavior}: server sent ${END_WORDS[o.local]}, ` +
-    `client sent ${END_WORDS[o.peer]}; read ${bytes(o.bytes.received)}, wrote ${bytes(o.bytes.sent)}` +
+    `#${report.id} ${formatAddress(report.remote)} ${report.behavior}: server sent ${endWords(o.local, 'local')}, ` +
+    `client sent ${endWords(o.peer, 'peer')}; read ${bytes(o.bytes.received)}, wrote ${bytes(o.bytes.sent)}` +
     (o.bytes.unreadAtClose ? `, ${bytes(o.bytes.unreadAtClose)} unread at close` : '') +
     `; steps: ${report.steps.map((s) => s.step).join(' > ') || '-'}`
   );
@@ -111,8 +122,8 @@ export function describeLinkReport(report: ProxyLinkReport): string {
     (report.bytes.droppedUpstream + report.bytes.droppedDownstream > 0
       ? `, dropped ${bytes(report.bytes.droppedUpstream)} up / ${bytes(report.bytes.droppedDownstream)} down`
       : '') +
-    `; client got ${END_WORDS[report.clientSide.local]}` +
-    (report.upstreamSide ? `, upstream got ${END_WORDS[report.upstreamSide.local]}` : '') +
+    `; client got ${endWords(report.clientSide.local, 'local')}` +
+    (report.upstreamSide ? `, upstream got ${endWords(report.upstreamSide.local, 'local')}` : '') +
     (toxics ? `; toxics: ${toxics}` : '')
   );
 }

@@ -19,7 +19,7 @@ Commands:
   demo                  the seed 004 server with a plain close, a hard reset and a lingering
                         close, side by side
   serve --behavior B    a TCP server that ends every connection one exact way
-  proxy --upstream A    a TCP proxy with Toxiproxy-style toxics (reset_peer, timeout, ...)
+  proxy --upstream A    a TCP proxy with Toxiproxy-style toxics (reset_peer, bandwidth, ...)
   probe HOST:PORT       connect, send, read to the end: was it FIN or RST, after how many bytes?
 
 Options:
@@ -79,6 +79,8 @@ A toxic is written type[/stream][:key=value,...], for instance:
   reset_peer:timeout=200,from=connect
   limit_data:bytes=1000,mode=reset
   timeout:timeout=0                      (a half-open connection: nothing passes, ever)
+  bandwidth:rate=100                     (100 KB/s)
+  slicer:average_size=10,size_variation=5,delay=2000   (partial reads: ~10-byte writes, 2 ms apart)
 The keys name and toxicity set the toxic's name (default type_stream) and probability.
 
 Options:
@@ -88,6 +90,8 @@ Options:
       --control               read commands from stdin while running:
                                 add <spec> | update <name> key=value,... | remove <name>
                                 | clear | list | reset (RST to every open connection, now)
+                                | down (stop listening: new clients are refused; every open
+                                  connection closed) | up (listen again, same address)
   -n, --count <n>             exit 0 after n connections have closed
       --json                  machine-readable output
   -q, --quiet                 no per-connection lines

@@ -8,7 +8,7 @@
 // themselves and no connection handle ever crosses IPC, so there is nothing to lose.
 import type { Cluster } from 'node:cluster';
 
-import { clusterStarted, invalidArgType } from '../errors.js';
+import { clusterStarted, invalidArgType, type Caller } from '../errors.js';
 import { POLICY_PINNED } from './errors.js';
 import { clusterHangExposure, type ClusterHangExposure } from './exposure.js';
 
@@ -91,8 +91,6 @@ const pinned = new WeakSet<object>();
 export function protectCluster(options?: ProtectClusterOptions): ClusterProtectionReport {
   return protect(options, clusterHangExposure(), protectCluster);
 }
-
-type Caller = (...args: never[]) => unknown;
 
 /**
  * protectCluster() with the exposure decided by the caller.

@@ -1,5 +1,7 @@
-// `npm run demo` (node lib/demo/main.js [--runs N]): progress on stderr, the table on stdout; exit
-// code 0 when the lingering close lost nothing, 1 when it did, 2 for a bad argument.
+// `npm run demo` (node lib/demo/main.js [--runs N] [--progress | --no-progress]): the table on
+// stdout; progress on stderr, drawn only on a terminal unless forced, as `sockclose demo` does;
+// exit code 0 when the lingering close lost nothing, 1 when it did, 2 for a bad argument.
+import { createProgress } from '../cli/progress.js';
 import { formatDemo, runDemo } from './index.js';
 
 function runsArgument(argv: readonly string[]): number | undefined {
@@ -7,23 +9,25 @@ function runsArgument(argv: readonly string[]): number | undefined {
   return index >= 0 ? Number(argv[index + 1]) : undefined;
 }
 
-function progressLine(done: number, total: number): void {
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} connections`;
-  if (process.stderr.isTTY) process.stderr.write(`\r${bar}${done === total ? '\n' : ''}`);
-  else if (done === total || done % Math.max(1, Math.floor(total / 10)) === 0) process.stderr.write(`${bar}\n`);
+/** --progress / --no-progress: forced on or off; neither: only on a terminal. */
+function progressArgument(argv: readonly string[]): boolean | undefined {
+  if (argv.includes('--no-progress')) return false;
+  return argv.includes('--progress') ? true : undefined;
 }
 
 async function main(): Promise<number> {
   const runs = runsArgument(process.argv);
-  const options = runs === undefined ? { progress: progressLine } : { runs, progress: progressLine };
+  const progress = createProgress({ stream: process.stderr, enabled: progressArgument(process.argv), label: 'connections' });
+  const update = (done: number, total: number) => progress.update(done, total);
+  const options = runs === undefined ? { progress: update } : { runs, progress: update };
   let report;
   try {
     report = await runDemo(options);
   } catch (error) {
     process.stderr.write(`sockclose demo: ${(error as Error).message}\n`);
     return 2;
+  } finally {
+    progress.finish();
   }
   process.stdout.write(`${formatDemo(report)}\n`);
   return report.modes.find((result) => result.mode === 'lingering')!.failures === 0 ? 0 : 1;

@@ -52,15 +52,31 @@ export interface FaultProxy extends EventEmitter {
    * Returns how many connections it reset.
    */
   resetConnections(): number;
+  /** False while the proxy is down (see {@link FaultProxy.disable}). */
+  readonly enabled: boolean;
+  /**
+   * Takes the proxy down, as Toxiproxy's `enabled: false`: it stops listening (new clients get
+   * ECONNREFUSED) and destroys every open connection on both sides at once (a FIN, or an RST
+   * where data is unread; their reports say `endedBy: 'proxy-down'`). Resolves once they have
+   * closed. The toxics stay. Nothing happens if it is already down.
+   */
+  disable(): Promise<void>;
+  /**
+   * Brings the proxy up again, listening on the same address and port. Rejects (EADDRINUSE) if
+   * something else took the port meanwhile, and (ERR_SERVER_NOT_RUNNING) after `close()`.
+   * Nothing happens if it is already up.
+   */
+  enable(): Promise<void>;
   /** Stops listening, destroys every open connection, resolves once all have closed. */
   close(): Promise<void>;
 }
 
 /**
  * Starts a TCP proxy from `listen` to `upstream` whose connections suffer the given toxics:
- * `latency`, `reset_peer`, `timeout`, `slow_close`, `limit_data` (see {@link TOXIC_TYPES}), each
- * on one stream (`'upstream'` client → server, `'downstream'` server → client). Toxics can be
- * added, changed and removed while it runs. Ends pass through faithfully: a FIN as a FIN, a reset
+ * `latency`, `reset_peer`, `timeout`, `slow_close`, `limit_data`, `bandwidth`, `slicer` (see
+ * {@link TOXIC_TYPES}), each on one stream (`'upstream'` client → server, `'downstream'` server →
+ * client). Toxics can be added, changed and removed while it runs, and the whole proxy taken
+ * down and brought up again ({@link FaultProxy.disable}, {@link FaultProxy.enable}). Ends pass through faithfully: a FIN as a FIN, a reset
  * as a reset (even one that Node reported as a clean EOF), after the data that preceded it.
  *
  * @param options - {@link FaultProxyOptions}.
@@ -91,6 +107,10 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
 class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements FaultProxy {
   private nextId = 1;
   private list: Toxic[];
+  private down = false;
+  private closed = false;
+  // enable() and disable() run one after the other, in the order they were called.
+  private toggling: Promise<void> = Promise.resolve();
 
   constructor(
     readonly upstream: Endpoint,
@@ -144,6 +164,39 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     let count = 0;
     for (const link of this.connections) if (link.reset()) count += 1;
     return count;
+  }
+
+  get enabled(): boolean {
+    return !this.down;
+  }
+
+  disable(): Promise<void> {
+    return this.toggle(async () => {
+      if (this.down) return;
+      this.down = true;
+      for (const link of this.connections) link.destroy('proxy-down');
+      await super.close();
+    });
+  }
+
+  enable(): Promise<void> {
+    return this.toggle(async () => {
+      if (this.closed) throw Object.assign(new Error('enable(): the proxy was closed; create a new one'), { code: 'ERR_SERVER_NOT_RUNNING' });
+      if (!this.down) return;
+      await this.listen(this.address);
+      this.down = false;
+    });
+  }
+
+  override close(): Promise<void> {
+    this.closed = true;
+    return super.close();
+  }
+
+  private toggle(change: () => Promise<void>): Promise<void> {
+    const next = this.toggling.then(change);
+    this.toggling = next.catch(() => undefined);
+    return next;
   }
 
   protected override accept(socket: net.Socket): void {

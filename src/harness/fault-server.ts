@@ -3,7 +3,7 @@
 import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 
-import { invalidArgValue } from '../errors.js';
+import { invalidArgValue, type Caller } from '../errors.js';
 import { BEHAVIOR_NAMES, FAULT_BEHAVIORS, runBehavior, type BehaviorSettings, type FaultBehavior } from './behaviors.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
 import {
@@ -174,8 +174,6 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
     this.track(socket, Promise.all([observed, run]), ([observation]) => ({ id, behavior: settings.behavior, remote, steps, observation }));
   }
 }
-
-type Caller = (...args: never[]) => unknown;
 
 function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorSettings | undefined): BehaviorSettings {
   const caller: Caller = previous ? Server.prototype.configure : createFaultServer;

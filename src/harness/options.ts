@@ -2,9 +2,7 @@
 // constructors), and the one parser of "host:port" addresses the API and the CLI both accept.
 import net from 'node:net';
 
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
-
-type Caller = (...args: never[]) => unknown;
+import { invalidArgType, invalidArgValue, outOfRange, type Caller } from '../errors.js';
 
 /** A TCP endpoint. */
 export interface Endpoint {

@@ -11,7 +11,7 @@ import { after, type Timer } from './clock.js';
 import { allAcknowledged, finSent, waitForKernel } from './kernel-wait.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
 import type { Endpoint } from './options.js';
-import type { Toxic, ToxicStream, ToxicType } from './toxics.js';
+import type { Toxic, ToxicAttributes, ToxicStream, ToxicType } from './toxics.js';
 
 /** Something a toxic did to a connection. */
 export interface ToxicEvent {
@@ -39,9 +39,10 @@ export interface ProxyLinkReport {
   toxics: ToxicEvent[];
   /**
    * Who ended it: the client or the upstream (their FIN or reset, passed on), a toxic, the
-   * upstream being unreachable, `resetConnections()`, or `close()`.
+   * upstream being unreachable, `resetConnections()`, `disable()` (the proxy taken down), or
+   * `close()`.
    */
-  endedBy: 'client' | 'upstream' | 'toxic' | 'upstream-connect' | 'proxy-reset' | 'proxy-close';
+  endedBy: 'client' | 'upstream' | 'toxic' | 'upstream-connect' | 'proxy-reset' | 'proxy-down' | 'proxy-close';
   /** The upstream connect error's code, if connecting failed. */
   upstreamError: string | null;
   /** How the client connection ended, seen from the proxy's side of it. */
@@ -138,12 +139,45 @@ class Pipe {
           delay += Math.max(0, toxic.attributes.latency + jitter(toxic.attributes.jitter));
           break;
         case 'slow_close':
-          break;
+        case 'bandwidth':
+        case 'slicer':
+          break; // shape the data as it is queued (enqueueData)
       }
     }
     this.accepted += chunk.length;
-    this.enqueue(chunk, delay);
+    this.enqueueData(chunk, delay);
     if (limit) this.link.limitReached(limit, this);
+  }
+
+  /**
+   * Queues data after `delay` ms, shaped by the stream's `slicer` toxics (smaller writes, spaced)
+   * and `bandwidth` toxics (each piece due once the slowest rate has carried it).
+   */
+  private enqueueData(chunk: Buffer, delay: number): void {
+    let rate = Infinity; // bytes per ms (= KB/s)
+    const slicers: Array<ToxicAttributes['slicer']> = [];
+    for (const toxic of this.link.active(this.stream)) {
+      if (toxic.type === 'bandwidth') rate = Math.min(rate, toxic.attributes.rate);
+      else if (toxic.type === 'slicer') slicers.push(toxic.attributes);
+    }
+    if (rate === Infinity && slicers.length === 0) {
+      this.enqueue(chunk, delay);
+      return;
+    }
+    let pieces = [chunk];
+    let spacing = 0;
+    for (const slicer of slicers) {
+      pieces = pieces.flatMap((piece) => slice(piece, slicer));
+      spacing += slicer.delay / 1000;
+    }
+    // At most 100 ms worth per write, as Toxiproxy: a slow rate still shows progress.
+    if (rate !== Infinity) pieces = pieces.flatMap((piece) => slice(piece, { average_size: Math.max(1, rate * 100), size_variation: 0 }));
+    let due = Math.max(this.lastDue, performance.now() + delay);
+    pieces.forEach((piece, index) => {
+      if (index > 0) due += spacing;
+      if (rate !== Infinity) due += piece.length / rate;
+      this.enqueueAt(piece, due);
+    });
   }
 
   private onEnd(): void {
@@ -205,8 +239,13 @@ class Pipe {
       this.deliver(item);
       return;
     }
+    this.enqueueAt(item, performance.now() + delay);
+  }
+
+  private enqueueAt(item: Item, at: number): void {
+    if (this.resetOut) return;
     // Never before an earlier item: data and ends keep their order, whatever the jitter.
-    const due = Math.max(this.lastDue, performance.now() + delay);
+    const due = Math.max(this.lastDue, at);
     this.lastDue = due;
     this.queue.push({ due, item });
     if (typeof item !== 'string') this.queued += item.length;
@@ -419,9 +458,9 @@ export class Link {
     return true;
   }
 
-  /** Ends the proxy's connections at once (the proxy is closing). */
-  destroy(): void {
-    this.endedBy ??= 'proxy-close';
+  /** Ends the proxy's connections at once (the proxy is closing, or going down). */
+  destroy(why: 'proxy-close' | 'proxy-down' = 'proxy-close'): void {
+    this.endedBy ??= why;
     this.ending ??= 'reset';
     if (!this.client.destroyed) this.client.destroy();
     if (this.upstream && !this.upstream.destroyed) this.upstream.destroy();
@@ -432,6 +471,10 @@ export class Link {
       upstream.destroy();
       return;
     }
+    // Every write goes out as it is made, as Toxiproxy's (Go's) connections do: slicer's pieces
+    // must reach the peer as separate segments, not coalesced by Nagle's algorithm.
+    this.client.setNoDelay(true);
+    upstream.setNoDelay(true);
     this.pipes = {
       upstream: new Pipe(this, 'upstream', this.client, upstream),
       downstream: new Pipe(this, 'downstream', upstream, this.client),
@@ -516,6 +559,18 @@ export class Link {
 
 function jitter(amount: number): number {
   return amount === 0 ? 0 : Math.round((Math.random() * 2 - 1) * amount);
+}
+
+/** `chunk` cut into slices of `average_size` ± `size_variation` bytes (views, no copies). */
+function slice(chunk: Buffer, { average_size, size_variation }: { average_size: number; size_variation: number }): Buffer[] {
+  if (chunk.length <= average_size - size_variation) return [chunk];
+  const slices: Buffer[] = [];
+  for (let start = 0; start < chunk.length; ) {
+    const size = Math.max(1, average_size + jitter(size_variation));
+    slices.push(chunk.subarray(start, start + size));
+    start += size;
+  }
+  return slices;
 }
 
 /** The reset the kernel holds for this socket ('ECONNRESET', 'EPIPE'), or null (also where it cannot tell). */

@@ -50,8 +50,14 @@ export abstract class ReportingServer<C extends Connection, Report> extends Even
     this.bound = { host: address.address, port: address.port };
   }
 
+  /** Whether it is listening now. */
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
   /** Stops listening, destroys every open connection, resolves once all have been reported. */
   async close(): Promise<void> {
+    // A server already stopped calls back at once (with ERR_SERVER_NOT_RUNNING, not an error here).
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of this.connections) connection.destroy();
     await Promise.all([closed, ...this.pending]);

@@ -1,6 +1,6 @@
 // Toxics of the fault proxy, modelled on Toxiproxy's: what each one takes, its defaults, its
 // checks, and the CLI's one-line notation for them.
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
 import { choiceOption, integerOption, MAX_BYTES, MAX_MS, numberOption } from './options.js';
 
 /** One line per toxic type: what it does. The CLI's help prints these. */
@@ -12,6 +12,9 @@ export const TOXIC_TYPES = {
   slow_close: "delay passing on the stream's FIN by `delay` ms",
   limit_data:
     'pass `bytes` more bytes of the stream (counted from when the toxic applies), then close both connections: FIN (mode close), or RST once the bytes are acknowledged (mode reset)',
+  bandwidth: 'pass the stream at `rate` KB/s at most (1 KB = 1000 bytes), in pieces of at most 100 ms worth',
+  slicer:
+    'split the stream into writes of `average_size` ± `size_variation` bytes, `delay` microseconds apart: the peer reads it in small pieces (partial reads)',
 } as const;
 
 /** A toxic type; see {@link TOXIC_TYPES}. */
@@ -41,6 +44,15 @@ export interface ToxicAttributes {
    * (`'close'`, default), or reset them once those bytes are acknowledged (`'reset'`).
    */
   limit_data: { bytes: number; mode: 'close' | 'reset' };
+  /** `rate`: KB/s (1 KB = 1000 bytes, as Toxiproxy), at least 1; required. */
+  bandwidth: { rate: number };
+  /**
+   * `average_size`: bytes per slice, at least 1 (required); `size_variation`: up to that many bytes
+   * more or less, at random per slice, less than `average_size` (default 0); `delay`: microseconds
+   * between slices (default 0), as Toxiproxy (timers run in whole milliseconds: below 1000 the
+   * slices still go out as separate writes, several per millisecond).
+   */
+  slicer: { average_size: number; size_variation: number; delay: number };
 }
 
 /** A toxic to add: type, and optionally name, stream, toxicity and attributes. */
@@ -61,8 +73,6 @@ export type ToxicSpec = {
 export type Toxic = {
   [T in ToxicType]: { type: T; name: string; stream: ToxicStream; toxicity: number; attributes: ToxicAttributes[T] };
 }[ToxicType];
-
-type Caller = (...args: never[]) => unknown;
 
 const TYPES = Object.keys(TOXIC_TYPES) as ToxicType[];
 
@@ -92,6 +102,8 @@ function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller
     timeout: ['timeout'],
     slow_close: ['delay'],
     limit_data: ['bytes', 'mode'],
+    bandwidth: ['rate'],
+    slicer: ['average_size', 'size_variation', 'delay'],
   };
   for (const key of Object.keys(raw)) {
     if (!known[type].includes(key)) {
@@ -99,6 +111,9 @@ function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller
     }
   }
   const ms = (key: string) => integerOption(raw[key], `toxic.attributes.${key}`, 0, MAX_MS, 0, caller);
+  const required = (key: string, what: string) => {
+    if (raw[key] === undefined) throw invalidArgValue(`toxic.attributes.${key}`, undefined, `is required for ${type} (${what})`, caller);
+  };
   switch (type) {
     case 'latency':
       return { latency: ms('latency'), jitter: ms('jitter') };
@@ -113,12 +128,25 @@ function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller
         bytes: integerOption(raw.bytes, 'toxic.attributes.bytes', 0, MAX_BYTES, 0, caller),
         mode: choiceOption(raw.mode, 'toxic.attributes.mode', ['close', 'reset'], 'close', caller),
       };
+    case 'bandwidth':
+      required('rate', 'KB/s');
+      return { rate: integerOption(raw.rate, 'toxic.attributes.rate', 1, MAX_BYTES, 1, caller) };
+    case 'slicer': {
+      required('average_size', 'bytes per slice');
+      const average = integerOption(raw.average_size, 'toxic.attributes.average_size', 1, MAX_BYTES, 1, caller);
+      return {
+        average_size: average,
+        size_variation: integerOption(raw.size_variation, 'toxic.attributes.size_variation', 0, average - 1, 0, caller),
+        delay: integerOption(raw.delay, 'toxic.attributes.delay', 0, MAX_MS, 0, caller),
+      };
+    }
   }
 }
 
 /**
  * Parses the CLI's notation `type[/stream][:key=value,...]`, for instance `latency:latency=100`,
- * `reset_peer/upstream:timeout=500`, `limit_data:bytes=1000,mode=reset`. The keys `name` and
+ * `reset_peer/upstream:timeout=500`, `limit_data:bytes=1000,mode=reset`, `bandwidth:rate=100`,
+ * `slicer:average_size=10,delay=1000`. The keys `name` and
  * `toxicity` set those fields; the others are attributes (numbers where they look like numbers).
  *
  * @param text - The toxic in CLI notation.

@@ -6,10 +6,15 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { buildAixLayer } from './aix-layer.js';
-import { childEnv, emulationLibrary } from './emulation.js';
+import { buildAixLayer, removeAixLayers } from './aix-layer.js';
+import { childEnv, emulationLibrary, removeEmulationLibrary } from './emulation.js';
+
+afterAll(() => {
+  removeAixLayers();
+  removeEmulationLibrary();
+});
 
 const run = promisify(execFile);
 const PROBE = path.join(import.meta.dirname, 'fixtures', 'error-state-probe.cjs');

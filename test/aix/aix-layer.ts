@@ -20,10 +20,18 @@ function napiInclude(): string {
   return path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
 }
 
+const built = new Set<string>();
+
+/** Removes every AIX-layer build of this process: call it in afterAll of each file that builds one. */
+export function removeAixLayers(): void {
+  for (const dir of built) fs.rmSync(dir, { recursive: true, force: true });
+  built.clear();
+}
+
 /** Compiles the AIX-layer variant (the same flags as binding.gyp, with -Werror) and returns its path. */
 export async function buildAixLayer(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-aix-layer-'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  built.add(dir);
   const output = path.join(dir, 'sockclose.node');
   const addonApi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [root] }));
   const sources = ['addon.cc', 'lingerer.cc', 'lingerer_api.cc', 'sys_posix.cc', 'sys_aix.cc'].map((file) => path.join(root, 'native', file));

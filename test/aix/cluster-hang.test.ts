@@ -12,7 +12,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ClusterUnderTest, normalRequest, Resetter, type RequestOutcome } from './cluster-harness.js';
-import { emulationLibrary } from './emulation.js';
+import { emulationLibrary, removeEmulationLibrary } from './emulation.js';
 
 /** Far more resets than the 2 that stop an unprotected cluster; the protected one survives them all. */
 const MAX_RESETS = 40;
@@ -28,6 +28,7 @@ beforeAll(() => {
 });
 
 afterAll(() => resetter.close());
+afterAll(removeEmulationLibrary);
 
 async function start(options: { emulation: boolean; protect: boolean }): Promise<ClusterUnderTest> {
   const cluster = await ClusterUnderTest.start({

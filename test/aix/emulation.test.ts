@@ -7,9 +7,11 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { childEnv, emulationLibrary } from './emulation.js';
+import { childEnv, emulationLibrary, removeEmulationLibrary } from './emulation.js';
+
+afterAll(removeEmulationLibrary);
 
 const run = promisify(execFile);
 const PROBE = path.join(import.meta.dirname, 'fixtures', 'error-state-probe.cjs');

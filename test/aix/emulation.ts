@@ -10,15 +10,25 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const source = path.join(import.meta.dirname, 'aix_reset_emulation.c');
 let built: Promise<string> | undefined;
+let dir: string | undefined;
 
-/** The path of the compiled shim (built on first call; the directory is removed at exit). */
+/** The path of the compiled shim (built on first call; removeEmulationLibrary() removes it). */
 export function emulationLibrary(): Promise<string> {
   return (built ??= build());
 }
 
+/**
+ * Removes the shim's directory: every test file that uses emulationLibrary() calls it in
+ * afterAll (a process 'exit' hook never runs: the test runner ends its workers by a signal).
+ */
+export function removeEmulationLibrary(): void {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+  built = undefined;
+}
+
 async function build(): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-aix-emulation-'));
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-aix-emulation-'));
   const library = path.join(dir, 'libaix_reset_emulation.so');
   await run('gcc', ['-shared', '-fPIC', '-O2', '-std=c11', '-Wall', '-Wextra', '-Werror', '-o', library, source, '-ldl'], {
     timeout: 60_000,

@@ -1,10 +1,14 @@
 // The CLI end to end: servers on port 0 print their address (JSON with --json), probes exit with
 // the code of what happened, the proxy takes toxics from flags and from stdin, demo runs.
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { cli, run, type Cli } from './cli.js';
+import { root } from '../helpers/sockclose.js';
 import { nextEvent } from '../helpers/wait.js';
 
 const running: Cli[] = [];
@@ -87,6 +91,10 @@ describe('sockclose serve + probe', () => {
     const stalled = await run(['probe', address, '--timeout', '200']);
     expect(stalled.code).toBe(4);
     expect(stalled.stdout).toContain('neither closed nor reset in time');
+    // No end from the peer: no state "at the peer's end" in words either, as in --json.
+    expect(stalled.stdout).toContain("TCP state at the peer's end: none (no end seen); at close: ESTABLISHED");
+    const stalledJson = JSON.parse((await run(['probe', address, '--timeout', '200', '--json'])).stdout) as Record<string, unknown>;
+    expect(stalledJson).toMatchObject({ outcome: 'timeout', stateAtPeerEnd: null, stateAtClose: 'ESTABLISHED' });
 
     const listener = net.createServer().listen(0, '127.0.0.1');
     await nextEvent(listener, 'listening');
@@ -118,7 +126,8 @@ describe('sockclose serve + probe', () => {
     expect(first).toMatch(/^listening on 127\.0\.0\.1:\d+: reset-on-accept \(http\)$/);
     const address = first.split(' ')[2]!.replace(/:$/, '');
     expect((await run(['probe', address])).code).toBe(3);
-    expect(await proc.line()).toMatch(/^#1 127\.0\.0\.1:\d+ reset-on-accept: server sent RST \(reset\)/);
+    // The client had sent neither FIN nor RST when the server reset it: said so, not "nothing yet".
+    expect(await proc.line()).toMatch(/^#1 127\.0\.0\.1:\d+ reset-on-accept: server sent RST \(reset\), client sent no FIN or RST \(had not closed\);/);
   });
 });
 
@@ -141,7 +150,31 @@ describe('sockclose proxy', () => {
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'toxic', toxics: [{ action: 'reset' }] });
   });
 
-  it('--control: toxics added, listed, updated and removed from stdin while running', async () => {
+  it('--toxic bandwidth and slicer: every byte comes through, shaped; the listening line lists them', async () => {
+    const upstream = await start(['serve', '--behavior', 'echo']);
+    const { proc, address, listening } = await start([
+      'proxy',
+      '--upstream',
+      upstream.address,
+      '--toxic',
+      'bandwidth:rate=50',
+      '--toxic',
+      'slicer:average_size=100,size_variation=20,delay=500',
+      '--count',
+      '1',
+    ]);
+    expect(listening).toMatchObject({
+      toxics: [
+        { type: 'bandwidth', attributes: { rate: 50 } },
+        { type: 'slicer', attributes: { average_size: 100, size_variation: 20, delay: 500 } },
+      ],
+    });
+    const seen = await run(['probe', address, '--send', '5000', '--shutdown', '--json']);
+    expect(JSON.parse(seen.stdout)).toMatchObject({ outcome: 'fin', received: 5000, sent: 5000 });
+    expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client', bytes: { upstream: 5000, downstream: 5000 } });
+  });
+
+  it('--control: toxics added, listed, updated and removed from stdin while running; the proxy taken down and up', async () => {
     const upstream = await start(['serve', '--behavior', 'echo']);
     const { proc, address } = await start(['proxy', '--upstream', upstream.address, '--control']);
     const say = async (command: string) => {
@@ -158,6 +191,12 @@ describe('sockclose proxy', () => {
     expect((await run(['probe', address, '--send', '1', '--shutdown', '--expect', 'fin'])).code).toBe(0);
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });
     expect(await say('reset')).toMatchObject({ ok: true, message: 'reset 0 open connection(s)' });
+    // down: nobody listens (probe exit 5); up: the same address again.
+    expect(await say('down')).toMatchObject({ ok: true, enabled: false, message: expect.stringContaining('down') });
+    expect((await run(['probe', address])).code).toBe(5);
+    expect(await say('up')).toMatchObject({ ok: true, enabled: true, message: `up: listening on ${address}` });
+    expect((await run(['probe', address, '--send', '1', '--shutdown', '--expect', 'fin'])).code).toBe(0);
+    expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });
     expect(await say('explode')).toMatchObject({ ok: false, message: expect.stringContaining("unknown command 'explode'") });
     expect(await say('add nope')).toMatchObject({ ok: false });
   });
@@ -177,5 +216,14 @@ describe('sockclose demo', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('lingering close');
     expect(stderr).toContain('demo: 6/6');
+  });
+
+  it('npm run demo (lib/demo/main.js) as sockclose demo: no progress on a pipe unless --progress', async () => {
+    const script = path.join(root, 'lib', 'demo', 'main.js');
+    const quiet = await promisify(execFile)(process.execPath, [script, '--runs', '2'], { timeout: 60_000 });
+    expect(quiet.stdout).toContain('lingering close');
+    expect(quiet.stderr).toBe('');
+    const forced = await promisify(execFile)(process.execPath, [script, '--runs', '2', '--progress'], { timeout: 60_000 });
+    expect(forced.stderr).toContain('connections: 6/6');
   });
 });

@@ -169,11 +169,17 @@ test('without a usable binary it still loads: JS paths work, the rest throws ERR
     });
     setTimeout(() => { console.error('timed out'); process.exit(3); }, 5000).unref();
   `;
-  const result = spawnSync(process.execPath, ['-e', script], {
-    env: { ...process.env, SOCKCLOSE_BINARY: path.join(tempDir(), 'absent', 'sockclose.node') },
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
+  const dir = tempDir();
+  let result;
+  try {
+    result = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, SOCKCLOSE_BINARY: path.join(dir, 'absent', 'sockclose.node') },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
   assert.match(result.stdout, /reset through resetAndDestroy/);
 });

@@ -1,6 +1,7 @@
 // Errors shaped like Node's own: TypeError / RangeError with Node's codes for bad input, SystemError
 // fields for OS failures, and sockclose's stable codes for the rest. No input crashes the process.
 import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -58,6 +59,31 @@ describe('bad input', () => {
     },
   );
 
+  it('a dgram.Socket as target: ERR_SOCKCLOSE_NOT_TCP naming UDP from every function, as a UDP descriptor gets', async () => {
+    const udp = dgram.createSocket('udp4');
+    cleanups.push(() => void udp.close());
+    for (const [name, error] of Object.entries(await failures(udp))) {
+      expect(error, name).toBeInstanceOf(TypeError);
+      expect(error, name).toMatchObject({ code: 'ERR_SOCKCLOSE_NOT_TCP', message: expect.stringContaining('dgram.Socket (UDP)') });
+      expect((error as Error).message, name).toMatch(new RegExp(`^${name}\\(\\) needs a TCP`));
+    }
+  });
+
+  it.each([[2 ** 40], [3.5], ['7'], [Number.NaN]])('a socket whose handle reports fd %s: ERR_SOCKCLOSE_NO_FD, never the value', async (fd) => {
+    const listener = net.createServer().listen(0, '127.0.0.1');
+    cleanups.push(() => void listener.close());
+    await new Promise((resolve) => listener.once('listening', resolve));
+    const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+    cleanups.push(() => void client.destroy());
+    await new Promise((resolve) => client.once('connect', resolve));
+    // Node's handle is what reports the number; stand in for one that reports a bad value.
+    const internals = client as unknown as { _handle: object };
+    const real = internals._handle;
+    internals._handle = new Proxy(real, { get: (target, key) => (key === 'fd' ? fd : Reflect.get(target, key)) });
+    cleanups.push(() => void (internals._handle = real));
+    expect(() => sockclose.socketFd(client)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD', message: expect.stringContaining(`handle.fd is ${String(fd)}`) }));
+  });
+
   it.each([[-1], [1.5], [Number.NaN], [2 ** 31], [Infinity], [-0.5]])('%s as descriptor: RangeError ERR_OUT_OF_RANGE from every function', async (value) => {
     for (const [name, error] of Object.entries(await failures(value))) {
       expect(error, name).toBeInstanceOf(RangeError);
@@ -87,7 +113,7 @@ describe('system failures', () => {
     for (const [name, error] of Object.entries(seen)) {
       if (name === 'socketFd') continue;
       expect(error, name).toMatchObject({ code: 'EBADF', errno: -os.constants.errno.EBADF, syscall: 'getsockopt' });
-      expect((error as Error).message, name).toBe('getsockopt EBADF');
+      expect((error as Error).message, name).toBe(`${name}(): getsockopt EBADF`);
     }
   });
 

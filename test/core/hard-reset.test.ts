@@ -2,6 +2,7 @@
 // resetAndDestroy() refuses. Peers are kernel-level (Python) wherever the question is "what did
 // the wire carry", because libuv reports many resets as a clean EOF.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -10,16 +11,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { kernelClient } from '../helpers/kernel-client.js';
 import { kernelServer } from '../helpers/kernel-server.js';
-import { closeServer, connectionsLeftOnServer, listen, portOf, timeWaitBetween, timeWaitOnServer } from '../helpers/net.js';
+import { closeServer, connectionsLeftOnServer, listen, portOf, tempDir, timeWaitBetween, timeWaitOnServer } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
-import { testCert } from '../helpers/tls.js';
+import { testCert, testCertFiles } from '../helpers/tls.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 
 const { hardReset } = sockclose;
 const servers: net.Server[] = [];
+const removals: string[] = [];
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map(closeServer));
+  for (const dir of removals.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 async function server<S extends net.Server>(created: S): Promise<S> {
@@ -123,7 +126,10 @@ describe('hardReset on the server side', () => {
 
 describe('hardReset on the client side', () => {
   it("resets a client-side TLS socket, where Node's resetAndDestroy() throws", async () => {
-    const { keyFile, certFile } = testCert();
+    // The Python peer reads the PEM files when the connection arrives: removed after the test.
+    const files = tempDir('sockclose-tls-');
+    removals.push(files);
+    const { keyFile, certFile } = testCertFiles(files);
     const peer = await kernelServer({ tls: { cert: certFile, key: keyFile }, send: 5 });
     try {
       const client = tls.connect({ port: peer.port, host: '127.0.0.1', rejectUnauthorized: false });

@@ -5,9 +5,9 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { kernelClient } from '../helpers/kernel-client.js';
-import { closeServer, listen, portOf } from '../helpers/net.js';
+import { closeServer, listen, portOf, tcpPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { nextEvent, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const { inspectSocket, closeWouldReset, setLinger } = sockclose;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -17,13 +17,9 @@ afterEach(async () => {
 
 /** A pair whose server side never reads until told (pauseOnConnect) and survives a half-close. */
 async function pausedPair() {
-  const listener = await listen(net.createServer({ pauseOnConnect: true, allowHalfOpen: true }));
+  const { client, server, listener } = await tcpPair({ server: { pauseOnConnect: true, allowHalfOpen: true }, clientHalfOpen: true });
   cleanups.push(() => closeServer(listener));
-  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-  const client = net.connect({ port: portOf(listener), host: '127.0.0.1', allowHalfOpen: true });
   client.on('error', () => undefined);
-  await nextEvent(client, 'connect');
-  const [server] = await accepted;
   cleanups.push(() => void client.destroy());
   cleanups.push(() => void server.destroy());
   return { client, server };

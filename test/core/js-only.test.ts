@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelClient } from '../helpers/kernel-client.js';
 import { tempDir } from '../helpers/net.js';
 import { root } from '../helpers/sockclose.js';
-import { testCert } from '../helpers/tls.js';
+import { testCertFiles } from '../helpers/tls.js';
 import { within } from '../helpers/wait.js';
 
 let copy: string;
@@ -28,7 +28,7 @@ afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
 
 describe('JavaScript-only mode', () => {
   it('loads, resets plain TCP through Node, and names the reason everywhere else', async () => {
-    const { keyFile, certFile } = testCert();
+    const { keyFile, certFile } = testCertFiles(copy); // removed with the copy
     const env = { ...process.env, SOCKCLOSE_LIB: path.join(copy, 'lib', 'index.js'), TLS_KEY: keyFile, TLS_CERT: certFile };
     delete env.SOCKCLOSE_BINARY;
     const child = spawn(process.execPath, [path.join(root, 'test', 'fixtures', 'js-only-scenario.cjs')], { env, stdio: ['pipe', 'pipe', 'inherit'] });

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { kernelClient } from '../helpers/kernel-client.js';
-import { closeServer, listen, portOf, ssByPort, unixPair } from '../helpers/net.js';
+import { closeServer, listen, portOf, ssByPort, tcpPair, unixPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until } from '../helpers/wait.js';
 
@@ -23,13 +23,9 @@ afterEach(async () => {
  */
 async function stuckClient(bytes: number): Promise<{ client: net.Socket; peer: net.Socket; port: number }> {
   // allowHalfOpen: the peer stays inspectable after our FIN.
-  const listener = await listen(net.createServer({ pauseOnConnect: true, allowHalfOpen: true }));
+  const { client, server: peer, listener } = await tcpPair({ server: { pauseOnConnect: true, allowHalfOpen: true } });
   cleanups.push(() => closeServer(listener));
-  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-  const client = net.connect(portOf(listener), '127.0.0.1');
   client.on('error', () => undefined);
-  await nextEvent(client, 'connect');
-  const [peer] = await accepted;
   cleanups.push(() => void peer.destroy());
   cleanups.push(() => void client.destroy());
   client.write(Buffer.alloc(bytes, 'x'));

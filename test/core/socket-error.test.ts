@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf } from '../helpers/net.js';
+import { closeServer, listen, portOf, tcpPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until } from '../helpers/wait.js';
 
@@ -18,12 +18,8 @@ afterEach(async () => {
 
 /** A connection whose server side never reads (pauseOnConnect); closed after the test. */
 async function unreadConnection(): Promise<{ client: net.Socket; server: net.Socket }> {
-  const listener = await listen(net.createServer({ pauseOnConnect: true }));
+  const { client, server, listener } = await tcpPair({ server: { pauseOnConnect: true } });
   cleanups.push(() => closeServer(listener));
-  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-  const client = net.connect(portOf(listener), '127.0.0.1');
-  await nextEvent(client, 'connect');
-  const [server] = await accepted;
   cleanups.push(() => void server.destroy());
   return { client, server };
 }

@@ -1,11 +1,13 @@
 // Never act on a stale descriptor: once a socket is destroyed its number may already belong to
 // another socket, so every call must refuse it, and the other socket must stay untouched.
 import net from 'node:net';
+import tls from 'node:tls';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
+import { testCert } from '../helpers/tls.js';
 import { nextEvent } from '../helpers/wait.js';
 
 const CLOSED = { code: 'ERR_SOCKCLOSE_CLOSED' };
@@ -86,5 +88,64 @@ describe('a destroyed socket', () => {
     fresh!.write('still alive');
     const [echo] = await nextEvent<[Buffer]>(fresh!, 'data');
     expect(echo.toString()).toBe('still alive');
+  });
+});
+
+describe("a live socket's descriptor number", () => {
+  const OWNED = { code: 'ERR_SOCKCLOSE_SOCKET_OWNS_FD', message: expect.stringContaining('Pass the socket itself') };
+
+  async function echo(socket: net.Socket, text: string): Promise<string> {
+    const data = nextEvent<[Buffer]>(socket, 'data');
+    socket.write(text);
+    return (await data)[0].toString();
+  }
+
+  it('hardReset(socketFd(socket)) is refused: the socket keeps working, and the next connection is untouched', async () => {
+    const listener = await echoServer();
+    const live = await connect(portOf(listener));
+    const number = sockclose.socketFd(live);
+    expect(() => sockclose.hardReset(number)).toThrow(expect.objectContaining(OWNED));
+
+    // Nothing was closed: the socket still carries data, and so does a connection opened next
+    // (had the number been closed, that one would have got it and never completed).
+    expect(await echo(live, 'still here')).toBe('still here');
+    const next = await connect(portOf(listener));
+    expect(sockclose.socketFd(next)).not.toBe(number);
+    expect(await echo(next, 'next one')).toBe('next one');
+    // The live socket's own destroy() closes its own descriptor, not the next connection's.
+    live.destroy();
+    await nextEvent(live, 'close');
+    expect(await echo(next, 'after destroy')).toBe('after destroy');
+    expect(sockclose.inspectSocket(next)).toMatchObject({ state: 'ESTABLISHED', pendingError: null });
+  });
+
+  it('a TLS socket too: its descriptor (under the TLS layer) is refused, and the connection keeps working', async () => {
+    const { key, cert } = testCert();
+    const listener = await listen(tls.createServer({ key, cert }, (socket) => socket.pipe(socket)));
+    cleanups.push(() => closeServer(listener));
+    const client = tls.connect({ port: portOf(listener), host: '127.0.0.1', rejectUnauthorized: false });
+    cleanups.push(() => void client.destroy());
+    await nextEvent(client, 'secureConnect');
+    expect(() => sockclose.hardReset(sockclose.socketFd(client))).toThrow(expect.objectContaining(OWNED));
+    expect(await echo(client, 'sealed')).toBe('sealed');
+  });
+
+  it('follows the number: once its socket closes and a new one that socketFd() resolved gets it, that one is protected', async () => {
+    const listener = await echoServer();
+    let fresh: net.Socket | undefined;
+    let number = -1;
+    // As above: the freed number usually goes to the next socket; a few bounded attempts.
+    for (let attempt = 0; attempt < 20 && !fresh; attempt++) {
+      const old = await connect(portOf(listener));
+      number = sockclose.socketFd(old);
+      old.destroy();
+      await nextEvent(old, 'close');
+      const next = await connect(portOf(listener));
+      if (sockclose.socketFd(next) === number) fresh = next;
+      else next.destroy();
+    }
+    expect(fresh, 'a new socket reusing the descriptor number within 20 attempts').toBeDefined();
+    expect(() => sockclose.hardReset(number)).toThrow(expect.objectContaining(OWNED));
+    expect(await echo(fresh!, 'untouched')).toBe('untouched');
   });
 });

@@ -33,29 +33,15 @@ async function pair(options: { clientHalfOpen?: boolean } = {}) {
 }
 
 async function makePair(options: { clientHalfOpen?: boolean }) {
-  const { client, server, listener } = await tcpPair();
+  const { client, server, listener } = await tcpPair({ clientHalfOpen: options.clientHalfOpen === true });
   opened.push(listener);
-  // tcpPair's client is not half-open; make one that is, when asked, on the same listener.
-  if (options.clientHalfOpen) {
-    client.destroy();
-    server.destroy();
-    const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-    const halfOpen = net.connect({ port: (listener.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-    await nextEvent(halfOpen, 'connect');
-    return { client: halfOpen, server: (await accepted)[0] };
-  }
   return { client, server };
 }
 
 /** A pair whose both sides stay open after the other's FIN (Node answers none by itself). */
 async function halfOpenPair() {
-  const listener = net.createServer({ allowHalfOpen: true }).listen(0, '127.0.0.1');
+  const { client, server, listener } = await tcpPair({ server: { allowHalfOpen: true }, clientHalfOpen: true });
   opened.push(listener);
-  await nextEvent(listener, 'listening');
-  const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-  const client = net.connect({ port: (listener.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  await nextEvent(client, 'connect');
-  const [server] = await accepted;
   for (const socket of [client, server]) {
     socket.on('error', () => {});
     opened.push(socket);

@@ -38,11 +38,25 @@ export async function closeServer(server: net.Server): Promise<void> {
   await within(closed, 5000, 'server close');
 }
 
-/** A connected client/server socket pair over TCP on `host` (IPv4 by default). */
-export async function tcpPair(host = '127.0.0.1'): Promise<{ client: net.Socket; server: net.Socket; listener: net.Server }> {
-  const listener = await listen(net.createServer(), host);
+/** How {@link tcpPair} makes its pair. */
+export interface PairOptions {
+  /** Default '127.0.0.1'; '::1' for IPv6. */
+  host?: string;
+  /** The listening server's options: `pauseOnConnect` (the server side never reads until told), `allowHalfOpen`. */
+  server?: net.ServerOpts;
+  /** The client stays open after the server's FIN (Node answers none by itself). */
+  clientHalfOpen?: boolean;
+}
+
+/**
+ * A connected client/server socket pair over TCP (IPv4 by default; a string is the host). The
+ * caller closes all three, listener included.
+ */
+export async function tcpPair(options: string | PairOptions = {}): Promise<{ client: net.Socket; server: net.Socket; listener: net.Server }> {
+  const { host = '127.0.0.1', server: serverOptions = {}, clientHalfOpen = false } = typeof options === 'string' ? { host: options } : options;
+  const listener = await listen(net.createServer(serverOptions), host);
   const accepted = nextEvent<[net.Socket]>(listener, 'connection');
-  const client = net.connect(portOf(listener), host);
+  const client = net.connect({ port: portOf(listener), host, allowHalfOpen: clientHalfOpen });
   await nextEvent(client, 'connect');
   const [server] = await accepted;
   return { client, server, listener };

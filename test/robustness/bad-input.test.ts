@@ -52,15 +52,19 @@ const returnsNoLinger = returns((value) => expect(value).toEqual({ enabled: fals
 
 /**
  * The combinations that differ from their kind's rule, each as documented:
- * - hardReset(listening fd): refused (ERR_INVALID_ARG_VALUE: no connection to reset); the listener
- *   is left open.
+ * - hardReset(listening fd), shutdownWrite(listening fd): refused (ERR_INVALID_ARG_VALUE: no
+ *   connection to reset or shut down); the listener is left open.
  * - setLinger(listening fd, 0): succeeds; Linux copies it to every connection accepted afterwards.
  * - shutdownWrite(SYN_SENT socket): waits for the connect, which never comes here (not run).
  * And one left open: lingeringClose(socket mid-connect), documented for "a connected socket" only
  * (run for safety: any error must carry a stable code).
  */
 const SPECIAL: Partial<Record<TargetKind, Partial<Record<Name, Expected>>>> = {
-  'listening-fd': { hardReset: coded('ERR_INVALID_ARG_VALUE', TypeError), setLinger: returnsNothing },
+  'listening-fd': {
+    hardReset: coded('ERR_INVALID_ARG_VALUE', TypeError),
+    shutdownWrite: coded('ERR_INVALID_ARG_VALUE', TypeError),
+    setLinger: returnsNothing,
+  },
   'syn-sent': { lingeringClose: 'unclear', shutdownWrite: 'skip' },
 };
 
@@ -93,6 +97,9 @@ function expected(name: Name, kind: TargetKind): Expected {
   switch (kind) {
     case 'wrong-type':
       return typeError();
+    case 'udp-socket':
+      // Said to be UDP, as a UDP descriptor is; lingeringClose() checks for a net.Socket first.
+      return name === 'lingeringClose' ? typeError() : coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
     case 'out-of-range':
       return rangeError;
     case 'closed-fd':
@@ -104,7 +111,6 @@ function expected(name: Name, kind: TargetKind): Expected {
       return name === 'socketFd' ? returnsNumber : coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
     case 'listening-fd':
       if (name === 'getLinger') return returnsNoLinger;
-      if (name === 'shutdownWrite') return returnsNothing; // shutdown(SHUT_WR) of a listener is a no-op in Linux
       return quietSocket(name, { state: 'LISTEN', family: 'IPv4', pendingError: null }) ?? 'unclear';
     case 'destroyed-socket':
       return coded('ERR_SOCKCLOSE_CLOSED');

@@ -17,6 +17,7 @@ import { nextEvent, until, within } from '../helpers/wait.js';
 /** How the documentation says a function treats a kind of target. */
 export type TargetKind =
   | 'wrong-type'
+  | 'udp-socket'
   | 'out-of-range'
   | 'closed-fd'
   | 'file-fd'
@@ -55,7 +56,7 @@ export const WRONG_TYPES: HostileTarget[] = [
   value('a stream.Duplex', 'wrong-type', new Duplex({ read() {}, write(_c, _e, callback) { callback(); } })),
   {
     label: 'a dgram.Socket',
-    kind: 'wrong-type',
+    kind: 'udp-socket',
     async make(cleanups) {
       const socket = dgram.createSocket('udp4');
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));

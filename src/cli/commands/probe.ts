@@ -33,7 +33,7 @@ export async function probe(args: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'which server? Give host:port, like 127.0.0.1:8125' : `one host:port only (got ${positionals.join(' ')})`);
   }
-  const target = addressFlag(positionals[0], 'target', false);
+  const target = addressFlag(positionals[0], 'target', false, 'the server to probe');
   if (values.send !== undefined && values['send-text'] !== undefined) throw new UsageError('--send and --send-text contradict each other');
   const options: ProbeOptions = { shutdown: values.shutdown === true, timeoutMs: integerFlag(values.timeout, 'timeout', 1, MAX_MS, 10_000) };
   const send = values['send-text'] ?? integerFlag(values.send, 'send', 0, 2 ** 30);

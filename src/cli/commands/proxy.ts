@@ -73,13 +73,19 @@ function toxicFlag(text: string): Toxic {
 
 /**
  * Commands on stdin, one per line: `add <spec>`, `update <name> key=value,...`, `remove <name>`,
- * `clear`, `list`, `reset` (RST to every open connection). Each is answered on stdout
- * ({"event":"toxics",...} with --json).
+ * `clear`, `list`, `reset` (RST to every open connection), `down` (stop listening, close every
+ * connection), `up` (listen again). Each is answered on stdout ({"event":"toxics",...} with
+ * --json, `enabled` saying whether the proxy is up).
  */
 function controlFromStdin(running: FaultProxy, out: Output): readline.Interface {
   const lines = readline.createInterface({ input: out.io.stdin, terminal: false });
   const answer = (ok: boolean, message: string) =>
-    out.result({ event: 'toxics', ok, message, toxics: running.toxics }, () => `${ok ? '' : 'error: '}${message}`);
+    out.result({ event: 'toxics', ok, message, enabled: running.enabled, toxics: running.toxics }, () => `${ok ? '' : 'error: '}${message}`);
+  const toggle = (change: Promise<void>, done: string) =>
+    change.then(
+      () => answer(true, done),
+      (error: Error) => answer(false, error.message),
+    );
   lines.on('line', (line) => {
     const [command = '', ...rest] = line.trim().split(/\s+/);
     const argument = rest.join(' ');
@@ -115,8 +121,14 @@ function controlFromStdin(running: FaultProxy, out: Output): readline.Interface 
         case 'list':
           answer(true, running.toxics.map(formatToxic).join('; ') || 'no toxics');
           return;
+        case 'down':
+          void toggle(running.disable(), 'down: not listening, every connection closed');
+          return;
+        case 'up':
+          void toggle(running.enable(), `up: listening on ${formatAddress(running.address)}`);
+          return;
         default:
-          answer(false, `unknown command '${command}' (add, update, remove, clear, list, reset)`);
+          answer(false, `unknown command '${command}' (add, update, remove, clear, list, reset, down, up)`);
       }
     } catch (error) {
       answer(false, (error as Error).message);

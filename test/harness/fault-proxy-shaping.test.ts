@@ -1,0 +1,164 @@
+// The toxics that shape data rather than end connections (bandwidth, slicer), and taking the whole
+// proxy down and up again, on real loopback sockets.
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { harness } from './load.js';
+import { Cleanup, nextReport } from './util.js';
+import { nextEvent, within } from '../helpers/wait.js';
+
+const { createFaultProxy, createFaultServer, observeClose, parseToxic } = harness;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+/** A server that sends `payload` to every client and closes with FIN. */
+async function sender(payload: Buffer): Promise<net.Server & { port: number }> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end(payload);
+  });
+  server.listen(0, '127.0.0.1');
+  await nextEvent(server, 'listening');
+  cleanup.add({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return Object.assign(server, { port: (server.address() as net.AddressInfo).port });
+}
+
+/** Connects to `port` and collects every read until EOF: the reads' sizes, the bytes, when each came. */
+async function readAll(port: number): Promise<{ reads: number[]; data: Buffer; startedMs: number; endMs: number }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const reads: number[] = [];
+  const chunks: Buffer[] = [];
+  const startedMs = performance.now();
+  socket.on('data', (chunk: Buffer) => {
+    reads.push(chunk.length);
+    chunks.push(chunk);
+  });
+  await within(nextEvent(socket, 'end'), 20_000, 'the end of the data');
+  socket.destroy();
+  return { reads, data: Buffer.concat(chunks), startedMs, endMs: performance.now() };
+}
+
+function pattern(size: number): Buffer {
+  return Buffer.from(Array.from({ length: size }, (_, i) => i % 251));
+}
+
+describe('bandwidth', () => {
+  it('50,000 bytes at 100 KB/s: all of them, in order, then the FIN, and no sooner than 500 ms', async () => {
+    const payload = pattern(50_000);
+    const upstream = await sender(payload);
+    const proxy = cleanup.add(await createFaultProxy({ upstream: upstream.port, toxics: [{ type: 'bandwidth', attributes: { rate: 100 } }] }));
+    const { data, reads, startedMs, endMs } = await readAll(proxy.port);
+    expect(data.equals(payload)).toBe(true);
+    // A lower bound only (the rate is a ceiling): 50,000 bytes at 100 bytes/ms. Each write is at
+    // most 100 ms worth (10,000 bytes), so the bytes came in several reads.
+    expect(endMs - startedMs).toBeGreaterThanOrEqual(495);
+    expect(reads.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('upstream too: the server receives the whole request, paced', async () => {
+    const received: Buffer[] = [];
+    const server = net.createServer((socket) => {
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('end', () => socket.end());
+    });
+    server.listen(0, '127.0.0.1');
+    await nextEvent(server, 'listening');
+    cleanup.add({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const proxy = cleanup.add(
+      await createFaultProxy({ upstream: (server.address() as net.AddressInfo).port, toxics: [{ type: 'bandwidth', stream: 'upstream', attributes: { rate: 10 } }] }),
+    );
+    const client = net.connect(proxy.port, '127.0.0.1');
+    const started = performance.now();
+    client.end(pattern(3000));
+    client.resume();
+    await within(nextEvent(client, 'end'), 10_000, "the server's FIN through the proxy");
+    client.destroy();
+    expect(Buffer.concat(received).equals(pattern(3000))).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(295); // 3000 bytes at 10 bytes/ms
+  });
+});
+
+describe('slicer', () => {
+  it('200 bytes in 10-byte slices 5 ms apart: the client reads them in many small pieces, every byte in order', async () => {
+    const payload = pattern(200);
+    const upstream = await sender(payload);
+    const proxy = cleanup.add(
+      await createFaultProxy({ upstream: upstream.port, toxics: [{ type: 'slicer', attributes: { average_size: 10, delay: 5000 } }] }),
+    );
+    const { data, reads } = await readAll(proxy.port);
+    expect(data.equals(payload)).toBe(true);
+    // Without the slicer one write of 200 bytes arrives as one read. Reads may merge slices (a
+    // busy client), never split one: each read is a whole number of slices.
+    expect(reads.length).toBeGreaterThanOrEqual(5);
+    for (const size of reads) expect(size % 10).toBe(0);
+  });
+
+  it('size_variation: slices between average - variation and average + variation bytes', async () => {
+    const payload = pattern(2000);
+    const upstream = await sender(payload);
+    const proxy = cleanup.add(
+      await createFaultProxy({ upstream: upstream.port, toxics: [{ type: 'slicer', attributes: { average_size: 20, size_variation: 10, delay: 1000 } }] }),
+    );
+    const { data, reads } = await readAll(proxy.port);
+    expect(data.equals(payload)).toBe(true);
+    expect(reads.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('bad attributes are refused, naming them', () => {
+    expect(() => parseToxic('slicer')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('average_size') }));
+    expect(() => parseToxic('slicer:average_size=10,size_variation=10')).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('size_variation') }),
+    );
+    expect(() => parseToxic('slicer:average_size=0')).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => parseToxic('bandwidth')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('rate') }));
+    expect(() => parseToxic('bandwidth:rate=0')).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(parseToxic('bandwidth/upstream:rate=5')).toMatchObject({ type: 'bandwidth', stream: 'upstream', name: 'bandwidth_upstream', attributes: { rate: 5 } });
+    expect(parseToxic('slicer:average_size=8,delay=100')).toMatchObject({ attributes: { average_size: 8, size_variation: 0, delay: 100 } });
+  });
+});
+
+describe('disable() / enable(): the proxy down and up again', () => {
+  it('down: open connections end, new ones are refused; up: the same port works again, toxics kept', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const proxy = cleanup.add(await createFaultProxy({ upstream: server.port, toxics: [{ type: 'latency', attributes: { latency: 1 } }] }));
+    const port = proxy.port;
+    const open = net.connect(port, '127.0.0.1');
+    open.on('error', () => {});
+    const closed = observeClose(open);
+    await nextEvent(open, 'connect');
+    const echoed = nextEvent<[Buffer]>(open, 'data');
+    open.write('before');
+    expect((await echoed)[0].toString()).toBe('before');
+
+    const report = nextReport<{ endedBy: string }>(proxy);
+    await proxy.disable();
+    expect(proxy.enabled).toBe(false);
+    expect((await report).endedBy).toBe('proxy-down');
+    expect((await within(closed, 10_000, 'the open connection to end')).peer).not.toBe('none');
+    const refused = net.connect(port, '127.0.0.1');
+    const [error] = await nextEvent<[Error & { code?: string }]>(refused, 'error');
+    expect(error.code).toBe('ECONNREFUSED');
+    await proxy.disable(); // already down: nothing happens
+
+    await proxy.enable();
+    expect(proxy.enabled).toBe(true);
+    expect(proxy.port).toBe(port);
+    expect(proxy.toxics).toMatchObject([{ type: 'latency' }]);
+    const again = net.connect(port, '127.0.0.1');
+    await nextEvent(again, 'connect');
+    const reply = nextEvent<[Buffer]>(again, 'data');
+    again.write('after');
+    expect((await reply)[0].toString()).toBe('after');
+    again.destroy();
+  });
+
+  it('enable() after close() is refused: a closed proxy stays closed', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const proxy = await createFaultProxy({ upstream: server.port });
+    await proxy.disable();
+    await proxy.close();
+    await expect(proxy.enable()).rejects.toMatchObject({ code: 'ERR_SERVER_NOT_RUNNING' });
+    expect(proxy.enabled).toBe(false);
+  });
+});
