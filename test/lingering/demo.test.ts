@@ -41,11 +41,13 @@ describe('demo', () => {
     await expect(runDemo({ runs: 1.5 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
   });
 
-  it('npm run demo: the table on stdout, progress on stderr, exit code 0', async () => {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(root, 'lib', 'demo', 'main.js'), '--runs', '5'], {
-      timeout: 60_000,
-    });
-    expect(stdout).toMatch(/^lingering close\s.*FIN 5\/5/m);
-    expect(stderr).toContain('15/15 connections');
+  it('npm run demo: the table on stdout; progress on stderr only when asked (not a terminal); exit code 0', async () => {
+    const demo = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [path.join(root, 'lib', 'demo', 'main.js'), '--runs', '5', ...args], { timeout: 60_000 });
+    const quiet = await demo();
+    expect(quiet.stdout).toMatch(/^lingering close\s.*FIN 5\/5/m);
+    expect(quiet.stderr).not.toContain('connections');
+    const asked = await demo('--progress');
+    expect(asked.stderr).toContain('connections: 15/15');
   });
 });
