@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// bench:linger-cost — what a lingering close costs the server, against a plain close in the same
+// run: N connections at once, each client sending one `Connection: close` request, reading the
+// response to the server's FIN, then staying silent (so a lingering server holds every connection
+// until its idle timeout, then resets it; a plain one has let go at once).
+//
+// Per round and mode, in the server's own process (cost-server.mjs):
+// - CPU per connection: process.cpuUsage() from before the connections to after the last linger
+//   ended (the forced GCs of the heap looks are left out);
+// - heap per connection while lingering: heapUsed (after full GCs) with all N responses delivered,
+//   minus before. For the plain server this is what its closed connections leave behind.
+// Rounds alternate which mode goes first; the verdict is the median of the per-round ratios.
+// Targets: CPU per connection <= 1.2x plain; heap per lingering socket <= 500 B.
+//
+//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 3] [--idle 1000] [--check]
+// --check: exit 1 when a target is missed.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CPU_TARGET = 1.2;
+const HEAP_TARGET = 500;
+const TIMEOUT_MS = 120_000;
+
+function option(name, fallback) {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+}
+function positive(name, value) {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    console.error(`bench:linger-cost: ${name} takes positive integers (got ${value})`);
+    process.exit(2);
+  }
+  return number;
+}
+const sizes = String(option('--n', '2000,5000')).split(',').map((n) => positive('--n', n));
+const rounds = positive('--rounds', option('--rounds', 3));
+const idle = positive('--idle', option('--idle', 1000));
+
+function startServer(mode) {
+  const child = spawn(process.execPath, ['--expose-gc', path.join(here, 'cost-server.mjs'), mode, String(idle)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    port: lines.next().then(({ value }) => Number(value)),
+    look: async () => {
+      child.stdin.write('look\n');
+      return JSON.parse((await lines.next()).value);
+    },
+    stop: () => child.stdin.end(),
+  };
+}
+
+/** Fails loudly instead of hanging. */
+function within(promise, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`bench:linger-cost: ${what} took over ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** N clients: request, read to the server's FIN, then silence. Resolves with the sockets. */
+async function connectAll(port, n) {
+  const sockets = [];
+  const ended = [];
+  // In waves, so that the listen backlog never overflows (a dropped SYN costs a 1 s retry).
+  for (let start = 0; start < n; start += 500) {
+    const wave = [];
+    for (let i = start; i < Math.min(n, start + 500); i++) {
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      socket.on('error', () => {});
+      sockets.push(socket);
+      wave.push(new Promise((resolve) => socket.once('connect', resolve)));
+      ended.push(new Promise((resolve) => socket.once('end', resolve).once('close', resolve)));
+      socket.once('connect', () => socket.write('GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'));
+      socket.resume();
+    }
+    await Promise.all(wave);
+  }
+  await Promise.all(ended);
+  return sockets;
+}
+
+async function waitNoLingering(server) {
+  for (;;) {
+    const look = await server.look();
+    if (look.lingering === 0) return look;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, idle / 4)));
+  }
+}
+
+async function measure(server, port, n) {
+  const before = await server.look();
+  const sockets = await connectAll(port, n);
+  const mid = await server.look();
+  const after = await waitNoLingering(server);
+  for (const socket of sockets) socket.destroy();
+  // CPU: both windows, without the GCs the looks forced between them.
+  const cpuMicros = mid.cpuMicros - before.cpuMicros + (after.cpuMicros - mid.cpuMicros);
+  return { cpuPerConnection: cpuMicros / n, heapPerConnection: (mid.heapUsed - before.heapUsed) / n, lingeringAtMid: mid.lingering };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
+const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
+console.log(`bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N\n`);
+// Warm-up, not counted: JIT, socket buffers.
+for (const mode of ['plain', 'lingering']) await within(measure(servers[mode], ports[mode], 500), 'the warm-up');
+
+let missed = false;
+for (const n of sizes) {
+  console.log(`N = ${n}`);
+  console.log('round  order              CPU µs/conn plain  lingering  ratio   heap B/conn plain  lingering  (lingering at once)');
+  const cpuRatios = [];
+  const heaps = [];
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 ? ['plain', 'lingering'] : ['lingering', 'plain'];
+    const result = {};
+    for (const mode of order) result[mode] = await within(measure(servers[mode], ports[mode], n), `N = ${n}, ${mode}`);
+    const ratio = result.lingering.cpuPerConnection / result.plain.cpuPerConnection;
+    cpuRatios.push(ratio);
+    heaps.push(result.lingering.heapPerConnection);
+    console.log(
+      `${String(round).padStart(5)}  ${order.join(' → ').padEnd(17)}  ${result.plain.cpuPerConnection.toFixed(1).padStart(17)}  ${result.lingering.cpuPerConnection.toFixed(1).padStart(9)}  ${ratio.toFixed(3)}  ${result.plain.heapPerConnection.toFixed(0).padStart(17)}  ${result.lingering.heapPerConnection.toFixed(0).padStart(9)}  (${result.lingering.lingeringAtMid})`,
+    );
+  }
+  const cpu = median(cpuRatios);
+  const heap = median(heaps);
+  const cpuOk = cpu <= CPU_TARGET;
+  const heapOk = heap <= HEAP_TARGET;
+  missed ||= !cpuOk || !heapOk;
+  console.log(
+    `median: CPU per connection lingering / plain ${cpu.toFixed(3)} (target <= ${CPU_TARGET}: ${cpuOk ? 'met' : 'MISSED'}); heap per lingering socket ${heap.toFixed(0)} B (target <= ${HEAP_TARGET}: ${heapOk ? 'met' : 'MISSED'})\n`,
+  );
+}
+servers.plain.stop();
+servers.lingering.stop();
+if (process.argv.includes('--check') && missed) process.exit(1);
