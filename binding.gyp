@@ -30,7 +30,10 @@
           "cflags_cc": ["-Werror"],
           "xcode_settings": {"WARNING_CFLAGS": ["-Werror"]}
         }],
-        ["OS=='linux'", {"sources": ["native/sys_linux.cc"]}],
+        # The lingerer's event mechanism (native/poller.h): epoll of our own on Linux, libuv's
+        # uv_poll_t everywhere else.
+        ["OS=='linux'", {"sources": ["native/sys_linux.cc", "native/poller_epoll.cc"]}],
+        ["OS!='linux' and OS!='win'", {"sources": ["native/poller_uv.cc"]}],
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
           "sources": ["native/sys_bsd.cc"]
         }],

@@ -1,5 +1,5 @@
 // The native lingerer (see lingerer.h). Portable over every Unix: the platform's differences stay
-// in sys_*.cc (reads, the send queue, SO_LINGER) and in libuv (the poll mechanism).
+// in sys_*.cc (reads, the send queue, SO_LINGER) and in poller_*.cc (the event mechanism).
 #include "lingerer.h"
 
 #include <cerrno>
@@ -49,8 +49,10 @@ class Connection {
 
   unsigned flags() const { return flags_; }
 
-  // Reads and discards what is waiting. Returns true when the linger ended (Finish() was called).
-  bool Drain() {
+  // Reads and discards what is waiting: kEnded (Finish() was called), kWouldBlock (nothing
+  // left for now) or kMore (the per-wake-up share is used up; the rest comes next time).
+  enum DrainResult { kEnded, kWouldBlock, kMore };
+  DrainResult Drain() {
     for (int i = 0; i < kReadsPerWakeup; i++) {
       const long count = sys::Read(fd_, owner_->buffer_.get(), kBufferBytes);
       if (count > 0) {
@@ -60,29 +62,26 @@ class Connection {
         continue;
       }
       if (count == 0) return End(kEndEof, 0);
-      if (WouldBlock(count)) return false;
+      if (WouldBlock(count)) return kWouldBlock;
       // IBM i fails reads after our shutdown(SHUT_WR) with ECONNRESET (libuv issue 3494): there
       // it means the peer is done, not that it reset.
       if (count == -ECONNRESET && (flags_ & kResetAfterShutdownIsEnd)) return End(kEndEof, 0);
       return End(kEndError, static_cast<int>(-count));
     }
-    return false;
+    return kMore;
   }
 
   bool Register() {
-    poll_.data = this;
-    if (uv_poll_init(owner_->loop_, &poll_, fd_) != 0) return false;
+    if (owner_->poller_.Add(fd_, this, &watch_) != 0) return false;
     registered_ = true;
-    // Only the lingerer's timer keeps the loop alive: one reference for all, bounded by the caps.
-    uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
-    return uv_poll_start(&poll_, UV_READABLE, PollCallback) == 0;
+    return true;
   }
 
   // A deadline passed? Ends the linger if so (true). Bytes of ours being acknowledged count as
   // progress too, so a peer still reading a large response is not cut off: the send queue is
   // looked at only when a deadline is due (a baseline first, kFirstLookMs in).
   bool CheckDeadlines(uint64_t now) {
-    if (now >= total_deadline_) return End(kEndMaxTimeout, 0);
+    if (now >= total_deadline_) return End(kEndMaxTimeout, 0) == kEnded;
     if (now < NextDeadline()) return false;
     double probe[kProbeSlotCount];
     for (double& slot : probe) slot = -1;
@@ -91,7 +90,7 @@ class Connection {
     if (baseline_taken_ && queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
     send_queue_ = queued;
     baseline_taken_ = true;
-    if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0);
+    if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0) == kEnded;
     return false;
   }
 
@@ -102,15 +101,16 @@ class Connection {
     return deadline < total_deadline_ ? deadline : total_deadline_;
   }
 
-  // Closes our descriptor as the end calls for and queues the report. Always returns true.
-  bool End(int reason, int error) {
+  // Closes our descriptor as the end calls for and queues the report (this object is gone after).
+  DrainResult End(int reason, int error) {
     owner_->Finish(this, reason, error);
-    return true;
+    return kEnded;
   }
 
   // Closes the descriptor (SO_LINGER {1, 0} first when `reset`); true if it was made abortive.
   bool CloseDescriptor(bool reset) {
-    if (registered_) uv_poll_stop(&poll_);  // out of the backend before the number is freed
+    if (registered_) owner_->poller_.Remove(fd_, watch_);  // before the number is freed
+    registered_ = false;
     bool reset_done = false;
     if (reset) {
       reset_done = sys::SetLinger(fd_, true, 0) == 0;
@@ -135,27 +135,24 @@ class Connection {
     return report;
   }
 
-  static void Closed(uv_handle_t* handle) {
-    auto* self = static_cast<Connection*>(handle->data);
-    Lingerer* owner = self->owner_;
-    delete self;
-    owner->HandleClosed();
-  }
-
-  static void PollCallback(uv_poll_t* poll, int status, int /*events*/) {
-    auto* self = static_cast<Connection*>(poll->data);
-    if (self->Drain() || status >= 0) return;
-    // libuv saw POLLERR and stopped watching, yet nothing read said why: the pending error names
-    // it (reading it clears it, which harms nobody: this descriptor is about to close).
-    int error = 0;
-    sys::TakeError(self->fd_, &error);
-    self->End(kEndError, error != 0 ? error : ECONNRESET);
+  // Readable (or, with `error`, the backend saw an error condition: uv_poll_t then stops watching).
+  void OnReady(bool error) {
+    DrainResult result = Drain();
+    if (result == kEnded || !error) return;
+    // A reset connection: what arrived before it is finite (the receive queue), the error after it.
+    while (result == kMore) result = Drain();
+    if (result == kEnded) return;
+    // An error condition, yet no read said which: the pending error names it (reading it clears
+    // it, which harms nobody: this descriptor is about to close).
+    int pending = 0;
+    sys::TakeError(fd_, &pending);
+    End(kEndError, pending != 0 ? pending : EIO);
   }
 
   Lingerer* owner_;
   Connection* prev_ = nullptr;
   Connection* next_ = nullptr;
-  uv_poll_t poll_;
+  Watch* watch_ = nullptr;
   bool registered_ = false;
 
  private:
@@ -178,7 +175,11 @@ class Connection {
 
 
 Lingerer::Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* context)
-    : loop_(loop), on_reports_(on_reports), context_(context), buffer_(new char[kBufferBytes]) {
+    : loop_(loop),
+      poller_(loop, ReadyCallback),
+      on_reports_(on_reports),
+      context_(context),
+      buffer_(new char[kBufferBytes]) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   uv_idle_init(loop_, &idle_);
@@ -209,7 +210,7 @@ int Lingerer::Start(const StartRequest& request) {
   count_++;
 
   // Node saw the peer's FIN already: the linger may be over before it needs a watcher.
-  if ((request.flags & kInputEnded) && connection->Drain()) return 0;
+  if ((request.flags & kInputEnded) && connection->Drain() == Connection::kEnded) return 0;
   if (!connection->Register()) {
     Finish(connection, kEndError, EIO);
     return 0;
@@ -244,12 +245,7 @@ void Lingerer::Remove(Connection* connection) {
     uv_timer_stop(&timer_);
     timer_due_ = 0;
   }
-  if (connection->registered_) {
-    closing_++;
-    uv_close(reinterpret_cast<uv_handle_t*>(&connection->poll_), Connection::Closed);
-  } else {
-    delete connection;
-  }
+  delete connection;
 }
 
 void Lingerer::QueueReport(const Report& report) {
@@ -296,10 +292,15 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
     connection->CloseDescriptor(false);
     Remove(connection);
   }
-  closing_ += 2;
+  closing_ += 3;
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OwnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OwnHandleClosed);
+  poller_.Close(PollerClosed, this);
 }
+
+void Lingerer::PollerClosed(void* context) { static_cast<Lingerer*>(context)->HandleClosed(); }
+
+void Lingerer::ReadyCallback(void* data, bool error) { static_cast<Connection*>(data)->OnReady(error); }
 
 void Lingerer::HandleClosed() {
   closing_--;

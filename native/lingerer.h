@@ -3,9 +3,9 @@
 // It takes a connection's descriptor over (a close-on-exec duplicate, so that Node can close its
 // own copy at once: the connection lives on while ours is open), sends our FIN if Node has not,
 // then reads and discards until the peer's FIN or reset, the idle timeout, the total cap or the
-// drain-byte limit, and closes (abortively after a timeout when so configured). Each connection is
-// a uv_poll_t, so libuv picks the platform's mechanism (epoll, kqueue, event ports, pollset); one
-// timer runs only while something lingers. No thread, no JavaScript per connection: finished
+// drain-byte limit, and closes (abortively after a timeout when so configured). Readiness comes
+// from poller.h (one epoll descriptor on Linux; a uv_poll_t per connection elsewhere, so that
+// libuv picks kqueue, event ports or pollset); one timer runs only while something lingers. No thread, no JavaScript per connection: finished
 // lingers are queued and handed to JavaScript in one batch per loop iteration.
 //
 // Everything here runs on the environment's loop thread; nothing is shared between environments.
@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "poller.h"
 
 namespace sockclose {
 namespace lingerer {
@@ -104,8 +106,11 @@ class Lingerer {
   static void TimerCallback(uv_timer_t* timer);
   static void IdleCallback(uv_idle_t* idle);
   static void OwnHandleClosed(uv_handle_t* handle);
+  static void PollerClosed(void* context);
+  static void ReadyCallback(void* data, bool error);
 
   uv_loop_t* loop_;
+  Poller poller_;
   uv_timer_t timer_;
   uv_idle_t idle_;
   void (*on_reports_)(void*);
@@ -117,7 +122,7 @@ class Lingerer {
   std::vector<Report> reports_;
   std::unique_ptr<char[]> buffer_;  // where every connection's discarded bytes land
   bool shutting_down_ = false;
-  int closing_ = 0;             // handles given to uv_close() whose callback has not run yet
+  int closing_ = 0;             // at teardown: our handles (timer, idle, poller) not yet closed
   void (*done_)(void*) = nullptr;
   void* done_context_ = nullptr;
 };
