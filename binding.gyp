@@ -3,7 +3,10 @@
   "variables": {
     # `node-gyp configure -- -Dsockclose_werror=true` (our own build script does) turns warnings
     # into errors; installs from source on users' machines stay lenient.
-    "sockclose_werror%": "false"
+    "sockclose_werror%": "false",
+    # The lingerer's event mechanism on Linux (native/poller.h): "epoll" (our own descriptor) or
+    # "uv" (a uv_poll_t per connection, what every other Unix uses; the suite runs it on Linux too).
+    "sockclose_poller%": "epoll"
   },
   "targets": [
     {
@@ -32,8 +35,9 @@
         }],
         # The lingerer's event mechanism (native/poller.h): epoll of our own on Linux, libuv's
         # uv_poll_t everywhere else.
-        ["OS=='linux'", {"sources": ["native/sys_linux.cc", "native/poller_epoll.cc"]}],
-        ["OS!='linux' and OS!='win'", {"sources": ["native/poller_uv.cc"]}],
+        ["OS=='linux'", {"sources": ["native/sys_linux.cc"]}],
+        ["OS=='linux' and sockclose_poller=='epoll'", {"sources": ["native/poller_epoll.cc"]}],
+        ["OS!='win' and (OS!='linux' or sockclose_poller=='uv')", {"sources": ["native/poller_uv.cc"]}],
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
           "sources": ["native/sys_bsd.cc"]
         }],

@@ -1,8 +1,9 @@
 // The server bench:linger-cost measures: an http server answering every request with a short body
 // and `Connection: close`, plain (argv[2] = 'plain') or under enableLingeringClose() ('lingering',
 // idle timeout argv[3] ms). Prints its port; answers on stdin:
-//   "look"   -> {"cpuMicros", "heapUsed", "lingering"}: CPU time read first, then a full GC, then
-//               the heap (so the GC's own CPU is not in the next window's start);
+//   "look"   -> {"cpuMicros", "heapUsed", "lingering"}: a full GC, then the heap; cpuMicros is the
+//               process's CPU time less what the looks' own GCs took;
+//   "count"  -> {"cpuMicros", "lingering"}: no GC;
 // exits when stdin closes. Run with --expose-gc.
 import http from 'node:http';
 import readline from 'node:readline';
@@ -21,13 +22,25 @@ const server = http.createServer((_req, res) => {
 });
 const control = mode === 'lingering' ? enableLingeringClose(server, { idleTimeout: idle, maxLingering: 100_000 }) : null;
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(`${server.address().port}\n`));
-readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() !== 'look') return;
+let gcMicros = 0;
+const cpuNow = () => {
   const { user, system } = process.cpuUsage();
-  globalThis.gc();
-  globalThis.gc();
-  const { heapUsed } = process.memoryUsage();
+  return user + system;
+};
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  const command = line.trim();
   const lingering = control ? control.stats().lingering : 0;
-  process.stdout.write(`${JSON.stringify({ cpuMicros: user + system, heapUsed, lingering })}\n`);
+  if (command === 'count') {
+    process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, lingering })}\n`);
+  } else if (command === 'look') {
+    const before = cpuNow();
+    globalThis.gc();
+    globalThis.gc();
+    const { heapUsed } = process.memoryUsage();
+    // The CPU time before this look's GC, less every earlier look's.
+    const cpuMicros = before - gcMicros;
+    gcMicros += cpuNow() - before;
+    process.stdout.write(`${JSON.stringify({ cpuMicros, heapUsed, lingering })}\n`);
+  }
 });
 process.stdin.on('end', () => process.exit(0));

@@ -207,8 +207,8 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
     state.abortive = true;
     return;
   }
-  // From here on nothing read may reach Node's stream (see node-handle.ts).
-  dropReads(handle, state);
+  // Reads are redirected only if the hand-over has to wait (flushThenHandOver): otherwise Node's
+  // handle closes in this same tick, before any read can come.
   state.inputEnded = inputEnded(socket);
   if (socket.timeout) socket.setTimeout(0);
   if (socket.writable && !socket.connecting && state.expired === null) {
@@ -247,7 +247,6 @@ function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Prom
   if (!state.prepared) {
     state.prepared = true;
     state.abortive = nodeResetInProgress(socket);
-    if (!state.abortive) dropReads(handle, state);
     state.inputEnded = inputEnded(socket);
   }
   const { pool } = state.owner;
@@ -262,7 +261,6 @@ function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Prom
     deliver(socket, state, endReport('overload', startedAt, false, null, false));
     return true;
   }
-  detachHttpParser(socket);
   if (state.expired) return endHere(socket, handle, state, state.expired);
   if (queuedWriteBytes(handle) > 0) return flushThenHandOver(socket, handle, state);
   return handOverNow(socket, handle, state);
@@ -272,7 +270,10 @@ function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Prom
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<boolean> {
   const { idleTimeout, maxTimeout } = state.limits();
   const deadline = state.startedAt! + maxTimeout;
-  // Keep reading (and dropping) meanwhile: a peer blocked on a full window reads nothing of ours.
+  // Meanwhile nothing read may reach Node's stream or its http parser (see node-handle.ts), and
+  // libuv keeps reading (and dropping): a peer blocked on a full window reads nothing of ours.
+  dropReads(handle, state);
+  detachHttpParser(socket);
   startReading(handle);
   const firstByte = transportBytesRead(handle) ?? 0;
   let queued = queuedWriteBytes(handle);
