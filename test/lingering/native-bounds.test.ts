@@ -1,0 +1,171 @@
+// Every bound of the native lingerer, counted once: a half-close whose peer never finishes, an
+// emulated positive setLinger() under a shorter cap, and 2,000 hostile peers at once (never
+// reading, trickling, blasting after our FIN, resetting mid-linger).
+import net from 'node:net';
+
+import { describe, expect, it } from 'vitest';
+
+import { closeServer, connectionsLeftOnServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { until, within } from '../helpers/wait.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
+
+const { enableLingeringClose, setLinger } = sockclose;
+type EnableOptions = NonNullable<Parameters<typeof enableLingeringClose>[1]>;
+type Report = Parameters<NonNullable<EnableOptions['onReport']>>[0];
+
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
+
+async function lingeringServer(onConnection: (socket: net.Socket) => void, options: EnableOptions) {
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => {});
+    onConnection(socket);
+  });
+  const reports: Report[] = [];
+  const control = enableLingeringClose(server, { ...options, onReport: (report) => reports.push(report) });
+  await listen(server);
+  cleanups.add(() => closeServer(server), control);
+  return { server, port: portOf(server), control, reports };
+}
+
+describe('native lingerer bounds', () => {
+  it('end() on 200 sockets whose peers never send their FIN: counted while half-closed, ended at the idle timeout', async () => {
+    const before = openSockets();
+    const { server, port, control } = await lingeringServer(
+      (socket) => {
+        socket.write('hello');
+        socket.end(); // Node now waits for the peer's FIN, which never comes
+      },
+      { idleTimeout: 300, maxTimeout: 5000 },
+    );
+    const held = await peer.hold(port, 200, 4);
+    expect(held.ends).toEqual({ eof: 200, open: 0 });
+    // Every one is counted as lingering from its half-close on.
+    expect(control.stats().lingering + control.stats().reasons['idle-timeout']).toBe(200);
+    await until(() => control.stats().reasons['idle-timeout'] === 200, 20_000, 'all 200 idle timeouts');
+    expect(control.stats()).toMatchObject({ lingering: 0, peakLingering: 200, resets: 200 });
+    await until(() => connectionsLeftOnServer(server) === 0, 10_000, 'the server-side connections to be gone');
+    await until(() => socketsOpenedSince(before).length <= 1, 10_000, 'the descriptors to be closed');
+    await held.release();
+  });
+
+  it("setLinger(socket, 20) under maxTimeout 1000, peer not reading: the descriptor closes within the cap, counted meanwhile", async () => {
+    const sockets: net.Socket[] = [];
+    const { server, port, control, reports } = await lingeringServer(
+      (socket) => {
+        sockets.push(socket);
+        setLinger(socket, 20); // emulated: would hold the handle up to 20 s while data is unacknowledged
+        socket.write(Buffer.alloc(8 * 1024 * 1024));
+        socket.destroy(); // libuv still holds most of it: the flush waits, within the caps
+      },
+      { idleTimeout: 300, maxTimeout: 1000 },
+    );
+    // A peer that reads nothing, with a small fixed window: most of the 8 MB stays unsent.
+    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { waitMs: 3000 }], timeoutMs: 10_000 });
+    await until(() => control.stats().lingering === 1, 5000, 'the socket to linger');
+    const started = performance.now();
+    await until(() => reports.length === 1, 5000, 'the report');
+    const report = reports[0]!;
+    expect(['idle-timeout', 'max-timeout']).toContain(report.reason);
+    expect(report.durationMs).toBeLessThanOrEqual(1000 + 500);
+    expect(report.closedWith).toBe('reset');
+    // Reported when the descriptor is closed: the connection is gone (a reset leaves nothing).
+    expect(connectionsLeftOnServer(server)).toBe(0);
+    expect(control.stats().lingering).toBe(0);
+    expect(performance.now() - started).toBeLessThan(20_000);
+    await seen;
+  });
+
+  it('2,000 hostile peers at once: never reading, trickling, blasting after our FIN, resetting; every one ends within its bound', async () => {
+    const PER_KIND = 500;
+    const kinds = ['silent', 'trickle', 'blast', 'reset'] as const;
+    type Kind = (typeof kinds)[number];
+    const before = openSockets();
+    const kindOfPort = new Map<number, Kind>();
+    const byKind = new Map<Kind, Report[]>(kinds.map((kind) => [kind, []]));
+    let accepted = 0;
+    // The peer's port, read while the socket is connected (a closed socket no longer knows it).
+    const peerPort = new WeakMap<net.Socket, number>();
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      accepted += 1;
+      peerPort.set(socket, socket.remotePort!);
+      socket.on('error', () => {});
+      socket.write(Buffer.alloc(1024, 'x'));
+      socket.destroySoon();
+    });
+    const hostile = enableLingeringClose(server, {
+      idleTimeout: 500,
+      maxTimeout: 3000,
+      maxDrainBytes: 256 * 1024,
+      maxLingering: 10_000,
+      onReport: (report, socket) => byKind.get(kindOfPort.get(peerPort.get(socket)!)!)?.push(report),
+    });
+    // A backlog for 2,000 at once (Node's default, 511, would drop SYNs and stall for seconds).
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
+    cleanups.add(() => new Promise<void>((resolve) => server.close(() => resolve())), hostile);
+
+    const clients: net.Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    cleanups.add(() => {
+      timers.forEach(clearInterval);
+      clients.forEach((client) => client.destroy());
+    });
+    const chunk = Buffer.alloc(64 * 1024, 'b');
+    const connected: Promise<void>[] = [];
+    for (const kind of kinds) {
+      for (let i = 0; i < PER_KIND; i++) {
+        const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+        clients.push(client);
+        client.on('error', () => {});
+        connected.push(
+          new Promise((resolve) =>
+            client.once('connect', () => {
+              kindOfPort.set(client.localPort!, kind);
+              resolve();
+            }),
+          ),
+        );
+        client.once('end', () => {
+          if (kind === 'trickle') timers.push(setInterval(() => client.write('.'), 100));
+          if (kind === 'blast') {
+            const blast = () => {
+              while (!client.destroyed && client.write(chunk));
+            };
+            client.on('drain', blast);
+            blast();
+          }
+          if (kind === 'reset') setImmediate(() => client.resetAndDestroy());
+        });
+        if (kind !== 'silent') client.resume();
+      }
+    }
+    await within(Promise.all(connected), 30_000, '2,000 connections');
+    const tally = () => `accepted ${accepted}; ${kinds.map((kind) => `${kind} ${byKind.get(kind)!.length}`).join(', ')}; ${JSON.stringify(hostile.stats())}`;
+    await until(() => kinds.every((kind) => byKind.get(kind)!.length === PER_KIND), 30_000, 'every hostile peer to be reported').catch(
+      (error: Error) => {
+        throw new Error(`${error.message} (${tally()})`);
+      },
+    );
+
+    const reasons = (kind: Kind) => [...new Set(byKind.get(kind)!.map((report) => report.reason))].sort();
+    // Silent peers never read our 1 KB... which fits their window: they are idle, not stuck.
+    expect(reasons('silent')).toEqual(['idle-timeout']);
+    expect(reasons('trickle')).toEqual(['max-timeout']);
+    expect(reasons('blast')).toEqual(['drain-limit']);
+    // A reset after our FIN: 'error' (ECONNRESET), or 'eof' where the reset came after its FIN.
+    for (const report of byKind.get('reset')!) {
+      expect(['error', 'eof']).toContain(report.reason);
+      if (report.reason === 'error') expect((report.error as { code?: string }).code).toBe('ECONNRESET');
+    }
+    for (const report of byKind.get('trickle')!) expect(report.durationMs).toBeLessThan(3000 + 1000);
+    for (const report of byKind.get('blast')!) expect(report.drainedBytes).toBeGreaterThan(256 * 1024);
+    const stats = hostile.stats();
+    expect(stats.lingering).toBe(0);
+    expect(Object.values(stats.reasons).reduce((sum, n) => sum + n, 0)).toBe(2000);
+    // Every server-side descriptor is closed: only our own clients (and the listeners) are left.
+    timers.forEach(clearInterval);
+    clients.forEach((client) => client.destroy());
+    await until(() => socketsOpenedSince(before).length <= 2, 20_000, 'every descriptor to be closed');
+  });
+});
