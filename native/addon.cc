@@ -87,14 +87,17 @@ napi_value Int(napi_env env, int value) {
 // Per-environment state (main thread and each worker have their own): the record probe() writes
 // into. Given to attach() and probe() as their function data: no lookup per call.
 //
-// Only a reference to the Float64Array is kept, never a pointer into it: JavaScript can detach its
-// ArrayBuffer (ArrayBuffer.prototype.transfer(), structuredClone or postMessage with a transfer
-// list), which frees or moves the memory. probe() re-reads the data pointer and length through the
-// reference on every call (napi_get_typedarray_info: ~40 instructions) and refuses a detached or
-// short record with ERR_SOCKCLOSE_NATIVE_STATE.
+// Only a reference to the record's ArrayBuffer is kept, never a pointer into it: JavaScript can
+// detach the buffer (ArrayBuffer.prototype.transfer(), structuredClone or postMessage with a
+// transfer list), which frees its memory. probe() re-reads the data pointer and length through the
+// reference on every call (napi_get_arraybuffer_info, ~50 instructions; napi_get_typedarray_info
+// measured ~480) and refuses a detached or shrunk buffer with ERR_SOCKCLOSE_NATIVE_STATE.
 struct EnvironmentState {
-  Napi::Reference<Napi::Float64Array> record_ref;
+  Napi::Reference<Napi::ArrayBuffer> buffer_ref;
+  size_t byte_offset = 0;  // of the Float64Array in its buffer: fixed for the array's life
 };
+
+constexpr size_t kRecordBytes = static_cast<size_t>(kProbeSlotCount) * sizeof(double);
 
 // attach(record: Float64Array)
 Napi::Value Attach(const Napi::CallbackInfo& info) {
@@ -105,27 +108,30 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
     Throw(env, Napi::TypeError::New(env, "sockclose native: attach() needs a Float64Array"), "ERR_INVALID_ARG_TYPE");
     return env.Undefined();
   }
-  state->record_ref = Napi::Persistent(info[0].As<Napi::Float64Array>());
+  Napi::Float64Array record = info[0].As<Napi::Float64Array>();
+  // ArrayBuffer() also moves a small array's data off the JavaScript heap, where it could move.
+  state->buffer_ref = Napi::Persistent(record.ArrayBuffer());
+  state->byte_offset = record.ByteOffset();
   return env.Undefined();
 }
 
 // The attached record's memory as of now, or nullptr (after throwing) if there is none usable.
 double* RecordData(napi_env env, EnvironmentState* state) {
-  napi_value array = nullptr;
-  napi_typedarray_type type = napi_int8_array;
-  size_t length = 0;
+  napi_value buffer = nullptr;
   void* data = nullptr;
-  if (state->record_ref.IsEmpty() || napi_get_reference_value(env, state->record_ref, &array) != napi_ok || array == nullptr) {
+  size_t length = 0;
+  if (state->buffer_ref.IsEmpty() || napi_get_reference_value(env, state->buffer_ref, &buffer) != napi_ok || buffer == nullptr) {
     napi_throw_error(env, "ERR_SOCKCLOSE_NATIVE_STATE", "sockclose native: probe() before attach()");
     return nullptr;
   }
-  if (napi_get_typedarray_info(env, array, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-      type != napi_float64_array || data == nullptr || length < static_cast<size_t>(kProbeSlotCount)) {
+  // Detached: data is null and the length 0.
+  if (napi_get_arraybuffer_info(env, buffer, &data, &length) != napi_ok || data == nullptr ||
+      length < state->byte_offset || length - state->byte_offset < kRecordBytes) {
     napi_throw_error(env, "ERR_SOCKCLOSE_NATIVE_STATE",
                      "sockclose native: the probe record's ArrayBuffer was detached (transferred?); attach() a new one");
     return nullptr;
   }
-  return static_cast<double*>(data);
+  return reinterpret_cast<double*>(static_cast<char*>(data) + state->byte_offset);
 }
 
 // probe(fd, fields) -> 0 | -errno; fills the attached record.

@@ -40,6 +40,8 @@ server.listen(0, '127.0.0.1', () => {
       setNoDelay: (i) => client.setNoDelay(i % 2 === 0),
       'binding.getLinger': () => native.getLinger(fd),
       'binding.setLinger': () => native.setLinger(fd, 0),
+      'binding.probe:peek': () => native.probe(fd, 6),
+      'binding.probe:none': () => native.probe(fd, 0),
       resolve: () => resolve(client, sockclose.getLinger, true),
       liveTcpFd: () => liveTcpFd(client),
       handleFd: () => client._handle.fd,
