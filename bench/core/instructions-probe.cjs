@@ -9,9 +9,6 @@ const net = require('node:net');
 const path = require('node:path');
 
 const sockclose = require('sockclose');
-const SocketClass = net.Socket;
-const getLingerDirect = require('sockclose').getLinger;
-const SocketProto = net.Socket.prototype;
 // Internals, only for the attribution rows (what the N-API call alone costs, what resolving a
 // target costs); sockclose's exports map does not expose them, so load them by path.
 const lib = path.join(path.dirname(require.resolve('sockclose')));
@@ -33,25 +30,18 @@ server.listen(0, '127.0.0.1', () => {
       setLinger: () => sockclose.setLinger(client, 0),
       getLinger: () => sockclose.getLinger(client),
       'getLinger:fd': () => sockclose.getLinger(fd),
-      getLingerDirect: () => getLingerDirect(client),
       peekSocketError: () => sockclose.peekSocketError(client),
       inspectSocket: () => sockclose.inspectSocket(client),
       closeWouldReset: () => sockclose.closeWouldReset(client),
+      takeSocketError: () => sockclose.takeSocketError(client),
       setNoDelay: (i) => client.setNoDelay(i % 2 === 0),
       'binding.getLinger': () => native.getLinger(fd),
       'binding.setLinger': () => native.setLinger(fd, 0),
+      // peekSocketError's probe on Linux: Field.poll | Field.tcp
       'binding.probe:peek': () => native.probe(fd, 6),
-      'binding.probe:none': () => native.probe(fd, 0),
-      resolve: () => resolve(client, sockclose.getLinger, true),
+      resolve: () => resolve(client, sockclose.getLinger, 'tcp'),
       liveTcpFd: () => liveTcpFd(client),
-      handleFd: () => client._handle.fd,
-      handleOnly: () => client._handle,
-      instanceofOnly: () => client instanceof net.Socket,
-      instanceofConst: () => client instanceof SocketClass,
-      protoCheck: () => Object.getPrototypeOf(client) === SocketProto,
-      ctor: () => client._handle.constructor,
-      destroyed: () => client.destroyed,
-      instanceofHandle: () => client instanceof net.Socket && client._handle,
+      'handle.fd': () => client._handle.fd,
     };
     const call = operations[operation];
     if (!call) throw new Error(`unknown operation ${operation}`);
