@@ -6,14 +6,14 @@
 // EXCEPTIONS). Bad arguments throw a JavaScript TypeError/RangeError; src/ validates before calling,
 // so those only guard against misuse of this internal module. When a worker is terminated in the
 // middle of a call, Node-API refuses to create values or throw; NODE_API_SWALLOW_UNTHROWABLE_
-// EXCEPTIONS makes node-addon-api drop such an exception instead of aborting the process.
+// EXCEPTIONS makes node-addon-api drop such an exception instead of aborting the process, and the
+// raw Node-API functions ignore the status of a throw or a result they could not create.
 //
 // Context-aware: all state lives in a per-environment EnvironmentState, so the main thread and
 // each worker_thread have their own.
 #include <napi.h>
 
 #include <climits>
-#include <cmath>
 
 #include "lingerer_api.h"
 #include "probe.h"
@@ -50,30 +50,58 @@ void Throw(Napi::Env env, Napi::Error error, const char* code) {
   error.ThrowAsJavaScriptException();
 }
 
-bool ReadInt(const Napi::CallbackInfo& info, size_t index, int min, int* out) {
-  Napi::Env env = info.Env();
-  if (!info[index].IsNumber()) {
-    Throw(env, Napi::TypeError::New(env, "sockclose native: argument must be a number"),
-          "ERR_INVALID_ARG_TYPE");
+// The hot functions below use Node-API directly, not node-addon-api's wrappers: one call per
+// argument read (napi_get_value_double checks the type too), one per int32 result, nothing else.
+// Measured with callgrind (docs/benchmarks.md), the wrappers (IsNumber, DoubleValue, a double
+// result) cost ~230 instructions per call over this. JavaScript validates every argument before
+// calling; these checks only keep misuse of the internal module from touching a wrong descriptor.
+
+// Reads argument `value` as an integer in [min, INT_MAX], or throws and returns false.
+bool ArgInt(napi_env env, napi_value value, int min, int* out) {
+  double number = 0;
+  if (napi_get_value_double(env, value, &number) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: argument must be a number");
     return false;
   }
-  const double value = info[index].As<Napi::Number>().DoubleValue();
-  if (!(value >= min && value <= INT_MAX) || std::floor(value) != value) {
-    Throw(env, Napi::RangeError::New(env, "sockclose native: argument out of range"),
-          "ERR_OUT_OF_RANGE");
+  // The range test comes first: converting an out-of-range double to int is undefined behaviour.
+  if (!(number >= min && number <= INT_MAX) || static_cast<double>(static_cast<int>(number)) != number) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "sockclose native: argument out of range");
     return false;
   }
-  *out = static_cast<int>(value);
+  *out = static_cast<int>(number);
   return true;
 }
 
+// Reads up to two arguments and the function's data. Missing arguments read as undefined, which
+// ArgInt() refuses.
+void Args(napi_env env, napi_callback_info info, napi_value (&argv)[2], void** data = nullptr) {
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, data);
+}
+
+// A result: napi_create_int32 fails only while the environment is being torn down (a terminated
+// worker), and then nobody reads the value: nullptr reads as undefined.
+napi_value Int(napi_env env, int value) {
+  napi_value result = nullptr;
+  napi_create_int32(env, value, &result);
+  return result;
+}
+
 // Per-environment state (main thread and each worker have their own): the record probe() writes
-// into, held for the environment's life so its memory stays valid (an ArrayBuffer's backing store
-// never moves). Given to probe() as its function data: no lookup per call.
+// into. Given to attach() and probe() as their function data: no lookup per call.
+//
+// Only a reference to the record's ArrayBuffer is kept, never a pointer into it: JavaScript can
+// detach the buffer (ArrayBuffer.prototype.transfer(), structuredClone or postMessage with a
+// transfer list), which frees its memory. probe() re-reads the data pointer and length through the
+// reference on every call (napi_get_reference_value + napi_get_arraybuffer_info: ~110 instructions
+// under callgrind; napi_get_typedarray_info measured ~480) and refuses a detached or shrunk buffer
+// with ERR_SOCKCLOSE_NATIVE_STATE.
 struct EnvironmentState {
-  Napi::Reference<Napi::Float64Array> record_ref;
-  double* record = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> buffer_ref;
+  size_t byte_offset = 0;  // of the Float64Array in its buffer: fixed for the array's life
 };
+
+constexpr size_t kRecordBytes = static_cast<size_t>(kProbeSlotCount) * sizeof(double);
 
 // attach(record: Float64Array)
 Napi::Value Attach(const Napi::CallbackInfo& info) {
@@ -85,75 +113,111 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Float64Array record = info[0].As<Napi::Float64Array>();
-  state->record_ref = Napi::Persistent(record);
-  state->record = record.Data();
+  // ArrayBuffer() also moves a small array's data off the JavaScript heap, where it could move.
+  state->buffer_ref = Napi::Persistent(record.ArrayBuffer());
+  state->byte_offset = record.ByteOffset();
   return env.Undefined();
 }
 
+// The attached record's memory as of now, or nullptr (after throwing) if there is none usable.
+double* RecordData(napi_env env, EnvironmentState* state) {
+  napi_value buffer = nullptr;
+  void* data = nullptr;
+  size_t length = 0;
+  if (state->buffer_ref.IsEmpty() || napi_get_reference_value(env, state->buffer_ref, &buffer) != napi_ok || buffer == nullptr) {
+    napi_throw_error(env, "ERR_SOCKCLOSE_NATIVE_STATE", "sockclose native: probe() before attach()");
+    return nullptr;
+  }
+  // Detached: data is null and the length 0.
+  if (napi_get_arraybuffer_info(env, buffer, &data, &length) != napi_ok || data == nullptr ||
+      length < state->byte_offset || length - state->byte_offset < kRecordBytes) {
+    napi_throw_error(env, "ERR_SOCKCLOSE_NATIVE_STATE",
+                     "sockclose native: the probe record's ArrayBuffer was detached (transferred?); attach() a new one");
+    return nullptr;
+  }
+  return reinterpret_cast<double*>(static_cast<char*>(data) + state->byte_offset);
+}
+
 // probe(fd, fields) -> 0 | -errno; fills the attached record.
-Napi::Value Probe(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto* state = static_cast<EnvironmentState*>(info.Data());
+napi_value Probe(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  void* data = nullptr;
+  Args(env, info, argv, &data);
   int fd = 0;
   int fields = 0;
-  if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 1, 0, &fields)) return env.Undefined();
-  if (state->record == nullptr) {
-    Throw(env, Napi::Error::New(env, "sockclose native: probe() before attach()"), "ERR_SOCKCLOSE_NATIVE_STATE");
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, sys::Probe(fd, static_cast<unsigned>(fields), state->record));
+  if (!ArgInt(env, argv[0], 0, &fd) || !ArgInt(env, argv[1], 0, &fields)) return nullptr;
+  double* record = RecordData(env, static_cast<EnvironmentState*>(data));
+  if (record == nullptr) return nullptr;
+  return Int(env, sys::Probe(fd, static_cast<unsigned>(fields), record));
 }
 
 // setLinger(fd, seconds) -> 0 | -errno; seconds -1 turns SO_LINGER off. One number rather than a
 // flag and a number: each argument read is a Node-API call, on the path of every setLinger().
-Napi::Value SetLinger(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value SetLinger(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
   int fd = 0;
   int seconds = 0;
-  if (!ReadInt(info, 0, 0, &fd) || !ReadInt(info, 1, -1, &seconds)) return env.Undefined();
-  return Napi::Number::New(env, sys::SetLinger(fd, seconds >= 0, seconds >= 0 ? seconds : 0));
+  if (!ArgInt(env, argv[0], 0, &fd) || !ArgInt(env, argv[1], -1, &seconds)) return nullptr;
+  return Int(env, sys::SetLinger(fd, seconds >= 0, seconds >= 0 ? seconds : 0));
 }
 
 // getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)
-Napi::Value GetLinger(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value GetLinger(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
   int fd = 0;
-  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
   bool enabled = false;
   int seconds = 0;
   const int result = sys::GetLinger(fd, &enabled, &seconds);
-  if (result < 0) return Napi::Number::New(env, result);
-  return Napi::Number::New(env, static_cast<double>(seconds) * 2 + (enabled ? 1 : 0));
+  if (result < 0) return Int(env, result);
+  // Linux reports a linger set above its own cap as a huge number of seconds: past int32, a double.
+  if (seconds >= 0 && seconds <= (INT_MAX - 1) / 2) return Int(env, seconds * 2 + (enabled ? 1 : 0));
+  napi_value wide = nullptr;
+  napi_create_double(env, static_cast<double>(seconds) * 2 + (enabled ? 1 : 0), &wide);
+  return wide;
 }
 
 // takeError(fd) -> pending errno (0 if none) | -errno of getsockopt itself
-Napi::Value TakeError(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value TakeError(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
   int fd = 0;
-  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
   int error = 0;
   const int result = sys::TakeError(fd, &error);
-  return Napi::Number::New(env, result < 0 ? result : error);
+  return Int(env, result < 0 ? result : error);
 }
 
 // shutdownWrite(fd) -> 0 | -errno
-Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
   int fd = 0;
-  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
-  return Napi::Number::New(env, sys::ShutdownWrite(fd));
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
+  return Int(env, sys::ShutdownWrite(fd));
 }
 
 // close(fd) -> 0 | -errno
-Napi::Value Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value Close(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
   int fd = 0;
-  if (!ReadInt(info, 0, 0, &fd)) return env.Undefined();
-  return Napi::Number::New(env, sys::Close(fd));
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
+  return Int(env, sys::Close(fd));
 }
 
-// The functions are created from compile-time callbacks (Function::New<cb>): node-addon-api then
-// keeps no per-function heap data and does no instance lookup on a call.
+// Sets exports[name] to a function made straight from a Node-API callback.
+void SetRaw(Napi::Env env, Napi::Object exports, const char* name, napi_callback callback, void* data = nullptr) {
+  napi_value function = nullptr;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, data, &function) != napi_ok) return;
+  exports.Set(name, Napi::Value(env, function));
+}
+
+// attach() is a node-addon-api function made from a compile-time callback (Function::New<cb>): no
+// per-function heap data, no instance lookup on a call. The per-call functions are raw Node-API
+// callbacks (SetRaw). Any function added here follows one of the two patterns.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* state = new EnvironmentState();
   env.SetInstanceData(state);  // deleted with the environment
@@ -168,12 +232,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("builtFor", Napi::String::New(env, kBuiltFor));
   exports.Set("slots", slots);
   exports.Set("attach", Napi::Function::New<Attach>(env, "attach", state));
-  exports.Set("probe", Napi::Function::New<Probe>(env, "probe", state));
-  exports.Set("setLinger", Napi::Function::New<SetLinger>(env, "setLinger"));
-  exports.Set("getLinger", Napi::Function::New<GetLinger>(env, "getLinger"));
-  exports.Set("takeError", Napi::Function::New<TakeError>(env, "takeError"));
-  exports.Set("shutdownWrite", Napi::Function::New<ShutdownWrite>(env, "shutdownWrite"));
-  exports.Set("close", Napi::Function::New<Close>(env, "close"));
+  SetRaw(env, exports, "probe", Probe, state);
+  SetRaw(env, exports, "setLinger", SetLinger);
+  SetRaw(env, exports, "getLinger", GetLinger);
+  SetRaw(env, exports, "takeError", TakeError);
+  SetRaw(env, exports, "shutdownWrite", ShutdownWrite);
+  SetRaw(env, exports, "close", Close);
   RegisterLingerer(env, exports);  // on failure its exception is pending: the loader reports it
   return exports;
 }

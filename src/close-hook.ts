@@ -41,6 +41,9 @@ interface Hook {
 }
 
 const hooks = new WeakMap<SocketInternals, Hook>();
+// Whether any socket was ever hooked: until then bypassCloseSteps() (on every hardReset) skips the
+// WeakMap lookup.
+let anyHooked = false;
 
 /**
  * Adds (or with `null`, removes) the named step for `socket`. `first` puts it before every other
@@ -76,6 +79,7 @@ function hookOf(socket: SocketInternals): Hook {
     const internals = socket as unknown as { _destroy: Destroy };
     hook = { original: internals._destroy, steps: new Map(), watchers: null, later: null, bypass: false };
     hooks.set(socket, hook);
+    anyHooked = true;
     internals._destroy = hookedDestroy;
   }
   return hook;
@@ -95,6 +99,7 @@ export function setLaterEnd(socket: SocketInternals, later: Promise<LingerReport
 
 /** Makes the next close immediate: for hardReset(), which must not wait for anything. */
 export function bypassCloseSteps(socket: SocketInternals): void {
+  if (!anyHooked) return;
   const hook = hooks.get(socket);
   if (hook) hook.bypass = true;
 }

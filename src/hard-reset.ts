@@ -6,7 +6,7 @@ import { binding, unavailableReason } from './native/binding.js';
 import { kindOf } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 import { heldByLiveSocket } from './socket-fd.js';
-import { checkTarget, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
+import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
 const { EINVAL, ECONNRESET } = constants.errno;
 const pending = new WeakSet<SocketInternals>();
@@ -63,7 +63,9 @@ export function hardReset(target: SocketTarget): void {
     resetOnceConnected(socket);
     return;
   }
-  const { fd } = resolveSocket(socket, hardReset, 'tcp');
+  // The fast path for a live TCP socket; the full resolution (and its exact errors) for the rest.
+  let fd = liveTcpFd(socket);
+  if (fd < 0) fd = resolveSocket(socket, hardReset, 'tcp').fd;
   setAbortiveLinger(fd);
   bypassCloseSteps(socket);
   socket.destroy();

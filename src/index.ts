@@ -1,39 +1,82 @@
 // sockclose: control how a TCP connection ends.
-export { capabilities, type Capabilities } from './capabilities.js';
-export {
-  clusterHangExposure,
-  protectCluster,
-  type ClusterHangExposure,
-  type ClusterProtectionReport,
-  type ClusterSetting,
-  type ClusterSettingReport,
-  type ProtectClusterOptions,
+//
+// What `require('sockclose')` loads is kept small (issue 11): the per-call functions are loaded at
+// once, as plain data properties (`export import`: tsc's `export { x } from` would make each one a
+// getter, ~130 instructions on every `sockclose.fn()` call); the lingering close and the cluster
+// guard are loaded on first use, through a getter that then replaces itself with the function.
+// The harness is its own entry point (`sockclose/harness`) and is never loaded from here.
+import * as capabilitiesModule from './capabilities.js';
+import type * as Cluster from './cluster/index.js';
+import * as errors from './errors.js';
+import * as hardResetModule from './hard-reset.js';
+import * as inspect from './inspect-socket.js';
+import * as linger from './linger.js';
+import type * as Lingering from './lingering/index.js';
+import * as shutdown from './shutdown-write.js';
+import * as socketError from './socket-error.js';
+import * as socketFdModule from './socket-fd.js';
+
+export import capabilities = capabilitiesModule.capabilities;
+export type { Capabilities } from './capabilities.js';
+export type {
+  ClusterHangExposure,
+  ClusterProtectionReport,
+  ClusterSetting,
+  ClusterSettingReport,
+  ProtectClusterOptions,
 } from './cluster/index.js';
-export {
-  ErrorCodes,
-  type CodedError,
-  type PendingSocketError,
-  type SockcloseErrorCode,
-  type SystemError,
-  type UnsupportedError,
+export import ErrorCodes = errors.ErrorCodes;
+export type {
+  CodedError,
+  PendingSocketError,
+  SockcloseErrorCode,
+  SystemError,
+  UnsupportedError,
 } from './errors.js';
-export { hardReset } from './hard-reset.js';
-export { closeWouldReset, inspectSocket, type SocketInspection, type TcpCounters } from './inspect-socket.js';
-export { getLinger, setLinger, type LingerSetting, type SetLingerOptions } from './linger.js';
-export {
-  enableLingeringClose,
-  lingeringClose,
-  lingeringCloseStats,
-  type EnableLingeringCloseOptions,
-  type LingerEndReason,
-  type LingerReport,
-  type LingeringCloseControl,
-  type LingeringCloseOptions,
-  type LingeringCloseStats,
+export import hardReset = hardResetModule.hardReset;
+export import closeWouldReset = inspect.closeWouldReset;
+export import inspectSocket = inspect.inspectSocket;
+export type { SocketInspection, TcpCounters } from './inspect-socket.js';
+export import getLinger = linger.getLinger;
+export import setLinger = linger.setLinger;
+export type { LingerSetting, SetLingerOptions } from './linger.js';
+export type {
+  EnableLingeringCloseOptions,
+  LingerEndReason,
+  LingerReport,
+  LingeringCloseControl,
+  LingeringCloseOptions,
+  LingeringCloseStats,
 } from './lingering/index.js';
 export type { TcpStateName } from './native/layout.js';
 export type { PlatformName } from './platform/index.js';
-export { shutdownWrite } from './shutdown-write.js';
-export { peekSocketError, takeSocketError } from './socket-error.js';
-export { socketFd } from './socket-fd.js';
+export import shutdownWrite = shutdown.shutdownWrite;
+export import peekSocketError = socketError.peekSocketError;
+export import takeSocketError = socketError.takeSocketError;
+export import socketFd = socketFdModule.socketFd;
 export type { SocketTarget } from './target.js';
+
+// Loaded on first use. Their documentation is their modules' (docs/api follows `typeof`).
+export declare const clusterHangExposure: typeof Cluster.clusterHangExposure;
+export declare const protectCluster: typeof Cluster.protectCluster;
+export declare const enableLingeringClose: typeof Lingering.enableLingeringClose;
+export declare const lingeringClose: typeof Lingering.lingeringClose;
+export declare const lingeringCloseStats: typeof Lingering.lingeringCloseStats;
+
+/** Defines `exports[name]` as a getter that loads its module, then becomes the plain value. */
+function lazy(names: readonly string[], load: () => Record<string, unknown>): void {
+  for (const name of names) {
+    Object.defineProperty(exports, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = load()[name];
+        Object.defineProperty(exports, name, { value, enumerable: true, writable: false, configurable: false });
+        return value;
+      },
+    });
+  }
+}
+
+lazy(['clusterHangExposure', 'protectCluster'], () => require('./cluster/index.js') as Record<string, unknown>);
+lazy(['enableLingeringClose', 'lingeringClose', 'lingeringCloseStats'], () => require('./lingering/index.js') as Record<string, unknown>);

@@ -4,7 +4,10 @@ import { Family, Field, known, Revents, Slot, TCP_STATES, type TcpStateName } fr
 import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { transportBytesRead } from './node-handle.js';
+import { binding } from './native/binding.js';
 import {
+  liveTcpFd,
+  probe,
   probeResolved,
   resolve,
   resolveHandle,
@@ -91,6 +94,11 @@ const SOCKET_FIELDS = ALL & ~Field.describe;
  * ```
  */
 export function inspectSocket(target: SocketTarget): SocketInspection {
+  const fd = liveTcpFd(target);
+  if (fd >= 0 && binding() !== null) {
+    // The fast path: a live TCP socket, probed at once.
+    return inspection(probe(fd, SOCKET_FIELDS, inspectSocket), fd, 'tcp', (target as SocketInternals)._handle, inspectSocket);
+  }
   return inspectResolved(resolve(target, inspectSocket, 'stream', ALL), inspectSocket);
 }
 
@@ -103,22 +111,36 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 }
 
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
-  const rules = platform();
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
+  return inspection(record, resolved.fd, resolved.transport, resolved.kind === 'socket' ? resolved.handle : null, caller);
+}
+
+// The peek context inspection() hands the platform: reused, its answers set before each verdict.
+let contextBytesRead: number | null = null;
+let contextFin = false;
+const peekContext: { transport: Transport; handleBytesRead(): number | null; finCounted(): boolean } = {
+  transport: 'tcp',
+  handleBytesRead: () => contextBytesRead,
+  finCounted: () => contextFin,
+};
+
+/** The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor). */
+function inspection(record: Float64Array, fd: number, transport: Transport, handle: NodeHandle | null, caller: Caller): SocketInspection {
+  const rules = platform();
   const lingerEnabled = record[Slot.lingerEnabled]!;
-  const emulated = resolved.kind === 'socket' ? emulatedLinger(resolved.handle) : undefined;
-  const handleBytesRead = resolved.kind === 'socket' ? transportBytesRead(resolved.handle) : null;
-  const peerFinReceived = resolved.transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
+  const emulated = handle !== null ? emulatedLinger(handle) : undefined;
+  const handleBytesRead = handle !== null ? transportBytesRead(handle) : null;
+  const peerFinReceived = transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
 
   const inspection: SocketInspection = {
-    fd: resolved.fd,
+    fd,
     family: familyName(record[Slot.family]!),
-    state: stateName(record, resolved.transport, rules.tcpState(record, resolved.transport)),
+    state: stateName(record, transport, rules.tcpState(record, transport)),
     unreadBytes: known(record[Slot.unread]),
     unsentBytes: known(record[Slot.unsent]),
     unackedBytes: known(record[Slot.unacked]),
     sendQueueBytes: known(record[Slot.sendQueue]),
-    nodeQueuedBytes: resolved.kind === 'socket' ? (resolved.handle.writeQueueSize ?? null) : null,
+    nodeQueuedBytes: handle !== null ? (handle.writeQueueSize ?? null) : null,
     peerFinReceived,
     pendingError: null,
     pendingErrorKnown: rules.peekFields !== 0,
@@ -128,15 +150,14 @@ function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
         : lingerEnabled < 0
           ? null
           : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[Slot.lingerSeconds]! : 0, emulated: false },
-    closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, resolved.transport),
-    tcp: resolved.transport === 'tcp' ? tcpCounters(record) : null,
+    closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, transport),
+    tcp: transport === 'tcp' ? tcpCounters(record) : null,
   };
   if (inspection.pendingErrorKnown) {
-    const verdict = rules.pendingError(record, {
-      transport: resolved.transport,
-      handleBytesRead: () => handleBytesRead,
-      finCounted: () => peerFinReceived === true,
-    });
+    peekContext.transport = transport;
+    contextBytesRead = handleBytesRead;
+    contextFin = peerFinReceived === true;
+    const verdict = rules.pendingError(record, peekContext);
     inspection.pendingError = verdict === null ? null : verdictError(verdict, caller);
   }
   return inspection;
@@ -155,6 +176,10 @@ function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
  */
 export function closeWouldReset(target: SocketTarget): boolean {
   const rules = platform();
+  const fd = liveTcpFd(target);
+  if (fd >= 0 && rules.closeWouldResetFields !== 0 && binding() !== null) {
+    return rules.closeWouldReset(probe(fd, rules.closeWouldResetFields, closeWouldReset), 'tcp');
+  }
   const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);
   if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
   return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);

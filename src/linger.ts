@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { setCloseStep } from './close-hook.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
-import { record } from './native/binding.js';
+import { binding, record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
 import { platform } from './platform/index.js';
-import { checkTarget, realSocket, requireNative, resolve, type NodeHandle, type SocketTarget } from './target.js';
+import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
 
 /** A socket's SO_LINGER setting as sockclose sees it. */
 export interface LingerSetting {
@@ -35,6 +35,8 @@ const STEP = 'linger';
 // Keyed by the libuv handle: the same object whether the socket is reached directly or through
 // http2's proxy, and gone with the connection.
 const emulated = new WeakMap<NodeHandle, number>();
+// Until an emulated linger is first set, getLinger() and setLinger() skip the WeakMap.
+let everEmulated = false;
 
 /**
  * Sets SO_LINGER: how the next close of this socket ends the connection.
@@ -65,34 +67,53 @@ const emulated = new WeakMap<NodeHandle, number>();
  * socket.destroy();
  * ```
  */
-export function setLinger(target: SocketTarget, seconds: number | false, options: SetLingerOptions = {}): void {
-  checkTarget(target, setLinger);
+export function setLinger(target: SocketTarget, seconds: number | false, options?: SetLingerOptions): void {
+  // The fast path (a live TCP net.Socket) needs no target check; anything else gets today's checks
+  // in today's order, then the full resolution.
+  let fd = liveTcpFd(target);
+  if (fd < 0) checkTarget(target, setLinger);
   if (seconds !== false) {
     if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number or false', seconds, setLinger);
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS) {
       throw outOfRange('seconds', `an integer >= 0 and <= ${MAX_SECONDS}, or false`, seconds, setLinger);
     }
   }
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, setLinger);
-  const { blocking = false } = options;
-  if (typeof blocking !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', blocking, setLinger);
-
-  const resolved = resolve(target, setLinger, 'tcp');
-  const native = requireNative(setLinger);
+  // No default `= {}`: it would allocate an object on every call.
+  let blocking = false;
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, setLinger);
+    const value = options.blocking === undefined ? false : options.blocking;
+    if (typeof value !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', value, setLinger);
+    blocking = value;
+  }
   const emulate = seconds !== false && seconds > 0 && !blocking;
-  if (emulate && resolved.kind === 'fd') throw blockingLinger(seconds, setLinger);
+
+  let native = fd >= 0 ? binding() : null;
+  let socket: SocketInternals | null = null;
+  let handle: NodeHandle | null = null;
+  if (native === null) {
+    const resolved = resolve(target, setLinger, 'tcp');
+    native = requireNative(setLinger);
+    if (emulate && resolved.kind === 'fd') throw blockingLinger(seconds, setLinger);
+    fd = resolved.fd;
+    if (resolved.kind === 'socket') ({ socket, handle } = resolved);
+  } else {
+    socket = target as SocketInternals;
+    handle = socket._handle;
+  }
 
   const kernelEnabled = seconds !== false && !emulate;
   if (kernelEnabled) checkKernelLinger(seconds as number);
-  const result = native.setLinger(resolved.fd, kernelEnabled ? (seconds as number) : -1);
+  const result = native.setLinger(fd, kernelEnabled ? (seconds as number) : -1);
   if (result < 0) throw systemError(result, 'setsockopt', setLinger);
 
-  if (resolved.kind !== 'socket') return;
+  if (socket === null || handle === null) return;
   if (emulate) {
-    emulated.set(resolved.handle, seconds as number);
-    setCloseStep(realSocket(resolved.socket), STEP, (_socket, handle) => lingerAsynchronously(handle));
-  } else if (emulated.delete(resolved.handle)) {
-    setCloseStep(realSocket(resolved.socket), STEP, null);
+    everEmulated = true;
+    emulated.set(handle, seconds as number);
+    setCloseStep(realSocket(socket), STEP, (_socket, closing) => lingerAsynchronously(closing));
+  } else if (everEmulated && emulated.delete(handle)) {
+    setCloseStep(realSocket(socket), STEP, null);
   }
 }
 
@@ -113,10 +134,20 @@ function checkKernelLinger(seconds: number): void {
  * @throws `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX; a system error from getsockopt().
  */
 export function getLinger(target: SocketTarget): LingerSetting {
-  const resolved = resolve(target, getLinger, 'tcp');
-  const result = requireNative(getLinger).getLinger(resolved.fd);
+  let fd = liveTcpFd(target);
+  let native = fd >= 0 ? binding() : null;
+  let handle: NodeHandle | null = null;
+  if (native === null) {
+    const resolved = resolve(target, getLinger, 'tcp');
+    native = requireNative(getLinger);
+    fd = resolved.fd;
+    if (resolved.kind === 'socket') handle = resolved.handle;
+  } else if (everEmulated) {
+    handle = (target as SocketInternals)._handle;
+  }
+  const result = native.getLinger(fd);
   if (result < 0) throw systemError(result, 'getsockopt', getLinger);
-  const emulatedSeconds = resolved.kind === 'socket' ? emulated.get(resolved.handle) : undefined;
+  const emulatedSeconds = handle !== null ? emulated.get(handle) : undefined;
   if (emulatedSeconds !== undefined) return { enabled: true, seconds: emulatedSeconds, emulated: true };
   const enabled = result % 2 === 1;
   return { enabled, seconds: enabled ? Math.floor(result / 2) : 0, emulated: false };
@@ -142,5 +173,5 @@ async function lingerAsynchronously(handle: NodeHandle): Promise<void> {
 
 /** The emulated linger {@link setLinger} set on a socket (by its handle), in seconds, if any. */
 export function emulatedLinger(handle: NodeHandle): number | undefined {
-  return emulated.get(handle);
+  return everEmulated ? emulated.get(handle) : undefined;
 }

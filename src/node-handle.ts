@@ -69,6 +69,19 @@ export function kindOf(handle: NodeHandle | undefined): HandleKind {
   return kind;
 }
 
+// libuv's TCP handle class, learnt from the first TCP handle seen (Node does not export it). The
+// fast path (src/target.ts, liveTcpFd) recognises a plain TCP handle by one identity comparison.
+let tcpClass: unknown;
+
+/** Whether `handle` is a plain TCP handle (not TLS, not a pipe): one comparison once learnt. */
+export function isTcpHandle(handle: NodeHandle): boolean {
+  const constructor = handle.constructor;
+  if (constructor === tcpClass) return true;
+  if (tcpClass !== undefined || kindOf(handle) !== 'tcp') return false;
+  tcpClass = constructor;
+  return true;
+}
+
 /** The handle that carries the bytes: a TLSWrap's parent, or the handle itself. */
 export function transportHandle(handle: NodeHandle): NodeHandle | undefined {
   return kindOf(handle) === 'tls' ? handle._parent : handle;

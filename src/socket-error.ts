@@ -1,8 +1,9 @@
 import { pendingSocketError, systemError, unsupported, verdictError, type PendingSocketError } from './errors.js';
 import { Field } from './native/layout.js';
-import { platform } from './platform/index.js';
-import { transportBytesRead } from './node-handle.js';
-import { probe, probeResolved, requireNative, resolve, type SocketTarget } from './target.js';
+import { binding } from './native/binding.js';
+import { platform, type PeekContext } from './platform/index.js';
+import { transportBytesRead, type NodeHandle, type SocketInternals } from './node-handle.js';
+import { liveTcpFd, probe, probeResolved, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
  * The error pending on a socket, **without consuming it**: the socket is left exactly as it was,
@@ -33,6 +34,20 @@ import { probe, probeResolved, requireNative, resolve, type SocketTarget } from 
  */
 export function peekSocketError(target: SocketTarget): PendingSocketError | null {
   const rules = platform();
+  const fd = liveTcpFd(target);
+  if (fd >= 0 && rules.peekFields !== 0 && binding() !== null) {
+    // The fast path: one probe, and a context object reused across calls (no closure per call).
+    const record = probe(fd, rules.peekFields, peekSocketError);
+    fastFd = fd;
+    fastHandle = (target as SocketInternals)._handle;
+    let verdict;
+    try {
+      verdict = rules.pendingError(record, fastContext);
+    } finally {
+      fastHandle = null; // never keeps a socket alive
+    }
+    return verdict === null ? null : verdictError(verdict, peekSocketError);
+  }
   const resolved = resolve(target, peekSocketError, 'stream', rules.peekFields);
   requireNative(peekSocketError);
   if (rules.peekFields === 0) throw unsupported(rules.peekUnsupportedReason!, peekSocketError);
@@ -46,6 +61,15 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
   return verdict === null ? null : verdictError(verdict, peekSocketError);
 }
 
+// The fast path's peek context: what it needs is set right before the (synchronous) verdict.
+let fastFd = -1;
+let fastHandle: NodeHandle | null = null;
+const fastContext: PeekContext = {
+  transport: 'tcp',
+  handleBytesRead: () => (fastHandle ? transportBytesRead(fastHandle) : null),
+  finCounted: (bytesRead) => platform().peerFinReceived(probe(fastFd, Field.unread | Field.tcp, peekSocketError), bytesRead) === true,
+};
+
 /**
  * Reads **and clears** the socket's pending error (getsockopt SO_ERROR), like Rust's
  * `TcpStream::take_error`. Afterwards a reset connection reads as a clean EOF on Linux; prefer
@@ -55,8 +79,13 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
  * @returns The error (with `code`, `errno`, `syscall: 'getsockopt'`, `inferred: false`), or `null`.
  */
 export function takeSocketError(target: SocketTarget): PendingSocketError | null {
-  const resolved = resolve(target, takeSocketError, 'stream');
-  const result = requireNative(takeSocketError).takeError(resolved.fd);
+  let fd = liveTcpFd(target);
+  let native = fd >= 0 ? binding() : null;
+  if (native === null) {
+    fd = resolve(target, takeSocketError, 'stream').fd;
+    native = requireNative(takeSocketError);
+  }
+  const result = native.takeError(fd);
   if (result < 0) throw systemError(result, 'getsockopt', takeSocketError);
   return result === 0 ? null : pendingSocketError(result, 'getsockopt', false, takeSocketError);
 }

@@ -11,7 +11,7 @@ import { closedSocket, invalidArgType, noFd, notTcp, outOfRange, systemError, un
 import { binding, record, unavailableReason } from './native/binding.js';
 import { Family, Field, Slot, SocketType } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
-import { transportHandle, transportKind, type NodeHandle, type SocketInternals } from './node-handle.js';
+import { isTcpHandle, transportHandle, transportKind, type NodeHandle, type SocketInternals } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 
 export type { NodeHandle, SocketInternals } from './node-handle.js';
@@ -111,6 +111,30 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
   // Checked whole, not just `>= 0`: a descriptor handed on (socketFd(), a syscall) must be one.
   if (!isDescriptor(fd)) throw noFd(socket.connecting ? 'still connecting: try after the "connect" event' : `handle.fd is ${String(fd)}`, caller);
   return { kind: 'socket', socket, handle, fd, transport };
+}
+
+// A constant the optimiser can see through: `instanceof net.Socket` (two property loads first)
+// measured ~100 instructions under callgrind, `instanceof Socket` ~6.
+const Socket = net.Socket;
+
+/**
+ * The fast path for the common case: the descriptor of a live, plain TCP `net.Socket`, or -1 for
+ * every other target (a number, TLS, AF_UNIX, destroyed, not yet connected, no descriptor, not a
+ * socket), which the caller then hands to {@link resolve} for its exact result or error. No
+ * allocation, no map lookup: an `instanceof`, three property reads, one identity comparison.
+ *
+ * Nothing is cached, so no invariant about reuse is needed: the descriptor is read from the
+ * socket's current handle at every call, exactly as {@link resolveSocket} does. `destroyed` is
+ * checked because a close step (src/close-hook.ts) keeps a destroyed socket's handle open; once
+ * Node closes a handle it sets `_handle` to null. An http2 proxy passes (its reads forward to the
+ * real socket); callers that destroy use {@link realSocket}.
+ */
+export function liveTcpFd(target: unknown): number {
+  if (!(target instanceof Socket)) return -1;
+  const handle = (target as SocketInternals)._handle;
+  if (!handle || target.destroyed || !isTcpHandle(handle)) return -1;
+  const fd = handle.fd;
+  return fd >= 0 ? fd : -1;
 }
 
 /**

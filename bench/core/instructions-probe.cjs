@@ -13,7 +13,7 @@ const sockclose = require('sockclose');
 // target costs); sockclose's exports map does not expose them, so load them by path.
 const lib = path.join(path.dirname(require.resolve('sockclose')));
 const { binding } = require(path.join(lib, 'native', 'binding.js'));
-const { resolve } = require(path.join(lib, 'target.js'));
+const { resolve, liveTcpFd } = require(path.join(lib, 'target.js'));
 
 const [operation, count] = process.argv.slice(2);
 const n = Number(count);
@@ -33,10 +33,15 @@ server.listen(0, '127.0.0.1', () => {
       peekSocketError: () => sockclose.peekSocketError(client),
       inspectSocket: () => sockclose.inspectSocket(client),
       closeWouldReset: () => sockclose.closeWouldReset(client),
+      takeSocketError: () => sockclose.takeSocketError(client),
       setNoDelay: (i) => client.setNoDelay(i % 2 === 0),
       'binding.getLinger': () => native.getLinger(fd),
       'binding.setLinger': () => native.setLinger(fd, 0),
-      resolve: () => resolve(client, sockclose.getLinger, true),
+      // peekSocketError's probe on Linux: Field.poll | Field.tcp
+      'binding.probe:peek': () => native.probe(fd, 6),
+      resolve: () => resolve(client, sockclose.getLinger, 'tcp'),
+      liveTcpFd: () => liveTcpFd(client),
+      'handle.fd': () => client._handle.fd,
     };
     const call = operations[operation];
     if (!call) throw new Error(`unknown operation ${operation}`);

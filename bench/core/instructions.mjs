@@ -52,10 +52,15 @@ export const OPERATIONS = [
   { name: 'peekSocketError', c: 'peekSocketError' },
   { name: 'inspectSocket', c: 'inspectSocket' },
   { name: 'closeWouldReset', c: 'closeWouldReset' },
+  { name: 'takeSocketError', c: 'takeSocketError' },
   { name: 'setNoDelay', c: 'setNoDelay' },
-  // Attribution: the raw N-API call (no JavaScript layer), and resolve() alone.
+  // Attribution: the raw N-API call (no JavaScript layer), the fast path's target check alone
+  // (liveTcpFd), Node's `handle.fd` accessor inside it, and the full resolve() alone.
   { name: 'binding.getLinger', c: 'getLinger' },
   { name: 'binding.setLinger', c: 'setLinger' },
+  { name: 'binding.probe:peek', c: 'peekSocketError' },
+  { name: 'liveTcpFd', c: null },
+  { name: 'handle.fd', c: null },
   { name: 'resolve', c: null },
 ];
 

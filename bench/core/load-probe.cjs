@@ -20,10 +20,15 @@ function delta(after, before) {
 const builtinsBefore = new Set(process.moduleLoadList);
 const before = snapshot();
 let start = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 const loaded = variant === 'net' ? require('node:net') : require('sockclose');
+const cpu = process.cpuUsage(cpuStart);
 const requireMs = Number(process.hrtime.bigint() - start) / 1e6;
 const afterRequire = snapshot();
-const result = { variant, requireMs, require: delta(afterRequire, before) };
+// CPU time (user + system) is what issue 11 judges: wall time also counts waiting for a busy CPU.
+const result = { variant, requireMs, requireCpuMs: (cpu.user + cpu.system) / 1000, require: delta(afterRequire, before) };
+// sockclose's own files loaded by the require (lib/**), for the modules count.
+result.ownModules = Object.keys(require.cache).filter((file) => file.includes(`${require('node:path').sep}lib${require('node:path').sep}`)).length;
 result.builtins = process.moduleLoadList.filter((entry) => !builtinsBefore.has(entry) && entry.startsWith('NativeModule '))
   .map((entry) => entry.slice('NativeModule '.length));
 

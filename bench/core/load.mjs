@@ -37,11 +37,15 @@ export function load(options = {}) {
     repetitions,
     net: {
       ms: median(pick(net, (s) => s.requireMs)),
+      cpuMs: median(pick(net, (s) => s.requireCpuMs)),
       heapKiB: kib(median(pick(net, (s) => s.require.heapUsed))),
       rssKiB: kib(median(pick(net, (s) => s.require.rss))),
     },
     sockclose: {
       ms: median(pick(ours, (s) => s.requireMs)),
+      cpuMs: median(pick(ours, (s) => s.requireCpuMs)),
+      cpuVsNet: pairedRatio(pick(ours, (s) => s.requireCpuMs), pick(net, (s) => s.requireCpuMs)),
+      modules: ours[0].ownModules,
       heapKiB: kib(median(pick(ours, (s) => s.require.heapUsed))),
       rssKiB: kib(median(pick(ours, (s) => s.require.rss))),
       vsNet: pairedRatio(pick(ours, (s) => s.requireMs), pick(net, (s) => s.requireMs)),

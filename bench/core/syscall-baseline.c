@@ -126,6 +126,12 @@ static void op_would_reset(long i) {
   queue_ioctl(SIOCINQ);
 }
 
+// takeSocketError(target) with no error pending: getsockopt(SO_ERROR).
+static void op_take_error(long i) {
+  (void)i;
+  sink += get_int(SOL_SOCKET, SO_ERROR);
+}
+
 // socket.setNoDelay(i % 2 === 0): one setsockopt(TCP_NODELAY) per call when the value changes.
 static void op_nodelay(long i) {
   int value = (i % 2) == 0;
@@ -139,7 +145,7 @@ struct operation {
 
 static const struct operation operations[] = {
     {"setLinger", op_set_linger},     {"getLinger", op_get_linger}, {"peekSocketError", op_peek},
-    {"inspectSocket", op_inspect},    {"closeWouldReset", op_would_reset},
+    {"inspectSocket", op_inspect},    {"closeWouldReset", op_would_reset}, {"takeSocketError", op_take_error},
     {"setNoDelay", op_nodelay},
 };
 

@@ -28,10 +28,3 @@ export function ratio(value, target) {
   if (target === undefined) return text;
   return value <= target ? `${text} ✓` : `${text} ✗`;
 }
-
-/** `+123 ns ✗ [80–160]`: a median difference [interquartile range], judged against ≤ 0. */
-export function difference({ median, low, high }) {
-  if (!Number.isFinite(median)) return '—';
-  const sign = (value) => (value > 0 ? `+${value.toFixed(0)}` : value.toFixed(0));
-  return `${sign(median)} ns ${median <= 0 ? '✓' : '✗'} [${sign(low)}–${sign(high)}]`;
-}

@@ -76,6 +76,14 @@ function exerciseBinding(native, fds) {
     count(`close file ${native.close(file)}`);
     count(`close closed ${native.close(file)}`);
   }
+  // A record whose ArrayBuffer is detached (transferred) after attach(): probe() must refuse it,
+  // never write into the freed memory (issue 13).
+  for (let r = 0; r < Math.min(repetitions, 20); r++) {
+    const doomed = new Float64Array(native.slots.length);
+    native.attach(doomed);
+    structuredClone(doomed.buffer, { transfer: [doomed.buffer] });
+    expectThrow('probe(detached record)', () => native.probe(fds.tcp, 127));
+  }
   // Give the module back the record its JavaScript side reads.
   native.attach(require(path.join(root, 'lib', 'native', 'binding.js')).record);
 }

@@ -112,10 +112,21 @@ function readModule(file) {
   const declarations = new Map();
   const reexports = [];
   const localExports = [];
+  // `import * as ns from '...'` (type-only or not): where `export import x = ns.y` and
+  // `export declare const x: typeof ns.y` (src/index.ts's data-property and lazy exports) point.
+  const namespaces = new Map();
   for (const statement of statements(source)) {
     const text = statement.text;
     let match;
-    if ((match = /^export\s+(type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/.exec(text))) {
+    if ((match = /^import\s+(type\s+)?\*\s+as\s+([\w$]+)\s+from\s*['"]([^'"]+)['"]/.exec(text))) {
+      namespaces.set(match[2], resolveSpecifier(file, match[3]));
+    } else if (
+      (match = /^export\s+import\s+([\w$]+)\s*=\s*([\w$]+)\.([\w$]+)\s*;?$/.exec(text)) ||
+      (match = /^export\s+declare\s+const\s+([\w$]+)\s*:\s*typeof\s+([\w$]+)\.([\w$]+)\s*;?$/.exec(text))
+    ) {
+      if (!namespaces.has(match[2])) throw new Error(`${match[1]}: no namespace import ${match[2]} in ${path.relative(repoRoot, file)}`);
+      reexports.push({ name: match[3], exportedAs: match[1], from: namespaces.get(match[2]) });
+    } else if ((match = /^export\s+(type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/.exec(text))) {
       for (const spec of parseSpecifiers(match[2])) reexports.push({ ...spec, from: resolveSpecifier(file, match[3]) });
     } else if ((match = /^export\s+\*\s+from\s*['"]([^'"]+)['"]/.exec(text))) {
       reexports.push({ star: true, from: resolveSpecifier(file, match[1]) });

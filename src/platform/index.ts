@@ -1,10 +1,11 @@
 // Picks the platform module once. Code elsewhere asks `platform()` and never tests the OS itself.
-import { aix } from './aix.js';
+// Only the running platform's module is loaded (require('sockclose') loads no other: issue 11).
+import type * as Aix from './aix.js';
 import type { PlatformBehaviour } from './behaviour.js';
-import { bsd } from './bsd.js';
+import type * as Bsd from './bsd.js';
 import { currentPlatform } from './detect.js';
-import { linux } from './linux.js';
-import { windows } from './windows.js';
+import type * as Linux from './linux.js';
+import type * as Windows from './windows.js';
 
 let chosen: PlatformBehaviour | undefined;
 
@@ -17,21 +18,21 @@ function choose(): PlatformBehaviour {
   const { name } = currentPlatform();
   switch (name) {
     case 'linux':
-      return linux;
+      return (require('./linux.js') as typeof Linux).linux;
     case 'darwin':
     case 'freebsd':
     case 'dragonfly':
     case 'openbsd':
     case 'netbsd':
-      return bsd(name);
+      return (require('./bsd.js') as typeof Bsd).bsd(name);
     case 'aix':
     case 'os400':
-      return aix(name);
+      return (require('./aix.js') as typeof Aix).aix(name);
     case 'win32':
-      return windows;
+      return (require('./windows.js') as typeof Windows).windows;
     default:
       // An unknown Unix: the POSIX subset (linger, SO_ERROR, shutdown) through the BSD rules.
-      return bsd(name);
+      return (require('./bsd.js') as typeof Bsd).bsd(name);
   }
 }
 
