@@ -48,8 +48,13 @@ const pools = new Map<number, LingerPool>();
 let nextToken = 0;
 let sinkInstalled = false;
 
+// Read once a pool exists, not at the hand-over: the platform's module must not be loaded lazily
+// at the moment a close runs (the descriptor table may be full then, as in an EMFILE fallback).
+let resetAfterShutdownIsEnd = false;
+
 /** Makes `pool` known to the batches (its reports name it by number). */
 export function registerPool(pool: LingerPool): void {
+  resetAfterShutdownIsEnd = platform().resetAfterShutdownIsEnd;
   pools.set(pool.id, pool);
 }
 
@@ -72,7 +77,7 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
   const flags =
     (request.finSent ? Flag.finSent : 0) |
     (settings.onTimeout === 'reset' ? Flag.resetOnTimeout : 0) |
-    (platform().resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
+    (resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
     (request.lingerChecked ? Flag.lingerChecked : 0) |
     (request.inputEnded ? Flag.inputEnded : 0);
   const token = nextToken;
