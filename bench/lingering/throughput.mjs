@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // bench:linger-throughput — requests per second of an http server that answers with
 // `Connection: close` (every request is a new connection and a server-side close), plain Node
-// against enableLingeringClose(), under autocannon load. The ratio lingering / plain is measured in
-// this one run: rounds alternate which mode goes first, each round prints both figures, and the
+// against enableLingeringClose(), under load from Debian's `wrk` (a C load generator far cheaper
+// than the server, so the server is the bottleneck), pinned to one core with the server on the
+// other; autocannon (`--generator autocannon`, or when wrk is missing) shares the server's cores.
+// The ratio lingering / plain is measured in this one run: rounds alternate which mode goes first, each round prints both figures, and the
 // verdict is the median of the per-round ratios (the machine is shared and noisy). Target >= 0.95.
 // Each round also prints the server's CPU time per request in each mode, which the other load on a
 // shared machine disturbs much less than requests per second.
 //
-//   node bench/lingering/throughput.mjs [--rounds 5] [--duration 5] [--connections 20] [--check]
+//   node bench/lingering/throughput.mjs [--rounds 5] [--duration 5] [--connections 20]
+//                                       [--generator wrk|autocannon] [--check]
 // --check: exit 1 if the median ratio is below the target.
-import { spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +36,24 @@ const rounds = option('--rounds', 'BENCH_THROUGHPUT_ROUNDS', 5);
 const duration = option('--duration', 'BENCH_THROUGHPUT_DURATION', 5);
 const connections = option('--connections', 'BENCH_THROUGHPUT_CONNECTIONS', 20);
 
+const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+const wanted = process.argv.includes('--generator') ? process.argv[process.argv.indexOf('--generator') + 1] : has('wrk') ? 'wrk' : 'autocannon';
+if (wanted !== 'wrk' && wanted !== 'autocannon') {
+  console.error('bench:linger-throughput: --generator takes wrk or autocannon');
+  process.exit(2);
+}
+if (wanted === 'wrk' && !has('wrk')) {
+  console.error('bench:linger-throughput: wrk is not installed (apt-get install wrk), or use --generator autocannon');
+  process.exit(2);
+}
+// Server on the last core, generator on the first: the two never compete for one.
+const pin = has('taskset') && os.availableParallelism() >= 2;
+const lastCore = String(os.availableParallelism() - 1);
+const pinned = (core, command, args) => (pin ? ['taskset', ['-c', core, command, ...args]] : [command, args]);
+
 function startServer(mode) {
-  const child = spawn(process.execPath, [path.join(here, 'throughput-server.mjs'), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [command, args] = pinned(lastCore, process.execPath, [path.join(here, 'throughput-server.mjs'), mode]);
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     port: lines.next().then(({ value }) => Number(value)),
@@ -45,9 +65,26 @@ function startServer(mode) {
   };
 }
 
-function load(port) {
+/** One run of load: {requests, duration, errors}. */
+function load(port, seconds = duration) {
+  if (wanted === 'wrk') {
+    const [command, args] = pinned('0', 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`]);
+    return new Promise((resolve, reject) => {
+      execFile(command, args, { timeout: (seconds + 30) * 1000 }, (error, stdout) => {
+        if (error) return reject(error);
+        const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+        const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+        const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+        // wrk counts a read error for every server-side close it sees mid-keep-alive: the closes
+        // are the test, so only connect errors, timeouts and bad statuses count as errors here.
+        resolve({ requests, duration: seconds, errors: errors ? Number(errors[1]) + Number(errors[4]) : 0, non2xx });
+      });
+    });
+  }
   return new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration }, (error, result) => (error ? reject(error) : resolve(result)));
+    autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds }, (error, result) =>
+      error ? reject(error) : resolve({ requests: result.requests.total, duration: result.duration || seconds, errors: result.errors + result.timeouts, non2xx: result.non2xx }),
+    );
   });
 }
 
@@ -60,10 +97,12 @@ const median = (values) => {
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
 
-console.log(`bench:linger-throughput — http server, Connection: close on every response; autocannon, ${connections} connections, ${duration} s per run, ${rounds} rounds\n`);
+console.log(
+  `bench:linger-throughput — http server, Connection: close on every response; ${wanted}, ${connections} connections, ${duration} s per run, ${rounds} rounds${pin ? `; server on core ${lastCore}, ${wanted === 'wrk' ? 'wrk on core 0' : 'autocannon unpinned'}` : ''}\n`,
+);
 console.log('round  order              plain req/s  lingering req/s  ratio  server CPU µs/req plain / lingering  errors plain / lingering');
 // A short warm-up of each, not counted: JIT, socket buffers, the kernel's port ranges.
-for (const mode of ['plain', 'lingering']) await new Promise((resolve) => autocannon({ url: `http://127.0.0.1:${ports[mode]}/`, connections, duration: 1 }, resolve));
+for (const mode of ['plain', 'lingering']) await load(ports[mode], 1);
 
 const ratios = [];
 const cpuRatios = [];
@@ -78,12 +117,12 @@ for (let round = 1; round <= rounds; round++) {
     const after = await servers[mode].stats();
     cpu[mode] = (after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests);
   }
-  const rps = Object.fromEntries(Object.entries(results).map(([mode, result]) => [mode, result.requests.total / (result.duration || duration)]));
+  const rps = Object.fromEntries(Object.entries(results).map(([mode, result]) => [mode, result.requests / result.duration]));
   const ratio = rps.lingering / rps.plain;
   ratios.push(ratio);
   totals.plain += rps.plain;
   totals.lingering += rps.lingering;
-  const errors = (mode) => results[mode].errors + results[mode].timeouts + results[mode].non2xx;
+  const errors = (mode) => results[mode].errors + results[mode].non2xx;
   cpuRatios.push(cpu.lingering / cpu.plain);
   console.log(
     `${String(round).padStart(5)}  ${order.join(' → ').padEnd(17)}  ${rps.plain.toFixed(0).padStart(11)}  ${rps.lingering.toFixed(0).padStart(15)}  ${ratio.toFixed(3)}  ${`${cpu.plain.toFixed(0)} / ${cpu.lingering.toFixed(0)}`.padStart(35)}  ${errors('plain')} / ${errors('lingering')}`,

@@ -120,6 +120,33 @@ async function exercisePublic() {
   }
 }
 
+/** The native lingerer on each of its ends: eof, idle timeout, drain limit, reset, abortive, bad arguments. */
+async function exerciseLingering(native) {
+  expectThrow('lingerStart without numbers', () => native.lingerStart('x'));
+  expectThrow('lingerSink without a function', () => native.lingerSink(1));
+  const ends = ['eof', 'idle', 'drain', 'reset', 'abortive'];
+  for (let r = 0; r < Math.max(10, repetitions / 10); r++) {
+    const end = ends[r % ends.length];
+    const { server, client, peer } = await pair();
+    client.on('error', () => {});
+    peer.on('error', () => {});
+    peer.write('response');
+    if (end === 'abortive') sockclose.setLinger(peer, 0);
+    const closing = sockclose.lingeringClose(peer, { idleTimeout: 50, maxTimeout: 2000, maxDrainBytes: 1000 });
+    client.once('end', () => {
+      if (end === 'eof') client.end();
+      if (end === 'drain') client.write(Buffer.alloc(64 * 1024));
+      if (end === 'reset') client.resetAndDestroy();
+    });
+    // A paused client reads nothing, not even our FIN: it never answers it (the idle timeout).
+    if (end !== 'idle') client.resume();
+    const report = await closing.catch((error) => ({ reason: error.code }));
+    count(`lingering ${end}: ${report.reason}`);
+    client.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 async function main() {
   if (!sockclose.capabilities().native) throw new Error(`no native binary: ${sockclose.capabilities().reason}`);
   const native = binding();
@@ -141,6 +168,7 @@ async function main() {
   exerciseBinding(native, fds);
   sockclose.setLinger(tcp.client, false);
   await exercisePublic();
+  await exerciseLingering(native);
 
   // Addon instances in other environments: each worker loads the binary (a new instance with its
   // own record), uses it, and exits or is terminated; its instance data must be freed.
@@ -167,12 +195,15 @@ if (isMainThread) {
     process.exitCode = 1;
   });
 } else {
-  pair().then(({ server, client, peer }) => {
+  pair().then(async ({ server, client, peer }) => {
     sockclose.inspectSocket(client);
-    sockclose.setLinger(peer, 0);
     sockclose.getLinger(peer);
-    client.destroy();
-    peer.destroy();
+    // A linger still running when the worker ends: the environment's cleanup hook closes it.
+    peer.write('response');
+    sockclose.lingeringClose(peer, { idleTimeout: 60_000 }).catch(() => {});
+    client.resume();
+    await new Promise((resolve) => client.once('end', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
     server.close();
     parentPort.postMessage('done');
   });
