@@ -1,10 +1,9 @@
 // Validates the options of the lingering close and fills in the defaults (Apache's and nginx's).
 import type net from 'node:net';
 
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { invalidArgType, invalidArgValue, outOfRange, type Caller } from '../errors.js';
 import type { EnableLingeringCloseOptions, LingerReport } from './types.js';
 
-type Caller = (...args: never[]) => unknown;
 
 /** One linger's settings, validated. */
 export interface LingerSettings {
@@ -21,14 +20,14 @@ export interface PoolLimits {
   readonly shortLingerTimeout: number;
 }
 
-export const DEFAULT_SETTINGS: LingerSettings = Object.freeze({
+const DEFAULT_SETTINGS: LingerSettings = Object.freeze({
   idleTimeout: 2_000,
   maxTimeout: 30_000,
   onTimeout: 'reset',
   maxDrainBytes: 64 * 1024 * 1024,
 });
 
-export const DEFAULT_MAX_LINGERING = 1024;
+const DEFAULT_MAX_LINGERING = 1024;
 const DEFAULT_SHORT_LINGER_TIMEOUT = 2_000;
 // setTimeout() cannot wait longer than this (a bigger value fires at once, with a warning).
 const MAX_TIMER_MS = 2 ** 31 - 1;

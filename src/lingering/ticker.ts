@@ -11,7 +11,7 @@ export interface Ticking {
 }
 
 /** How often the shared clock looks at the deadlines. */
-export const TICK_MS = 25;
+const TICK_MS = 25;
 
 const waiting = new Set<Ticking>();
 let interval: NodeJS.Timeout | null = null;
