@@ -20,6 +20,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { median } from '../core/stats.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CPU_TARGET = 1.2;
 const HEAP_TARGET = 500;
@@ -105,12 +107,6 @@ async function measure(server, port, n) {
   const cpuMicros = after.cpuMicros - before.cpuMicros;
   return { cpuPerConnection: cpuMicros / n, heapPerConnection: (mid.heapUsed - before.heapUsed) / n, lingeringAtMid: mid.lingering };
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };

@@ -18,6 +18,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { median } from '../core/stats.mjs';
+
 import autocannon from 'autocannon';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -87,12 +89,6 @@ function load(port, seconds = duration) {
     );
   });
 }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
