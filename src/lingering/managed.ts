@@ -78,6 +78,7 @@ class Managed implements ReadSink, Ticking {
   report: LingerReport | null = null;
   // The half-closed watch (Ticking): the socket, while watched.
   wakeAt = Number.POSITIVE_INFINITY;
+  watched = false;
   private halfClosed: SocketInternals | null = null;
   private lastProgressAt = 0;
   private progress = Number.NaN;
