@@ -1,4 +1,6 @@
 // sockclose: control how a TCP connection ends.
+export { auditCloses } from './audit/audit-closes.js';
+export type { AuditClosesOptions, AuditedClose, AuditedEnd, AuditedRequest, CloseAudit, CloseAuditCounts } from './audit/types.js';
 export { capabilities, type Capabilities } from './capabilities.js';
 export {
   clusterHangExposure,
@@ -9,6 +11,7 @@ export {
   type ClusterSettingReport,
   type ProtectClusterOptions,
 } from './cluster/index.js';
+export { ChannelNames, type AuditCloseMessage, type HardResetMessage, type LingerEndMessage } from './diagnostics/channels.js';
 export {
   ErrorCodes,
   type CodedError,

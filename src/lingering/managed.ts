@@ -10,6 +10,7 @@
 //   the drain runs there and the real close happens when it is done.
 
 import { setCloseStep } from '../close-hook.js';
+import { publishLingerEnd } from '../diagnostics/channels.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
@@ -223,6 +224,7 @@ function setAbortive(handle: NodeHandle): boolean {
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.report = report;
   state.owner.pool.record(report);
+  publishLingerEnd(report, socket);
   const listener = state.owner.onReport;
   if (!listener) return;
   try {

@@ -1,0 +1,99 @@
+// sockclose/audit: `node --require sockclose/audit server.js` (or `--import sockclose/audit`)
+// audits every net, http, https and tls server the process creates, without changing the code or
+// how any connection ends. It prints the summary on SIGUSR2 and at exit: to stderr, or as JSON to
+// the file SOCKCLOSE_AUDIT_FILE names ('%p' in it becomes the pid). Main thread only.
+//
+// Servers are found through Node's own `net.server.socket` diagnostics channel (Node >= 16.18 /
+// 18): the first connection a server accepts starts its audit.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import type net from 'node:net';
+import { isMainThread } from 'node:worker_threads';
+
+import { Recorder, watchServer, type ServerWatch } from './recorder.js';
+import { formatReport, type ProcessAuditReport } from './report.js';
+
+export type { ProcessAuditReport } from './report.js';
+
+const RECENT = 100;
+const recorder = new Recorder(RECENT);
+const watched = new WeakMap<net.Server, ServerWatch>();
+let servers = 0;
+let started = false;
+let finalDone = false;
+
+function onServerSocket(message: unknown): void {
+  const socket = (message as { socket?: net.Socket }).socket;
+  const server = (socket as (net.Socket & { server?: net.Server; _server?: net.Server }) | undefined)?.server;
+  if (!socket || !server || watched.has(server)) return;
+  const watch = watchServer(server, recorder);
+  watched.set(server, watch);
+  servers += 1;
+  // This first socket may already be past the server's 'connection' event (a TLS socket is
+  // recorded after its handshake, which is still to come).
+  if (!watch.tls) watch.track(socket);
+}
+
+/**
+ * The process-wide audit `sockclose/audit` runs: its report now (what SIGUSR2 prints).
+ *
+ * @param reason - Why the report is made (recorded in it). Default `'call'`.
+ * @returns A {@link ProcessAuditReport}.
+ * @example
+ * ```ts
+ * // node --require sockclose/audit server.js
+ * const { processAuditReport } = require('sockclose/audit');
+ * console.log(processAuditReport().summary);
+ * ```
+ */
+export function processAuditReport(reason = 'call'): ProcessAuditReport {
+  return { pid: process.pid, at: Date.now(), reason, servers, summary: recorder.summary(), counts: recorder.snapshot(), recent: recorder.recent() };
+}
+
+/** Writes the report where SOCKCLOSE_AUDIT_FILE says, or to stderr. Never throws. */
+function emit(reason: string): void {
+  try {
+    const report = processAuditReport(reason);
+    const file = process.env.SOCKCLOSE_AUDIT_FILE;
+    if (file) fs.writeFileSync(file.replace(/%p/g, String(process.pid)), `${JSON.stringify(report)}\n`);
+    else fs.writeSync(2, formatReport(report));
+  } catch (error) {
+    try {
+      fs.writeSync(2, `sockclose audit: could not write the report: ${(error as Error).message}\n`);
+    } catch {
+      // stderr is gone: nothing left to tell.
+    }
+  }
+}
+
+/** At exit: only a process that had a server has something to say (not npm, not a build step). */
+function onExit(): void {
+  if (servers > 0 && !finalDone) emit('exit');
+}
+
+// SIGINT and SIGTERM kill a process that has no listener, without 'exit'. When nobody else
+// listens, print, then let the signal do what it would have done; otherwise the application
+// decides, and 'exit' prints if it exits.
+function onTerminatingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  if (servers > 0) {
+    finalDone = true;
+    emit(signal);
+  }
+  process.off(signal, onTerminatingSignal);
+  process.kill(process.pid, signal);
+}
+
+function start(): void {
+  if (started || !isMainThread) return;
+  started = true;
+  diagnosticsChannel.subscribe('net.server.socket', onServerSocket);
+  // SIGUSR2 has no default action but termination, and Node's inspector uses SIGUSR1: taking it
+  // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.
+  process.on('SIGUSR2', () => emit('SIGUSR2'));
+  process.on('SIGINT', onTerminatingSignal);
+  process.on('SIGTERM', onTerminatingSignal);
+  process.on('exit', onExit);
+}
+
+start();

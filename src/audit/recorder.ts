@@ -1,0 +1,197 @@
+// The audit's machinery: a Recorder (counters and the ring of recent RST-with-data closes) and
+// watchServer(), which points a server's connections at a recorder. auditCloses() gives each
+// server its own recorder; the preload (sockclose/audit) shares one among every server.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import http from 'node:http';
+import type net from 'node:net';
+import type tls from 'node:tls';
+
+import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
+import type { LingerReport } from '../lingering/types.js';
+import { realSocket, type SocketInternals } from '../target.js';
+import { installCloseLook, lookAtClose, type CloseLook } from './close-look.js';
+import { summarize } from './summary.js';
+import type { AuditedClose, AuditedRequest, CloseAuditCounts } from './types.js';
+
+const MAX_PATH = 200;
+
+// The lingering close's reports, from its channel: whichever copy of sockclose runs the linger
+// (it publishes right before the descriptor closes), the audit learns that it handled the close.
+// Subscribed while any server is watched.
+const lingerReports = new WeakMap<net.Socket, LingerReport>();
+const onLingerEnd = (message: unknown): void => {
+  const { report, socket } = message as LingerEndMessage;
+  lingerReports.set(socket, report);
+};
+let watching = 0;
+
+/** Counters and the ring of the latest RST-with-data closes. */
+export class Recorder {
+  private readonly counts: CloseAuditCounts = emptyCounts();
+  private readonly ring: AuditedClose[] = [];
+  private next = 0;
+
+  constructor(readonly size: number) {}
+
+  /** Records one close. */
+  add(socket: SocketInternals, look: CloseLook, server: net.Server, response: http.ServerResponse | undefined): void {
+    const report = lingerReports.get(socket) ?? null;
+    const lostData = look.end === 'rst' && look.cause === 'unread' && socket.bytesWritten > 0;
+    const unreceived = (look.unsent ?? 0) + (look.unacked ?? 0) + look.queued;
+    count(this.counts, look, report, lostData, unreceived);
+    const keep = lostData && this.size > 0;
+    // The full record only where someone will read it.
+    if (!keep && !auditCloseSubscribed()) return;
+    const close = record(socket, look, report, unreceived, lostData, response);
+    if (keep) {
+      if (this.ring.length < this.size) this.ring.push(close);
+      else this.ring[this.next] = close;
+      this.next = (this.next + 1) % this.size;
+    }
+    publishAuditClose({ close, socket, server });
+  }
+
+  snapshot(): CloseAuditCounts {
+    return { ...this.counts, ends: { ...this.counts.ends } };
+  }
+
+  recent(): AuditedClose[] {
+    const { ring, next } = this;
+    return ring.length < this.size ? ring.slice() : [...ring.slice(next), ...ring.slice(0, next)];
+  }
+
+  summary(): string {
+    return summarize(this.counts);
+  }
+}
+
+/** What watchServer() returns. */
+export interface ServerWatch {
+  /** Records this socket's close too (one the server accepted before the watch began; not for TLS servers). */
+  track(socket: net.Socket): void;
+  stop(): void;
+  /** Whether the server's closing sockets are TLSSocket objects (given by 'secureConnection'). */
+  readonly tls: boolean;
+}
+
+/** Records every connection `server` accepts from now on into `recorder`. */
+export function watchServer(server: net.Server, recorder: Recorder): ServerWatch {
+  installCloseLook();
+  let active = true;
+  const responses = new WeakMap<net.Socket, http.ServerResponse>();
+  const onClose = (socket: SocketInternals, look: CloseLook): void => {
+    if (active) recorder.add(socket, look, server, responses.get(socket));
+  };
+  // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
+  // tls is loaded here, not with the module: it brings all of crypto.
+  const { Server: TlsServer } = require('node:tls') as typeof tls;
+  const isTls = server instanceof TlsServer;
+  const event = isTls ? 'secureConnection' : 'connection';
+  const onConnection = (accepted: net.Socket): void => {
+    const socket = realSocket(accepted);
+    if (active && !socket.destroyed && socket._handle) lookAtClose(socket, onClose);
+  };
+  // http and https servers (an https.Server is no http.Server, but has its methods).
+  const isHttp = server instanceof http.Server || typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
+  const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    responses.set(request.socket, response);
+  };
+  // First in line: the application's own listener may close the socket at once.
+  server.prependListener(event, onConnection);
+  if (isHttp) server.prependListener('request', onRequest);
+  if (watching++ === 0) diagnosticsChannel.subscribe(ChannelNames.lingerEnd, onLingerEnd);
+  return {
+    tls: isTls,
+    track: onConnection,
+    stop: () => {
+      if (!active) return;
+      active = false;
+      server.off(event, onConnection);
+      if (isHttp) server.off('request', onRequest);
+      if (--watching === 0) diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
+    },
+  };
+}
+
+function emptyCounts(): CloseAuditCounts {
+  return {
+    closed: 0,
+    ends: { fin: 0, rst: 0, none: 0, unknown: 0 },
+    unreadResets: 0,
+    abortiveResets: 0,
+    resetsWithData: 0,
+    unreceivedBytes: 0,
+    unreadBytes: 0,
+    lingered: 0,
+    lingerOverload: 0,
+    discardedWrites: 0,
+  };
+}
+
+function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport | null, lostData: boolean, unreceived: number): void {
+  counts.closed += 1;
+  counts.ends[look.end] += 1;
+  if (look.cause === 'unread') {
+    counts.unreadResets += 1;
+    counts.unreadBytes += look.unread ?? 0;
+  } else if (look.cause === 'abortive') {
+    counts.abortiveResets += 1;
+  }
+  if (lostData) {
+    counts.resetsWithData += 1;
+    counts.unreceivedBytes += unreceived;
+  }
+  if (report) {
+    if (report.reason === 'overload') counts.lingerOverload += 1;
+    else counts.lingered += 1;
+  }
+  if (look.queued > 0) counts.discardedWrites += 1;
+}
+
+function record(
+  socket: SocketInternals,
+  look: CloseLook,
+  report: LingerReport | null,
+  unreceived: number,
+  lostData: boolean,
+  response: http.ServerResponse | undefined,
+): AuditedClose {
+  return {
+    at: Date.now(),
+    end: look.end,
+    cause: look.cause,
+    state: look.state,
+    unreadBytes: look.unread,
+    unsentBytes: look.unsent,
+    unackedBytes: look.unacked,
+    queuedBytes: look.queued,
+    unreceivedBytes: unreceived,
+    bytesRead: socket.bytesRead,
+    bytesWritten: socket.bytesWritten,
+    remote: lostData ? remoteOf(socket) : null,
+    lingered: report ? { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } : null,
+    request: response ? requestOf(response) : null,
+  };
+}
+
+function remoteOf(socket: net.Socket): string | null {
+  try {
+    const address = socket.remoteAddress;
+    if (!address) return null;
+    return socket.remoteFamily === 'IPv6' ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
+  } catch {
+    return null;
+  }
+}
+
+function requestOf(response: http.ServerResponse): AuditedRequest | null {
+  const request = (response as http.ServerResponse & { req?: http.IncomingMessage }).req;
+  if (!request) return null;
+  const url = request.url ?? '';
+  const query = url.indexOf('?');
+  return {
+    method: request.method ?? '',
+    path: (query === -1 ? url : url.slice(0, query)).slice(0, MAX_PATH),
+    status: response.headersSent ? response.statusCode : null,
+  };
+}
