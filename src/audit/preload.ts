@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 
+import { installCloseLook } from './close-look.js';
 import { Recorder, watchServer, type ServerWatch } from './recorder.js';
 import { formatReport, type ProcessAuditReport } from './report.js';
 
@@ -87,6 +88,9 @@ function onTerminatingSignal(signal: NodeJS.Signals): void {
 function start(): void {
   if (started || !isMainThread) return;
   started = true;
+  // Now, not at a server's first connection: a lingering close hooks each socket by keeping the
+  // _destroy it finds, which must already be the one that looks.
+  installCloseLook();
   diagnosticsChannel.subscribe('net.server.socket', onServerSocket);
   // SIGUSR2 has no default action but termination, and Node's inspector uses SIGUSR1: taking it
   // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.
