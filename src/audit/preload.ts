@@ -29,7 +29,7 @@ function onServerSocket(message: unknown): void {
   if (!socket || !server || watched.has(server)) return;
   const watch = watchServer(server, recorder);
   watched.set(server, watch);
-  servers += 1;
+  if (servers++ === 0) watchTerminatingSignals();
   // This first socket may already be past the server's 'connection' event (a TLS socket is
   // recorded after its handshake, which is still to come).
   if (!watch.tls) watch.track(socket);
@@ -95,9 +95,16 @@ function start(): void {
   // SIGUSR2 has no default action but termination, and Node's inspector uses SIGUSR1: taking it
   // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.
   process.on('SIGUSR2', () => emit('SIGUSR2'));
+  process.on('exit', onExit);
+}
+
+/**
+ * Only once a server exists: a process with none is left exactly as it was (a listener would let a
+ * signal that arrives while its event loop is ending go unhandled, where it would have killed it).
+ */
+function watchTerminatingSignals(): void {
   process.on('SIGINT', onTerminatingSignal);
   process.on('SIGTERM', onTerminatingSignal);
-  process.on('exit', onExit);
 }
 
 start();
