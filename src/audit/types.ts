@@ -37,9 +37,9 @@ export interface AuditedClose {
   state: TcpStateName | null;
   /** Request bytes received and never read (null: unknown). */
   unreadBytes: number | null;
-  /** Response bytes the kernel still held unsent (null: unknown). */
+  /** For `'rst'`: response bytes the kernel still held unsent (null: unknown, or not an RST: a FIN close delivers them). */
   unsentBytes: number | null;
-  /** Response bytes sent but not acknowledged by the client's kernel (null: unknown). */
+  /** For `'rst'`: response bytes sent but not acknowledged by the client's kernel (null: unknown, or not an RST). */
   unackedBytes: number | null;
   /** Bytes Node still held for writing (its stream buffer and libuv's queue): a close discards them. */
   queuedBytes: number;

@@ -128,7 +128,7 @@ describe('auditCloses', () => {
     await closed;
     expect(audit.counts()).toMatchObject({ closed: 1, ends: { rst: 0, fin: 1 }, resetsWithData: 0 });
     expect(published).toHaveLength(1);
-    expect(published[0]).toMatchObject({ end: 'fin', cause: null, request: { method: 'GET', path: '/third', status: 200 }, unreadBytes: 0 });
+    expect(published[0]).toMatchObject({ end: 'fin', cause: null, request: { method: 'GET', path: '/third', status: 200 }, unreadBytes: 0, unsentBytes: null });
   });
 
   it('TLS: a clean GET and a 413 to an upload over https, told apart; clean under enableLingeringClose', async () => {
