@@ -3,11 +3,13 @@
 // how any connection ends. It prints the summary on SIGUSR2 and at exit: to stderr, or as JSON to
 // the file SOCKCLOSE_AUDIT_FILE names ('%p' in it becomes the pid). Main thread only.
 //
-// Servers are found through Node's own `net.server.socket` diagnostics channel (Node >= 16.18 /
-// 18): the first connection a server accepts starts its audit.
+// Servers are found when they listen (net.Server.prototype.listen, which http, https, tls and
+// cluster workers all use, is wrapped: the wrapper only starts the audit, then calls it), and,
+// for a server that was listening before this module loaded, at its first connection through
+// Node's own `net.server.socket` diagnostics channel.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
-import type net from 'node:net';
+import net from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 
 import { installCloseLook } from './close-look.js';
@@ -23,16 +25,37 @@ let servers = 0;
 let started = false;
 let finalDone = false;
 
+function watch(server: net.Server): ServerWatch {
+  let found = watched.get(server);
+  if (!found) {
+    found = watchServer(server, recorder);
+    watched.set(server, found);
+    if (servers++ === 0) watchTerminatingSignals();
+  }
+  return found;
+}
+
 function onServerSocket(message: unknown): void {
   const socket = (message as { socket?: net.Socket }).socket;
-  const server = (socket as (net.Socket & { server?: net.Server; _server?: net.Server }) | undefined)?.server;
+  const server = (socket as (net.Socket & { server?: net.Server }) | undefined)?.server;
   if (!socket || !server || watched.has(server)) return;
-  const watch = watchServer(server, recorder);
-  watched.set(server, watch);
-  if (servers++ === 0) watchTerminatingSignals();
-  // This first socket may already be past the server's 'connection' event (a TLS socket is
-  // recorded after its handshake, which is still to come).
-  if (!watch.tls) watch.track(socket);
+  // Node publishes after the 'connection' event: record this socket too, unless the application
+  // already closed it (a TLS socket is recorded after its handshake, which is still to come).
+  const found = watch(server);
+  if (!found.tls) found.track(socket);
+}
+
+function wrapListen(): void {
+  const proto = net.Server.prototype as { listen: (...args: unknown[]) => unknown };
+  const listen = proto.listen;
+  proto.listen = function auditedListen(this: net.Server, ...args: unknown[]) {
+    try {
+      watch(this);
+    } catch (error) {
+      process.emitWarning(error as Error, { code: 'SOCKCLOSE_AUDIT' });
+    }
+    return listen.apply(this, args);
+  };
 }
 
 /**
@@ -91,6 +114,7 @@ function start(): void {
   // Now, not at a server's first connection: a lingering close hooks each socket by keeping the
   // _destroy it finds, which must already be the one that looks.
   installCloseLook();
+  wrapListen();
   diagnosticsChannel.subscribe('net.server.socket', onServerSocket);
   // SIGUSR2 has no default action but termination, and Node's inspector uses SIGUSR1: taking it
   // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.

@@ -97,3 +97,19 @@ describe('sockclose/audit preload', () => {
     }
   });
 });
+
+describe('sockclose/audit preload: servers found when they listen', () => {
+  it('a handler that closes at once (hardReset) is audited from the first connection, as a reset asked for', () => {
+    const script = `
+      const net = require('node:net');
+      const { hardReset } = require(process.env.SOCKCLOSE_LIB);
+      const server = net.createServer((socket) => { socket.on('error', () => {}); socket.write('x'); hardReset(socket); });
+      server.listen(0, '127.0.0.1', async () => {
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => net.connect(server.address().port, '127.0.0.1').on('error', () => {}).on('close', resolve));
+        server.close();
+      });`;
+    const result = spawnSync(process.execPath, ['--require', 'sockclose/audit', '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/: None of 3 connections ended with an RST that could lose a response\.\n {2}3 closes on 1 server: FIN 0, RST 3 \(input left unread 0, asked for 3\)/);
+  });
+});
