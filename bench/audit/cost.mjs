@@ -9,7 +9,12 @@
 //    sockclose:audit:close; enableLingeringClose() with and without a sockclose:linger:end
 //    subscriber. Requests per second and server CPU µs per request, each mode / its baseline.
 //
-//   node bench/audit/cost.mjs [--rounds 3] [--duration 3] [--connections 20] [--calls 5000000]
+// 3. The noise-free view (when valgrind is installed; --no-instructions skips it): user-space
+//    instructions per Connection: close request, plain vs audited, counted by callgrind as
+//    (I(n2) - I(n1)) / (n2 - n1) with node --predictable (bench/core/instructions.mjs's method).
+//    The kernel's side of the audit's syscalls is not in it: section 1b times that.
+//
+//   node bench/audit/cost.mjs [--rounds 3] [--duration 3] [--connections 20] [--calls 5000000] [--no-instructions]
 import { spawn } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
@@ -156,4 +161,34 @@ const subscribedStats = await servers.subscribed.stats();
 console.log(`\n  audited server: ${audited.audit.closed} closes recorded of ${audited.requests} requests; ends ${JSON.stringify(audited.audit.ends)}`);
 console.log(`  subscribed server: ${subscribedStats.published} closes published; load errors in all: ${errors}`);
 for (const mode of MODES) servers[mode].stop();
+
+// ---- 3. instructions per request, plain vs audited ---------------------------------------------
+const { hasValgrind } = await import('../core/instructions.mjs');
+if (!process.argv.includes('--no-instructions') && hasValgrind()) {
+  const { execFile } = await import('node:child_process');
+  const N1 = 100;
+  const N2 = 600;
+  const callgrind = (mode, n) =>
+    new Promise((resolve, reject) => {
+      execFile(
+        'valgrind',
+        ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--predictable', path.join(here, 'instructions-probe.cjs'), mode, String(n)],
+        { env: { ...process.env, NODE_OPTIONS: '', LD_PRELOAD: '' }, maxBuffer: 16 * 1024 * 1024 },
+        (error, _stdout, stderr) => {
+          const match = /Collected : (\d+)/.exec(stderr);
+          if (error || !match) reject(error ?? new Error(`no callgrind total in: ${stderr.slice(-300)}`));
+          else resolve(Number(match[1]));
+        },
+      );
+    });
+  const perRequest = async (mode) => {
+    const [low, high] = await Promise.all([callgrind(mode, N1), callgrind(mode, N2)]);
+    return (high - low) / (N2 - N1);
+  };
+  console.log(`\nbench:audit — 3. user-space instructions per Connection: close request (client and server in one process), callgrind, n = ${N1} and ${N2}\n`);
+  const plain = await perRequest('plain');
+  const audited = await perRequest('audited');
+  console.log(`  plain    ${Math.round(plain).toLocaleString('en-US').padStart(10)}`);
+  console.log(`  audited  ${Math.round(audited).toLocaleString('en-US').padStart(10)}   ${(audited / plain).toFixed(3)} × plain (+${Math.round(audited - plain).toLocaleString('en-US')} per connection)`);
+}
 if (sink < 0) console.log(sink);

@@ -80,7 +80,11 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
   let active = true;
   const responses = new WeakMap<net.Socket, http.ServerResponse>();
   const onClose = (socket: SocketInternals, look: CloseLook): void => {
-    if (active) recorder.add(socket, look, server, responses.get(socket));
+    if (!active) return;
+    const response = responses.get(socket);
+    // Dropped now rather than left to the collector: live WeakMap entries cost it work.
+    if (response !== undefined) responses.delete(socket);
+    recorder.add(socket, look, server, response);
   };
   // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
   // tls is loaded here, not with the module: it brings all of crypto.

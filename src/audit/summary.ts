@@ -33,7 +33,7 @@ export function summarize(counts: CloseAuditCounts): string {
     const lost =
       unreceivedBytes > 0
         ? `while the client had not received ${size(unreceivedBytes)} of responses`
-        : 'after a response was written: a client that had not read all of it yet lost the rest';
+        : 'after a response had been sent: a client that had not read it yet lost it';
     return `${ended} ${lost}${handled}; enable lingering close.`;
   }
   if (unreadResets > 0) {
