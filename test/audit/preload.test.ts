@@ -113,3 +113,16 @@ describe('sockclose/audit preload: servers found when they listen', () => {
     expect(result.stderr).toMatch(/: None of 3 connections ended with an RST that could lose a response\.\n {2}3 closes on 1 server: FIN 0, RST 3 \(input left unread 0, asked for 3\)/);
   });
 });
+
+describe('sockclose/audit entry point', () => {
+  it('require and import give the same names; the ES module default is the CommonJS module', () => {
+    const cjs = spawnSync(process.execPath, ['-p', "JSON.stringify(Object.keys(require('sockclose/audit')).filter((k) => k !== '__esModule').sort())"], { encoding: 'utf8', cwd: root });
+    const esm = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import * as m from 'sockclose/audit'; console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort()), m.default.processAuditReport === m.processAuditReport)"],
+      { encoding: 'utf8', cwd: root },
+    );
+    expect(JSON.parse(cjs.stdout)).toEqual(['processAuditReport']);
+    expect(esm.stdout.trim()).toBe('["processAuditReport"] true');
+  });
+});
