@@ -19,9 +19,18 @@ const MAX_PATH = 200;
 // (it publishes right before the descriptor closes), the audit learns that it handled the close.
 // Subscribed while any server is watched.
 const lingerReports = new WeakMap<net.Socket, LingerReport>();
+// A report that comes after the audit's look (a lingering close that takes the descriptor over
+// from Node and closes it later) corrects the unread-input RST the look saw: the linger drains
+// that input. Only such closes wait here, until their report or their socket's collection.
+type Correction = (report: LingerReport) => void;
+const corrections = new WeakMap<net.Socket, Correction[]>();
 const onLingerEnd = (message: unknown): void => {
   const { report, socket } = message as LingerEndMessage;
   lingerReports.set(socket, report);
+  const pending = corrections.get(socket);
+  if (pending === undefined) return;
+  corrections.delete(socket);
+  for (const correct of pending) correct(report);
 };
 let watching = 0;
 
@@ -38,17 +47,40 @@ export class Recorder {
     const report = lingerReports.get(socket) ?? null;
     const lostData = look.end === 'rst' && look.cause === 'unread' && socket.bytesWritten > 0;
     const unreceived = (look.unsent ?? 0) + (look.unacked ?? 0) + look.queued;
-    count(this.counts, look, report, lostData, unreceived);
+    count(this.counts, look, report, lostData, unreceived, 1);
     const keep = lostData && this.size > 0;
     // The full record only where someone will read it.
-    if (!keep && !auditCloseSubscribed()) return;
-    const close = record(socket, look, report, unreceived, lostData, response);
-    if (keep) {
+    const close = keep || auditCloseSubscribed() ? record(socket, look, report, unreceived, lostData, response) : null;
+    if (close && keep) {
       if (this.ring.length < this.size) this.ring.push(close);
       else this.ring[this.next] = close;
       this.next = (this.next + 1) % this.size;
     }
-    publishAuditClose({ close, socket, server });
+    if (look.cause === 'unread' && report === null) {
+      const pending = corrections.get(socket) ?? [];
+      pending.push((late) => this.correct(look, late, lostData, unreceived, close));
+      corrections.set(socket, pending);
+    }
+    if (close) publishAuditClose({ close, socket, server });
+  }
+
+  /** A lingering close handled a close counted as an unread-input RST: count it as the linger ended it. */
+  private correct(look: CloseLook, report: LingerReport, lostData: boolean, unreceived: number, close: AuditedClose | null): void {
+    if (report.reason === 'overload') {
+      // No linger: the close was the RST the look saw.
+      this.counts.lingerOverload += 1;
+      if (close) close.lingered = { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith };
+      return;
+    }
+    count(this.counts, look, null, lostData, unreceived, -1);
+    const end: CloseLook = report.closedWith === 'reset' ? { ...look, cause: 'abortive' } : { ...look, end: 'fin', cause: null };
+    count(this.counts, end, report, false, 0, 1);
+    if (close) {
+      Object.assign(close, { end: end.end, cause: end.cause, lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } });
+      const kept = this.recent().filter((entry) => entry !== close);
+      this.ring.splice(0, this.ring.length, ...kept);
+      this.next = kept.length % Math.max(1, this.size);
+    }
   }
 
   snapshot(): CloseAuditCounts {
@@ -132,24 +164,25 @@ function emptyCounts(): CloseAuditCounts {
   };
 }
 
-function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport | null, lostData: boolean, unreceived: number): void {
-  counts.closed += 1;
-  counts.ends[look.end] += 1;
+/** Adds (`sign` 1) or takes back (-1) one close. */
+function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport | null, lostData: boolean, unreceived: number, sign: 1 | -1): void {
+  counts.closed += sign;
+  counts.ends[look.end] += sign;
   if (look.cause === 'unread') {
-    counts.unreadResets += 1;
-    counts.unreadBytes += look.unread ?? 0;
+    counts.unreadResets += sign;
+    counts.unreadBytes += sign * (look.unread ?? 0);
   } else if (look.cause === 'abortive') {
-    counts.abortiveResets += 1;
+    counts.abortiveResets += sign;
   }
   if (lostData) {
-    counts.resetsWithData += 1;
-    counts.unreceivedBytes += unreceived;
+    counts.resetsWithData += sign;
+    counts.unreceivedBytes += sign * unreceived;
   }
   if (report) {
-    if (report.reason === 'overload') counts.lingerOverload += 1;
-    else counts.lingered += 1;
+    if (report.reason === 'overload') counts.lingerOverload += sign;
+    else counts.lingered += sign;
   }
-  if (look.queued > 0) counts.discardedWrites += 1;
+  if (look.queued > 0) counts.discardedWrites += sign;
 }
 
 function record(

@@ -2,13 +2,15 @@
 // against what the client really got, and against the same server under enableLingeringClose.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import https from 'node:https';
 import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
-import { sockclose } from '../helpers/sockclose.js';
+import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { nextEvent, until } from '../helpers/wait.js';
 import { RESPONSE_BYTES, seedClient, seedServer, uploadClient, uploadHandler } from './scenarios.js';
@@ -220,5 +222,37 @@ describe('auditCloses', () => {
     expect(() => sockclose.auditCloses(server)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     audit.stop();
     expect(audit.summary()).toBe('No connection has closed yet.');
+  });
+});
+
+describe('auditCloses and a lingering close that reports after the look', () => {
+  it('a sockclose:linger:end report that comes after the close was recorded turns its unread-input RST into the linger\'s end', async () => {
+    // A lingering close that takes the descriptor over from Node reports after Node's _destroy:
+    // the look then saw unread input that the linger goes on to drain. Played here by publishing
+    // the report by hand once the (plain) close is recorded.
+    const require = createRequire(import.meta.url);
+    const { publishLingerEnd } = require(path.join(root, 'lib', 'diagnostics', 'channels.js')) as {
+      publishLingerEnd(report: unknown, socket: net.Socket): void;
+    };
+    const server = seedServer();
+    const audit = sockclose.auditCloses(server);
+    cleanups.push(() => audit.stop());
+    await listen(server);
+    cleanups.push(() => closeServer(server));
+    const sockets: net.Socket[] = [];
+    server.on('connection', (socket: net.Socket) => sockets.push(socket));
+    for (let run = 0; run < 3; run++) {
+      const closed = nextServerSocketClosed(server);
+      await seedClient(portOf(server), closed);
+    }
+    expect(audit.counts()).toMatchObject({ closed: 3, resetsWithData: 3, ends: { rst: 3 } });
+    const report = { reason: 'eof', drainedBytes: 4, durationMs: 1, closedWith: 'close', error: null, shortened: false };
+    publishLingerEnd(report, sockets[0]!);
+    publishLingerEnd({ ...report, reason: 'idle-timeout', closedWith: 'reset' }, sockets[1]!);
+    publishLingerEnd({ ...report, reason: 'overload' }, sockets[2]!);
+    const counts = audit.counts();
+    expect(counts).toMatchObject({ closed: 3, ends: { fin: 1, rst: 2 }, unreadResets: 1, abortiveResets: 1, resetsWithData: 1, lingered: 2, lingerOverload: 1 });
+    expect(audit.recent()).toHaveLength(1);
+    expect(audit.recent()[0]).toMatchObject({ end: 'rst', cause: 'unread', lingered: { reason: 'overload' } });
   });
 });
