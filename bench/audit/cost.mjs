@@ -112,38 +112,37 @@ console.log(`  look (probe + verdict)            ${(lookNs / 1000).toFixed(2).pa
 const MODES = ['plain', 'audited', 'subscribed', 'lingering', 'lingering-subscribed'];
 const BASELINE = { audited: 'plain', subscribed: 'plain', 'lingering-subscribed': 'lingering' };
 
-function startServer(mode) {
-  const child = spawn(process.execPath, [path.join(here, 'cost-server.mjs'), mode], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    port: lines.next().then(({ value }) => Number(value)),
-    stats: async () => {
-      child.stdin.write('stats\n');
-      return JSON.parse((await lines.next()).value);
-    },
-    stop: () => child.stdin.end(),
-  };
-}
-const load = (port, seconds) =>
+const child = spawn(process.execPath, [path.join(here, 'cost-server.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+const ask = async (command) => {
+  child.stdin.write(`${command}\n`);
+  return (await lines.next()).value;
+};
+const port = Number((await lines.next()).value);
+const stats = async () => JSON.parse(await ask('stats'));
+const load = (seconds) =>
   new Promise((resolve, reject) => autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds }, (error, result) => (error ? reject(error) : resolve(result))));
 
-const servers = Object.fromEntries(MODES.map((mode) => [mode, startServer(mode)]));
-const ports = {};
-for (const mode of MODES) ports[mode] = await servers[mode].port;
-console.log(`\nbench:audit — 2. http, Connection: close on every response; autocannon, ${connections} connections, ${duration} s per run, ${rounds} rounds, order rotating\n`);
-for (const mode of MODES) await load(ports[mode], 1); // warm-up, not counted
+console.log(`\nbench:audit — 2. http, Connection: close on every response; one server process switched between modes; autocannon, ${connections} connections, ${duration} s per run, ${rounds} rounds, order rotating\n`);
+for (const mode of MODES) {
+  await ask(`mode ${mode}`);
+  await load(1); // warm-up, not counted
+}
 const rps = Object.fromEntries(MODES.map((mode) => [mode, []]));
 const cpu = Object.fromEntries(MODES.map((mode) => [mode, []]));
 let errors = 0;
+let published = 0;
 for (let round = 0; round < rounds; round++) {
   const order = [...MODES.slice(round % MODES.length), ...MODES.slice(0, round % MODES.length)];
   for (const mode of order) {
-    const before = await servers[mode].stats();
-    const result = await load(ports[mode], duration);
-    const after = await servers[mode].stats();
+    await ask(`mode ${mode}`);
+    const before = await stats();
+    const result = await load(duration);
+    const after = await stats();
     rps[mode].push(result.requests.total / (result.duration || duration));
     cpu[mode].push((after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests));
     errors += result.errors + result.timeouts + result.non2xx;
+    published += after.published - before.published;
   }
   console.log(`  round ${round + 1}: ${MODES.map((mode) => `${mode} ${rps[mode].at(-1).toFixed(0)} req/s, ${cpu[mode].at(-1).toFixed(0)} µs CPU/req`).join('; ')}`);
 }
@@ -156,11 +155,8 @@ for (const mode of MODES) {
   console.log(`  ${mode.padEnd(21)}  ${median(rps[mode]).toFixed(0).padStart(14)}  ${median(cpu[mode]).toFixed(1).padStart(10)}  ${ratios}`);
 }
 console.log(`\n  the look alone: ${(lookNs / 1000).toFixed(2)} µs per close = ${((lookNs / 1000 / median(cpu.plain)) * 100).toFixed(1)}% of the plain server's CPU per request in this run`);
-const audited = await servers.audited.stats();
-const subscribedStats = await servers.subscribed.stats();
-console.log(`\n  audited server: ${audited.audit.closed} closes recorded of ${audited.requests} requests; ends ${JSON.stringify(audited.audit.ends)}`);
-console.log(`  subscribed server: ${subscribedStats.published} closes published; load errors in all: ${errors}`);
-for (const mode of MODES) servers[mode].stop();
+console.log(`  published to the subscribers: ${published}; load errors in all: ${errors}`);
+child.stdin.end();
 
 // ---- 3. instructions per request, plain vs audited ---------------------------------------------
 const { hasValgrind } = await import('../core/instructions.mjs');
