@@ -10,17 +10,17 @@ const MAX_RECENT = 100_000;
 const audited = new WeakSet<net.Server>();
 
 /**
- * Records, for every connection `server` closes from now on, how it ended as the kernel saw it
+ * Records, for every connection of `server` that closes from now on, how it ended as the kernel saw it
  * right before the descriptor closed: FIN or RST, request bytes left unread, response bytes unsent
  * and unacknowledged, whether a lingering close handled it, and (http, https) the request last on
  * it. Keeps counters and a bounded ring of the latest RST closes that had sent response data, and
  * says in one sentence what the numbers mean.
  *
  * It never changes how, or when, a connection ends: it reads the kernel's state once per close
- * (one probe: a few getsockopt/ioctl calls) and keeps no per-connection state beyond WeakMap
- * entries. Each recorded close is also published on `sockclose:audit:close` (see
- * docs/observability.md). TLS servers: connections are recorded once their handshake is done.
- * Without the native binary (or on a platform that cannot tell) closes count as `'unknown'`.
+ * (one probe: a few getsockopt/ioctl calls) and keeps nothing per connection but, for http, the
+ * response last on it until the close. Each recorded close is also published on
+ * `sockclose:audit:close` (see docs/observability.md). TLS servers: each connection is recorded
+ * once, as its TLSSocket (a failed handshake included). Without the native binary (or on a platform that cannot tell) closes count as `'unknown'`.
  *
  * @param server - A `net.Server`, `http.Server`, `https.Server` or `tls.Server`.
  * @param options - {@link AuditClosesOptions}.

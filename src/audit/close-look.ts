@@ -3,9 +3,11 @@
 //
 // Every net.Socket close ends in `_destroy()`. Instead of wrapping it on each socket (an own
 // property per socket changes the socket's hidden class, which slows Node's own hot paths, and
-// costs a closure and a map per connection), the prototype's is wrapped once, the first time an
-// audit starts; audited sockets are found in a WeakMap. A socket nobody audits pays one WeakMap
-// miss at its close. The wrapper only reads: it never changes how, or when, a socket closes.
+// costs a closure per connection), the prototype's is wrapped once, the first time an audit
+// starts; a closing socket is audited if its server is (`socket.server`, which Node sets on every
+// accepted socket; for TLS servers only the TLSSocket, not the raw socket under it). Nothing is
+// kept per connection; a socket of no audited server pays one property read at its close. The
+// wrapper only reads: it never changes how, or when, a socket closes.
 //
 // A socket under lingering close has its own `_destroy` (src/close-hook.ts), which calls the
 // prototype's after the linger: the look then comes after the linger, right before the real close.
@@ -33,18 +35,33 @@ export type CloseListener = (socket: SocketInternals, look: CloseLook) => void;
 
 type Destroy = (this: SocketInternals, error: Error | null, callback: (error?: Error | null) => void) => void;
 
-const listeners = new WeakMap<SocketInternals, CloseListener>();
+interface Watched {
+  listener: CloseListener;
+  /** A TLS server: its TLSSockets are audited, not the raw sockets under them. */
+  tls: boolean;
+}
+
+const watchedServers = new WeakMap<net.Server, Watched>();
 let installed = false;
 
 /**
- * Calls `listener` at `socket`'s close. A socket two audits watch (the preload's and the
- * application's own) has both called, with the same look; adding the same listener twice is a no-op.
+ * Calls `listener` at the close of every socket `server` accepted. A server two audits watch (the
+ * preload's and the application's own) has both called, with the same look.
  */
-export function lookAtClose(socket: SocketInternals, listener: CloseListener): void {
+export function lookAtClosesOf(server: net.Server, tls: boolean, listener: CloseListener): void {
   installCloseLook();
-  const existing = listeners.get(socket);
-  if (existing === undefined) listeners.set(socket, listener);
-  else if (existing !== listener && !(existing as Partial<Both>).parts?.includes(listener)) listeners.set(socket, both(existing, listener));
+  const existing = watchedServers.get(server);
+  if (existing === undefined) watchedServers.set(server, { listener, tls });
+  else if (existing.listener !== listener) existing.listener = both(existing.listener, listener);
+}
+
+/** Stops calling `listener` for `server`'s sockets. */
+export function stopLookingAt(server: net.Server, listener: CloseListener): void {
+  const existing = watchedServers.get(server);
+  if (existing === undefined) return;
+  const parts = ((existing.listener as Partial<Both>).parts ?? [existing.listener]).filter((part) => part !== listener);
+  if (parts.length === 0) watchedServers.delete(server);
+  else existing.listener = parts.length === 1 ? parts[0]! : parts.slice(1).reduce<CloseListener>((all, part) => both(all, part), parts[0]!);
 }
 
 type Both = CloseListener & { parts: CloseListener[] };
@@ -67,14 +84,14 @@ export function installCloseLook(): void {
   installed = true;
   const proto = net.Socket.prototype as unknown as { _destroy: Destroy };
   const original = proto._destroy;
-  proto._destroy = function auditedDestroy(this: SocketInternals, error, callback) {
-    const listener = listeners.get(this);
-    if (listener !== undefined) {
-      listeners.delete(this);
+  proto._destroy = function auditedDestroy(this: SocketInternals & { server?: net.Server | null; encrypted?: boolean }, error, callback) {
+    const server = this.server;
+    const watched = server ? watchedServers.get(server) : undefined;
+    if (watched !== undefined && (!watched.tls || this.encrypted === true)) {
       const handle = this._handle;
       if (handle) {
         try {
-          listener(this, look(this, handle));
+          watched.listener(this, look(this, handle));
         } catch (failure) {
           // An audit must never keep a socket from closing.
           process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });

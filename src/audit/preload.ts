@@ -36,13 +36,10 @@ function watch(server: net.Server): ServerWatch {
 }
 
 function onServerSocket(message: unknown): void {
-  const socket = (message as { socket?: net.Socket }).socket;
-  const server = (socket as (net.Socket & { server?: net.Server }) | undefined)?.server;
-  if (!socket || !server || watched.has(server)) return;
-  // Node publishes after the 'connection' event: record this socket too, unless the application
-  // already closed it (a TLS socket is recorded after its handshake, which is still to come).
-  const found = watch(server);
-  if (!found.tls) found.track(socket);
+  const server = (message as { socket?: net.Socket & { server?: net.Server } }).socket?.server;
+  // Node publishes after the 'connection' event; this socket's close is recorded too, unless the
+  // application already closed it.
+  if (server && !watched.has(server)) watch(server);
 }
 
 function wrapListen(): void {

@@ -8,8 +8,8 @@ import type tls from 'node:tls';
 
 import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
 import type { LingerReport } from '../lingering/types.js';
-import { realSocket, type SocketInternals } from '../target.js';
-import { installCloseLook, lookAtClose, type CloseLook } from './close-look.js';
+import type { SocketInternals } from '../target.js';
+import { lookAtClosesOf, stopLookingAt, type CloseLook } from './close-look.js';
 import { summarize } from './summary.js';
 import type { AuditedClose, AuditedRequest, CloseAuditCounts } from './types.js';
 
@@ -99,16 +99,11 @@ export class Recorder {
 
 /** What watchServer() returns. */
 export interface ServerWatch {
-  /** Records this socket's close too (one the server accepted before the watch began; not for TLS servers). */
-  track(socket: net.Socket): void;
   stop(): void;
-  /** Whether the server's closing sockets are TLSSocket objects (given by 'secureConnection'). */
-  readonly tls: boolean;
 }
 
-/** Records every connection `server` accepts from now on into `recorder`. */
+/** Records the close of every connection of `server` into `recorder`, from now on. */
 export function watchServer(server: net.Server, recorder: Recorder): ServerWatch {
-  installCloseLook();
   let active = true;
   const responses = new WeakMap<net.Socket, http.ServerResponse>();
   const onClose = (socket: SocketInternals, look: CloseLook): void => {
@@ -121,28 +116,19 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
   // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
   // tls is loaded here, not with the module: it brings all of crypto.
   const { Server: TlsServer } = require('node:tls') as typeof tls;
-  const isTls = server instanceof TlsServer;
-  const event = isTls ? 'secureConnection' : 'connection';
-  const onConnection = (accepted: net.Socket): void => {
-    const socket = realSocket(accepted);
-    if (active && !socket.destroyed && socket._handle) lookAtClose(socket, onClose);
-  };
+  lookAtClosesOf(server, server instanceof TlsServer, onClose);
   // http and https servers (an https.Server is no http.Server, but has its methods).
   const isHttp = server instanceof http.Server || typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
   const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     responses.set(request.socket, response);
   };
-  // First in line: the application's own listener may close the socket at once.
-  server.prependListener(event, onConnection);
   if (isHttp) server.prependListener('request', onRequest);
   if (watching++ === 0) diagnosticsChannel.subscribe(ChannelNames.lingerEnd, onLingerEnd);
   return {
-    tls: isTls,
-    track: onConnection,
     stop: () => {
       if (!active) return;
       active = false;
-      server.off(event, onConnection);
+      stopLookingAt(server, onClose);
       if (isHttp) server.off('request', onRequest);
       if (--watching === 0) diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
     },

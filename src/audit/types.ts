@@ -102,6 +102,6 @@ export interface CloseAudit {
   recent(): AuditedClose[];
   /** One sentence saying what the numbers mean. */
   summary(): string;
-  /** Stops recording this server's closes (connections already open are no longer recorded either). */
+  /** Stops recording this server's closes (of connections already open too). */
   stop(): void;
 }
