@@ -163,7 +163,7 @@ const { hasValgrind } = await import('../core/instructions.mjs');
 if (!process.argv.includes('--no-instructions') && hasValgrind()) {
   const { execFile } = await import('node:child_process');
   const N1 = 100;
-  const N2 = 600;
+  const N2 = 1100;
   const callgrind = (mode, n) =>
     new Promise((resolve, reject) => {
       execFile(
