@@ -1,12 +1,14 @@
 // `sockclose audit -- <command>`: the command runs with the audit preloaded, its exit code is kept.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { cli } from '../cli/cli.js';
+import { cli, MAIN } from '../cli/cli.js';
 import { tempDir } from '../helpers/net.js';
 import { root } from '../helpers/sockclose.js';
+import { within } from '../helpers/wait.js';
 
 const app = path.join(root, 'test', 'audit', 'fixtures', 'seed-app.cjs');
 
@@ -45,5 +47,27 @@ describe('sockclose audit', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: sockclose audit/);
     expect((await cli(['--help']).exit()).stdout).toMatch(/audit -- COMMAND/);
+  });
+});
+
+describe('sockclose audit: signals', () => {
+  it('SIGTERM to sockclose reaches the command, which prints its report and ends by the signal: exit 143', async () => {
+    const child = spawn(process.execPath, [MAIN, 'audit', '--', process.execPath, app], {
+      env: { ...process.env, SEED_WAIT: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await within(new Promise<void>((resolve) => child.stdout.on('data', () => stdout.includes('ready') && resolve())), 20_000, 'the command to be ready');
+      child.kill('SIGTERM');
+      expect(await within(exited, 10_000, 'sockclose audit to end')).toBe(128 + 15);
+      expect(stderr).toMatch(/^sockclose audit \(pid \d+, SIGTERM\): 10 of 10 connections ended with RST/m);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -27,6 +27,9 @@ Options:
                       it becomes the pid (sets SOCKCLOSE_AUDIT_FILE)
   -h, --help
 
+Signals: SIGTERM and SIGUSR2 sent to sockclose are passed on to the command; ^C and a hangup reach
+the command from the terminal, and sockclose waits for it to end.
+
 Exit code: the command's own (128 + n if a signal n ended it); 127 if it could not be started;
 2 for a bad command line.
 
@@ -81,10 +84,15 @@ export async function audit(args: string[], io: Io): Promise<number> {
   if (file !== undefined) env.SOCKCLOSE_AUDIT_FILE = path.resolve(file);
 
   const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
-  // A signal sent to sockclose alone reaches the command too (a terminal's ^C reaches both anyway).
+  // SIGTERM and SIGUSR2 sent to sockclose are passed on. A terminal's ^C and hangup already reach
+  // the whole process group: passing them on would deliver them twice (a second ^C is "force quit"
+  // to many servers), so sockclose only outlives them, to report the command's exit code.
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'];
-  for (const signal of signals) process.on(signal, forward);
+  const outlive = () => {};
+  const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGUSR2'];
+  const outlived: NodeJS.Signals[] = ['SIGINT', 'SIGHUP'];
+  for (const signal of forwarded) process.on(signal, forward);
+  for (const signal of outlived) process.on(signal, outlive);
   try {
     return await new Promise<number>((resolve) => {
       child.once('error', (error: NodeJS.ErrnoException) => {
@@ -96,6 +104,7 @@ export async function audit(args: string[], io: Io): Promise<number> {
       });
     });
   } finally {
-    for (const signal of signals) process.off(signal, forward);
+    for (const signal of forwarded) process.off(signal, forward);
+    for (const signal of outlived) process.off(signal, outlive);
   }
 }
