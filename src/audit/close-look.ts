@@ -30,8 +30,11 @@ export interface CloseLook {
   queued: number;
 }
 
-/** Told of each audited socket's close, before its handle closes. Must not throw (it is guarded anyway). */
-export type CloseListener = (socket: SocketInternals, look: CloseLook) => void;
+/**
+ * Told of each audited socket's close, before its handle closes (`look` null: the socket had no
+ * handle left to ask). Must not throw (it is guarded anyway).
+ */
+export type CloseListener = (socket: SocketInternals, look: CloseLook | null) => void;
 
 type Destroy = (this: SocketInternals, error: Error | null, callback: (error?: Error | null) => void) => void;
 
@@ -68,7 +71,7 @@ type Both = CloseListener & { parts: CloseListener[] };
 
 function both(first: CloseListener, second: CloseListener): Both {
   const parts = [...((first as Partial<Both>).parts ?? [first]), second];
-  const combined = ((socket: SocketInternals, look: CloseLook) => {
+  const combined = ((socket: SocketInternals, look: CloseLook | null) => {
     for (const part of parts) part(socket, look);
   }) as Both;
   combined.parts = parts;
@@ -89,13 +92,11 @@ export function installCloseLook(): void {
     const watched = server ? watchedServers.get(server) : undefined;
     if (watched !== undefined && (!watched.tls || this.encrypted === true)) {
       const handle = this._handle;
-      if (handle) {
-        try {
-          watched.listener(this, look(this, handle));
-        } catch (failure) {
-          // An audit must never keep a socket from closing.
-          process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });
-        }
+      try {
+        watched.listener(this, handle ? look(this, handle) : null);
+      } catch (failure) {
+        // An audit must never keep a socket from closing.
+        process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });
       }
     }
     return original.call(this, error, callback);
