@@ -55,7 +55,13 @@ const lingerEnd = diagnosticsChannel.channel(ChannelNames.lingerEnd);
 const hardResetChannel = diagnosticsChannel.channel(ChannelNames.hardReset);
 const auditClose = diagnosticsChannel.channel(ChannelNames.auditClose);
 
-/** Publishes a finished lingering close on `sockclose:linger:end`. Called by the lingering close. Internal. */
+/**
+ * Publishes a finished lingering close on `sockclose:linger:end`. Called by the lingering close
+ * once per finished linger (`'overload'` included), before the descriptor closes. The close audit
+ * reads it to know a linger handled the close: best before the socket's `_destroy()` reaches
+ * Node's (then the audit's look already counts the linger); a report that comes later corrects
+ * the unread-input RST the look saw. Internal.
+ */
 export function publishLingerEnd(report: LingerReport, socket: net.Socket): void {
   if (!lingerEnd.hasSubscribers) return;
   lingerEnd.publish({ report, socket } satisfies LingerEndMessage);
