@@ -1,6 +1,7 @@
 // auditCloses() on real loopback sockets: what it says about a connection's end is checked
 // against what the client really got, and against the same server under enableLingeringClose.
 import diagnosticsChannel from 'node:diagnostics_channel';
+import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf } from '../helpers/net.js';
+import { closeServer, listen, portOf, tempDir } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { nextEvent, until } from '../helpers/wait.js';
@@ -212,6 +213,25 @@ describe('auditCloses', () => {
     // A stopped server can be audited again.
     const again = sockclose.auditCloses(server);
     again.stop();
+  });
+
+  it('AF_UNIX: a close with input unread counts as a reset (the peer\'s next read fails with ECONNRESET)', async () => {
+    const dir = tempDir();
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const server = seedServer();
+    const audit = sockclose.auditCloses(server);
+    cleanups.push(() => audit.stop());
+    await listen(server, { path: path.join(dir, 's.sock') });
+    cleanups.push(() => closeServer(server));
+    const closed = nextServerSocketClosed(server);
+    const client = net.connect(path.join(dir, 's.sock'), () => client.write('spam'));
+    client.on('error', () => {});
+    // Reading: AF_UNIX buffers are small and fixed, the 600,000 bytes only leave if read.
+    client.resume();
+    await closed;
+    client.destroy();
+    expect(audit.counts()).toMatchObject({ closed: 1, ends: { rst: 1 }, unreadResets: 1, unreadBytes: 4, resetsWithData: 1 });
+    expect(audit.recent()[0]).toMatchObject({ end: 'rst', cause: 'unread', state: null, bytesWritten: RESPONSE_BYTES });
   });
 
   it('rejects what is not a server, a bad `recent`, and a server already audited', () => {
