@@ -7,7 +7,7 @@ const path = require('node:path');
 
 const lib = path.resolve(__dirname, '..', 'lib');
 // Every entry point package.json "exports" names, relative to lib/, without extension.
-const ENTRIES = ['index', 'harness/index'];
+const ENTRIES = ['index', 'harness/index', 'audit/preload'];
 
 for (const entry of ENTRIES) {
   const cjs = path.join(lib, `${entry}.js`);

@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 
 import { bypassCloseSteps } from './close-hook.js';
+import { publishHardReset } from './diagnostics/channels.js';
 import { closedSocket, invalidArgValue, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
 import { kindOf } from './node-handle.js';
@@ -50,6 +51,7 @@ export function hardReset(target: SocketTarget): void {
     setAbortiveLinger(fd);
     const result = native.close(fd);
     if (result < 0) throw systemError(result, 'close', hardReset);
+    publishHardReset(null, fd);
     return;
   }
 
@@ -69,6 +71,7 @@ export function hardReset(target: SocketTarget): void {
   setAbortiveLinger(fd);
   bypassCloseSteps(socket);
   socket.destroy();
+  publishHardReset(socket, fd);
 }
 
 function setAbortiveLinger(fd: number): void {
@@ -99,6 +102,7 @@ function resetThroughNode(socket: SocketInternals): void {
   const plainTcp = handle === null || kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     socket.resetAndDestroy();
+    publishHardReset(socket, -1);
     return;
   }
   const why = !plainTcp

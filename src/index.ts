@@ -5,8 +5,10 @@
 // getter, ~130 instructions on every `sockclose.fn()` call); the lingering close and the cluster
 // guard are loaded on first use, through a getter that then replaces itself with the function.
 // The harness is its own entry point (`sockclose/harness`) and is never loaded from here.
+import type * as Audit from './audit/audit-closes.js';
 import * as capabilitiesModule from './capabilities.js';
 import type * as Cluster from './cluster/index.js';
+import * as channels from './diagnostics/channels.js';
 import * as errors from './errors.js';
 import * as hardResetModule from './hard-reset.js';
 import * as inspect from './inspect-socket.js';
@@ -16,6 +18,7 @@ import * as shutdown from './shutdown-write.js';
 import * as socketError from './socket-error.js';
 import * as socketFdModule from './socket-fd.js';
 
+export type { AuditClosesOptions, AuditedClose, AuditedEnd, AuditedRequest, CloseAudit, CloseAuditCounts } from './audit/types.js';
 export import capabilities = capabilitiesModule.capabilities;
 export type { Capabilities } from './capabilities.js';
 export type {
@@ -25,6 +28,8 @@ export type {
   ClusterSettingReport,
   ProtectClusterOptions,
 } from './cluster/index.js';
+export import ChannelNames = channels.ChannelNames;
+export type { AuditCloseMessage, HardResetMessage, LingerEndMessage } from './diagnostics/channels.js';
 export import ErrorCodes = errors.ErrorCodes;
 export type {
   CodedError,
@@ -62,6 +67,7 @@ export declare const protectCluster: typeof Cluster.protectCluster;
 export declare const enableLingeringClose: typeof Lingering.enableLingeringClose;
 export declare const lingeringClose: typeof Lingering.lingeringClose;
 export declare const lingeringCloseStats: typeof Lingering.lingeringCloseStats;
+export declare const auditCloses: typeof Audit.auditCloses;
 
 /** Defines `exports[name]` as a getter that loads its module, then becomes the plain value. */
 function lazy(names: readonly string[], load: () => Record<string, unknown>): void {
@@ -80,3 +86,4 @@ function lazy(names: readonly string[], load: () => Record<string, unknown>): vo
 
 lazy(['clusterHangExposure', 'protectCluster'], () => require('./cluster/index.js') as Record<string, unknown>);
 lazy(['enableLingeringClose', 'lingeringClose', 'lingeringCloseStats'], () => require('./lingering/index.js') as Record<string, unknown>);
+lazy(['auditCloses'], () => require('./audit/audit-closes.js') as Record<string, unknown>);

@@ -21,6 +21,8 @@ Commands:
   serve --behavior B    a TCP server that ends every connection one exact way
   proxy --upstream A    a TCP proxy with Toxiproxy-style toxics (reset_peer, bandwidth, ...)
   probe HOST:PORT       connect, send, read to the end: was it FIN or RST, after how many bytes?
+  audit -- COMMAND...   run a command with every Node server in it audited: which connections
+                        ended with RST before the client had the whole response
 
 Options:
   -h, --help            help (also: sockclose <command> --help)

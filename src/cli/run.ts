@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { UsageError } from './args.js';
+import { audit } from './commands/audit.js';
 import { demo } from './commands/demo.js';
 import { probe } from './commands/probe.js';
 import { proxy } from './commands/proxy.js';
@@ -14,7 +15,7 @@ import type { Io } from './output.js';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { demo, serve, proxy, probe };
+const COMMANDS: Record<string, Command> = { demo, serve, proxy, probe, audit };
 
 /** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
 export async function runCli(argv: string[], io: Io): Promise<number> {

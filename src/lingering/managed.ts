@@ -14,6 +14,7 @@
 //   emitted then, and the socket's memory is free while the connection lingers.
 
 import { closeWatched, setCloseStep, setLaterEnd } from '../close-hook.js';
+import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
@@ -187,6 +188,14 @@ export function manageDirect(
   return state;
 }
 
+/**
+ * Whether `socket`'s connection went to the native lingerer: Node's close of it is then not the
+ * connection's, whose end comes later with the linger's report (sockclose:linger:end).
+ */
+export function handedOver(socket: SocketInternals): boolean {
+  return managed.get(socket)?.handedOver === true;
+}
+
 /** Our FIN is out ('finish'); if the peer's is not in yet, the close has begun. */
 function onFinish(this: SocketInternals): void {
   const state = managed.get(this);
@@ -342,13 +351,16 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
   let watched: ((report: LingerReport) => void) | null = null;
   // The close's watchers (the harness's observer) learn how the connection really ended.
   if (closeWatched(socket)) setLaterEnd(socket, new Promise((resolve) => (watched = resolve)));
-  if (!waiting && !listener && !watched) return null;
+  // sockclose:linger:end subscribers (the close audit) get the report with its socket.
+  const published = lingerEndSubscribed();
+  if (!waiting && !listener && !watched && !published) return null;
   return (report) => {
     report.shortened = shortened;
     state.report = report;
     waiting?.(report);
     if (listener) callListener(listener, report, socket);
     (watched as ((report: LingerReport) => void) | null)?.(report);
+    if (published) publishLingerEnd(report, socket);
   };
 }
 
@@ -373,6 +385,7 @@ function setAbortive(handle: NodeHandle): boolean {
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.report = report;
   state.consumer?.(report);
+  publishLingerEnd(report, socket);
   const listener = state.owner.onReport;
   if (listener) callListener(listener, report, socket);
 }

@@ -1,0 +1,54 @@
+// The server bench:audit loads: an http server answering every request with a short body and
+// `Connection: close` (each request a new connection and a server-side close). One process serves
+// every mode, switched between runs by "mode <name>" on stdin, so that no mode is measured in a
+// luckier or unluckier process than another:
+//   plain        Node alone
+//   audited      auditCloses(server): one probe per close, counters
+//   subscribed   auditCloses(server) and a subscriber on sockclose:audit:close (a full record per close)
+//   lingering    enableLingeringClose(server), nobody subscribed to sockclose:linger:end
+//   lingering-subscribed  the same with a subscriber on sockclose:linger:end
+// (Once an audit has run, `_destroy` stays wrapped: 'plain' then includes the wrapper's WeakMap
+// miss per close, as a process where an audit was stopped does.)
+// Prints its port; answers "stats" with its CPU time and requests, "mode <name>" with "ok".
+import diagnosticsChannel from 'node:diagnostics_channel';
+import http from 'node:http';
+import readline from 'node:readline';
+
+import { auditCloses, ChannelNames, enableLingeringClose } from '../../lib/index.mjs';
+
+export const MODES = ['plain', 'audited', 'subscribed', 'lingering', 'lingering-subscribed'];
+const body = 'hello, world\n';
+let requests = 0;
+let published = 0;
+const server = http.createServer((_req, res) => {
+  requests += 1;
+  res.writeHead(200, { Connection: 'close', 'Content-Type': 'text/plain', 'Content-Length': body.length });
+  res.end(body);
+});
+const onPublished = () => (published += 1);
+let undo = [];
+function setMode(mode) {
+  for (const step of undo.splice(0)) step();
+  if (mode === 'audited' || mode === 'subscribed') {
+    const audit = auditCloses(server);
+    undo.push(() => audit.stop());
+  }
+  const channel = mode === 'subscribed' ? ChannelNames.auditClose : mode === 'lingering-subscribed' ? ChannelNames.lingerEnd : null;
+  if (channel) {
+    diagnosticsChannel.subscribe(channel, onPublished);
+    undo.push(() => diagnosticsChannel.unsubscribe(channel, onPublished));
+  }
+  if (mode.startsWith('lingering')) undo.push(enableLingeringClose(server));
+}
+server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  const [command, argument] = line.trim().split(' ');
+  if (command === 'stats') {
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuMicros: user + system, requests, published })}\n`);
+  } else if (command === 'mode' && MODES.includes(argument)) {
+    setMode(argument);
+    process.stdout.write('ok\n');
+  }
+});
+process.stdin.on('end', () => process.exit(0));

@@ -1,0 +1,154 @@
+// The audit's one look at a connection: right before Node closes its handle, with the descriptor
+// still open, ask the kernel how the close will end it (one probe: state, queues, SO_LINGER).
+//
+// Every net.Socket close ends in `_destroy()`. Instead of wrapping it on each socket (an own
+// property per socket changes the socket's hidden class, which slows Node's own hot paths, and
+// costs a closure per connection), the prototype's is wrapped once, the first time an audit
+// starts; a closing socket is audited if its server is (`socket.server`, which Node sets on every
+// accepted socket; for TLS servers only the TLSSocket, not the raw socket under it). Nothing is
+// kept per connection; a socket of no audited server pays one property read at its close. The
+// wrapper only reads: it never changes how, or when, a socket closes.
+//
+// A socket under lingering close has its own `_destroy` (src/close-hook.ts), which calls the
+// prototype's after the linger: the look then comes after the linger, right before the real close.
+import net from 'node:net';
+
+import { binding, record } from '../native/binding.js';
+import { Field, known, Slot, State, TCP_STATES, type TcpStateName } from '../native/layout.js';
+import { queuedWriteBytes, transportBytesRead, transportHandle, transportKind, type NodeHandle, type SocketInternals } from '../node-handle.js';
+import { platform } from '../platform/index.js';
+import type { AuditedEnd } from './types.js';
+
+/** What the kernel said at the close. */
+export interface CloseLook {
+  end: AuditedEnd;
+  cause: 'unread' | 'abortive' | null;
+  state: TcpStateName | null;
+  unread: number | null;
+  unsent: number | null;
+  unacked: number | null;
+  queued: number;
+}
+
+/**
+ * Told of each audited socket's close, before its handle closes (`look` null: the socket had no
+ * handle left to ask). Must not throw (it is guarded anyway).
+ */
+export type CloseListener = (socket: SocketInternals, look: CloseLook | null) => void;
+
+type Destroy = (this: SocketInternals, error: Error | null, callback: (error?: Error | null) => void) => void;
+
+interface Watched {
+  listener: CloseListener;
+  /** A TLS server: its TLSSockets are audited, not the raw sockets under them. */
+  tls: boolean;
+}
+
+const watchedServers = new WeakMap<net.Server, Watched>();
+let installed = false;
+
+/**
+ * Calls `listener` at the close of every socket `server` accepted. A server two audits watch (the
+ * preload's and the application's own) has both called, with the same look.
+ */
+export function lookAtClosesOf(server: net.Server, tls: boolean, listener: CloseListener): void {
+  installCloseLook();
+  const existing = watchedServers.get(server);
+  if (existing === undefined) watchedServers.set(server, { listener, tls });
+  else if (existing.listener !== listener) existing.listener = both(existing.listener, listener);
+}
+
+/** Stops calling `listener` for `server`'s sockets. */
+export function stopLookingAt(server: net.Server, listener: CloseListener): void {
+  const existing = watchedServers.get(server);
+  if (existing === undefined) return;
+  const parts = ((existing.listener as Partial<Both>).parts ?? [existing.listener]).filter((part) => part !== listener);
+  if (parts.length === 0) watchedServers.delete(server);
+  else existing.listener = parts.length === 1 ? parts[0]! : parts.slice(1).reduce<CloseListener>((all, part) => both(all, part), parts[0]!);
+}
+
+type Both = CloseListener & { parts: CloseListener[] };
+
+function both(first: CloseListener, second: CloseListener): Both {
+  const parts = [...((first as Partial<Both>).parts ?? [first]), second];
+  const combined = ((socket: SocketInternals, look: CloseLook | null) => {
+    for (const part of parts) part(socket, look);
+  }) as Both;
+  combined.parts = parts;
+  return combined;
+}
+
+/**
+ * Wraps the prototype's _destroy (once). Called when a watch starts, before any connection: a
+ * lingering close hooks a socket by calling the _destroy it finds then, which must be this one.
+ */
+export function installCloseLook(): void {
+  if (installed) return;
+  installed = true;
+  const proto = net.Socket.prototype as unknown as { _destroy: Destroy };
+  const original = proto._destroy;
+  proto._destroy = function auditedDestroy(this: SocketInternals & { server?: net.Server | null; encrypted?: boolean }, error, callback) {
+    const server = this.server;
+    const watched = server ? watchedServers.get(server) : undefined;
+    if (watched !== undefined && (!watched.tls || this.encrypted === true)) {
+      const handle = this._handle;
+      try {
+        watched.listener(this, handle ? look(this, handle) : null);
+      } catch (failure) {
+        // An audit must never keep a socket from closing.
+        process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });
+      }
+    }
+    return original.call(this, error, callback);
+  };
+}
+
+const UNKNOWN_STATE = -1;
+// States in which our FIN is queued or sent and not yet acknowledged (FIN_WAIT2: acknowledged).
+const FIN_QUEUED = new Set<number>([State.FIN_WAIT1, State.CLOSING, State.LAST_ACK]);
+
+function queues(result: CloseLook, state: number, linux: boolean): void {
+  result.unsent = known(record[Slot.unsent]);
+  result.unacked = known(record[Slot.unacked]);
+  // Where the split is unknown (the BSDs), the whole send queue is what never reached the client.
+  if (result.unsent === null && result.unacked === null) result.unsent = known(record[Slot.sendQueue]);
+  else if (linux && FIN_QUEUED.has(state)) dropFin(result);
+}
+
+/**
+ * Linux's queue ioctls count sequence space, where a FIN takes one: our FIN sits last, in the
+ * unsent part while data is still queued before it, else in the unacknowledged part.
+ */
+function dropFin(result: CloseLook): void {
+  if (result.unsent !== null && result.unsent > 0) result.unsent -= 1;
+  else if (result.unacked !== null && result.unacked > 0) result.unacked -= 1;
+}
+
+/** One probe of the live descriptor; never throws. */
+export function look(socket: SocketInternals, handle: NodeHandle): CloseLook {
+  const queued = socket.writableLength + queuedWriteBytes(handle);
+  const result: CloseLook = { end: 'unknown', cause: null, state: null, unread: null, unsent: null, unacked: null, queued };
+  const native = binding();
+  const transport = transportKind(handle);
+  const rules = platform();
+  const fd = transportHandle(handle)?.fd ?? -1;
+  if (!native || transport === null || !(fd >= 0) || rules.closeWouldResetFields === 0) return result;
+  if (native.probe(fd, rules.closeWouldResetFields | Field.tcp | Field.linger) < 0) return result;
+
+  const state = transport === 'tcp' ? rules.tcpState(record, transport) : UNKNOWN_STATE;
+  result.state = state > 0 && state < TCP_STATES.length ? (TCP_STATES[state] as TcpStateName) : null;
+  result.unread = known(record[Slot.unread]);
+  if (rules.closeWouldReset(record, transport)) {
+    result.end = 'rst';
+    result.cause = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0 ? 'abortive' : 'unread';
+    // Only an RST loses what is still queued: the queues are asked for then only (two ioctls
+    // fewer on every clean close).
+    if (native.probe(fd, Field.queues) >= 0) queues(result, state, rules.name === 'linux');
+  } else if (transport === 'tcp' && state === State.CLOSE) {
+    // Over before this close: both FINs exchanged (a clean end), or the peer reset it.
+    result.end = rules.peerFinReceived(record, transportBytesRead(handle)) === true ? 'fin' : 'none';
+  } else {
+    result.end = 'fin';
+  }
+  return result;
+}

@@ -1,0 +1,131 @@
+// sockclose/audit: `node --require sockclose/audit server.js` (or `--import sockclose/audit`)
+// audits every net, http, https and tls server the process creates, without changing the code or
+// how any connection ends. It prints the summary on SIGUSR2 and at exit: to stderr, or as JSON to
+// the file SOCKCLOSE_AUDIT_FILE names ('%p' in it becomes the pid). Main thread only.
+//
+// Servers are found when they listen (net.Server.prototype.listen, which http, https, tls and
+// cluster workers all use, is wrapped: the wrapper only starts the audit, then calls it), and,
+// for a server that was listening before this module loaded, at its first connection through
+// Node's own `net.server.socket` diagnostics channel.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import net from 'node:net';
+import { isMainThread } from 'node:worker_threads';
+
+import { installCloseLook } from './close-look.js';
+import { Recorder, watchServer, type ServerWatch } from './recorder.js';
+import { formatReport, type ProcessAuditReport } from './report.js';
+
+export type { ProcessAuditReport } from './report.js';
+
+const RECENT = 100;
+const recorder = new Recorder(RECENT);
+const watched = new WeakMap<net.Server, ServerWatch>();
+let servers = 0;
+let started = false;
+let finalDone = false;
+
+function watch(server: net.Server): ServerWatch {
+  let found = watched.get(server);
+  if (!found) {
+    found = watchServer(server, recorder);
+    watched.set(server, found);
+    if (servers++ === 0) watchTerminatingSignals();
+  }
+  return found;
+}
+
+function onServerSocket(message: unknown): void {
+  const server = (message as { socket?: net.Socket & { server?: net.Server } }).socket?.server;
+  // Node publishes after the 'connection' event; this socket's close is recorded too, unless the
+  // application already closed it.
+  if (server && !watched.has(server)) watch(server);
+}
+
+function wrapListen(): void {
+  const proto = net.Server.prototype as { listen: (...args: unknown[]) => unknown };
+  const listen = proto.listen;
+  proto.listen = function auditedListen(this: net.Server, ...args: unknown[]) {
+    try {
+      watch(this);
+    } catch (error) {
+      process.emitWarning(error as Error, { code: 'SOCKCLOSE_AUDIT' });
+    }
+    return listen.apply(this, args);
+  };
+}
+
+/**
+ * The process-wide audit `sockclose/audit` runs: its report now (what SIGUSR2 prints).
+ *
+ * @param reason - Why the report is made (recorded in it). Default `'call'`.
+ * @returns A {@link ProcessAuditReport}.
+ * @example
+ * ```ts
+ * // node --require sockclose/audit server.js
+ * const { processAuditReport } = require('sockclose/audit');
+ * console.log(processAuditReport().summary);
+ * ```
+ */
+export function processAuditReport(reason = 'call'): ProcessAuditReport {
+  return { pid: process.pid, at: Date.now(), reason, servers, summary: recorder.summary(), counts: recorder.snapshot(), recent: recorder.recent() };
+}
+
+/** Writes the report where SOCKCLOSE_AUDIT_FILE says, or to stderr. Never throws. */
+function emit(reason: string): void {
+  try {
+    const report = processAuditReport(reason);
+    const file = process.env.SOCKCLOSE_AUDIT_FILE;
+    if (file) fs.writeFileSync(file.replace(/%p/g, String(process.pid)), `${JSON.stringify(report)}\n`);
+    else fs.writeSync(2, formatReport(report));
+  } catch (error) {
+    try {
+      fs.writeSync(2, `sockclose audit: could not write the report: ${(error as Error).message}\n`);
+    } catch {
+      // stderr is gone: nothing left to tell.
+    }
+  }
+}
+
+/** At exit: only a process that had a server has something to say (not npm, not a build step). */
+function onExit(): void {
+  if (servers > 0 && !finalDone) emit('exit');
+}
+
+// SIGINT and SIGTERM kill a process that has no listener, without 'exit'. When nobody else
+// listens, print, then let the signal do what it would have done; otherwise the application
+// decides, and 'exit' prints if it exits.
+function onTerminatingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  if (servers > 0) {
+    finalDone = true;
+    emit(signal);
+  }
+  process.off(signal, onTerminatingSignal);
+  process.kill(process.pid, signal);
+}
+
+function start(): void {
+  if (started || !isMainThread) return;
+  started = true;
+  // Now, not at a server's first connection: a lingering close hooks each socket by keeping the
+  // _destroy it finds, which must already be the one that looks.
+  installCloseLook();
+  wrapListen();
+  diagnosticsChannel.subscribe('net.server.socket', onServerSocket);
+  // SIGUSR2 has no default action but termination, and Node's inspector uses SIGUSR1: taking it
+  // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.
+  process.on('SIGUSR2', () => emit('SIGUSR2'));
+  process.on('exit', onExit);
+}
+
+/**
+ * Only once a server exists: a process with none is left exactly as it was (a listener would let a
+ * signal that arrives while its event loop is ending go unhandled, where it would have killed it).
+ */
+function watchTerminatingSignals(): void {
+  process.on('SIGINT', onTerminatingSignal);
+  process.on('SIGTERM', onTerminatingSignal);
+}
+
+start();

@@ -1,0 +1,233 @@
+// The audit's machinery: a Recorder (counters and the ring of recent RST-with-data closes) and
+// watchServer(), which points a server's connections at a recorder. auditCloses() gives each
+// server its own recorder; the preload (sockclose/audit) shares one among every server.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import http from 'node:http';
+import type net from 'node:net';
+import type tls from 'node:tls';
+
+import { handedOver } from '../lingering/managed.js';
+import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
+import type { LingerReport } from '../lingering/types.js';
+import type { SocketInternals } from '../target.js';
+import { lookAtClosesOf, stopLookingAt, type CloseLook } from './close-look.js';
+import { summarize } from './summary.js';
+import type { AuditedClose, AuditedRequest, CloseAuditCounts } from './types.js';
+
+const MAX_PATH = 200;
+const SWEEP_FROM = 4096;
+
+// The lingering close's reports, from its channel: whichever copy of sockclose runs the linger
+// (it publishes right before the descriptor closes), the audit learns that it handled the close.
+// Subscribed while any server is watched.
+const lingerReports = new WeakMap<net.Socket, LingerReport>();
+// A report that comes after the audit's look (a lingering close that takes the descriptor over
+// from Node and closes it later) corrects the unread-input RST the look saw: the linger drains
+// that input. Only such closes wait here, until their report or their socket's collection.
+type Correction = (report: LingerReport) => void;
+const corrections = new WeakMap<net.Socket, Correction[]>();
+const onLingerEnd = (message: unknown): void => {
+  const { report, socket } = message as LingerEndMessage;
+  lingerReports.set(socket, report);
+  const pending = corrections.get(socket);
+  if (pending === undefined) return;
+  corrections.delete(socket);
+  for (const correct of pending) correct(report);
+};
+let watching = 0;
+
+/** Counters and the ring of the latest RST-with-data closes. */
+export class Recorder {
+  private readonly counts: CloseAuditCounts = emptyCounts();
+  private readonly ring: AuditedClose[] = [];
+  private next = 0;
+
+  constructor(readonly size: number) {}
+
+  /** Records one close. */
+  add(socket: SocketInternals, look: CloseLook, server: net.Server, response: http.ServerResponse | undefined): void {
+    const report = lingerReports.get(socket) ?? null;
+    const lostData = look.end === 'rst' && look.cause === 'unread' && socket.bytesWritten > 0;
+    const unreceived = (look.unsent ?? 0) + (look.unacked ?? 0) + look.queued;
+    count(this.counts, look, report, lostData, unreceived, 1);
+    const keep = lostData && this.size > 0;
+    // The full record only where someone will read it.
+    const close = keep || auditCloseSubscribed() ? record(socket, look, report, unreceived, lostData, response) : null;
+    if (close && keep) {
+      if (this.ring.length < this.size) this.ring.push(close);
+      else this.ring[this.next] = close;
+      this.next = (this.next + 1) % this.size;
+    }
+    // Correct later what the linger's report will say: an unread-input RST the linger drains, or
+    // any close whose connection the native lingerer took over (its end is the linger's).
+    if (report === null && (look.cause === 'unread' || handedOver(socket))) {
+      const pending = corrections.get(socket) ?? [];
+      pending.push((late) => this.correct(look, late, lostData, unreceived, close));
+      corrections.set(socket, pending);
+    }
+    if (close) publishAuditClose({ close, socket, server });
+  }
+
+  /** A lingering close handled a close counted as an unread-input RST: count it as the linger ended it. */
+  private correct(look: CloseLook, report: LingerReport, lostData: boolean, unreceived: number, close: AuditedClose | null): void {
+    if (report.reason === 'overload') {
+      // No linger: the close was the RST the look saw.
+      this.counts.lingerOverload += 1;
+      if (close) close.lingered = { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith };
+      return;
+    }
+    count(this.counts, look, null, lostData, unreceived, -1);
+    const end: CloseLook = report.closedWith === 'reset' ? { ...look, cause: 'abortive' } : { ...look, end: 'fin', cause: null };
+    count(this.counts, end, report, false, 0, 1);
+    if (close) {
+      Object.assign(close, { end: end.end, cause: end.cause, lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } });
+      const kept = this.recent().filter((entry) => entry !== close);
+      this.ring.splice(0, this.ring.length, ...kept);
+      this.next = kept.length % Math.max(1, this.size);
+    }
+  }
+
+  snapshot(): CloseAuditCounts {
+    return { ...this.counts, ends: { ...this.counts.ends } };
+  }
+
+  recent(): AuditedClose[] {
+    const { ring, next } = this;
+    return ring.length < this.size ? ring.slice() : [...ring.slice(next), ...ring.slice(0, next)];
+  }
+
+  summary(): string {
+    return summarize(this.counts);
+  }
+}
+
+/** What watchServer() returns. */
+export interface ServerWatch {
+  stop(): void;
+}
+
+/** Records the close of every connection of `server` into `recorder`, from now on. */
+export function watchServer(server: net.Server, recorder: Recorder): ServerWatch {
+  let active = true;
+  // The response last on each open http connection. A Map, emptied at each close (every close of
+  // the server's sockets comes through onClose): a WeakMap would cost the garbage collector work
+  // for each young socket it holds, which bench:audit's instruction count showed.
+  const responses = new Map<net.Socket, http.ServerResponse>();
+  const onClose = (socket: SocketInternals, look: CloseLook | null): void => {
+    const response = responses.get(socket);
+    if (response !== undefined) responses.delete(socket);
+    if (active && look !== null) recorder.add(socket, look, server, response);
+  };
+  // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
+  // tls is loaded here, not with the module: it brings all of crypto.
+  const { Server: TlsServer } = require('node:tls') as typeof tls;
+  lookAtClosesOf(server, server instanceof TlsServer, onClose);
+  // http and https servers (an https.Server is no http.Server, but has its methods).
+  const isHttp = server instanceof http.Server || typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
+  let sweepAt = SWEEP_FROM;
+  const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    responses.set(request.socket, response);
+    // A close that bypasses the prototype's _destroy (a socket hooked by a lingering close before
+    // the audit began) leaves its entry: swept, rarely, once the map has grown.
+    if (responses.size >= sweepAt) {
+      for (const socket of responses.keys()) if (socket.destroyed && !(socket as SocketInternals)._handle) responses.delete(socket);
+      sweepAt = Math.max(SWEEP_FROM, responses.size * 2);
+    }
+  };
+  if (isHttp) server.prependListener('request', onRequest);
+  if (watching++ === 0) diagnosticsChannel.subscribe(ChannelNames.lingerEnd, onLingerEnd);
+  return {
+    stop: () => {
+      if (!active) return;
+      active = false;
+      stopLookingAt(server, onClose);
+      responses.clear();
+      if (isHttp) server.off('request', onRequest);
+      if (--watching === 0) diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
+    },
+  };
+}
+
+function emptyCounts(): CloseAuditCounts {
+  return {
+    closed: 0,
+    ends: { fin: 0, rst: 0, none: 0, unknown: 0 },
+    unreadResets: 0,
+    abortiveResets: 0,
+    resetsWithData: 0,
+    unreceivedBytes: 0,
+    unreadBytes: 0,
+    lingered: 0,
+    lingerOverload: 0,
+    discardedWrites: 0,
+  };
+}
+
+/** Adds (`sign` 1) or takes back (-1) one close. */
+function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport | null, lostData: boolean, unreceived: number, sign: 1 | -1): void {
+  counts.closed += sign;
+  counts.ends[look.end] += sign;
+  if (look.cause === 'unread') {
+    counts.unreadResets += sign;
+    counts.unreadBytes += sign * (look.unread ?? 0);
+  } else if (look.cause === 'abortive') {
+    counts.abortiveResets += sign;
+  }
+  if (lostData) {
+    counts.resetsWithData += sign;
+    counts.unreceivedBytes += sign * unreceived;
+  }
+  if (report) {
+    if (report.reason === 'overload') counts.lingerOverload += sign;
+    else counts.lingered += sign;
+  }
+  if (look.queued > 0) counts.discardedWrites += sign;
+}
+
+function record(
+  socket: SocketInternals,
+  look: CloseLook,
+  report: LingerReport | null,
+  unreceived: number,
+  lostData: boolean,
+  response: http.ServerResponse | undefined,
+): AuditedClose {
+  return {
+    at: Date.now(),
+    end: look.end,
+    cause: look.cause,
+    state: look.state,
+    unreadBytes: look.unread,
+    unsentBytes: look.unsent,
+    unackedBytes: look.unacked,
+    queuedBytes: look.queued,
+    unreceivedBytes: unreceived,
+    bytesRead: socket.bytesRead,
+    bytesWritten: socket.bytesWritten,
+    remote: lostData ? remoteOf(socket) : null,
+    lingered: report ? { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } : null,
+    request: response ? requestOf(response) : null,
+  };
+}
+
+function remoteOf(socket: net.Socket): string | null {
+  try {
+    const address = socket.remoteAddress;
+    if (!address) return null;
+    return socket.remoteFamily === 'IPv6' ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
+  } catch {
+    return null;
+  }
+}
+
+function requestOf(response: http.ServerResponse): AuditedRequest | null {
+  const request = (response as http.ServerResponse & { req?: http.IncomingMessage }).req;
+  if (!request) return null;
+  const url = request.url ?? '';
+  const query = url.indexOf('?');
+  return {
+    method: request.method ?? '',
+    path: (query === -1 ? url : url.slice(0, query)).slice(0, MAX_PATH),
+    status: response.headersSent ? response.statusCode : null,
+  };
+}

@@ -1,0 +1,56 @@
+// The process audit's report: a few lines of text for people, or one JSON object for tools.
+import type { AuditedClose, CloseAuditCounts } from './types.js';
+import { count } from './summary.js';
+
+/** What `sockclose/audit` reports (the JSON written to SOCKCLOSE_AUDIT_FILE). */
+export interface ProcessAuditReport {
+  /** The process id. */
+  pid: number;
+  /** When the report was made, in epoch milliseconds. */
+  at: number;
+  /** What made the report: `'SIGUSR2'`, `'exit'`, `'SIGINT'`, `'SIGTERM'`, or `'call'`. */
+  reason: string;
+  /** Servers audited so far. */
+  servers: number;
+  /** The one-sentence summary. */
+  summary: string;
+  /** The counters over every server. */
+  counts: CloseAuditCounts;
+  /** The latest RST closes that had sent data, oldest first. */
+  recent: AuditedClose[];
+}
+
+const SHOWN = 10;
+
+/** The report as text, for stderr. */
+export function formatReport(report: ProcessAuditReport): string {
+  const { counts, recent } = report;
+  const lines = [`sockclose audit (pid ${report.pid}, ${report.reason}): ${report.summary}`];
+  if (counts.closed > 0) {
+    const { ends } = counts;
+    lines.push(
+      `  ${count(counts.closed)} closes on ${count(report.servers)} server${report.servers === 1 ? '' : 's'}: ` +
+        `FIN ${count(ends.fin)}, RST ${count(ends.rst)} (input left unread ${count(counts.unreadResets)}, asked for ${count(counts.abortiveResets)}), ` +
+        `already over ${count(ends.none)}, unknown ${count(ends.unknown)}; lingering close handled ${count(counts.lingered)}`,
+    );
+  }
+  if (recent.length > 0) {
+    const shown = recent.slice(-SHOWN);
+    lines.push(`  latest RST closes that had sent data (${shown.length} of ${count(counts.resetsWithData)}):`);
+    for (const close of shown) lines.push(`    ${describe(close)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function bytes(value: number | null): string {
+  return value === null ? '? B' : `${count(value)} B`;
+}
+
+function describe(close: AuditedClose): string {
+  const parts: string[] = [];
+  if (close.remote) parts.push(close.remote);
+  if (close.request) parts.push(`${close.request.method} ${close.request.path} -> ${close.request.status ?? 'no response'}`);
+  parts.push(`unread ${bytes(close.unreadBytes)}`, `sent ${bytes(close.bytesWritten)}`, `unsent ${bytes(close.unsentBytes)}`, `unacked ${bytes(close.unackedBytes)}`);
+  if (close.queuedBytes > 0) parts.push(`discarded ${bytes(close.queuedBytes)}`);
+  return parts.join('  ');
+}

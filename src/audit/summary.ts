@@ -1,0 +1,45 @@
+// The audit's one sentence: what its counters mean, and what to do about it.
+import type { CloseAuditCounts } from './types.js';
+
+/** 1234567 → '1,234,567'. */
+export function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/** Bytes for people, in decimal units: 1234567 → '1.2 MB'. */
+export function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+function connections(n: number): string {
+  return `${count(n)} connection${n === 1 ? '' : 's'}`;
+}
+
+/** One sentence saying what `counts` mean. */
+export function summarize(counts: CloseAuditCounts): string {
+  const { closed, resetsWithData, unreceivedBytes, unreadResets, lingered } = counts;
+  if (closed === 0) return 'No connection has closed yet.';
+  const handled = lingered > 0 ? ` (lingering close handled ${count(lingered)})` : '';
+  if (resetsWithData > 0) {
+    const ended = `${count(resetsWithData)} of ${connections(closed)} ended with RST`;
+    const lost =
+      unreceivedBytes > 0
+        ? `while the client had not received ${size(unreceivedBytes)} of responses`
+        : 'after a response had been sent: a client that had not read it yet lost it';
+    return `${ended} ${lost}${handled}; enable lingering close.`;
+  }
+  if (unreadResets > 0) {
+    return `${count(unreadResets)} of ${connections(closed)} ended with RST (request bytes left unread) before any response byte was sent${handled}: nothing of a response was lost.`;
+  }
+  const unknown = counts.ends.unknown;
+  if (unknown === closed) return `${connections(closed)} closed; the kernel could not be asked how they ended (no native binary, or this platform cannot tell).`;
+  return `None of ${connections(closed)} ended with an RST that could lose a response${handled}.`;
+}

@@ -1,0 +1,107 @@
+// The public types of the close audit.
+import type { LingerEndReason } from '../lingering/types.js';
+import type { TcpStateName } from '../native/layout.js';
+
+/**
+ * How this side's close ended the connection, as the kernel saw it right before the descriptor
+ * closed:
+ * - `'fin'`: a normal close (our FIN was sent, or goes now).
+ * - `'rst'`: the close sent RST: input was left unread (`cause: 'unread'`) or SO_LINGER {1, 0} was
+ *   set (`cause: 'abortive'`: hardReset(), or a lingering close's timeout policy). On AF_UNIX,
+ *   which has no RST, unread input makes the peer's next read fail with ECONNRESET: counted here too.
+ * - `'none'`: the connection was over before this close, not cleanly: the peer had reset it (where
+ *   the platform cannot count the peer's FIN, a connection both sides had finished counts here too).
+ * - `'unknown'`: the kernel could not be asked (no native binary, a platform that cannot tell).
+ */
+export type AuditedEnd = 'fin' | 'rst' | 'none' | 'unknown';
+
+/** The http request last on a connection (http and https servers). */
+export interface AuditedRequest {
+  /** The request method. */
+  method: string;
+  /** The request path, without its query string (at most 200 characters). */
+  path: string;
+  /** The response status, or null if no response head was sent. */
+  status: number | null;
+}
+
+/** How one connection ended. See {@link auditCloses}. */
+export interface AuditedClose {
+  /** When the descriptor closed, in epoch milliseconds. */
+  at: number;
+  /** How it ended. */
+  end: AuditedEnd;
+  /** For `'rst'`: why (`'unread'`: input left unread; `'abortive'`: SO_LINGER {1, 0}); else null. */
+  cause: 'unread' | 'abortive' | null;
+  /** The TCP state right before the close (null: unknown, or AF_UNIX). */
+  state: TcpStateName | null;
+  /** Request bytes received and never read (null: unknown). */
+  unreadBytes: number | null;
+  /** For `'rst'`: response bytes the kernel still held unsent (null: unknown, or not an RST: a FIN close delivers them). */
+  unsentBytes: number | null;
+  /** For `'rst'`: response bytes sent but not acknowledged by the client's kernel (null: unknown, or not an RST). */
+  unackedBytes: number | null;
+  /** Bytes Node still held for writing (its stream buffer and libuv's queue): a close discards them. */
+  queuedBytes: number;
+  /**
+   * Bytes the client certainly never received: unsent + unacknowledged + queued, when known. With
+   * an RST the client also loses what its kernel received but its application had not read yet,
+   * which this side cannot see: this is a lower bound.
+   */
+  unreceivedBytes: number;
+  /** Bytes this side read (Node's bytesRead). */
+  bytesRead: number;
+  /** Bytes this side wrote (Node's bytesWritten). */
+  bytesWritten: number;
+  /** The peer's address and port, for RST closes that lost data (null otherwise, or unknown). */
+  remote: string | null;
+  /** The lingering close that handled the close, or null if none did. */
+  lingered: { reason: LingerEndReason; drainedBytes: number; closedWith: 'close' | 'reset' } | null;
+  /** For http and https servers: the request last on the connection, or null. */
+  request: AuditedRequest | null;
+}
+
+/** The counters of a close audit. */
+export interface CloseAuditCounts {
+  /** Connections whose close was recorded. */
+  closed: number;
+  /** Closes by how they ended. */
+  ends: Record<AuditedEnd, number>;
+  /** RST closes caused by unread input (the ones lingering close prevents). */
+  unreadResets: number;
+  /** RST closes asked for (SO_LINGER {1, 0}: hardReset(), a lingering close's timeout policy). */
+  abortiveResets: number;
+  /**
+   * RST closes caused by unread input on connections that had sent response bytes: the client may
+   * have lost some (certainly so when `unreceivedBytes` > 0). The ring keeps the latest of these.
+   */
+  resetsWithData: number;
+  /** Over `resetsWithData`: bytes the client certainly never received (a lower bound of what it lost). */
+  unreceivedBytes: number;
+  /** Over the unread-input resets: request bytes left unread. */
+  unreadBytes: number;
+  /** Closes a lingering close handled (it lingered; `'overload'` closes not counted). */
+  lingered: number;
+  /** Closes a lingering close refused for overload (closed at once). */
+  lingerOverload: number;
+  /** Closes that discarded bytes Node still held for writing. */
+  discardedWrites: number;
+}
+
+/** Options for {@link auditCloses}. */
+export interface AuditClosesOptions {
+  /** How many recent RST-with-data closes to keep (default 100, 0 to keep none, at most 100,000). */
+  recent?: number;
+}
+
+/** What {@link auditCloses} returns: the audit's readings, and a way to stop it. */
+export interface CloseAudit {
+  /** A snapshot of the counters. */
+  counts(): CloseAuditCounts;
+  /** The latest RST-with-data closes, oldest first (at most `recent`). */
+  recent(): AuditedClose[];
+  /** One sentence saying what the numbers mean. */
+  summary(): string;
+  /** Stops recording this server's closes (of connections already open too). */
+  stop(): void;
+}

@@ -1,0 +1,91 @@
+// sockclose's node:diagnostics_channel events, the convention Node's http and undici use. Every
+// publish checks `hasSubscribers` first and builds nothing when nobody listens: the cost of an
+// event nobody subscribed to is one property read. Channels are looked up by name, process-wide
+// per thread, so a subscriber sees events from every copy of sockclose the process loaded.
+//
+// Node isolates subscribers: publish() never throws to the publisher; a subscriber that throws has
+// its error re-thrown on the next tick (an 'uncaughtException', as a throwing event listener's
+// would be), while the socket it was told about closes as it would have anyway.
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type net from 'node:net';
+
+import type { AuditedClose } from '../audit/types.js';
+import type { LingerReport } from '../lingering/types.js';
+
+/** The names of sockclose's diagnostics channels. */
+export const ChannelNames = Object.freeze({
+  /** A lingering close ended (every reason, `'overload'` included). Message: {@link LingerEndMessage}. */
+  lingerEnd: 'sockclose:linger:end',
+  /** hardReset() reset a connection. Message: {@link HardResetMessage}. */
+  hardReset: 'sockclose:hard-reset',
+  /** A close audit recorded how a connection ended. Message: {@link AuditCloseMessage}. */
+  auditClose: 'sockclose:audit:close',
+} as const);
+
+/** The message on `sockclose:linger:end`: published once per finished lingering close, right before its descriptor closes. */
+export interface LingerEndMessage {
+  /** The linger's report, as `onReport` and `lingeringClose()` give it. */
+  report: LingerReport;
+  /** The socket whose lingering close ended (`destroyed`, its descriptor about to close). */
+  socket: net.Socket;
+}
+
+/** The message on `sockclose:hard-reset`: published once per hardReset() that reset a connection, after it did. */
+export interface HardResetMessage {
+  /** The socket reset, or null when hardReset() was given a raw descriptor. */
+  socket: net.Socket | null;
+  /**
+   * The descriptor the reset closed (for a socket, its number at the call; it may be reused
+   * since), or -1 when Node's own resetAndDestroy() did it (no native binary, or Windows).
+   */
+  fd: number;
+}
+
+/** The message on `sockclose:audit:close`: published for each close a close audit records. */
+export interface AuditCloseMessage {
+  /** How the connection ended. */
+  close: AuditedClose;
+  /** The socket that closed (`destroyed`, its descriptor about to close). */
+  socket: net.Socket;
+  /** The server it belonged to. */
+  server: net.Server;
+}
+
+const lingerEnd = diagnosticsChannel.channel(ChannelNames.lingerEnd);
+const hardResetChannel = diagnosticsChannel.channel(ChannelNames.hardReset);
+const auditClose = diagnosticsChannel.channel(ChannelNames.auditClose);
+
+/**
+ * Publishes a finished lingering close on `sockclose:linger:end`. Called by the lingering close
+ * once per finished linger (`'overload'` included): for a linger the native lingerer ran, once its
+ * descriptor is closed (after Node let go of the socket); for an end decided in JavaScript
+ * (overload, a timeout during the flush), at once. The close audit reads it to know a linger
+ * handled the close: a report that comes after the audit's look corrects the unread-input RST the
+ * look saw (the linger drains that input). Internal.
+ */
+export function publishLingerEnd(report: LingerReport, socket: net.Socket): void {
+  if (!lingerEnd.hasSubscribers) return;
+  lingerEnd.publish({ report, socket } satisfies LingerEndMessage);
+}
+
+/** Whether anybody listens on `sockclose:linger:end` (a lingering close then keeps its socket for the report). Internal. */
+export function lingerEndSubscribed(): boolean {
+  return lingerEnd.hasSubscribers;
+}
+
+/** Publishes a reset on `sockclose:hard-reset`. Called by hardReset(). Internal. */
+export function publishHardReset(socket: net.Socket | null, fd: number): void {
+  if (!hardResetChannel.hasSubscribers) return;
+  hardResetChannel.publish({ socket, fd } satisfies HardResetMessage);
+}
+
+/** Whether anybody listens on `sockclose:audit:close` (an audit then builds the full record). Internal. */
+export function auditCloseSubscribed(): boolean {
+  return auditClose.hasSubscribers;
+}
+
+/** Publishes an audited close on `sockclose:audit:close`. Internal. */
+export function publishAuditClose(message: AuditCloseMessage): void {
+  if (!auditClose.hasSubscribers) return;
+  auditClose.publish(message);
+}

@@ -1,0 +1,128 @@
+// `node --require sockclose/audit` and `--import sockclose/audit` on an application that knows
+// nothing of sockclose: it is audited, the summary comes at exit (stderr, or JSON to
+// SOCKCLOSE_AUDIT_FILE), on SIGUSR2, and before a SIGTERM that still ends the process as before.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { tempDir } from '../helpers/net.js';
+import { root } from '../helpers/sockclose.js';
+import { within } from '../helpers/wait.js';
+
+const app = path.join(root, 'test', 'audit', 'fixtures', 'seed-app.cjs');
+const env = { ...process.env, SOCKCLOSE_LIB: path.join(root, 'lib', 'index.js'), SEED_RUNS: '10' };
+const SUMMARY = /^sockclose audit \(pid \d+, exit\): 10 of 10 connections ended with RST while the client had not received [\d.]+ [kM]B of responses; enable lingering close\.$/m;
+
+function runApp(args: string[], extra: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [...args, app], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 30_000 });
+  return result;
+}
+
+describe('sockclose/audit preload', () => {
+  it('--require: audits the unmodified seed 004 server, summary on stderr at exit, exit code kept', () => {
+    const result = runApp(['--require', 'sockclose/audit'], { SEED_EXIT: '7' });
+    expect(result.status).toBe(7);
+    expect(result.stdout).toBe('complete 0 of 10\n');
+    expect(result.stderr).toMatch(SUMMARY);
+    expect(result.stderr).toMatch(/10 closes on 1 server: FIN 0, RST 10 \(input left unread 10, asked for 0\)/);
+    expect(result.stderr).toMatch(/latest RST closes that had sent data \(10 of 10\):\n(    127\.0\.0\.1:\d+ {2}unread 4 B {2}sent 600,000 B {2}unsent [\d,]+ B {2}unacked [\d,]+ B\n){10}/);
+  });
+
+  it('--import: the same', () => {
+    const result = runApp(['--import', 'sockclose/audit']);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(SUMMARY);
+  });
+
+  it('the same application calling enableLingeringClose: clean, and the audit says so', () => {
+    const result = runApp(['--require', 'sockclose/audit'], { SEED_LINGERING: '1' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('complete 10 of 10\n');
+    expect(result.stderr).toMatch(/: None of 10 connections ended with an RST that could lose a response \(lingering close handled 10\)\.$/m);
+  });
+
+  it('SOCKCLOSE_AUDIT_FILE: the report as JSON, %p naming the pid', () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const result = runApp(['--require', 'sockclose/audit'], { SOCKCLOSE_AUDIT_FILE: path.join(dir, 'audit-%p.json') });
+      expect(result.status).toBe(0);
+      expect(result.stderr).toBe('');
+      const files = fs.readdirSync(dir);
+      expect(files).toEqual([expect.stringMatching(/^audit-\d+\.json$/)]);
+      const report = JSON.parse(fs.readFileSync(path.join(dir, files[0]!), 'utf8'));
+      expect(report).toMatchObject({ reason: 'exit', servers: 1, counts: { closed: 10, resetsWithData: 10, unreadBytes: 40 } });
+      expect(report.pid).toBe(Number(/audit-(\d+)/.exec(files[0]!)![1]));
+      expect(report.recent).toHaveLength(10);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a process with no server says nothing', () => {
+    const result = spawnSync(process.execPath, ['--require', 'sockclose/audit', '-e', 'process.exitCode = 3'], { env, encoding: 'utf8' });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toBe('');
+  });
+
+  it('SIGUSR2 prints the summary and the process runs on; SIGTERM prints it, then still ends the process', async () => {
+    const child = spawn(process.execPath, ['--require', 'sockclose/audit', app], { env: { ...env, SEED_WAIT: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    try {
+      await within(
+        new Promise<void>((resolve) => child.stdout.on('data', () => stdout.includes('ready') && resolve())),
+        20_000,
+        'the application to be ready',
+      );
+      child.kill('SIGUSR2');
+      await within(
+        new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('SIGUSR2') && stderr.endsWith('\n') && resolve())),
+        10_000,
+        'the SIGUSR2 report',
+      );
+      expect(stderr).toMatch(/^sockclose audit \(pid \d+, SIGUSR2\): 10 of 10 connections ended with RST/m);
+      expect(child.exitCode).toBeNull();
+      child.kill('SIGTERM');
+      const [code, signal] = await within(exited, 10_000, 'the application to end');
+      expect([code, signal]).toEqual([null, 'SIGTERM']);
+      expect(stderr).toMatch(/^sockclose audit \(pid \d+, SIGTERM\): 10 of 10 connections ended with RST/m);
+      expect(stderr).not.toMatch(/, exit\)/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('sockclose/audit preload: servers found when they listen', () => {
+  it('a handler that closes at once (hardReset) is audited from the first connection, as a reset asked for', () => {
+    const script = `
+      const net = require('node:net');
+      const { hardReset } = require(process.env.SOCKCLOSE_LIB);
+      const server = net.createServer((socket) => { socket.on('error', () => {}); socket.write('x'); hardReset(socket); });
+      server.listen(0, '127.0.0.1', async () => {
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => net.connect(server.address().port, '127.0.0.1').on('error', () => {}).on('close', resolve));
+        server.close();
+      });`;
+    const result = spawnSync(process.execPath, ['--require', 'sockclose/audit', '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(/: None of 3 connections ended with an RST that could lose a response\.\n {2}3 closes on 1 server: FIN 0, RST 3 \(input left unread 0, asked for 3\)/);
+  });
+});
+
+describe('sockclose/audit entry point', () => {
+  it('require and import give the same names; the ES module default is the CommonJS module', () => {
+    const cjs = spawnSync(process.execPath, ['-p', "JSON.stringify(Object.keys(require('sockclose/audit')).filter((k) => k !== '__esModule').sort())"], { encoding: 'utf8', cwd: root });
+    const esm = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "import * as m from 'sockclose/audit'; console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort()), m.default.processAuditReport === m.processAuditReport)"],
+      { encoding: 'utf8', cwd: root },
+    );
+    expect(JSON.parse(cjs.stdout)).toEqual(['processAuditReport']);
+    expect(esm.stdout.trim()).toBe('["processAuditReport"] true');
+  });
+});
