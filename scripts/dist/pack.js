@@ -9,12 +9,13 @@ const path = require('node:path');
 const { run } = require('./run.js');
 
 /**
- * Size budget, in bytes. Measured with two prebuilds (88 KB x64 + 68 KB arm64, stripped) and the
- * compiled lib/ of the core, lingering close, cluster guard, harness and CLI (about 325 KB, TSDoc
- * included): about 170 KB packed, 530 KB unpacked. The budget leaves room to grow; what it catches
- * is bloat: a stray folder, a source map, a debug build of the addon.
+ * Size budget, in bytes. Measured on 2026-12-03 with two prebuilds (87 KB x64 + 131 KB arm64,
+ * stripped; the arm64 file grew by one 64 KiB page alignment step with the native lingerer) and
+ * the compiled lib/ of the core, lingering close, close audit, cluster guard, harness and CLI
+ * (473 KB, TSDoc included): 249 KB packed, 808 KB unpacked. The budget leaves room to grow; what it
+ * catches is bloat: a stray folder, a source map, a debug build of the addon.
  */
-const BUDGET = { packed: 256 * 1024, unpacked: 768 * 1024 };
+const BUDGET = { packed: 320 * 1024, unpacked: 1024 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [
