@@ -14,6 +14,17 @@ function localNodeDir() {
   return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : null;
 }
 
+/**
+ * Node's headers (node_api.h, uv.h) for builds outside node-gyp (the AIX-layer test, the platform
+ * check): the running Node's own, else the system's (Debian's nodejs package puts them in
+ * /usr/include/node). The Node binaries the version matrix runs (npm packages) have none, and any
+ * copy serves: Node-API and libuv 1.x keep their ABI. Null if none is installed.
+ */
+function nodeHeadersDir() {
+  const candidates = [path.join(localNodeDir() ?? '', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+  return candidates.find((dir) => path.isAbsolute(dir) && fs.existsSync(path.join(dir, 'node_api.h')) && fs.existsSync(path.join(dir, 'uv.h'))) ?? null;
+}
+
 /** The node-gyp entry point: npm's own (set for install scripts), else the one in node_modules. */
 function nodeGypBin() {
   if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
@@ -47,4 +58,4 @@ function runNodeGyp(args, { cwd, stdio = verbose() ? 'inherit' : ['inherit', 'ig
   return result.status ?? 1;
 }
 
-module.exports = { localNodeDir, runNodeGyp };
+module.exports = { localNodeDir, nodeHeadersDir, runNodeGyp };

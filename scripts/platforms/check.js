@@ -275,7 +275,7 @@ async function checkHost(target, scratch) {
 async function main() {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-platforms-'));
   try {
-    const nodeInclude = path.join(require('../node-gyp.js').localNodeDir() ?? path.resolve(path.dirname(process.execPath), '..'), 'include', 'node');
+    const nodeInclude = require('../node-gyp.js').nodeHeadersDir() ?? path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
     let zig = null;
     let allowed = null;
     const tools = step(`tools: zig, ${LD64}, Node-API ${NAPI_VERSION} declarations`, async () => {

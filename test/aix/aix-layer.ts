@@ -15,9 +15,12 @@ const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 
 /** Node-API headers: the node-api-headers package (cmake-js's), else Node's own install. */
-// The running Node's own headers (as node-gyp uses them): Node-API and libuv, which the lingerer needs.
+// Node's headers (Node-API, and libuv for the lingerer): the running Node's, else the system's.
 function napiInclude(): string {
-  return path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
+  const { nodeHeadersDir } = require(path.join(root, 'scripts', 'node-gyp.js')) as { nodeHeadersDir(): string | null };
+  const dir = nodeHeadersDir();
+  if (!dir) throw new Error("no Node headers (node_api.h, uv.h) next to this Node or in /usr/include/node");
+  return dir;
 }
 
 const built = new Set<string>();

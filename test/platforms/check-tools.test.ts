@@ -15,10 +15,11 @@ const { nodeApiFunctions } = require(path.join(root, 'scripts', 'platforms', 'no
 const { machoImports } = require(path.join(root, 'scripts', 'platforms', 'macho-imports.js')) as {
   machoImports(buffer: Buffer): { arch: string; filetype: string; twoLevel: boolean; dylibs: string[]; imports: Array<{ name: string; from: string }> };
 };
-const { localNodeDir } = require(path.join(root, 'scripts', 'node-gyp.js')) as { localNodeDir(): string | null };
+const { nodeHeadersDir } = require(path.join(root, 'scripts', 'node-gyp.js')) as { nodeHeadersDir(): string | null };
 
 describe('the Node-API allow-list', () => {
-  const include = path.join(localNodeDir() ?? path.resolve(path.dirname(process.execPath), '..'), 'include', 'node');
+  // The running Node's headers, else the system's (the version matrix's Node binaries have none).
+  const include = nodeHeadersDir() ?? path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
   const v8 = nodeApiFunctions(include, 8);
 
   it('holds what NAPI_VERSION 8 declares, attributes and all', () => {
