@@ -44,11 +44,18 @@ export function checkTarget(value: unknown, caller: Caller, needs: Needs = 'stre
     return;
   }
   if (value instanceof net.Socket) return;
-  // Said plainly, as for a UDP descriptor: "an instance of net.Socket … Received an instance of
-  // Socket" misleads. node:dgram is loaded only here, on the error path, never by require('sockclose').
+  throw notASocket(value, 'target', TARGET_TYPES, caller, needs);
+}
+
+/**
+ * The error for an argument that is not a net.Socket: ERR_SOCKCLOSE_NOT_TCP for a dgram.Socket,
+ * said plainly, as for a UDP descriptor ("an instance of net.Socket … Received an instance of
+ * Socket" misleads), else ERR_INVALID_ARG_TYPE. node:dgram is loaded only here, on the error path.
+ */
+export function notASocket(value: unknown, name: string, expected: string, caller: Caller, needs: Needs = 'stream') {
   const dgram = require('node:dgram') as typeof import('node:dgram');
-  if (value instanceof dgram.Socket) throw notTcp(needs, 'this is a dgram.Socket (UDP)', caller);
-  throw invalidArgType('target', TARGET_TYPES, value, caller);
+  if (value instanceof dgram.Socket) return notTcp(needs, 'this is a dgram.Socket (UDP)', caller);
+  return invalidArgType(name, expected, value, caller);
 }
 
 /**

@@ -1,7 +1,7 @@
 import net from 'node:net';
 
-import { closedSocket, invalidArgType } from '../errors.js';
-import { realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
+import { closedSocket } from '../errors.js';
+import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
 import { manageDirect, type Owner } from './managed.js';
 import { registerPool } from './native-lingerer.js';
 import { defaultLimits, lingerSettings } from './options.js';
@@ -44,7 +44,7 @@ let threadOwner: Owner | undefined;
  * ```
  */
 export async function lingeringClose(socket: net.Socket, options: LingeringCloseOptions = {}): Promise<LingerReport> {
-  if (!(socket instanceof net.Socket)) throw invalidArgType('socket', 'an instance of net.Socket', socket, lingeringClose);
+  if (!(socket instanceof net.Socket)) throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
   const real = realSocket(socket);
   // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
   resolveSocket(real, lingeringClose, 'stream');

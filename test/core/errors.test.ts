@@ -67,6 +67,11 @@ describe('bad input', () => {
       expect(error, name).toMatchObject({ code: 'ERR_SOCKCLOSE_NOT_TCP', message: expect.stringContaining('dgram.Socket (UDP)') });
       expect((error as Error).message, name).toMatch(new RegExp(`^${name}\\(\\) needs a TCP`));
     }
+    // lingeringClose() takes sockets only, and says the same.
+    await expect(sockclose.lingeringClose(udp as unknown as net.Socket)).rejects.toMatchObject({
+      code: 'ERR_SOCKCLOSE_NOT_TCP',
+      message: expect.stringContaining('dgram.Socket (UDP)'),
+    });
   });
 
   it.each([[2 ** 40], [3.5], ['7'], [Number.NaN]])('a socket whose handle reports fd %s: ERR_SOCKCLOSE_NO_FD, never the value', async (fd) => {
