@@ -98,8 +98,8 @@ function expected(name: Name, kind: TargetKind): Expected {
     case 'wrong-type':
       return typeError();
     case 'udp-socket':
-      // Said to be UDP, as a UDP descriptor is; lingeringClose() checks for a net.Socket first.
-      return name === 'lingeringClose' ? typeError() : coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
+      // Said to be UDP, as a UDP descriptor is (lingeringClose() too).
+      return coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);
     case 'out-of-range':
       return rangeError;
     case 'closed-fd':
