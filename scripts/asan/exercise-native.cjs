@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { Worker, isMainThread, parentPort } = require('node:worker_threads');
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 
 // dgram exposes no descriptor but through its deprecated _handle: keep the warning out of the log.
 process.noDeprecation = true;
@@ -19,6 +19,19 @@ const sockclose = require(path.join(root, 'lib', 'index.js'));
 const { binding } = require(path.join(root, 'lib', 'native', 'binding.js'));
 
 const repetitions = Number(process.argv[2] ?? 200);
+// SOCKCLOSE_EXERCISE_TRACE=1: each stage on stderr (to find where a slow run under valgrind is).
+let stage = 'start';
+const trace = (what) => {
+  stage = what;
+  if (process.env.SOCKCLOSE_EXERCISE_TRACE === '1') process.stderr.write(`[exercise] ${what}\n`);
+};
+// A run that stops making progress fails loudly, naming its stage, instead of stalling CI.
+if (isMainThread) {
+  setTimeout(() => {
+    console.error(`exercise-native: no end after 300 s, at stage "${stage}"`);
+    process.exit(1);
+  }, 300_000).unref();
+}
 const calls = {};
 const count = (key) => (calls[key] = (calls[key] ?? 0) + 1);
 
@@ -127,6 +140,7 @@ async function exerciseLingering(native) {
   const ends = ['eof', 'idle', 'drain', 'reset', 'abortive'];
   for (let r = 0; r < Math.max(10, repetitions / 10); r++) {
     const end = ends[r % ends.length];
+    trace(`lingering ${r} ${end}`);
     const { server, client, peer } = await pair();
     client.on('error', () => {});
     peer.on('error', () => {});
@@ -141,6 +155,7 @@ async function exerciseLingering(native) {
     // A paused client reads nothing, not even our FIN: it never answers it (the idle timeout).
     if (end !== 'idle') client.resume();
     const report = await closing.catch((error) => ({ reason: error.code }));
+    trace(`lingering ${r} ${end}: ${report.reason}`);
     count(`lingering ${end}: ${report.reason}`);
     client.destroy();
     await new Promise((resolve) => server.close(resolve));
@@ -173,7 +188,10 @@ async function main() {
   // Addon instances in other environments: each worker loads the binary (a new instance with its
   // own record), uses it, and exits or is terminated; its instance data must be freed.
   for (let i = 0; i < 4; i++) {
-    const worker = new Worker(__filename, { workerData: null });
+    trace(`worker ${i}`);
+    // A worker to be terminated keeps its linger long (the cleanup hook must close it); one that
+    // exits by itself lingers briefly (the process waits for a linger, as designed).
+    const worker = new Worker(__filename, { workerData: { idleTimeout: i % 2 === 0 ? 60_000 : 500 } });
     await new Promise((resolve) => worker.once('message', resolve));
     if (i % 2 === 0) await worker.terminate();
     else await new Promise((resolve) => worker.once('exit', resolve));
@@ -200,7 +218,7 @@ if (isMainThread) {
     sockclose.getLinger(peer);
     // A linger still running when the worker ends: the environment's cleanup hook closes it.
     peer.write('response');
-    sockclose.lingeringClose(peer, { idleTimeout: 60_000 }).catch(() => {});
+    sockclose.lingeringClose(peer, { idleTimeout: workerData.idleTimeout, maxTimeout: 120_000 }).catch(() => {});
     client.resume();
     await new Promise((resolve) => client.once('end', resolve));
     await new Promise((resolve) => setImmediate(resolve));
