@@ -111,9 +111,7 @@ function hookedDestroy(this: SocketInternals, error: Error | null, callback: Des
     closeNow(this, hook, error, callback);
     return;
   }
-  // The common case, one step (the lingering close's), needs no copy of the list.
-  const steps = hook.steps.size === 1 ? [hook.steps.values().next().value!] : [...hook.steps.values()];
-  const pending = runSteps(this, handle, hook, steps, 0);
+  const pending = runSteps(this, handle, hook, [...hook.steps.values()], 0);
   if (!pending) {
     closeNow(this, hook, error, callback);
     return;

@@ -20,7 +20,7 @@ const server = http.createServer((_req, res) => {
   res.writeHead(200, { Connection: 'close', 'Content-Type': 'text/plain', 'Content-Length': body.length });
   res.end(body);
 });
-const control = mode === 'lingering' ? enableLingeringClose(server, { idleTimeout: idle, maxLingering: 100_000, onTimeout: process.env.SOCKCLOSE_BENCH_ON_TIMEOUT ?? 'reset' }) : null;
+const control = mode === 'lingering' ? enableLingeringClose(server, { idleTimeout: idle, maxLingering: 100_000 }) : null;
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(`${server.address().port}\n`));
 let gcMicros = 0;
 const cpuNow = () => {
