@@ -71,10 +71,11 @@ class Connection {
     return kMore;
   }
 
-  bool Register() {
-    if (owner_->poller_.Add(fd_, this, &watch_) != 0) return false;
-    registered_ = true;
-    return true;
+  // 0, or -errno (the poller could not watch it: EMFILE for its own descriptor, say).
+  int Register() {
+    const int result = owner_->poller_.Add(fd_, this, &watch_);
+    registered_ = result == 0;
+    return result;
   }
 
   // A deadline passed? Ends the linger if so (true). Bytes of ours being acknowledged count as
@@ -211,9 +212,13 @@ int Lingerer::Start(const StartRequest& request) {
 
   // Node saw the peer's FIN already: the linger may be over before it needs a watcher.
   if ((request.flags & kInputEnded) && connection->Drain() == Connection::kEnded) return 0;
-  if (!connection->Register()) {
-    Finish(connection, kEndError, EIO);
-    return 0;
+  // Nothing watchable (EMFILE for the poller's own descriptor, say): nothing taken, as when dup()
+  // fails; the caller closes as it would without a lingerer.
+  const int registered = connection->Register();
+  if (registered != 0) {
+    connection->CloseDescriptor(false);
+    Remove(connection);
+    return registered;
   }
   ArmTimer(connection->NextDeadline());
   return 0;
