@@ -15,6 +15,8 @@
 //   'request' handler). `parser.unconsume()` returns them to `onread`; `parser.remove()` takes the
 //   connection off the headers/request-timeout list.
 // - Node clears a socket's timer in _destroy(); a deferred close must do it itself (kTimeout).
+// - A TLS server's socket is its own once the handshake is done (`_secureEstablished`): the
+//   lingering close takes a server's TLSSockets from then on, as 'secureConnection' gives them.
 import type net from 'node:net';
 
 import type { Transport } from './platform/behaviour.js';
@@ -186,6 +188,11 @@ export function detachHttpParser(socket: SocketInternals): void {
   }
   // Node's freeParser() calls remove() again on close; removing twice is harmless.
   if (typeof parser.remove === 'function') parser.remove();
+}
+
+/** Whether a TLSSocket finished its handshake (Node sets it right before 'secure'/'secureConnection'). */
+export function tlsHandshakeDone(socket: SocketInternals): boolean {
+  return (socket as SocketInternals & { _secureEstablished?: boolean })._secureEstablished === true;
 }
 
 /** Whether Node's own resetAndDestroy() is closing this socket (then it must reset, not linger). */

@@ -1,18 +1,15 @@
 // The audit's one look at a connection: right before Node closes its handle, with the descriptor
 // still open, ask the kernel how the close will end it (one probe: state, queues, SO_LINGER).
 //
-// Every net.Socket close ends in `_destroy()`. Instead of wrapping it on each socket (an own
-// property per socket changes the socket's hidden class, which slows Node's own hot paths, and
-// costs a closure per connection), the prototype's is wrapped once, the first time an audit
-// starts; a closing socket is audited if its server is (`socket.server`, which Node sets on every
-// accepted socket; for TLS servers only the TLSSocket, not the raw socket under it). Nothing is
-// kept per connection; a socket of no audited server pays one property read at its close. The
-// wrapper only reads: it never changes how, or when, a socket closes.
-//
-// A socket under lingering close has its own `_destroy` (src/close-hook.ts), which calls the
-// prototype's after the linger: the look then comes after the linger, right before the real close.
-import net from 'node:net';
+// Every net.Socket close ends in `_destroy()`, which src/close-hook.ts wraps once on the prototype;
+// the audit is one of its lookers, called after every step (the lingering close's decision
+// included), right before the real close. A closing socket is audited if its server is
+// (`socket.server`, which Node sets on every accepted socket; for TLS servers only the TLSSocket,
+// not the raw socket under it). Nothing is kept per connection; a socket of no audited server pays
+// one property read at its close. The look only reads: it never changes how, or when, a socket closes.
+import type net from 'node:net';
 
+import { addCloseLooker } from '../close-hook.js';
 import { binding, record } from '../native/binding.js';
 import { Field, known, Slot, State, TCP_STATES, type TcpStateName } from '../native/layout.js';
 import { queuedWriteBytes, transportBytesRead, transportHandle, transportKind, type NodeHandle, type SocketInternals } from '../node-handle.js';
@@ -22,6 +19,8 @@ import type { AuditedEnd } from './types.js';
 /** What the kernel said at the close. */
 export interface CloseLook {
   end: AuditedEnd;
+  /** The lingering close took the connection over: its end is the linger's report, later. */
+  handedOver: boolean;
   cause: 'unread' | 'abortive' | null;
   state: TcpStateName | null;
   unread: number | null;
@@ -35,8 +34,6 @@ export interface CloseLook {
  * handle left to ask). Must not throw (it is guarded anyway).
  */
 export type CloseListener = (socket: SocketInternals, look: CloseLook | null) => void;
-
-type Destroy = (this: SocketInternals, error: Error | null, callback: (error?: Error | null) => void) => void;
 
 interface Watched {
   listener: CloseListener;
@@ -78,29 +75,23 @@ function both(first: CloseListener, second: CloseListener): Both {
   return combined;
 }
 
-/**
- * Wraps the prototype's _destroy (once). Called when a watch starts, before any connection: a
- * lingering close hooks a socket by calling the _destroy it finds then, which must be this one.
- */
+/** Starts looking at closes (once). */
 export function installCloseLook(): void {
   if (installed) return;
   installed = true;
-  const proto = net.Socket.prototype as unknown as { _destroy: Destroy };
-  const original = proto._destroy;
-  proto._destroy = function auditedDestroy(this: SocketInternals & { server?: net.Server | null; encrypted?: boolean }, error, callback) {
-    const server = this.server;
-    const watched = server ? watchedServers.get(server) : undefined;
-    if (watched !== undefined && (!watched.tls || this.encrypted === true)) {
-      const handle = this._handle;
-      try {
-        watched.listener(this, handle ? look(this, handle) : null);
-      } catch (failure) {
-        // An audit must never keep a socket from closing.
-        process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });
-      }
-    }
-    return original.call(this, error, callback);
-  };
+  addCloseLooker(lookAtClose);
+}
+
+function lookAtClose(socket: SocketInternals, handle: NodeHandle | null, handedOver: boolean): void {
+  const server = (socket as SocketInternals & { server?: net.Server | null }).server;
+  const watched = server ? watchedServers.get(server) : undefined;
+  if (watched === undefined || (watched.tls && (socket as { encrypted?: boolean }).encrypted !== true)) return;
+  try {
+    watched.listener(socket, handle ? look(socket, handle, handedOver) : null);
+  } catch (failure) {
+    // An audit must never keep a socket from closing.
+    process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });
+  }
 }
 
 const UNKNOWN_STATE = -1;
@@ -125,9 +116,9 @@ function dropFin(result: CloseLook): void {
 }
 
 /** One probe of the live descriptor; never throws. */
-export function look(socket: SocketInternals, handle: NodeHandle): CloseLook {
+export function look(socket: SocketInternals, handle: NodeHandle, handedOver = false): CloseLook {
   const queued = socket.writableLength + queuedWriteBytes(handle);
-  const result: CloseLook = { end: 'unknown', cause: null, state: null, unread: null, unsent: null, unacked: null, queued };
+  const result: CloseLook = { end: 'unknown', handedOver, cause: null, state: null, unread: null, unsent: null, unacked: null, queued };
   const native = binding();
   const transport = transportKind(handle);
   const rules = platform();

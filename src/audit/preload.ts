@@ -108,8 +108,6 @@ function onTerminatingSignal(signal: NodeJS.Signals): void {
 function start(): void {
   if (started || !isMainThread) return;
   started = true;
-  // Now, not at a server's first connection: a lingering close hooks each socket by keeping the
-  // _destroy it finds, which must already be the one that looks.
   installCloseLook();
   wrapListen();
   diagnosticsChannel.subscribe('net.server.socket', onServerSocket);

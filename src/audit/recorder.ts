@@ -6,7 +6,6 @@ import http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
 
-import { handedOver } from '../lingering/managed.js';
 import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
 import type { LingerReport } from '../lingering/types.js';
 import type { SocketInternals } from '../target.js';
@@ -60,7 +59,7 @@ export class Recorder {
     }
     // Correct later what the linger's report will say: an unread-input RST the linger drains, or
     // any close whose connection the native lingerer took over (its end is the linger's).
-    if (report === null && (look.cause === 'unread' || handedOver(socket))) {
+    if (report === null && (look.cause === 'unread' || look.handedOver)) {
       const pending = corrections.get(socket) ?? [];
       pending.push((late) => this.correct(look, late, lostData, unreceived, close));
       corrections.set(socket, pending);
@@ -127,8 +126,8 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
   let sweepAt = SWEEP_FROM;
   const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     responses.set(request.socket, response);
-    // A close that bypasses the prototype's _destroy (a socket hooked by a lingering close before
-    // the audit began) leaves its entry: swept, rarely, once the map has grown.
+    // A close the look never saw (a socket whose _destroy someone else replaced) leaves its
+    // entry: swept, rarely, once the map has grown.
     if (responses.size >= sweepAt) {
       for (const socket of responses.keys()) if (socket.destroyed && !(socket as SocketInternals)._handle) responses.delete(socket);
       sweepAt = Math.max(SWEEP_FROM, responses.size * 2);

@@ -3,11 +3,12 @@ import type tls from 'node:tls';
 
 import { invalidArgType, invalidArgValue, unsupported } from '../errors.js';
 import { currentPlatform } from '../platform/index.js';
-import { realSocket, requireNative } from '../target.js';
-import { manage, type Owner } from './managed.js';
+import { requireNative } from '../target.js';
+import { installLingeringHooks } from './hooks.js';
 import { lingerSettings, poolLimits, reportCallback } from './options.js';
 import { registerPool, unregisterPoolWhenIdle } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
+import { addServer, removeServer, type Owner } from './servers.js';
 import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types.js';
 
 const enabled = new WeakSet<net.Server>();
@@ -21,8 +22,9 @@ const enabled = new WeakSet<net.Server>();
  * `destroySoon()` or end of both directions. `hardReset()` and `resetAndDestroy()` still reset at
  * once.
  *
- * Applies to connections accepted from now on (TLS servers: once the handshake is done, the
- * sockets `'secureConnection'` gives; close_notify is sent before FIN).
+ * Applies to every connection of `server` that closes from now on, those already open included
+ * (TLS servers: once the handshake is done, the sockets `'secureConnection'` gives; close_notify
+ * is sent before FIN).
  *
  * Bounded: at most `maxLingering` sockets linger at once (past it a closing socket closes at
  * once, counted as `'overload'`); past `shortLingerAbove` lingers are short; every linger ends
@@ -64,24 +66,18 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   // tls is loaded here, not with the module: it brings all of crypto, which require('sockclose')
   // should not pay for.
   const { Server: TlsServer } = require('node:tls') as typeof tls;
-  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
-
-  const onConnection = (accepted: net.Socket): void => {
-    const socket = realSocket(accepted);
-    if (socket.destroyed || !socket._handle) return;
-    manage(socket, owner, settings);
-  };
-  // First in line: the application's own listener may close the socket at once.
-  server.prependListener(event, onConnection);
+  // Nothing per connection: a closing socket finds its server (src/lingering/servers.ts).
+  installLingeringHooks();
+  addServer(server, { owner, settings, tls: server instanceof TlsServer });
   enabled.add(server);
 
   const disable = (): void => {
     if (!owner.active) return;
-    // Its sockets see the switch at their close (no per-socket bookkeeping on the hot path).
+    // Sockets whose close began finish their bounded linger; the others close as Node does.
     owner.active = false;
     pool.open = false;
     unregisterPoolWhenIdle(pool);
-    server.off(event, onConnection);
+    removeServer(server);
     enabled.delete(server);
   };
   return Object.assign(disable, { stats: () => pool.snapshot(), drained: () => pool.drained() });

@@ -2,6 +2,7 @@ import net from 'node:net';
 
 import { closedSocket } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
+import { installLingeringHooks } from './hooks.js';
 import { manageDirect, type Owner } from './managed.js';
 import { registerPool } from './native-lingerer.js';
 import { defaultLimits, lingerSettings } from './options.js';
@@ -49,6 +50,7 @@ export async function lingeringClose(socket: net.Socket, options: LingeringClose
   // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
   resolveSocket(real, lingeringClose, 'stream');
   requireNative(lingeringClose);
+  installLingeringHooks();
   const state = manageDirect(
     real,
     (base) => lingerSettings(options, lingeringClose, base),

@@ -1,19 +1,22 @@
-// Puts one socket under lingering close: whoever closes it (user code, Node's http server, a
-// timeout, autoDestroy), the close goes through the linger, and the linger itself runs in native
-// code (native/lingerer.h). What stays in JavaScript is what only Node's objects can tell:
+// The lingering close of one socket: whoever closes it (user code, Node's http server, a timeout,
+// autoDestroy), the close goes through the linger, and the linger itself runs in native code
+// (native/lingerer.h). What stays in JavaScript is what only Node's objects can tell:
 //
-// - its half-close ('finish': our FIN is out, the peer's is not in): the close has begun. Node
-//   still reads for the application, so the socket stays Node's, but it is counted in its pool and
-//   bounded by the idle and total timeouts (the half-closed watch, on the shared clock).
-// - before destroy() (a wrapper around this socket's destroy()): from then on drop whatever is
-//   read; end() the socket, so Node hands libuv its shutdown behind the writes already queued and,
-//   on TLS, sends close_notify first.
-// - after (a close step, src/close-hook.ts): the socket is destroyed, its descriptor still open.
-//   Once libuv has handed the kernel every queued byte (the flush: usually already so), the
-//   descriptor goes to the native lingerer and Node closes its own copy at once: 'close' is
-//   emitted then, and the socket's memory is free while the connection lingers.
+// - its half-close (our FIN is out, the peer's is not in): the close has begun. Node still reads
+//   for the application, so the socket stays Node's, but it is counted in its pool and bounded by
+//   the idle and total timeouts (the half-closed watch, on the shared clock).
+// - before destroy(): from then on drop whatever is read; end() the socket, so Node hands libuv its
+//   shutdown behind the writes already queued and, on TLS, sends close_notify first.
+// - after (the close hook's first step, src/close-hook.ts): the socket is destroyed, its descriptor
+//   still open. Once libuv has handed the kernel every queued byte (the flush: usually already
+//   so), the descriptor goes to the native lingerer and Node closes its own copy at once: 'close'
+//   is emitted then, and the socket's memory is free while the connection lingers.
+//
+// Sockets are reached through hooks on the prototype (hooks.ts), not per socket: a server's socket
+// has no state here until its close begins, and on the common path (destroy() with nothing left
+// to flush) none that outlives that close.
 
-import { closeWatched, setCloseStep, setLaterEnd } from '../close-hook.js';
+import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
@@ -32,26 +35,20 @@ import {
 } from '../node-handle.js';
 import { handOver, type ReportConsumer } from './native-lingerer.js';
 import type { LingerSettings } from './options.js';
-import type { Admission, LingerPool } from './pool.js';
+import type { Admission } from './pool.js';
+import { serverEntryOf, type Owner } from './servers.js';
 import { unwatch, watch, type Ticking } from './ticker.js';
 import type { LingerEndReason, LingerReport } from './types.js';
 
-const STEP = 'lingering-close';
+export type { Owner } from './servers.js';
+
 // While libuv still writes (before the hand-over), poll its queue: no event says "written".
 const FLUSH_POLL_FIRST_MS = 1;
 const FLUSH_POLL_MAX_MS = 50;
 
-type Destroy = (this: SocketInternals, ...args: unknown[]) => SocketInternals;
+type Destroy = (this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) => SocketInternals;
 type ReportListener = (report: LingerReport, socket: SocketInternals) => void;
 type Timeout = 'idle-timeout' | 'max-timeout';
-
-/** Who a socket's lingering close answers to: its server's switch, pool and listener. */
-export interface Owner {
-  /** False once the server's lingering close was undone: its sockets then close as Node does. */
-  active: boolean;
-  pool: LingerPool;
-  onReport: ReportListener | null;
-}
 
 /** A socket's lingering-close state; also where its dropped reads are reported. */
 class Managed implements ReadSink, Ticking {
@@ -87,7 +84,6 @@ class Managed implements ReadSink, Ticking {
   constructor(
     public owner: Owner,
     public settings: LingerSettings,
-    readonly previousDestroy: Destroy,
   ) {}
 
   onRead(end: boolean): void {
@@ -148,33 +144,17 @@ class Managed implements ReadSink, Ticking {
   }
 }
 
-// In a WeakMap rather than on the socket: one more property on every socket gives sockets a
-// different hidden class, which measurably slowed Node's own hot paths (event listener removal in
-// the http server) in bench:linger-throughput.
+// Only sockets whose state outlives a call: direct lingeringClose() calls and half-closed sockets.
 const managed = new WeakMap<SocketInternals, Managed>();
-
-/** Puts `socket` under lingering close (or, if it already is, gives it these owner and settings). */
-export function manage(socket: SocketInternals, owner: Owner, settings: LingerSettings): Managed {
-  const existing = managed.get(socket);
-  if (existing) {
-    existing.owner = owner;
-    existing.settings = settings;
-    return existing;
-  }
-  const state = new Managed(owner, settings, socket.destroy as Destroy);
-  managed.set(socket, state);
-  // An own property, as Node's http server does for socket.on: the prototype stays untouched.
-  socket.destroy = lingeringDestroy as typeof socket.destroy;
-  socket.on('finish', onFinish);
-  // First: it decides the close, and bounds (so replaces) an emulated linger's wait.
-  setCloseStep(socket, STEP, lingerStep, true);
-  return state;
-}
+// The state destroy() prepared, for the close step that runs inside that same destroy() (Node calls
+// _destroy() synchronously): the common close keeps nothing in the WeakMap.
+let preparingSocket: SocketInternals | null = null;
+let preparing: Managed | null = null;
 
 /**
- * Prepares a direct lingeringClose() of `socket`: a server's socket keeps its owner and takes these
- * settings over the server's; any other gets `owner`. Marks the close's start (it flushes before
- * destroy(), and the total timeout counts from here). Returns the socket's state.
+ * Prepares a direct lingeringClose() of `socket`: a socket of a lingering server keeps its owner
+ * and takes these settings over the server's; any other gets `owner`. Marks the close's start (it
+ * flushes before destroy(), and the total timeout counts from here). Returns the socket's state.
  */
 export function manageDirect(
   socket: SocketInternals,
@@ -182,33 +162,64 @@ export function manageDirect(
   owner: () => Owner,
 ): Managed {
   let state = managed.get(socket);
-  if (state?.owner.active) state.settings = settingsFrom(state.settings);
-  else state = manage(socket, owner(), settingsFrom(undefined));
+  if (state?.owner.active) {
+    state.settings = settingsFrom(state.settings);
+  } else if (state) {
+    state.owner = owner();
+    state.settings = settingsFrom(undefined);
+  } else {
+    const entry = serverEntryOf(socket);
+    state = entry?.owner.active ? new Managed(entry.owner, settingsFrom(entry.settings)) : new Managed(owner(), settingsFrom(undefined));
+    managed.set(socket, state);
+  }
   state.startedAt ??= performance.now();
   return state;
 }
 
+/** The socket's lingering-close state, kept or new, if its close is ours to decide. */
+function stateOf(socket: SocketInternals): Managed | undefined {
+  const kept = managed.get(socket);
+  if (kept !== undefined) return kept;
+  const entry = serverEntryOf(socket);
+  return entry?.owner.active ? new Managed(entry.owner, entry.settings) : undefined;
+}
+
 /**
- * Whether `socket`'s connection went to the native lingerer: Node's close of it is then not the
- * connection's, whose end comes later with the linger's report (sockclose:linger:end).
+ * Our FIN is out (Node's shutdown completed, and 'finish' was emitted, with whatever its listeners
+ * did): if the socket is still open and the peer's FIN not in, the close has begun.
  */
-export function handedOver(socket: SocketInternals): boolean {
-  return managed.get(socket)?.handedOver === true;
+export function afterOurFin(socket: SocketInternals): void {
+  if (socket.destroyed || inputEnded(socket)) return;
+  let state = managed.get(socket);
+  if (state === undefined) {
+    const entry = serverEntryOf(socket);
+    if (!entry?.owner.active) return;
+    state = new Managed(entry.owner, entry.settings);
+    managed.set(socket, state);
+  } else if (!state.owner.active || state.admission !== null) {
+    return;
+  }
+  state.watchHalfClose(socket);
 }
 
-/** Our FIN is out ('finish'); if the peer's is not in yet, the close has begun. */
-function onFinish(this: SocketInternals): void {
-  const state = managed.get(this);
-  if (!state || !state.owner.active || this.destroyed || state.admission !== null || inputEnded(this)) return;
-  state.watchHalfClose(this);
-}
-
-/** The socket's destroy(), under lingering close: prepares the linger, then destroys as before. */
-function lingeringDestroy(this: SocketInternals, ...args: unknown[]): SocketInternals {
-  const state = managed.get(this);
-  if (!state) return (Object.getPrototypeOf(this) as { destroy: Destroy }).destroy.apply(this, args);
-  if ((state.owner.active || state.admission !== null) && !this.destroyed && this._handle) beforeDestroy(this, this._handle, state);
-  return state.previousDestroy.apply(this, args);
+/**
+ * Node's destroy() of a live socket, under lingering close if the socket is ours: prepares the
+ * linger, then destroys as Node does (`destroy`, the prototype's own).
+ */
+export function destroyLingering(socket: SocketInternals, handle: NodeHandle, destroy: Destroy, error?: Error | null, callback?: (error: Error | null) => void): SocketInternals {
+  const state = stateOf(socket);
+  if (state === undefined) return destroy.call(socket, error, callback);
+  if (state.owner.active || state.admission !== null) beforeDestroy(socket, handle, state);
+  const outerSocket = preparingSocket;
+  const outer = preparing;
+  preparingSocket = socket;
+  preparing = state;
+  try {
+    return destroy.call(socket, error, callback);
+  } finally {
+    preparingSocket = outerSocket;
+    preparing = outer;
+  }
 }
 
 function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Managed): void {
@@ -245,14 +256,17 @@ function lingerOf(handle: NodeHandle): 'abortive' | 'off' | 'other' {
   return record[Slot.lingerSeconds] === 0 ? 'abortive' : 'other';
 }
 
-/** The close step: decides how the close ends; true once it has (no other step runs). */
-function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Promise<boolean> {
-  const state = managed.get(socket);
-  if (!state) return false;
+/**
+ * The close hook's first step, for every closing socket: `undefined` if its close is not ours;
+ * else how the close ends (`true`: decided here; `'handed-over'`: the native lingerer has it).
+ */
+export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOutcome | Promise<FirstOutcome> {
+  const state = preparingSocket === socket ? preparing! : stateOf(socket);
+  if (state === undefined) return undefined;
   state.stopWatching();
   // A server that undid lingering close lets its sockets close as Node does, unless their close
   // had begun (they finish their bounded linger).
-  if (!state.owner.active && state.admission === null) return false;
+  if (!state.owner.active && state.admission === null) return undefined;
   // Destroyed without our destroy() wrapper (a caller holding the prototype's): decide here.
   if (!state.prepared) {
     state.prepared = true;
@@ -262,7 +276,7 @@ function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Prom
   const { pool } = state.owner;
   if (state.abortive || transportKind(handle) === null || !(handle.fd >= 0)) {
     if (state.admission !== null && state.admission !== 'refused') pool.release();
-    return state.abortive;
+    return state.abortive || undefined;
   }
   const startedAt = (state.startedAt ??= performance.now());
   state.admission ??= pool.admit();
@@ -277,7 +291,7 @@ function lingerStep(socket: SocketInternals, handle: NodeHandle): boolean | Prom
 }
 
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
-async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<boolean> {
+async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
   const { idleTimeout, maxTimeout } = state.limits();
   const deadline = state.startedAt! + maxTimeout;
   // Meanwhile nothing read may reach Node's stream or its http parser (see node-handle.ts), and
@@ -301,7 +315,7 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   return handOverNow(socket, handle, state, (transportBytesRead(handle) ?? 0) - firstByte);
 }
 
-function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed, drainedBytes = 0): boolean {
+function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed, drainedBytes = 0): FirstOutcome {
   const settings = state.limits();
   const startedAt = state.startedAt!;
   const elapsedMs = performance.now() - startedAt;
@@ -322,7 +336,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
   );
   if (result === 'lingering') {
     state.handedOver = true;
-    return true;
+    return 'handed-over';
   }
   if (result === 'abortive') {
     // SO_LINGER {1, 0}, set after our last look: Node's close resets, as asked. No report.
