@@ -185,6 +185,8 @@ Lingerer::Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* con
   timer_.data = this;
   uv_idle_init(loop_, &idle_);
   idle_.data = this;
+  uv_check_init(loop_, &check_);
+  check_.data = this;
 }
 
 int Lingerer::Start(const StartRequest& request) {
@@ -256,8 +258,11 @@ void Lingerer::Remove(Connection* connection) {
 void Lingerer::QueueReport(const Report& report) {
   if (shutting_down_) return;
   reports_.push_back(report);
-  // Idempotent. Referenced: a report waiting (a lingeringClose() promise) keeps the loop alive.
-  uv_idle_start(&idle_, IdleCallback);
+  // Both idempotent and referenced: a report waiting (a lingeringClose() promise) keeps the loop
+  // alive. An idle handle makes the next poll return at once: only where the check phase may not
+  // come before the loop blocks.
+  if (polling_) uv_check_start(&check_, CheckCallback);
+  else uv_idle_start(&idle_, IdleCallback);
 }
 
 void Lingerer::TakeReports(std::vector<Report>* out) {
@@ -281,9 +286,15 @@ void Lingerer::OnTimer() {
   if (count_ != 0 && next != UINT64_MAX) ArmTimer(next);
 }
 
-void Lingerer::OnIdle() {
+void Lingerer::OnIdle() { Deliver(); }
+
+void Lingerer::OnCheck() { Deliver(); }
+
+void Lingerer::Deliver() {
   if (!reports_.empty()) on_reports_(context_);
-  // The callback may have started lingers that ended at once: they wait for the next iteration.
+  // The callback may have started lingers that ended at once: they wait for the next iteration
+  // (the idle handle, started for them).
+  uv_check_stop(&check_);
   if (reports_.empty()) uv_idle_stop(&idle_);
 }
 
@@ -297,15 +308,22 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
     connection->CloseDescriptor(false);
     Remove(connection);
   }
-  closing_ += 3;
+  closing_ += 4;
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OwnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OwnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&check_), OwnHandleClosed);
   poller_.Close(PollerClosed, this);
 }
 
 void Lingerer::PollerClosed(void* context) { static_cast<Lingerer*>(context)->HandleClosed(); }
 
-void Lingerer::ReadyCallback(void* data, bool error) { static_cast<Connection*>(data)->OnReady(error); }
+void Lingerer::ReadyCallback(void* data, bool error) {
+  auto* connection = static_cast<Connection*>(data);
+  Lingerer* owner = connection->owner_;  // the connection may be gone after OnReady()
+  owner->polling_ = true;
+  connection->OnReady(error);
+  owner->polling_ = false;
+}
 
 void Lingerer::HandleClosed() {
   closing_--;
@@ -316,6 +334,8 @@ void Lingerer::HandleClosed() {
 void Lingerer::TimerCallback(uv_timer_t* timer) { static_cast<Lingerer*>(timer->data)->OnTimer(); }
 
 void Lingerer::IdleCallback(uv_idle_t* idle) { static_cast<Lingerer*>(idle->data)->OnIdle(); }
+
+void Lingerer::CheckCallback(uv_check_t* check) { static_cast<Lingerer*>(check->data)->OnCheck(); }
 
 void Lingerer::OwnHandleClosed(uv_handle_t* handle) { static_cast<Lingerer*>(handle->data)->HandleClosed(); }
 

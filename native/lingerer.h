@@ -70,9 +70,11 @@ class Connection;
 
 class Lingerer {
  public:
-  // `on_reports` is called from the loop (an idle handle: once per iteration at most, and it keeps
-  // the loop from blocking or exiting while reports wait) whenever reports are waiting; it takes
-  // them with TakeReports().
+  // `on_reports` is called from the loop whenever reports are waiting; it takes them with
+  // TakeReports(). Reports made while libuv polls (a peer's FIN, the common end) go out in the
+  // check phase of that same iteration: under load this batches them without making the loop
+  // spin. Others (a timeout, a linger over at its start) use an idle handle, which keeps the loop
+  // from blocking, or exiting, while they wait.
   Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* context);
   Lingerer(const Lingerer&) = delete;
   Lingerer& operator=(const Lingerer&) = delete;
@@ -101,10 +103,13 @@ class Lingerer {
   void QueueReport(const Report& report);
   void OnTimer();
   void OnIdle();
+  void OnCheck();
+  void Deliver();
   void HandleClosed();
 
   static void TimerCallback(uv_timer_t* timer);
   static void IdleCallback(uv_idle_t* idle);
+  static void CheckCallback(uv_check_t* check);
   static void OwnHandleClosed(uv_handle_t* handle);
   static void PollerClosed(void* context);
   static void ReadyCallback(void* data, bool error);
@@ -113,6 +118,8 @@ class Lingerer {
   Poller poller_;
   uv_timer_t timer_;
   uv_idle_t idle_;
+  uv_check_t check_;
+  bool polling_ = false;        // inside a poller callback (libuv's poll phase)
   void (*on_reports_)(void*);
   void* context_;
   Connection* head_ = nullptr;  // intrusive list of lingering connections
@@ -122,7 +129,7 @@ class Lingerer {
   std::vector<Report> reports_;
   std::unique_ptr<char[]> buffer_;  // where every connection's discarded bytes land
   bool shutting_down_ = false;
-  int closing_ = 0;             // at teardown: our handles (timer, idle, poller) not yet closed
+  int closing_ = 0;             // at teardown: our handles (timer, idle, check, poller) not yet closed
   void (*done_)(void*) = nullptr;
   void* done_context_ = nullptr;
 };

@@ -6,7 +6,7 @@ import net from 'node:net';
 
 import { closeBypassed, setFirstStep } from '../close-hook.js';
 import type { SocketInternals } from '../node-handle.js';
-import { afterOurFin, destroyLingering, lingerStep } from './managed.js';
+import { abandonClose, afterOurFin, destroyLingering, lingerStep } from './managed.js';
 import { serverEntryOf } from './servers.js';
 
 type Destroy = (this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) => SocketInternals;
@@ -24,8 +24,12 @@ export function installLingeringHooks(): void {
 
   proto.destroy = function destroyUnderLingeringClose(this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) {
     const handle = this._handle;
+    if (this.destroyed || handle === null) return destroy.call(this, error, callback);
     // hardReset() asked for an immediate close: nothing to prepare (no end(), no close_notify).
-    if (this.destroyed || handle === null || closeBypassed(this)) return destroy.call(this, error, callback);
+    if (closeBypassed(this)) {
+      abandonClose(this);
+      return destroy.call(this, error, callback);
+    }
     return destroyLingering(this, handle, destroy, error, callback);
   };
 

@@ -202,6 +202,16 @@ export function afterOurFin(socket: SocketInternals): void {
   state.watchHalfClose(socket);
 }
 
+/** An abortive close skips the linger (hardReset()): a close that had begun gives its place back. */
+export function abandonClose(socket: SocketInternals): void {
+  const state = managed.get(socket);
+  if (state === undefined) return;
+  state.stopWatching();
+  if (state.admission !== null && state.admission !== 'refused') state.owner.pool.release();
+  state.admission = null;
+  state.abortive = true;
+}
+
 /**
  * Node's destroy() of a live socket, under lingering close if the socket is ours: prepares the
  * linger, then destroys as Node does (`destroy`, the prototype's own).

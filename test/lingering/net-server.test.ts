@@ -114,6 +114,53 @@ describe('enableLingeringClose on a net.Server', () => {
     }
   });
 
+  it('hardReset() of a half-closed socket resets at once and gives its place in the pool back', async () => {
+    let serverSide: net.Socket | undefined;
+    const { port, reports, disable } = await server((socket) => {
+      serverSide = socket;
+      socket.end('hello'); // the peer never sends its FIN: the close has begun, counted
+    });
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    await nextEvent(client, 'end');
+    await until(() => disable.stats().lingering === 1, 5000, 'the half-closed socket to be counted');
+    const closed = nextEvent(serverSide!, 'close');
+    hardReset(serverSide!);
+    await closed;
+    expect(disable.stats()).toMatchObject({ lingering: 0, resets: 0 });
+    expect(Object.values(disable.stats().reasons).every((count) => count === 0)).toBe(true);
+    expect(reports).toHaveLength(0);
+    // The reset reached the client: its next write fails.
+    client.write('x');
+    await expect(nextEvent(client, 'error')).resolves.toMatchObject([expect.objectContaining({ code: expect.stringMatching(/ECONNRESET|EPIPE/) })]);
+    client.destroy();
+  });
+
+  it('a connection open before enableLingeringClose() lingers too when it closes afterwards', async () => {
+    const sockets: net.Socket[] = [];
+    const srv = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      sockets.push(socket);
+    });
+    await listen(srv);
+    const reports: LingerReport[] = [];
+    let disable: ReturnType<typeof enableLingeringClose> | undefined;
+    cleanups.add(() => closeServer(srv), () => disable?.());
+    const client = net.connect({ port: portOf(srv), host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    await until(() => sockets.length === 1, 5000, 'the connection');
+    disable = enableLingeringClose(srv, { onReport: (report) => reports.push(report) });
+    client.write('unread'); // the server never reads it: a plain close would reset
+    sockets[0]!.write('hello', () => sockets[0]!.destroy());
+    await nextEvent(client, 'end');
+    expect(disable.stats().lingering).toBe(1);
+    client.end();
+    await until(() => reports.length === 1, 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close' });
+  });
+
   it('the returned function undoes it: sockets close as Node closes them, none lingers', async () => {
     let release: (() => void) | undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -130,8 +177,8 @@ describe('enableLingeringClose on a net.Server', () => {
     after.on('error', () => {});
     after.resume();
     await nextEvent(after, 'data');
-    // Accepted after: not even wrapped.
-    expect(Object.prototype.hasOwnProperty.call(sockets[1], 'destroy')).toBe(false);
+    // Nothing is added to a socket, before or after: lingering close finds sockets through their server.
+    for (const socket of sockets) expect(Object.keys(socket).filter((key) => ['destroy', '_destroy', '_final'].includes(key))).toEqual([]);
     const serverSidesClosed = Promise.all(sockets.map((socket) => nextEvent(socket, 'close', 5000, 'ignore')));
     release!();
     // Neither lingers: both close at once although the clients keep their side open.
