@@ -23,7 +23,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 3;
+constexpr int kAbi = 4;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";
@@ -190,6 +190,24 @@ napi_value TakeError(napi_env env, napi_callback_info info) {
   return Int(env, result < 0 ? result : error);
 }
 
+// pollRevents(fd) -> ProbeRevents bits | -errno: peekSocketError's screen (a live TCP socket's fd).
+napi_value PollRevents(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
+  int fd = 0;
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
+  return Int(env, sys::PollRevents(fd));
+}
+
+// resetHints(fd) -> ResetHint bits | -errno: closeWouldReset's screen (a live TCP socket's fd).
+napi_value ResetHints(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Args(env, info, argv);
+  int fd = 0;
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
+  return Int(env, sys::ResetHints(fd));
+}
+
 // shutdownWrite(fd) -> 0 | -errno
 napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -236,6 +254,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SetRaw(env, exports, "setLinger", SetLinger);
   SetRaw(env, exports, "getLinger", GetLinger);
   SetRaw(env, exports, "takeError", TakeError);
+  SetRaw(env, exports, "pollRevents", PollRevents);
+  SetRaw(env, exports, "resetHints", ResetHints);
   SetRaw(env, exports, "shutdownWrite", ShutdownWrite);
   SetRaw(env, exports, "close", Close);
   RegisterLingerer(env, exports);  // on failure its exception is pending: the loader reports it

@@ -177,7 +177,15 @@ function inspection(record: Float64Array, fd: number, transport: Transport, hand
 export function closeWouldReset(target: SocketTarget): boolean {
   const rules = platform();
   const fd = liveTcpFd(target);
-  if (fd >= 0 && rules.closeWouldResetFields !== 0 && binding() !== null) {
+  const native = fd >= 0 && rules.closeWouldResetFields !== 0 ? binding() : null;
+  if (native !== null) {
+    // The fast path: the platform decides from resetHints() (two syscalls, a third with a hint;
+    // no record) where it can; otherwise, or if they failed, the full probe and its exact errors.
+    const hints = native.resetHints(fd);
+    if (hints >= 0) {
+      const verdict = rules.closeWouldResetByHints(hints);
+      if (verdict !== null) return verdict;
+    }
     return rules.closeWouldReset(probe(fd, rules.closeWouldResetFields, closeWouldReset), 'tcp');
   }
   const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);

@@ -6,7 +6,7 @@
 // stays readable; a close() with unread input sends RST whatever SO_LINGER says.
 import { constants } from 'node:os';
 
-import { Field, Revents, Slot, State } from '../native/layout.js';
+import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByByteCount } from './fin-count.js';
 import { RESETTABLE_STATES } from './resettable.js';
@@ -56,14 +56,23 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
   return RESETTABLE_STATES.has(record[Slot.state]!);
 }
 
+/** closeWouldReset() for a TCP socket, from resetHints(): the same rule. */
+function closeWouldResetByHints(hints: number): boolean {
+  // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is not in the set).
+  return hints !== 0 && RESETTABLE_STATES.has(hints >> ResetHint.stateShift);
+}
+
 export const linux: PlatformBehaviour = Object.freeze({
   name: 'linux',
   peekFields: Field.poll | Field.tcp,
+  // pendingError() starts with POLLERR: without it, nothing is pending.
+  peekClearedByPoll: true,
   peekUnsupportedReason: null,
   pendingError,
   tcpState: (record: Float64Array) => record[Slot.state]!,
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
+  closeWouldResetByHints,
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
   // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.
