@@ -105,8 +105,10 @@ int ResetHints(int fd) {
   // As in Probe(): only "not a socket" fails; another failure leaves the linger unknown (absent).
   const int result = GetLinger(fd, &enabled, &seconds);
   if (posix::IsNotASocket(result)) return result;
+  // Only the two slots read below: the others are written by ProbeTcp() and never read.
   double facts[kProbeSlotCount];
-  for (double& fact : facts) fact = -1;
+  facts[kSlotUnread] = -1;
+  facts[kSlotState] = -1;
   int status = platform::ProbeUnread(fd, facts);
   if (status < 0) return status;
   const int hints = (result == 0 && enabled && seconds == 0 ? kResetHintAbortive : 0) |

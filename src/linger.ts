@@ -68,9 +68,20 @@ let everEmulated = false;
  * ```
  */
 export function setLinger(target: SocketTarget, seconds: number | false, options?: SetLingerOptions): void {
-  // The fast path (a live TCP net.Socket) needs no target check; anything else gets today's checks
-  // in today's order, then the full resolution.
   let fd = liveTcpFd(target);
+  // The fast path for the common calls: a live TCP net.Socket, SO_LINGER off or abortive (0), no
+  // options, and no emulated linger ever set (none to clear). Exactly what the general path below
+  // does for them, minus its checks (~130 instructions under callgrind).
+  if (fd >= 0 && (seconds === 0 || seconds === false) && options === undefined && !everEmulated) {
+    const native = binding();
+    if (native !== null) {
+      const result = native.setLinger(fd, seconds === 0 ? 0 : -1);
+      if (result < 0) throw systemError(result, 'setsockopt', setLinger);
+      return;
+    }
+  }
+  // Anything else: today's checks in today's order (no target check for a live TCP socket), then
+  // the full resolution.
   if (fd < 0) checkTarget(target, setLinger);
   if (seconds !== false) {
     if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number or false', seconds, setLinger);
