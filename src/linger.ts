@@ -1,6 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
-import { setCloseStep } from './close-hook.js';
+import type * as CloseHook from './close-hook.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
@@ -122,10 +120,16 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (emulate) {
     everEmulated = true;
     emulated.set(handle, seconds as number);
-    setCloseStep(realSocket(socket), STEP, (_socket, closing) => lingerAsynchronously(closing));
+    closeHook().setCloseStep(realSocket(socket), STEP, (_socket, closing) => lingerAsynchronously(closing));
   } else if (everEmulated && emulated.delete(handle)) {
-    setCloseStep(realSocket(socket), STEP, null);
+    closeHook().setCloseStep(realSocket(socket), STEP, null);
   }
+}
+
+// The close hook is loaded on the first emulated linger, not with require('sockclose') (issue 11).
+let closeHookModule: typeof CloseHook | undefined;
+function closeHook(): typeof CloseHook {
+  return (closeHookModule ??= require('./close-hook.js') as typeof CloseHook);
 }
 
 /** A kernel linger time this platform stores without wrapping (PlatformBehaviour.maxLingerSeconds). */
@@ -178,7 +182,8 @@ async function lingerAsynchronously(handle: NodeHandle): Promise<void> {
     }
     const left = deadline - Date.now();
     if (left <= 0) return;
-    await sleep(Math.min(delay, left));
+    // The global timer, not node:timers/promises: that module would load with require('sockclose').
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
   }
 }
 
