@@ -97,7 +97,11 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
   const fd = liveTcpFd(target);
   if (fd >= 0 && binding() !== null) {
     // The fast path: a live TCP socket, probed at once.
-    return inspection(probe(fd, SOCKET_FIELDS, inspectSocket), fd, 'tcp', (target as SocketInternals)._handle, inspectSocket);
+    const handle = (target as SocketInternals)._handle!;
+    // A plain TCP handle (liveTcpFd said so) carries its own bytes: no handle-kind lookups.
+    const bytesRead = handle.bytesRead;
+    const record = probe(fd, SOCKET_FIELDS, inspectSocket);
+    return inspection(record, fd, 'tcp', handle, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
   }
   return inspectResolved(resolve(target, inspectSocket, 'stream', ALL), inspectSocket);
 }
@@ -112,7 +116,8 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
-  return inspection(record, resolved.fd, resolved.transport, resolved.kind === 'socket' ? resolved.handle : null, caller);
+  const handle = resolved.kind === 'socket' ? resolved.handle : null;
+  return inspection(record, resolved.fd, resolved.transport, handle, handle !== null ? transportBytesRead(handle) : null, caller);
 }
 
 // The peek context inspection() hands the platform: reused, its answers set before each verdict.
@@ -124,12 +129,14 @@ const peekContext: { transport: Transport; handleBytesRead(): number | null; fin
   finCounted: () => contextFin,
 };
 
-/** The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor). */
-function inspection(record: Float64Array, fd: number, transport: Transport, handle: NodeHandle | null, caller: Caller): SocketInspection {
+/**
+ * The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor),
+ * `handleBytesRead` what its transport has read (null without one).
+ */
+function inspection(record: Float64Array, fd: number, transport: Transport, handle: NodeHandle | null, handleBytesRead: number | null, caller: Caller): SocketInspection {
   const rules = platform();
   const lingerEnabled = record[Slot.lingerEnabled]!;
   const emulated = handle !== null ? emulatedLinger(handle) : undefined;
-  const handleBytesRead = handle !== null ? transportBytesRead(handle) : null;
   const peerFinReceived = transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
 
   const inspection: SocketInspection = {
