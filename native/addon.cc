@@ -72,10 +72,12 @@ bool ArgInt(napi_env env, napi_value value, int min, int* out) {
   return true;
 }
 
-// Reads up to two arguments and the function's data. Missing arguments read as undefined, which
-// ArgInt() refuses.
-void Args(napi_env env, napi_callback_info info, napi_value (&argv)[2], void** data = nullptr) {
-  size_t argc = 2;
+// Reads the function's N arguments (exactly as many as it takes: napi_get_cb_info fills each slot
+// asked for beyond those passed) and its data. Missing arguments read as undefined, which ArgInt()
+// refuses.
+template <size_t N>
+void Args(napi_env env, napi_callback_info info, napi_value (&argv)[N], void** data = nullptr) {
+  size_t argc = N;
   napi_get_cb_info(env, info, &argc, argv, nullptr, data);
 }
 
@@ -164,7 +166,7 @@ napi_value SetLinger(napi_env env, napi_callback_info info) {
 
 // getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)
 napi_value GetLinger(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -181,7 +183,7 @@ napi_value GetLinger(napi_env env, napi_callback_info info) {
 
 // takeError(fd) -> pending errno (0 if none) | -errno of getsockopt itself
 napi_value TakeError(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -192,7 +194,7 @@ napi_value TakeError(napi_env env, napi_callback_info info) {
 
 // pollRevents(fd) -> ProbeRevents bits | -errno: peekSocketError's screen (a live TCP socket's fd).
 napi_value PollRevents(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -201,7 +203,7 @@ napi_value PollRevents(napi_env env, napi_callback_info info) {
 
 // resetHints(fd) -> ResetHint bits | -errno: closeWouldReset's screen (a live TCP socket's fd).
 napi_value ResetHints(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -210,7 +212,7 @@ napi_value ResetHints(napi_env env, napi_callback_info info) {
 
 // shutdownWrite(fd) -> 0 | -errno
 napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -219,7 +221,7 @@ napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
 
 // close(fd) -> 0 | -errno
 napi_value Close(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
