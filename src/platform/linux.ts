@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByByteCount } from './fin-count.js';
-import { RESETTABLE_STATES } from './resettable.js';
+import { resettable } from './resettable.js';
 
 const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
 
@@ -53,13 +53,13 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
   }
   const abortive = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0;
   if (unread <= 0 && !abortive) return false;
-  return RESETTABLE_STATES.has(record[Slot.state]!);
+  return resettable(record[Slot.state]!);
 }
 
 /** closeWouldReset() for a TCP socket, from resetHints(): the same rule. */
 function closeWouldResetByHints(hints: number): boolean {
   // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is not in the set).
-  return hints !== 0 && RESETTABLE_STATES.has(hints >> ResetHint.stateShift);
+  return hints !== 0 && resettable(hints >> ResetHint.stateShift);
 }
 
 export const linux: PlatformBehaviour = Object.freeze({

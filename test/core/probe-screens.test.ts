@@ -21,6 +21,7 @@ const layout = require(path.join(lib, 'native', 'layout.js')) as typeof import('
 const { linux } = require(path.join(lib, 'platform', 'linux.js')) as typeof import('../../lib/platform/linux.js');
 const { bsd } = require(path.join(lib, 'platform', 'bsd.js')) as typeof import('../../lib/platform/bsd.js');
 const { aix } = require(path.join(lib, 'platform', 'aix.js')) as typeof import('../../lib/platform/aix.js');
+const { RESETTABLE_STATES, resettable } = require(path.join(lib, 'platform', 'resettable.js')) as typeof import('../../lib/platform/resettable.js');
 const { Field, ResetHint, Slot, State } = layout;
 const { closeWouldReset, hardReset, inspectSocket, peekSocketError, setLinger, socketFd } = sockclose;
 
@@ -162,6 +163,11 @@ describe('the probe screens give what the full probe gives', () => {
 });
 
 describe('each platform decides closeWouldReset() from the hints as from the record', () => {
+  it('resettable() (a bit mask) is the set of resettable states', () => {
+    for (let state = -1; state <= 40; state++) expect([state, resettable(state)]).toEqual([state, RESETTABLE_STATES.has(state)]);
+    expect(RESETTABLE_STATES.size).toBe(5);
+  });
+
   // The BSD and AIX rules cannot run on this Linux machine against their kernels; their two
   // readings are compared over every combination of the facts the hints carry.
   const states = [-1, ...Object.values(State)];
