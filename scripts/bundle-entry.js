@@ -40,7 +40,9 @@ const body = modules.map((name) => {
 
 const bundle = `${MARKER} from tsc's output (${modules.length} modules): do not edit.
 'use strict';
-const Module = require('node:module');
+// The CommonJS Module class, as this module's own constructor: require('node:module') would load
+// that built-in and several internal ones with it.
+const Module = module.constructor;
 const path = require('node:path');
 
 const sources = {
