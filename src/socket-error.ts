@@ -5,6 +5,9 @@ import { platform, type PeekContext } from './platform/index.js';
 import { transportBytesRead, type NodeHandle, type SocketInternals } from './node-handle.js';
 import { liveTcpFd, probe, probeResolved, requireNative, resolve, type SocketTarget } from './target.js';
 
+// A module constant: read through the layout module on every call it cost a few map checks more.
+const REVENT_ERR = Revents.err;
+
 /**
  * The error pending on a socket, **without consuming it**: the socket is left exactly as it was,
  * so Node (or a later {@link takeSocketError}) still sees the error, and data received before it
@@ -41,7 +44,7 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
     // case; a socket with POLLERR, or a failed poll, gets the full probe (and its exact errors).
     if (rules.peekClearedByPoll) {
       const revents = native.pollRevents(fd);
-      if (revents >= 0 && (revents & Revents.err) === 0) return null;
+      if (revents >= 0 && (revents & REVENT_ERR) === 0) return null;
     }
     // One probe, and a context object reused across calls (no closure per call).
     const record = probe(fd, rules.peekFields, peekSocketError);
