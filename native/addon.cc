@@ -23,7 +23,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 3;
+constexpr int kAbi = 4;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";
@@ -72,10 +72,12 @@ bool ArgInt(napi_env env, napi_value value, int min, int* out) {
   return true;
 }
 
-// Reads up to two arguments and the function's data. Missing arguments read as undefined, which
-// ArgInt() refuses.
-void Args(napi_env env, napi_callback_info info, napi_value (&argv)[2], void** data = nullptr) {
-  size_t argc = 2;
+// Reads the function's N arguments (exactly as many as it takes: napi_get_cb_info fills each slot
+// asked for beyond those passed) and its data. Missing arguments read as undefined, which ArgInt()
+// refuses.
+template <size_t N>
+void Args(napi_env env, napi_callback_info info, napi_value (&argv)[N], void** data = nullptr) {
+  size_t argc = N;
   napi_get_cb_info(env, info, &argc, argv, nullptr, data);
 }
 
@@ -164,7 +166,7 @@ napi_value SetLinger(napi_env env, napi_callback_info info) {
 
 // getLinger(fd) -> seconds * 2 + enabled | -errno (one number: no object per call)
 napi_value GetLinger(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -181,7 +183,7 @@ napi_value GetLinger(napi_env env, napi_callback_info info) {
 
 // takeError(fd) -> pending errno (0 if none) | -errno of getsockopt itself
 napi_value TakeError(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -190,9 +192,27 @@ napi_value TakeError(napi_env env, napi_callback_info info) {
   return Int(env, result < 0 ? result : error);
 }
 
+// pollRevents(fd) -> ProbeRevents bits | -errno: peekSocketError's screen (a live TCP socket's fd).
+napi_value PollRevents(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, argv);
+  int fd = 0;
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
+  return Int(env, sys::PollRevents(fd));
+}
+
+// resetHints(fd) -> ResetHint bits | -errno: closeWouldReset's screen (a live TCP socket's fd).
+napi_value ResetHints(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Args(env, info, argv);
+  int fd = 0;
+  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
+  return Int(env, sys::ResetHints(fd));
+}
+
 // shutdownWrite(fd) -> 0 | -errno
 napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -201,7 +221,7 @@ napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
 
 // close(fd) -> 0 | -errno
 napi_value Close(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
@@ -236,6 +256,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SetRaw(env, exports, "setLinger", SetLinger);
   SetRaw(env, exports, "getLinger", GetLinger);
   SetRaw(env, exports, "takeError", TakeError);
+  SetRaw(env, exports, "pollRevents", PollRevents);
+  SetRaw(env, exports, "resetHints", ResetHints);
   SetRaw(env, exports, "shutdownWrite", ShutdownWrite);
   SetRaw(env, exports, "close", Close);
   RegisterLingerer(env, exports);  // on failure its exception is pending: the loader reports it

@@ -45,6 +45,21 @@ long Read(int fd, void* buffer, unsigned long length);
 // an open socket (-EBADF, -ENOTSOCK); a fact the platform cannot tell is simply left at -1.
 int Probe(int fd, unsigned fields, double* probe);
 
+// Lean probes for the common case (issue 11): one int32 each, no record, only the syscalls their
+// caller's screen needs. Meant for a descriptor already known to be a socket (a live Node TCP
+// handle's); unlike Probe() they do not prove it first. Each looks only, like Probe().
+
+// poll(2) events of `fd` as ProbeRevents bits (ProbeField::kPoll's slot), or -errno.
+int PollRevents(int fd);
+
+// What can make a close reset: kResetHintAbortive if SO_LINGER is {on, 0}, kResetHintUnread if
+// bytes wait unread (ProbeField::kUnread > 0); 0 if neither (two syscalls), or -errno. Only when
+// either is set, the TCP state too (ProbeField::kTcp's, a third syscall), shifted by
+// kResetHintStateShift; 0 there if unknown. Starts with getsockopt, so a descriptor that is not a
+// socket fails with -ENOTSOCK. A fact the platform cannot tell counts as absent (-1 in a record).
+enum ResetHint : int { kResetHintAbortive = 1, kResetHintUnread = 2, kResetHintStateShift = 8 };
+int ResetHints(int fd);
+
 namespace platform {
 // Implemented once per platform family; used by sys_posix.cc.
 

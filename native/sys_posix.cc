@@ -71,6 +71,55 @@ long Read(int fd, void* buffer, unsigned long length) {
   return count >= 0 ? static_cast<long>(count) : posix::LastError();
 }
 
+namespace {
+
+// poll(2) with no wait, retried on EINTR: the native revents, or -errno (-EBADF for POLLNVAL).
+int PollNative(int fd, int* revents) {
+  struct pollfd entry;
+  entry.fd = fd;
+  entry.events = static_cast<short>(platform::PollEvents());
+  entry.revents = 0;
+  int result;
+  do {
+    result = poll(&entry, 1, 0);
+  } while (result < 0 && errno == EINTR);
+  if (result < 0) return posix::LastError();
+  if (entry.revents & POLLNVAL) return -EBADF;
+  *revents = entry.revents;
+  return 0;
+}
+
+}  // namespace
+
+int PollRevents(int fd) {
+  if (fd < 0) return -EBADF;
+  int revents = 0;
+  const int result = PollNative(fd, &revents);
+  return result < 0 ? result : platform::NativeToRevents(revents);
+}
+
+int ResetHints(int fd) {
+  if (fd < 0) return -EBADF;
+  bool enabled = false;
+  int seconds = 0;
+  // As in Probe(): only "not a socket" fails; another failure leaves the linger unknown (absent).
+  const int result = GetLinger(fd, &enabled, &seconds);
+  if (posix::IsNotASocket(result)) return result;
+  // Only the two slots read below: the others are written by ProbeTcp() and never read.
+  double facts[kProbeSlotCount];
+  facts[kSlotUnread] = -1;
+  facts[kSlotState] = -1;
+  int status = platform::ProbeUnread(fd, facts);
+  if (status < 0) return status;
+  const int hints = (result == 0 && enabled && seconds == 0 ? kResetHintAbortive : 0) |
+                    (facts[kSlotUnread] > 0 ? kResetHintUnread : 0);
+  if (hints == 0) return 0;
+  status = platform::ProbeTcp(fd, facts);
+  if (status < 0) return status;
+  const int state = facts[kSlotState] > 0 ? static_cast<int>(facts[kSlotState]) : 0;
+  return hints | (state << kResetHintStateShift);
+}
+
 int Probe(int fd, unsigned fields, double* probe) {
   for (int i = 0; i < kProbeSlotCount; i++) probe[i] = -1;
   if (fd < 0) return -EBADF;
@@ -99,23 +148,17 @@ int Probe(int fd, unsigned fields, double* probe) {
     if (result < 0) return result;
   }
   if (fields & kProbePoll) {
-    struct pollfd entry;
-    entry.fd = fd;
-    entry.events = static_cast<short>(platform::PollEvents());
-    entry.revents = 0;
-    do {
-      result = poll(&entry, 1, 0);
-    } while (result < 0 && errno == EINTR);
-    if (result < 0) return posix::LastError();
-    if (entry.revents & POLLNVAL) return -EBADF;
-    probe[kSlotRevents] = platform::NativeToRevents(entry.revents);
+    int revents = 0;
+    result = PollNative(fd, &revents);
+    if (result < 0) return result;
+    probe[kSlotRevents] = platform::NativeToRevents(revents);
     // A reset that lands between TCP_INFO and poll() leaves a record with the error but the state
     // from before it: the kernel sets the error, then CLOSE, both under the socket's spinlock.
     // Read the state again so that the record describes one moment. Linux's TCP_INFO reads the
     // state before taking that lock, so one re-read can still land mid-reset; the second comes
     // after the first took the lock, so after the reset was done. Only on this rare path; an
     // error that is not fatal (an error-queue entry) keeps its state and stays unnamed.
-    for (int again = 0; again < 2 && (fields & kProbeTcp) && (entry.revents & POLLERR) &&
+    for (int again = 0; again < 2 && (fields & kProbeTcp) && (revents & POLLERR) &&
                         probe[kSlotState] >= 0 && probe[kSlotState] != kTcpClose;
          again++) {
       result = platform::ProbeTcp(fd, probe);

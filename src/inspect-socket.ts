@@ -1,6 +1,6 @@
 import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger } from './linger.js';
-import { Family, Field, known, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
+import { Family, Field, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { transportBytesRead } from './node-handle.js';
@@ -77,6 +77,32 @@ export interface SocketInspection {
   tcp: TcpCounters | null;
 }
 
+// Slot indices as module constants, and orNull() instead of layout's known(): reading them through
+// the layout module's objects cost ~55 instructions per field in inspectSocket() (callgrind).
+const {
+  family: FAMILY,
+  state: STATE,
+  unread: UNREAD,
+  unsent: UNSENT,
+  unacked: UNACKED,
+  sendQueue: SEND_QUEUE,
+  lingerEnabled: LINGER_ENABLED,
+  lingerSeconds: LINGER_SECONDS,
+  rttMicros: RTT,
+  retransmits: RETRANSMITS,
+  totalRetransmits: TOTAL_RETRANSMITS,
+  bytesAcked: BYTES_ACKED,
+  bytesReceived: BYTES_RECEIVED,
+  bytesSent: BYTES_SENT,
+  segsIn: SEGS_IN,
+  segsOut: SEGS_OUT,
+} = Slot;
+
+/** A record value, with the native layer's -1 ("cannot tell") as null (layout's known()). */
+function orNull(value: number): number | null {
+  return value < 0 ? null : value;
+}
+
 const ALL = Field.describe | Field.poll | Field.tcp | Field.unread | Field.queues | Field.linger | Field.sockname;
 // A Node socket is known to be a stream socket and not listening, from its handle; its family comes
 // with getsockname(), which the probe makes anyway. Three syscalls fewer than a raw descriptor.
@@ -97,7 +123,11 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
   const fd = liveTcpFd(target);
   if (fd >= 0 && binding() !== null) {
     // The fast path: a live TCP socket, probed at once.
-    return inspection(probe(fd, SOCKET_FIELDS, inspectSocket), fd, 'tcp', (target as SocketInternals)._handle, inspectSocket);
+    const handle = (target as SocketInternals)._handle!;
+    // A plain TCP handle (liveTcpFd said so) carries its own bytes: no handle-kind lookups.
+    const bytesRead = handle.bytesRead;
+    const record = probe(fd, SOCKET_FIELDS, inspectSocket);
+    return inspection(record, fd, 'tcp', handle, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
   }
   return inspectResolved(resolve(target, inspectSocket, 'stream', ALL), inspectSocket);
 }
@@ -112,7 +142,8 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
-  return inspection(record, resolved.fd, resolved.transport, resolved.kind === 'socket' ? resolved.handle : null, caller);
+  const handle = resolved.kind === 'socket' ? resolved.handle : null;
+  return inspection(record, resolved.fd, resolved.transport, handle, handle !== null ? transportBytesRead(handle) : null, caller);
 }
 
 // The peek context inspection() hands the platform: reused, its answers set before each verdict.
@@ -124,22 +155,24 @@ const peekContext: { transport: Transport; handleBytesRead(): number | null; fin
   finCounted: () => contextFin,
 };
 
-/** The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor). */
-function inspection(record: Float64Array, fd: number, transport: Transport, handle: NodeHandle | null, caller: Caller): SocketInspection {
+/**
+ * The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor),
+ * `handleBytesRead` what its transport has read (null without one).
+ */
+function inspection(record: Float64Array, fd: number, transport: Transport, handle: NodeHandle | null, handleBytesRead: number | null, caller: Caller): SocketInspection {
   const rules = platform();
-  const lingerEnabled = record[Slot.lingerEnabled]!;
+  const lingerEnabled = record[LINGER_ENABLED]!;
   const emulated = handle !== null ? emulatedLinger(handle) : undefined;
-  const handleBytesRead = handle !== null ? transportBytesRead(handle) : null;
   const peerFinReceived = transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
 
   const inspection: SocketInspection = {
     fd,
-    family: familyName(record[Slot.family]!),
+    family: familyName(record[FAMILY]!),
     state: stateName(record, transport, rules.tcpState(record, transport)),
-    unreadBytes: known(record[Slot.unread]),
-    unsentBytes: known(record[Slot.unsent]),
-    unackedBytes: known(record[Slot.unacked]),
-    sendQueueBytes: known(record[Slot.sendQueue]),
+    unreadBytes: orNull(record[UNREAD]!),
+    unsentBytes: orNull(record[UNSENT]!),
+    unackedBytes: orNull(record[UNACKED]!),
+    sendQueueBytes: orNull(record[SEND_QUEUE]!),
     nodeQueuedBytes: handle !== null ? (handle.writeQueueSize ?? null) : null,
     peerFinReceived,
     pendingError: null,
@@ -149,7 +182,7 @@ function inspection(record: Float64Array, fd: number, transport: Transport, hand
         ? { enabled: true, seconds: emulated, emulated: true }
         : lingerEnabled < 0
           ? null
-          : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[Slot.lingerSeconds]! : 0, emulated: false },
+          : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[LINGER_SECONDS]! : 0, emulated: false },
     closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, transport),
     tcp: transport === 'tcp' ? tcpCounters(record) : null,
   };
@@ -177,7 +210,15 @@ function inspection(record: Float64Array, fd: number, transport: Transport, hand
 export function closeWouldReset(target: SocketTarget): boolean {
   const rules = platform();
   const fd = liveTcpFd(target);
-  if (fd >= 0 && rules.closeWouldResetFields !== 0 && binding() !== null) {
+  const native = fd >= 0 && rules.closeWouldResetFields !== 0 ? binding() : null;
+  if (native !== null) {
+    // The fast path: the platform decides from resetHints() (two syscalls, a third with a hint;
+    // no record) where it can; otherwise, or if they failed, the full probe and its exact errors.
+    const hints = native.resetHints(fd);
+    if (hints >= 0) {
+      const verdict = rules.closeWouldResetByHints(hints);
+      if (verdict !== null) return verdict;
+    }
     return rules.closeWouldReset(probe(fd, rules.closeWouldResetFields, closeWouldReset), 'tcp');
   }
   const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);
@@ -213,15 +254,15 @@ function stateName(record: Float64Array, transport: Transport, tcpState: number)
 
 function tcpCounters(record: Float64Array): TcpCounters | null {
   // TCP_INFO answered or not: the state and the round-trip time come with every version of it.
-  if (record[Slot.state]! < 0 && record[Slot.rttMicros]! < 0) return null;
+  if (record[STATE]! < 0 && record[RTT]! < 0) return null;
   return {
-    rttMicros: known(record[Slot.rttMicros]),
-    retransmits: known(record[Slot.retransmits]),
-    totalRetransmits: known(record[Slot.totalRetransmits]),
-    bytesAcked: known(record[Slot.bytesAcked]),
-    bytesReceived: known(record[Slot.bytesReceived]),
-    bytesSent: known(record[Slot.bytesSent]),
-    segmentsIn: known(record[Slot.segsIn]),
-    segmentsOut: known(record[Slot.segsOut]),
+    rttMicros: orNull(record[RTT]!),
+    retransmits: orNull(record[RETRANSMITS]!),
+    totalRetransmits: orNull(record[TOTAL_RETRANSMITS]!),
+    bytesAcked: orNull(record[BYTES_ACKED]!),
+    bytesReceived: orNull(record[BYTES_RECEIVED]!),
+    bytesSent: orNull(record[BYTES_SENT]!),
+    segmentsIn: orNull(record[SEGS_IN]!),
+    segmentsOut: orNull(record[SEGS_OUT]!),
   };
 }

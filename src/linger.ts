@@ -1,6 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
-import { setCloseStep } from './close-hook.js';
+import type * as CloseHook from './close-hook.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
@@ -68,9 +66,20 @@ let everEmulated = false;
  * ```
  */
 export function setLinger(target: SocketTarget, seconds: number | false, options?: SetLingerOptions): void {
-  // The fast path (a live TCP net.Socket) needs no target check; anything else gets today's checks
-  // in today's order, then the full resolution.
   let fd = liveTcpFd(target);
+  // The fast path for the common calls: a live TCP net.Socket, SO_LINGER off or abortive (0), no
+  // options, and no emulated linger ever set (none to clear). Exactly what the general path below
+  // does for them, minus its checks (~130 instructions under callgrind).
+  if (fd >= 0 && (seconds === 0 || seconds === false) && options === undefined && !everEmulated) {
+    const native = binding();
+    if (native !== null) {
+      const result = native.setLinger(fd, seconds === 0 ? 0 : -1);
+      if (result < 0) throw systemError(result, 'setsockopt', setLinger);
+      return;
+    }
+  }
+  // Anything else: today's checks in today's order (no target check for a live TCP socket), then
+  // the full resolution.
   if (fd < 0) checkTarget(target, setLinger);
   if (seconds !== false) {
     if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number or false', seconds, setLinger);
@@ -111,10 +120,16 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (emulate) {
     everEmulated = true;
     emulated.set(handle, seconds as number);
-    setCloseStep(realSocket(socket), STEP, (_socket, closing) => lingerAsynchronously(closing));
+    closeHook().setCloseStep(realSocket(socket), STEP, (_socket, closing) => lingerAsynchronously(closing));
   } else if (everEmulated && emulated.delete(handle)) {
-    setCloseStep(realSocket(socket), STEP, null);
+    closeHook().setCloseStep(realSocket(socket), STEP, null);
   }
+}
+
+// The close hook is loaded on the first emulated linger, not with require('sockclose') (issue 11).
+let closeHookModule: typeof CloseHook | undefined;
+function closeHook(): typeof CloseHook {
+  return (closeHookModule ??= require('./close-hook.js') as typeof CloseHook);
 }
 
 /** A kernel linger time this platform stores without wrapping (PlatformBehaviour.maxLingerSeconds). */
@@ -167,7 +182,8 @@ async function lingerAsynchronously(handle: NodeHandle): Promise<void> {
     }
     const left = deadline - Date.now();
     if (left <= 0) return;
-    await sleep(Math.min(delay, left));
+    // The global timer, not node:timers/promises: that module would load with require('sockclose').
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
   }
 }
 

@@ -102,7 +102,10 @@ export function transportKind(handle: NodeHandle): Transport | null {
 export function transportBytesRead(handle: NodeHandle): number | null {
   const transport = transportHandle(handle);
   const kind = kindOf(transport);
-  return (kind === 'tcp' || kind === 'unix') && typeof transport!.bytesRead === 'number' ? transport!.bytesRead : null;
+  if (kind !== 'tcp' && kind !== 'unix') return null;
+  // Read once: `bytesRead` is a native accessor (~40 instructions a read).
+  const bytesRead = transport!.bytesRead;
+  return typeof bytesRead === 'number' ? bytesRead : null;
 }
 
 /**

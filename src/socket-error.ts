@@ -1,9 +1,12 @@
 import { pendingSocketError, systemError, unsupported, verdictError, type PendingSocketError } from './errors.js';
-import { Field } from './native/layout.js';
+import { Field, Revents } from './native/layout.js';
 import { binding } from './native/binding.js';
 import { platform, type PeekContext } from './platform/index.js';
 import { transportBytesRead, type NodeHandle, type SocketInternals } from './node-handle.js';
 import { liveTcpFd, probe, probeResolved, requireNative, resolve, type SocketTarget } from './target.js';
+
+// A module constant: read through the layout module on every call it cost a few map checks more.
+const REVENT_ERR = Revents.err;
 
 /**
  * The error pending on a socket, **without consuming it**: the socket is left exactly as it was,
@@ -35,8 +38,15 @@ import { liveTcpFd, probe, probeResolved, requireNative, resolve, type SocketTar
 export function peekSocketError(target: SocketTarget): PendingSocketError | null {
   const rules = platform();
   const fd = liveTcpFd(target);
-  if (fd >= 0 && rules.peekFields !== 0 && binding() !== null) {
-    // The fast path: one probe, and a context object reused across calls (no closure per call).
+  const native = fd >= 0 && rules.peekFields !== 0 ? binding() : null;
+  if (native !== null) {
+    // The fast path. Where poll() alone can clear a socket (Linux), one poll answers the common
+    // case; a socket with POLLERR, or a failed poll, gets the full probe (and its exact errors).
+    if (rules.peekClearedByPoll) {
+      const revents = native.pollRevents(fd);
+      if (revents >= 0 && (revents & REVENT_ERR) === 0) return null;
+    }
+    // One probe, and a context object reused across calls (no closure per call).
     const record = probe(fd, rules.peekFields, peekSocketError);
     fastFd = fd;
     fastHandle = (target as SocketInternals)._handle;

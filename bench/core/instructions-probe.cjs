@@ -39,6 +39,10 @@ server.listen(0, '127.0.0.1', () => {
       'binding.setLinger': () => native.setLinger(fd, 0),
       // peekSocketError's probe on Linux: Field.poll | Field.tcp
       'binding.probe:peek': () => native.probe(fd, 6),
+      'binding.pollRevents': () => native.pollRevents(fd),
+      'binding.resetHints': () => native.resetHints(fd),
+      // inspectSocket's probe of a socket: every field but describe
+      'binding.probe:inspect': () => native.probe(fd, 126),
       resolve: () => resolve(client, sockclose.getLinger, 'tcp'),
       liveTcpFd: () => liveTcpFd(client),
       'handle.fd': () => client._handle.fd,

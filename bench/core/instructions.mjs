@@ -58,7 +58,10 @@ export const OPERATIONS = [
   // (liveTcpFd), Node's `handle.fd` accessor inside it, and the full resolve() alone.
   { name: 'binding.getLinger', c: 'getLinger' },
   { name: 'binding.setLinger', c: 'setLinger' },
-  { name: 'binding.probe:peek', c: 'peekSocketError' },
+  { name: 'binding.probe:peek', c: 'peekProbe' },
+  { name: 'binding.pollRevents', c: 'peekSocketError' },
+  { name: 'binding.resetHints', c: 'closeWouldReset' },
+  { name: 'binding.probe:inspect', c: 'inspectSocket' },
   { name: 'liveTcpFd', c: null },
   { name: 'handle.fd', c: null },
   { name: 'resolve', c: null },

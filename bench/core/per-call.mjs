@@ -19,13 +19,20 @@ import { median, pairedDifference, pairedRatio, seeded, shuffle } from './stats.
 
 const require = createRequire(import.meta.url);
 
-/** Syscalls per call, as strace -f -c counts them (socket target / raw fd target). */
+/**
+ * Syscalls per call, as strace -f -c counts them, on a healthy connection (no error pending, no
+ * abortive linger, nothing unread). A `:fd` key is a raw descriptor's, where it differs: the
+ * screens (pollRevents, resetHints) serve only a live socket; a descriptor gets the full probe.
+ */
 export const SYSCALLS = {
   setLinger: 'setsockopt(SO_LINGER)',
   getLinger: 'getsockopt(SO_LINGER)',
-  peekSocketError: 'getsockopt(TCP_INFO), poll',
+  peekSocketError: 'poll',
+  'peekSocketError:fd': 'getsockopt(TCP_INFO), poll',
   inspectSocket: 'getsockopt (SO_LINGER, TCP_INFO), 3 ioctl, poll, getsockname',
-  closeWouldReset: 'getsockopt(SO_LINGER), getsockopt(TCP_INFO), ioctl(SIOCINQ)',
+  closeWouldReset: 'getsockopt(SO_LINGER), ioctl(SIOCINQ)',
+  'closeWouldReset:socket, linger 0': 'getsockopt(SO_LINGER), ioctl(SIOCINQ), getsockopt(TCP_INFO)',
+  'closeWouldReset:fd': 'getsockopt(SO_LINGER), getsockopt(TCP_INFO), ioctl(SIOCINQ)',
   takeSocketError: 'getsockopt(SO_ERROR)',
   setNoDelay: 'setsockopt(TCP_NODELAY)',
 };
@@ -80,6 +87,10 @@ export async function perCall(options) {
   const sockclose = require('sockclose');
   const executable = compileC('syscall-baseline', dir);
   const { server, client, peer } = await loopbackPair();
+  // setLinger(client, 0) runs in the same rounds, so `client` has an abortive linger, on which
+  // closeWouldReset() answers true; `healthy` (default linger, nothing unread) gets the common false.
+  const second = await loopbackPair();
+  const healthy = second.client;
   const fd = sockclose.socketFd(client);
   if (!sockclose.capabilities().native) throw new Error(`sockclose's binary is not loaded: ${sockclose.capabilities().reason}`);
 
@@ -90,11 +101,12 @@ export async function perCall(options) {
     { name: 'getLinger', target: 'socket', c: 'getLinger', js: () => sockclose.getLinger(client) },
     { name: 'getLinger', target: 'fd', c: 'getLinger:fd', js: () => sockclose.getLinger(fd) },
     { name: 'peekSocketError', target: 'socket', c: 'peekSocketError', js: () => sockclose.peekSocketError(client) },
-    { name: 'peekSocketError', target: 'fd', c: 'peekSocketError:fd', js: () => sockclose.peekSocketError(fd) },
+    { name: 'peekSocketError', target: 'fd', c: 'peekProbe:fd', js: () => sockclose.peekSocketError(fd) },
     { name: 'inspectSocket', target: 'socket', c: 'inspectSocket', js: () => sockclose.inspectSocket(client) },
     { name: 'inspectSocket', target: 'fd', c: 'inspectSocket:fd', js: () => sockclose.inspectSocket(fd) },
-    { name: 'closeWouldReset', target: 'socket', c: 'closeWouldReset', js: () => sockclose.closeWouldReset(client) },
-    { name: 'closeWouldReset', target: 'fd', c: 'closeWouldReset:fd', js: () => sockclose.closeWouldReset(fd) },
+    { name: 'closeWouldReset', target: 'socket', c: 'closeWouldReset', js: () => sockclose.closeWouldReset(healthy) },
+    { name: 'closeWouldReset', target: 'socket, linger 0', c: 'closeWouldResetAbortive', js: () => sockclose.closeWouldReset(client) },
+    { name: 'closeWouldReset', target: 'fd', c: 'closeWouldResetProbe:fd', js: () => sockclose.closeWouldReset(fd) },
     { name: 'takeSocketError', target: 'socket', c: 'takeSocketError', js: () => sockclose.takeSocketError(client) },
     { name: 'setNoDelay', target: 'socket', c: 'setNoDelay', js: (i) => client.setNoDelay(i % 2 === 0) },
   ];
@@ -124,6 +136,9 @@ export async function perCall(options) {
     client.destroy();
     peer.destroy();
     server.close();
+    healthy.destroy();
+    second.peer.destroy();
+    second.server.close();
   }
 
   const noDelay = operations.find((operation) => operation.name === 'setNoDelay');
@@ -138,7 +153,7 @@ export async function perCall(options) {
         name: operation.name,
         target: operation.target,
         iterations: operation.iterations,
-        syscalls: SYSCALLS[operation.name] + (operation.target === 'fd' ? ` ${DESCRIBE}` : ''),
+        syscalls: (SYSCALLS[`${operation.name}:${operation.target}`] ?? SYSCALLS[operation.name]) + (operation.target === 'fd' ? ` ${DESCRIBE}` : ''),
         jsNs: median(operation.jsSamples),
         cNs: median(operation.cSamples),
         vsC: pairedRatio(operation.jsSamples, operation.cSamples),

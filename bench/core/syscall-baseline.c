@@ -97,8 +97,14 @@ static void op_get_linger(long i) {
   get_linger();
 }
 
-// peekSocketError(target) with no error pending: Probe(kProbePoll | kProbeTcp) = TCP_INFO, poll.
+// peekSocketError(socket) with no error pending: the poll screen (sys::PollRevents) alone.
 static void op_peek(long i) {
+  (void)i;
+  poll_once();
+}
+
+// peekSocketError(fd): Probe(kProbePoll | kProbeTcp) = TCP_INFO, poll (after the describe probe).
+static void op_peek_probe(long i) {
   (void)i;
   tcp_info();
   poll_once();
@@ -118,8 +124,24 @@ static void op_inspect(long i) {
   sockname();
 }
 
-// closeWouldReset(target): Probe(kProbeUnread | kProbeLinger | kProbeTcp) = SO_LINGER, TCP_INFO, SIOCINQ.
+// closeWouldReset(socket) with no abortive linger and nothing unread: the screen
+// (sys::ResetHints) alone = SO_LINGER, SIOCINQ.
 static void op_would_reset(long i) {
+  (void)i;
+  get_linger();
+  queue_ioctl(SIOCINQ);
+}
+
+// closeWouldReset(socket) with an abortive linger: the screen finds a hint and reads the state.
+static void op_would_reset_abortive(long i) {
+  (void)i;
+  get_linger();
+  queue_ioctl(SIOCINQ);
+  tcp_info();
+}
+
+// closeWouldReset(fd): Probe(kProbeUnread | kProbeLinger | kProbeTcp) = SO_LINGER, TCP_INFO, SIOCINQ.
+static void op_would_reset_probe(long i) {
   (void)i;
   get_linger();
   tcp_info();
@@ -146,7 +168,8 @@ struct operation {
 static const struct operation operations[] = {
     {"setLinger", op_set_linger},     {"getLinger", op_get_linger}, {"peekSocketError", op_peek},
     {"inspectSocket", op_inspect},    {"closeWouldReset", op_would_reset}, {"takeSocketError", op_take_error},
-    {"setNoDelay", op_nodelay},
+    {"setNoDelay", op_nodelay},       {"peekProbe", op_peek_probe}, {"closeWouldResetProbe", op_would_reset_probe},
+    {"closeWouldResetAbortive", op_would_reset_abortive},
 };
 
 static long long now_ns(void) {

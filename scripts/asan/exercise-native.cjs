@@ -64,6 +64,8 @@ function exerciseBinding(native, fds) {
       for (let fields = 0; fields < 128; fields += r % 2 === 0 ? 1 : 7) count(`probe ${kind} ${native.probe(fd, fields) < 0 ? 'error' : 'ok'}`);
       count(`getLinger ${kind} ${native.getLinger(fd) < 0 ? 'error' : 'ok'}`);
       count(`takeError ${kind} ${native.takeError(fd) < 0 ? 'error' : 'ok'}`);
+      count(`pollRevents ${kind} ${native.pollRevents(fd) < 0 ? 'error' : 'ok'}`);
+      count(`resetHints ${kind} ${native.resetHints(fd) < 0 ? 'error' : 'ok'}`);
       if (kind !== 'file') count(`setLinger ${kind} ${native.setLinger(fd, r % 2 === 0 ? r % 3 : -1) < 0 ? 'error' : 'ok'}`);
     }
     // Bad arguments: the addon's own checks throw (these guard misuse of the internal module).
@@ -76,6 +78,8 @@ function exerciseBinding(native, fds) {
     expectThrow('setLinger(fd, -2)', () => native.setLinger(0, -2));
     expectThrow('getLinger()', () => native.getLinger());
     expectThrow('takeError({})', () => native.takeError({}));
+    expectThrow('pollRevents(-1)', () => native.pollRevents(-1));
+    expectThrow('resetHints(1.5)', () => native.resetHints(1.5));
     expectThrow('shutdownWrite(null)', () => native.shutdownWrite(null));
     expectThrow('close(undefined)', () => native.close(undefined));
     expectThrow('attach(array)', () => native.attach([1, 2, 3]));

@@ -19,6 +19,16 @@ export interface Binding {
   getLinger(fd: number): number;
   /** pending errno (0 if none), or -errno of getsockopt itself */
   takeError(fd: number): number;
+  /**
+   * poll() events as Revents bits, or -errno. For a descriptor known to be a socket (a live Node
+   * TCP handle's): unlike probe() it does not prove that first.
+   */
+  pollRevents(fd: number): number;
+  /**
+   * ResetHint bits (abortive linger 1, unread bytes 2; if either, the TCP state << 8), 0 for
+   * neither, or -errno. For a descriptor known to be a socket, like pollRevents().
+   */
+  resetHints(fd: number): number;
   shutdownWrite(fd: number): number;
   close(fd: number): number;
   /**
@@ -33,7 +43,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 3;
+const ABI = 4;
 
 interface LoadResult {
   binding: Binding | null;

@@ -52,12 +52,16 @@ export function aix(name: PlatformName): PlatformBehaviour {
   return Object.freeze({
     name,
     peekFields: Field.poll | Field.sockname,
+    // The error state shows in getsockname(), not in poll().
+    peekClearedByPoll: false,
     peekUnsupportedReason: null,
     pendingError,
     // No TCP_INFO: the error state is the one state that shows (the connection is gone: CLOSE).
     tcpState: (record: Float64Array, transport: Transport) => (inErrorState(record, transport) ? State.CLOSE : -1),
     closeWouldResetFields: Field.unread | Field.linger | Field.sockname,
     closeWouldReset,
+    // No hint is "no" here too; with one, the error state (getsockname()) decides: the full probe.
+    closeWouldResetByHints: (hints: number) => (hints === 0 ? false : null),
     peerFinReceived: finUnknown,
     // IBM i: read() can fail with ECONNRESET after our own shutdown(SHUT_WR) (libuv issue 3494,
     // IBM's shutdown() documentation); a lingering drain takes that as the peer's end. AIX is not

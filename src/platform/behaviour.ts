@@ -27,6 +27,12 @@ export interface PlatformBehaviour {
   /** Probe fields peekSocketError() needs; 0 when it cannot peek (see peekUnsupportedReason). */
   readonly peekFields: number;
   readonly peekUnsupportedReason: string | null;
+  /**
+   * Whether {@link pendingError} is null whenever poll() reports no error (no `Revents.err`): then
+   * a poll alone (the native pollRevents(), one syscall) clears a socket in the common case, and
+   * only a socket with POLLERR pays the full probe.
+   */
+  readonly peekClearedByPoll: boolean;
   /** Reads a record filled with peekFields: the pending error, or null if none. */
   pendingError(record: Float64Array, context: PeekContext): PendingVerdict | null;
   /** The TCP state (probe numbering) from a record filled with `Field.tcp | Field.sockname`; -1 if unknown. */
@@ -35,6 +41,14 @@ export interface PlatformBehaviour {
   readonly closeWouldResetFields: number;
   /** Reads a record filled with closeWouldResetFields. */
   closeWouldReset(record: Float64Array, transport: Transport): boolean;
+  /**
+   * closeWouldReset() of a TCP socket from the native resetHints() (ResetHint bits, the TCP state
+   * from bit 8 when a hint is set), or null when that is not enough (then the full probe
+   * decides). Every platform's rule is false without an abortive linger or unread bytes: the common
+   * case costs two syscalls and no record. Must agree with closeWouldReset() (held to it on real
+   * sockets by test/core/probe-screens.test.ts).
+   */
+  closeWouldResetByHints(hints: number): boolean | null;
   /**
    * Whether the peer's FIN has arrived, from a record with `Field.tcp | Field.unread`, given the
    * bytes Node's TCP handle has read: where the kernel counts a FIN as one received byte,

@@ -10,11 +10,11 @@
 //
 // The native layer (native/sys_bsd.cc) reports a connection whose TCP_INFO fails with ECONNRESET
 // (FreeBSD: dropped, or TIME_WAIT up to 13.x) as CLOSE, so it is not taken for resettable.
-import { Field, Slot } from '../native/layout.js';
+import { Field, ResetHint, Slot } from '../native/layout.js';
 import type { PlatformBehaviour } from './behaviour.js';
 import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
-import { RESETTABLE_STATES } from './resettable.js';
+import { resettable } from './resettable.js';
 
 /**
  * The longest SO_LINGER time each kernel stores. xnu's SO_LINGER_SEC (the option sys_bsd.cc uses
@@ -30,6 +30,7 @@ export function bsd(name: PlatformName): PlatformBehaviour {
   return Object.freeze({
     name,
     peekFields: 0,
+    peekClearedByPoll: false,
     peekUnsupportedReason:
       `${name} reports a pending socket error only through SO_ERROR, which clears it; ` +
       'use takeSocketError() to read it (destructively)',
@@ -41,7 +42,13 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       if (!abortive) return false;
       const state = record[Slot.state]!;
       // OpenBSD, NetBSD and DragonFly give no state: assume a connection is there to reset.
-      return state < 0 || RESETTABLE_STATES.has(state);
+      return state < 0 || resettable(state);
+    },
+    closeWouldResetByHints(hints: number): boolean {
+      // The same rule: only an abortive linger resets; an unknown state (0) counts as resettable.
+      if ((hints & ResetHint.abortive) === 0) return false;
+      const state = hints >> ResetHint.stateShift;
+      return state === 0 || resettable(state);
     },
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,

@@ -2,10 +2,13 @@
 // bytes_received, so received = read by Node + still unread + 1 exactly when the FIN arrived.
 import { Slot } from '../native/layout.js';
 
+// Slot indices as module constants (cheaper than reading them through the layout module per call).
+const { bytesReceived: BYTES_RECEIVED, unread: UNREAD } = Slot;
+
 /** For platforms whose kernel counts the FIN (Linux); see PlatformBehaviour.peerFinReceived. */
 export function finByByteCount(record: Float64Array, handleBytesRead: number | null): boolean | null {
-  const received = record[Slot.bytesReceived]!;
-  const unread = record[Slot.unread]!;
+  const received = record[BYTES_RECEIVED]!;
+  const unread = record[UNREAD]!;
   if (handleBytesRead === null || received < 0 || unread < 0) return null;
   const delivered = handleBytesRead + unread;
   if (received === delivered + 1) return true;

@@ -3,7 +3,7 @@
 import type * as Aix from './aix.js';
 import type { PlatformBehaviour } from './behaviour.js';
 import type * as Bsd from './bsd.js';
-import { currentPlatform } from './detect.js';
+import * as detect from './detect.js';
 import type * as Linux from './linux.js';
 import type * as Windows from './windows.js';
 
@@ -15,7 +15,7 @@ export function platform(): PlatformBehaviour {
 }
 
 function choose(): PlatformBehaviour {
-  const { name } = currentPlatform();
+  const { name } = detect.currentPlatform();
   switch (name) {
     case 'linux':
       return (require('./linux.js') as typeof Linux).linux;
@@ -37,4 +37,11 @@ function choose(): PlatformBehaviour {
 }
 
 export type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
-export { currentPlatform, detectPlatform, libuvHasAixResetFix, type PlatformName } from './detect.js';
+export type { PlatformName } from './detect.js';
+// Plain data properties, not `export { … } from`: tsc turns those into accessors redefined over
+// `exports.x = void 0`, which sends this module's exports object into dictionary mode, and then
+// every `platform()` call from another module paid a generic property load (~110 instructions
+// under callgrind; test/core/fast-exports.test.ts keeps every module's exports fast).
+export const currentPlatform = detect.currentPlatform;
+export const detectPlatform = detect.detectPlatform;
+export const libuvHasAixResetFix = detect.libuvHasAixResetFix;

@@ -6,12 +6,16 @@
 // stays readable; a close() with unread input sends RST whatever SO_LINGER says.
 import { constants } from 'node:os';
 
-import { Field, Revents, Slot, State } from '../native/layout.js';
+import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByByteCount } from './fin-count.js';
-import { RESETTABLE_STATES } from './resettable.js';
+import { resettable } from './resettable.js';
 
 const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
+// Slot indices and constants as module constants: read through the layout module's objects they
+// cost ~15-50 instructions each on inspectSocket()'s path (callgrind).
+const { revents: REVENTS, state: STATE, unread: UNREAD, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
+const { err: ERR } = Revents;
 
 
 /**
@@ -24,12 +28,12 @@ const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
  *   same afterwards and is also named ECONNRESET; takeSocketError() reads the exact value.
  */
 function pendingError(record: Float64Array, context: PeekContext): PendingVerdict | null {
-  if ((record[Slot.revents]! & Revents.err) === 0) return null;
+  if ((record[REVENTS]! & ERR) === 0) return null;
   if (context.transport === 'unix') {
     // AF_UNIX sets one error only: ECONNRESET, on a peer that closed with our data unread.
     return { errno: ECONNRESET, syscall: 'poll', inferred: true };
   }
-  const state = record[Slot.state]!;
+  const state = record[STATE]!;
   // A TCP error is fatal and leaves CLOSE; anything else (an error-queue entry) we cannot name.
   if (state !== State.CLOSE) return { errno: 0, syscall: 'poll', unnamed: true };
 
@@ -46,24 +50,33 @@ function pendingError(record: Float64Array, context: PeekContext): PendingVerdic
 }
 
 function closeWouldReset(record: Float64Array, transport: Transport): boolean {
-  const unread = record[Slot.unread]!;
+  const unread = record[UNREAD]!;
   if (transport === 'unix') {
     // AF_UNIX has no RST; closing with unread input makes the peer's next read fail ECONNRESET.
     return unread > 0;
   }
-  const abortive = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0;
+  const abortive = record[LINGER_ENABLED] === 1 && record[LINGER_SECONDS] === 0;
   if (unread <= 0 && !abortive) return false;
-  return RESETTABLE_STATES.has(record[Slot.state]!);
+  return resettable(record[STATE]!);
+}
+
+/** closeWouldReset() for a TCP socket, from resetHints(): the same rule. */
+function closeWouldResetByHints(hints: number): boolean {
+  // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is not in the set).
+  return hints !== 0 && resettable(hints >> ResetHint.stateShift);
 }
 
 export const linux: PlatformBehaviour = Object.freeze({
   name: 'linux',
   peekFields: Field.poll | Field.tcp,
+  // pendingError() starts with POLLERR: without it, nothing is pending.
+  peekClearedByPoll: true,
   peekUnsupportedReason: null,
   pendingError,
-  tcpState: (record: Float64Array) => record[Slot.state]!,
+  tcpState: (record: Float64Array) => record[STATE]!,
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
+  closeWouldResetByHints,
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
   // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.

@@ -4,10 +4,15 @@
 // there sends nothing). The same on Linux and the BSDs.
 import { State } from '../native/layout.js';
 
-export const RESETTABLE_STATES: ReadonlySet<number> = new Set<number>([
-  State.ESTABLISHED,
-  State.SYN_RECV,
-  State.FIN_WAIT1,
-  State.FIN_WAIT2,
-  State.CLOSE_WAIT,
-]);
+const STATES = [State.ESTABLISHED, State.SYN_RECV, State.FIN_WAIT1, State.FIN_WAIT2, State.CLOSE_WAIT];
+
+export const RESETTABLE_STATES: ReadonlySet<number> = new Set<number>(STATES);
+
+// The same states as bits (1 << state): a test on the hot path without a hash lookup (~40
+// instructions under callgrind for Set.has).
+const MASK = STATES.reduce((mask, state) => mask | (1 << state), 0);
+
+/** Whether `state` (probe numbering; -1 or 0 when unknown) is in {@link RESETTABLE_STATES}. */
+export function resettable(state: number): boolean {
+  return state > 0 && state < 31 && ((MASK >> state) & 1) === 1;
+}

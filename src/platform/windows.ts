@@ -7,11 +7,13 @@ import { finUnknown } from './fin-count.js';
 export const windows: PlatformBehaviour = Object.freeze({
   name: 'win32',
   peekFields: 0,
+  peekClearedByPoll: false,
   peekUnsupportedReason: 'Windows: Node exposes no socket descriptors',
   pendingError: () => null,
   tcpState: () => -1,
   closeWouldResetFields: 0,
   closeWouldReset: () => false,
+  closeWouldResetByHints: () => null,
   peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
   // Winsock's l_linger is a u_short; nothing here sets it (there is no native layer).
