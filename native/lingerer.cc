@@ -21,6 +21,11 @@ constexpr uint64_t kMinScanIntervalMs = 10;
 // A linger still running then (most end within a round trip) has its send queue read once, the
 // baseline against which acknowledged bytes count as progress.
 constexpr uint64_t kFirstLookMs = 100;
+// A new linger is first read by the timer, this long after its start, and only watched by the
+// poller if its peer has not finished by then. Most peers answer our FIN within a round trip:
+// one timer pass then reads every FIN that came meanwhile, where watching each connection from
+// the start costs two epoll_ctl() calls and a wake-up of the loop per connection.
+constexpr uint64_t kFirstReadMs = 10;
 
 bool WouldBlock(long result) { return result == -EAGAIN || result == -EWOULDBLOCK; }
 
@@ -71,17 +76,25 @@ class Connection {
     return kMore;
   }
 
-  // 0, or -errno (the poller could not watch it: EMFILE for its own descriptor, say).
+  // 0, or -errno (the poller could not watch it).
   int Register() {
     const int result = owner_->poller_.Add(fd_, this, &watch_);
     registered_ = result == 0;
     return result;
   }
 
-  // A deadline passed? Ends the linger if so (true). Bytes of ours being acknowledged count as
-  // progress too, so a peer still reading a large response is not cut off: the send queue is
-  // looked at only when a deadline is due (a baseline first, kFirstLookMs in).
+  // A deadline passed, or the linger ended at its first read? Ends the linger if so (true).
+  // Bytes of ours being acknowledged count as progress too, so a peer still reading a large
+  // response is not cut off: the send queue is looked at only when a deadline is due (a
+  // baseline first, kFirstLookMs in).
   bool CheckDeadlines(uint64_t now) {
+    if (!registered_ && now >= started_ + kFirstReadMs) {
+      // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
+      // read leaves (a flood past this wake-up's share) the level-triggered poller reports at once.
+      if (Drain() == kEnded) return true;
+      const int registered = Register();
+      if (registered != 0) return End(kEndError, -registered) == kEnded;
+    }
     if (now >= total_deadline_) return End(kEndMaxTimeout, 0) == kEnded;
     if (now < NextDeadline()) return false;
     double probe[kProbeSlotCount];
@@ -98,6 +111,7 @@ class Connection {
   // When the timer must look at this connection next.
   uint64_t NextDeadline() const {
     uint64_t deadline = last_progress_ + idle_ms_;
+    if (!registered_ && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
     if (!baseline_taken_ && started_ + kFirstLookMs < deadline) deadline = started_ + kFirstLookMs;
     return deadline < total_deadline_ ? deadline : total_deadline_;
   }
@@ -216,12 +230,13 @@ int Lingerer::Start(const StartRequest& request) {
   if ((request.flags & kInputEnded) && connection->Drain() == Connection::kEnded) return 0;
   // Nothing watchable (EMFILE for the poller's own descriptor, say): nothing taken, as when dup()
   // fails; the caller closes as it would without a lingerer.
-  const int registered = connection->Register();
-  if (registered != 0) {
+  const int prepared = poller_.Prepare();
+  if (prepared != 0) {
     connection->CloseDescriptor(false);
     Remove(connection);
-    return registered;
+    return prepared;
   }
+  // Watched only after its first read (kFirstReadMs), on the timer.
   ArmTimer(connection->NextDeadline());
   return 0;
 }

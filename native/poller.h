@@ -29,6 +29,11 @@ class Poller {
   Poller& operator=(const Poller&) = delete;
   ~Poller();
 
+  // Makes what Add() needs that could fail for want of a descriptor (the epoll backend's own, on
+  // first use): 0, or -errno. Lets the lingerer refuse a connection at its hand-over, when the
+  // caller can still close it as it would without a lingerer, rather than at its first Add().
+  int Prepare();
+
   // Starts watching `fd` for `data`: 0, or -errno (nothing is watched then).
   int Add(int fd, void* data, Watch** watch);
 

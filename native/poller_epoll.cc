@@ -59,8 +59,7 @@ Poller::~Poller() {
   delete backend_;
 }
 
-int Poller::Add(int fd, void* data, Watch** watch) {
-  *watch = nullptr;
+int Poller::Prepare() {
   Backend* b = backend_;
   if (b->epoll_fd < 0) {
     // Created on first use: an environment that never lingers holds no descriptor for it.
@@ -78,6 +77,14 @@ int Poller::Add(int fd, void* data, Watch** watch) {
     // Only the lingerer's timer keeps the loop alive: one reference for all, bounded by the caps.
     uv_unref(reinterpret_cast<uv_handle_t*>(&b->poll));
   }
+  return 0;
+}
+
+int Poller::Add(int fd, void* data, Watch** watch) {
+  *watch = nullptr;
+  const int prepared = Prepare();
+  if (prepared != 0) return prepared;
+  Backend* b = backend_;
   epoll_event event{};
   event.events = EPOLLIN | EPOLLRDHUP;
   event.data.ptr = data;
