@@ -4,7 +4,6 @@
 
 #include <cerrno>
 
-#include "probe.h"
 #include "sys.h"
 
 namespace sockclose {
@@ -18,9 +17,6 @@ constexpr unsigned long kBufferBytes = 64 * 1024;
 // The timer never fires more often than this: deadlines are exact to within it, and many lingers
 // with nearby deadlines cost one scan, not one each.
 constexpr uint64_t kMinScanIntervalMs = 10;
-// A linger still running then (most end within a round trip) has its send queue read once, the
-// baseline against which acknowledged bytes count as progress.
-constexpr uint64_t kFirstLookMs = 100;
 // A new linger is first read by the timer, this long after its start, and only watched by the
 // poller if its peer has not finished by then. Most peers answer our FIN within a round trip:
 // one timer pass then reads every FIN that came meanwhile, where watching each connection from
@@ -85,8 +81,8 @@ class Connection {
 
   // A deadline passed, or the linger ended at its first read? Ends the linger if so (true).
   // Bytes of ours being acknowledged count as progress too, so a peer still reading a large
-  // response is not cut off: the send queue is looked at only when a deadline is due (a
-  // baseline first, kFirstLookMs in).
+  // response is not cut off: the send queue is read at the first read (the baseline) and then
+  // only when the idle deadline is due.
   bool CheckDeadlines(uint64_t now) {
     if (!registered_ && now >= started_ + kFirstReadMs) {
       // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
@@ -94,16 +90,13 @@ class Connection {
       if (Drain() == kEnded) return true;
       const int registered = Register();
       if (registered != 0) return End(kEndError, -registered) == kEnded;
+      send_queue_ = sys::platform::SendQueueMeter(fd_);
     }
     if (now >= total_deadline_) return End(kEndMaxTimeout, 0) == kEnded;
     if (now < NextDeadline()) return false;
-    double probe[kProbeSlotCount];
-    for (double& slot : probe) slot = -1;
-    sys::platform::ProbeQueues(fd_, probe);
-    const double queued = probe[kSlotSendQueue];
-    if (baseline_taken_ && queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
+    const double queued = sys::platform::SendQueueMeter(fd_);
+    if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
     send_queue_ = queued;
-    baseline_taken_ = true;
     if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0) == kEnded;
     return false;
   }
@@ -112,7 +105,6 @@ class Connection {
   uint64_t NextDeadline() const {
     uint64_t deadline = last_progress_ + idle_ms_;
     if (!registered_ && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
-    if (!baseline_taken_ && started_ + kFirstLookMs < deadline) deadline = started_ + kFirstLookMs;
     return deadline < total_deadline_ ? deadline : total_deadline_;
   }
 
@@ -184,8 +176,7 @@ class Connection {
   uint64_t last_progress_;  // loop time of the last byte read or acknowledged
   uint64_t total_deadline_;
   double drained_bytes_;
-  double send_queue_ = -1;
-  bool baseline_taken_ = false;
+  double send_queue_ = -1;  // SendQueueMeter() at the last look; -1 before the first or if unknown
 };
 
 

@@ -203,6 +203,14 @@ constexpr int kPollRdHup = POLLRDHUP;
 constexpr int kPollRdHup = 0;
 #endif
 
+// The send queue as ProbeQueues() reads it (one call on every BSD branch above).
+double SendQueueMeter(int fd) {
+  double probe[kProbeSlotCount];
+  for (double& slot : probe) slot = -1;
+  ProbeQueues(fd, probe);
+  return probe[kSlotSendQueue];
+}
+
 int PollEvents() { return POLLIN | POLLOUT | kPollRdHup; }
 
 int NativeToRevents(int revents) {

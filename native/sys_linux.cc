@@ -113,6 +113,11 @@ int ProbeQueues(int fd, double* probe) {
   return 0;
 }
 
+double SendQueueMeter(int fd) {
+  int queued = 0;
+  return QueueIoctl(fd, SIOCOUTQ, &queued) ? queued : -1;
+}
+
 int PollEvents() { return POLLIN | POLLOUT | POLLRDHUP; }
 
 int NativeToRevents(int revents) {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer, connectionsLeftOnServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { until, within } from '../helpers/wait.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { enableLingeringClose, setLinger } = sockclose;
@@ -75,6 +75,38 @@ describe('native lingerer bounds', () => {
     expect(control.stats().lingering).toBe(0);
     expect(performance.now() - started).toBeLessThan(20_000);
     await seen;
+  });
+
+  it('a slow reader of a large response outlasts the idle timeout as long as it keeps reading: our bytes acknowledged are progress', async () => {
+    const SIZE = 16 * 1024 * 1024;
+    const { port, control, reports } = await lingeringServer(
+      (socket) => {
+        socket.write(Buffer.alloc(SIZE, 'z'));
+        socket.destroySoon();
+      },
+      { idleTimeout: 100, maxTimeout: 20_000 },
+    );
+    const client = net.connect({ port, host: '127.0.0.1' });
+    let received = 0;
+    let error: Error | null = null;
+    client.on('error', (failure) => (error = failure));
+    // The peer's own pace (not a wait for anything): one chunk, then 5 ms off, about 13 MB/s. The
+    // last few megabytes sit in our kernel's send queue after the hand-over, for longer than the
+    // 100 ms idle timeout: only their acknowledgement says the peer is still there.
+    client.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      client.pause();
+      setTimeout(() => client.resume(), 5);
+    });
+    await within(nextEvent(client, 'end'), 20_000, "the response's end");
+    client.end();
+    await until(() => reports.length === 1, 10_000, 'the report');
+    expect(error).toBeNull();
+    expect(received).toBe(SIZE);
+    expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close' });
+    // The native lingerer had it, for longer than one idle timeout.
+    expect(reports[0]!.durationMs).toBeGreaterThan(100);
+    expect(control.stats().reasons['idle-timeout']).toBe(0);
   });
 
   it('2,000 hostile peers at once: never reading, trickling, blasting after our FIN, resetting; every one ends within its bound', async () => {
