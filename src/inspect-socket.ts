@@ -226,7 +226,6 @@ export function closeWouldReset(target: SocketTarget): boolean {
   return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
 }
 
-
 function familyName(family: number): SocketInspection['family'] {
   switch (family) {
     case Family.inet:
