@@ -159,6 +159,8 @@ class Connection {
   Lingerer* owner_;
   Connection* prev_ = nullptr;
   Connection* next_ = nullptr;
+  uint64_t due_ = 0;                   // the due heap's key (lingerer.h)
+  size_t heap_index_ = SIZE_MAX;       // where it sits in the due heap; SIZE_MAX: not in it
   Watch* watch_ = nullptr;
   bool registered_ = false;
 
@@ -228,7 +230,9 @@ int Lingerer::Start(const StartRequest& request) {
     return prepared;
   }
   // Watched only after its first read (kFirstReadMs), on the timer.
-  ArmTimer(connection->NextDeadline());
+  connection->due_ = connection->NextDeadline();
+  HeapPush(connection);
+  ArmTimer(connection->due_);
   return 0;
 }
 
@@ -250,6 +254,7 @@ void Lingerer::Finish(Connection* connection, int reason, int error) {
 }
 
 void Lingerer::Remove(Connection* connection) {
+  HeapErase(connection);
   if (connection->prev_) connection->prev_->next_ = connection->next_;
   else head_ = connection->next_;
   if (connection->next_) connection->next_->prev_ = connection->prev_;
@@ -280,16 +285,64 @@ void Lingerer::OnTimer() {
   const uint64_t now = uv_now(loop_);
   last_scan_ = now;
   timer_due_ = 0;
-  uint64_t next = UINT64_MAX;
-  for (Connection* connection = head_; connection != nullptr;) {
-    Connection* following = connection->next_;
-    if (!connection->CheckDeadlines(now)) {
-      const uint64_t deadline = connection->NextDeadline();
-      if (deadline < next) next = deadline;
-    }
-    connection = following;
+  // Only what is due: a connection that ends leaves the heap (Remove), the others go back in
+  // with their next deadline, which is later than now (CheckDeadlines ends what is due).
+  while (!due_heap_.empty() && due_heap_[0]->due_ <= now) {
+    Connection* connection = due_heap_[0];
+    if (connection->CheckDeadlines(now)) continue;
+    const uint64_t next = connection->NextDeadline();
+    connection->due_ = next > now ? next : now + 1;
+    HeapSiftDown(0);
   }
-  if (count_ != 0 && next != UINT64_MAX) ArmTimer(next);
+  if (!due_heap_.empty()) ArmTimer(due_heap_[0]->due_);
+}
+
+void Lingerer::HeapPush(Connection* connection) {
+  connection->heap_index_ = due_heap_.size();
+  due_heap_.push_back(connection);
+  HeapSiftUp(connection->heap_index_);
+}
+
+void Lingerer::HeapErase(Connection* connection) {
+  const size_t index = connection->heap_index_;
+  if (index == SIZE_MAX) return;
+  connection->heap_index_ = SIZE_MAX;
+  Connection* last = due_heap_.back();
+  due_heap_.pop_back();
+  if (last == connection) return;
+  due_heap_[index] = last;
+  last->heap_index_ = index;
+  HeapSiftUp(index);
+  HeapSiftDown(last->heap_index_);
+}
+
+void Lingerer::HeapSiftUp(size_t index) {
+  Connection* moving = due_heap_[index];
+  while (index > 0) {
+    const size_t parent = (index - 1) / 2;
+    if (due_heap_[parent]->due_ <= moving->due_) break;
+    due_heap_[index] = due_heap_[parent];
+    due_heap_[index]->heap_index_ = index;
+    index = parent;
+  }
+  due_heap_[index] = moving;
+  moving->heap_index_ = index;
+}
+
+void Lingerer::HeapSiftDown(size_t index) {
+  const size_t size = due_heap_.size();
+  Connection* moving = due_heap_[index];
+  for (;;) {
+    size_t child = 2 * index + 1;
+    if (child >= size) break;
+    if (child + 1 < size && due_heap_[child + 1]->due_ < due_heap_[child]->due_) child++;
+    if (moving->due_ <= due_heap_[child]->due_) break;
+    due_heap_[index] = due_heap_[child];
+    due_heap_[index]->heap_index_ = index;
+    index = child;
+  }
+  due_heap_[index] = moving;
+  moving->heap_index_ = index;
 }
 
 void Lingerer::OnIdle() { Deliver(); }

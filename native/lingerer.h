@@ -102,6 +102,13 @@ class Lingerer {
 
   void Finish(Connection* connection, int reason, int error);
   void Remove(Connection* connection);
+  // The due heap: every connection, ordered by when the timer must look at it next (its `due_`,
+  // never later than its real next deadline: progress only moves that later, and a look that
+  // comes early just schedules the connection again). The timer visits only what is due.
+  void HeapPush(Connection* connection);
+  void HeapErase(Connection* connection);
+  void HeapSiftDown(size_t index);
+  void HeapSiftUp(size_t index);
   void ArmTimer(uint64_t deadline);
   void QueueReport(const Report& report);
   void OnTimer();
@@ -126,6 +133,7 @@ class Lingerer {
   void (*on_reports_)(void*);
   void* context_;
   Connection* head_ = nullptr;  // intrusive list of lingering connections
+  std::vector<Connection*> due_heap_;
   size_t count_ = 0;
   uint64_t timer_due_ = 0;      // loop time the timer fires at, 0 when stopped
   uint64_t last_scan_ = 0;
