@@ -192,40 +192,18 @@ napi_value TakeError(napi_env env, napi_callback_info info) {
   return Int(env, result < 0 ? result : error);
 }
 
-// pollRevents(fd) -> ProbeRevents bits | -errno: peekSocketError's screen (a live TCP socket's fd).
-napi_value PollRevents(napi_env env, napi_callback_info info) {
+// The calls that take a descriptor and return one int, unchanged (a result or -errno):
+//   pollRevents(fd)   -> ProbeRevents bits | -errno: peekSocketError's screen (a live TCP socket's fd)
+//   resetHints(fd)    -> ResetHint bits | -errno: closeWouldReset's screen (a live TCP socket's fd)
+//   shutdownWrite(fd) -> 0 | -errno
+//   close(fd)         -> 0 | -errno
+template <int (*Call)(int)>
+napi_value FdToInt(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Args(env, info, argv);
   int fd = 0;
   if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
-  return Int(env, sys::PollRevents(fd));
-}
-
-// resetHints(fd) -> ResetHint bits | -errno: closeWouldReset's screen (a live TCP socket's fd).
-napi_value ResetHints(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  Args(env, info, argv);
-  int fd = 0;
-  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
-  return Int(env, sys::ResetHints(fd));
-}
-
-// shutdownWrite(fd) -> 0 | -errno
-napi_value ShutdownWrite(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  Args(env, info, argv);
-  int fd = 0;
-  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
-  return Int(env, sys::ShutdownWrite(fd));
-}
-
-// close(fd) -> 0 | -errno
-napi_value Close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  Args(env, info, argv);
-  int fd = 0;
-  if (!ArgInt(env, argv[0], 0, &fd)) return nullptr;
-  return Int(env, sys::Close(fd));
+  return Int(env, Call(fd));
 }
 
 // Sets exports[name] to a function made straight from a Node-API callback.
@@ -256,10 +234,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SetRaw(env, exports, "setLinger", SetLinger);
   SetRaw(env, exports, "getLinger", GetLinger);
   SetRaw(env, exports, "takeError", TakeError);
-  SetRaw(env, exports, "pollRevents", PollRevents);
-  SetRaw(env, exports, "resetHints", ResetHints);
-  SetRaw(env, exports, "shutdownWrite", ShutdownWrite);
-  SetRaw(env, exports, "close", Close);
+  SetRaw(env, exports, "pollRevents", FdToInt<sys::PollRevents>);
+  SetRaw(env, exports, "resetHints", FdToInt<sys::ResetHints>);
+  SetRaw(env, exports, "shutdownWrite", FdToInt<sys::ShutdownWrite>);
+  SetRaw(env, exports, "close", FdToInt<sys::Close>);
   RegisterLingerer(env, exports);  // on failure its exception is pending: the loader reports it
   return exports;
 }
