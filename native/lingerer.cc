@@ -157,8 +157,6 @@ class Connection {
   }
 
   Lingerer* owner_;
-  Connection* prev_ = nullptr;
-  Connection* next_ = nullptr;
   uint64_t due_ = 0;                   // the due heap's key (lingerer.h)
   size_t heap_index_ = SIZE_MAX;       // where it sits in the due heap; SIZE_MAX: not in it
   Watch* watch_ = nullptr;
@@ -214,10 +212,10 @@ int Lingerer::Start(const StartRequest& request) {
   if (!(request.flags & kFinSent)) sys::ShutdownWrite(fd);
 
   auto* connection = new Connection(this, request, fd, clear_linger);
-  connection->next_ = head_;
-  if (head_) head_->prev_ = connection;
-  head_ = connection;
-  count_++;
+  // In the due heap from the start (its first read, kFirstReadMs in): the heap is also the list of
+  // every lingering connection (Count(), Shutdown()).
+  connection->due_ = connection->NextDeadline();
+  HeapPush(connection);
 
   // Node saw the peer's FIN already: the linger may be over before it needs a watcher.
   if ((request.flags & kInputEnded) && connection->Drain() == Connection::kEnded) return 0;
@@ -230,8 +228,6 @@ int Lingerer::Start(const StartRequest& request) {
     return prepared;
   }
   // Watched only after its first read (kFirstReadMs), on the timer.
-  connection->due_ = connection->NextDeadline();
-  HeapPush(connection);
   ArmTimer(connection->due_);
   return 0;
 }
@@ -255,11 +251,7 @@ void Lingerer::Finish(Connection* connection, int reason, int error) {
 
 void Lingerer::Remove(Connection* connection) {
   HeapErase(connection);
-  if (connection->prev_) connection->prev_->next_ = connection->next_;
-  else head_ = connection->next_;
-  if (connection->next_) connection->next_->prev_ = connection->prev_;
-  count_--;
-  if (count_ == 0 && timer_due_ != 0) {
+  if (due_heap_.empty() && timer_due_ != 0) {
     uv_timer_stop(&timer_);
     timer_due_ = 0;
   }
@@ -362,8 +354,8 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
   done_ = done;
   done_context_ = context;
   reports_.clear();
-  while (head_ != nullptr) {
-    Connection* connection = head_;
+  while (!due_heap_.empty()) {
+    Connection* connection = due_heap_.back();  // the last: no reordering as it leaves
     connection->CloseDescriptor(false);
     Remove(connection);
   }

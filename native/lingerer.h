@@ -87,7 +87,7 @@ class Lingerer {
   int Start(const StartRequest& request);
 
   // Connections lingering now.
-  size_t Count() const { return count_; }
+  size_t Count() const { return due_heap_.size(); }
 
   // Moves the waiting reports into `out` (cleared first).
   void TakeReports(std::vector<Report>* out);
@@ -132,9 +132,7 @@ class Lingerer {
   bool polling_ = false;        // inside a poller callback (libuv's poll phase)
   void (*on_reports_)(void*);
   void* context_;
-  Connection* head_ = nullptr;  // intrusive list of lingering connections
-  std::vector<Connection*> due_heap_;
-  size_t count_ = 0;
+  std::vector<Connection*> due_heap_;  // every lingering connection (see HeapPush)
   uint64_t timer_due_ = 0;      // loop time the timer fires at, 0 when stopped
   uint64_t last_scan_ = 0;
   std::vector<Report> reports_;

@@ -58,7 +58,7 @@ const hooks = new WeakMap<SocketInternals, Hook>();
 // Until a socket is hooked, no close looks it up.
 let anyHooked = false;
 let firstStep: FirstStep | null = null;
-let lookers: CloseLooker[] = [];
+const lookers: CloseLooker[] = [];
 // hardReset() destroys right after asking for the bypass: the one socket whose close skips every step.
 let bypassing: SocketInternals | null = null;
 let original: Destroy | null = null;
@@ -80,12 +80,7 @@ export function setFirstStep(step: FirstStep | null): void {
 /** Adds `looker`, called at every socket's real close after every step and watcher. */
 export function addCloseLooker(looker: CloseLooker): void {
   install();
-  if (!lookers.includes(looker)) lookers = [...lookers, looker];
-}
-
-/** Removes a looker added by {@link addCloseLooker}. */
-export function removeCloseLooker(looker: CloseLooker): void {
-  lookers = lookers.filter((each) => each !== looker);
+  if (!lookers.includes(looker)) lookers.push(looker);
 }
 
 /** Adds (or with `null`, removes) the named step for `socket`, after the lingering close's decision. */

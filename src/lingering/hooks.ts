@@ -6,10 +6,9 @@ import net from 'node:net';
 
 import { closeBypassed, setFirstStep } from '../close-hook.js';
 import type { SocketInternals } from '../node-handle.js';
-import { abandonClose, afterOurFin, destroyLingering, lingerStep } from './managed.js';
+import { abandonClose, afterOurFin, destroyLingering, lingerStep, type Destroy } from './managed.js';
 import { serverEntryOf } from './servers.js';
 
-type Destroy = (this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) => SocketInternals;
 type Final = (this: SocketInternals, callback: (error?: Error | null) => void) => void;
 
 let installed = false;

@@ -46,7 +46,8 @@ export type { Owner } from './servers.js';
 const FLUSH_POLL_FIRST_MS = 1;
 const FLUSH_POLL_MAX_MS = 50;
 
-type Destroy = (this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) => SocketInternals;
+/** Node's `Socket.prototype.destroy`, as the prototype hook (hooks.ts) hands it over. */
+export type Destroy = (this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) => SocketInternals;
 type ReportListener = (report: LingerReport, socket: SocketInternals) => void;
 type Timeout = 'idle-timeout' | 'max-timeout';
 
@@ -190,15 +191,10 @@ function stateOf(socket: SocketInternals): Managed | undefined {
  */
 export function afterOurFin(socket: SocketInternals): void {
   if (socket.destroyed || inputEnded(socket)) return;
-  let state = managed.get(socket);
-  if (state === undefined) {
-    const entry = serverEntryOf(socket);
-    if (!entry?.owner.active) return;
-    state = new Managed(entry.owner, entry.settings);
-    managed.set(socket, state);
-  } else if (!state.owner.active || state.admission !== null) {
-    return;
-  }
+  const state = stateOf(socket);
+  if (state === undefined || !state.owner.active || state.admission !== null) return;
+  // Kept from now on: the close that follows (destroy(), the watch's timeout) finds it.
+  managed.set(socket, state);
   state.watchHalfClose(socket);
 }
 
