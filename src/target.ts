@@ -2,8 +2,9 @@
 // node-handle.ts (the one module that knows Node's private handle layout); everything else that
 // needs a descriptor asks here.
 //
-// The descriptor is read from the live libuv handle every time and never kept across an await: once
-// Node closes a handle its number can be reused by any other socket or file.
+// The descriptor is read from the live libuv handle (the fast path keeps it on the handle itself,
+// used only while that handle is the live socket's: see liveTcpFd) and never kept across an await:
+// once Node closes a handle its number can be reused by any other socket or file.
 import net from 'node:net';
 import { types } from 'node:util';
 
@@ -124,24 +125,43 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
 // measured ~100 instructions under callgrind, `instanceof Socket` ~6.
 const Socket = net.Socket;
 
+// The descriptor each plain TCP handle had when the fast path first read it: Node's `handle.fd`
+// accessor is a C++ call (~160 instructions under callgrind, a quarter of getLinger()), a property
+// keyed by this symbol one load. Why it is safe (test/fd-cache.test.ts checks each point):
+// - Keyed by handle identity, so a socket that gets a new handle (connect() again after destroy)
+//   never sees the old number.
+// - A libuv TCP handle's descriptor is fixed from the moment it has one until uv_close(); only
+//   numbers >= 0 are kept (a connecting client's handle has none yet).
+// - Read only after the checks that the handle is still the socket's `_handle` and the socket is
+//   not destroyed: Node clears `_handle` (or sets `destroyed`) before it closes a handle, and a
+//   close step that keeps a destroyed socket's handle open fails the `destroyed` check. So a
+//   number that the kernel may have reused for another descriptor is never returned.
+// - Plain TCP handles only (isTcpHandle): never a TLSWrap (its descriptor is its parent's) or a pipe.
+const kFd = Symbol('sockclose.fd');
+type CachingHandle = NodeHandle & { [kFd]?: number };
+
 /**
  * The fast path for the common case: the descriptor of a live, plain TCP `net.Socket`, or -1 for
  * every other target (a number, TLS, AF_UNIX, destroyed, not yet connected, no descriptor, not a
  * socket), which the caller then hands to {@link resolve} for its exact result or error. No
- * allocation, no map lookup: an `instanceof`, three property reads, one identity comparison.
+ * allocation, no map lookup: an `instanceof`, four property reads, one identity comparison.
  *
- * Nothing is cached, so no invariant about reuse is needed: the descriptor is read from the
- * socket's current handle at every call, exactly as {@link resolveSocket} does. `destroyed` is
- * checked because a close step (src/close-hook.ts) keeps a destroyed socket's handle open; once
- * Node closes a handle it sets `_handle` to null. An http2 proxy passes (its reads forward to the
- * real socket); callers that destroy use {@link realSocket}.
+ * The descriptor comes from the handle's cache (kFd above) once read: the same number Node's
+ * accessor gives while the handle is the live socket's. `destroyed` is checked because a close
+ * step (src/close-hook.ts) keeps a destroyed socket's handle open; once Node closes a handle it
+ * sets `_handle` to null. An http2 proxy passes (its reads forward to the real socket); callers
+ * that destroy use {@link realSocket}.
  */
 export function liveTcpFd(target: unknown): number {
   if (!(target instanceof Socket)) return -1;
-  const handle = (target as SocketInternals)._handle;
+  const handle = (target as SocketInternals)._handle as CachingHandle | null;
   if (!handle || target.destroyed || !isTcpHandle(handle)) return -1;
+  const cached = handle[kFd];
+  if (cached !== undefined) return cached;
   const fd = handle.fd;
-  return fd >= 0 ? fd : -1;
+  if (fd < 0) return -1;
+  handle[kFd] = fd;
+  return fd;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The fast path (issue 11): a live plain TCP net.Socket goes straight to its descriptor; every
-// other target goes through the full resolution with exactly today's results and errors. Nothing
-// is cached: the descriptor is read from the socket's current handle at every call, so a destroyed
-// socket, a reused descriptor number, TLS and AF_UNIX are all judged as before.
+// other target goes through the full resolution with exactly today's results and errors. The
+// descriptor is kept only on the live handle (test/core/fd-cache.test.ts), so a destroyed socket, a
+// reused descriptor number, TLS and AF_UNIX are all judged as before.
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -127,7 +127,7 @@ describe('the fast path', () => {
     }
   });
 
-  it('reads the descriptor at every call: a reused number never reaches the destroyed socket', async () => {
+  it('never lets a reused number reach the destroyed socket, on hot code', async () => {
     const listener = await listen(net.createServer((socket) => socket.on('error', () => {})));
     cleanups.push(() => closeServer(listener));
     // Warm the fast path on a socket, destroy it, and let a new socket take its number.
