@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 
-import type * as CloseHook from './close-hook.js';
+import { closeHook } from './close-hook-lazy.js';
 import { publishHardReset } from './diagnostics/channels.js';
 import { closedSocket, invalidArgValue, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
@@ -72,13 +72,6 @@ export function hardReset(target: SocketTarget): void {
   closeHook().bypassCloseSteps(socket);
   socket.destroy();
   publishHardReset(socket, fd);
-}
-
-// The close hook is loaded on the first hardReset() of a socket, not with require('sockclose')
-// (issue 11); until something sets a close step it has none to bypass.
-let closeHookModule: typeof CloseHook | undefined;
-function closeHook(): typeof CloseHook {
-  return (closeHookModule ??= require('./close-hook.js') as typeof CloseHook);
 }
 
 function setAbortiveLinger(fd: number): void {

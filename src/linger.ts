@@ -1,4 +1,4 @@
-import type * as CloseHook from './close-hook.js';
+import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
@@ -124,12 +124,6 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   } else if (everEmulated && emulated.delete(handle)) {
     closeHook().setCloseStep(realSocket(socket), STEP, null);
   }
-}
-
-// The close hook is loaded on the first emulated linger, not with require('sockclose') (issue 11).
-let closeHookModule: typeof CloseHook | undefined;
-function closeHook(): typeof CloseHook {
-  return (closeHookModule ??= require('./close-hook.js') as typeof CloseHook);
 }
 
 /** A kernel linger time this platform stores without wrapping (PlatformBehaviour.maxLingerSeconds). */
