@@ -130,12 +130,16 @@ const Socket = net.Socket;
 // keyed by this symbol one load. Why it is safe (test/fd-cache.test.ts checks each point):
 // - Keyed by handle identity, so a socket that gets a new handle (connect() again after destroy)
 //   never sees the old number.
-// - A libuv TCP handle's descriptor is fixed from the moment it has one until uv_close(); only
-//   numbers >= 0 are kept (a connecting client's handle has none yet).
+// - A libuv TCP handle's descriptor is fixed from the moment it has one until uv_close(). Kept only
+//   once the socket is connected: while connecting, a handle may have no descriptor yet, and
+//   autoSelectFamily closes one attempt's handle and swaps in the next.
 // - Read only after the checks that the handle is still the socket's `_handle` and the socket is
-//   not destroyed: Node clears `_handle` (or sets `destroyed`) before it closes a handle, and a
-//   close step that keeps a destroyed socket's handle open fails the `destroyed` check. So a
-//   number that the kernel may have reused for another descriptor is never returned.
+//   not destroyed: Node clears `_handle` (or sets `destroyed`) before it closes a connected
+//   socket's handle (destroy(), resetAndDestroy(), a handle sent to another process), and a TLS
+//   socket wrapping a plain one destroys the plain one as it closes their shared TCP handle (every
+//   ending, Node 18 to 26: test/compat/fd-cache.compat.mjs). A close step that keeps a destroyed
+//   socket's handle open fails the `destroyed` check. So a number that the kernel may have reused
+//   for another descriptor is never returned.
 // - Plain TCP handles only (isTcpHandle): never a TLSWrap (its descriptor is its parent's) or a pipe.
 const kFd = Symbol('sockclose.fd');
 type CachingHandle = NodeHandle & { [kFd]?: number };
@@ -160,7 +164,7 @@ export function liveTcpFd(target: unknown): number {
   if (cached !== undefined) return cached;
   const fd = handle.fd;
   if (fd < 0) return -1;
-  handle[kFd] = fd;
+  if (!(target as SocketInternals).connecting) handle[kFd] = fd;
   return fd;
 }
 
