@@ -75,7 +75,7 @@ export function hardReset(target: SocketTarget): void {
 }
 
 function setAbortiveLinger(fd: number): void {
-  const result = requireNative(hardReset).setLinger(fd, 0);
+  const result = requireNative(hardReset).lingerAbortive(fd);
   // BSD-derived stacks refuse socket options on a connection that is already reset or shut down:
   // there is nothing left to reset then, and closing is all that remains to do.
   if (result < 0 && result !== -EINVAL && result !== -ECONNRESET) throw systemError(result, 'setsockopt', hardReset);

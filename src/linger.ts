@@ -73,7 +73,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (fd >= 0 && (seconds === 0 || seconds === false) && options === undefined && !everEmulated) {
     const native = binding();
     if (native !== null) {
-      const result = native.setLinger(fd, seconds === 0 ? 0 : -1);
+      const result = seconds === 0 ? native.lingerAbortive(fd) : native.lingerOff(fd);
       if (result < 0) throw systemError(result, 'setsockopt', setLinger);
       return;
     }

@@ -67,6 +67,8 @@ function exerciseBinding(native, fds) {
       count(`pollRevents ${kind} ${native.pollRevents(fd) < 0 ? 'error' : 'ok'}`);
       count(`resetHints ${kind} ${native.resetHints(fd) < 0 ? 'error' : 'ok'}`);
       if (kind !== 'file') count(`setLinger ${kind} ${native.setLinger(fd, r % 2 === 0 ? r % 3 : -1) < 0 ? 'error' : 'ok'}`);
+      if (kind !== 'file') count(`lingerOff ${kind} ${native.lingerOff(fd) < 0 ? 'error' : 'ok'}`);
+      if (kind !== 'file') count(`lingerAbortive ${kind} ${native.lingerAbortive(fd) < 0 ? 'error' : 'ok'}`);
     }
     // Bad arguments: the addon's own checks throw (these guard misuse of the internal module).
     expectThrow('probe(string)', () => native.probe('3', 1));
@@ -80,6 +82,8 @@ function exerciseBinding(native, fds) {
     expectThrow('takeError({})', () => native.takeError({}));
     expectThrow('pollRevents(-1)', () => native.pollRevents(-1));
     expectThrow('resetHints(1.5)', () => native.resetHints(1.5));
+    expectThrow('lingerOff(-1)', () => native.lingerOff(-1));
+    expectThrow('lingerAbortive("3")', () => native.lingerAbortive('3'));
     expectThrow('shutdownWrite(null)', () => native.shutdownWrite(null));
     expectThrow('close(undefined)', () => native.close(undefined));
     expectThrow('attach(array)', () => native.attach([1, 2, 3]));

@@ -399,7 +399,7 @@ function shorten(settings: LingerSettings, total: number): LingerSettings {
 /** SO_LINGER {1, 0} on the live descriptor, so that the close that follows sends RST. */
 function setAbortive(handle: NodeHandle): boolean {
   const native = binding();
-  return native !== null && handle.fd >= 0 && native.setLinger(handle.fd, 0) >= 0;
+  return native !== null && handle.fd >= 0 && native.lingerAbortive(handle.fd) >= 0;
 }
 
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {

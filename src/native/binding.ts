@@ -15,6 +15,10 @@ export interface Binding {
   probe(fd: number, fields: number): number;
   /** SO_LINGER on with `seconds` (>= 0), or off (-1). */
   setLinger(fd: number, seconds: number): number;
+  /** setLinger(fd, -1) with one argument (the fast path's): 0 or -errno. */
+  lingerOff(fd: number): number;
+  /** setLinger(fd, 0) with one argument: SO_LINGER {1, 0}, 0 or -errno. */
+  lingerAbortive(fd: number): number;
   /** seconds * 2 + (enabled ? 1 : 0), or -errno */
   getLinger(fd: number): number;
   /** pending errno (0 if none), or -errno of getsockopt itself */
@@ -43,7 +47,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 4;
+const ABI = 5;
 
 interface LoadResult {
   binding: Binding | null;
