@@ -127,7 +127,7 @@ const Socket = net.Socket;
 
 // The descriptor each plain TCP handle had when the fast path first read it: Node's `handle.fd`
 // accessor is a C++ call (~160 instructions under callgrind, a quarter of getLinger()), a property
-// keyed by this symbol one load. Why it is safe (test/fd-cache.test.ts checks each point):
+// keyed by this symbol one load. Why it is safe (test/core/fd-cache.test.ts checks each point):
 // - Keyed by handle identity, so a socket that gets a new handle (connect() again after destroy)
 //   never sees the old number.
 // - A libuv TCP handle's descriptor is fixed from the moment it has one until uv_close(). Kept only

@@ -16,6 +16,9 @@ import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
 import { resettable } from './resettable.js';
 
+// ResetHint's bits as module constants (closeWouldReset()'s hot path, as in linux.ts).
+const { abortive: HINT_ABORTIVE, stateShift: STATE_SHIFT } = ResetHint;
+
 /**
  * The longest SO_LINGER time each kernel stores. xnu's SO_LINGER_SEC (the option sys_bsd.cc uses
  * there) multiplies the seconds by hz (100) into the short so_linger: 327 s is the last value that
@@ -46,8 +49,8 @@ export function bsd(name: PlatformName): PlatformBehaviour {
     },
     closeWouldResetByHints(hints: number): boolean {
       // The same rule: only an abortive linger resets; an unknown state (0) counts as resettable.
-      if ((hints & ResetHint.abortive) === 0) return false;
-      const state = hints >> ResetHint.stateShift;
+      if ((hints & HINT_ABORTIVE) === 0) return false;
+      const state = hints >> STATE_SHIFT;
       return state === 0 || resettable(state);
     },
     peerFinReceived: finUnknown,

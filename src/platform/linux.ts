@@ -16,6 +16,7 @@ const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
 // cost ~15-50 instructions each on inspectSocket()'s path (callgrind).
 const { revents: REVENTS, state: STATE, unread: UNREAD, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
 const { err: ERR } = Revents;
+const { stateShift: STATE_SHIFT } = ResetHint;
 
 
 /**
@@ -63,7 +64,7 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
 /** closeWouldReset() for a TCP socket, from resetHints(): the same rule. */
 function closeWouldResetByHints(hints: number): boolean {
   // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is not in the set).
-  return hints !== 0 && resettable(hints >> ResetHint.stateShift);
+  return hints !== 0 && resettable(hints >> STATE_SHIFT);
 }
 
 export const linux: PlatformBehaviour = Object.freeze({
