@@ -91,6 +91,12 @@ int ProbeTcp(int fd, double* probe) {
   if (SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_sent)) {
     probe[kSlotBytesSent] = static_cast<double>(info.tcpi_bytes_sent);
   }
+  // The unsent count (write_seq - snd_nxt, as SIOCOUTQNSD gives it; Linux 4.6): whether an abortive
+  // close in LAST_ACK or CLOSING resets (tcp_disconnect()) comes free with this call. A listening
+  // socket's TCP_INFO has no such count; ProbeQueues(), run after this, reads the ioctl if asked.
+  if (SOCKCLOSE_HAS_FIELD(length, tcpi_notsent_bytes) && info.tcpi_state != kTcpListen) {
+    probe[kSlotUnsent] = info.tcpi_notsent_bytes;
+  }
   return 0;
 }
 

@@ -105,10 +105,11 @@ int ResetHints(int fd) {
   // As in Probe(): only "not a socket" fails; another failure leaves the linger unknown (absent).
   const int result = GetLinger(fd, &enabled, &seconds);
   if (posix::IsNotASocket(result)) return result;
-  // Only the two slots read below: the others are written by ProbeTcp() and never read.
+  // Only the three slots read below: the others are written by ProbeTcp() and never read.
   double facts[kProbeSlotCount];
   facts[kSlotUnread] = -1;
   facts[kSlotState] = -1;
+  facts[kSlotUnsent] = -1;
   int status = platform::ProbeUnread(fd, facts);
   if (status < 0) return status;
   const int hints = (result == 0 && enabled && seconds == 0 ? kResetHintAbortive : 0) |
@@ -117,7 +118,7 @@ int ResetHints(int fd) {
   status = platform::ProbeTcp(fd, facts);
   if (status < 0) return status;
   const int state = facts[kSlotState] > 0 ? static_cast<int>(facts[kSlotState]) : 0;
-  return hints | (state << kResetHintStateShift);
+  return hints | (facts[kSlotUnsent] > 0 ? kResetHintUnsent : 0) | (state << kResetHintStateShift);
 }
 
 int Probe(int fd, unsigned fields, double* probe) {

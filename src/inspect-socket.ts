@@ -198,8 +198,12 @@ function inspection(record: Float64Array, fd: number, transport: Transport, hand
 
 /**
  * Whether closing this socket now would send RST to the peer: on Linux, unread input or an
- * abortive linger ({1, 0}) on a connection that still exists. (AF_UNIX has no RST, but closing
- * with unread input makes the peer's next read fail with ECONNRESET: that counts too.)
+ * abortive linger ({1, 0}) on a connection that still exists. That includes a connection whose
+ * FINs were both sent while ours is not yet acknowledged (LAST_ACK, CLOSING: a half-closed socket
+ * whose peer has not read all of our bytes), where the reset destroys what the peer has not
+ * received; there an abortive linger resets only while bytes are still unsent. (AF_UNIX has no
+ * RST, but closing with unread input makes the peer's next read fail with ECONNRESET: that counts
+ * too.)
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @example

@@ -47,7 +47,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 5;
+const ABI = 6;
 
 interface LoadResult {
   binding: Binding | null;

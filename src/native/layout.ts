@@ -48,9 +48,10 @@ export const Field = Object.freeze({
 
 /**
  * native/sys.h's ResetHint bits: what resetHints() found that can make a close reset (abortive
- * linger, unread bytes) and, when either is set, the TCP state (0 if unknown) from bit 8 on.
+ * linger, unread bytes) and, when either is set, whether bytes wait unsent (Linux) and the TCP
+ * state (0 if unknown) from bit 8 on.
  */
-export const ResetHint = Object.freeze({ abortive: 1, unread: 2, stateShift: 8 });
+export const ResetHint = Object.freeze({ abortive: 1, unread: 2, unsent: 4, stateShift: 8 });
 
 export const Family = Object.freeze({ inet: 1, inet6: 2, unix: 3, other: 4 });
 export const SocketType = Object.freeze({ stream: 1, dgram: 2, other: 3 });

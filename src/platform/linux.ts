@@ -9,14 +9,14 @@ import { constants } from 'node:os';
 import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByByteCount } from './fin-count.js';
-import { resettable } from './resettable.js';
+import { finishing, resettable } from './resettable.js';
 
 const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
 // Slot indices and constants as module constants: read through the layout module's objects they
 // cost ~15-50 instructions each on inspectSocket()'s path (callgrind).
-const { revents: REVENTS, state: STATE, unread: UNREAD, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
+const { revents: REVENTS, state: STATE, unread: UNREAD, unsent: UNSENT, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
 const { err: ERR } = Revents;
-const { stateShift: STATE_SHIFT } = ResetHint;
+const { unread: HINT_UNREAD, unsent: HINT_UNSENT, stateShift: STATE_SHIFT } = ResetHint;
 
 
 /**
@@ -56,15 +56,22 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
     // AF_UNIX has no RST; closing with unread input makes the peer's next read fail ECONNRESET.
     return unread > 0;
   }
-  const abortive = record[LINGER_ENABLED] === 1 && record[LINGER_SECONDS] === 0;
-  if (unread <= 0 && !abortive) return false;
-  return resettable(record[STATE]!);
+  const state = record[STATE]!;
+  // __tcp_close(): unread input resets in every state but CLOSE, before SO_LINGER is looked at.
+  if (unread > 0) return resettable(state) || finishing(state);
+  if (record[LINGER_ENABLED] !== 1 || record[LINGER_SECONDS] !== 0) return false;
+  // tcp_disconnect(): an abortive linger resets a live connection, and one in LAST_ACK or CLOSING
+  // only while bytes of ours are unsent (else it drops the connection without a word).
+  return resettable(state) || (finishing(state) && record[UNSENT]! > 0);
 }
 
 /** closeWouldReset() for a TCP socket, from resetHints(): the same rule. */
 function closeWouldResetByHints(hints: number): boolean {
-  // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is not in the set).
-  return hints !== 0 && resettable(hints >> STATE_SHIFT);
+  // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is in no set).
+  if (hints === 0) return false;
+  const state = hints >> STATE_SHIFT;
+  if (resettable(state)) return true;
+  return finishing(state) && (hints & (HINT_UNREAD | HINT_UNSENT)) !== 0;
 }
 
 export const linux: PlatformBehaviour = Object.freeze({

@@ -21,7 +21,7 @@ const layout = require(path.join(lib, 'native', 'layout.js')) as typeof import('
 const { linux } = require(path.join(lib, 'platform', 'linux.js')) as typeof import('../../lib/platform/linux.js');
 const { bsd } = require(path.join(lib, 'platform', 'bsd.js')) as typeof import('../../lib/platform/bsd.js');
 const { aix } = require(path.join(lib, 'platform', 'aix.js')) as typeof import('../../lib/platform/aix.js');
-const { RESETTABLE_STATES, resettable } = require(path.join(lib, 'platform', 'resettable.js')) as typeof import('../../lib/platform/resettable.js');
+const { FINISHING_STATES, RESETTABLE_STATES, finishing, resettable } = require(path.join(lib, 'platform', 'resettable.js')) as typeof import('../../lib/platform/resettable.js');
 const { Field, ResetHint, Slot, State } = layout;
 const { closeWouldReset, hardReset, inspectSocket, peekSocketError, setLinger, socketFd } = sockclose;
 
@@ -126,6 +126,7 @@ describe('the probe screens give what the full probe gives', () => {
       const unread = record[Slot.unread]! > 0;
       expect(hints & ResetHint.abortive).toBe(abortive ? ResetHint.abortive : 0);
       expect(hints & ResetHint.unread).toBe(unread ? ResetHint.unread : 0);
+      expect(hints & ResetHint.unsent).toBe((abortive || unread) && record[Slot.unsent]! > 0 ? ResetHint.unsent : 0);
       expect(hints >> ResetHint.stateShift).toBe(abortive || unread ? record[Slot.state] : 0);
       // And Linux's rule says the same from either.
       expect(linux.closeWouldResetByHints(hints)).toBe(linux.closeWouldReset(record, 'tcp'));
@@ -163,9 +164,12 @@ describe('the probe screens give what the full probe gives', () => {
 });
 
 describe('each platform decides closeWouldReset() from the hints as from the record', () => {
-  it('resettable() (a bit mask) is the set of resettable states', () => {
-    for (let state = -1; state <= 40; state++) expect([state, resettable(state)]).toEqual([state, RESETTABLE_STATES.has(state)]);
+  it('resettable() and finishing() (bit masks) are their sets of states', () => {
+    for (let state = -1; state <= 40; state++) {
+      expect([state, resettable(state), finishing(state)]).toEqual([state, RESETTABLE_STATES.has(state), FINISHING_STATES.has(state)]);
+    }
     expect(RESETTABLE_STATES.size).toBe(5);
+    expect([...FINISHING_STATES].sort()).toEqual([State.LAST_ACK, State.CLOSING].sort());
   });
 
   // The BSD and AIX rules cannot run on this Linux machine against their kernels; their two
@@ -177,15 +181,24 @@ describe('each platform decides closeWouldReset() from the hints as from the rec
       for (const lingerEnabled of [-1, 0, 1]) {
         for (const lingerSeconds of [-1, 0, 7]) {
           for (const unread of [-1, 0, 3]) {
-            for (const state of states) {
-              const facts = new Float64Array(layout.SLOT_NAMES.length).fill(-1);
-              Object.assign(facts, { [Slot.lingerEnabled]: lingerEnabled, [Slot.lingerSeconds]: lingerSeconds, [Slot.unread]: unread, [Slot.state]: state });
-              const abortive = lingerEnabled === 1 && lingerSeconds === 0;
-              const hintBits = (abortive ? ResetHint.abortive : 0) | (unread > 0 ? ResetHint.unread : 0);
-              const hints = hintBits === 0 ? 0 : hintBits | (Math.max(state, 0) << ResetHint.stateShift);
-              const verdict = rule.closeWouldResetByHints(hints);
-              if (verdict !== null) {
-                expect([lingerEnabled, lingerSeconds, unread, state, verdict]).toEqual([lingerEnabled, lingerSeconds, unread, state, rule.closeWouldReset(facts, 'tcp')]);
+            for (const unsent of [-1, 0, 5]) {
+              for (const state of states) {
+                const facts = new Float64Array(layout.SLOT_NAMES.length).fill(-1);
+                Object.assign(facts, {
+                  [Slot.lingerEnabled]: lingerEnabled,
+                  [Slot.lingerSeconds]: lingerSeconds,
+                  [Slot.unread]: unread,
+                  [Slot.unsent]: unsent,
+                  [Slot.state]: state,
+                });
+                const abortive = lingerEnabled === 1 && lingerSeconds === 0;
+                const hintBits = (abortive ? ResetHint.abortive : 0) | (unread > 0 ? ResetHint.unread : 0);
+                const hints = hintBits === 0 ? 0 : hintBits | (unsent > 0 ? ResetHint.unsent : 0) | (Math.max(state, 0) << ResetHint.stateShift);
+                const verdict = rule.closeWouldResetByHints(hints);
+                if (verdict !== null) {
+                  const known = [lingerEnabled, lingerSeconds, unread, unsent, state];
+                  expect([...known, verdict]).toEqual([...known, rule.closeWouldReset(facts, 'tcp')]);
+                }
               }
             }
           }
