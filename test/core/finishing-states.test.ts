@@ -120,22 +120,20 @@ async function outcome(server: net.Socket, client: net.Socket, reset: boolean): 
 }
 
 describe.runIf(process.platform === 'linux')('closeWouldReset() in LAST_ACK, checked against the close', () => {
-  it('unread input: true, and the close resets the connection (the client loses the rest)', async () => {
-    const { server, client, written } = await lastAck({ request: 100, abortive: false });
-    expect(predictions(server)).toBe(true);
-    const { received, pending } = await outcome(server, client, true);
-    expect(pending).toBe('ECONNRESET');
-    expect(received).toBeLessThan(written);
-  });
-
-  it('an abortive linger with bytes unsent: true, and the close resets', async () => {
-    const { server, client, written } = await lastAck({ request: 0, abortive: true });
-    expect(inspectSocket(server).unreadBytes).toBe(0);
-    expect(predictions(server)).toBe(true);
-    const { received, pending } = await outcome(server, client, true);
-    expect(pending).toBe('ECONNRESET');
-    expect(received).toBeLessThan(written);
-  });
+  const resets: [string, Case][] = [
+    ['unread input: true, and the close resets the connection (the client loses the rest)', { request: 100, abortive: false }],
+    ['an abortive linger, nothing unread, bytes unsent: true, and the close resets', { request: 0, abortive: true }],
+  ];
+  for (const [name, setup] of resets) {
+    it(name, async () => {
+      const { server, client, written } = await lastAck(setup);
+      expect(inspectSocket(server).unreadBytes).toBe(setup.request);
+      expect(predictions(server)).toBe(true);
+      const { received, pending } = await outcome(server, client, true);
+      expect(pending).toBe('ECONNRESET');
+      expect(received).toBeLessThan(written);
+    });
+  }
 
   it('nothing unread, no linger: false, and the client receives every byte, then its end', async () => {
     const { server, client, written } = await lastAck({ request: 0, abortive: false });
