@@ -21,7 +21,7 @@ const layout = require(path.join(lib, 'native', 'layout.js')) as typeof import('
 const { linux } = require(path.join(lib, 'platform', 'linux.js')) as typeof import('../../lib/platform/linux.js');
 const { bsd } = require(path.join(lib, 'platform', 'bsd.js')) as typeof import('../../lib/platform/bsd.js');
 const { Field, Slot, State } = layout;
-const { closeWouldReset, inspectSocket, peekSocketError, setLinger, socketFd } = sockclose;
+const { closeWouldReset, inspectSocket, lingeringClose, peekSocketError, setLinger, socketFd } = sockclose;
 
 const CHUNK = 4096;
 const MAX_CHUNKS = 4096; // 16 MB: far beyond any loopback window and send buffer
@@ -134,6 +134,22 @@ describe.runIf(process.platform === 'linux')('closeWouldReset() in LAST_ACK, che
       expect(received).toBeLessThan(written);
     });
   }
+
+  it('unread input, closed by lingeringClose(): the client receives every byte, then its end', async () => {
+    const { server, client, written } = await lastAck({ request: 100, abortive: false });
+    expect(predictions(server)).toBe(true);
+    let received = 0;
+    const errors: string[] = [];
+    client.on('data', (data: Buffer) => (received += data.length));
+    client.on('error', (error: NodeJS.ErrnoException) => errors.push(error.code ?? 'error'));
+    const ended = nextEvent(client, 'end', 10_000);
+    const report = lingeringClose(server, { idleTimeout: 10_000, maxTimeout: 20_000 });
+    client.resume();
+    await ended;
+    expect(received).toBe(written);
+    expect(await within(report, 10_000, 'the linger report')).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: 100 });
+    expect(errors).toEqual([]);
+  });
 
   it('nothing unread, no linger: false, and the client receives every byte, then its end', async () => {
     const { server, client, written } = await lastAck({ request: 0, abortive: false });
