@@ -19,7 +19,11 @@ const pending = new WeakSet<SocketInternals>();
  *
  * Works where Node's `socket.resetAndDestroy()` does not: TLS sockets (client and server side),
  * sockets that already called `end()`. A socket still connecting is reset once it connects, as
- * `resetAndDestroy()` does; if it never connects, there is nothing to reset.
+ * `resetAndDestroy()` does; if it never connects, there is nothing to reset. Nor is there once the
+ * connection is over (the peer reset it, or both FINs were exchanged and acknowledged); and on Linux,
+ * after both sides sent their FIN (LAST_ACK, CLOSING), the kernel sends RST only while bytes of ours
+ * are still unsent, else it drops the connection silently (tcp_disconnect()). `closeWouldReset()`
+ * after `setLinger(target, 0)` says which.
  *
  * Without the native binary (or on Windows) a plain TCP socket is still reset, through Node's
  * `resetAndDestroy()`; other targets throw `ERR_SOCKCLOSE_UNSUPPORTED`.
