@@ -55,9 +55,9 @@ int PollRevents(int fd);
 // What can make a close reset: kResetHintAbortive if SO_LINGER is {on, 0}, kResetHintUnread if
 // bytes wait unread (ProbeField::kUnread > 0); 0 if neither (two syscalls), or -errno. Only when
 // either is set, the TCP state too (ProbeField::kTcp's, a third syscall), shifted by
-// kResetHintStateShift; 0 there if unknown; with them kResetHintUnsent if that same probe found
-// bytes not yet sent (ProbeField::kQueues' unsent count: Linux resets an abortive close in LAST_ACK
-// or CLOSING only then). Starts with getsockopt, so a descriptor that is not a socket fails with
+// kResetHintStateShift; 0 there if unknown; with them kResetHintUnsent if that same TCP_INFO call
+// counted bytes not yet sent (Linux only: it resets an abortive close in LAST_ACK or CLOSING only
+// then). Starts with getsockopt, so a descriptor that is not a socket fails with
 // -ENOTSOCK. A fact the platform cannot tell counts as absent (-1 in a record).
 enum ResetHint : int { kResetHintAbortive = 1, kResetHintUnread = 2, kResetHintUnsent = 4, kResetHintStateShift = 8 };
 int ResetHints(int fd);

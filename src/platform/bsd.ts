@@ -14,7 +14,7 @@ import { Field, ResetHint, Slot } from '../native/layout.js';
 import type { PlatformBehaviour } from './behaviour.js';
 import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
-import { finishing, resettable } from './resettable.js';
+import { resettableOrFinishing } from './resettable.js';
 
 // ResetHint's bits as module constants (closeWouldReset()'s hot path, as in linux.ts).
 const { abortive: HINT_ABORTIVE, stateShift: STATE_SHIFT } = ResetHint;
@@ -46,13 +46,13 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       const state = record[Slot.state]!;
       // OpenBSD, NetBSD and DragonFly give no state: assume a connection is there to reset.
       // tcp_drop() resets any synchronized connection, LAST_ACK and CLOSING included.
-      return state < 0 || resettable(state) || finishing(state);
+      return state < 0 || resettableOrFinishing(state);
     },
     closeWouldResetByHints(hints: number): boolean {
       // The same rule: only an abortive linger resets; an unknown state (0) counts as resettable.
       if ((hints & HINT_ABORTIVE) === 0) return false;
       const state = hints >> STATE_SHIFT;
-      return state === 0 || resettable(state) || finishing(state);
+      return state === 0 || resettableOrFinishing(state);
     },
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,

@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByByteCount } from './fin-count.js';
-import { finishing, resettable } from './resettable.js';
+import { finishing, resettable, resettableOrFinishing } from './resettable.js';
 
 const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
 // Slot indices and constants as module constants: read through the layout module's objects they
@@ -58,7 +58,7 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
   }
   const state = record[STATE]!;
   // __tcp_close(): unread input resets in every state but CLOSE, before SO_LINGER is looked at.
-  if (unread > 0) return resettable(state) || finishing(state);
+  if (unread > 0) return resettableOrFinishing(state);
   if (record[LINGER_ENABLED] !== 1 || record[LINGER_SECONDS] !== 0) return false;
   // tcp_disconnect(): an abortive linger resets a live connection, and one in LAST_ACK or CLOSING
   // only while bytes of ours are unsent (else it drops the connection without a word).

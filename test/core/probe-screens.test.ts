@@ -21,7 +21,7 @@ const layout = require(path.join(lib, 'native', 'layout.js')) as typeof import('
 const { linux } = require(path.join(lib, 'platform', 'linux.js')) as typeof import('../../lib/platform/linux.js');
 const { bsd } = require(path.join(lib, 'platform', 'bsd.js')) as typeof import('../../lib/platform/bsd.js');
 const { aix } = require(path.join(lib, 'platform', 'aix.js')) as typeof import('../../lib/platform/aix.js');
-const { FINISHING_STATES, RESETTABLE_STATES, finishing, resettable } = require(path.join(lib, 'platform', 'resettable.js')) as typeof import('../../lib/platform/resettable.js');
+const { FINISHING_STATES, RESETTABLE_STATES, finishing, resettable, resettableOrFinishing } = require(path.join(lib, 'platform', 'resettable.js')) as typeof import('../../lib/platform/resettable.js');
 const { Field, ResetHint, Slot, State } = layout;
 const { closeWouldReset, hardReset, inspectSocket, peekSocketError, setLinger, socketFd } = sockclose;
 
@@ -164,9 +164,14 @@ describe('the probe screens give what the full probe gives', () => {
 });
 
 describe('each platform decides closeWouldReset() from the hints as from the record', () => {
-  it('resettable() and finishing() (bit masks) are their sets of states', () => {
+  it('resettable(), finishing() and resettableOrFinishing() (bit masks) are their sets of states', () => {
     for (let state = -1; state <= 40; state++) {
-      expect([state, resettable(state), finishing(state)]).toEqual([state, RESETTABLE_STATES.has(state), FINISHING_STATES.has(state)]);
+      expect([state, resettable(state), finishing(state), resettableOrFinishing(state)]).toEqual([
+        state,
+        RESETTABLE_STATES.has(state),
+        FINISHING_STATES.has(state),
+        RESETTABLE_STATES.has(state) || FINISHING_STATES.has(state),
+      ]);
     }
     expect(RESETTABLE_STATES.size).toBe(5);
     expect([...FINISHING_STATES].sort()).toEqual([State.LAST_ACK, State.CLOSING].sort());
