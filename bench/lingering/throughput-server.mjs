@@ -1,21 +1,27 @@
-// The server bench:linger-throughput loads: an http server answering every request with a short
-// body and `Connection: close`, plain (argv[2] = 'plain') or with enableLingeringClose() ('lingering').
-// Prints its port; answers "stats" on stdin with its CPU time, requests served and (lingering) the
-// lingering-close counters; exits when stdin closes.
+// The server bench:linger-throughput and bench:linger-split load: an http server answering every
+// request with a short body and `Connection: close`, plain (argv[2] = 'plain') or with
+// enableLingeringClose() ('lingering'). 'syscalls' is plain plus argv[3] getsockopt(SO_LINGER)
+// calls per request, straight through the binding: the calibration that prices a syscall on this
+// machine, inside a real server's request path. Prints its port; answers "stats" on stdin with its
+// CPU time, requests served and (lingering) the lingering-close counters; exits when stdin closes.
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import readline from 'node:readline';
 
 import { enableLingeringClose } from '../../lib/index.mjs';
 
 const mode = process.argv[2];
-if (mode !== 'plain' && mode !== 'lingering') {
-  console.error('usage: throughput-server.mjs plain|lingering');
+const extraSyscalls = mode === 'syscalls' ? Number(process.argv[3]) : 0;
+if ((mode !== 'plain' && mode !== 'lingering' && mode !== 'syscalls') || !(Number.isInteger(extraSyscalls) && extraSyscalls >= 0)) {
+  console.error('usage: throughput-server.mjs plain|lingering|syscalls <count>');
   process.exit(2);
 }
+const native = extraSyscalls > 0 ? createRequire(import.meta.url)('../../lib/native/binding.js').binding() : null;
 const body = 'hello, world\n';
 let requests = 0;
-const server = http.createServer((_req, res) => {
+const server = http.createServer((req, res) => {
   requests += 1;
+  for (let i = 0; i < extraSyscalls; i++) native.getLinger(req.socket._handle.fd);
   res.writeHead(200, { Connection: 'close', 'Content-Type': 'text/plain', 'Content-Length': body.length });
   res.end(body);
 });

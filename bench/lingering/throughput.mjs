@@ -133,4 +133,5 @@ console.log(`\nmedian ratio lingering / plain: ${verdict.toFixed(3)} (target >= 
 console.log(`median server CPU per request, lingering / plain: ${median(cpuRatios).toFixed(3)}`);
 console.log(`lingering server: ${JSON.stringify(stats.reasons)}; peak ${stats.peakLingering} lingering at once; drained ${stats.drainedBytes} B`);
 console.log(verdict >= TARGET ? 'target met' : 'BELOW TARGET');
+console.log('where the difference goes (syscalls, instructions, a timed calibration): npm run bench:linger-split');
 if (process.argv.includes('--check') && verdict < TARGET) process.exit(1);
