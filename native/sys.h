@@ -80,10 +80,12 @@ int ProbeUnread(int fd, double* probe);
 // Bytes not yet sent / sent but not acknowledged (ProbeField::kQueues).
 int ProbeQueues(int fd, double* probe);
 
-// What the kernel still holds of ours to send, as a progress meter for the lingerer (it only
-// compares two readings): in one call where the platform allows, -1 where unknown. On Linux an
-// AF_UNIX socket answers with buffer memory rather than bytes, which falls as the peer reads all
-// the same.
+// What the kernel still holds of ours to send, after our FIN, as a progress meter for the lingerer
+// (it only compares two readings): in one call where the platform allows, -1 where unknown. Our
+// FIN itself is not counted: its acknowledgement says nothing of the peer, and a delayed ACK sends
+// it tens of milliseconds after the bytes before it, which would count as progress and restart a
+// silent peer's idle timeout. On Linux an AF_UNIX socket answers with buffer memory rather than
+// bytes, which falls as the peer reads all the same.
 double SendQueueMeter(int fd);
 
 // poll(2) events this platform reports for a socket, mapped to ProbeRevents bits (ProbeField::kPoll).

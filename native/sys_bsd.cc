@@ -203,7 +203,8 @@ constexpr int kPollRdHup = POLLRDHUP;
 constexpr int kPollRdHup = 0;
 #endif
 
-// The send queue as ProbeQueues() reads it (one call on every BSD branch above).
+// The send queue as ProbeQueues() reads it (one call on every BSD branch above): bytes in the
+// socket buffer, where a FIN takes no room.
 double SendQueueMeter(int fd) {
   double probe[kProbeSlotCount];
   for (double& slot : probe) slot = -1;

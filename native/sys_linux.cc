@@ -121,7 +121,10 @@ int ProbeQueues(int fd, double* probe) {
 
 double SendQueueMeter(int fd) {
   int queued = 0;
-  return QueueIoctl(fd, SIOCOUTQ, &queued) ? queued : -1;
+  if (!QueueIoctl(fd, SIOCOUTQ, &queued)) return -1;
+  // TCP's SIOCOUTQ is write_seq - snd_una, and our FIN took one sequence number: until the peer
+  // acknowledges it, the count is our unacknowledged bytes plus one.
+  return queued > 0 ? queued - 1 : 0;
 }
 
 int PollEvents() { return POLLIN | POLLOUT | POLLRDHUP; }

@@ -20,6 +20,7 @@ import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
+import { platform } from '../platform/index.js';
 import { Field, Slot } from '../native/layout.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import {
@@ -80,7 +81,7 @@ class Managed implements ReadSink, Ticking {
   watched = false;
   private halfClosed: SocketInternals | null = null;
   private lastProgressAt = 0;
-  private progress = Number.NaN;
+  private progress = 0;
 
   constructor(
     public owner: Owner,
@@ -100,6 +101,9 @@ class Managed implements ReadSink, Ticking {
       return;
     }
     this.halfClosed = socket;
+    // The baseline: what the first look at the deadline compares with (taken there, it would count
+    // as progress and give a silent peer a second idle timeout).
+    this.progress = progressOf(socket);
     this.lastProgressAt = this.startedAt;
     this.wakeAt = Math.min(this.startedAt + this.limits().idleTimeout, this.startedAt + this.limits().maxTimeout);
     watch(this);
@@ -120,11 +124,7 @@ class Managed implements ReadSink, Ticking {
     const { idleTimeout, maxTimeout } = this.limits();
     const deadline = this.startedAt! + maxTimeout;
     if (now >= deadline) return this.expire(socket, 'max-timeout');
-    // Progress: bytes the application still reads, and ours the peer acknowledges.
-    const handle = socket._handle;
-    const native = binding();
-    const queued = handle && native && handle.fd >= 0 && native.probe(handle.fd, Field.queues) >= 0 ? record[Slot.sendQueue]! : 0;
-    const progress = socket.bytesRead - queued;
+    const progress = progressOf(socket);
     if (progress !== this.progress) {
       this.progress = progress;
       this.lastProgressAt = now;
@@ -252,6 +252,20 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
     socket.end();
   }
   state.finSent = socket.writableFinished;
+}
+
+/**
+ * A half-closed socket's progress, as a number that changes when there is some: bytes the
+ * application still reads, and bytes of ours the peer acknowledges (not our FIN: its
+ * acknowledgement, often a delayed ACK, says nothing of the peer and would restart a silent
+ * peer's idle timeout).
+ */
+function progressOf(socket: SocketInternals): number {
+  const handle = socket._handle;
+  const native = binding();
+  let queued = handle && native && handle.fd >= 0 && native.probe(handle.fd, Field.queues) >= 0 ? record[Slot.sendQueue]! : 0;
+  if (queued > 0 && platform().sendQueueCountsFin) queued -= 1;
+  return socket.bytesRead - queued;
 }
 
 /** SO_LINGER on the live descriptor: {1, 0} (the close must reset), off, or something else. */

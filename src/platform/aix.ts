@@ -67,6 +67,8 @@ export function aix(name: PlatformName): PlatformBehaviour {
     // IBM's shutdown() documentation); a lingering drain takes that as the peer's end. AIX is not
     // reported to do this.
     resetAfterShutdownIsEnd: name === 'os400',
+    // No send queue is read here (sys_aix.cc): nothing to correct.
+    sendQueueCountsFin: false,
     // Assumed, not verified: AIX's socket layer derives from 4.4BSD, whose so_linger is a short.
     maxLingerSeconds: 32767,
   });

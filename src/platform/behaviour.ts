@@ -61,6 +61,13 @@ export interface PlatformBehaviour {
    */
   readonly resetAfterShutdownIsEnd: boolean;
   /**
+   * Whether the send queue a probe reads (`Field.queues`) counts our FIN until the peer
+   * acknowledges it: Linux's SIOCOUTQ is write_seq - snd_una, and the FIN takes a sequence number.
+   * After our FIN the bytes of ours not yet acknowledged are then one fewer, and the FIN's
+   * acknowledgement (a delayed ACK, tens of milliseconds later) is not the peer making progress.
+   */
+  readonly sendQueueCountsFin: boolean;
+  /**
    * The longest SO_LINGER time, in seconds, the kernel stores without wrapping: macOS keeps it in
    * clock ticks in 16 bits (327 s), the other BSDs in a 16-bit field. setLinger() refuses more
    * where the kernel would be given it.

@@ -56,6 +56,8 @@ export function bsd(name: PlatformName): PlatformBehaviour {
     },
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,
+    // FIONWRITE / SO_NWRITE: bytes in the socket buffer, where a FIN takes no room.
+    sendQueueCountsFin: false,
     maxLingerSeconds: bsdMaxLingerSeconds(name),
   });
 }

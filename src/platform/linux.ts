@@ -87,6 +87,7 @@ export const linux: PlatformBehaviour = Object.freeze({
   closeWouldResetByHints,
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
+  sendQueueCountsFin: true,
   // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.
   maxLingerSeconds: 65535,
 });

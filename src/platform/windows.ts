@@ -16,6 +16,7 @@ export const windows: PlatformBehaviour = Object.freeze({
   closeWouldResetByHints: () => null,
   peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
+  sendQueueCountsFin: false,
   // Winsock's l_linger is a u_short; nothing here sets it (there is no native layer).
   maxLingerSeconds: 65535,
 });

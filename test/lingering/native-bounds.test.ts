@@ -202,3 +202,52 @@ describe('native lingerer bounds', () => {
     await until(() => socketsOpenedSince(before).length <= 2, 20_000, 'every descriptor to be closed');
   });
 });
+
+// A peer that sends nothing and reads nothing gets one idle timeout, not two. Two looks used to
+// count as progress what was not: the half-closed watch's first look (it took its baseline at the
+// deadline), and on Linux the acknowledgement of our FIN, which the send queue counts as a byte
+// until a delayed ACK (~40 ms) arrives, after the lingerer's first read (10 ms). Either doubled the
+// bound. The upper limit leaves half an idle timeout for a loaded machine's timers.
+describe('a silent peer is held one idle timeout', () => {
+  const IDLE = 1000;
+  const CLIENTS = 5;
+
+  async function silentPeers(close: (socket: net.Socket) => void): Promise<Report[]> {
+    const { port, reports } = await lingeringServer(close, { idleTimeout: IDLE, maxTimeout: 10 * IDLE });
+    const clients: net.Socket[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      // allowHalfOpen: Node would otherwise answer our FIN with its own.
+      const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => {});
+      client.resume();
+      clients.push(client);
+      cleanups.add(() => client.destroy());
+    }
+    await until(() => reports.length === CLIENTS, 6 * IDLE, `${CLIENTS} reports`);
+    return reports;
+  }
+
+  it('by the native lingerer (destroy() after the response)', async () => {
+    const reports = await silentPeers((socket) => {
+      socket.write('hello');
+      socket.destroy();
+    });
+    for (const report of reports) {
+      expect(report.reason).toBe('idle-timeout');
+      expect(report.durationMs).toBeGreaterThanOrEqual(IDLE - 10);
+      expect(report.durationMs).toBeLessThan(1.5 * IDLE);
+    }
+  });
+
+  it('while half-closed (end() after the response, the peer never sends its FIN)', async () => {
+    const reports = await silentPeers((socket) => {
+      socket.write('hello');
+      socket.end();
+    });
+    for (const report of reports) {
+      expect(report.reason).toBe('idle-timeout');
+      expect(report.durationMs).toBeGreaterThanOrEqual(IDLE - 10);
+      expect(report.durationMs).toBeLessThan(1.5 * IDLE);
+    }
+  });
+});
