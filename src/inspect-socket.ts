@@ -52,9 +52,12 @@ export interface SocketInspection {
   state: TcpStateName | null;
   /** Bytes received and not yet read by anyone: a close now would reset the connection. */
   unreadBytes: number | null;
-  /** Bytes queued in the kernel, not yet sent. */
+  /**
+   * Bytes queued in the kernel, not yet sent. On Linux, after our FIN, the FIN counts as one
+   * until it is sent (it takes a sequence number); here and in the next two fields.
+   */
   unsentBytes: number | null;
-  /** Bytes sent, not yet acknowledged by the peer. */
+  /** Bytes sent, not yet acknowledged by the peer (Linux: our FIN counts as one until acknowledged). */
   unackedBytes: number | null;
   /** Unsent + unacknowledged (known on macOS/FreeBSD where the split is not). */
   sendQueueBytes: number | null;
