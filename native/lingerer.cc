@@ -94,9 +94,13 @@ class Connection {
     }
     if (now >= total_deadline_) return End(kEndMaxTimeout, 0) == kEnded;
     if (now < NextDeadline()) return false;
-    const double queued = sys::platform::SendQueueMeter(fd_);
-    if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
-    send_queue_ = queued;
+    // After our FIN nothing joins the send queue: once seen empty it has no progress left to show,
+    // and a silent peer's idle deadline costs no syscall.
+    if (send_queue_ != 0) {
+      const double queued = sys::platform::SendQueueMeter(fd_);
+      if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
+      send_queue_ = queued;
+    }
     if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0) == kEnded;
     return false;
   }
