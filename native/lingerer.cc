@@ -42,7 +42,10 @@ class Connection {
         elapsed_ms_(request.elapsed_ms),
         started_ns_(uv_hrtime()),
         drained_bytes_(request.drained_bytes) {
-    const uint64_t now = uv_now(owner->loop_);
+    // Not uv_now(): Start() runs from JavaScript, and the loop's time is that of the iteration's
+    // start, which can be tens of milliseconds ago under load; every deadline would come that much
+    // early. The same monotonic clock, read now (the loop's may trail it by a tick, never lead).
+    const uint64_t now = started_ns_ / 1000000;
     started_ = now;
     last_progress_ = now;
     total_deadline_ = now + request.left_ms;
@@ -58,7 +61,9 @@ class Connection {
       const long count = sys::Read(fd_, owner_->buffer_.get(), kBufferBytes);
       if (count > 0) {
         drained_bytes_ += static_cast<double>(count);
-        last_progress_ = uv_now(owner_->loop_);
+        // Never back in time: from Start() the loop's time is older than started_.
+        const uint64_t now = uv_now(owner_->loop_);
+        if (now > last_progress_) last_progress_ = now;
         if (drained_bytes_ > max_drain_bytes_) return End(kEndDrainLimit, 0);
         continue;
       }
