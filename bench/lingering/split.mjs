@@ -16,6 +16,7 @@
 //   node bench/lingering/split.mjs [--only syscalls|instructions|timed] [--rounds 6] [--duration 3]
 // Needs strace and valgrind (apt-get install strace valgrind); a view whose tool is missing says so.
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -107,14 +108,16 @@ function straceCounts(text) {
 async function syscalls() {
   const [n1, n2] = [2_000, 6_000];
   console.log(`\n1. Syscalls per request (strace -f -c; (n(${n2}) - n(${n1})) / ${n2 - n1} requests)`);
-  if (!has('strace')) return console.log('   strace is not installed (apt-get install strace): skipped'), null;
+  if (!has('strace')) {
+    console.log('   strace is not installed (apt-get install strace): skipped');
+    return null;
+  }
   const perRequest = {};
   for (const mode of MODES) {
     const runs = await Promise.all(
       [n1, n2].map(async (count) => {
         const file = path.join(os.tmpdir(), `sockclose-split-${process.pid}-${mode}-${count}.txt`);
         await measured(mode, count, ['strace', '-f', '-c', '-o', file]);
-        const { readFileSync, rmSync } = await import('node:fs');
         const counts = straceCounts(readFileSync(file, 'utf8'));
         rmSync(file, { force: true });
         return counts;
@@ -123,7 +126,7 @@ async function syscalls() {
     const names = new Set([...Object.keys(runs[0]), ...Object.keys(runs[1])]);
     perRequest[mode] = Object.fromEntries([...names].map((name) => [name, ((runs[1][name] ?? 0) - (runs[0][name] ?? 0)) / (n2 - n1)]));
   }
-  // futex and friends come from Node's worker threads, not from the request path.
+  // Every syscall made at least once per 20 requests, the added ones first.
   const shown = [...new Set([...Object.keys(perRequest.plain), ...Object.keys(perRequest.lingering)])]
     .filter((name) => Math.max(Math.abs(perRequest.plain[name] ?? 0), Math.abs(perRequest.lingering[name] ?? 0)) >= 0.05)
     .sort((a, b) => (perRequest.lingering[b] ?? 0) - (perRequest.plain[b] ?? 0) - ((perRequest.lingering[a] ?? 0) - (perRequest.plain[a] ?? 0)));
@@ -132,6 +135,7 @@ async function syscalls() {
   for (const name of shown) {
     const plain = perRequest.plain[name] ?? 0;
     const lingering = perRequest.lingering[name] ?? 0;
+    // futex comes from Node's worker threads (the GC's helpers), not from the request path.
     if (name !== 'futex') {
       total.plain += plain;
       total.lingering += lingering;
@@ -145,7 +149,10 @@ async function syscalls() {
 async function instructions() {
   const [n1, n2] = [6_000, 12_000];
   console.log(`\n2. User-space instructions per request (callgrind, node --predictable; (I(${n2}) - I(${n1})) / ${n2 - n1}; ~4 min)`);
-  if (!has('valgrind')) return console.log('   valgrind is not installed (apt-get install valgrind): skipped');
+  if (!has('valgrind')) {
+    console.log('   valgrind is not installed (apt-get install valgrind): skipped');
+    return;
+  }
   const perRequest = {};
   for (const mode of MODES) {
     const totals = await Promise.all(
@@ -163,7 +170,10 @@ async function instructions() {
 
 async function timed(extra) {
   console.log(`\n3. Timed: server CPU per request (wrk, 20 connections, ${duration} s per run, ${rounds} rounds, order rotating)`);
-  if (!has('wrk')) return console.log('   wrk is not installed (apt-get install wrk): skipped');
+  if (!has('wrk')) {
+    console.log('   wrk is not installed (apt-get install wrk): skipped');
+    return;
+  }
   const pin = has('taskset') && os.availableParallelism() >= 2;
   const wrap = pin ? ['taskset', '-c', String(os.availableParallelism() - 1)] : [];
   const variants = [
