@@ -68,13 +68,11 @@ function startServer(mode, wrapper = [], extra = []) {
       child.stdin.write('stats\n');
       return JSON.parse(await line());
     },
-    // Every linger ended (so its syscalls and instructions are in), then exit: stderr holds the tool's summary.
-    stop: async (stats) => {
-      for (let polls = 0; polls < 600; polls++) {
-        const { lingering } = await stats();
-        if (!lingering || lingering.lingering === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    // Every linger ended (so its syscalls and instructions are in), then exit: stderr holds the
+    // tool's summary. Bounded by the lingers' own timeouts (the server's defaults).
+    stop: async () => {
+      child.stdin.write('drained\n');
+      await line();
       child.stdin.end();
       await exited;
       return stderr;
@@ -92,7 +90,7 @@ function drive(port, count) {
 async function measured(mode, count, wrapper) {
   const server = startServer(mode, wrapper);
   await drive(await server.port, count);
-  return server.stop(server.stats);
+  return server.stop();
 }
 
 /** strace -c's table: syscall name -> calls. */
@@ -203,7 +201,7 @@ async function timed(extra) {
     }
     console.log(`   round ${round + 1}: ${line.join(', ')} µs`);
   }
-  for (const { server } of servers) await server.stop(server.stats);
+  for (const { server } of servers) await server.stop();
   const plain = median(samples.get('plain'));
   for (const { variant } of servers) {
     const value = median(samples.get(variant.name));

@@ -3,7 +3,8 @@
 // enableLingeringClose() ('lingering'). 'syscalls' is plain plus argv[3] getsockopt(SO_LINGER)
 // calls per request, straight through the binding: the calibration that prices a syscall on this
 // machine, inside a real server's request path. Prints its port; answers "stats" on stdin with its
-// CPU time, requests served and (lingering) the lingering-close counters; exits when stdin closes.
+// CPU time, requests served and (lingering) the lingering-close counters, and "drained" with
+// "drained" once no linger is left; exits when stdin closes.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import readline from 'node:readline';
@@ -28,9 +29,13 @@ const server = http.createServer((req, res) => {
 const control = mode === 'lingering' ? enableLingeringClose(server) : null;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'stats') {
+  const command = line.trim();
+  if (command === 'stats') {
     const { user, system } = process.cpuUsage();
     process.stdout.write(`${JSON.stringify({ cpuMicros: user + system, requests, lingering: control ? control.stats() : null })}\n`);
+  } else if (command === 'drained') {
+    // Once every linger has ended (at once when plain): their syscalls and instructions are in.
+    void (control ? control.drained() : Promise.resolve()).then(() => process.stdout.write('drained\n'));
   }
 });
 process.stdin.on('end', () => process.exit(0));

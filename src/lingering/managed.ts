@@ -20,8 +20,8 @@ import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
-import { platform } from '../platform/index.js';
 import { Field, Slot } from '../native/layout.js';
+import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import {
   detachHttpParser,

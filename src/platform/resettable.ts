@@ -25,17 +25,21 @@ const MASK = STATES.reduce((mask, state) => mask | (1 << state), 0);
 const FINISHING_MASK = FINISHING.reduce((mask, state) => mask | (1 << state), 0);
 const EITHER_MASK = MASK | FINISHING_MASK;
 
+function inMask(mask: number, state: number): boolean {
+  return state > 0 && state < 31 && ((mask >> state) & 1) === 1;
+}
+
 /** Whether `state` (probe numbering; -1 or 0 when unknown) is in {@link RESETTABLE_STATES}. */
 export function resettable(state: number): boolean {
-  return state > 0 && state < 31 && ((MASK >> state) & 1) === 1;
+  return inMask(MASK, state);
 }
 
 /** Whether `state` (probe numbering; -1 or 0 when unknown) is in {@link FINISHING_STATES}. */
 export function finishing(state: number): boolean {
-  return state > 0 && state < 31 && ((FINISHING_MASK >> state) & 1) === 1;
+  return inMask(FINISHING_MASK, state);
 }
 
 /** Whether `state` is in either set: a connection a close can still reset, given the facts. */
 export function resettableOrFinishing(state: number): boolean {
-  return state > 0 && state < 31 && ((EITHER_MASK >> state) & 1) === 1;
+  return inMask(EITHER_MASK, state);
 }

@@ -216,13 +216,11 @@ describe('a silent peer is held one idle timeout', () => {
 
   async function silentPeers(close: (socket: net.Socket) => void): Promise<Report[]> {
     const { port, reports } = await lingeringServer(close, { idleTimeout: IDLE, maxTimeout: 10 * IDLE });
-    const clients: net.Socket[] = [];
     for (let i = 0; i < CLIENTS; i++) {
       // allowHalfOpen: Node would otherwise answer our FIN with its own.
       const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
       client.on('error', () => {});
       client.resume();
-      clients.push(client);
       cleanups.add(() => client.destroy());
     }
     await until(() => reports.length === CLIENTS, 6 * IDLE, `${CLIENTS} reports`);
@@ -232,8 +230,8 @@ describe('a silent peer is held one idle timeout', () => {
   // A hand-over at the end of a long loop iteration: the loop's cached time is 100 ms old then, and
   // deadlines counted from it came that much early.
   const afterLongIteration = (socket: net.Socket) => {
-    const until = performance.now() + 100;
-    while (performance.now() < until);
+    const busyUntil = performance.now() + 100;
+    while (performance.now() < busyUntil);
     socket.destroy();
   };
 
