@@ -22,6 +22,10 @@ constexpr uint64_t kMinScanIntervalMs = 10;
 // one timer pass then reads every FIN that came meanwhile, where watching each connection from
 // the start costs two epoll_ctl() calls and a wake-up of the loop per connection.
 constexpr uint64_t kFirstReadMs = 10;
+// While bytes of ours are unacknowledged, the send queue is read this many times per idle timeout:
+// an acknowledgement is dated by the look that sees it, so a peer that stops reading after one is
+// closed within idleTimeout (plus this share) of it, not up to two idle timeouts later.
+constexpr uint64_t kQueueLooksPerIdle = 8;
 
 bool WouldBlock(long result) { return result == -EAGAIN || result == -EWOULDBLOCK; }
 
@@ -58,7 +62,11 @@ class Connection {
   enum DrainResult { kEnded, kWouldBlock, kMore };
   DrainResult Drain() {
     for (int i = 0; i < kReadsPerWakeup; i++) {
-      const long count = sys::Read(fd_, owner_->buffer_.get(), kBufferBytes);
+      // Never more than one byte past the limit: reaching it is what the read must tell.
+      const double room = max_drain_bytes_ - drained_bytes_;
+      if (room < 0) return End(kEndDrainLimit, 0);
+      const unsigned long want = room + 1 < static_cast<double>(kBufferBytes) ? static_cast<unsigned long>(room) + 1 : kBufferBytes;
+      const long count = sys::Read(fd_, owner_->buffer_.get(), want);
       if (count > 0) {
         drained_bytes_ += static_cast<double>(count);
         // Never back in time: from Start() the loop's time is older than started_.
@@ -86,8 +94,8 @@ class Connection {
 
   // A deadline passed, or the linger ended at its first read? Ends the linger if so (true).
   // Bytes of ours being acknowledged count as progress too, so a peer still reading a large
-  // response is not cut off: the send queue is read at the first read (the baseline) and then
-  // only when the idle deadline is due.
+  // response is not cut off: the send queue is read at the first read (the baseline), then every
+  // idle_ms / kQueueLooksPerIdle while it is not empty.
   bool CheckDeadlines(uint64_t now) {
     if (!registered_ && now >= started_ + kFirstReadMs) {
       // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
@@ -96,15 +104,17 @@ class Connection {
       const int registered = Register();
       if (registered != 0) return End(kEndError, -registered) == kEnded;
       send_queue_ = sys::platform::SendQueueMeter(fd_);
+      next_queue_look_ = now + QueueLookInterval();
     }
     if (now >= total_deadline_) return End(kEndMaxTimeout, 0) == kEnded;
     if (now < NextDeadline()) return false;
     // After our FIN nothing joins the send queue: once seen empty it has no progress left to show,
     // and a silent peer's idle deadline costs no syscall.
-    if (send_queue_ != 0) {
+    if (send_queue_ != 0 && (now >= next_queue_look_ || now >= last_progress_ + idle_ms_)) {
       const double queued = sys::platform::SendQueueMeter(fd_);
-      if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_) last_progress_ = now;
+      if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_ && now > last_progress_) last_progress_ = now;
       send_queue_ = queued;
+      next_queue_look_ = now + QueueLookInterval();
     }
     if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0) == kEnded;
     return false;
@@ -114,7 +124,14 @@ class Connection {
   uint64_t NextDeadline() const {
     uint64_t deadline = last_progress_ + idle_ms_;
     if (!registered_ && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
+    // Only a queue that can still shrink is worth a look (unknown, -1, keeps the idle deadline's).
+    if (registered_ && send_queue_ > 0 && next_queue_look_ < deadline) deadline = next_queue_look_;
     return deadline < total_deadline_ ? deadline : total_deadline_;
+  }
+
+  uint64_t QueueLookInterval() const {
+    const uint64_t interval = idle_ms_ / kQueueLooksPerIdle;
+    return interval > 1 ? interval : 1;
   }
 
   // Closes our descriptor as the end calls for and queues the report (this object is gone after).
@@ -186,6 +203,7 @@ class Connection {
   uint64_t total_deadline_;
   double drained_bytes_;
   double send_queue_ = -1;  // SendQueueMeter() at the last look; -1 before the first or if unknown
+  uint64_t next_queue_look_ = 0;  // loop time of the next look at a non-empty send queue
 };
 
 

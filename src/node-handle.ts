@@ -40,6 +40,7 @@ export type SocketInternals = net.Socket & {
 interface DrainableHandle extends NodeHandle {
   reading?: boolean;
   readStart?: () => number;
+  readStop?: () => number;
   onread?: (buffer?: ArrayBuffer) => unknown;
   useUserBuffer?: (buffer: Uint8Array) => void;
 }
@@ -179,6 +180,14 @@ export function startReading(handle: NodeHandle): number {
   if (drainable.reading || typeof drainable.readStart !== 'function') return 0;
   drainable.reading = true;
   return drainable.readStart();
+}
+
+/** Makes libuv stop reading from the handle (a no-op if it does not). */
+export function stopReading(handle: NodeHandle): void {
+  const drainable = handle as DrainableHandle;
+  if (!drainable.reading || typeof drainable.readStop !== 'function') return;
+  drainable.reading = false;
+  drainable.readStop();
 }
 
 /** Detaches Node's http parser (if any) from the socket's handle and from the timeout checks. */

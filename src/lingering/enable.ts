@@ -6,7 +6,7 @@ import { currentPlatform } from '../platform/index.js';
 import { requireNative } from '../target.js';
 import { installLingeringHooks } from './hooks.js';
 import { lingerSettings, poolLimits, reportCallback } from './options.js';
-import { registerPool, unregisterPoolWhenIdle } from './native-lingerer.js';
+import { preparePool } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
 import { addServer, removeServer, type Owner } from './servers.js';
 import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types.js';
@@ -60,7 +60,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   }
 
   const pool = new LingerPool(limits);
-  registerPool(pool);
+  preparePool();
   const owner: Owner = { active: true, pool, onReport };
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
   // tls is loaded here, not with the module: it brings all of crypto, which require('sockclose')
@@ -75,8 +75,6 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     if (!owner.active) return;
     // Sockets whose close began finish their bounded linger; the others close as Node does.
     owner.active = false;
-    pool.open = false;
-    unregisterPoolWhenIdle(pool);
     removeServer(server);
     enabled.delete(server);
   };

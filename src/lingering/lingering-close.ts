@@ -3,8 +3,8 @@ import net from 'node:net';
 import { closedSocket } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
 import { installLingeringHooks } from './hooks.js';
-import { manageDirect, type Owner } from './managed.js';
-import { registerPool } from './native-lingerer.js';
+import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
+import { preparePool } from './native-lingerer.js';
 import { defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
 import type { LingerReport, LingeringCloseOptions } from './types.js';
@@ -24,10 +24,13 @@ let threadOwner: Owner | undefined;
  * 3. Close. After a timeout or the byte cap the close is abortive by default (RST, no TIME_WAIT,
  *    as nginx's `reset_timedout_connection`); `onTimeout: 'close'` closes normally instead.
  *
- * Nothing read while lingering reaches the socket's listeners (or Node's http parser). The socket
- * is `destroyed` once the flush is done; the linger itself runs in native code on the event loop,
- * after Node has let go of the socket (it emits `'close'` then). The promise resolves when the
- * descriptor is closed. An `'error'` the socket emits meanwhile is caught and reported.
+ * The bounds hold from this call on, the flush included. Nothing read from this call on reaches
+ * the socket's listeners (or Node's http parser): it is dropped and counted in `drainedBytes`.
+ * The socket is `destroyed` once the flush is done; the linger itself runs in native code on the
+ * event loop, after Node has let go of the socket (it emits `'close'` then). The promise resolves
+ * when the descriptor is closed. An `'error'` the socket emits meanwhile is caught and reported
+ * (a reset during the flush: `reason: 'error'`). Called again while the close runs, it returns
+ * that close's outcome (the first call's options stand).
  *
  * Needs the native binary.
  *
@@ -44,63 +47,83 @@ let threadOwner: Owner | undefined;
  * console.log(report.reason, report.drainedBytes); // 'eof' 4194304
  * ```
  */
-export async function lingeringClose(socket: net.Socket, options: LingeringCloseOptions = {}): Promise<LingerReport> {
-  if (!(socket instanceof net.Socket)) throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
-  const real = realSocket(socket);
-  // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
-  resolveSocket(real, lingeringClose, 'stream');
-  requireNative(lingeringClose);
-  installLingeringHooks();
-  const state = manageDirect(
-    real,
-    (base) => lingerSettings(options, lingeringClose, base),
-    () => (threadOwner ??= threadPoolOwner()),
-  );
+export function lingeringClose(socket: net.Socket, options: LingeringCloseOptions = {}): Promise<LingerReport> {
+  try {
+    if (!(socket instanceof net.Socket)) throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
+    const real = realSocket(socket);
+    // A second call while one runs: the same close (the first call's options stand).
+    const running = closing.get(real);
+    if (running) return running;
+    // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
+    resolveSocket(real, lingeringClose, 'stream');
+    requireNative(lingeringClose);
+    installLingeringHooks();
+    const state = manageDirect(
+      real,
+      (base) => lingerSettings(options, lingeringClose, base),
+      () => (threadOwner ??= threadPoolOwner()),
+    );
+    const close = closeDirect(real, state);
+    closing.set(real, close);
+    // Settled, the close is over: a later call finds the socket destroyed, and says so.
+    const forget = (): void => void closing.delete(real);
+    close.then(forget, forget);
+    return close;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
+// The close each socket is in (lingeringClose() called twice gives the first one's promise).
+const closing = new WeakMap<SocketInternals, Promise<LingerReport>>();
+
+async function closeDirect(socket: SocketInternals, state: Managed): Promise<LingerReport> {
   let emitted: Error | null = null;
   const onError = (error: Error) => (emitted ??= error);
-  real.on('error', onError);
+  socket.on('error', onError);
   try {
     const report = await new Promise<LingerReport | null>((resolve) => {
       state.consumer = resolve;
       // No report by then and none to come: closed without a linger (an abortive close).
-      real.once('close', () => {
+      socket.once('close', () => {
         if (!state.handedOver) resolve(state.report);
       });
-      void flush(real, state.settings.maxTimeout).then(() => {
-        if (!real.destroyed) real.destroy();
+      void flush(socket, state).then(() => {
+        if (!socket.destroyed) socket.destroy();
       });
     });
     if (!report) throw closedSocket(lingeringClose);
-    return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
+    return report.reason === 'error' && emitted && !report.error ? { ...report, error: emitted } : report;
   } finally {
-    real.off('error', onError);
+    socket.off('error', onError);
   }
 }
 
 function threadPoolOwner(): Owner {
   const pool = new LingerPool(defaultLimits());
-  registerPool(pool);
+  preparePool();
   return { active: true, pool, onReport: null };
 }
 
 /**
- * end(), then wait until Node has written everything and handed the kernel our FIN ('finish'), at
- * most `maxTimeout`: a peer that reads nothing cannot hold the socket past the total cap.
+ * end(), then wait until Node has written everything and handed the kernel our FIN ('finish'),
+ * within the close's bounds (idle, total, drained bytes: see {@link Flush}); meanwhile input is
+ * dropped, never given to the application or its http parser. A bound that ends the flush ends
+ * the close as a timed-out linger does.
  */
-async function flush(socket: SocketInternals, maxTimeout: number): Promise<void> {
-  if (socket.writableFinished || socket.destroyed) return;
-  const started = performance.now();
-  await new Promise<void>((done) => {
-    const timer = setTimeout(finish, Math.max(1, maxTimeout - (performance.now() - started)));
-    function finish(): void {
-      clearTimeout(timer);
-      socket.off('finish', finish);
-      socket.off('close', finish);
-      done();
-    }
-    socket.once('finish', finish);
-    socket.once('close', finish);
+async function flush(socket: SocketInternals, state: Managed): Promise<void> {
+  const handle = socket._handle;
+  if (socket.writableFinished || socket.destroyed || !handle) return;
+  const flush = new Flush(socket, handle, state);
+  const wake = (): void => flush.wake();
+  socket.on('finish', wake);
+  socket.on('close', wake);
+  try {
     if (!socket.writableEnded) socket.end();
-  });
+    const end = await flush.until(() => socket.writableFinished || socket.destroyed);
+    if (end !== 'flushed') state.expired = end;
+  } finally {
+    socket.off('finish', wake);
+    socket.off('close', wake);
+  }
 }

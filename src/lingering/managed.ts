@@ -16,11 +16,13 @@
 // has no state here until its close begins, and on the common path (destroy() with nothing left
 // to flush) none that outlives that close.
 
+import { constants } from 'node:os';
+
 import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
-import { systemError } from '../errors.js';
+import { pendingSocketError, systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
-import { Field, Slot } from '../native/layout.js';
+import { Field, Slot, State } from '../native/layout.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import {
@@ -30,6 +32,7 @@ import {
   nodeResetInProgress,
   queuedWriteBytes,
   startReading,
+  stopReading,
   transportBytesRead,
   transportKind,
   type ReadSink,
@@ -46,14 +49,20 @@ export type { Owner } from './servers.js';
 // While libuv still writes (before the hand-over), poll its queue: no event says "written".
 const FLUSH_POLL_FIRST_MS = 1;
 const FLUSH_POLL_MAX_MS = 50;
+// Looks per idle timeout while progress could still show (see Managed.nextLook).
+const LOOKS_PER_IDLE = 8;
+// The send queue, with the one getsockopt a probe needs to trust an ioctl (not describe's three).
+const QUEUE_FIELDS = Field.linger | Field.queues;
 
 /** Node's `Socket.prototype.destroy`, as the prototype hook (hooks.ts) hands it over. */
 export type Destroy = (this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) => SocketInternals;
 type ReportListener = (report: LingerReport, socket: SocketInternals) => void;
 type Timeout = 'idle-timeout' | 'max-timeout';
+/** How a close can end before the hand-over, as a timed-out linger ends. */
+type EarlyEnd = Timeout | 'drain-limit';
 
 /** A socket's lingering-close state; also where its dropped reads are reported. */
-class Managed implements ReadSink, Ticking {
+export class Managed implements ReadSink, Ticking {
   /** When the close began (its half-close, lingeringClose(), or destroy()): the total cap counts from here. */
   startedAt: number | null = null;
   /** The place taken in the pool, once the close began. */
@@ -68,8 +77,14 @@ class Managed implements ReadSink, Ticking {
   lingerChecked = false;
   /** Node's stream (or a dropped read) saw the end of input. */
   inputEnded = false;
-  /** The half-closed watch ran out: the close must end as a timed-out linger does. */
-  expired: Timeout | null = null;
+  /** The half-closed watch or the flush ran out: the close must end as a timed-out linger does. */
+  expired: EarlyEnd | null = null;
+  /** Bytes read and dropped before the hand-over, by flushes that ended. */
+  drainedBytes = 0;
+  /** The flush running now, if any. */
+  flush: Flush | null = null;
+  /** destroy() came with a system error of the socket's own I/O: no connection left to linger on. */
+  failed: Error | null = null;
   /** lingeringClose()'s promise, waiting for the report. */
   consumer: ReportConsumer | null = null;
   /** The linger went to the native lingerer (its report comes from there). */
@@ -81,7 +96,10 @@ class Managed implements ReadSink, Ticking {
   watched = false;
   private halfClosed: SocketInternals | null = null;
   private lastProgressAt = 0;
-  private progress = 0;
+  // What the last look saw: bytes the application had read, and our bytes in the kernel's send
+  // queue (-1: unknown). Progress is either growing or the queue shrinking, never the queue growing.
+  private bytesSeen = 0;
+  private queueSeen = -1;
 
   constructor(
     public owner: Owner,
@@ -101,11 +119,12 @@ class Managed implements ReadSink, Ticking {
       return;
     }
     this.halfClosed = socket;
-    // The baseline: what the first look at the deadline compares with (taken there, it would count
-    // as progress and give a silent peer a second idle timeout).
-    this.progress = progressOf(socket);
+    // The baseline, taken now: taken at the first look, it would count as progress and give a
+    // silent peer a second idle timeout.
+    this.bytesSeen = socket.bytesRead;
+    this.queueSeen = sendQueueOf(socket);
     this.lastProgressAt = this.startedAt;
-    this.wakeAt = Math.min(this.startedAt + this.limits().idleTimeout, this.startedAt + this.limits().maxTimeout);
+    this.wakeAt = this.nextLook(this.startedAt);
     watch(this);
   }
 
@@ -122,15 +141,37 @@ class Managed implements ReadSink, Ticking {
       return;
     }
     const { idleTimeout, maxTimeout } = this.limits();
-    const deadline = this.startedAt! + maxTimeout;
-    if (now >= deadline) return this.expire(socket, 'max-timeout');
-    const progress = progressOf(socket);
-    if (progress !== this.progress) {
-      this.progress = progress;
-      this.lastProgressAt = now;
-    }
+    if (now >= this.startedAt! + maxTimeout) return this.expire(socket, 'max-timeout');
+    if (this.progressed(socket)) this.lastProgressAt = now;
     if (now >= this.lastProgressAt + idleTimeout) return this.expire(socket, 'idle-timeout');
-    this.wakeAt = Math.min(deadline, this.lastProgressAt + idleTimeout);
+    this.wakeAt = this.nextLook(now);
+  }
+
+  /**
+   * When to look next: the deadlines, and, while progress could show (the application may read;
+   * bytes of ours may be acknowledged), a look every idleTimeout / 8. A progress is dated by the
+   * look that sees it: looking only at the idle deadline would hold a peer that stopped right
+   * after one up to two idle timeouts.
+   */
+  private nextLook(now: number): number {
+    const { idleTimeout, maxTimeout } = this.limits();
+    return Math.min(this.startedAt! + maxTimeout, this.lastProgressAt + idleTimeout, now + idleTimeout / LOOKS_PER_IDLE);
+  }
+
+  /** Whether the application read, or the peer acknowledged bytes of ours, since the last look. */
+  private progressed(socket: SocketInternals): boolean {
+    let moved = false;
+    const bytes = socket.bytesRead;
+    if (bytes > this.bytesSeen) moved = true;
+    this.bytesSeen = bytes;
+    // After our FIN nothing of the application's joins the queue: seen empty, it shows no more
+    // progress (TLS's close_notify may join it still: its acknowledgement is not the peer's doing).
+    if (this.queueSeen > 0) {
+      const queued = sendQueueOf(socket);
+      if (queued >= 0 && queued < this.queueSeen) moved = true;
+      this.queueSeen = queued;
+    }
+    return moved;
   }
 
   /** The settings this close runs under (a short linger's, when admitted short). */
@@ -138,7 +179,7 @@ class Managed implements ReadSink, Ticking {
     return this.admission === 'short' ? shorten(this.settings, this.owner.pool.limits.shortLingerTimeout) : this.settings;
   }
 
-  private expire(socket: SocketInternals, reason: Timeout): void {
+  private expire(socket: SocketInternals, reason: EarlyEnd): void {
     this.stopWatching();
     this.expired = reason;
     socket.destroy();
@@ -215,6 +256,7 @@ export function abandonClose(socket: SocketInternals): void {
 export function destroyLingering(socket: SocketInternals, handle: NodeHandle, destroy: Destroy, error?: Error | null, callback?: (error: Error | null) => void): SocketInternals {
   const state = stateOf(socket);
   if (state === undefined) return destroy.call(socket, error, callback);
+  if (isSystemError(error)) state.failed = error;
   if (state.owner.active || state.admission !== null) beforeDestroy(socket, handle, state);
   const outerSocket = preparingSocket;
   const outer = preparing;
@@ -255,17 +297,16 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
 }
 
 /**
- * A half-closed socket's progress, as a number that changes when there is some: bytes the
- * application still reads, and bytes of ours the peer acknowledges (not our FIN: its
- * acknowledgement, often a delayed ACK, says nothing of the peer and would restart a silent
- * peer's idle timeout).
+ * Bytes of ours in the kernel's send queue, or -1 where unknown. Not our FIN: its acknowledgement,
+ * often a delayed ACK, says nothing of the peer and would restart a silent peer's idle timeout.
  */
-function progressOf(socket: SocketInternals): number {
+function sendQueueOf(socket: SocketInternals): number {
   const handle = socket._handle;
   const native = binding();
-  let queued = handle && native && handle.fd >= 0 && native.probe(handle.fd, Field.queues) >= 0 ? record[Slot.sendQueue]! : 0;
-  if (queued > 0 && platform().sendQueueCountsFin) queued -= 1;
-  return socket.bytesRead - queued;
+  if (!handle || !native || !(handle.fd >= 0) || native.probe(handle.fd, QUEUE_FIELDS) < 0) return -1;
+  const queued = record[Slot.sendQueue]!;
+  if (queued < 0) return -1;
+  return queued > 0 && platform().sendQueueCountsFin ? queued - 1 : queued;
 }
 
 /** SO_LINGER on the live descriptor: {1, 0} (the close must reset), off, or something else. */
@@ -284,6 +325,8 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   const state = preparingSocket === socket ? preparing! : stateOf(socket);
   if (state === undefined) return undefined;
   state.stopWatching();
+  // lingeringClose()'s flush ends here: what is left to write is libuv's, flushed below.
+  state.flush?.stop();
   // A server that undid lingering close lets its sockets close as Node does, unless their close
   // had begun (they finish their bounded linger).
   if (!state.owner.active && state.admission === null) return undefined;
@@ -305,34 +348,129 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
     deliver(socket, state, endReport('overload', startedAt, false, null, false));
     return true;
   }
+  if (state.failed) return endFailed(socket, state, state.failed);
   if (state.expired) return endHere(socket, handle, state, state.expired);
   if (queuedWriteBytes(handle) > 0) return flushThenHandOver(socket, handle, state);
-  return handOverNow(socket, handle, state);
+  return handOverNow(socket, handle, state, state.drainedBytes);
 }
 
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
-  const { idleTimeout, maxTimeout } = state.limits();
-  const deadline = state.startedAt! + maxTimeout;
-  // Meanwhile nothing read may reach Node's stream or its http parser (see node-handle.ts), and
-  // libuv keeps reading (and dropping): a peer blocked on a full window reads nothing of ours.
-  dropReads(handle, state);
-  detachHttpParser(socket);
-  startReading(handle);
-  const firstByte = transportBytesRead(handle) ?? 0;
-  let queued = queuedWriteBytes(handle);
-  let lastProgressAt = performance.now();
-  for (let delay = FLUSH_POLL_FIRST_MS; queued > 0; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
-    const now = performance.now();
-    if (now >= deadline) return endHere(socket, handle, state, 'max-timeout');
-    if (now >= lastProgressAt + idleTimeout) return endHere(socket, handle, state, 'idle-timeout');
-    await new Promise((wake) => setTimeout(wake, Math.max(1, Math.min(delay, deadline - now, lastProgressAt + idleTimeout - now))));
-    if (handle.fd < 0) return endHere(socket, handle, state, 'max-timeout');
-    const left = queuedWriteBytes(handle);
-    if (left < queued) lastProgressAt = performance.now();
-    queued = left;
+  const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(handle) === 0 || !(handle.fd >= 0));
+  if (end !== 'flushed') return endHere(socket, handle, state, end);
+  // Our writes failed meanwhile (the peer reset; Node's socket is destroyed, so nobody heard):
+  // there is no connection left to linger on.
+  if (!(handle.fd >= 0) || connectionReset(handle)) {
+    return endFailed(socket, state, pendingSocketError(constants.errno.ECONNRESET, 'write', true, lingeringCloseStep));
   }
-  return handOverNow(socket, handle, state, (transportBytesRead(handle) ?? 0) - firstByte);
+  return handOverNow(socket, handle, state, state.drainedBytes);
+}
+
+/**
+ * The flush: waits until Node has handed the kernel what it holds (`flushed()`), within the close's
+ * bounds. Meanwhile nothing read reaches Node's stream or its http parser (see node-handle.ts):
+ * libuv keeps reading, and the bytes are dropped and counted (a peer blocked on a full window
+ * reads nothing of ours). Progress, which restarts the idle timeout, is a byte read or a byte of
+ * ours acknowledged: what Node and the kernel hold for the peer shrinking as a whole (bytes moving
+ * from Node's queue to the kernel's are not progress).
+ *
+ * No event says "libuv's queue is empty": it is polled, 1 ms first, backing off to 50 ms. A read
+ * past `maxDrainBytes`, {@link Flush.wake} or {@link Flush.stop} ends the wait at once. One flush
+ * runs per socket at a time (`state.flush`); its dropped bytes go to `state.drainedBytes` as it ends.
+ */
+export class Flush implements ReadSink {
+  private readonly firstByte: number;
+  private lastByte = -1;
+  private wakeUp: (() => void) | null = null;
+
+  constructor(
+    private readonly socket: SocketInternals,
+    private readonly handle: NodeHandle,
+    private readonly state: Managed,
+  ) {
+    state.flush?.stop();
+    state.flush = this;
+    this.firstByte = transportBytesRead(handle) ?? 0;
+    dropReads(handle, this);
+    detachHttpParser(socket);
+    startReading(handle);
+  }
+
+  /** Bytes read and dropped since the flush began (until it ended). */
+  dropped(): number {
+    const last = this.lastByte >= 0 ? this.lastByte : (transportBytesRead(this.handle) ?? this.firstByte);
+    return last - this.firstByte;
+  }
+
+  /** Ends the flush (a no-op once ended): its count goes to the state, its wait returns 'flushed'. */
+  stop(): void {
+    if (this.lastByte >= 0) return;
+    this.lastByte = transportBytesRead(this.handle) ?? this.firstByte;
+    this.state.drainedBytes += this.lastByte - this.firstByte;
+    if (this.state.flush === this) this.state.flush = null;
+    this.wake();
+  }
+
+  onRead(end: boolean): void {
+    this.state.onRead(end);
+    if (this.lastByte < 0 && this.state.drainedBytes + this.dropped() > this.state.limits().maxDrainBytes) {
+      // Not one read more: the limit is what ends this close.
+      stopReading(this.handle);
+      this.wake();
+    }
+  }
+
+  /** Looks again now (the socket's 'finish' or 'close'). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Waits until `flushed()`; 'flushed', or how the bounds ended the close. Ends the flush. */
+  async until(flushed: () => boolean): Promise<'flushed' | EarlyEnd> {
+    try {
+      return await this.wait(flushed);
+    } finally {
+      this.stop();
+    }
+  }
+
+  private async wait(flushed: () => boolean): Promise<'flushed' | EarlyEnd> {
+    const { state } = this;
+    const { idleTimeout, maxTimeout, maxDrainBytes } = state.limits();
+    const deadline = state.startedAt! + maxTimeout;
+    let held = this.held();
+    let read = this.dropped();
+    let lastProgressAt = performance.now();
+    for (let delay = FLUSH_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
+      if (this.lastByte >= 0 || flushed()) return 'flushed';
+      const drained = this.dropped();
+      if (state.drainedBytes + drained > maxDrainBytes) return 'drain-limit';
+      const now = performance.now();
+      const nowHeld = this.held();
+      if (nowHeld < held || drained > read) lastProgressAt = now;
+      held = nowHeld;
+      read = drained;
+      if (now >= deadline) return 'max-timeout';
+      if (now >= lastProgressAt + idleTimeout) return 'idle-timeout';
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(1, Math.min(delay, deadline - now, lastProgressAt + idleTimeout - now)));
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wakeUp = done;
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  /** Bytes of ours not yet acknowledged: the stream's buffer, libuv's queue, the kernel's send queue. */
+  private held(): number {
+    const kernel = kernelSendQueue(this.handle);
+    // A destroyed stream's buffer is being discarded, not written.
+    const buffered = this.socket.destroyed ? 0 : this.socket.writableLength;
+    return buffered + queuedWriteBytes(this.handle) + (kernel > 0 ? kernel : 0);
+  }
 }
 
 function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed, drainedBytes = 0): FirstOutcome {
@@ -370,12 +508,43 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
   return true;
 }
 
-/** Ends the close in JavaScript as a linger ending with `reason` would (a timeout before the hand-over). */
-function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: Timeout): true {
+/** Ends the close in JavaScript as a linger ending with `reason` would (before the hand-over). */
+function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: EarlyEnd, drained = state.drainedBytes): true {
   const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
-  state.owner.pool.finish(reason, 0, reset);
-  deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short'));
+  state.owner.pool.finish(reason, drained, reset);
+  deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short', drained));
   return true;
+}
+
+/** The connection failed under us (a reset): closed as Node closes it, reported as an error. */
+function endFailed(socket: SocketInternals, state: Managed, error: Error, drained = state.drainedBytes): true {
+  state.owner.pool.finish('error', drained, false);
+  deliver(socket, state, endReport('error', state.startedAt!, false, error, state.admission === 'short', drained));
+  return true;
+}
+
+/** A system error of the socket's own I/O (Node's `read ECONNRESET`, `write EPIPE`…). */
+function isSystemError(error: Error | null | undefined): error is Error {
+  const system = error as (Error & { syscall?: unknown; errno?: unknown }) | null | undefined;
+  return typeof system?.syscall === 'string' && typeof system.errno === 'number';
+}
+
+/**
+ * Whether the kernel says the TCP connection was reset: state CLOSE without the peer's FIN (after
+ * a FIN, CLOSE is also where our socket goes when the connection moves on to TIME_WAIT).
+ */
+function connectionReset(handle: NodeHandle): boolean {
+  const native = binding();
+  if (native === null || transportKind(handle) !== 'tcp' || native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
+  const rules = platform();
+  return rules.tcpState(record, 'tcp') === State.CLOSE && rules.peerFinReceived(record, transportBytesRead(handle)) === false;
+}
+
+/** Bytes in the kernel's send queue (raw: our FIN, once sent, may count), or -1 where unknown. */
+function kernelSendQueue(handle: NodeHandle): number {
+  const native = binding();
+  if (native === null || !(handle.fd >= 0) || native.probe(handle.fd, QUEUE_FIELDS) < 0) return -1;
+  return record[Slot.sendQueue]!;
 }
 
 /** Who receives the native report: only built when somebody waits for it (else nothing is kept). */
@@ -398,8 +567,8 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
   };
 }
 
-function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: Error | null, shortened: boolean): LingerReport {
-  return { reason, drainedBytes: 0, durationMs: performance.now() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened };
+function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: Error | null, shortened: boolean, drainedBytes = 0): LingerReport {
+  return { reason, drainedBytes, durationMs: performance.now() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened };
 }
 
 function shorten(settings: LingerSettings, total: number): LingerSettings {

@@ -44,6 +44,8 @@ export type ReportConsumer = (report: LingerReport) => void;
 export type HandOverResult = 'lingering' | 'abortive' | number;
 
 const consumers = new Map<number, ReportConsumer>();
+// The pools the native lingerer holds connections of, by id: only while it holds some (a server
+// dropped without undoing lingering close must not stay reachable from here).
 const pools = new Map<number, LingerPool>();
 let nextToken = 0;
 let sinkInstalled = false;
@@ -52,15 +54,9 @@ let sinkInstalled = false;
 // at the moment a close runs (the descriptor table may be full then, as in an EMFILE fallback).
 let resetAfterShutdownIsEnd = false;
 
-/** Makes `pool` known to the batches (its reports name it by number). */
-export function registerPool(pool: LingerPool): void {
+/** Readies hand-overs for a new pool (reads the platform's rules while descriptors are free). */
+export function preparePool(): void {
   resetAfterShutdownIsEnd = platform().resetAfterShutdownIsEnd;
-  pools.set(pool.id, pool);
-}
-
-/** Forgets `pool` once it can receive no more reports. */
-export function unregisterPoolWhenIdle(pool: LingerPool): void {
-  if (pool.idle()) pools.delete(pool.id);
 }
 
 /**
@@ -95,6 +91,9 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     request.elapsedMs,
   );
   if (result === 0) {
+    const { pool } = request;
+    // Known to the batches (its reports name it by number) while it has connections there.
+    if (pool.handedOver++ === 0) pools.set(pool.id, pool);
     if (consumer) consumers.set(token, consumer);
     return 'lingering';
   }
@@ -115,7 +114,7 @@ function onBatch(reports: Float64Array): void {
     const pool = pools.get(reports[i + 1]!);
     if (pool) {
       pool.finish(reason, drainedBytes, reset);
-      unregisterPoolWhenIdle(pool);
+      if (--pool.handedOver === 0) pools.delete(pool.id);
     }
     const consumer = consumers.get(token);
     if (!consumer) continue;

@@ -57,8 +57,8 @@ let nextId = 0;
 export class LingerPool extends Tally {
   /** How the native lingerer's reports name this pool. */
   readonly id = nextId++;
-  /** False once nothing new can enter (the server's lingering close was undone). */
-  open = true;
+  /** Of its lingering sockets, those the native lingerer holds (native-lingerer.ts). */
+  handedOver = 0;
   private waiters: (() => void)[] | null = null;
 
   constructor(readonly limits: PoolLimits) {
@@ -102,11 +102,6 @@ export class LingerPool extends Tally {
   drained(): Promise<void> {
     if (this.counters.lingering === 0) return Promise.resolve();
     return new Promise((resolve) => (this.waiters ??= []).push(resolve));
-  }
-
-  /** Closed, and nothing lingering: no report can name this pool any more. */
-  idle(): boolean {
-    return !this.open && this.counters.lingering === 0;
   }
 }
 
