@@ -5,28 +5,19 @@ import net from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { closeServer, connectionsLeftOnServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
+import { connectionsLeftOnServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
+import { reportingServer, type EnableOptions, type Report } from './reporting-server.js';
 
 const { enableLingeringClose, setLinger } = sockclose;
-type EnableOptions = NonNullable<Parameters<typeof enableLingeringClose>[1]>;
-type Report = Parameters<NonNullable<EnableOptions['onReport']>>[0];
 
 const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
 
-async function lingeringServer(onConnection: (socket: net.Socket) => void, options: EnableOptions) {
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    socket.on('error', () => {});
-    onConnection(socket);
-  });
-  const reports: Report[] = [];
-  const control = enableLingeringClose(server, { ...options, onReport: (report) => reports.push(report) });
-  await listen(server);
-  cleanups.add(() => closeServer(server), control);
-  return { server, port: portOf(server), control, reports };
+function lingeringServer(onConnection: (socket: net.Socket) => void, options: EnableOptions) {
+  return reportingServer(cleanups, onConnection, options);
 }
 
 describe('native lingerer bounds', () => {

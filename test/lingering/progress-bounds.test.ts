@@ -16,10 +16,9 @@ import { root, sockclose } from '../helpers/sockclose.js';
 import { until, within } from '../helpers/wait.js';
 import type { Step } from './kernel-peer.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
+import { reportingServer, type EnableOptions, type Report } from './reporting-server.js';
 
-const { enableLingeringClose, lingeringClose } = sockclose;
-type EnableOptions = NonNullable<Parameters<typeof enableLingeringClose>[1]>;
-type Report = Parameters<NonNullable<EnableOptions['onReport']>>[0];
+const { lingeringClose } = sockclose;
 
 const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
@@ -28,16 +27,8 @@ const IDLE = 1000;
 // A look at the send queue comes every idleTimeout / 8: a progress is dated at most that late.
 const LOOK = IDLE / 8;
 
-async function lingeringServer(onConnection: (socket: net.Socket) => void, options: EnableOptions) {
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    socket.on('error', () => {});
-    onConnection(socket);
-  });
-  const reports: Report[] = [];
-  const control = enableLingeringClose(server, { ...options, onReport: (report) => reports.push(report) });
-  await listen(server);
-  cleanups.add(() => closeServer(server), control);
-  return { port: portOf(server), control, reports };
+function lingeringServer(onConnection: (socket: net.Socket) => void, options: EnableOptions) {
+  return reportingServer(cleanups, onConnection, options);
 }
 
 /** A server whose every connection is lingering-closed directly, with `options`. */
