@@ -70,8 +70,9 @@ describe('a peer that stops after some progress is held one idle timeout from it
     await until(() => reports.length === 1, 6 * IDLE, 'the report');
     const report = reports[0]!;
     expect(report.reason).toBe('idle-timeout');
-    // Its progress counted (not closed one idle timeout from the start)…
-    expect(report.durationMs).toBeGreaterThanOrEqual(READ_AT + IDLE - 10);
+    // Its progress counted (not closed one idle timeout from the start; the duration counts from
+    // the hand-over, which comes a little after the peer's clock started)…
+    expect(report.durationMs).toBeGreaterThanOrEqual(IDLE + READ_AT / 2);
     // …and dated within one look of when it happened (plus a loaded machine's timer slack).
     expect(report.durationMs).toBeLessThan(READ_AT + IDLE + LOOK + 250);
     expect((await seen).received).toBeGreaterThanOrEqual(100_000);
