@@ -232,6 +232,10 @@ int Lingerer::Start(const StartRequest& request) {
     if (enabled && seconds == 0) return kStartAbortive;
     clear_linger = enabled;
   }
+  // The watcher's means first (a no-op once made): a failure then leaves nothing to undo, and the
+  // caller closes as it would without a lingerer.
+  const int prepared = poller_.Prepare();
+  if (prepared != 0) return kStartPollerFailed + prepared;
   const int fd = sys::DupCloexec(request.fd);
   if (fd < 0) return fd;
   // Our FIN, if Node could not send it: Node's queues are empty (the caller waited), so nothing is
@@ -246,14 +250,6 @@ int Lingerer::Start(const StartRequest& request) {
 
   // Node saw the peer's FIN already: the linger may be over before it needs a watcher.
   if ((request.flags & kInputEnded) && connection->Drain() == Connection::kEnded) return 0;
-  // Nothing watchable (EMFILE for the poller's own descriptor, say): nothing taken, as when dup()
-  // fails; the caller closes as it would without a lingerer.
-  const int prepared = poller_.Prepare();
-  if (prepared != 0) {
-    connection->CloseDescriptor(false);
-    Remove(connection);
-    return prepared;
-  }
   // Watched only after its first read (kFirstReadMs), on the timer.
   ArmTimer(connection->due_);
   return 0;

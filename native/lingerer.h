@@ -58,6 +58,10 @@ struct StartRequest {
 
 // Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed, or not a socket).
 constexpr int kStartAbortive = 1;  // SO_LINGER {1, 0} is set: the caller's close must reset
+// The poller could not be readied (its own descriptor, made at the first hand-over: EMFILE, say):
+// kStartPollerFailed - errno, so that the caller names the call that failed (Poller::kPrepareCall),
+// not dup(). Nothing was taken either.
+constexpr int kStartPollerFailed = -(1 << 16);
 
 struct Report {
   uint32_t token;

@@ -184,9 +184,12 @@ bool RegisterLingerer(napi_env env, napi_value exports) {
     return false;
   }
   // From here the cleanup hook owns `state`.
+  napi_value prepare_call;
   return Export(env, exports, "lingerStart", LingerStart, state) &&
          Export(env, exports, "lingerSink", LingerSink, state) &&
-         Export(env, exports, "lingerCount", LingerCount, state);
+         Export(env, exports, "lingerCount", LingerCount, state) &&
+         napi_create_string_utf8(env, lingerer::Poller::kPrepareCall, NAPI_AUTO_LENGTH, &prepare_call) == napi_ok &&
+         napi_set_named_property(env, exports, "lingerPrepareCall", prepare_call) == napi_ok;
 }
 
 }  // namespace sockclose

@@ -33,6 +33,8 @@ class Poller {
   // first use): 0, or -errno. Lets the lingerer refuse a connection at its hand-over, when the
   // caller can still close it as it would without a lingerer, rather than at its first Add().
   int Prepare();
+  // The call Prepare() makes that can fail, named in the caller's error reports ("" if none).
+  static const char* const kPrepareCall;
 
   // Starts watching `fd` for `data`: 0, or -errno (nothing is watched then).
   int Add(int fd, void* data, Watch** watch);

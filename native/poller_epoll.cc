@@ -59,6 +59,8 @@ Poller::~Poller() {
   delete backend_;
 }
 
+const char* const Poller::kPrepareCall = "epoll_create1";
+
 int Poller::Prepare() {
   Backend* b = backend_;
   if (b->epoll_fd < 0) {

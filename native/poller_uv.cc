@@ -44,6 +44,8 @@ Poller::Poller(uv_loop_t* loop, void (*ready)(void*, bool)) : backend_(new Backe
 Poller::~Poller() { delete backend_; }
 
 // A uv_poll_t takes no descriptor of its own.
+const char* const Poller::kPrepareCall = "";
+
 int Poller::Prepare() { return 0; }
 
 int Poller::Add(int fd, void* data, Watch** watch) {

@@ -504,7 +504,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
   }
   // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
   state.owner.pool.finish('overload', 0, false);
-  deliver(socket, state, endReport('overload', startedAt, false, systemError(result, 'dup', lingeringCloseStep), shortened));
+  deliver(socket, state, endReport('overload', startedAt, false, systemError(result.errno, result.syscall, lingeringCloseStep), shortened));
   return true;
 }
 

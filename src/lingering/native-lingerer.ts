@@ -40,8 +40,17 @@ export interface HandOver {
 /** Receives one linger's report (and builds nothing unless it exists). */
 export type ReportConsumer = (report: LingerReport) => void;
 
-/** How a hand-over went: the native lingerer has it, an abortive close was asked for, or -errno. */
-export type HandOverResult = 'lingering' | 'abortive' | number;
+/** How a hand-over went: the native lingerer has it, an abortive close was asked for, or the failure. */
+export type HandOverResult = 'lingering' | 'abortive' | HandOverFailure;
+
+/** Why nothing was taken: `errno` (negative) from `syscall`. */
+export interface HandOverFailure {
+  errno: number;
+  syscall: string;
+}
+
+/** lingerStart()'s base for a failure of the poller's own call (native/lingerer.h kStartPollerFailed). */
+const POLLER_FAILED = -(1 << 16);
 
 const consumers = new Map<number, ReportConsumer>();
 // The pools the native lingerer holds connections of, by id: only while it holds some (a server
@@ -97,7 +106,8 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     if (consumer) consumers.set(token, consumer);
     return 'lingering';
   }
-  return result === 1 ? 'abortive' : result;
+  if (result === 1) return 'abortive';
+  return result <= POLLER_FAILED ? { errno: result - POLLER_FAILED, syscall: native.lingerPrepareCall || 'poll' } : { errno: result, syscall: 'dup' };
 }
 
 /** Connections the native lingerer of this thread holds now (0 without the binary). */

@@ -37,17 +37,20 @@ export interface Binding {
   close(fd: number): number;
   /**
    * Hands a connection to the native lingerer (native/lingerer.h): 0 (lingering), 1 (SO_LINGER
-   * {1, 0} is set: nothing taken, the caller's close must reset) or -errno (nothing taken).
+   * {1, 0} is set: nothing taken, the caller's close must reset), -errno (dup() failed: nothing
+   * taken) or -65536 - errno (the poller's own call, `lingerPrepareCall`, failed: nothing taken).
    */
   lingerStart(fd: number, token: number, group: number, flags: number, idleMs: number, leftMs: number, maxDrainBytes: number, drainedBytes: number, elapsedMs: number): number;
   /** Names the function that receives finished lingers, 7 numbers each (native/lingerer_api.cc). */
   lingerSink(sink: (reports: Float64Array) => void): void;
   /** Connections the native lingerer holds now. */
   lingerCount(): number;
+  /** The call readying the lingerer's poller can make that can fail ('epoll_create1'), or ''. */
+  lingerPrepareCall: string;
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 6;
+const ABI = 7;
 
 interface LoadResult {
   binding: Binding | null;

@@ -76,22 +76,35 @@ describe('native lingerer lifecycle', () => {
     expect(stderr).toBe('');
   });
 
-  it('dup() failing with EMFILE: the connection closes at once, reported as overload with the error, counted', () => {
-    // Without NODE_EXTRA_CA_CERTS (some machines set it): Node 22 may load that file while the
-    // fixture holds every descriptor, and warns on stderr that it could not (seen once in CI).
+  // Without NODE_EXTRA_CA_CERTS (some machines set it): Node 22 may load that file while the
+  // fixture holds every descriptor, and warns on stderr that it could not (seen once in CI).
+  function emfile(mode: 'dup' | 'first') {
     const { NODE_EXTRA_CA_CERTS: _extraCerts, ...env } = process.env;
-    const result = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${fixture('emfile.cjs')}"`], {
+    const result = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" "${fixture('emfile.cjs')}" ${mode}`], {
       encoding: 'utf8',
       timeout: 30_000,
       env,
     });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    const { report, stats } = JSON.parse(result.stdout) as {
+    return JSON.parse(result.stdout) as {
       report: { reason: string; code: string; syscall: string; closedWith: string };
       stats: { lingering: number; reasons: Record<string, number> };
+      prepareCall: string;
     };
+  }
+
+  it('dup() failing with EMFILE: the connection closes at once, reported as overload with the error, counted', () => {
+    const { report, stats } = emfile('dup');
     expect(report).toEqual({ reason: 'overload', code: 'EMFILE', syscall: 'dup', closedWith: 'close' });
+    expect(stats.lingering).toBe(0);
+    expect(stats.reasons).toMatchObject({ eof: 1, overload: 1 });
+  });
+
+  it("no descriptor at the thread's first hand-over: the report names the call that failed (the poller's own, where it makes one)", () => {
+    const { report, stats, prepareCall } = emfile('first');
+    // epoll's lingerer makes its descriptor at the first hand-over, before dup(); libuv's makes none.
+    expect(report).toEqual({ reason: 'overload', code: 'EMFILE', syscall: prepareCall || 'dup', closedWith: 'close' });
     expect(stats.lingering).toBe(0);
     expect(stats.reasons.overload).toBe(1);
   });
