@@ -93,7 +93,7 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
       });
     });
     if (!report) throw closedSocket(lingeringClose);
-    return report.reason === 'error' && emitted && !report.error ? { ...report, error: emitted } : report;
+    return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
   } finally {
     socket.off('error', onError);
   }
