@@ -108,6 +108,11 @@ export function closedSocket(caller: Caller) {
   return finish(new Error(message), ErrorCodes.CLOSED, caller);
 }
 
+/** Node's ERR_STREAM_PREMATURE_CLOSE, for a stream that closed before what was awaited. */
+export function prematureClose(what: string, caller: Caller) {
+  return finish(new Error(`${caller.name}(): the socket closed before ${what}`), 'ERR_STREAM_PREMATURE_CLOSE', caller);
+}
+
 export function noFd(why: string, caller: Caller) {
   return finish(new Error(`${caller.name}(): the socket has no file descriptor (${why})`), ErrorCodes.NO_FD, caller);
 }
@@ -127,7 +132,7 @@ export function blockingLinger(seconds: number, caller: Caller) {
 
 export function socketOwnsFd(fd: number, caller: Caller) {
   const message =
-    `${caller.name}(): descriptor ${fd} belongs to a live Node socket (socketFd() returned it); closing it ` +
+    `${caller.name}(): descriptor ${fd} belongs to a live Node socket (socketFd() or inspectSocket() gave it out); closing it ` +
     'under Node would let the next connection reuse the number while that socket still holds it. ' +
     'Pass the socket itself instead of its descriptor.';
   return finish(new Error(message), ErrorCodes.SOCKET_OWNS_FD, caller);

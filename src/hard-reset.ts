@@ -2,9 +2,9 @@ import { constants } from 'node:os';
 
 import { closeHook } from './close-hook-lazy.js';
 import { publishHardReset } from './diagnostics/channels.js';
-import { closedSocket, invalidArgValue, socketOwnsFd, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgValue, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
-import { kindOf } from './node-handle.js';
+import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 import { heldByLiveSocket } from './socket-fd.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
@@ -32,7 +32,7 @@ const pending = new WeakSet<SocketInternals>();
  * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
  *   AF_UNIX or UDP; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset);
  *   `ERR_SOCKCLOSE_SOCKET_OWNS_FD` for the descriptor of a live Node socket that
- *   `socketFd()` returned (pass the socket); a system error from getsockopt() (not a socket),
+ *   `socketFd()` or `inspectSocket()` returned (pass the socket); a system error from getsockopt() (not a socket),
  *   setsockopt() (then nothing was closed) or close().
  * @example
  * ```ts
@@ -66,6 +66,10 @@ export function hardReset(target: SocketTarget): void {
     return;
   }
   if (socket.connecting) {
+    // Its handle exists from connect() on: an AF_UNIX socket is refused now, as once connected
+    // (later, nobody would be on the stack to catch the error).
+    const handle = socket._handle;
+    if (handle && transportKind(handle) === 'unix') throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', hardReset);
     resetOnceConnected(socket);
     return;
   }

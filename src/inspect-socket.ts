@@ -5,6 +5,7 @@ import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { transportBytesRead } from './node-handle.js';
 import { binding } from './native/binding.js';
+import { recordHandedOut } from './socket-fd.js';
 import {
   liveTcpFd,
   probe,
@@ -130,6 +131,8 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
     // A plain TCP handle (liveTcpFd said so) carries its own bytes: no handle-kind lookups.
     const bytesRead = handle.bytesRead;
     const record = probe(fd, SOCKET_FIELDS, inspectSocket);
+    // The number goes out in the result: hardReset(fd) must refuse it while the socket lives.
+    recordHandedOut(handle, fd);
     return inspection(record, fd, 'tcp', handle, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
   }
   return inspectResolved(resolve(target, inspectSocket, 'stream', ALL), inspectSocket);
@@ -146,6 +149,7 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
   const handle = resolved.kind === 'socket' ? resolved.handle : null;
+  if (handle !== null) recordHandedOut(handle, resolved.fd);
   return inspection(record, resolved.fd, resolved.transport, handle, handle !== null ? transportBytesRead(handle) : null, caller);
 }
 

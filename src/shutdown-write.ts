@@ -1,6 +1,6 @@
 import { finished } from 'node:stream/promises';
 
-import { closedSocket, invalidArgValue, noFd, systemError } from './errors.js';
+import { closedSocket, invalidArgValue, noFd, prematureClose, systemError } from './errors.js';
 import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
@@ -42,4 +42,6 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();
   await done;
+  // finished() also settles when destroy() discarded what was queued: no FIN went out then.
+  if (!socket.writableFinished) throw prematureClose('its FIN was handed to the kernel', shutdownWrite);
 }

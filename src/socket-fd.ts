@@ -1,7 +1,7 @@
 import type { NodeHandle } from './node-handle.js';
 import { checkTarget, resolve, type SocketTarget } from './target.js';
 
-// The descriptors socketFd() handed out, each with the handle it was read from, so that a raw
+// The descriptors socketFd() and inspectSocket() handed out, each with the handle it was read from, so that a raw
 // descriptor call that closes (hardReset(fd)) can refuse one a live socket still holds. Keyed by
 // number, so at most one entry per descriptor number ever used; weak, so no handle is kept alive.
 // A handle keeps its descriptor for life: once recorded (a mark on the handle, as Node marks its
@@ -20,8 +20,10 @@ const kRecorded = Symbol('sockclose.socketFd');
  * @param target - A `net.Socket` or `tls.TLSSocket` (http, https, http2 sockets included), or a
  *   descriptor number, which is returned as it is.
  * @returns The descriptor, a non-negative integer.
- * @throws `ERR_SOCKCLOSE_CLOSED` once the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it is
- *   still connecting or when it has no descriptor (TLS over a JavaScript stream);
+ * @throws `ERR_SOCKCLOSE_CLOSED` once the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has
+ *   no descriptor yet (still resolving its host; a connecting socket has one from its first
+ *   attempt on, which a later attempt, with `autoSelectFamily`, replaces) or none at all (TLS over
+ *   a JavaScript stream);
  *   `ERR_SOCKCLOSE_UNSUPPORTED` on Windows, where Node exposes none.
  * @example
  * ```ts
@@ -33,15 +35,19 @@ export function socketFd(target: SocketTarget): number {
   if (typeof target === 'number') return target;
   const resolved = resolve(target, socketFd, 'stream');
   const { fd } = resolved;
-  if (resolved.kind === 'socket' && (resolved.handle as { [kRecorded]?: true })[kRecorded] !== true) {
-    (resolved.handle as { [kRecorded]?: true })[kRecorded] = true;
-    handedOut.set(fd, new WeakRef(resolved.handle));
-  }
+  if (resolved.kind === 'socket') recordHandedOut(resolved.handle, fd);
   return fd;
 }
 
+/** Records that a live socket's descriptor number `fd` (its `handle`'s) was given to the caller. */
+export function recordHandedOut(handle: NodeHandle, fd: number): void {
+  if ((handle as { [kRecorded]?: true })[kRecorded] === true) return;
+  (handle as { [kRecorded]?: true })[kRecorded] = true;
+  handedOut.set(fd, new WeakRef(handle));
+}
+
 /**
- * Whether `fd` is the descriptor of a live socket that socketFd() handed out: its handle still
+ * Whether `fd` is the descriptor of a live socket that socketFd() or inspectSocket() handed out: its handle still
  * exists and still reports that number (libuv forgets it when it closes the handle).
  */
 export function heldByLiveSocket(fd: number): boolean {

@@ -147,6 +147,19 @@ describe('hardReset on the client side', () => {
     }
   });
 
+  it('refuses an AF_UNIX socket still connecting at once, as a connected one (later, nobody could catch it)', async () => {
+    const dir = tempDir();
+    removals.push(dir);
+    const listener = await listen(net.createServer((socket) => socket.on('error', () => {})), { path: path.join(dir, 's') });
+    servers.push(listener);
+    const client = net.connect(path.join(dir, 's'));
+    expect(client.connecting).toBe(true);
+    expect(() => hardReset(client)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NOT_TCP' }));
+    await nextEvent(client, 'connect');
+    client.destroy();
+    await nextEvent(client, 'close');
+  });
+
   it('resets a socket still connecting once it connects (it has no descriptor yet when called)', async () => {
     const peer = await kernelServer();
     try {

@@ -68,6 +68,22 @@ describe('shutdownWrite', () => {
     expect(await answer).toBe('5');
   });
 
+  it('rejects with ERR_STREAM_PREMATURE_CLOSE when the socket is destroyed before its FIN went out', async () => {
+    // A peer that reads nothing: 8 MB stay queued in Node, so the FIN waits behind them.
+    const accepted: net.Socket[] = [];
+    const listener = await listen(net.createServer({ pauseOnConnect: true }, (socket) => void accepted.push(socket)));
+    cleanups.push(() => closeServer(listener));
+    cleanups.push(() => accepted.forEach((socket) => socket.destroy()));
+    const client = net.connect(portOf(listener), '127.0.0.1');
+    cleanups.push(() => void client.destroy());
+    await nextEvent(client, 'connect');
+    client.write(Buffer.alloc(8 * 1024 * 1024));
+    const shut = sockclose.shutdownWrite(client);
+    client.destroy();
+    await expect(shut).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    expect(client.writableFinished).toBe(false);
+  });
+
   it('resolves at once when already shut, and rejects for a destroyed socket', async () => {
     const listener = await listen(net.createServer({ allowHalfOpen: true }, countingHandler));
     cleanups.push(() => closeServer(listener));

@@ -119,6 +119,16 @@ describe("a live socket's descriptor number", () => {
     expect(sockclose.inspectSocket(next)).toMatchObject({ state: 'ESTABLISHED', pendingError: null });
   });
 
+  it('the number inspectSocket() reports is refused too, and the next connection is untouched', async () => {
+    const listener = await echoServer();
+    const live = await connect(portOf(listener));
+    const { fd } = sockclose.inspectSocket(live);
+    expect(() => sockclose.hardReset(fd)).toThrow(expect.objectContaining(OWNED));
+    expect(await echo(live, 'still here')).toBe('still here');
+    const next = await connect(portOf(listener));
+    expect(await echo(next, 'next one')).toBe('next one');
+  });
+
   it('a TLS socket too: its descriptor (under the TLS layer) is refused, and the connection keeps working', async () => {
     const { key, cert } = testCert();
     const listener = await listen(tls.createServer({ key, cert }, (socket) => socket.pipe(socket)));
