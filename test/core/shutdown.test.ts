@@ -80,7 +80,13 @@ describe('shutdownWrite', () => {
     client.write(Buffer.alloc(8 * 1024 * 1024));
     const shut = sockclose.shutdownWrite(client);
     client.destroy();
-    await expect(shut).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    // Node 22 and later fail the cancelled write (ECANCELED), and finished() rejects with that
+    // error of the socket's; Node 18 and 20 fail nothing, and sockclose says the FIN never went out.
+    const error = (await shut.then(
+      () => null,
+      (failure: unknown) => failure,
+    )) as NodeJS.ErrnoException | null;
+    expect(['ERR_STREAM_PREMATURE_CLOSE', 'ECANCELED']).toContain(error?.code);
     expect(client.writableFinished).toBe(false);
   });
 
