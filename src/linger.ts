@@ -90,7 +90,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   // No default `= {}`: it would allocate an object on every call.
   let blocking = false;
   if (options !== undefined) {
-    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, setLinger);
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, setLinger);
     const value = options.blocking === undefined ? false : options.blocking;
     if (typeof value !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', value, setLinger);
     blocking = value;

@@ -272,6 +272,8 @@ describe('setLinger() arguments: a rejected call changes nothing', () => {
     ['null', null, typeError()],
     ["'blocking'", 'blocking', typeError()],
     ['1', 1, typeError()],
+    // An array is an object to typeof, not to Node's option validators.
+    ['[]', [], typeError()],
     ["{ blocking: 'yes' }", { blocking: 'yes' }, typeError()],
     ['{ blocking: 1 }', { blocking: 1 }, typeError()],
   ];
