@@ -65,7 +65,8 @@ class Connection {
       // Never more than one byte past the limit: reaching it is what the read must tell.
       const double room = max_drain_bytes_ - drained_bytes_;
       if (room < 0) return End(kEndDrainLimit, 0);
-      const unsigned long want = room + 1 < static_cast<double>(kBufferBytes) ? static_cast<unsigned long>(room) + 1 : kBufferBytes;
+      const unsigned long want =
+          room + 1 < static_cast<double>(kBufferBytes) ? static_cast<unsigned long>(room) + 1 : kBufferBytes;
       const long count = sys::Read(fd_, owner_->buffer_.get(), want);
       if (count > 0) {
         drained_bytes_ += static_cast<double>(count);

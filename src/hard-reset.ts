@@ -32,8 +32,8 @@ const pending = new WeakSet<SocketInternals>();
  * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
  *   AF_UNIX or UDP; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset);
  *   `ERR_SOCKCLOSE_SOCKET_OWNS_FD` for the descriptor of a live Node socket that
- *   `socketFd()` or `inspectSocket()` returned (pass the socket); a system error from getsockopt() (not a socket),
- *   setsockopt() (then nothing was closed) or close().
+ *   `socketFd()` or `inspectSocket()` returned (pass the socket); a system error from
+ *   getsockopt() (not a socket), setsockopt() (then nothing was closed) or close().
  * @example
  * ```ts
  * // Drop clients that do not finish a handshake in time, without TIME_WAIT.
@@ -69,7 +69,9 @@ export function hardReset(target: SocketTarget): void {
     // Its handle exists from connect() on: an AF_UNIX socket is refused now, as once connected
     // (later, nobody would be on the stack to catch the error).
     const handle = socket._handle;
-    if (handle && transportKind(handle) === 'unix') throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', hardReset);
+    if (handle && transportKind(handle) === 'unix') {
+      throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', hardReset);
+    }
     resetOnceConnected(socket);
     return;
   }

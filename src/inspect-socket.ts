@@ -135,7 +135,9 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
     recordHandedOut(handle, fd);
     return inspection(record, fd, 'tcp', handle, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
   }
-  return inspectResolved(resolve(target, inspectSocket, 'stream', ALL), inspectSocket);
+  const resolved = resolve(target, inspectSocket, 'stream', ALL);
+  if (resolved.kind === 'socket') recordHandedOut(resolved.handle, resolved.fd);
+  return inspectResolved(resolved, inspectSocket);
 }
 
 /**
@@ -149,7 +151,6 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
   const handle = resolved.kind === 'socket' ? resolved.handle : null;
-  if (handle !== null) recordHandedOut(handle, resolved.fd);
   return inspection(record, resolved.fd, resolved.transport, handle, handle !== null ? transportBytesRead(handle) : null, caller);
 }
 

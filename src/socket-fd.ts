@@ -1,11 +1,11 @@
 import type { NodeHandle } from './node-handle.js';
 import { checkTarget, resolve, type SocketTarget } from './target.js';
 
-// The descriptors socketFd() and inspectSocket() handed out, each with the handle it was read from, so that a raw
-// descriptor call that closes (hardReset(fd)) can refuse one a live socket still holds. Keyed by
-// number, so at most one entry per descriptor number ever used; weak, so no handle is kept alive.
-// A handle keeps its descriptor for life: once recorded (a mark on the handle, as Node marks its
-// own handles), later calls cost one property read.
+// The descriptors socketFd() and inspectSocket() handed out, each with the handle it was read
+// from, so that a raw descriptor call that closes (hardReset(fd)) can refuse one a live socket
+// still holds. Keyed by number, so at most one entry per descriptor number ever used; weak, so no
+// handle is kept alive. A handle keeps its descriptor for life: once recorded (a mark on the
+// handle, as Node marks its own handles), later calls cost one property read.
 const handedOut = new Map<number, WeakRef<NodeHandle>>();
 const kRecorded = Symbol('sockclose.socketFd');
 
@@ -47,8 +47,9 @@ export function recordHandedOut(handle: NodeHandle, fd: number): void {
 }
 
 /**
- * Whether `fd` is the descriptor of a live socket that socketFd() or inspectSocket() handed out: its handle still
- * exists and still reports that number (libuv forgets it when it closes the handle).
+ * Whether `fd` is the descriptor of a live socket that socketFd() or inspectSocket() handed out:
+ * its handle still exists and still reports that number (libuv forgets it when it closes the
+ * handle).
  */
 export function heldByLiveSocket(fd: number): boolean {
   const entry = handedOut.get(fd);

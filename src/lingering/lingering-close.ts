@@ -114,13 +114,13 @@ function threadPoolOwner(): Owner {
 async function flush(socket: SocketInternals, state: Managed): Promise<void> {
   const handle = socket._handle;
   if (socket.writableFinished || socket.destroyed || !handle) return;
-  const flush = new Flush(socket, handle, state);
-  const wake = (): void => flush.wake();
+  const flushing = new Flush(socket, handle, state);
+  const wake = (): void => flushing.wake();
   socket.on('finish', wake);
   socket.on('close', wake);
   try {
     if (!socket.writableEnded) socket.end();
-    const end = await flush.until(() => socket.writableFinished || socket.destroyed);
+    const end = await flushing.until(() => socket.writableFinished || socket.destroyed);
     if (end !== 'flushed') state.expired = end;
   } finally {
     socket.off('finish', wake);

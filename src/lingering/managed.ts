@@ -301,11 +301,7 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
  * often a delayed ACK, says nothing of the peer and would restart a silent peer's idle timeout.
  */
 function sendQueueOf(socket: SocketInternals): number {
-  const handle = socket._handle;
-  const native = binding();
-  if (!handle || !native || !(handle.fd >= 0) || native.probe(handle.fd, QUEUE_FIELDS) < 0) return -1;
-  const queued = record[Slot.sendQueue]!;
-  if (queued < 0) return -1;
+  const queued = socket._handle ? kernelSendQueue(socket._handle) : -1;
   return queued > 0 && platform().sendQueueCountsFin ? queued - 1 : queued;
 }
 
@@ -351,7 +347,7 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   if (state.failed) return endFailed(socket, state, state.failed);
   if (state.expired) return endHere(socket, handle, state, state.expired);
   if (queuedWriteBytes(handle) > 0) return flushThenHandOver(socket, handle, state);
-  return handOverNow(socket, handle, state, state.drainedBytes);
+  return handOverNow(socket, handle, state);
 }
 
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
@@ -363,7 +359,7 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   if (!(handle.fd >= 0) || connectionReset(handle)) {
     return endFailed(socket, state, pendingSocketError(constants.errno.ECONNRESET, 'write', true, lingeringCloseStep));
   }
-  return handOverNow(socket, handle, state, state.drainedBytes);
+  return handOverNow(socket, handle, state);
 }
 
 /**
@@ -443,13 +439,8 @@ export class Flush implements ReadSink {
     let lastProgressAt = performance.now();
     for (let delay = FLUSH_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
       if (this.lastByte >= 0 || flushed()) return 'flushed';
-      const drained = this.dropped();
-      if (state.drainedBytes + drained > maxDrainBytes) return 'drain-limit';
+      if (state.drainedBytes + read > maxDrainBytes) return 'drain-limit';
       const now = performance.now();
-      const nowHeld = this.held();
-      if (nowHeld < held || drained > read) lastProgressAt = now;
-      held = nowHeld;
-      read = drained;
       if (now >= deadline) return 'max-timeout';
       if (now >= lastProgressAt + idleTimeout) return 'idle-timeout';
       await new Promise<void>((resolve) => {
@@ -461,6 +452,11 @@ export class Flush implements ReadSink {
         this.wakeUp = done;
       });
       this.wakeUp = null;
+      const nowHeld = this.held();
+      const drained = this.dropped();
+      if (nowHeld < held || drained > read) lastProgressAt = performance.now();
+      held = nowHeld;
+      read = drained;
     }
   }
 
@@ -473,7 +469,7 @@ export class Flush implements ReadSink {
   }
 }
 
-function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed, drainedBytes = 0): FirstOutcome {
+function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed): FirstOutcome {
   const settings = state.limits();
   const startedAt = state.startedAt!;
   const elapsedMs = performance.now() - startedAt;
@@ -484,7 +480,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
       fd: handle.fd,
       pool: state.owner.pool,
       settings,
-      drainedBytes,
+      drainedBytes: state.drainedBytes,
       elapsedMs,
       finSent: state.finSent || socket.writableFinished,
       lingerChecked: state.lingerChecked,
@@ -509,17 +505,17 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
 }
 
 /** Ends the close in JavaScript as a linger ending with `reason` would (before the hand-over). */
-function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: EarlyEnd, drained = state.drainedBytes): true {
+function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: EarlyEnd): true {
   const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
-  state.owner.pool.finish(reason, drained, reset);
-  deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short', drained));
+  state.owner.pool.finish(reason, state.drainedBytes, reset);
+  deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short', state.drainedBytes));
   return true;
 }
 
 /** The connection failed under us (a reset): closed as Node closes it, reported as an error. */
-function endFailed(socket: SocketInternals, state: Managed, error: Error, drained = state.drainedBytes): true {
-  state.owner.pool.finish('error', drained, false);
-  deliver(socket, state, endReport('error', state.startedAt!, false, error, state.admission === 'short', drained));
+function endFailed(socket: SocketInternals, state: Managed, error: Error): true {
+  state.owner.pool.finish('error', state.drainedBytes, false);
+  deliver(socket, state, endReport('error', state.startedAt!, false, error, state.admission === 'short', state.drainedBytes));
   return true;
 }
 

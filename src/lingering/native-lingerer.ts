@@ -107,7 +107,9 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     return 'lingering';
   }
   if (result === 1) return 'abortive';
-  return result <= POLLER_FAILED ? { errno: result - POLLER_FAILED, syscall: native.lingerPrepareCall || 'poll' } : { errno: result, syscall: 'dup' };
+  if (result > POLLER_FAILED) return { errno: result, syscall: 'dup' };
+  // Only a poller with a descriptor of its own (epoll) fails there, and names its call.
+  return { errno: result - POLLER_FAILED, syscall: native.lingerPrepareCall };
 }
 
 /** Connections the native lingerer of this thread holds now (0 without the binary). */
