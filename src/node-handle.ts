@@ -81,8 +81,20 @@ export function isTcpHandle(handle: NodeHandle): boolean {
   const constructor = handle.constructor;
   if (constructor === tcpClass) return true;
   if (tcpClass !== undefined || kindOf(handle) !== 'tcp') return false;
+  // Learnt once and trusted from then on, so only from a real handle: a test double whose class
+  // is named TCP would otherwise send every real socket down the slow path for good.
+  if (!hasNativeFd(handle)) return false;
   tcpClass = constructor;
   return true;
+}
+
+/** Whether `handle.fd` is libuv's native accessor (as on every real stream handle), not a plain field. */
+function hasNativeFd(handle: NodeHandle): boolean {
+  for (let proto: object | null = handle; proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, 'fd');
+    if (descriptor) return typeof descriptor.get === 'function' && /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(descriptor.get));
+  }
+  return false;
 }
 
 /** The handle that carries the bytes: a TLSWrap's parent, or the handle itself. */

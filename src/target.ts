@@ -163,7 +163,8 @@ export function liveTcpFd(target: unknown): number {
   const cached = handle[kFd];
   if (cached !== undefined) return cached;
   const fd = handle.fd;
-  if (fd < 0) return -1;
+  // Not a valid descriptor (closing, or a test double's field): the full resolve() says why.
+  if (fd < 0 || (fd | 0) !== fd) return -1;
   if (!(target as SocketInternals).connecting) handle[kFd] = fd;
   return fd;
 }

@@ -87,6 +87,37 @@ describe('bad input', () => {
     internals._handle = new Proxy(real, { get: (target, key) => (key === 'fd' ? fd : Reflect.get(target, key)) });
     cleanups.push(() => void (internals._handle = real));
     expect(() => sockclose.socketFd(client)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD', message: expect.stringContaining(`handle.fd is ${String(fd)}`) }));
+    // The same from every function that reads the number, the fast path's included (it must not
+    // pass the value on). shutdownWrite() of a socket never reads it: it ends the stream.
+    const { shutdownWrite: _, ...readers } = await failures(client);
+    for (const [name, error] of Object.entries(readers)) {
+      expect(error, name).toMatchObject({ code: 'ERR_SOCKCLOSE_NO_FD', message: expect.stringContaining(`${name}(): the socket has no file descriptor`) });
+    }
+  });
+
+  it('a test double whose handle class is named TCP: ERR_SOCKCLOSE_NO_FD, and real sockets keep the fast path', () => {
+    // In a fresh process, so that the double is the first TCP-named handle sockclose ever sees.
+    const script = `
+      const net = require('node:net');
+      const sockclose = require(${JSON.stringify(path.resolve('lib/index.js'))});
+      const symbolsOf = (handle) => Object.getOwnPropertySymbols(handle).map(String);
+      class TCP {}
+      const double = new net.Socket();
+      double._handle = Object.assign(new TCP(), { fd: '3' });
+      let code;
+      try { sockclose.getLinger(double); } catch (error) { code = error.code; }
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const client = net.connect(server.address().port, '127.0.0.1', () => {
+          sockclose.getLinger(client);
+          process.stdout.write(JSON.stringify({ code, cached: symbolsOf(client._handle) }));
+          client.destroy();
+          server.close();
+        });
+      });`;
+    const result = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 }));
+    expect(result.code).toBe('ERR_SOCKCLOSE_NO_FD');
+    // The fast path keeps a live handle's number on it (src/target.ts, kFd): it ran.
+    expect(result.cached).toContain('Symbol(sockclose.fd)');
   });
 
   it.each([[-1], [1.5], [Number.NaN], [2 ** 31], [Infinity], [-0.5]])('%s as descriptor: RangeError ERR_OUT_OF_RANGE from every function', async (value) => {
