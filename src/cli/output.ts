@@ -13,13 +13,15 @@ export class Output {
   constructor(
     readonly io: Io,
     readonly json: boolean,
-    private readonly quiet = false,
   ) {}
 
-  /** A result: `value` as one JSON line with --json, else `human()`'s text. */
+  /**
+   * A result: `value` as one JSON line with --json, else `human()`'s text. Always written:
+   * --quiet is the commands' business (it drops per-connection lines only, in both modes).
+   */
   result(value: unknown, human: () => string): void {
     if (this.json) this.io.stdout.write(`${JSON.stringify(value)}\n`);
-    else if (!this.quiet) this.io.stdout.write(`${human()}\n`);
+    else this.io.stdout.write(`${human()}\n`);
   }
 }
 

@@ -143,6 +143,7 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     for (const link of this.connections) {
       link.unapply(name);
       link.apply(toxic);
+      link.toxicsChanged();
     }
     return copyToxic(toxic);
   }
@@ -152,7 +153,10 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     const index = this.list.findIndex((toxic) => toxic.name === name);
     if (index < 0) return false;
     this.list.splice(index, 1);
-    for (const link of this.connections) link.unapply(name);
+    for (const link of this.connections) {
+      link.unapply(name);
+      link.toxicsChanged();
+    }
     return true;
   }
 

@@ -91,6 +91,8 @@ class Pipe {
   private closedOut = false;
   private resetOut = false;
   private readonly dropNoted = new Set<string>();
+  /** The source's end arrived while a `timeout` toxic held it back: passed on once none does. */
+  private endHeld = false;
 
   constructor(
     readonly link: Link,
@@ -182,6 +184,18 @@ class Pipe {
 
   private onEnd(): void {
     this.ended = true;
+    this.passEnd();
+  }
+
+  /** The toxics changed: an end a `timeout` toxic held goes on if none holds it any more. */
+  releaseEnd(): void {
+    if (!this.endHeld || this.link.active(this.stream).some((toxic) => toxic.type === 'timeout')) return;
+    this.endHeld = false;
+    this.passEnd();
+  }
+
+  /** Passes the source's end on: a reset as a reset, a FIN after the stream's delays. */
+  private passEnd(): void {
     if (this.link.ending !== null) return;
     // libuv often reads an RST as EOF: the kernel still holds the error, and only it can tell.
     // EPIPE means a FIN came first, then the reset: pass on both, in that order.
@@ -194,6 +208,8 @@ class Pipe {
     for (const toxic of this.link.active(this.stream)) {
       // A stream that lets nothing through lets its FIN through neither: the peer sees a hang.
       if (toxic.type === 'timeout') {
+        // Held, not lost: removing the toxic lets it through (as Toxiproxy passes on the EOF).
+        this.endHeld = true;
         this.drop(0, toxic);
         return;
       }
@@ -392,6 +408,15 @@ export class Link {
   unapply(name: string): void {
     this.states.get(name)?.timer?.cancel();
     this.states.delete(name);
+  }
+
+  /**
+   * The proxy's toxics changed (after every unapply() and apply() of the change): an end that a
+   * removed `timeout` toxic held back is passed on now.
+   */
+  toxicsChanged(): void {
+    this.pipes?.upstream.releaseEnd();
+    this.pipes?.downstream.releaseEnd();
   }
 
   /** reset_peer's first byte: start its clock once. */

@@ -105,6 +105,25 @@ describe('sockclose serve + probe', () => {
     expect(refused.stdout).toContain('could not connect (ECONNREFUSED)');
   });
 
+  it.each([[[]], [['--count', '3']]])('SIGINT during a probe (%j) exits 130 at once, not after --timeout', async (extra) => {
+    // A peer that accepts and says nothing: the probe would wait out its 10-minute --timeout.
+    const held: net.Socket[] = [];
+    const listener = net.createServer((socket) => held.push(socket)).listen(0, '127.0.0.1');
+    await nextEvent(listener, 'listening');
+    try {
+      const port = (listener.address() as net.AddressInfo).port;
+      const proc = cli(['probe', `127.0.0.1:${port}`, '--timeout', '600000', '--json', ...extra]);
+      running.push(proc);
+      await nextEvent(listener, 'connection');
+      proc.child.kill('SIGINT');
+      const { code, stderr } = await proc.exit(5000);
+      expect(code, stderr).toBe(130);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  });
+
   it('serve on a port in use: exit 5 with the reason', async () => {
     const { listening } = await start(['serve', '--behavior', 'close']);
     const busy = await run(['serve', '--behavior', 'close', '--listen', `127.0.0.1:${listening.port}`]);
@@ -199,6 +218,27 @@ describe('sockclose proxy', () => {
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });
     expect(await say('explode')).toMatchObject({ ok: false, message: expect.stringContaining("unknown command 'explode'") });
     expect(await say('add nope')).toMatchObject({ ok: false });
+  });
+});
+
+describe('sockclose serve / proxy --quiet', () => {
+  it('drops only the per-connection lines: --control still answers, and --json is quiet too', async () => {
+    const upstream = await start(['serve', '--behavior', 'echo']);
+    const proc = cli(['proxy', '--upstream', upstream.address, '--control', '--quiet', '--count', '1']);
+    running.push(proc);
+    const address = /^listening on (\S+) ->/.exec(await proc.line())![1]!;
+    // A command's answer is not a connection line: --quiet must not swallow it.
+    proc.child.stdin.write('list\n');
+    expect(await proc.line(3000)).toBe('no toxics');
+    expect((await run(['probe', address, '--send', '1', '--shutdown'])).code).toBe(0);
+    expect(await proc.line()).toBe('stopped (1 connection).');
+    expect((await proc.exit()).code).toBe(0);
+
+    const quietJson = await start(['serve', '--behavior', 'close', '--quiet', '--count', '1']);
+    expect((await run(['probe', quietJson.address])).code).toBe(0);
+    // The next line is the last one, not {"event":"connection",...}.
+    expect(await quietJson.proc.json()).toMatchObject({ event: 'closed', reason: 'count', connections: 1 });
+    expect((await quietJson.proc.exit()).code).toBe(0);
   });
 });
 

@@ -57,6 +57,35 @@ describe('fault proxy: toxics changed while running', () => {
     expect((await report)[0].bytes.droppedUpstream).toBe(4);
   });
 
+  it('removing a timeout toxic passes on the FIN it held: the connection ends instead of hanging', async () => {
+    const proxy = await echoProxy([{ type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } }]);
+    const client = await openClient(proxy.port);
+    client.socket.resume();
+    const held = nextEvent<[{ toxic: string; action: string }, number]>(proxy, 'toxic');
+    client.socket.end();
+    // The client's FIN reached the proxy and the toxic kept it from the echo server.
+    expect((await held)[0]).toMatchObject({ toxic: 'timeout_upstream', action: 'drop' });
+    expect(proxy.removeToxic('timeout_upstream')).toBe(true);
+    // The echo server gets the FIN now, answers with its own, and the connection ends cleanly.
+    const o = await within(client.closed(), 3000, 'the client connection to close once the toxic is gone');
+    expect(o).toMatchObject({ peer: 'fin', local: 'fin' });
+  });
+
+  it('updating a timeout toxic keeps holding the FIN; a toxicity update that stops it applying releases it', async () => {
+    const proxy = await echoProxy([{ type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } }]);
+    const client = await openClient(proxy.port);
+    client.socket.resume();
+    const held = nextEvent(proxy, 'toxic');
+    client.socket.end();
+    await held;
+    proxy.updateToxic('timeout_upstream', { attributes: { timeout: 0 } });
+    // Still held: the FIN has not reached the echo server, whose answer would end the connection.
+    expect(proxy.activeConnections).toBe(1);
+    expect(client.socket.readableEnded).toBe(false);
+    proxy.updateToxic('timeout_upstream', { toxicity: 0 });
+    expect(await within(client.closed(), 3000, 'the client connection to close')).toMatchObject({ peer: 'fin', local: 'fin' });
+  });
+
   it('updateToxic replaces attributes and keeps the name; removeAllToxics empties the list', async () => {
     const proxy = await echoProxy([{ type: 'latency', name: 'slow', attributes: { latency: 1000 } }]);
     const updated = proxy.updateToxic('slow', { attributes: { latency: 0 } });

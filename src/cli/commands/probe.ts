@@ -44,15 +44,23 @@ export async function probe(args: string[], io: Io): Promise<number> {
   const progressChoice = progressFlag(values);
   const progress = createProgress({ stream: io.stderr, enabled: count > 1 ? progressChoice : false, label: 'probes' });
 
+  // ^C ends the run at once: the probe in flight is abandoned (its socket goes with the process,
+  // which main.ts exits), not waited for up to --timeout.
   let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSigint);
+  let onSigint: () => void = () => {};
+  const interruption = new Promise<null>((resolve) => {
+    onSigint = () => {
+      interrupted = true;
+      resolve(null);
+    };
+    process.once('SIGINT', onSigint);
+  });
   const results: ProbeResult[] = [];
   try {
     for (let run = 0; run < count && !interrupted; run++) {
-      results.push(await probeOnce(target.host, target.port, options));
+      const result = await Promise.race([probeOnce(target.host, target.port, options), interruption]);
+      if (result === null) break;
+      results.push(result);
       progress.update(results.length, count);
     }
   } finally {

@@ -37,7 +37,9 @@ export async function proxy(args: string[], io: Io): Promise<number> {
   const toxics = ((values.toxic as string[] | undefined) ?? []).map((text) => toxicFlag(text));
   const count = integerFlag(values.count, 'count', 1, Number.MAX_SAFE_INTEGER);
   const progress = progressFlag(values);
-  const out = new Output(io, values.json === true, values.quiet === true);
+  const out = new Output(io, values.json === true);
+  // Per-connection lines only: the address, --control's answers and the last line still come.
+  const quiet = values.quiet === true;
 
   const running = await listenOrExit(() => createFaultProxy({ listen, upstream, toxics: toxics as ToxicSpec[] }), formatAddress(listen), io);
   if (typeof running === 'number') return running;
@@ -55,7 +57,9 @@ export async function proxy(args: string[], io: Io): Promise<number> {
       count,
       out,
       progress,
-      (report) => out.result(linkReportJson(report), () => describeLinkReport(report)),
+      (report) => {
+        if (!quiet) out.result(linkReportJson(report), () => describeLinkReport(report));
+      },
       announce,
     );
   } finally {

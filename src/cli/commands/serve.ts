@@ -55,7 +55,8 @@ export async function serve(args: string[], io: Io): Promise<number> {
   if (lingerMaxMs !== undefined) options.lingerMaxMs = lingerMaxMs;
   const count = integerFlag(values.count, 'count', 1, Number.MAX_SAFE_INTEGER);
   const progress = progressFlag(values);
-  const out = new Output(io, values.json === true, values.quiet === true);
+  const out = new Output(io, values.json === true);
+  const quiet = values.quiet === true;
 
   const server = await listenOrExit(() => createFaultServer(options), String(values.listen ?? '127.0.0.1:0'), io);
   if (typeof server === 'number') return server;
@@ -65,7 +66,9 @@ export async function serve(args: string[], io: Io): Promise<number> {
     count,
     out,
     progress,
-    (report) => out.result(serverReportJson(report), () => describeServerReport(report)),
+    (report) => {
+      if (!quiet) out.result(serverReportJson(report), () => describeServerReport(report));
+    },
     // Always printed, --quiet or not: it is how a script learns the port.
     () =>
       io.stdout.write(
