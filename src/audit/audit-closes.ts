@@ -25,7 +25,8 @@ const audited = new WeakSet<net.Server>();
  * @param server - A `net.Server`, `http.Server`, `https.Server` or `tls.Server`.
  * @param options - {@link AuditClosesOptions}.
  * @returns A {@link CloseAudit}: `counts()`, `recent()`, `summary()`, `stop()`.
- * @throws `ERR_INVALID_ARG_VALUE` if `server` is already audited; `ERR_OUT_OF_RANGE` for a bad `recent`.
+ * @throws `ERR_INVALID_ARG_VALUE` if `server` is already audited; `ERR_INVALID_ARG_TYPE` for options
+ *   that are not an object or a `recent` that is not a number, `ERR_OUT_OF_RANGE` for a bad number.
  * @example
  * ```ts
  * const audit = auditCloses(server);
@@ -35,8 +36,9 @@ const audited = new WeakSet<net.Server>();
  */
 export function auditCloses(server: net.Server, options: AuditClosesOptions = {}): CloseAudit {
   if (!(server instanceof net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, auditCloses);
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, auditCloses);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, auditCloses);
   const size = options.recent ?? DEFAULT_RECENT;
+  if (typeof size !== 'number') throw invalidArgType('options.recent', 'of type number', size, auditCloses);
   if (!Number.isInteger(size) || size < 0 || size > MAX_RECENT) {
     throw outOfRange('options.recent', `an integer >= 0 and <= ${MAX_RECENT}`, size, auditCloses);
   }

@@ -12,7 +12,15 @@ import type net from 'node:net';
 import { addCloseLooker } from '../close-hook.js';
 import { binding, record } from '../native/binding.js';
 import { Field, known, Slot, State, TCP_STATES, type TcpStateName } from '../native/layout.js';
-import { queuedWriteBytes, transportBytesRead, transportHandle, transportKind, type NodeHandle, type SocketInternals } from '../node-handle.js';
+import {
+  nodeResetInProgress,
+  queuedWriteBytes,
+  transportBytesRead,
+  transportHandle,
+  transportKind,
+  type NodeHandle,
+  type SocketInternals,
+} from '../node-handle.js';
 import { platform } from '../platform/index.js';
 import type { AuditedEnd } from './types.js';
 
@@ -127,6 +135,13 @@ export function look(socket: SocketInternals, handle: NodeHandle, handedOver = f
   if (native.probe(fd, rules.closeWouldResetFields | Field.tcp | Field.linger) < 0) return result;
 
   const state = transport === 'tcp' ? rules.tcpState(record, transport) : UNKNOWN_STATE;
+  // Node's resetAndDestroy(): its _destroy() sets SO_LINGER {1, 0} (libuv's uv_tcp_close_reset)
+  // only after this look, and closes. Judged as that linger makes the close. Not after end():
+  // libuv refuses the reset once a shutdown is pending.
+  if (transport === 'tcp' && nodeResetInProgress(socket) && !socket.writableEnded) {
+    record[Slot.lingerEnabled] = 1;
+    record[Slot.lingerSeconds] = 0;
+  }
   result.state = state > 0 && state < TCP_STATES.length ? (TCP_STATES[state] as TcpStateName) : null;
   result.unread = known(record[Slot.unread]);
   if (rules.closeWouldReset(record, transport)) {

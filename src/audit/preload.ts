@@ -94,9 +94,13 @@ function onExit(): void {
 
 // SIGINT and SIGTERM kill a process that has no listener, without 'exit'. When nobody else
 // listens, print, then let the signal do what it would have done; otherwise the application
-// decides, and 'exit' prints if it exits.
+// decides, and 'exit' prints if it exits. Every copy of the preload marks its listener (a
+// process-wide symbol): two copies (`sockclose audit` over an application that preloads its own)
+// must not each take the other for the application and leave the signal without effect.
+const PRELOAD_LISTENER = Symbol.for('sockclose.audit.terminatingSignal');
+
 function onTerminatingSignal(signal: NodeJS.Signals): void {
-  if (process.listenerCount(signal) > 1) return;
+  if (process.listeners(signal).some((listener) => !(PRELOAD_LISTENER in listener))) return;
   if (servers > 0) {
     finalDone = true;
     emit(signal);
@@ -122,6 +126,7 @@ function start(): void {
  * signal that arrives while its event loop is ending go unhandled, where it would have killed it).
  */
 function watchTerminatingSignals(): void {
+  Object.defineProperty(onTerminatingSignal, PRELOAD_LISTENER, { value: true });
   process.on('SIGINT', onTerminatingSignal);
   process.on('SIGTERM', onTerminatingSignal);
 }

@@ -26,7 +26,11 @@ const lingerReports = new WeakMap<net.Socket, LingerReport>();
 type Correction = (report: LingerReport) => void;
 const corrections = new WeakMap<net.Socket, Correction[]>();
 const onLingerEnd = (message: unknown): void => {
-  const { report, socket } = message as LingerEndMessage;
+  // Anyone can publish on a named channel (another copy of sockclose, or a stray publisher): a
+  // message not shaped as ours is ignored, never thrown from inside the publisher's call.
+  if (typeof message !== 'object' || message === null) return;
+  const { report, socket } = message as Partial<LingerEndMessage>;
+  if (typeof socket !== 'object' || socket === null || typeof report !== 'object' || report === null) return;
   lingerReports.set(socket, report);
   const pending = corrections.get(socket);
   if (pending === undefined) return;
@@ -57,14 +61,21 @@ export class Recorder {
       else this.ring[this.next] = close;
       this.next = (this.next + 1) % this.size;
     }
+    // A connection the native lingerer took over ends as its report, later, says: it is published
+    // then, once corrected (published now, every lingered close would read as the RST the look saw).
+    const later = report === null && look.handedOver;
     // Correct later what the linger's report will say: an unread-input RST the linger drains, or
     // any close whose connection the native lingerer took over (its end is the linger's).
     if (report === null && (look.cause === 'unread' || look.handedOver)) {
       const pending = corrections.get(socket) ?? [];
-      pending.push((late) => this.correct(look, late, lostData, unreceived, close));
+      pending.push((late) => {
+        const corrected = close ?? (later && auditCloseSubscribed() ? record(socket, look, null, unreceived, lostData, response) : null);
+        this.correct(look, late, lostData, unreceived, corrected);
+        if (later && corrected) publishAuditClose({ close: corrected, socket, server });
+      });
       corrections.set(socket, pending);
     }
-    if (close) publishAuditClose({ close, socket, server });
+    if (close && !later) publishAuditClose({ close, socket, server });
   }
 
   /** A lingering close handled a close counted as an unread-input RST: count it as the linger ended it. */
@@ -76,7 +87,9 @@ export class Recorder {
       return;
     }
     count(this.counts, look, null, lostData, unreceived, -1);
-    const end: CloseLook = report.closedWith === 'reset' ? { ...look, cause: 'abortive' } : { ...look, end: 'fin', cause: null };
+    // The linger's own close decides the end: a reset (its timeout policy) is an RST asked for,
+    // whatever the look saw when it took the connection over (a FIN close with nothing unread too).
+    const end: CloseLook = report.closedWith === 'reset' ? { ...look, end: 'rst', cause: 'abortive' } : { ...look, end: 'fin', cause: null };
     count(this.counts, end, report, false, 0, 1);
     if (close) {
       Object.assign(close, { end: end.end, cause: end.cause, lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } });

@@ -45,7 +45,7 @@ export interface HardResetMessage {
 export interface AuditCloseMessage {
   /** How the connection ended. */
   close: AuditedClose;
-  /** The socket that closed (`destroyed`, its descriptor about to close). */
+  /** The socket that closed (`destroyed`; its descriptor about to close, or closed by a lingering close that took it over). */
   socket: net.Socket;
   /** The server it belonged to. */
   server: net.Server;
@@ -84,7 +84,10 @@ export function auditCloseSubscribed(): boolean {
   return auditClose.hasSubscribers;
 }
 
-/** Publishes an audited close on `sockclose:audit:close`. Internal. */
+/**
+ * Publishes an audited close on `sockclose:audit:close`: at the close, or, for a connection the
+ * lingering close took over, once its linger's report said how it ended. Internal.
+ */
 export function publishAuditClose(message: AuditCloseMessage): void {
   if (!auditClose.hasSubscribers) return;
   auditClose.publish(message);

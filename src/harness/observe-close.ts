@@ -13,6 +13,7 @@ import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-
 import type { NodeHandle, SocketInternals } from '../target.js';
 import type { TcpStateName } from '../native/layout.js';
 import type { LingerReport } from '../lingering/types.js';
+import { choiceOption, optionsObject } from './options.js';
 import { judge, type CloseSnapshot, type EndKind, type Moments, type NodeView } from './close-verdict.js';
 
 export type { CloseSnapshot, EndKind } from './close-verdict.js';
@@ -125,6 +126,8 @@ type Internals = SocketInternals & { server?: unknown; resetAndClosing?: boolean
 
 const WATCHER = 'observe-close';
 
+const SIDES = ['client', 'server'] as const;
+
 /**
  * Watches a socket until it closes and reports how the connection really ended: FIN or RST, from
  * which side, after how many bytes each way, in which TCP state, with timings. It asks the kernel
@@ -148,12 +151,11 @@ const WATCHER = 'observe-close';
 // where Node said 'end' for it (libuv <= 1.51 mostly does, 1.52+ emits 'error' ECONNRESET).
  * ```
  */
-export function observeClose(socket: net.Socket, options: ObserveCloseOptions = {}): Promise<CloseObservation> {
+export function observeClose(socket: net.Socket, options?: ObserveCloseOptions): Promise<CloseObservation> {
   if (!(socket instanceof net.Socket)) throw invalidArgType('socket', 'an instance of net.Socket', socket, observeClose);
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, observeClose);
+  const { side: sideOption } = optionsObject(options, 'options', observeClose);
   const internals = socket as Internals;
-  const side = options.side ?? (internals.server ? 'server' : 'client');
-  if (side !== 'client' && side !== 'server') throw invalidArgType('options.side', "'client' or 'server'", side, observeClose);
+  const side = choiceOption(sideOption, 'options.side', SIDES, internals.server ? 'server' : 'client', observeClose);
   // Nothing would ever resolve the promise: say so instead of hanging.
   if (socket.destroyed) throw closedSocket(observeClose);
 

@@ -1,5 +1,6 @@
 // auditCloses() on real loopback sockets: what it says about a connection's end is checked
 // against what the client really got, and against the same server under enableLingeringClose.
+import { execFileSync } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -236,10 +237,31 @@ describe('auditCloses', () => {
     expect(audit.recent()[0]).toMatchObject({ end: 'rst', cause: 'unread', state: null, bytesWritten: RESPONSE_BYTES });
   });
 
+  it("Node's own resetAndDestroy(): counted as an RST asked for, not as a FIN", async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.resetAndDestroy();
+    });
+    const { audit, port } = await start(server);
+    const published = closesPublished();
+    const closed = nextServerSocketClosed(server);
+    const client = net.connect(port, '127.0.0.1');
+    const clientError = nextEvent<[NodeJS.ErrnoException]>(client, 'error', 5000);
+    client.resume();
+    await closed;
+    // The client saw the reset: the audit must say so too.
+    expect((await clientError)[0].code).toBe('ECONNRESET');
+    expect(audit.counts()).toMatchObject({ closed: 1, ends: { fin: 0, rst: 1 }, abortiveResets: 1, unreadResets: 0, resetsWithData: 0 });
+    expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive' })]);
+  });
+
   it('rejects what is not a server, a bad `recent`, and a server already audited', () => {
     expect(() => sockclose.auditCloses({} as net.Server)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     const server = net.createServer();
     expect(() => sockclose.auditCloses(server, { recent: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    // As Node's validators: the type before the range, and an array is no options object.
+    expect(() => sockclose.auditCloses(server, { recent: '5' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
+    expect(() => sockclose.auditCloses(server, [] as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
     const audit = sockclose.auditCloses(server);
     expect(() => sockclose.auditCloses(server)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     audit.stop();
@@ -248,6 +270,56 @@ describe('auditCloses', () => {
 });
 
 describe('auditCloses and a lingering close that reports after the look', () => {
+  it('a message on sockclose:linger:end not shaped as sockclose publishes it is ignored, never an uncaught exception', () => {
+    // A subscriber's throw reaches the process as an uncaught exception on the next tick: watched
+    // in a child process of its own, which reports what it caught.
+    const script = `
+      const diagnosticsChannel = require('node:diagnostics_channel');
+      const net = require('node:net');
+      const sockclose = require(${JSON.stringify(path.join(root, 'lib', 'index.js'))});
+      const caught = [];
+      process.on('uncaughtException', (error) => caught.push(String(error)));
+      const audit = sockclose.auditCloses(net.createServer());
+      const channel = diagnosticsChannel.channel(sockclose.ChannelNames.lingerEnd);
+      for (const message of [{}, null, 7, { socket: null, report: {} }, { socket: {}, report: 'x' }]) channel.publish(message);
+      setImmediate(() => { audit.stop(); process.stdout.write(JSON.stringify(caught)); });`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 }))).toEqual([]);
+  });
+
+  it('sockclose:audit:close under enableLingeringClose: each close is published once, as the linger ended it, never as an unread-input RST', async () => {
+    const { audit, port } = await start(seedServer(), true);
+    // What a subscriber sees when its message comes (the docs' metrics example reads it there).
+    const seen: Pick<Close, 'end' | 'cause' | 'lingered'>[] = [];
+    const onClose = (message: unknown) => {
+      const { close } = message as { close: Close };
+      seen.push({ end: close.end, cause: close.cause, lingered: close.lingered && { ...close.lingered } });
+    };
+    diagnosticsChannel.subscribe(sockclose.ChannelNames.auditClose, onClose);
+    cleanups.push(() => diagnosticsChannel.unsubscribe(sockclose.ChannelNames.auditClose, onClose));
+    for (let run = 0; run < RUNS; run++) expect(await seedClient(port)).toEqual({ bytes: RESPONSE_BYTES, error: null });
+    await until(() => audit.counts().lingered === RUNS, 5000, 'every lingering close recorded');
+    await until(() => seen.length >= RUNS, 5000, 'every close published');
+    expect(seen).toEqual(Array(RUNS).fill({ end: 'fin', cause: null, lingered: expect.objectContaining({ closedWith: 'close' }) }));
+  });
+
+  it('a connection the lingering close took over with nothing unread, then reset at its idle timeout: an RST asked for, not a FIN', async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.destroy();
+    });
+    const { audit, port } = await start(server);
+    cleanups.push(sockclose.enableLingeringClose(server, { idleTimeout: 100 }));
+    const published = closesPublished();
+    // Never ends its side: the linger's idle timeout ends the connection, with RST (onTimeout 'reset').
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    cleanups.push(() => client.destroy());
+    await until(() => audit.counts().lingered === 1, 5000, 'the lingering close recorded');
+    expect(audit.counts()).toMatchObject({ closed: 1, ends: { fin: 0, rst: 1 }, abortiveResets: 1, unreadResets: 0, resetsWithData: 0, lingered: 1 });
+    expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive', lingered: expect.objectContaining({ reason: 'idle-timeout', closedWith: 'reset' }) })]);
+  });
+
   it('a sockclose:linger:end report that comes after the close was recorded turns its unread-input RST into the linger\'s end', async () => {
     // A lingering close that takes the descriptor over from Node reports after Node's _destroy:
     // the look then saw unread input that the linger goes on to drain. Played here by publishing

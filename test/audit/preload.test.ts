@@ -98,6 +98,32 @@ describe('sockclose/audit preload', () => {
   });
 });
 
+describe('sockclose/audit preload loaded twice', () => {
+  it('two copies of the preload (sockclose audit over an app that preloads its own): SIGTERM still ends the process, after both reports', async () => {
+    // The second copy: the same files loaded again as other modules, as a second install would be.
+    const lib = path.join(root, 'lib');
+    const script = `
+      require(${JSON.stringify(path.join(lib, 'audit', 'preload.js'))});
+      for (const file of Object.keys(require.cache)) if (file.startsWith(${JSON.stringify(lib + path.sep)})) delete require.cache[file];
+      require(${JSON.stringify(path.join(lib, 'audit', 'preload.js'))});
+      require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
+    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    try {
+      await within(new Promise<void>((resolve) => child.stdout.on('data', () => stdout.includes('ready') && resolve())), 20_000, 'the server to listen');
+      child.kill('SIGTERM');
+      expect(await within(exited, 10_000, 'SIGTERM to end the process')).toEqual([null, 'SIGTERM']);
+      expect(stderr.match(/^sockclose audit \(pid \d+, SIGTERM\): No connection has closed yet\.$/gm)).toHaveLength(2);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('sockclose/audit preload: servers found when they listen', () => {
   it('a handler that closes at once (hardReset) is audited from the first connection, as a reset asked for', () => {
     const script = `

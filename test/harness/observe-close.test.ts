@@ -216,4 +216,15 @@ describe('observeClose()', () => {
     client.destroy();
     expect(() => observeClose(client)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_CLOSED' }));
   });
+
+  it('refuses bad options as Node does: a wrong side is a bad value, a non-object a bad type', async () => {
+    const { client } = await pair();
+    expect(() => observeClose(client, { side: 'both' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError', message: expect.stringContaining("must be one of: client, server") }),
+    );
+    expect(() => observeClose(client, { side: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    for (const options of [null, [], 'server']) {
+      expect(() => observeClose(client, options as never), String(options)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
+    }
+  });
 });
