@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { optionsObject, parseAddress, type AddressInput, type Endpoint } from './options.js';
+import { optionsObject, parseAddress, refuseFixed, type AddressInput, type Endpoint } from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
 import { ReportingServer } from './reporting-server.js';
 import { resolveToxic, type Toxic, type ToxicSpec } from './toxics.js';
@@ -41,7 +41,10 @@ export interface FaultProxy extends EventEmitter {
   readonly reports: readonly ProxyLinkReport[];
   /** Adds a toxic; it acts on open connections at once. Throws if its name is taken. */
   addToxic(spec: ToxicSpec): Toxic;
-  /** Replaces a toxic's attributes (and toxicity); its clocks restart on open connections. */
+  /**
+   * Replaces a toxic's attributes (and toxicity); its clocks restart on open connections. Its type,
+   * name and stream cannot change (`ERR_INVALID_ARG_VALUE`): remove it and add another.
+   */
   updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic;
   /** Removes a toxic; returns whether it existed. */
   removeToxic(name: string): boolean;
@@ -134,9 +137,13 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
   updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic {
     const index = this.indexOf(name, this.updateToxic);
     const given = optionsObject(changes, 'changes', this.updateToxic);
+    // A toxic's identity stays: remove it and add another to change those.
+    refuseFixed(given, ['type', 'name', 'stream'], 'changes', this.updateToxic);
     const old = this.list[index]!;
+    // Only an absent toxicity keeps the old one: null is checked (and refused) like any value.
+    const toxicity = given.toxicity === undefined ? old.toxicity : given.toxicity;
     const toxic = resolveToxic(
-      { type: old.type, name: old.name, stream: old.stream, toxicity: given.toxicity ?? old.toxicity, attributes: { ...old.attributes, ...given.attributes } },
+      { type: old.type, name: old.name, stream: old.stream, toxicity, attributes: { ...old.attributes, ...given.attributes } },
       this.updateToxic,
     );
     this.list[index] = toxic;

@@ -15,6 +15,7 @@ import {
   MAX_MS,
   optionsObject,
   parseAddress,
+  refuseFixed,
   type AddressInput,
   type Endpoint,
 } from './options.js';
@@ -95,7 +96,10 @@ export interface FaultServer extends EventEmitter {
   readonly activeConnections: number;
   /** Reports of every closed connection so far, oldest first (the last 1000). */
   readonly reports: readonly FaultConnectionReport[];
-  /** Changes the behaviour (and any other option but the address) for connections accepted from now on. */
+  /**
+   * Changes the behaviour (and any other option but the address: `listen` is refused with
+   * `ERR_INVALID_ARG_VALUE`) for connections accepted from now on.
+   */
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void;
   /** Stops listening, destroys every remaining connection, and resolves once all have closed. */
   close(): Promise<void>;
@@ -146,6 +150,8 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
 
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void {
     const given = optionsObject(options, 'options', this.configure);
+    // The address is the listening socket's: it cannot move while the server runs.
+    refuseFixed(given, ['listen'], 'options', this.configure);
     this.current = resolveSettings({ behavior: this.current.behavior, ...given }, this.current);
   }
 

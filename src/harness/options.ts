@@ -22,6 +22,17 @@ export function optionsObject<T extends object>(value: T | undefined, name: stri
   return value;
 }
 
+/**
+ * Throws for a key of `given` that cannot change here (set, not undefined): a change that would
+ * be ignored is refused instead, so a caller never believes it took effect.
+ */
+export function refuseFixed(given: object, fixed: readonly string[], name: string, caller: Caller): void {
+  for (const key of fixed) {
+    const value = (given as Record<string, unknown>)[key];
+    if (value !== undefined) throw invalidArgValue(`${name}.${key}`, value, 'cannot be changed here', caller);
+  }
+}
+
 /** An integer option in [min, max], or its default. */
 export function integerOption(value: unknown, name: string, min: number, max: number, fallback: number, caller: Caller): number {
   if (value === undefined) return fallback;

@@ -206,6 +206,8 @@ describe('sockclose proxy', () => {
     // Only the keys given change: 'from' stays 'connect'.
     expect(await say('update cut timeout=60000')).toMatchObject({ ok: true, toxics: [{ name: 'cut', attributes: { timeout: 60_000, from: 'connect' } }] });
     expect(await say('update ghost timeout=1')).toMatchObject({ ok: false, message: expect.stringContaining('ghost') });
+    // A rename is not an update: refused, where it used to answer "updated" and keep the name.
+    expect(await say('update cut name=other')).toMatchObject({ ok: false, message: expect.stringContaining('cannot be changed here') });
     expect(await say('remove cut')).toMatchObject({ ok: true, toxics: [] });
     expect((await run(['probe', address, '--send', '1', '--shutdown', '--expect', 'fin'])).code).toBe(0);
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });

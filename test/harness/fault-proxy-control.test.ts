@@ -149,6 +149,15 @@ describe('fault proxy and server: argument checks', () => {
     const proxy = await echoProxy();
     expect(() => proxy.updateToxic('ghost', {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(proxy.removeToxic('ghost')).toBe(false);
+    // What updateToxic() cannot change is refused, never silently kept.
+    proxy.addToxic({ type: 'latency', name: 'slow', attributes: { latency: 5 } });
+    for (const changes of [{ name: 'fast' }, { type: 'timeout' }, { stream: 'upstream' }]) {
+      expect(() => proxy.updateToxic('slow', changes as never), JSON.stringify(changes)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('cannot be changed here') }),
+      );
+    }
+    expect(() => proxy.updateToxic('slow', { toxicity: null as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(proxy.toxics).toEqual([expect.objectContaining({ name: 'slow', toxicity: 1, attributes: expect.objectContaining({ latency: 5 }) })]);
     expect(() => proxy.addToxic({ type: 'limit_data', attributes: { mode: 'explode' as never } })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );

@@ -135,6 +135,8 @@ describe('fault server, Node net client', () => {
     const { server } = await serve({ behavior: 'close' });
     server.configure({ behavior: 'reset-after-bytes', bytes: 10, awaitRequest: true });
     expect(server.settings).toMatchObject({ behavior: 'reset-after-bytes', bytes: 10, responseBytes: 1 << 20 });
+    // The listening address cannot move: refused, not ignored.
+    expect(() => server.configure({ listen: 0 } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.listen') }));
     const o = await client(server.port, wrote('x'));
     expect(o).toMatchObject({ peer: 'rst', bytes: { received: 10 } });
   });

@@ -105,7 +105,8 @@ function controlFromStdin(running: FaultProxy, out: Output): readline.Interface 
           const name = rest[0] ?? '';
           const list = rest.slice(1).join('');
           const pairs = parseToxicPairs(list, line.trim(), controlFromStdin);
-          const changes: Record<string, unknown> = { attributes: pairs.attributes };
+          // A name among the pairs would rename: refused by updateToxic(), as it cannot.
+          const changes: Record<string, unknown> = { attributes: pairs.attributes, name: pairs.name };
           if (pairs.toxicity !== undefined) changes.toxicity = pairs.toxicity;
           answer(true, `updated ${formatToxic(running.updateToxic(name, changes as Partial<ToxicSpec>))}`);
           return;
