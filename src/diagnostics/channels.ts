@@ -84,11 +84,19 @@ export function auditCloseSubscribed(): boolean {
   return auditClose.hasSubscribers;
 }
 
+const PUBLISHED = Symbol.for('sockclose.audit.published');
+
 /**
  * Publishes an audited close on `sockclose:audit:close`: at the close, or, for a connection the
  * lingering close took over, once its linger's report said how it ended. Internal.
  */
 export function publishAuditClose(message: AuditCloseMessage): void {
   if (!auditClose.hasSubscribers) return;
+  // Once per close, however many audits recorded it (the preload's and the application's own
+  // auditCloses(), even from two copies of sockclose: hence a registered symbol). Marked only here,
+  // on a socket that is done, so that nothing is paid while nobody subscribes.
+  const socket = message.socket as net.Socket & { [PUBLISHED]?: true };
+  if (socket[PUBLISHED]) return;
+  socket[PUBLISHED] = true;
   auditClose.publish(message);
 }

@@ -270,6 +270,35 @@ describe('auditCloses', () => {
 });
 
 describe('auditCloses and a lingering close that reports after the look', () => {
+  it('sockclose:audit:close: one message per close, however many audits record it (the preload and an application\'s own, from two copies)', () => {
+    const lib = path.join(root, 'lib');
+    const script = `
+      const diagnosticsChannel = require('node:diagnostics_channel');
+      const net = require('node:net');
+      const server = net.createServer((socket) => socket.destroy());
+      const first = require(${JSON.stringify(path.join(lib, 'index.js'))});
+      const audits = [first.auditCloses(server)];
+      // The second copy: the same files loaded again as other modules, as a second install would be.
+      for (const file of Object.keys(require.cache)) if (file.startsWith(${JSON.stringify(lib + path.sep)})) delete require.cache[file];
+      const second = require(${JSON.stringify(path.join(lib, 'index.js'))});
+      audits.push(second.auditCloses(server));
+      const messages = [];
+      diagnosticsChannel.subscribe(first.ChannelNames.auditClose, ({ close }) => messages.push(close.end));
+      const timer = setTimeout(() => { process.stdout.write('timed out'); process.exit(1); }, 10000);
+      server.listen(0, '127.0.0.1', () => {
+        const client = net.connect(server.address().port, '127.0.0.1');
+        client.on('error', () => {});
+        client.on('close', () => setImmediate(() => {
+          clearTimeout(timer);
+          process.stdout.write(JSON.stringify({ messages, closed: audits.map((audit) => audit.counts().closed) }));
+          server.close();
+        }));
+      });`;
+    const result = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 }));
+    // Both audits count it; the channel says it once.
+    expect(result).toEqual({ messages: ['fin'], closed: [1, 1] });
+  });
+
   it('a message on sockclose:linger:end not shaped as sockclose publishes it is ignored, never an uncaught exception', () => {
     // A subscriber's throw reaches the process as an uncaught exception on the next tick: watched
     // in a child process of its own, which reports what it caught.
