@@ -1,5 +1,5 @@
-import { constants } from 'node:os';
 
+import { errno } from './errno.js';
 import { closeHook } from './close-hook-lazy.js';
 import { publishHardReset } from './diagnostics/channels.js';
 import { closedSocket, invalidArgValue, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
@@ -9,7 +9,6 @@ import { currentPlatform } from './platform/detect.js';
 import { heldByLiveSocket } from './socket-fd.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
-const { EINVAL, ECONNRESET } = constants.errno;
 const pending = new WeakSet<SocketInternals>();
 
 /**
@@ -88,7 +87,7 @@ function setAbortiveLinger(fd: number): void {
   const result = requireNative(hardReset).lingerAbortive(fd);
   // BSD-derived stacks refuse socket options on a connection that is already reset or shut down:
   // there is nothing left to reset then, and closing is all that remains to do.
-  if (result < 0 && result !== -EINVAL && result !== -ECONNRESET) throw systemError(result, 'setsockopt', hardReset);
+  if (result < 0 && result !== -errno().EINVAL && result !== -errno().ECONNRESET) throw systemError(result, 'setsockopt', hardReset);
 }
 
 function resetOnceConnected(socket: SocketInternals): void {

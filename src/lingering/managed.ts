@@ -16,10 +16,10 @@
 // has no state here until its close begins, and on the common path (destroy() with nothing left
 // to flush) none that outlives that close.
 
-import { constants } from 'node:os';
 
 import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
+import { errno } from '../errno.js';
 import { pendingSocketError, systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot, State } from '../native/layout.js';
@@ -357,7 +357,7 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   // Our writes failed meanwhile (the peer reset; Node's socket is destroyed, so nobody heard):
   // there is no connection left to linger on.
   if (!(handle.fd >= 0) || connectionReset(handle)) {
-    return endFailed(socket, state, pendingSocketError(constants.errno.ECONNRESET, 'write', true, lingeringCloseStep));
+    return endFailed(socket, state, pendingSocketError(errno().ECONNRESET, 'write', true, lingeringCloseStep));
   }
   return handOverNow(socket, handle, state);
 }

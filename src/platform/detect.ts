@@ -1,5 +1,5 @@
 // The one place that decides which platform this is. Everything else asks here.
-import os from 'node:os';
+import type os from 'node:os';
 
 /**
  * The platforms sockclose tells apart. `os400` is IBM i (PASE), where Node may say 'aix';
@@ -35,23 +35,25 @@ export interface PlatformInfo {
  * while its compiler defines `__DragonFly__`, not `__FreeBSD__`; uname's `'DragonFly'` tells the
  * two apart, as the addon's build does (its builtFor must match, or the loader refuses it).
  */
-export function detectPlatform(platform: string = process.platform, osType: string = os.type()): PlatformName {
-  if (osType === 'OS400' || platform === 'os400') return 'os400';
-  if (osType === 'DragonFly' || platform === 'dragonfly') return 'dragonfly';
+export function detectPlatform(platform: string = process.platform, osType?: string): PlatformName {
   switch (platform) {
     case 'linux':
     case 'android':
       return 'linux';
     case 'darwin':
-    case 'freebsd':
     case 'openbsd':
     case 'netbsd':
-    case 'aix':
     case 'win32':
+    case 'os400':
+    case 'dragonfly':
       return platform;
-    default:
-      return 'other';
   }
+  // Only here does uname decide, so only here is `node:os` loaded (issue 11: require('sockclose')
+  // loads no module it does not need).
+  const type = osType ?? (require('node:os') as typeof os).type();
+  if (type === 'OS400') return 'os400';
+  if (type === 'DragonFly') return 'dragonfly';
+  return platform === 'aix' || platform === 'freebsd' ? platform : 'other';
 }
 
 let current: PlatformInfo | undefined;

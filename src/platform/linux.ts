@@ -4,14 +4,12 @@
 // Facts measured here (../shared/notes/close-semantics.md): SO_ERROR clears the error; POLLERR
 // stays set until something reads it; after an RST the state is CLOSE; data received before the RST
 // stays readable; a close() with unread input sends RST whatever SO_LINGER says.
-import { constants } from 'node:os';
-
+import { errno } from '../errno.js';
 import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByByteCount } from './fin-count.js';
 import { finishing, resettable, resettableOrFinishing } from './resettable.js';
 
-const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = constants.errno;
 // Slot indices and constants as module constants: read through the layout module's objects they
 // cost ~15-50 instructions each on inspectSocket()'s path (callgrind).
 const { revents: REVENTS, state: STATE, unread: UNREAD, unsent: UNSENT, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
@@ -30,6 +28,7 @@ const { unread: HINT_UNREAD, unsent: HINT_UNSENT, stateShift: STATE_SHIFT } = Re
  */
 function pendingError(record: Float64Array, context: PeekContext): PendingVerdict | null {
   if ((record[REVENTS]! & ERR) === 0) return null;
+  const { ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT } = errno();
   if (context.transport === 'unix') {
     // AF_UNIX sets one error only: ECONNRESET, on a peer that closed with our data unread.
     return { errno: ECONNRESET, syscall: 'poll', inferred: true };
