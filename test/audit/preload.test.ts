@@ -20,6 +20,20 @@ function runApp(args: string[], extra: Record<string, string> = {}) {
   return result;
 }
 
+/** A child Node process whose output is collected; `ready` resolves once it prints "ready". */
+function started(args: string[], childEnv: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  // Collected first: the listeners below read what these appended.
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  return Object.assign(output, {
+    process: child,
+    ready: new Promise<void>((resolve) => child.stdout.on('data', () => output.stdout.includes('ready') && resolve())),
+    exited: new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal]))),
+  });
+}
+
 describe('sockclose/audit preload', () => {
   it('--require: audits the unmodified seed 004 server, summary on stderr at exit, exit code kept', () => {
     const result = runApp(['--require', 'sockclose/audit'], { SEED_EXIT: '7' });
@@ -67,33 +81,24 @@ describe('sockclose/audit preload', () => {
   });
 
   it('SIGUSR2 prints the summary and the process runs on; SIGTERM prints it, then still ends the process', async () => {
-    const child = spawn(process.execPath, ['--require', 'sockclose/audit', app], { env: { ...env, SEED_WAIT: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    const child = started(['--require', 'sockclose/audit', app], { ...env, SEED_WAIT: '1' });
     try {
+      await within(child.ready, 20_000, 'the application to be ready');
+      child.process.kill('SIGUSR2');
       await within(
-        new Promise<void>((resolve) => child.stdout.on('data', () => stdout.includes('ready') && resolve())),
-        20_000,
-        'the application to be ready',
-      );
-      child.kill('SIGUSR2');
-      await within(
-        new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('SIGUSR2') && stderr.endsWith('\n') && resolve())),
+        new Promise<void>((resolve) => child.process.stderr!.on('data', () => child.stderr.includes('SIGUSR2') && child.stderr.endsWith('\n') && resolve())),
         10_000,
         'the SIGUSR2 report',
       );
-      expect(stderr).toMatch(/^sockclose audit \(pid \d+, SIGUSR2\): 10 of 10 connections ended with RST/m);
-      expect(child.exitCode).toBeNull();
-      child.kill('SIGTERM');
-      const [code, signal] = await within(exited, 10_000, 'the application to end');
+      expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGUSR2\): 10 of 10 connections ended with RST/m);
+      expect(child.process.exitCode).toBeNull();
+      child.process.kill('SIGTERM');
+      const [code, signal] = await within(child.exited, 10_000, 'the application to end');
       expect([code, signal]).toEqual([null, 'SIGTERM']);
-      expect(stderr).toMatch(/^sockclose audit \(pid \d+, SIGTERM\): 10 of 10 connections ended with RST/m);
-      expect(stderr).not.toMatch(/, exit\)/);
+      expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGTERM\): 10 of 10 connections ended with RST/m);
+      expect(child.stderr).not.toMatch(/, exit\)/);
     } finally {
-      child.kill('SIGKILL');
+      child.process.kill('SIGKILL');
     }
   });
 });
@@ -107,19 +112,14 @@ describe('sockclose/audit preload loaded twice', () => {
       for (const file of Object.keys(require.cache)) if (file.startsWith(${JSON.stringify(lib + path.sep)})) delete require.cache[file];
       require(${JSON.stringify(path.join(lib, 'audit', 'preload.js'))});
       require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
-    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    const child = started(['-e', script], env);
     try {
-      await within(new Promise<void>((resolve) => child.stdout.on('data', () => stdout.includes('ready') && resolve())), 20_000, 'the server to listen');
-      child.kill('SIGTERM');
-      expect(await within(exited, 10_000, 'SIGTERM to end the process')).toEqual([null, 'SIGTERM']);
-      expect(stderr.match(/^sockclose audit \(pid \d+, SIGTERM\): No connection has closed yet\.$/gm)).toHaveLength(2);
+      await within(child.ready, 20_000, 'the server to listen');
+      child.process.kill('SIGTERM');
+      expect(await within(child.exited, 10_000, 'SIGTERM to end the process')).toEqual([null, 'SIGTERM']);
+      expect(child.stderr.match(/^sockclose audit \(pid \d+, SIGTERM\): No connection has closed yet\.$/gm)).toHaveLength(2);
     } finally {
-      child.kill('SIGKILL');
+      child.process.kill('SIGKILL');
     }
   });
 });
