@@ -35,9 +35,27 @@ const onLingerEnd = (message: unknown): void => {
   const pending = corrections.get(socket);
   if (pending === undefined) return;
   corrections.delete(socket);
+  awaitingReports--;
   for (const correct of pending) correct(report);
+  release();
 };
+// Subscribed while a server is watched, or a recorded close still awaits its linger's report (an
+// audit stopped meanwhile still corrects and publishes the closes it recorded).
 let watching = 0;
+let awaitingReports = 0;
+let subscribed = false;
+
+function subscribe(): void {
+  if (subscribed) return;
+  subscribed = true;
+  diagnosticsChannel.subscribe(ChannelNames.lingerEnd, onLingerEnd);
+}
+
+function release(): void {
+  if (!subscribed || watching > 0 || awaitingReports > 0) return;
+  subscribed = false;
+  diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
+}
 
 /** Counters and the ring of the latest RST-with-data closes. */
 export class Recorder {
@@ -67,7 +85,11 @@ export class Recorder {
     // Correct later what the linger's report will say: an unread-input RST the linger drains, or
     // any close whose connection the native lingerer took over (its end is the linger's).
     if (report === null && (look.cause === 'unread' || look.handedOver)) {
-      const pending = corrections.get(socket) ?? [];
+      let pending = corrections.get(socket);
+      if (pending === undefined) {
+        pending = [];
+        awaitingReports++;
+      }
       pending.push((late) => {
         const corrected = close ?? (later && auditCloseSubscribed() ? record(socket, look, null, unreceived, lostData, response) : null);
         this.correct(look, late, lostData, unreceived, corrected);
@@ -147,7 +169,8 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
     }
   };
   if (isHttp) server.prependListener('request', onRequest);
-  if (watching++ === 0) diagnosticsChannel.subscribe(ChannelNames.lingerEnd, onLingerEnd);
+  watching++;
+  subscribe();
   return {
     stop: () => {
       if (!active) return;
@@ -155,7 +178,8 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
       stopLookingAt(server, onClose);
       responses.clear();
       if (isHttp) server.off('request', onRequest);
-      if (--watching === 0) diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
+      watching--;
+      release();
     },
   };
 }

@@ -349,6 +349,28 @@ describe('auditCloses and a lingering close that reports after the look', () => 
     expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive', lingered: expect.objectContaining({ reason: 'idle-timeout', closedWith: 'reset' }) })]);
   });
 
+  it('an audit stopped while a close it recorded still lingers: the linger\'s end still corrects it and is published', async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.destroy();
+    });
+    const { audit, port } = await start(server);
+    const lingering = sockclose.enableLingeringClose(server, { idleTimeout: 1000 });
+    cleanups.push(lingering);
+    const published = closesPublished();
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    cleanups.push(() => client.destroy());
+    await until(() => audit.counts().closed === 1, 5000, 'the close recorded');
+    // The only audit stops while the connection lingers (its idle timeout is a second away).
+    expect(lingering.stats().lingering).toBe(1);
+    audit.stop();
+    await until(() => published.length === 1, 5000, 'the linger\'s end published');
+    expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive', lingered: expect.objectContaining({ reason: 'idle-timeout' }) })]);
+    expect(audit.counts()).toMatchObject({ closed: 1, ends: { fin: 0, rst: 1 }, lingered: 1 });
+  });
+
   it('a sockclose:linger:end report that comes after the close was recorded turns its unread-input RST into the linger\'s end', async () => {
     // A lingering close that takes the descriptor over from Node reports after Node's _destroy:
     // the look then saw unread input that the linger goes on to drain. Played here by publishing
