@@ -4,14 +4,18 @@
 // those N bytes, a "FIN then reset" waits until every byte has left and then sends both at once,
 // a "close with unread input" waits until input is really waiting. These points have no event,
 // so they are polled from the kernel (kernel-wait.ts), bounded by the server's timeout.
+// A peer that leaves while a behaviour waits out delayMs ends the wait: a paused socket hears of
+// no FIN or RST, so that too is polled from the kernel (watchPeer).
 import type net from 'node:net';
 
 import { hardReset } from '../hard-reset.js';
-import { inspectSocket } from '../inspect-socket.js';
+import { inspectSocket, type SocketInspection } from '../inspect-socket.js';
 import { lingeringClose } from '../lingering/index.js';
+import type { TcpStateName } from '../native/layout.js';
 import { shutdownWrite } from '../shutdown-write.js';
 import { socketFd } from '../socket-fd.js';
 import { delay } from './clock.js';
+import type { EndKind } from './close-verdict.js';
 import { allAcknowledged, finSent, hasUnreadInput, nothingUnsent, unreadInputSettled, waitForKernel } from './kernel-wait.js';
 import { readRequestHead, responsePayload, type FaultProtocol } from './payload.js';
 
@@ -46,7 +50,7 @@ export interface BehaviorSettings {
   responseBytes: number;
   /** reset-after-bytes: wire bytes written before the reset. */
   bytes: number;
-  /** The pause before the behaviour's last step (see FAULT_BEHAVIORS). */
+  /** The pause before the behaviour's last step (see FAULT_BEHAVIORS); cut short if the peer leaves (a `'peer-left'` step). */
   delayMs: number;
   /** Bound on each wait for the peer (request head, acknowledgement, unread input). */
   timeoutMs: number;
@@ -62,7 +66,7 @@ export interface BehaviorSettings {
 export interface BehaviorContext {
   readonly socket: net.Socket;
   readonly settings: BehaviorSettings;
-  /** Aborted when the server closes: waits end, the socket is destroyed by the server. */
+  /** Aborted when the server closes: waits end (rejecting with an AbortError), the socket is destroyed by the server. */
   readonly signal: AbortSignal;
   /** Records a step of the behaviour in the connection's report. */
   step(name: string, detail?: Record<string, unknown>): void;
@@ -71,21 +75,23 @@ export interface BehaviorContext {
 type Behavior = (context: BehaviorContext) => Promise<void>;
 
 const behaviors: Record<FaultBehavior, Behavior> = {
-  async 'reset-on-accept'({ socket, settings, signal, step }) {
+  async 'reset-on-accept'(context) {
+    const { socket, settings, step } = context;
     // Not even an HTTP request head is awaited; with awaitRequest, a first byte (left unread).
     if (settings.awaitRequest) step('request', { result: await waitForKernel(socket, hasUnreadInput, settings.timeoutMs) });
-    if (settings.delayMs > 0) await delay(settings.delayMs, signal);
+    // Its FIN alone is no departure: a half-closed client may still read, and the RST is the fault.
+    if (settings.delayMs > 0 && !(await pause(context, false))) return;
     reset(socket, step);
   },
 
   async 'reset-after-bytes'(context) {
-    const { socket, settings, signal, step } = context;
+    const { socket, settings, step } = context;
     await awaitRequest(context);
     const payload = responsePayload(settings.protocol, settings.responseBytes).subarray(0, settings.bytes);
     await write(socket, payload, step);
     const acked = await waitForKernel(socket, allAcknowledged, settings.timeoutMs);
     step('acknowledged', { result: acked });
-    if (settings.delayMs > 0) await delay(settings.delayMs, signal);
+    if (settings.delayMs > 0 && !(await pause(context, false))) return;
     reset(socket, step);
   },
 
@@ -104,7 +110,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   },
 
   async 'fin-then-reset'(context) {
-    const { socket, settings, signal, step } = context;
+    const { socket, settings, step } = context;
     await awaitRequest(context);
     await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
     if (settings.delayMs === 0) {
@@ -120,7 +126,8 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     await fin(socket, step);
     const sent = await waitForKernel(socket, finSent, settings.timeoutMs);
     step('fin-sent', { result: sent });
-    await delay(settings.delayMs, signal);
+    // After our FIN, the peer's means both directions are over: nobody is left to reset.
+    if (!(await pause(context, true))) return;
     reset(socket, step);
   },
 
@@ -135,12 +142,13 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   },
 
   async 'slow-close'(context) {
-    const { socket, settings, signal, step } = context;
+    const { socket, settings, step } = context;
     await awaitRequest(context);
     await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
     socket.resume();
     if (!(await peerEnd(socket, step))) return;
-    await delay(settings.delayMs, signal);
+    // The peer's FIN is what this delay follows: only its reset means it left.
+    if (!(await pause(context, false))) return;
     await fin(socket, step);
     closeCleanly(socket);
   },
@@ -184,6 +192,102 @@ async function awaitRequest({ socket, settings, step }: BehaviorContext): Promis
   }
   const head = await readRequestHead(socket, settings.timeoutMs);
   step('request-head', { result: head.outcome, bytesRead: head.bytesRead });
+}
+
+/** How the peer left while a behaviour waited: the `'peer-left'` step's detail. */
+interface Departure {
+  /** `'fin'` (its FIN, or both FINs exchanged), `'rst'`, or `'fin-rst'` (a reset after its FIN: EPIPE). */
+  end: Exclude<EndKind, 'none'>;
+  /** The TCP state the server's socket was found in. */
+  state: TcpStateName | null;
+  /** The reset the kernel holds pending (`'ECONNRESET'`, `'EPIPE'`), or null. */
+  error: string | null;
+}
+
+// The peer's departure is polled (no event says it on a paused socket): from 1 ms, backing off to
+// this, so a client that leaves during a long delay is reported within about this long.
+const DEPARTURE_POLL_MAX_MS = 50;
+
+// States only the peer's FIN leads to.
+const PEER_FIN_STATES = new Set<TcpStateName | null>(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
+
+/**
+ * Waits out `delayMs`. Resolves true once it has passed. Resolves false at once if the peer leaves
+ * first (its reset; its FIN too where `finLeaves`: only where that ends both directions, since a
+ * half-closed peer may still read), after a `'peer-left'` step and a close: with nobody left to
+ * fault, the behaviour's last step is skipped. Also false if the socket closes meanwhile. Rejects
+ * with an AbortError when the server closes, as delay() does.
+ */
+async function pause({ socket, settings, signal, step }: BehaviorContext, finLeaves: boolean): Promise<boolean> {
+  // One signal for delay(): the server closing or the peer leaving (AbortSignal.any() is Node 20+).
+  const cut = new AbortController();
+  const relay = () => cut.abort();
+  signal.addEventListener('abort', relay, { once: true });
+  if (signal.aborted) cut.abort();
+  const stopWatching = watchPeer(socket, finLeaves, (departure) => {
+    if (departure) step('peer-left', { ...departure });
+    cut.abort();
+  });
+  try {
+    await delay(settings.delayMs, cut.signal);
+    return true;
+  } catch (error) {
+    if (signal.aborted) throw error;
+  } finally {
+    stopWatching();
+    signal.removeEventListener('abort', relay);
+  }
+  // Its FIN still gets ours (or, with input unread, the kernel's RST); after its reset the close sends nothing.
+  if (!socket.destroyed) socket.destroy();
+  return false;
+}
+
+/**
+ * Calls `onGone` once, as soon as the peer has left (with how) or the socket has closed (null),
+ * and never after the returned stop function is called. Looks at once, then polls the kernel.
+ */
+function watchPeer(socket: net.Socket, finLeaves: boolean, onGone: (departure: Departure | null) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  function stop(): void {
+    clearTimeout(timer);
+    socket.off('close', onClose);
+  }
+  function gone(departure: Departure | null): void {
+    stop();
+    onGone(departure);
+  }
+  function onClose(): void {
+    gone(null);
+  }
+  function look(nextMs: number): void {
+    if (socket.destroyed) return gone(null);
+    let inspection: SocketInspection;
+    try {
+      inspection = inspectSocket(socket);
+    } catch {
+      return gone(null);
+    }
+    const departure = peerDeparture(inspection, finLeaves);
+    if (departure) return gone(departure);
+    timer = setTimeout(look, nextMs, Math.min(nextMs * 2, DEPARTURE_POLL_MAX_MS));
+  }
+  socket.once('close', onClose);
+  look(1);
+  return stop;
+}
+
+/**
+ * How the peer has ended the connection, as the kernel shows it, or null while it has not: a
+ * pending reset (EPIPE when its FIN came first), CLOSE (both FINs exchanged, or a reset whose
+ * error was read), or, when `finLeaves`, its FIN.
+ */
+function peerDeparture(inspection: SocketInspection, finLeaves: boolean): Departure | null {
+  const { state, peerFinReceived } = inspection;
+  const error = inspection.pendingError?.code ?? null;
+  if (error !== null) return { end: error === 'EPIPE' ? 'fin-rst' : 'rst', state, error };
+  if (state === 'CLOSE') return { end: peerFinReceived === false ? 'rst' : 'fin', state, error };
+  if (finLeaves && (peerFinReceived === true || PEER_FIN_STATES.has(state))) return { end: 'fin', state, error };
+  return null;
 }
 
 function unreadNow(socket: net.Socket): number | null {

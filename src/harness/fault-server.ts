@@ -38,7 +38,13 @@ export interface FaultServerOptions {
   responseBytes?: number;
   /** reset-after-bytes: wire bytes written (HTTP head included) before the RST. Default 16,384. */
   bytes?: number;
-  /** The pause before the last step: slow-close's delay after the peer's EOF (default 1000 ms); 0 elsewhere. */
+  /**
+   * The pause before the last step: slow-close's delay after the peer's EOF (default 1000 ms); 0
+   * elsewhere. A peer that leaves during it (its reset; its FIN only in fin-then-reset, where it
+   * follows ours: elsewhere a half-closed peer may still read, and still gets the fault) ends it at
+   * once: the last step is skipped, the server closes its socket and reports at once, with a
+   * `'peer-left'` step.
+   */
   delayMs?: number;
   /** Bound on each wait for the peer: request head, acknowledgement, unread input. Default 5000 ms. */
   timeoutMs?: number;
@@ -58,7 +64,13 @@ export interface FaultServerOptions {
 
 /** One step a behaviour took, in milliseconds since the connection was accepted. */
 export interface FaultStep {
-  /** What was done or seen: `'request-head'`, `'wrote'`, `'acknowledged'`, `'fin'`, `'reset'`, `'peer-eof'`, `'error'`, … */
+  /**
+   * What was done or seen: `'request-head'`, `'wrote'`, `'acknowledged'`, `'fin'`, `'reset'`, `'peer-eof'`, `'error'`, …
+   * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`,
+   * so the wait ended there and the behaviour's last step was skipped; its detail is `{ end, state,
+   * error }`: `'fin'`, `'rst'` or `'fin-rst'` (as {@link CloseObservation}'s `peer`), the server
+   * socket's TCP state, and the reset the kernel held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
+   */
   step: string;
   /** Milliseconds since the connection was accepted. */
   atMs: number;
