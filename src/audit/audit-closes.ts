@@ -10,17 +10,20 @@ const MAX_RECENT = 100_000;
 const audited = new WeakSet<net.Server>();
 
 /**
- * Records, for every connection of `server` that closes from now on, how it ended as the kernel saw it
- * right before the descriptor closed: FIN or RST, request bytes left unread, response bytes unsent
- * and unacknowledged, whether a lingering close handled it, and (http, https) the request last on
- * it. Keeps counters and a bounded ring of the latest RST closes that had sent response data, and
- * says in one sentence what the numbers mean.
+ * Records, for every connection of `server` that closes from now on (those it accepted, and those
+ * it is given: `server.emit('connection', socket)`, or for http a request another server's
+ * connection brought), how it ended as the kernel saw it right before the descriptor closed: FIN
+ * or RST, request bytes left unread, response bytes unsent and unacknowledged, whether a lingering
+ * close handled it, and (http, https) the request last on it. Keeps counters and a bounded ring of
+ * the latest RST closes that had sent response data, and says in one sentence what the numbers mean.
  *
  * It never changes how, or when, a connection ends: it reads the kernel's state once per close
  * (one probe: a few getsockopt/ioctl calls) and keeps nothing per connection but, for http, the
- * response last on it until the close. Each recorded close is also published on
- * `sockclose:audit:close` (see docs/observability.md). TLS servers: each connection is recorded
- * once, as its TLSSocket (a failed handshake included). Without the native binary (or on a platform that cannot tell) closes count as `'unknown'`.
+ * response last on it, and for a socket given to it, the servers it went through, until the close.
+ * Each recorded close is also published on `sockclose:audit:close` (see docs/observability.md). A
+ * socket handed from one audited server to another is recorded by each audit, once. TLS servers:
+ * each connection is recorded once, as its TLSSocket (a failed handshake included). Without the
+ * native binary (or on a platform that cannot tell) closes count as `'unknown'`.
  *
  * @param server - A `net.Server`, `http.Server`, `https.Server` or `tls.Server`.
  * @param options - {@link AuditClosesOptions}.

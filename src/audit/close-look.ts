@@ -3,11 +3,15 @@
 //
 // Every net.Socket close ends in `_destroy()`, which src/close-hook.ts wraps once on the prototype;
 // the audit is one of its lookers, called after every step (the lingering close's decision
-// included), right before the real close. A closing socket is audited if its server is
-// (`socket.server`, which Node sets on every accepted socket; for TLS servers only the TLSSocket,
-// not the raw socket under it). Nothing is kept per connection; a socket of no audited server pays
-// one property read at its close. The look only reads: it never changes how, or when, a socket closes.
-import type net from 'node:net';
+// included), right before the real close. A closing socket is audited by each audited server it
+// went through: the one that accepted it (`socket._server`, or for a TLSSocket the tls.Server that
+// made it), the one it is served by (`socket.server`: Node's accept sets it, and http sets it to
+// its own on every socket it is given), and any plain net server it was given to
+// (`server.emit('connection', socket)`, which sets nothing: kept in `given` until the close). For
+// TLS servers only the TLSSocket is audited, not the raw socket under it. An accepted socket nobody
+// gave away costs two property reads at its close, and nothing is kept for it. The look only
+// reads: it never changes how, or when, a socket closes.
+import net from 'node:net';
 
 import { addCloseLooker } from '../close-hook.js';
 import { binding, record } from '../native/binding.js';
@@ -43,24 +47,59 @@ export interface CloseLook {
  */
 export type CloseListener = (socket: SocketInternals, look: CloseLook | null) => void;
 
+/**
+ * How a watched server's sockets are found at their close. `'net'`: `socket.server` (Node sets it
+ * when the server accepts), and a 'connection' listener for the sockets it is given. `'http'`:
+ * `socket.server` (http sets it on every socket it serves, given ones too). `'tls'`: its
+ * TLSSockets, made with their `server` set; never the raw sockets under them.
+ */
+export type ServerKind = 'net' | 'http' | 'tls';
+
 interface Watched {
   listener: CloseListener;
   /** A TLS server: its TLSSockets are audited, not the raw sockets under them. */
   tls: boolean;
+  /** A net server's 'connection' listener, which finds the sockets it is given. */
+  onConnection: ((socket: net.Socket) => void) | null;
 }
 
+/**
+ * The servers a socket came from: Node's accept sets `server` and `_server`, http overwrites
+ * `server` with its own; a TLSSocket has no `_server`, its tls.Server is in its options.
+ */
+type Owned = SocketInternals & { server?: net.Server | null; _server?: net.Server | null; _tlsOptions?: { server?: net.Server } };
+
+/** Past this many given sockets, those whose close the look never saw are swept (see {@link giveSocket}). */
+export const SWEEP_FROM = 4096;
+
 const watchedServers = new WeakMap<net.Server, Watched>();
+// Open sockets given to a watched server that sets no `socket.server` of its own (a net server
+// given a socket, an http server a request another server's connection brought): the servers
+// each went through, in order (the `socket.server` it had, then each watched server given it).
+// Only given sockets enter, and each leaves at its close: a Map, as recorder.ts's responses (a
+// WeakMap would cost the garbage collector work for each young socket it holds).
+const given = new Map<net.Socket, net.Server[]>();
+let sweepAt = SWEEP_FROM;
 let installed = false;
 
 /**
- * Calls `listener` at the close of every socket `server` accepted. A server two audits watch (the
- * preload's and the application's own) has both called, with the same look.
+ * Calls `listener` at the close of every socket `server` accepted or is given. A server two audits
+ * watch (the preload's and the application's own) has both called, with the same look.
  */
-export function lookAtClosesOf(server: net.Server, tls: boolean, listener: CloseListener): void {
+export function lookAtClosesOf(server: net.Server, kind: ServerKind, listener: CloseListener): void {
   installCloseLook();
   const existing = watchedServers.get(server);
-  if (existing === undefined) watchedServers.set(server, { listener, tls });
-  else if (existing.listener !== listener) existing.listener = both(existing.listener, listener);
+  if (existing !== undefined) {
+    if (existing.listener !== listener) existing.listener = both(existing.listener, listener);
+    return;
+  }
+  // Only a plain net server needs to be told of the sockets it is given: http and TLS servers set
+  // `socket.server` themselves (an http server's accepted sockets pay nothing for it).
+  const onConnection = kind === 'net' ? (socket: net.Socket) => void ((socket as Owned).server !== server && giveSocket(socket, server)) : null;
+  // First, before a listener of the application's can close the socket. An accepted socket pays
+  // one call and one comparison.
+  if (onConnection) server.prependListener('connection', onConnection);
+  watchedServers.set(server, { listener, tls: kind === 'tls', onConnection });
 }
 
 /** Stops calling `listener` for `server`'s sockets. */
@@ -68,8 +107,44 @@ export function stopLookingAt(server: net.Server, listener: CloseListener): void
   const existing = watchedServers.get(server);
   if (existing === undefined) return;
   const parts = ((existing.listener as Partial<Both>).parts ?? [existing.listener]).filter((part) => part !== listener);
-  if (parts.length === 0) watchedServers.delete(server);
-  else existing.listener = parts.length === 1 ? parts[0]! : parts.slice(1).reduce<CloseListener>((all, part) => both(all, part), parts[0]!);
+  if (parts.length > 0) {
+    existing.listener = parts.length === 1 ? parts[0]! : parts.slice(1).reduce<CloseListener>((all, part) => both(all, part), parts[0]!);
+    return;
+  }
+  watchedServers.delete(server);
+  if (existing.onConnection) server.off('connection', existing.onConnection);
+}
+
+/**
+ * Has the close of `socket`, which the watched `server` was given but did not accept, looked at for
+ * `server` too (as well as for the servers it had). Returns whether it will be: not for a stream
+ * that is no net.Socket (http serves any Duplex; only a net.Socket's close is looked at), a socket
+ * already destroyed (its close may be past), nor a raw socket given to a TLS server.
+ */
+export function giveSocket(socket: net.Socket, server: net.Server): boolean {
+  const watched = watchedServers.get(server);
+  if (watched === undefined || !(socket instanceof net.Socket) || socket.destroyed || !audits(watched, socket)) return false;
+  const owners = given.get(socket);
+  if (owners === undefined) {
+    const had = (socket as Owned).server;
+    given.set(socket, had ? [had, server] : [server]);
+    if (given.size >= sweepAt) sweepGiven();
+  } else if (!owners.includes(server)) {
+    owners.push(server);
+  }
+  return true;
+}
+
+// A given socket whose close the look never saw (a _destroy replaced on the instance) leaves its
+// entry: swept, rarely, once the map has grown.
+function sweepGiven(): void {
+  for (const socket of given.keys()) if (socket.destroyed && !(socket as SocketInternals)._handle) given.delete(socket);
+  sweepAt = Math.max(SWEEP_FROM, given.size * 2);
+}
+
+/** Whether `watched` audits `socket` (a TLS server: only its TLSSockets). */
+function audits(watched: Watched, socket: net.Socket): boolean {
+  return !watched.tls || (socket as { encrypted?: boolean }).encrypted === true;
 }
 
 type Both = CloseListener & { parts: CloseListener[] };
@@ -91,15 +166,37 @@ export function installCloseLook(): void {
 }
 
 function lookAtClose(socket: SocketInternals, handle: NodeHandle | null, handedOver: boolean): void {
-  const server = (socket as SocketInternals & { server?: net.Server | null }).server;
-  const watched = server ? watchedServers.get(server) : undefined;
-  if (watched === undefined || (watched.tls && (socket as { encrypted?: boolean }).encrypted !== true)) return;
+  const listener = listenerFor(socket);
+  if (listener === undefined) return;
   try {
-    watched.listener(socket, handle ? look(socket, handle, handedOver) : null);
+    listener(socket, handle ? look(socket, handle, handedOver) : null);
   } catch (failure) {
     // An audit must never keep a socket from closing.
     process.emitWarning(failure as Error, { code: 'SOCKCLOSE_AUDIT' });
   }
+}
+
+/** Who is told of `socket`'s close: the watchers of every watched server it went through. */
+function listenerFor(socket: Owned): CloseListener | undefined {
+  const server = socket.server;
+  const accepted = socket._server ?? socket._tlsOptions?.server;
+  const owners = given.size === 0 ? undefined : given.get(socket);
+  // The usual socket: its server accepted it and gave it to nobody. One lookup, nothing allocated.
+  if (owners === undefined && (accepted == null || accepted === server)) {
+    const watched = server ? watchedServers.get(server) : undefined;
+    return watched !== undefined && audits(watched, socket) ? watched.listener : undefined;
+  }
+  if (owners !== undefined) given.delete(socket);
+  // The last server given the socket first: the one serving it (http: its request is on record,
+  // and it is the server a recorder watching several records it as, and the channel publishes).
+  const servers = owners ? owners.slice().reverse() : [];
+  for (const owner of [server, accepted]) if (owner && !servers.includes(owner)) servers.push(owner);
+  let listener: CloseListener | undefined;
+  for (const owner of servers) {
+    const watched = watchedServers.get(owner);
+    if (watched !== undefined && audits(watched, socket)) listener = listener ? both(listener, watched.listener) : watched.listener;
+  }
+  return listener;
 }
 
 const UNKNOWN_STATE = -1;

@@ -3,18 +3,17 @@
 // server its own recorder; the preload (sockclose/audit) shares one among every server.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import type tls from 'node:tls';
 
 import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
 import type { LingerReport } from '../lingering/types.js';
 import type { SocketInternals } from '../target.js';
-import { lookAtClosesOf, stopLookingAt, type CloseLook } from './close-look.js';
+import { giveSocket, lookAtClosesOf, stopLookingAt, SWEEP_FROM, type CloseLook, type ServerKind } from './close-look.js';
 import { summarize } from './summary.js';
 import type { AuditedClose, AuditedRequest, CloseAuditCounts } from './types.js';
 
 const MAX_PATH = 200;
-const SWEEP_FROM = 4096;
 
 // The lingering close's reports, from its channel: whichever copy of sockclose runs the linger
 // (it publishes right before the descriptor closes), the audit learns that it handled the close.
@@ -62,11 +61,17 @@ export class Recorder {
   private readonly counts: CloseAuditCounts = emptyCounts();
   private readonly ring: AuditedClose[] = [];
   private next = 0;
+  // The close last recorded (its look, the same object for each server told of it): a socket
+  // handed from one watched server to another reaches a recorder that watches both (the preload's,
+  // shared by every server) once per server, and counts once.
+  private lastLook: CloseLook | null = null;
 
   constructor(readonly size: number) {}
 
-  /** Records one close. */
+  /** Records one close (once, however many of the servers it watches the socket went through). */
   add(socket: SocketInternals, look: CloseLook, server: net.Server, response: http.ServerResponse | undefined): void {
+    if (look === this.lastLook) return;
+    this.lastLook = look;
     const report = lingerReports.get(socket) ?? null;
     const lostData = look.end === 'rst' && look.cause === 'unread' && socket.bytesWritten > 0;
     const unreceived = (look.unsent ?? 0) + (look.unacked ?? 0) + look.queued;
@@ -114,7 +119,14 @@ export class Recorder {
     const end: CloseLook = report.closedWith === 'reset' ? { ...look, end: 'rst', cause: 'abortive' } : { ...look, end: 'fin', cause: null };
     count(this.counts, end, report, false, 0, 1);
     if (close) {
-      Object.assign(close, { end: end.end, cause: end.cause, lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } });
+      // The linger held the descriptor until now (its report comes right as it closes): `at` is
+      // the close, not the look at the linger's start.
+      Object.assign(close, {
+        at: Date.now(),
+        end: end.end,
+        cause: end.cause,
+        lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith },
+      });
       const kept = this.recent().filter((entry) => entry !== close);
       this.ring.splice(0, this.ring.length, ...kept);
       this.next = kept.length % Math.max(1, this.size);
@@ -144,23 +156,26 @@ export interface ServerWatch {
 export function watchServer(server: net.Server, recorder: Recorder): ServerWatch {
   let active = true;
   // The response last on each open http connection. A Map, emptied at each close (every close of
-  // the server's sockets comes through onClose): a WeakMap would cost the garbage collector work
-  // for each young socket it holds, which bench:audit's instruction count showed.
+  // the server's sockets comes through onClose, and only those enter): a WeakMap would cost the
+  // garbage collector work for each young socket it holds, which bench:audit's instruction count showed.
   const responses = new Map<net.Socket, http.ServerResponse>();
   const onClose = (socket: SocketInternals, look: CloseLook | null): void => {
     const response = responses.get(socket);
     if (response !== undefined) responses.delete(socket);
     if (active && look !== null) recorder.add(socket, look, server, response);
   };
-  // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
-  // tls is loaded here, not with the module: it brings all of crypto.
-  const { Server: TlsServer } = require('node:tls') as typeof tls;
-  lookAtClosesOf(server, server instanceof TlsServer, onClose);
+  lookAtClosesOf(server, kindOf(server), onClose);
   // http and https servers (an https.Server is no http.Server, but has its methods).
   const isHttp = server instanceof http.Server || typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
   let sweepAt = SWEEP_FROM;
   const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    responses.set(request.socket, response);
+    const socket = request.socket;
+    // Only a connection whose close onClose will see: the server's own (http sets `socket.server`
+    // on every connection it serves, given ones too), or one a request given to it came on (from
+    // another server: then audited as given to this one too). Never a Duplex that is no net.Socket.
+    const seen = (socket as { server?: net.Server }).server === server ? socket instanceof net.Socket : giveSocket(socket, server);
+    if (!seen) return;
+    responses.set(socket, response);
     // A close the look never saw (a socket whose _destroy someone else replaced) leaves its
     // entry: swept, rarely, once the map has grown.
     if (responses.size >= sweepAt) {
@@ -182,6 +197,16 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
       release();
     },
   };
+}
+
+/** How close-look finds `server`'s sockets. */
+function kindOf(server: net.Server): ServerKind {
+  // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
+  // tls is loaded here, not with the module: it brings all of crypto.
+  const { Server: TlsServer } = require('node:tls') as typeof tls;
+  if (server instanceof TlsServer) return 'tls';
+  // Node's http connection listener sets `socket.server` on every socket it serves.
+  return server instanceof http.Server ? 'http' : 'net';
 }
 
 function emptyCounts(): CloseAuditCounts {

@@ -27,7 +27,10 @@ export interface AuditedRequest {
 
 /** How one connection ended. See {@link auditCloses}. */
 export interface AuditedClose {
-  /** When the descriptor closed, in epoch milliseconds. */
+  /**
+   * When the descriptor closed, in epoch milliseconds. For a connection a lingering close took
+   * over (and closed later), when its linger ended: the close is published then.
+   */
   at: number;
   /** How it ended. */
   end: AuditedEnd;

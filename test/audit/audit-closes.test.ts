@@ -14,8 +14,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeServer, listen, portOf, tempDir } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
-import { nextEvent, until } from '../helpers/wait.js';
-import { RESPONSE_BYTES, seedClient, seedServer, uploadClient, uploadHandler } from './scenarios.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
+import { RESPONSE_BYTES, seedClient, seedServer, UPLOAD_BYTES, uploadClient, uploadHandler } from './scenarios.js';
 
 type Audit = ReturnType<typeof sockclose.auditCloses>;
 type Close = ReturnType<Audit['recent']>[number];
@@ -41,6 +41,17 @@ function closesPublished(): Close[] {
   diagnosticsChannel.subscribe(sockclose.ChannelNames.auditClose, onClose);
   cleanups.push(() => diagnosticsChannel.unsubscribe(sockclose.ChannelNames.auditClose, onClose));
   return seen;
+}
+
+/** The next close the audit publishes on its channel (the whole message). */
+function nextClosePublished(ms: number, what: string): Promise<{ close: Close; socket: net.Socket; server: net.Server }> {
+  let onClose!: (message: unknown) => void;
+  const published = new Promise<{ close: Close; socket: net.Socket; server: net.Server }>((resolve) => {
+    onClose = (message: unknown) => resolve(message as { close: Close; socket: net.Socket; server: net.Server });
+  });
+  diagnosticsChannel.subscribe(sockclose.ChannelNames.auditClose, onClose);
+  cleanups.push(() => diagnosticsChannel.unsubscribe(sockclose.ChannelNames.auditClose, onClose));
+  return within(published, ms, what);
 }
 
 /** Resolves when the server's next accepted socket has closed. */
@@ -347,6 +358,30 @@ describe('auditCloses and a lingering close that reports after the look', () => 
     await until(() => audit.counts().lingered === 1, 5000, 'the lingering close recorded');
     expect(audit.counts()).toMatchObject({ closed: 1, ends: { fin: 0, rst: 1 }, abortiveResets: 1, unreadResets: 0, resetsWithData: 0, lingered: 1 });
     expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive', lingered: expect.objectContaining({ reason: 'idle-timeout', closedWith: 'reset' }) })]);
+  });
+
+  it('`at` of a close the lingering close took over is when the linger ended (the descriptor closed), not when Node let go', async () => {
+    const IDLE = 500;
+    const server = http.createServer(uploadHandler);
+    const { port } = await start(server);
+    cleanups.push(sockclose.enableLingeringClose(server, { idleTimeout: IDLE }));
+    const published = nextClosePublished(10_000, 'the lingered close published on sockclose:audit:close');
+    const t0 = Date.now();
+    // Part of an upload the server answers 413 without reading, then silence (never its FIN): the
+    // linger drains what came and ends at its idle timeout, at least IDLE ms after t0.
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+      client.write(`POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${UPLOAD_BYTES}\r\n\r\n`);
+      client.write(Buffer.alloc(64 * 1024, 'u'));
+    });
+    client.on('error', () => {});
+    client.resume();
+    cleanups.push(() => client.destroy());
+    const { close } = await published;
+    expect(close.lingered).toMatchObject({ reason: 'idle-timeout' });
+    expect(close.request).toMatchObject({ method: 'POST', path: '/upload', status: 413 });
+    // A lower bound from the configured timeout (slow machines only make it later).
+    expect(close.at).toBeGreaterThanOrEqual(t0 + IDLE - 50);
+    expect(close.at).toBeLessThanOrEqual(Date.now());
   });
 
   it('an audit stopped while a close it recorded still lingers: the linger\'s end still corrects it and is published', async () => {
