@@ -159,7 +159,7 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
     (s) => s.at !== 'end' && (s.pendingError !== null || s.peerFinReceived === true || PEER_FIN_STATES.has(s.state) || s.state === 'CLOSE'),
   );
   const nodeLearned = min(node.sawEnd ? at.end : null, nodeGotReset ? at.error : null);
-  const peerEndMs = peer === 'none' ? null : (min(nodeLearned, found?.atMs ?? null) ?? at.destroy);
+  let peerEndMs = peer === 'none' ? null : (min(nodeLearned, found?.atMs ?? null) ?? at.destroy);
 
   // Our FIN: a state only it leads to; or a clean CLOSE after the peer's FIN. Without any look
   // at or after 'finish' (no native binary), Node's word for it.
@@ -169,6 +169,11 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
   const finSent = finByState || cleanClose || keptWord;
   const local = localEnd(lastLook, node, finSent);
   const localEndMs = local === 'none' ? null : finSent && node.finished ? (at.finish ?? at.destroy) : at.destroy;
+  // A peer end first seen by the look at destroy() or at the close came before the close that is
+  // our end (the descriptor was still open; the look is only timed a little after destroy()).
+  if (peerEndMs !== null && localEndMs !== null && localEndMs === at.destroy && found !== undefined && peerEndMs === found.atMs) {
+    if (found.at === 'destroy' || found.at === 'final') peerEndMs = Math.min(peerEndMs, localEndMs);
+  }
 
   let initiator: Verdict['initiator'] = 'unknown';
   if (peerEndMs !== null && (localEndMs === null || peerEndMs <= localEndMs)) initiator = 'peer';

@@ -52,6 +52,20 @@ async function halfOpenPair() {
 const done = (p: Promise<CloseObservation>) => within(p, 10_000, 'the observed socket to close');
 
 describe('observeClose()', () => {
+  it("a peer's FIN Node never read (a paused socket), then our close: initiator peer", async () => {
+    // The FIN is seen only by the look at destroy(), timed a little after the destroy itself: it
+    // still came first (that look precedes the close that sends ours).
+    const { client, server } = await halfOpenPair();
+    server.pause();
+    const observed = observeClose(server);
+    client.end();
+    await until(() => sockclose.inspectSocket(server).peerFinReceived === true, 5000, "the client's FIN in the server's kernel");
+    server.destroy();
+    const o = await done(observed);
+    expect(o).toMatchObject({ initiator: 'peer', peer: 'fin', local: 'fin', kernelError: null });
+    expect(o.timings.peerEndMs!).toBeLessThanOrEqual(o.timings.localEndMs!);
+  });
+
   it("a peer's FIN: peer fin, initiator peer, state CLOSE_WAIT at Node's EOF", async () => {
     const { client, server } = await pair();
     const observed = observeClose(client);
