@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import net from 'node:net';
 import type tls from 'node:tls';
 
@@ -24,7 +25,8 @@ const enabled = new WeakSet<net.Server>();
  *
  * Applies to every connection of `server` that closes from now on, those already open included
  * (TLS servers: once the handshake is done, the sockets `'secureConnection'` gives; close_notify
- * is sent before FIN).
+ * is sent before FIN), and to sockets handed on: those `server` accepted and gave to another
+ * server, and those given to it with `server.emit('connection', socket)`.
  *
  * Bounded: at most `maxLingering` sockets linger at once (past it a closing socket closes at
  * once, counted as `'overload'`); past `shortLingerAbove` lingers are short; every linger ends
@@ -66,9 +68,11 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   // tls is loaded here, not with the module: it brings all of crypto, which require('sockclose')
   // should not pay for.
   const { Server: TlsServer } = require('node:tls') as typeof tls;
+  const { Server: HttpServer } = require('node:http') as typeof http;
   // Nothing per connection: a closing socket finds its server (src/lingering/servers.ts).
   installLingeringHooks();
-  addServer(server, { owner, settings, tls: server instanceof TlsServer });
+  const tlsServer = server instanceof TlsServer;
+  addServer(server, { owner, settings, tls: tlsServer }, tlsServer ? 'tls' : server instanceof HttpServer ? 'http' : 'net');
   enabled.add(server);
 
   const disable = (): void => {

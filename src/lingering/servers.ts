@@ -1,7 +1,10 @@
-// Which servers have lingering close enabled, found from a closing socket through `socket.server`
-// (Node sets it on every accepted socket; for TLS servers the TLSSocket is the one that closes, not
-// the raw socket under it). Nothing is kept per connection: a socket's close looks its server up.
-import type net from 'node:net';
+// Which servers have lingering close enabled, found from a closing socket: through `socket.server`
+// (Node sets it on every accepted socket, and http to its own on every socket it serves; for TLS
+// servers the TLSSocket is the one that closes, not the raw socket under it), else the server that
+// accepted it, or a net server it was given to (`server.emit('connection', socket)`, which sets
+// nothing: marked on the socket by the server's 'connection' listener). Nothing is kept per
+// connection: a socket's close looks its server up.
+import net from 'node:net';
 
 import { tlsHandshakeDone, type SocketInternals } from '../node-handle.js';
 import type { LingerSettings } from './options.js';
@@ -27,22 +30,60 @@ export interface ServerEntry {
 }
 
 const servers = new WeakMap<net.Server, ServerEntry>();
+// The 'connection' listener of each plain net server under lingering close (see addServer()).
+const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
+// The net server under lingering close a socket was last given to, on the socket itself: set only
+// on given sockets, gone with them.
+const kGivenTo = Symbol('sockclose.lingeringGivenTo');
 
-/** Puts `server`'s connections under lingering close. */
-export function addServer(server: net.Server, entry: ServerEntry): void {
+/** The servers a socket came from (see the module comment). */
+type Owned = SocketInternals & {
+  server?: net.Server | null;
+  _server?: net.Server | null;
+  _tlsOptions?: { server?: net.Server };
+  [kGivenTo]?: net.Server;
+};
+
+/**
+ * Puts `server`'s connections under lingering close. `kind` 'net': a plain net.Server, which
+ * also takes the sockets it is given (http and TLS servers set `socket.server` themselves).
+ */
+export function addServer(server: net.Server, entry: ServerEntry, kind: 'net' | 'http' | 'tls'): void {
   servers.set(server, entry);
+  if (kind !== 'net') return;
+  // First, before the application's listener hands the socket on or closes it. An accepted
+  // socket pays one comparison.
+  const onConnection = (socket: net.Socket): void => {
+    if ((socket as Owned).server !== server && socket instanceof net.Socket) (socket as Owned)[kGivenTo] = server;
+  };
+  givenListeners.set(server, onConnection);
+  server.prependListener('connection', onConnection);
 }
 
 /** Takes `server`'s connections from under lingering close (those whose close began finish it). */
 export function removeServer(server: net.Server): void {
   servers.delete(server);
+  const onConnection = givenListeners.get(server);
+  if (onConnection === undefined) return;
+  givenListeners.delete(server);
+  server.off('connection', onConnection);
 }
 
 /** The lingering server `socket` belongs to, if any. */
 export function serverEntryOf(socket: SocketInternals): ServerEntry | undefined {
-  const server = (socket as SocketInternals & { server?: net.Server | null }).server;
-  if (!server) return undefined;
-  const entry = servers.get(server);
-  if (entry === undefined || (entry.tls && !tlsHandshakeDone(socket))) return undefined;
+  const owned = socket as Owned;
+  const server = owned.server;
+  let entry = server ? servers.get(server) : undefined;
+  if (entry === undefined) {
+    // Given away: the server serving it is not under lingering close (http overwrote `server`
+    // with its own), the one it was given to or the one that accepted it may be. A client
+    // socket, or an accepted one never given away, pays two property reads.
+    const given = owned[kGivenTo];
+    const accepted = owned._server ?? owned._tlsOptions?.server;
+    if (given !== undefined && given !== server) entry = servers.get(given);
+    if (entry === undefined && accepted && accepted !== server) entry = servers.get(accepted);
+    if (entry === undefined) return undefined;
+  }
+  if (entry.tls && !tlsHandshakeDone(socket)) return undefined;
   return entry;
 }

@@ -1,6 +1,7 @@
 // enableLingeringClose() on a plain net.Server: every destroy() lingers, abortive closes stay
 // abortive, and the returned function undoes it.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -203,6 +204,62 @@ describe('enableLingeringClose on a net.Server', () => {
     const disable = enableLingeringClose(srv);
     expect(() => enableLingeringClose(srv)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     disable();
+  });
+});
+
+describe('enableLingeringClose and sockets handed from server to server', () => {
+  /** A client that sends `request`, reads to the server's FIN, then ends: a linger there ends 'eof'. */
+  async function client(port: number, request: string): Promise<string> {
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    cleanups.add(() => socket.destroy());
+    socket.setEncoding('utf8');
+    let received = '';
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.write(request);
+    await nextEvent(socket, 'end', 5000);
+    socket.end();
+    return received;
+  }
+
+  it('a net server handing its sockets to an http server: the server that accepted them lingers them', async () => {
+    // http sets `socket.server` to itself on every socket it is given: the accepting server is found all the same.
+    const web = http.createServer((_request, response) => response.writeHead(200, { Connection: 'close' }).end('served'));
+    const front = net.createServer((socket) => web.emit('connection', socket));
+    const reports: LingerReport[] = [];
+    const disable = enableLingeringClose(front, { onReport: (report) => reports.push(report) });
+    await listen(front);
+    cleanups.add(() => closeServer(front), disable);
+    for (let run = 0; run < 3; run++) {
+      expect(await client(portOf(front), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')).toContain('served');
+    }
+    await until(() => reports.length === 3, 5000, 'three reports');
+    expect(reports.map((report) => report.reason)).toEqual(['eof', 'eof', 'eof']);
+    expect(disable.stats().reasons.eof).toBe(3);
+  });
+
+  it("a net server given sockets it did not accept (emit('connection')) lingers them; disable() takes its listener off", async () => {
+    const target = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.resume();
+      socket.end('hello');
+    });
+    const before = target.listenerCount('connection');
+    const reports: LingerReport[] = [];
+    const disable = enableLingeringClose(target, { onReport: (report) => reports.push(report) });
+    const front = net.createServer((socket) => target.emit('connection', socket));
+    await listen(front);
+    cleanups.add(() => closeServer(front), disable);
+    for (let run = 0; run < 3; run++) expect(await client(portOf(front), 'hi')).toBe('hello');
+    await until(() => reports.length === 3, 5000, 'three reports');
+    expect(reports.map((report) => report.reason)).toEqual(['eof', 'eof', 'eof']);
+    expect(disable.stats().reasons.eof).toBe(3);
+    expect(target.listenerCount('connection')).toBe(before + 1);
+    disable();
+    expect(target.listenerCount('connection')).toBe(before);
+    // Given after disable(): closes as Node closes it, no linger.
+    expect(await client(portOf(front), 'hi')).toBe('hello');
+    expect(reports).toHaveLength(3);
   });
 });
 
