@@ -219,6 +219,24 @@ export function tlsHandshakeDone(socket: SocketInternals): boolean {
   return (socket as SocketInternals & { _secureEstablished?: boolean })._secureEstablished === true;
 }
 
+/**
+ * The server a socket came from and the one serving it: Node's accept sets `server` and `_server`;
+ * http overwrites `server` with its own on every socket it is given; a TLSSocket has no `_server`,
+ * its tls.Server is in its options.
+ */
+type ServedSocket = SocketInternals & { server?: net.Server | null; _server?: net.Server | null; _tlsOptions?: { server?: net.Server } };
+
+/** The server serving `socket` now (`socket.server`), if any. */
+export function servingServer(socket: net.Socket): net.Server | null {
+  return (socket as ServedSocket).server ?? null;
+}
+
+/** The server that accepted `socket`, whichever serves it now, if any. */
+export function acceptingServer(socket: net.Socket): net.Server | null {
+  const served = socket as ServedSocket;
+  return served._server ?? served._tlsOptions?.server ?? null;
+}
+
 /** Whether Node's own resetAndDestroy() is closing this socket (then it must reset, not linger). */
 export function nodeResetInProgress(socket: SocketInternals): boolean {
   return (socket as SocketInternals & { resetAndClosing?: boolean }).resetAndClosing === true;

@@ -17,8 +17,10 @@ import { addCloseLooker } from '../close-hook.js';
 import { binding, record } from '../native/binding.js';
 import { Field, known, Slot, State, TCP_STATES, type TcpStateName } from '../native/layout.js';
 import {
+  acceptingServer,
   nodeResetInProgress,
   queuedWriteBytes,
+  servingServer,
   transportBytesRead,
   transportHandle,
   transportKind,
@@ -63,12 +65,6 @@ interface Watched {
   onConnection: ((socket: net.Socket) => void) | null;
 }
 
-/**
- * The servers a socket came from: Node's accept sets `server` and `_server`, http overwrites
- * `server` with its own; a TLSSocket has no `_server`, its tls.Server is in its options.
- */
-type Owned = SocketInternals & { server?: net.Server | null; _server?: net.Server | null; _tlsOptions?: { server?: net.Server } };
-
 /** Past this many given sockets, those whose close the look never saw are swept (see {@link giveSocket}). */
 export const SWEEP_FROM = 4096;
 
@@ -95,7 +91,7 @@ export function lookAtClosesOf(server: net.Server, kind: ServerKind, listener: C
   }
   // Only a plain net server needs to be told of the sockets it is given: http and TLS servers set
   // `socket.server` themselves (an http server's accepted sockets pay nothing for it).
-  const onConnection = kind === 'net' ? (socket: net.Socket) => void ((socket as Owned).server !== server && giveSocket(socket, server)) : null;
+  const onConnection = kind === 'net' ? (socket: net.Socket) => void (servingServer(socket) !== server && giveSocket(socket, server)) : null;
   // First, before a listener of the application's can close the socket. An accepted socket pays
   // one call and one comparison.
   if (onConnection) server.prependListener('connection', onConnection);
@@ -126,7 +122,7 @@ export function giveSocket(socket: net.Socket, server: net.Server): boolean {
   if (watched === undefined || !(socket instanceof net.Socket) || socket.destroyed || !audits(watched, socket)) return false;
   const owners = given.get(socket);
   if (owners === undefined) {
-    const had = (socket as Owned).server;
+    const had = servingServer(socket);
     given.set(socket, had ? [had, server] : [server]);
     if (given.size >= sweepAt) sweepGiven();
   } else if (!owners.includes(server)) {
@@ -177,12 +173,12 @@ function lookAtClose(socket: SocketInternals, handle: NodeHandle | null, handedO
 }
 
 /** Who is told of `socket`'s close: the watchers of every watched server it went through. */
-function listenerFor(socket: Owned): CloseListener | undefined {
-  const server = socket.server;
-  const accepted = socket._server ?? socket._tlsOptions?.server;
+function listenerFor(socket: SocketInternals): CloseListener | undefined {
+  const server = servingServer(socket);
+  const accepted = acceptingServer(socket);
   const owners = given.size === 0 ? undefined : given.get(socket);
   // The usual socket: its server accepted it and gave it to nobody. One lookup, nothing allocated.
-  if (owners === undefined && (accepted == null || accepted === server)) {
+  if (owners === undefined && (accepted === null || accepted === server)) {
     const watched = server ? watchedServers.get(server) : undefined;
     return watched !== undefined && audits(watched, socket) ? watched.listener : undefined;
   }

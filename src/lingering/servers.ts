@@ -6,7 +6,7 @@
 // connection: a socket's close looks its server up.
 import net from 'node:net';
 
-import { tlsHandshakeDone, type SocketInternals } from '../node-handle.js';
+import { acceptingServer, servingServer, tlsHandshakeDone, type SocketInternals } from '../node-handle.js';
 import type { LingerSettings } from './options.js';
 import type { LingerPool } from './pool.js';
 import type { LingerReport } from './types.js';
@@ -36,13 +36,8 @@ const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
 // on given sockets, gone with them.
 const kGivenTo = Symbol('sockclose.lingeringGivenTo');
 
-/** The servers a socket came from (see the module comment). */
-type Owned = SocketInternals & {
-  server?: net.Server | null;
-  _server?: net.Server | null;
-  _tlsOptions?: { server?: net.Server };
-  [kGivenTo]?: net.Server;
-};
+/** A socket, with the net server under lingering close it was last given to (if it was). */
+type Given = SocketInternals & { [kGivenTo]?: net.Server };
 
 /**
  * Puts `server`'s connections under lingering close. `kind` 'net': a plain net.Server, which
@@ -54,7 +49,7 @@ export function addServer(server: net.Server, entry: ServerEntry, kind: 'net' | 
   // First, before the application's listener hands the socket on or closes it. An accepted
   // socket pays one comparison.
   const onConnection = (socket: net.Socket): void => {
-    if ((socket as Owned).server !== server && socket instanceof net.Socket) (socket as Owned)[kGivenTo] = server;
+    if (servingServer(socket) !== server && socket instanceof net.Socket) (socket as Given)[kGivenTo] = server;
   };
   givenListeners.set(server, onConnection);
   server.prependListener('connection', onConnection);
@@ -71,15 +66,14 @@ export function removeServer(server: net.Server): void {
 
 /** The lingering server `socket` belongs to, if any. */
 export function serverEntryOf(socket: SocketInternals): ServerEntry | undefined {
-  const owned = socket as Owned;
-  const server = owned.server;
+  const server = servingServer(socket);
   let entry = server ? servers.get(server) : undefined;
   if (entry === undefined) {
     // Given away: the server serving it is not under lingering close (http overwrote `server`
     // with its own), the one it was given to or the one that accepted it may be. A client
     // socket, or an accepted one never given away, pays two property reads.
-    const given = owned[kGivenTo];
-    const accepted = owned._server ?? owned._tlsOptions?.server;
+    const given = (socket as Given)[kGivenTo];
+    const accepted = acceptingServer(socket);
     if (given !== undefined && given !== server) entry = servers.get(given);
     if (entry === undefined && accepted && accepted !== server) entry = servers.get(accepted);
     if (entry === undefined) return undefined;
