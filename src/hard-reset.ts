@@ -42,10 +42,12 @@ const pending = new WeakSet<SocketInternals>();
 export function hardReset(target: SocketTarget): void {
   checkTarget(target, hardReset, 'tcp');
   if (typeof target === 'number') {
+    // What the number is comes first (the probe only reads): an AF_UNIX socket's is NOT_TCP,
+    // whoever holds it, as the socket itself would be.
+    const resolved = resolve(target, hardReset, 'tcp');
     // Closing a live socket's descriptor under libuv: the next connection would get the number,
     // and that socket's destroy() would later close the new connection's descriptor.
     if (heldByLiveSocket(target)) throw socketOwnsFd(target, hardReset);
-    const resolved = resolve(target, hardReset, 'tcp');
     if (resolved.kind === 'fd' && resolved.listening) {
       throw invalidArgValue('target', target, 'is a listening socket, which has no connection to reset', hardReset);
     }

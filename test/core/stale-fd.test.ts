@@ -5,7 +5,8 @@ import tls from 'node:tls';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf } from '../helpers/net.js';
+import { closeServer, listen, portOf, unixPair } from '../helpers/net.js';
+import fs from 'node:fs';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { nextEvent } from '../helpers/wait.js';
@@ -117,6 +118,23 @@ describe("a live socket's descriptor number", () => {
     await nextEvent(live, 'close');
     expect(await echo(next, 'after destroy')).toBe('after destroy');
     expect(sockclose.inspectSocket(next)).toMatchObject({ state: 'ESTABLISHED', pendingError: null });
+  });
+
+  it("an AF_UNIX socket's number is refused as not TCP first (passing the socket would not do either)", async () => {
+    const { client, server, listener, dir } = await unixPair();
+    cleanups.push(() => {
+      client.destroy();
+      server.destroy();
+      listener.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const number = sockclose.socketFd(client);
+    expect(() => sockclose.hardReset(number)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NOT_TCP' }));
+    expect(() => sockclose.hardReset(client)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NOT_TCP' }));
+    // Nothing was closed: the connection still carries data.
+    const got = nextEvent<[Buffer]>(server, 'data');
+    client.write('unix still here');
+    expect((await got)[0].toString()).toBe('unix still here');
   });
 
   it('the number inspectSocket() reports is refused too, and the next connection is untouched', async () => {
