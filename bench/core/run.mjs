@@ -2,7 +2,7 @@
 // `npm run bench`: what sockclose costs, as ratios against baselines measured in the same run.
 //
 //   node bench/core/run.mjs [--only=per-call,closes,load,instructions] [--instructions]
-//                           [--seed=N] [--quick] [--json=FILE]
+//                           [--seed=N] [--quick] [--json=FILE] [--pin]
 //
 // Sections (default: per-call, closes, load; ~20 s on a quiet 2-core machine, about a minute on a busy one):
 //   per-call      ns per call of the synchronous functions vs the same syscalls in C and vs Node's
@@ -11,8 +11,12 @@
 //   load          require('sockclose') vs require('net') in fresh processes; the first native call
 //   instructions  (opt-in: --instructions, needs valgrind, several minutes) user-space
 //                 instructions per call under callgrind: the noise-free view of the per-call table
+// --pin: per-call with JavaScript and the C loop on one CPU (Linux, taskset; see pin.mjs). Not the
+// default: on this VM pinned runs put 150–300 ns more on every JavaScript call (the C loop unchanged),
+// so they are not comparable with the figures in docs/benchmarks.md.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { compileC, scratchDir } from './build-c.mjs';
 import { closes } from './closes.mjs';
@@ -20,18 +24,20 @@ import { hasValgrind, instructions } from './instructions.mjs';
 import { load } from './load.mjs';
 import { machine } from './machine.mjs';
 import { perCall } from './per-call.mjs';
+import { pinCpu, runPinned } from './pin.mjs';
 import { fixed, ratio, table } from './table.mjs';
 
 const require = createRequire(import.meta.url);
 
 function parseArgs(argv) {
-  const options = { only: null, instructions: false, seed: null, quick: false, json: null };
+  const options = { only: null, instructions: false, seed: null, quick: false, json: null, pin: false };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=');
     if (key === 'only') options.only = value.split(',');
     else if (key === 'instructions') options.instructions = true;
     else if (key === 'seed') options.seed = Number(value);
     else if (key === 'quick') options.quick = true;
+    else if (key === 'pin') options.pin = true;
     else if (key === 'json') options.json = value;
     else if (key === 'help' || key === 'h') {
       const header = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
@@ -63,8 +69,11 @@ console.log(`seed ${seed} (orders of interleaving). Reproduce: npm run bench -- 
 const dir = scratchDir();
 
 if (sections.includes('per-call')) {
-  log('per-call: C baseline built with gcc -O2; interleaving JS and C rounds…');
-  const result = await perCall({ dir, seed, rounds: options.quick ? 15 : 61, log });
+  const rounds = options.quick ? 15 : 61;
+  const cpu = options.pin ? pinCpu() : null;
+  log(`per-call: C baseline built with gcc -O2; interleaving JS and C rounds${cpu === null ? '' : `, both pinned to CPU ${cpu}`}…`);
+  const result = cpu === null ? await perCall({ dir, seed, rounds, log }) : runPinned(cpu, fileURLToPath(new URL('per-call-pinned.mjs', import.meta.url)), [dir, String(seed), String(rounds)]);
+  result.pinnedCpu = cpu;
   results.perCall = result;
   const noDelay = result.rows.find((row) => row.name === 'setNoDelay');
   console.log('## Per-call cost (ns per call; medians of interleaved rounds; ratios: median [interquartile] of per-round ratios)\n');
@@ -89,7 +98,7 @@ if (sections.includes('per-call')) {
   console.log(
     `\nsetNoDelay alternates true/false so Node really calls setsockopt each time (${fixed(noDelay.jsNs)} ns; its C equivalent ${fixed(noDelay.cNs)} ns).` +
       ' "above syscalls" = sockclose time minus the C loop\'s time for the same syscalls: what JavaScript, target resolution and N-API add.\n' +
-      `Rounds: ${result.rounds}; loops of ~${result.targetMs} ms each (short, so that most samples escape preemption on a shared machine). Reproduce: npm run bench -- --only=per-call --seed=${seed}\n`,
+      `Rounds: ${result.rounds}; loops of ~${result.targetMs} ms each (short, so that most samples escape preemption on a shared machine); ${cpu === null ? 'not pinned' : `JavaScript and the C loop both pinned to CPU ${cpu} (taskset)`}. Reproduce: npm run bench -- --only=per-call --seed=${seed}${cpu === null ? '' : ' --pin'}\n`,
   );
 }
 
