@@ -19,7 +19,7 @@ const audited = new WeakSet<net.Server>();
  *
  * It never changes how, or when, a connection ends: it reads the kernel's state once per close
  * (one probe: a few getsockopt/ioctl calls) and keeps nothing per connection but, for http, the
- * response last on it, and for a socket given to it, the servers it went through, until the close.
+ * response last on it until the close (a socket given to it carries the servers it went through).
  * Each recorded close is also published on `sockclose:audit:close` (see docs/observability.md). A
  * socket handed from one audited server to another is recorded by each audit, once. TLS servers:
  * each connection is recorded once, as its TLSSocket (a failed handshake included). Without the

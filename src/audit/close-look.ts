@@ -7,7 +7,7 @@
 // went through: the one that accepted it (`socket._server`, or for a TLSSocket the tls.Server that
 // made it), the one it is served by (`socket.server`: Node's accept sets it, and http sets it to
 // its own on every socket it is given), and any plain net server it was given to
-// (`server.emit('connection', socket)`, which sets nothing: kept in `given` until the close). For
+// (`server.emit('connection', socket)`, which sets nothing: marked on the socket, markGiven()). For
 // TLS servers only the TLSSocket is audited, not the raw socket under it. An accepted socket nobody
 // gave away costs two property reads at its close, and nothing is kept for it. The look only
 // reads: it never changes how, or when, a socket closes.
@@ -18,6 +18,8 @@ import { binding, record } from '../native/binding.js';
 import { Field, known, Slot, State, TCP_STATES, type TcpStateName } from '../native/layout.js';
 import {
   acceptingServer,
+  givenTo,
+  markGiven,
   nodeResetInProgress,
   queuedWriteBytes,
   servingServer,
@@ -25,6 +27,7 @@ import {
   transportHandle,
   transportKind,
   type NodeHandle,
+  type ServerKind,
   type SocketInternals,
 } from '../node-handle.js';
 import { platform } from '../platform/index.js';
@@ -49,14 +52,6 @@ export interface CloseLook {
  */
 export type CloseListener = (socket: SocketInternals, look: CloseLook | null) => void;
 
-/**
- * How a watched server's sockets are found at their close. `'net'`: `socket.server` (Node sets it
- * when the server accepts), and a 'connection' listener for the sockets it is given. `'http'`:
- * `socket.server` (http sets it on every socket it serves, given ones too). `'tls'`: its
- * TLSSockets, made with their `server` set; never the raw sockets under them.
- */
-export type ServerKind = 'net' | 'http' | 'tls';
-
 interface Watched {
   listener: CloseListener;
   /** A TLS server: its TLSSockets are audited, not the raw sockets under them. */
@@ -65,17 +60,7 @@ interface Watched {
   onConnection: ((socket: net.Socket) => void) | null;
 }
 
-/** Past this many given sockets, those whose close the look never saw are swept (see {@link giveSocket}). */
-export const SWEEP_FROM = 4096;
-
 const watchedServers = new WeakMap<net.Server, Watched>();
-// Open sockets given to a watched server that sets no `socket.server` of its own (a net server
-// given a socket, an http server a request another server's connection brought): the servers
-// each went through, in order (the `socket.server` it had, then each watched server given it).
-// Only given sockets enter, and each leaves at its close: a Map, as recorder.ts's responses (a
-// WeakMap would cost the garbage collector work for each young socket it holds).
-const given = new Map<net.Socket, net.Server[]>();
-let sweepAt = SWEEP_FROM;
 let installed = false;
 
 /**
@@ -120,22 +105,8 @@ export function stopLookingAt(server: net.Server, listener: CloseListener): void
 export function giveSocket(socket: net.Socket, server: net.Server): boolean {
   const watched = watchedServers.get(server);
   if (watched === undefined || !(socket instanceof net.Socket) || socket.destroyed || !audits(watched, socket)) return false;
-  const owners = given.get(socket);
-  if (owners === undefined) {
-    const had = servingServer(socket);
-    given.set(socket, had ? [had, server] : [server]);
-    if (given.size >= sweepAt) sweepGiven();
-  } else if (!owners.includes(server)) {
-    owners.push(server);
-  }
+  markGiven(socket, server);
   return true;
-}
-
-// A given socket whose close the look never saw (a _destroy replaced on the instance) leaves its
-// entry: swept, rarely, once the map has grown.
-function sweepGiven(): void {
-  for (const socket of given.keys()) if (socket.destroyed && !(socket as SocketInternals)._handle) given.delete(socket);
-  sweepAt = Math.max(SWEEP_FROM, given.size * 2);
 }
 
 /** Whether `watched` audits `socket` (a TLS server: only its TLSSockets). */
@@ -176,13 +147,12 @@ function lookAtClose(socket: SocketInternals, handle: NodeHandle | null, handedO
 function listenerFor(socket: SocketInternals): CloseListener | undefined {
   const server = servingServer(socket);
   const accepted = acceptingServer(socket);
-  const owners = given.size === 0 ? undefined : given.get(socket);
+  const owners = givenTo(socket);
   // The usual socket: its server accepted it and gave it to nobody. One lookup, nothing allocated.
   if (owners === undefined && (accepted === null || accepted === server)) {
     const watched = server ? watchedServers.get(server) : undefined;
     return watched !== undefined && audits(watched, socket) ? watched.listener : undefined;
   }
-  if (owners !== undefined) given.delete(socket);
   // The last server given the socket first: the one serving it (http: its request is on record,
   // and it is the server a recorder watching several records it as, and the channel publishes).
   const servers = owners ? owners.slice().reverse() : [];

@@ -4,16 +4,17 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
 import net from 'node:net';
-import type tls from 'node:tls';
 
 import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
 import type { LingerReport } from '../lingering/types.js';
 import type { SocketInternals } from '../target.js';
-import { giveSocket, lookAtClosesOf, stopLookingAt, SWEEP_FROM, type CloseLook, type ServerKind } from './close-look.js';
+import { servingServer, serverKind } from '../node-handle.js';
+import { giveSocket, lookAtClosesOf, stopLookingAt, type CloseLook } from './close-look.js';
 import { summarize } from './summary.js';
 import type { AuditedClose, AuditedRequest, CloseAuditCounts } from './types.js';
 
 const MAX_PATH = 200;
+const SWEEP_FROM = 4096;
 
 // The lingering close's reports, from its channel: whichever copy of sockclose runs the linger
 // (it publishes right before the descriptor closes), the audit learns that it handled the close.
@@ -164,7 +165,7 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
     if (response !== undefined) responses.delete(socket);
     if (active && look !== null) recorder.add(socket, look, server, response);
   };
-  lookAtClosesOf(server, kindOf(server), onClose);
+  lookAtClosesOf(server, serverKind(server), onClose);
   // http and https servers (an https.Server is no http.Server, but has its methods).
   const isHttp = server instanceof http.Server || typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
   let sweepAt = SWEEP_FROM;
@@ -173,7 +174,7 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
     // Only a connection whose close onClose will see: the server's own (http sets `socket.server`
     // on every connection it serves, given ones too), or one a request given to it came on (from
     // another server: then audited as given to this one too). Never a Duplex that is no net.Socket.
-    const seen = (socket as { server?: net.Server }).server === server ? socket instanceof net.Socket : giveSocket(socket, server);
+    const seen = servingServer(socket) === server ? socket instanceof net.Socket : giveSocket(socket, server);
     if (!seen) return;
     responses.set(socket, response);
     // A close the look never saw (a socket whose _destroy someone else replaced) leaves its
@@ -197,16 +198,6 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
       release();
     },
   };
-}
-
-/** How close-look finds `server`'s sockets. */
-function kindOf(server: net.Server): ServerKind {
-  // TLS: the sockets that close are the TLSSocket objects the handshake gives, not the raw ones.
-  // tls is loaded here, not with the module: it brings all of crypto.
-  const { Server: TlsServer } = require('node:tls') as typeof tls;
-  if (server instanceof TlsServer) return 'tls';
-  // Node's http connection listener sets `socket.server` on every socket it serves.
-  return server instanceof http.Server ? 'http' : 'net';
 }
 
 function emptyCounts(): CloseAuditCounts {

@@ -1,8 +1,7 @@
-import type http from 'node:http';
 import net from 'node:net';
-import type tls from 'node:tls';
 
 import { invalidArgType, invalidArgValue, unsupported } from '../errors.js';
+import { serverKind } from '../node-handle.js';
 import { currentPlatform } from '../platform/index.js';
 import { requireNative } from '../target.js';
 import { installLingeringHooks } from './hooks.js';
@@ -65,14 +64,10 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   preparePool();
   const owner: Owner = { active: true, pool, onReport };
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
-  // tls is loaded here, not with the module: it brings all of crypto, which require('sockclose')
-  // should not pay for.
-  const { Server: TlsServer } = require('node:tls') as typeof tls;
-  const { Server: HttpServer } = require('node:http') as typeof http;
+  const kind = serverKind(server);
   // Nothing per connection: a closing socket finds its server (src/lingering/servers.ts).
   installLingeringHooks();
-  const tlsServer = server instanceof TlsServer;
-  addServer(server, { owner, settings, tls: tlsServer }, tlsServer ? 'tls' : server instanceof HttpServer ? 'http' : 'net');
+  addServer(server, { owner, settings, tls: kind === 'tls' }, kind);
   enabled.add(server);
 
   const disable = (): void => {

@@ -6,7 +6,7 @@
 // connection: a socket's close looks its server up.
 import net from 'node:net';
 
-import { acceptingServer, servingServer, tlsHandshakeDone, type SocketInternals } from '../node-handle.js';
+import { acceptingServer, givenTo, markGiven, servingServer, tlsHandshakeDone, type ServerKind, type SocketInternals } from '../node-handle.js';
 import type { LingerSettings } from './options.js';
 import type { LingerPool } from './pool.js';
 import type { LingerReport } from './types.js';
@@ -32,24 +32,17 @@ export interface ServerEntry {
 const servers = new WeakMap<net.Server, ServerEntry>();
 // The 'connection' listener of each plain net server under lingering close (see addServer()).
 const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
-// The net server under lingering close a socket was last given to, on the socket itself: set only
-// on given sockets, gone with them.
-const kGivenTo = Symbol('sockclose.lingeringGivenTo');
-
-/** A socket, with the net server under lingering close it was last given to (if it was). */
-type Given = SocketInternals & { [kGivenTo]?: net.Server };
-
 /**
  * Puts `server`'s connections under lingering close. `kind` 'net': a plain net.Server, which
  * also takes the sockets it is given (http and TLS servers set `socket.server` themselves).
  */
-export function addServer(server: net.Server, entry: ServerEntry, kind: 'net' | 'http' | 'tls'): void {
+export function addServer(server: net.Server, entry: ServerEntry, kind: ServerKind): void {
   servers.set(server, entry);
   if (kind !== 'net') return;
   // First, before the application's listener hands the socket on or closes it. An accepted
   // socket pays one comparison.
   const onConnection = (socket: net.Socket): void => {
-    if (servingServer(socket) !== server && socket instanceof net.Socket) (socket as Given)[kGivenTo] = server;
+    if (servingServer(socket) !== server && socket instanceof net.Socket) markGiven(socket, server);
   };
   givenListeners.set(server, onConnection);
   server.prependListener('connection', onConnection);
@@ -70,12 +63,12 @@ export function serverEntryOf(socket: SocketInternals): ServerEntry | undefined 
   let entry = server ? servers.get(server) : undefined;
   if (entry === undefined) {
     // Given away: the server serving it is not under lingering close (http overwrote `server`
-    // with its own), the one it was given to or the one that accepted it may be. A client
-    // socket, or an accepted one never given away, pays two property reads.
-    const given = (socket as Given)[kGivenTo];
+    // with its own); one it was given to (the latest first) or the one that accepted it may be.
+    // A client socket, or an accepted one never given away, pays two property reads.
+    const given = givenTo(socket);
+    for (let i = given === undefined ? -1 : given.length - 1; entry === undefined && i >= 0; i--) entry = servers.get(given![i]!);
     const accepted = acceptingServer(socket);
-    if (given !== undefined && given !== server) entry = servers.get(given);
-    if (entry === undefined && accepted && accepted !== server) entry = servers.get(accepted);
+    if (entry === undefined && accepted !== null && accepted !== server) entry = servers.get(accepted);
     if (entry === undefined) return undefined;
   }
   if (entry.tls && !tlsHandshakeDone(socket)) return undefined;

@@ -54,6 +54,26 @@ function nextClosePublished(ms: number, what: string): Promise<{ close: Close; s
   return within(published, ms, what);
 }
 
+/**
+ * An audited net server that destroys each connection at once, under lingering close (idle timeout
+ * `idleTimeout` ms), the audit's published closes, and one client that never ends its side.
+ */
+async function silentClientLingering(idleTimeout: number) {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.destroy();
+  });
+  const { audit, port } = await start(server);
+  const lingering = sockclose.enableLingeringClose(server, { idleTimeout });
+  cleanups.push(lingering);
+  const published = closesPublished();
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  client.on('error', () => {});
+  client.resume();
+  cleanups.push(() => client.destroy());
+  return { audit, lingering, published };
+}
+
 /** Resolves when the server's next accepted socket has closed. */
 function nextServerSocketClosed(server: net.Server, event = 'connection'): Promise<unknown> {
   return nextEvent<[net.Socket]>(server, event).then(([socket]) => nextEvent(socket, 'close', 10_000, 'ignore'));
@@ -343,18 +363,8 @@ describe('auditCloses and a lingering close that reports after the look', () => 
   });
 
   it('a connection the lingering close took over with nothing unread, then reset at its idle timeout: an RST asked for, not a FIN', async () => {
-    const server = net.createServer((socket) => {
-      socket.on('error', () => {});
-      socket.destroy();
-    });
-    const { audit, port } = await start(server);
-    cleanups.push(sockclose.enableLingeringClose(server, { idleTimeout: 100 }));
-    const published = closesPublished();
-    // Never ends its side: the linger's idle timeout ends the connection, with RST (onTimeout 'reset').
-    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    client.on('error', () => {});
-    client.resume();
-    cleanups.push(() => client.destroy());
+    // The client never ends its side: the linger's idle timeout ends the connection, with RST (onTimeout 'reset').
+    const { audit, published } = await silentClientLingering(100);
     await until(() => audit.counts().lingered === 1, 5000, 'the lingering close recorded');
     expect(audit.counts()).toMatchObject({ closed: 1, ends: { fin: 0, rst: 1 }, abortiveResets: 1, unreadResets: 0, resetsWithData: 0, lingered: 1 });
     expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive', lingered: expect.objectContaining({ reason: 'idle-timeout', closedWith: 'reset' }) })]);
@@ -385,18 +395,7 @@ describe('auditCloses and a lingering close that reports after the look', () => 
   });
 
   it('an audit stopped while a close it recorded still lingers: the linger\'s end still corrects it and is published', async () => {
-    const server = net.createServer((socket) => {
-      socket.on('error', () => {});
-      socket.destroy();
-    });
-    const { audit, port } = await start(server);
-    const lingering = sockclose.enableLingeringClose(server, { idleTimeout: 1000 });
-    cleanups.push(lingering);
-    const published = closesPublished();
-    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    client.on('error', () => {});
-    client.resume();
-    cleanups.push(() => client.destroy());
+    const { audit, lingering, published } = await silentClientLingering(1000);
     await until(() => audit.counts().closed === 1, 5000, 'the close recorded');
     // The only audit stops while the connection lingers (its idle timeout is a second away).
     expect(lingering.stats().lingering).toBe(1);
