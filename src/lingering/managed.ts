@@ -181,7 +181,10 @@ export class Managed implements ReadSink, Ticking {
 
   private expire(socket: SocketInternals, reason: EarlyEnd): void {
     this.stopWatching();
-    this.expired = reason;
+    // Idle, but the peer finished meanwhile (its FIN is in: read by Node, or held by the kernel
+    // behind input nobody read): the application held the socket, not the peer. Nothing is left
+    // to wait for on the wire, so the close ends as the peer's end does: 'eof', no reset.
+    if (reason !== 'idle-timeout' || !peerFinished(socket)) this.expired = reason;
     socket.destroy();
   }
 }
@@ -534,6 +537,24 @@ function connectionReset(handle: NodeHandle): boolean {
   if (native === null || transportKind(handle) !== 'tcp' || native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
   const rules = platform();
   return rules.tcpState(record, 'tcp') === State.CLOSE && rules.peerFinReceived(record, transportBytesRead(handle)) === false;
+}
+
+/**
+ * Whether the peer's FIN has arrived: Node read it (its stream ended, even if nobody consumed what
+ * came before), or the kernel says so: a state only that FIN leads to, or CLOSE with the FIN
+ * counted (a socket our FIN had already left in FIN_WAIT2 goes to CLOSE at the peer's, as the
+ * connection moves on to TIME_WAIT).
+ */
+function peerFinished(socket: SocketInternals): boolean {
+  if (inputEnded(socket)) return true;
+  const handle = socket._handle;
+  const native = binding();
+  if (!handle || native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return false;
+  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
+  const rules = platform();
+  const state = rules.tcpState(record, 'tcp');
+  if (state === State.CLOSE) return rules.peerFinReceived(record, transportBytesRead(handle)) === true;
+  return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT;
 }
 
 /** Bytes in the kernel's send queue (raw: our FIN, once sent, may count), or -1 where unknown. */

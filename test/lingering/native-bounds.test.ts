@@ -5,7 +5,8 @@ import net from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { connectionsLeftOnServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
+import { kernelClient } from '../helpers/kernel-client.js';
+import { closeServer, connectionsLeftOnServer, listen, openSockets, portOf, socketsOpenedSince } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
@@ -39,6 +40,34 @@ describe('native lingerer bounds', () => {
     await until(() => connectionsLeftOnServer(server) === 0, 10_000, 'the server-side connections to be gone');
     await until(() => socketsOpenedSince(before).length <= 1, 10_000, 'the descriptors to be closed');
     await held.release();
+  });
+
+  // The application half-closed and never read; the peer then finished (its FIN came after ours).
+  // The watch still holds the socket to the idle timeout (the application may yet read what is
+  // buffered), but nothing is left to wait for on the wire: the close ends as the peer's end does,
+  // 'eof' and a normal close, not a timeout's reset to a connection both sides finished.
+  it.each([
+    ['in the kernel (a paused socket: Node read nothing)', true, 4],
+    ["in Node's buffer (read, never consumed: Node emits no 'end')", false, 0],
+  ])('end(), the peer finishes, its input left unread %s: ends at the idle timeout as eof, no reset', async (_where, paused, drained) => {
+    const server = net.createServer({ pauseOnConnect: paused }, (socket) => {
+      socket.on('error', () => {});
+      socket.write('hello');
+      socket.end(); // never reads: no 'data' listener, no resume()
+    });
+    const reports: Report[] = [];
+    const control = enableLingeringClose(server, { idleTimeout: 300, maxTimeout: 5000, onReport: (report) => reports.push(report) });
+    await listen(server);
+    cleanups.add(() => closeServer(server), control);
+    // Sends 4 bytes, reads to our FIN, then closes (its FIN).
+    const seen = await kernelClient({ port: portOf(server), send: 4 });
+    expect(seen).toMatchObject({ received: 5, end: 'eof', sendError: null });
+    await until(() => reports.length === 1, 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: drained, error: null });
+    // Held to the idle timeout all the same: the application had that long to read.
+    expect(reports[0]!.durationMs).toBeGreaterThanOrEqual(300);
+    expect(control.stats()).toMatchObject({ lingering: 0, resets: 0 });
+    expect(control.stats().reasons).toMatchObject({ eof: 1, 'idle-timeout': 0 });
   });
 
   it("setLinger(socket, 20) under maxTimeout 1000, peer not reading: the descriptor closes within the cap, counted meanwhile", async () => {
