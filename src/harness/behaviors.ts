@@ -4,8 +4,9 @@
 // those N bytes, a "FIN then reset" waits until every byte has left and then sends both at once,
 // a "close with unread input" waits until input is really waiting. These points have no event,
 // so they are polled from the kernel (kernel-wait.ts), bounded by the server's timeout.
-// A peer that leaves while a behaviour waits out delayMs ends the wait: a paused socket hears of
-// no FIN or RST, so that too is polled from the kernel (watchPeer).
+// A peer that leaves while a behaviour waits (out delayMs, or for it, within timeoutMs) ends the
+// wait: a paused socket hears of no FIN or RST, so that too is polled from the kernel (watchPeer,
+// waitForPeer).
 import type net from 'node:net';
 
 import { hardReset } from '../hard-reset.js';
@@ -78,7 +79,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   async 'reset-on-accept'(context) {
     const { socket, settings, step } = context;
     // Not even an HTTP request head is awaited; with awaitRequest, a first byte (left unread).
-    if (settings.awaitRequest) step('request', { result: await waitForKernel(socket, hasUnreadInput, settings.timeoutMs) });
+    if (settings.awaitRequest && !(await waitForPeer(context, 'request', hasUnreadInput, true))) return;
     // Its FIN alone is no departure: a half-closed client may still read, and the RST is the fault.
     if (settings.delayMs > 0 && !(await pause(context, false))) return;
     reset(socket, step);
@@ -86,18 +87,18 @@ const behaviors: Record<FaultBehavior, Behavior> = {
 
   async 'reset-after-bytes'(context) {
     const { socket, settings, step } = context;
-    await awaitRequest(context);
+    if (!(await awaitRequest(context))) return;
     const payload = responsePayload(settings.protocol, settings.responseBytes).subarray(0, settings.bytes);
     await write(socket, payload, step);
-    const acked = await waitForKernel(socket, allAcknowledged, settings.timeoutMs);
-    step('acknowledged', { result: acked });
+    // Its FIN does not end this wait: a half-closed peer may still read, and acknowledge.
+    if (!(await waitForPeer(context, 'acknowledged', allAcknowledged, false))) return;
     if (settings.delayMs > 0 && !(await pause(context, false))) return;
     reset(socket, step);
   },
 
   async 'close-with-unread'(context) {
     const { socket, settings, step } = context;
-    await awaitRequest(context);
+    if (!(await awaitRequest(context))) return;
     await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
     // Input must be waiting for the close to reset (in http, a request body: a GET has none).
     const unread = await waitForKernel(socket, unreadInputSettled, settings.timeoutMs);
@@ -111,7 +112,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
 
   async 'fin-then-reset'(context) {
     const { socket, settings, step } = context;
-    await awaitRequest(context);
+    if (!(await awaitRequest(context))) return;
     await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
     if (settings.delayMs === 0) {
       // FIN and RST back to back, in one turn of the event loop, once every byte has left: the
@@ -133,7 +134,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
 
   async 'half-close'(context) {
     const { socket, settings, step } = context;
-    await awaitRequest(context);
+    if (!(await awaitRequest(context))) return;
     await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
     await fin(socket, step);
     socket.resume();
@@ -143,7 +144,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
 
   async 'slow-close'(context) {
     const { socket, settings, step } = context;
-    await awaitRequest(context);
+    if (!(await awaitRequest(context))) return;
     await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
     socket.resume();
     if (!(await peerEnd(socket, step))) return;
@@ -166,7 +167,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
 
   async 'lingering-close'(context) {
     const { socket, settings, step } = context;
-    await awaitRequest(context);
+    if (!(await awaitRequest(context))) return;
     await linger(socket, responsePayload(settings.protocol, settings.responseBytes), settings, step);
   },
 
@@ -185,13 +186,42 @@ export function runBehavior(context: BehaviorContext): Promise<void> {
   return behaviors[context.settings.behavior](context);
 }
 
-async function awaitRequest({ socket, settings, step }: BehaviorContext): Promise<void> {
+/** Waits for the request (see BehaviorSettings.awaitRequest). False if the peer left meanwhile. */
+async function awaitRequest(context: BehaviorContext): Promise<boolean> {
+  const { socket, settings, step } = context;
   if (settings.protocol !== 'http') {
-    if (settings.awaitRequest) step('request', { result: await waitForKernel(socket, hasUnreadInput, settings.timeoutMs) });
-    return;
+    // A FIN ends the wait: no byte can follow it. The behaviour goes on (the peer may still read).
+    return !settings.awaitRequest || (await waitForPeer(context, 'request', hasUnreadInput, true));
   }
   const head = await readRequestHead(socket, settings.timeoutMs);
   step('request-head', { result: head.outcome, bytesRead: head.bytesRead });
+  return true;
+}
+
+/**
+ * A wait for the peer (bounded by `timeoutMs`, logged as a `name` step with its result) that the
+ * peer's departure ends at once: its reset, or both FINs exchanged. Then, as after delayMs, a
+ * `'peer-left'` step, the socket closed, and false: nobody is left to fault. With `finEnds`, its
+ * FIN ends the wait too (`'peer-finished'`: the wait was for its input, and none can follow), and
+ * the behaviour goes on.
+ */
+async function waitForPeer(
+  { socket, settings, step }: BehaviorContext,
+  name: string,
+  condition: (inspection: SocketInspection, socket: net.Socket) => boolean,
+  finEnds: boolean,
+): Promise<boolean> {
+  let departure = null as Departure | null;
+  const result = await waitForKernel(socket, condition, settings.timeoutMs, (inspection) => {
+    departure = peerDeparture(inspection, false);
+    if (departure !== null) return 'peer-left';
+    return finEnds && peerFinIn(inspection) ? 'peer-finished' : null;
+  });
+  step(name, { result });
+  if (departure === null) return true;
+  step('peer-left', { ...departure });
+  if (!socket.destroyed) socket.destroy();
+  return false;
 }
 
 /** How the peer left while a behaviour waited: the `'peer-left'` step's detail. */
@@ -286,8 +316,13 @@ function peerDeparture(inspection: SocketInspection, finLeaves: boolean): Depart
   const error = inspection.pendingError?.code ?? null;
   if (error !== null) return { end: error === 'EPIPE' ? 'fin-rst' : 'rst', state, error };
   if (state === 'CLOSE') return { end: peerFinReceived === false ? 'rst' : 'fin', state, error };
-  if (finLeaves && (peerFinReceived === true || PEER_FIN_STATES.has(state))) return { end: 'fin', state, error };
+  if (finLeaves && peerFinIn(inspection)) return { end: 'fin', state, error };
   return null;
+}
+
+/** Whether the peer's FIN has arrived (counted, or a state only it leads to). */
+function peerFinIn({ state, peerFinReceived }: SocketInspection): boolean {
+  return peerFinReceived === true || PEER_FIN_STATES.has(state);
 }
 
 function unreadNow(socket: net.Socket): number | null {

@@ -46,7 +46,12 @@ export interface FaultServerOptions {
    * `'peer-left'` step.
    */
   delayMs?: number;
-  /** Bound on each wait for the peer: request head, acknowledgement, unread input. Default 5000 ms. */
+  /**
+   * Bound on each wait for the peer: request head, acknowledgement, unread input. Default 5000 ms.
+   * A peer that leaves meanwhile (its reset) ends a wait for a request byte or an acknowledgement
+   * at once, as it ends `delayMs` (a `'peer-left'` step; the behaviour stops). Its FIN ends the
+   * wait for a request byte (none can follow; result `'peer-finished'`), and the behaviour goes on.
+   */
   timeoutMs?: number;
   /**
    * Start only once the client has sent at least one byte (which stays unread); in http mode the
@@ -66,8 +71,9 @@ export interface FaultServerOptions {
 export interface FaultStep {
   /**
    * What was done or seen: `'request-head'`, `'wrote'`, `'acknowledged'`, `'fin'`, `'reset'`, `'peer-eof'`, `'error'`, …
-   * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`,
-   * so the wait ended there and the behaviour's last step was skipped; its detail is `{ end, state,
+   * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`
+   * (or waited for it: a request byte, an acknowledgement), so the wait ended there and the
+   * behaviour's remaining steps were skipped; its detail is `{ end, state,
    * error }`: `'fin'`, `'rst'` or `'fin-rst'` (as {@link CloseObservation}'s `peer`), the server
    * socket's TCP state, and the reset the kernel held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
    */

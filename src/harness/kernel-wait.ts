@@ -7,17 +7,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { inspectSocket, type SocketInspection } from '../inspect-socket.js';
 
-/** How a wait ended. */
-export type WaitResult = 'met' | 'timeout' | 'closed';
+/**
+ * How a wait ended: the condition held, the time ran out, the socket closed; or, as `ended`
+ * judged: the peer left (`'peer-left'`), or its FIN means the condition can never hold
+ * (`'peer-finished'`).
+ */
+export type WaitResult = 'met' | 'timeout' | 'closed' | 'peer-left' | 'peer-finished';
 
 /**
  * Resolves `'met'` once `condition(inspection)` holds, `'timeout'` after `timeoutMs`, or
- * `'closed'` as soon as the socket is destroyed or cannot be inspected any more.
+ * `'closed'` as soon as the socket is destroyed or cannot be inspected any more. `ended`, given
+ * each inspection the condition did not satisfy, may end the wait first with what it returns.
  */
 export async function waitForKernel(
   socket: net.Socket,
   condition: (inspection: SocketInspection, socket: net.Socket) => boolean,
   timeoutMs: number,
+  ended?: (inspection: SocketInspection) => 'peer-left' | 'peer-finished' | null,
 ): Promise<WaitResult> {
   const deadline = Date.now() + timeoutMs;
   // Most of these states are reached within a loopback round trip: start at 1 ms, back off to 16.
@@ -30,6 +36,8 @@ export async function waitForKernel(
       return 'closed';
     }
     if (condition(inspection, socket)) return 'met';
+    const early = ended?.(inspection) ?? null;
+    if (early !== null) return early;
     const left = deadline - Date.now();
     if (left <= 0) return 'timeout';
     await sleep(Math.min(delay, left));

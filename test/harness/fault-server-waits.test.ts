@@ -1,0 +1,98 @@
+// A client that leaves while a behaviour waits for it (a request byte, an acknowledgement: waits
+// bounded by timeoutMs): the wait ends at once, as delayMs does (fault-server-delay.test.ts). The
+// timeout is a minute, so a server that waited it out would fail every test here on the report's
+// timeout. The clients are kernel-level (Python): a fixed, small window keeps bytes unacknowledged.
+import net from 'node:net';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import type { FaultConnectionReport, FaultServerOptions } from '../../lib/harness/index.js';
+import { KernelPeer } from '../lingering/kernel-peer.js';
+import { nextEvent, within } from '../helpers/wait.js';
+import { harness } from './load.js';
+import { Cleanup, nextReport } from './util.js';
+
+const { createFaultServer, observeClose } = harness;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+let peer: KernelPeer;
+beforeAll(() => {
+  peer = new KernelPeer();
+});
+afterAll(() => peer.close());
+
+const MINUTE = 60_000;
+// Each test's own bound: well under the wait's timeout, above nextReport's 10 s.
+const TEST_MS = 15_000;
+
+const steps = (report: FaultConnectionReport) => report.steps.map((s) => s.step);
+const detailOf = (report: FaultConnectionReport, name: string) => report.steps.find((s) => s.step === name)?.detail;
+
+async function faultServer(options: Omit<FaultServerOptions, 'timeoutMs'>) {
+  const server = cleanup.add(await createFaultServer({ ...options, timeoutMs: MINUTE }));
+  return { server, report: nextReport<FaultConnectionReport>(server) };
+}
+
+describe('fault server, the peer leaves during a wait bounded by timeoutMs', () => {
+  it(
+    'awaitRequest: a client that resets before sending a byte ends the wait; the behaviour stops there',
+    async () => {
+      const { server, report } = await faultServer({ behavior: 'reset-after-bytes', awaitRequest: true });
+      const seen = await peer.run({ port: server.port, steps: [{ waitMs: 50 }, { reset: true }], timeoutMs: 5000 });
+      expect(seen.connectError).toBeNull();
+      const r = await report;
+      expect(steps(r)).toEqual(['request', 'peer-left']);
+      expect(detailOf(r, 'request')).toEqual({ result: 'peer-left' });
+      expect(detailOf(r, 'peer-left')).toMatchObject({ end: 'rst' });
+      expect(r.observation.peer).toBe('rst');
+      await within(server.close(), 2000, 'server.close()');
+    },
+    TEST_MS,
+  );
+
+  it(
+    'awaitRequest: a client that half-closes without sending a byte ends the wait (nothing can follow its FIN); it still gets the fault',
+    async () => {
+      const { server, report } = await faultServer({ behavior: 'reset-on-accept', awaitRequest: true });
+      const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+      const clientSide = within(observeClose(client), 10_000, 'the client socket to close');
+      await nextEvent(client, 'connect', 5000);
+      client.end();
+      client.resume();
+      const r = await report;
+      expect(steps(r)).toEqual(['request', 'reset']);
+      expect(detailOf(r, 'request')).toEqual({ result: 'peer-finished' });
+      expect(await clientSide).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
+    },
+    TEST_MS,
+  );
+
+  it(
+    'reset-after-bytes: a client that resets with bytes unacknowledged (a full window) ends the wait for the acknowledgement',
+    async () => {
+      const { server, report } = await faultServer({ behavior: 'reset-after-bytes', bytes: 65_536, responseBytes: 65_536 });
+      // A 4 KiB receive buffer, read once, then nothing: the window closes with bytes left unacknowledged.
+      const seen = await peer.run({ port: server.port, rcvbuf: 4096, steps: [{ recvUntil: 1 }, { waitMs: 300 }, { reset: true }], timeoutMs: 5000 });
+      expect(seen.received).toBeLessThan(65_536);
+      const r = await report;
+      expect(steps(r)).toEqual(['wrote', 'acknowledged', 'peer-left']);
+      expect(detailOf(r, 'acknowledged')).toEqual({ result: 'peer-left' });
+      expect(detailOf(r, 'peer-left')).toMatchObject({ end: 'rst' });
+      await within(server.close(), 2000, 'server.close()');
+    },
+    TEST_MS,
+  );
+
+  it(
+    "reset-after-bytes: a client's FIN does not end the wait (it may still read and acknowledge): the reset follows the acknowledgement",
+    async () => {
+      const { server, report } = await faultServer({ behavior: 'reset-after-bytes', bytes: 65_536, responseBytes: 65_536 });
+      const seen = await peer.run({ port: server.port, rcvbuf: 4096, steps: [{ shutdown: true }, { waitMs: 300 }, { recvEnd: true }], timeoutMs: 5000 });
+      const r = await report;
+      expect(steps(r)).toEqual(['wrote', 'acknowledged', 'reset']);
+      expect(detailOf(r, 'acknowledged')).toEqual({ result: 'met' });
+      expect(seen).toMatchObject({ received: 65_536, end: 'ECONNRESET' });
+    },
+    TEST_MS,
+  );
+});
