@@ -56,6 +56,7 @@ class Connection {
   }
 
   unsigned flags() const { return flags_; }
+  uint32_t token() const { return token_; }
 
   // Reads and discards what is waiting: kEnded (Finish() was called), kWouldBlock (nothing
   // left for now) or kMore (the per-wake-up share is used up; the rest comes next time).
@@ -265,8 +266,20 @@ void Lingerer::ArmTimer(uint64_t deadline) {
   uv_timer_start(&timer_, TimerCallback, due > now ? due - now : 0, 0);
 }
 
+bool Lingerer::Cut(uint32_t token) {
+  // A scan: cuts are rare (a caller giving up on one linger), and the heap is the only list.
+  for (Connection* connection : due_heap_) {
+    if (connection->token() != token) continue;
+    // What came meanwhile first: a peer that already finished ended its linger, not the caller.
+    if (connection->Drain() != Connection::kEnded) connection->End(kEndAborted, 0);
+    return true;
+  }
+  return false;
+}
+
 void Lingerer::Finish(Connection* connection, int reason, int error) {
-  const bool reset_asked = (reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit) &&
+  const bool reset_asked = (reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit ||
+                            reason == kEndAborted) &&
                            (connection->flags() & kResetOnTimeout);
   const bool reset = connection->CloseDescriptor(reset_asked);
   QueueReport(connection->MakeReport(reason, error, reset));

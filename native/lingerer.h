@@ -33,6 +33,7 @@ enum EndReason : int {
   kEndMaxTimeout = 2,
   kEndError = 3,
   kEndDrainLimit = 4,
+  kEndAborted = 5,  // Cut(): the caller ended it
 };
 
 // Start() flags.
@@ -92,6 +93,11 @@ class Lingerer {
 
   // Connections lingering now.
   size_t Count() const { return due_heap_.size(); }
+
+  // Ends the linger named `token` now, as its caller asked: closed as a timeout closes it (RST
+  // with kResetOnTimeout), reported as kEndAborted; unless a last read finds it over (the peer's
+  // FIN or reset came meanwhile), which is reported as such. True if that linger was running.
+  bool Cut(uint32_t token);
 
   // Moves the waiting reports into `out` (cleared first).
   void TakeReports(std::vector<Report>* out);

@@ -50,6 +50,7 @@ export type {
   LingerEndReason,
   LingerReport,
   LingeringCloseControl,
+  LingeringCloseCallOptions,
   LingeringCloseOptions,
   LingeringCloseStats,
 } from './lingering/index.js';

@@ -141,11 +141,13 @@ async function exercisePublic() {
   }
 }
 
-/** The native lingerer on each of its ends: eof, idle timeout, drain limit, reset, abortive, bad arguments. */
+/** The native lingerer on each of its ends: eof, idle timeout, drain limit, reset, abortive, cut (aborted), bad arguments. */
 async function exerciseLingering(native) {
   expectThrow('lingerStart without numbers', () => native.lingerStart('x'));
   expectThrow('lingerSink without a function', () => native.lingerSink(1));
-  const ends = ['eof', 'idle', 'drain', 'reset', 'abortive'];
+  expectThrow('lingerCut without a number', () => native.lingerCut('x'));
+  count(`lingerCut of no linger: ${native.lingerCut(0xffffffff)}`);
+  const ends = ['eof', 'idle', 'drain', 'reset', 'abortive', 'aborted'];
   for (let r = 0; r < Math.max(10, repetitions / 10); r++) {
     const end = ends[r % ends.length];
     trace(`lingering ${r} ${end}`);
@@ -154,14 +156,18 @@ async function exerciseLingering(native) {
     peer.on('error', () => {});
     peer.write('response');
     if (end === 'abortive') sockclose.setLinger(peer, 0);
-    const closing = sockclose.lingeringClose(peer, { idleTimeout: 50, maxTimeout: 2000, maxDrainBytes: 1000 });
+    // 'aborted': cut once the native lingerer has it (Node's 'close'), long before its idle timeout.
+    const controller = new AbortController();
+    if (end === 'aborted') peer.once('close', () => controller.abort());
+    const idleTimeout = end === 'aborted' ? 1500 : 50;
+    const closing = sockclose.lingeringClose(peer, { idleTimeout, maxTimeout: 2000, maxDrainBytes: 1000, signal: controller.signal });
     client.once('end', () => {
       if (end === 'eof') client.end();
       if (end === 'drain') client.write(Buffer.alloc(64 * 1024));
       if (end === 'reset') client.resetAndDestroy();
     });
     // A paused client reads nothing, not even our FIN: it never answers it (the idle timeout).
-    if (end !== 'idle') client.resume();
+    if (end !== 'idle' && end !== 'aborted') client.resume();
     const report = await closing.catch((error) => ({ reason: error.code }));
     trace(`lingering ${r} ${end}: ${report.reason}`);
     count(`lingering ${end}: ${report.reason}`);

@@ -158,17 +158,18 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     step('stall');
   },
 
-  async close({ socket, settings, step }) {
+  async close(context) {
+    const { settings } = context;
     // No request is awaited and, unless responseBytes asks, nothing is said, not even an HTTP
     // head: the point is a clean close before any answer (http clients: "socket hang up").
     const payload = settings.responseBytes > 0 ? responsePayload(settings.protocol, settings.responseBytes) : Buffer.alloc(0);
-    await linger(socket, payload, settings, step);
+    await linger(context, payload);
   },
 
   async 'lingering-close'(context) {
-    const { socket, settings, step } = context;
+    const { settings } = context;
     if (!(await awaitRequest(context))) return;
-    await linger(socket, responsePayload(settings.protocol, settings.responseBytes), settings, step);
+    await linger(context, responsePayload(settings.protocol, settings.responseBytes));
   },
 
   async echo({ socket, step }) {
@@ -356,15 +357,16 @@ async function fin(socket: net.Socket, step: BehaviorContext['step']): Promise<v
 
 /**
  * Queues the payload, then closes the way a correct server does: sockclose's lingeringClose()
- * (flush, FIN, drain until the peer's FIN or a timeout, close).
+ * (flush, FIN, drain until the peer's FIN or a timeout, close). The server closing cuts the
+ * linger short (reason 'aborted'): its close() does not wait out a peer's timeouts.
  */
-async function linger(socket: net.Socket, payload: Buffer, settings: BehaviorSettings, step: BehaviorContext['step']): Promise<void> {
+async function linger({ socket, settings, signal, step }: BehaviorContext, payload: Buffer): Promise<void> {
   if (socket.destroyed) return;
   if (payload.length > 0) {
     socket.write(payload);
     step('write', { bytes: payload.length });
   }
-  const report = await lingeringClose(socket, { idleTimeout: settings.lingerIdleMs, maxTimeout: settings.lingerMaxMs });
+  const report = await lingeringClose(socket, { idleTimeout: settings.lingerIdleMs, maxTimeout: settings.lingerMaxMs, signal });
   step('lingered', { reason: report.reason, closedWith: report.closedWith, drainedBytes: report.drainedBytes, durationMs: report.durationMs });
 }
 

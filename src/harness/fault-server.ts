@@ -119,7 +119,11 @@ export interface FaultServer extends EventEmitter {
    * `ERR_INVALID_ARG_VALUE`) for connections accepted from now on.
    */
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void;
-  /** Stops listening, destroys every remaining connection, and resolves once all have closed. */
+  /**
+   * Stops listening, destroys every remaining connection, and resolves once all have closed. A
+   * connection in its lingering close (`close`, `lingering-close`) is cut short: its `'lingered'`
+   * step says `reason: 'aborted'`, closed as a timeout closes (RST).
+   */
   close(): Promise<void>;
 }
 

@@ -8,6 +8,7 @@ export type {
   LingerEndReason,
   LingerReport,
   LingeringCloseControl,
+  LingeringCloseCallOptions,
   LingeringCloseOptions,
   LingeringCloseStats,
 } from './types.js';

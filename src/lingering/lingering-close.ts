@@ -1,13 +1,13 @@
 import net from 'node:net';
 
-import { closedSocket } from '../errors.js';
+import { closedSocket, invalidArgType } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
 import { installLingeringHooks } from './hooks.js';
 import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
 import { defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
-import type { LingerReport, LingeringCloseOptions } from './types.js';
+import type { LingerReport, LingeringCloseCallOptions } from './types.js';
 
 // Direct calls on sockets of no lingering server share one owner per thread, with default bounds.
 let threadOwner: Owner | undefined;
@@ -30,12 +30,13 @@ let threadOwner: Owner | undefined;
  * event loop, after Node has let go of the socket (it emits `'close'` then). The promise resolves
  * when the descriptor is closed. An `'error'` the socket emits meanwhile is caught and reported
  * (a reset during the flush: `reason: 'error'`). Called again while the close runs, it returns
- * that close's outcome (the first call's options stand).
+ * that close's outcome (the first call's options stand). `signal` ends it early (reason
+ * `'aborted'`), closed as a timeout closes it.
  *
  * Needs the native binary.
  *
  * @param socket - A connected `net.Socket` or `tls.TLSSocket` (TCP or AF_UNIX).
- * @param options - {@link LingeringCloseOptions}.
+ * @param options - {@link LingeringCloseCallOptions}.
  * @returns A promise of the {@link LingerReport}. It rejects with `ERR_SOCKCLOSE_CLOSED` if the
  *   socket is already destroyed, or is closed abortively (hardReset) before it could linger;
  *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch.
@@ -47,9 +48,10 @@ let threadOwner: Owner | undefined;
  * console.log(report.reason, report.drainedBytes); // 'eof' 4194304
  * ```
  */
-export function lingeringClose(socket: net.Socket, options: LingeringCloseOptions = {}): Promise<LingerReport> {
+export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOptions = {}): Promise<LingerReport> {
   try {
     if (!(socket instanceof net.Socket)) throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
+    const signal = abortSignalOf(options);
     const real = realSocket(socket);
     // A second call while one runs: the same close (the first call's options stand).
     const running = closing.get(real);
@@ -63,8 +65,11 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseOption
       (base) => lingerSettings(options, lingeringClose, base),
       () => (threadOwner ??= threadPoolOwner()),
     );
+    // Aborted already: no flush (nothing is end()ed), the close ends as a timeout ends it.
+    if (signal?.aborted) state.expired ??= 'aborted';
     const close = closeDirect(real, state);
     closing.set(real, close);
+    if (signal && !signal.aborted) abortWith(signal, real, state, close);
     // Settled, the close is over: a later call finds the socket destroyed, and says so.
     const forget = (): void => void closing.delete(real);
     close.then(forget, forget);
@@ -72,6 +77,24 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseOption
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** `options.signal`, checked as Node checks one (anything with a boolean `aborted`). */
+function abortSignalOf(options: unknown): AbortSignal | undefined {
+  const signal = options !== null && typeof options === 'object' ? (options as { signal?: unknown }).signal : undefined;
+  if (signal === undefined) return undefined;
+  if (signal === null || typeof signal !== 'object' || typeof (signal as { aborted?: unknown }).aborted !== 'boolean') {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal, lingeringClose);
+  }
+  return signal as AbortSignal;
+}
+
+/** Ends the close when `signal` aborts; listens only until the close settles. */
+function abortWith(signal: AbortSignal, socket: SocketInternals, state: Managed, close: Promise<LingerReport>): void {
+  const onAbort = (): void => state.abort(socket);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const forget = (): void => signal.removeEventListener('abort', onAbort);
+  close.then(forget, forget);
 }
 
 // The close each socket is in (lingeringClose() called twice gives the first one's promise).
@@ -113,7 +136,7 @@ function threadPoolOwner(): Owner {
  */
 async function flush(socket: SocketInternals, state: Managed): Promise<void> {
   const handle = socket._handle;
-  if (socket.writableFinished || socket.destroyed || !handle) return;
+  if (socket.writableFinished || socket.destroyed || !handle || state.expired !== null) return;
   const flushing = new Flush(socket, handle, state);
   const wake = (): void => flushing.wake();
   socket.on('finish', wake);

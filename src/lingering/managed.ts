@@ -37,7 +37,7 @@ import {
   transportKind,
   type ReadSink,
 } from '../node-handle.js';
-import { handOver, type ReportConsumer } from './native-lingerer.js';
+import { cutLinger, handOver, type ReportConsumer } from './native-lingerer.js';
 import type { LingerSettings } from './options.js';
 import type { Admission } from './pool.js';
 import { serverEntryOf, type Owner } from './servers.js';
@@ -59,7 +59,7 @@ export type Destroy = (this: SocketInternals, error?: Error | null, callback?: (
 type ReportListener = (report: LingerReport, socket: SocketInternals) => void;
 type Timeout = 'idle-timeout' | 'max-timeout';
 /** How a close can end before the hand-over, as a timed-out linger ends. */
-type EarlyEnd = Timeout | 'drain-limit';
+type EarlyEnd = Timeout | 'drain-limit' | 'aborted';
 
 /** A socket's lingering-close state; also where its dropped reads are reported. */
 export class Managed implements ReadSink, Ticking {
@@ -89,6 +89,8 @@ export class Managed implements ReadSink, Ticking {
   consumer: ReportConsumer | null = null;
   /** The linger went to the native lingerer (its report comes from there). */
   handedOver = false;
+  /** Its name there, once handed over (for {@link Managed.abort}); -1 before. */
+  token = -1;
   /** An end decided here (overload, a timeout before the hand-over). */
   report: LingerReport | null = null;
   // The half-closed watch (Ticking): the socket, while watched.
@@ -172,6 +174,20 @@ export class Managed implements ReadSink, Ticking {
       this.queueSeen = queued;
     }
     return moved;
+  }
+
+  /**
+   * Ends this close now, as its caller asked (lingeringClose()'s signal), in whatever stage it is:
+   * natively, the lingerer cuts it; before, it ends as a timed-out linger ends (`'aborted'`).
+   */
+  abort(socket: SocketInternals): void {
+    if (this.handedOver) return cutLinger(this.token);
+    if (this.report !== null) return;
+    this.expired ??= 'aborted';
+    this.stopWatching();
+    // A flush waiting (lingeringClose()'s, or libuv's queue after destroy()) returns at once.
+    this.flush?.stop();
+    if (!socket.destroyed) socket.destroy();
   }
 
   /** The settings this close runs under (a short linger's, when admitted short). */
@@ -357,6 +373,8 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
   const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(handle) === 0 || !(handle.fd >= 0));
   if (end !== 'flushed') return endHere(socket, handle, state, end);
+  // Aborted meanwhile (Managed.abort() stops the flush).
+  if (state.expired) return endHere(socket, handle, state, state.expired);
   // Our writes failed meanwhile (the peer reset; Node's socket is destroyed, so nobody heard):
   // there is no connection left to linger on.
   if (!(handle.fd >= 0) || connectionReset(handle)) {
@@ -491,8 +509,9 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
     },
     consumerFor(socket, state, shortened),
   );
-  if (result === 'lingering') {
+  if (typeof result === 'number') {
     state.handedOver = true;
+    state.token = result;
     return 'handed-over';
   }
   if (result === 'abortive') {

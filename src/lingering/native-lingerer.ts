@@ -16,7 +16,7 @@ import type { LingerEndReason, LingerReport } from './types.js';
 const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, lingerChecked: 8, inputEnded: 16 } as const;
 
 /** EndReason numbers (native/lingerer.h) to names. */
-const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit'];
+const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit', 'aborted'];
 /** Numbers per report in a batch (native/lingerer_api.cc kReportFields). */
 const FIELDS = 7;
 
@@ -40,8 +40,11 @@ export interface HandOver {
 /** Receives one linger's report (and builds nothing unless it exists). */
 export type ReportConsumer = (report: LingerReport) => void;
 
-/** How a hand-over went: the native lingerer has it, an abortive close was asked for, or the failure. */
-export type HandOverResult = 'lingering' | 'abortive' | HandOverFailure;
+/**
+ * How a hand-over went: the native lingerer has it (the number is its token, for
+ * {@link cutLinger}), an abortive close was asked for, or the failure.
+ */
+export type HandOverResult = number | 'abortive' | HandOverFailure;
 
 /** Why nothing was taken: `errno` (negative) from `syscall`. */
 export interface HandOverFailure {
@@ -69,8 +72,8 @@ export function preparePool(): void {
 }
 
 /**
- * Gives the connection to the native lingerer. On 'lingering' the caller lets Node close its own
- * copy of the descriptor at once; `consumer`, if given, receives the report later.
+ * Gives the connection to the native lingerer. On a token (lingering) the caller lets Node close
+ * its own copy of the descriptor at once; `consumer`, if given, receives the report later.
  */
 export function handOver(request: HandOver, consumer: ReportConsumer | null): HandOverResult {
   const native = requireNative(handOver);
@@ -104,12 +107,20 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     // Known to the batches (its reports name it by number) while it has connections there.
     if (pool.handedOver++ === 0) pools.set(pool.id, pool);
     if (consumer) consumers.set(token, consumer);
-    return 'lingering';
+    return token;
   }
   if (result === 1) return 'abortive';
   if (result > POLLER_FAILED) return { errno: result, syscall: 'dup' };
   // Only a poller with a descriptor of its own (epoll) fails there, and names its call.
   return { errno: result - POLLER_FAILED, syscall: native.lingerPrepareCall };
+}
+
+/**
+ * Ends the linger of `token` now, as its caller asked (see native/lingerer.h Cut()); its report
+ * comes in a later batch. A no-op once it has ended.
+ */
+export function cutLinger(token: number): void {
+  requireNative(cutLinger).lingerCut(token);
 }
 
 /** Connections the native lingerer of this thread holds now (0 without the binary). */

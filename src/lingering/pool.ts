@@ -16,7 +16,7 @@ function emptyStats(): LingeringCloseStats {
   return {
     lingering: 0,
     peakLingering: 0,
-    reasons: { eof: 0, 'idle-timeout': 0, 'max-timeout': 0, error: 0, 'drain-limit': 0, overload: 0 },
+    reasons: { eof: 0, 'idle-timeout': 0, 'max-timeout': 0, error: 0, 'drain-limit': 0, aborted: 0, overload: 0 },
     shortened: 0,
     resets: 0,
     drainedBytes: 0,

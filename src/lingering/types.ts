@@ -8,10 +8,12 @@ import type net from 'node:net';
  * - `'max-timeout'`: the linger reached `maxTimeout` ms in all.
  * - `'error'`: the peer reset the connection (or it failed otherwise) before its FIN.
  * - `'drain-limit'`: the peer sent more than `maxDrainBytes` while we lingered.
+ * - `'aborted'`: the caller ended it (`lingeringClose()`'s `signal`); closed as a timeout closes
+ *   (see `onTimeout`).
  * - `'overload'`: no linger at all: `maxLingering` sockets were already lingering, so this one
  *   closed at once.
  */
-export type LingerEndReason = 'eof' | 'idle-timeout' | 'max-timeout' | 'error' | 'drain-limit' | 'overload';
+export type LingerEndReason = 'eof' | 'idle-timeout' | 'max-timeout' | 'error' | 'drain-limit' | 'aborted' | 'overload';
 
 /** What happened to one connection's lingering close. */
 export interface LingerReport {
@@ -23,7 +25,7 @@ export interface LingerReport {
   durationMs: number;
   /**
    * How the descriptor was closed: `'close'` (a normal close after our FIN) or `'reset'` (an
-   * abortive close, SO_LINGER {1, 0}: the timeout policy, see `onTimeout`).
+   * abortive close, SO_LINGER {1, 0}: the timeout policy, see `onTimeout`, which an abort follows too).
    */
   closedWith: 'close' | 'reset';
   /** For `'error'`: the error the connection ended with (`code` such as `'ECONNRESET'`). */
@@ -49,6 +51,18 @@ export interface LingeringCloseOptions {
   onTimeout?: 'reset' | 'close';
   /** Stop draining (and close as `onTimeout` says) after this many bytes. Default 64 MiB. */
   maxDrainBytes?: number;
+}
+
+/** Options for one {@link lingeringClose} call: the linger's options, and a way to end it early. */
+export interface LingeringCloseCallOptions extends LingeringCloseOptions {
+  /**
+   * Aborting it ends the close at once, in whatever stage it is (flushing, or lingering in native
+   * code): the descriptor is closed as a timeout closes it (`onTimeout`: RST by default) and the
+   * report says `'aborted'`, unless the peer had finished meanwhile (then `'eof'`, or `'error'`).
+   * Already aborted: the close ends at once, without a flush. For shutdowns that cannot wait for
+   * `maxTimeout`, and test servers' `close()`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options for {@link enableLingeringClose}: the per-connection options, plus the server's bounds. */

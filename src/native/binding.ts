@@ -45,12 +45,14 @@ export interface Binding {
   lingerSink(sink: (reports: Float64Array) => void): void;
   /** Connections the native lingerer holds now. */
   lingerCount(): number;
+  /** Ends the linger of `token` now (native/lingerer.h Cut()): 1 if it was running, else 0. */
+  lingerCut(token: number): number;
   /** The call readying the lingerer's poller can make that can fail ('epoll_create1'), or ''. */
   lingerPrepareCall: string;
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 7;
+const ABI = 8;
 
 interface LoadResult {
   binding: Binding | null;

@@ -96,3 +96,26 @@ describe('fault server, the peer leaves during a wait bounded by timeoutMs', () 
     TEST_MS,
   );
 });
+
+describe("fault server close() and a connection's lingering close", () => {
+  it(
+    "close() cuts short a linger the peer holds (silent, half-open): reported at once as 'aborted', closed with RST",
+    async () => {
+      const server = cleanup.add(await createFaultServer({ behavior: 'lingering-close', lingerIdleMs: MINUTE, lingerMaxMs: MINUTE }));
+      const report = nextReport<FaultConnectionReport>(server);
+      // Reads the response and our FIN, then stays silent with its side open.
+      const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => {});
+      client.resume();
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await nextEvent(client, 'end', 5000);
+      await within(server.close(), 5000, 'server.close()');
+      const r = await report;
+      expect(steps(r)).toContain('lingered');
+      expect(detailOf(r, 'lingered')).toMatchObject({ reason: 'aborted', closedWith: 'reset' });
+      expect(r.observation.local).toBe('fin-rst');
+      client.destroy();
+    },
+    TEST_MS,
+  );
+});
