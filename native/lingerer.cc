@@ -57,6 +57,7 @@ class Connection {
 
   unsigned flags() const { return flags_; }
   uint32_t token() const { return token_; }
+  uint32_t group() const { return group_; }
 
   // Reads and discards what is waiting: kEnded (Finish() was called), kWouldBlock (nothing
   // left for now) or kMore (the per-wake-up share is used up; the rest comes next time).
@@ -266,15 +267,30 @@ void Lingerer::ArmTimer(uint64_t deadline) {
   uv_timer_start(&timer_, TimerCallback, due > now ? due - now : 0, 0);
 }
 
+// Scans: cuts are rare (a caller giving up on a linger, a server shutting down), and the heap is
+// the only list.
 bool Lingerer::Cut(uint32_t token) {
-  // A scan: cuts are rare (a caller giving up on one linger), and the heap is the only list.
   for (Connection* connection : due_heap_) {
     if (connection->token() != token) continue;
-    // What came meanwhile first: a peer that already finished ended its linger, not the caller.
-    if (connection->Drain() != Connection::kEnded) connection->End(kEndAborted, 0);
+    CutNow(connection);  // the heap changes: no step further
     return true;
   }
   return false;
+}
+
+size_t Lingerer::CutGroup(uint32_t group) {
+  std::vector<Connection*> cut;
+  for (Connection* connection : due_heap_) {
+    if (connection->group() == group) cut.push_back(connection);
+  }
+  // Each ends alone (Finish() deletes only it): the others' pointers stay good.
+  for (Connection* connection : cut) CutNow(connection);
+  return cut.size();
+}
+
+void Lingerer::CutNow(Connection* connection) {
+  // What came meanwhile first: a peer that already finished ended its linger, not the caller.
+  if (connection->Drain() != Connection::kEnded) connection->End(kEndAborted, 0);
 }
 
 void Lingerer::Finish(Connection* connection, int reason, int error) {

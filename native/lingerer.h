@@ -98,6 +98,8 @@ class Lingerer {
   // with kResetOnTimeout), reported as kEndAborted; unless a last read finds it over (the peer's
   // FIN or reset came meanwhile), which is reported as such. True if that linger was running.
   bool Cut(uint32_t token);
+  // Cut() of every linger of `group` (a server's): how many there were.
+  size_t CutGroup(uint32_t group);
 
   // Moves the waiting reports into `out` (cleared first).
   void TakeReports(std::vector<Report>* out);
@@ -111,6 +113,7 @@ class Lingerer {
   friend class Connection;
 
   void Finish(Connection* connection, int reason, int error);
+  void CutNow(Connection* connection);
   void Remove(Connection* connection);
   // The due heap: every connection, ordered by when the timer must look at it next (its `due_`,
   // never later than its real next deadline: progress only moves that later, and a look that

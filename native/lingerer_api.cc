@@ -1,6 +1,6 @@
 // The lingerer's Node-API surface: lingerStart() hands a descriptor over, lingerSink() names the
 // JavaScript function that receives finished lingers in batches, lingerCount() says how many
-// linger now, lingerCut() ends one at its caller's word. Plain Node-API (no node-addon-api wrappers) on this path: it runs once per closed
+// linger now, lingerCut() and lingerCutGroup() end one, or a server's, at their caller's word. Plain Node-API (no node-addon-api wrappers) on this path: it runs once per closed
 // connection. Arguments are validated by src/lingering/native-lingerer.ts; here they are only
 // guarded.
 #include "lingerer_api.h"
@@ -145,6 +145,21 @@ napi_value LingerCut(napi_env env, napi_callback_info info) {
   return Int32(env, state->lingerer != nullptr && state->lingerer->Cut(token) ? 1 : 0);
 }
 
+// lingerCutGroup(group) -> how many lingers of that group (a server's) there were: all end now.
+napi_value LingerCutGroup(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  auto* state = static_cast<LingererState*>(data);
+  uint32_t group = 0;
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &group) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerCutGroup() takes a number");
+    return nullptr;
+  }
+  return Int32(env, state->lingerer != nullptr ? static_cast<int32_t>(state->lingerer->CutGroup(group)) : 0);
+}
+
 // lingerCount() -> connections lingering now in this environment.
 napi_value LingerCount(napi_env env, napi_callback_info info) {
   void* data = nullptr;
@@ -204,6 +219,7 @@ bool RegisterLingerer(napi_env env, napi_value exports) {
          Export(env, exports, "lingerSink", LingerSink, state) &&
          Export(env, exports, "lingerCount", LingerCount, state) &&
          Export(env, exports, "lingerCut", LingerCut, state) &&
+         Export(env, exports, "lingerCutGroup", LingerCutGroup, state) &&
          napi_create_string_utf8(env, lingerer::Poller::kPrepareCall, NAPI_AUTO_LENGTH, &prepare_call) == napi_ok &&
          napi_set_named_property(env, exports, "lingerPrepareCall", prepare_call) == napi_ok;
 }

@@ -147,6 +147,8 @@ async function exerciseLingering(native) {
   expectThrow('lingerSink without a function', () => native.lingerSink(1));
   expectThrow('lingerCut without a number', () => native.lingerCut('x'));
   count(`lingerCut of no linger: ${native.lingerCut(0xffffffff)}`);
+  expectThrow('lingerCutGroup without a number', () => native.lingerCutGroup({}));
+  count(`lingerCutGroup of no group: ${native.lingerCutGroup(0xffffffff)}`);
   const ends = ['eof', 'idle', 'drain', 'reset', 'abortive', 'aborted'];
   for (let r = 0; r < Math.max(10, repetitions / 10); r++) {
     const end = ends[r % ends.length];

@@ -5,7 +5,8 @@ import { serverKind } from '../node-handle.js';
 import { currentPlatform } from '../platform/index.js';
 import { requireNative } from '../target.js';
 import { installLingeringHooks } from './hooks.js';
-import { lingerSettings, poolLimits, reportCallback } from './options.js';
+import { abortOwner } from './managed.js';
+import { abortSignalOption, lingerSettings, poolLimits, reportCallback } from './options.js';
 import { preparePool } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
 import { addServer, removeServer, type Owner } from './servers.js';
@@ -34,6 +35,9 @@ const enabled = new WeakSet<net.Server>();
  * A forced close (a timeout, `closeAllConnections()`) discards what Node had not yet handed to
  * libuv, as Node always does; what libuv and the kernel hold is delivered before our FIN.
  *
+ * `options.signal` is for shutdowns with a deadline: aborting it undoes lingering close and ends
+ * every close of the server that began, at once (reason `'aborted'`).
+ *
  * @param server - A `net.Server`, `http.Server`, `https.Server` or `tls.Server`.
  * @param options - {@link EnableLingeringCloseOptions}.
  * @returns A function that undoes it (sockets already lingering finish their bounded linger),
@@ -46,6 +50,12 @@ const enabled = new WeakSet<net.Server>();
  * const disable = enableLingeringClose(server);
  * // … later
  * console.log(disable.stats()); // { lingering: 0, reasons: { eof: 1234, … }, … }
+ *
+ * // A shutdown that waits for lingers at most 5 s:
+ * const shutdown = new AbortController();
+ * enableLingeringClose(server, { signal: shutdown.signal });
+ * server.close();
+ * setTimeout(() => shutdown.abort(), 5000).unref();
  * ```
  */
 export function enableLingeringClose(server: net.Server, options: EnableLingeringCloseOptions = {}): LingeringCloseControl {
@@ -53,6 +63,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   const settings = lingerSettings(options, enableLingeringClose);
   const limits = poolLimits(options, enableLingeringClose);
   const onReport = reportCallback(options, enableLingeringClose);
+  const signal = abortSignalOption(options, enableLingeringClose);
   const platform = currentPlatform();
   if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, enableLingeringClose);
   requireNative(enableLingeringClose);
@@ -62,7 +73,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
 
   const pool = new LingerPool(limits);
   preparePool();
-  const owner: Owner = { active: true, pool, onReport };
+  const owner: Owner = { active: true, aborted: false, pool, onReport };
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
   const kind = serverKind(server);
   // Nothing per connection: a closing socket finds its server (src/lingering/servers.ts).
@@ -77,5 +88,14 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     removeServer(server);
     enabled.delete(server);
   };
+  if (signal) {
+    // Undone, and every close that began ends now; already aborted: enabled and undone at once.
+    const abort = (): void => {
+      disable();
+      abortOwner(owner);
+    };
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
   return Object.assign(disable, { stats: () => pool.snapshot(), drained: () => pool.drained() });
 }

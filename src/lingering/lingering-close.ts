@@ -1,11 +1,11 @@
 import net from 'node:net';
 
-import { closedSocket, invalidArgType } from '../errors.js';
+import { closedSocket } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
 import { installLingeringHooks } from './hooks.js';
 import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
-import { defaultLimits, lingerSettings } from './options.js';
+import { abortSignalOption, defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
 import type { LingerReport, LingeringCloseCallOptions } from './types.js';
 
@@ -51,7 +51,7 @@ let threadOwner: Owner | undefined;
 export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOptions = {}): Promise<LingerReport> {
   try {
     if (!(socket instanceof net.Socket)) throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
-    const signal = abortSignalOf(options);
+    const signal = abortSignalOption(options, lingeringClose);
     const real = realSocket(socket);
     // A second call while one runs: the same close (the first call's options stand).
     const running = closing.get(real);
@@ -79,21 +79,28 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
   }
 }
 
-/** `options.signal`, checked as Node checks one (anything with a boolean `aborted`). */
-function abortSignalOf(options: unknown): AbortSignal | undefined {
-  const signal = options !== null && typeof options === 'object' ? (options as { signal?: unknown }).signal : undefined;
-  if (signal === undefined) return undefined;
-  if (signal === null || typeof signal !== 'object' || typeof (signal as { aborted?: unknown }).aborted !== 'boolean') {
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal, lingeringClose);
-  }
-  return signal as AbortSignal;
-}
+// The closes each signal ends, with one listener per signal however many closes share it (one
+// per close would also set off Node's MaxListenersExceededWarning past ten).
+const aborting = new WeakMap<AbortSignal, Map<SocketInternals, Managed>>();
 
-/** Ends the close when `signal` aborts; listens only until the close settles. */
+/** Ends the close when `signal` aborts; it is listed only until the close settles. */
 function abortWith(signal: AbortSignal, socket: SocketInternals, state: Managed, close: Promise<LingerReport>): void {
-  const onAbort = (): void => state.abort(socket);
-  signal.addEventListener('abort', onAbort, { once: true });
-  const forget = (): void => signal.removeEventListener('abort', onAbort);
+  let closes = aborting.get(signal);
+  if (closes === undefined) {
+    const listed = new Map<SocketInternals, Managed>();
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const [running, managed] of listed) managed.abort(running);
+        listed.clear();
+      },
+      { once: true },
+    );
+    aborting.set(signal, listed);
+    closes = listed;
+  }
+  closes.set(socket, state);
+  const forget = (): void => void closes.delete(socket);
   close.then(forget, forget);
 }
 
@@ -125,7 +132,7 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
 function threadPoolOwner(): Owner {
   const pool = new LingerPool(defaultLimits());
   preparePool();
-  return { active: true, pool, onReport: null };
+  return { active: true, aborted: false, pool, onReport: null };
 }
 
 /**

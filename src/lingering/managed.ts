@@ -37,11 +37,11 @@ import {
   transportKind,
   type ReadSink,
 } from '../node-handle.js';
-import { cutLinger, handOver, type ReportConsumer } from './native-lingerer.js';
+import { cutLinger, cutPool, handOver, type ReportConsumer } from './native-lingerer.js';
 import type { LingerSettings } from './options.js';
 import type { Admission } from './pool.js';
 import { serverEntryOf, type Owner } from './servers.js';
-import { unwatch, watch, type Ticking } from './ticker.js';
+import { forEachWatched, unwatch, watch, type Ticking } from './ticker.js';
 import type { LingerEndReason, LingerReport } from './types.js';
 
 export type { Owner } from './servers.js';
@@ -142,6 +142,7 @@ export class Managed implements ReadSink, Ticking {
       this.stopWatching();
       return;
     }
+    if (this.owner.aborted) return this.expire(socket, 'aborted');
     const { idleTimeout, maxTimeout } = this.limits();
     if (now >= this.startedAt! + maxTimeout) return this.expire(socket, 'max-timeout');
     if (this.progressed(socket)) this.lastProgressAt = now;
@@ -235,6 +236,20 @@ export function manageDirect(
   }
   state.startedAt ??= performance.now();
   return state;
+}
+
+/**
+ * Ends every close of `owner` that began, at once and from now on (its server's signal aborted):
+ * the native lingerer cuts those it has, the half-closed ones are ended at the next tick of the
+ * shared clock, a flush at its next poll (within 50 ms). The server's lingering close is undone
+ * by the caller: its other sockets close as Node closes them.
+ */
+export function abortOwner(owner: Owner): void {
+  owner.aborted = true;
+  cutPool(owner.pool);
+  forEachWatched((item) => {
+    if (item instanceof Managed && item.owner === owner) item.wakeAt = 0;
+  });
 }
 
 /** The socket's lingering-close state, kept or new, if its close is ours to decide. */
@@ -345,6 +360,8 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   // A server that undid lingering close lets its sockets close as Node does, unless their close
   // had begun (they finish their bounded linger).
   if (!state.owner.active && state.admission === null) return undefined;
+  // Its server's signal aborted after the close began: it ends here, as a timeout would.
+  if (state.owner.aborted) state.expired ??= 'aborted';
   // Destroyed without our destroy() wrapper (a caller holding the prototype's): decide here.
   if (!state.prepared) {
     state.prepared = true;
@@ -460,6 +477,8 @@ export class Flush implements ReadSink {
     let lastProgressAt = performance.now();
     for (let delay = FLUSH_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
       if (this.lastByte >= 0 || flushed()) return 'flushed';
+      // Its server's signal: seen at the next poll (within FLUSH_POLL_MAX_MS).
+      if (state.owner.aborted) return 'aborted';
       if (state.drainedBytes + read > maxDrainBytes) return 'drain-limit';
       const now = performance.now();
       if (now >= deadline) return 'max-timeout';

@@ -123,6 +123,11 @@ export function cutLinger(token: number): void {
   requireNative(cutLinger).lingerCut(token);
 }
 
+/** Ends every linger `pool` has in the native lingerer now; their reports come in a later batch. */
+export function cutPool(pool: LingerPool): void {
+  if (pool.handedOver > 0) requireNative(cutPool).lingerCutGroup(pool.id);
+}
+
 /** Connections the native lingerer of this thread holds now (0 without the binary). */
 export function nativeLingering(): number {
   return sinkInstalled ? requireNative(nativeLingering).lingerCount() : 0;

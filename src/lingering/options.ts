@@ -85,6 +85,16 @@ export function poolLimits(options: EnableLingeringCloseOptions, caller: Caller)
 }
 
 /** The report callback, checked. */
+/** `options.signal`, checked as Node checks one (anything with a boolean `aborted`). */
+export function abortSignalOption(options: unknown, caller: Caller): AbortSignal | undefined {
+  const signal = options !== null && typeof options === 'object' ? (options as { signal?: unknown }).signal : undefined;
+  if (signal === undefined) return undefined;
+  if (signal === null || typeof signal !== 'object' || typeof (signal as { aborted?: unknown }).aborted !== 'boolean') {
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal, caller);
+  }
+  return signal as AbortSignal;
+}
+
 export function reportCallback(options: EnableLingeringCloseOptions, caller: Caller): ((report: LingerReport, socket: net.Socket) => void) | null {
   const value = (options as Record<string, unknown>).onReport;
   if (value === undefined) return null;

@@ -17,6 +17,8 @@ type ReportListener = (report: LingerReport, socket: SocketInternals) => void;
 export interface Owner {
   /** False once the server's lingering close was undone: its sockets then close as Node does. */
   active: boolean;
+  /** Its signal aborted: every close of it that began ends at once ('aborted'). */
+  aborted: boolean;
   pool: LingerPool;
   onReport: ReportListener | null;
 }

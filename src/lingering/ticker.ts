@@ -48,6 +48,11 @@ export function watch(item: Ticking): void {
   interval ??= setInterval(tick, TICK_MS);
 }
 
+/** Calls `visit` with every item watched now. */
+export function forEachWatched(visit: (item: Ticking) => void): void {
+  for (const item of waiting) if (item.watched) visit(item);
+}
+
 /** Stops watching `item`. */
 export function unwatch(item: Ticking): void {
   item.watched = false;

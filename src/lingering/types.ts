@@ -8,8 +8,8 @@ import type net from 'node:net';
  * - `'max-timeout'`: the linger reached `maxTimeout` ms in all.
  * - `'error'`: the peer reset the connection (or it failed otherwise) before its FIN.
  * - `'drain-limit'`: the peer sent more than `maxDrainBytes` while we lingered.
- * - `'aborted'`: the caller ended it (`lingeringClose()`'s `signal`); closed as a timeout closes
- *   (see `onTimeout`).
+ * - `'aborted'`: the caller ended it (the `signal` of `lingeringClose()` or of
+ *   `enableLingeringClose()`); closed as a timeout closes (see `onTimeout`).
  * - `'overload'`: no linger at all: `maxLingering` sockets were already lingering, so this one
  *   closed at once.
  */
@@ -79,6 +79,13 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   shortLingerAbove?: number;
   /** The whole time a short linger may take. Default 2000. */
   shortLingerTimeout?: number;
+  /**
+   * For shutdowns with a deadline (nginx's `worker_shutdown_timeout`): aborting it undoes lingering
+   * close on the server (as calling the returned function does) and ends every close of its that
+   * began, in whatever stage, at once (the half-closed ones and flushes within 50 ms), closed as a
+   * timeout closes them and reported as `'aborted'`. Already aborted: nothing is enabled.
+   */
+  signal?: AbortSignal;
   /**
    * Called with each connection's report once its descriptor is closed (reports come in one batch
    * per event-loop iteration). The socket is the one that closed: it is kept in memory until its

@@ -47,6 +47,8 @@ export interface Binding {
   lingerCount(): number;
   /** Ends the linger of `token` now (native/lingerer.h Cut()): 1 if it was running, else 0. */
   lingerCut(token: number): number;
+  /** Ends every linger of `group` (a pool's id) now: how many there were. */
+  lingerCutGroup(group: number): number;
   /** The call readying the lingerer's poller can make that can fail ('epoll_create1'), or ''. */
   lingerPrepareCall: string;
 }

@@ -95,22 +95,33 @@ describe('lingeringClose() with a signal', () => {
     await seen;
   });
 
-  it('listens only while the close runs; an abort after it ended changes nothing', async () => {
-    const { client, server } = await tcpPair();
-    cleanups.add(() => void client.destroy());
+  it('one listener per signal, however many closes share it; a close that ended is not touched by it', async () => {
+    const first = await tcpPair();
+    const second = await tcpPair({ clientHalfOpen: true });
+    // Run last first: the sockets go before their listeners close.
+    cleanups.add(
+      () => closeServer(first.listener),
+      () => closeServer(second.listener),
+      () => void first.client.destroy(),
+      () => void second.client.destroy(),
+    );
     const controller = new AbortController();
-    const close = lingeringClose(server, { signal: controller.signal });
+    const closes = [first, second].map(({ server }) => lingeringClose(server, { idleTimeout: LONG, signal: controller.signal }));
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
-    client.end(); // the peer finishes: the linger ends with its FIN
-    client.resume();
-    expect(await within(close, 10_000, 'the report')).toMatchObject({ reason: 'eof', closedWith: 'close' });
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    expect(() => controller.abort()).not.toThrow();
+    first.client.end(); // this peer finishes: its linger ends with its FIN
+    first.client.resume();
+    expect(await within(closes[0]!, 10_000, 'the first report')).toMatchObject({ reason: 'eof', closedWith: 'close' });
+    // The other peer stays half-open: it never answers our FIN with its own.
+    second.client.on('error', () => {});
+    controller.abort();
+    expect(await within(closes[1]!, 5000, 'the second report')).toMatchObject({ reason: 'aborted', closedWith: 'reset' });
+    expect(await closes[0]).toMatchObject({ reason: 'eof' });
   });
 
   it('refuses a signal that is not an AbortSignal, as Node does', async () => {
-    const { client, server } = await tcpPair();
-    cleanups.add(() => void client.destroy(), () => void server.destroy());
+    const { client, server, listener } = await tcpPair();
+    // Run last first: the sockets go before their listener closes.
+    cleanups.add(() => closeServer(listener), () => void client.destroy(), () => void server.destroy());
     for (const signal of [{}, 'abort', 1, null]) {
       await expect(lingeringClose(server, { signal } as unknown as CallOptions)).rejects.toMatchObject({
         name: 'TypeError',
@@ -121,3 +132,67 @@ describe('lingeringClose() with a signal', () => {
     expect(server.destroyed).toBe(false);
   });
 });
+
+describe('enableLingeringClose() with a signal', () => {
+  it('aborting ends every close of the server that began, in each stage, and undoes lingering close', async () => {
+    const reports: LingerReport[] = [];
+    const controller = new AbortController();
+    let accepted = 0;
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      const stage = accepted++;
+      if (stage === 0) socket.destroy(); // lingers natively: its peer never sends its FIN
+      if (stage === 1) socket.end('bye'); // half-closed: its peer never sends its FIN
+      if (stage === 2) {
+        socket.write(Buffer.alloc(8 * 1024 * 1024)); // its peer reads nothing: the flush waits
+        socket.destroy();
+      }
+      if (stage === 3) socket.destroy(); // after the abort: closes as Node closes it
+    });
+    const control = enableLingeringClose(server, {
+      idleTimeout: LONG,
+      maxTimeout: LONG,
+      signal: controller.signal,
+      onReport: (report) => reports.push(report),
+    });
+    await listen(server);
+    cleanups.add(() => closeServer(server), control);
+    const clients = [0, 1, 2].map(() => {
+      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => {});
+      return client;
+    });
+    cleanups.add(() => clients.forEach((client) => client.destroy()));
+    clients[0]!.resume();
+    clients[1]!.resume();
+    clients[2]!.pause();
+    await until(() => control.stats().lingering === 3, 10_000, 'three closes under way');
+    controller.abort();
+    await until(() => reports.length === 3, 5000, 'the three reports');
+    expect(reports.map((r) => r.reason)).toEqual(['aborted', 'aborted', 'aborted']);
+    expect(reports.every((r) => r.closedWith === 'reset')).toBe(true);
+    expect(control.stats()).toMatchObject({ lingering: 0, resets: 3 });
+    expect(control.stats().reasons).toMatchObject({ aborted: 3, 'idle-timeout': 0 });
+    await within(control.drained(), 1000, 'drained()');
+    // Undone: a new connection closes as Node closes it, with no linger and no report.
+    const late = net.connect({ port: portOf(server), host: '127.0.0.1' });
+    late.on('error', () => {});
+    late.resume();
+    await within(new Promise((resolve) => late.once('close', resolve)), 5000, 'the late connection to close');
+    expect(reports).toHaveLength(3);
+    expect(control.stats().lingering).toBe(0);
+  });
+
+  it('refuses a signal that is not an AbortSignal; an aborted one enables nothing', async () => {
+    const server = net.createServer();
+    expect(() => enableLingeringClose(server, { signal: {} as AbortSignal })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    const control = enableLingeringClose(server, { signal: AbortSignal.abort() });
+    // Nothing to undo: enabling again is allowed.
+    const again = enableLingeringClose(server);
+    again();
+    control();
+  });
+});
+
