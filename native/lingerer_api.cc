@@ -130,33 +130,34 @@ napi_value LingerSink(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// lingerCut(token) -> 1 if that linger was running (it ends now: lingerer.h Cut()), else 0.
-napi_value LingerCut(napi_env env, napi_callback_info info) {
+// The one uint32 argument of lingerCut() and lingerCutGroup(), and the state; false (after
+// throwing) if there is none.
+bool CutArgument(napi_env env, napi_callback_info info, const char* refusal, LingererState** state, uint32_t* value) {
   size_t argc = 1;
   napi_value argv[1];
   void* data = nullptr;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* state = static_cast<LingererState*>(data);
-  uint32_t token = 0;
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &token) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerCut() takes a number");
-    return nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return false;
+  *state = static_cast<LingererState*>(data);
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], value) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", refusal);
+    return false;
   }
+  return true;
+}
+
+// lingerCut(token) -> 1 if that linger was running (it ends now: lingerer.h Cut()), else 0.
+napi_value LingerCut(napi_env env, napi_callback_info info) {
+  LingererState* state = nullptr;
+  uint32_t token = 0;
+  if (!CutArgument(env, info, "sockclose native: lingerCut() takes a number", &state, &token)) return nullptr;
   return Int32(env, state->lingerer != nullptr && state->lingerer->Cut(token) ? 1 : 0);
 }
 
 // lingerCutGroup(group) -> how many lingers of that group (a server's) there were: all end now.
 napi_value LingerCutGroup(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  void* data = nullptr;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  auto* state = static_cast<LingererState*>(data);
+  LingererState* state = nullptr;
   uint32_t group = 0;
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], &group) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerCutGroup() takes a number");
-    return nullptr;
-  }
+  if (!CutArgument(env, info, "sockclose native: lingerCutGroup() takes a number", &state, &group)) return nullptr;
   return Int32(env, state->lingerer != nullptr ? static_cast<int32_t>(state->lingerer->CutGroup(group)) : 0);
 }
 

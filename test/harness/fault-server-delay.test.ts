@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { CloseObservation, FaultConnectionReport, FaultServer, FaultServerOptions } from '../../lib/harness/index.js';
 import { harness } from './load.js';
-import { Cleanup, nextReport } from './util.js';
+import { Cleanup, halfClosedClient, nextReport } from './util.js';
 import { nextEvent, within } from '../helpers/wait.js';
 
 const { createFaultServer, observeClose } = harness;
@@ -58,14 +58,10 @@ describe('fault server, the peer leaves during delayMs', () => {
     async () => {
       const server = cleanup.add(await createFaultServer({ behavior: 'reset-on-accept', delayMs: 300 }));
       const report = nextReport<FaultConnectionReport>(server);
-      const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
-      const clientSide = within(observeClose(client), 10_000, 'the client socket to close');
-      await nextEvent(client, 'connect', 5000);
-      client.end();
-      client.resume();
+      const { closed } = await halfClosedClient(server.port);
       const r = await report;
       expect(steps(r)).toEqual(['reset']);
-      expect(await clientSide).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
+      expect(await closed).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
     },
     TEST_MS,
   );

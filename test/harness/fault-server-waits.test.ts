@@ -10,9 +10,9 @@ import type { FaultConnectionReport, FaultServerOptions } from '../../lib/harnes
 import { KernelPeer } from '../lingering/kernel-peer.js';
 import { nextEvent, within } from '../helpers/wait.js';
 import { harness } from './load.js';
-import { Cleanup, nextReport } from './util.js';
+import { Cleanup, halfClosedClient, nextReport } from './util.js';
 
-const { createFaultServer, observeClose } = harness;
+const { createFaultServer } = harness;
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 let peer: KernelPeer;
@@ -54,15 +54,11 @@ describe('fault server, the peer leaves during a wait bounded by timeoutMs', () 
     'awaitRequest: a client that half-closes without sending a byte ends the wait (nothing can follow its FIN); it still gets the fault',
     async () => {
       const { server, report } = await faultServer({ behavior: 'reset-on-accept', awaitRequest: true });
-      const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
-      const clientSide = within(observeClose(client), 10_000, 'the client socket to close');
-      await nextEvent(client, 'connect', 5000);
-      client.end();
-      client.resume();
+      const { closed } = await halfClosedClient(server.port);
       const r = await report;
       expect(steps(r)).toEqual(['request', 'reset']);
       expect(detailOf(r, 'request')).toEqual({ result: 'peer-finished' });
-      expect(await clientSide).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
+      expect(await closed).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
     },
     TEST_MS,
   );

@@ -1,7 +1,11 @@
 // Small helpers for the harness tests: servers that always close, reports awaited with a timeout.
 import type { EventEmitter } from 'node:events';
 
-import { nextEvent } from '../helpers/wait.js';
+import net from 'node:net';
+
+import type { CloseObservation } from '../../lib/harness/index.js';
+import { nextEvent, within } from '../helpers/wait.js';
+import { harness } from './load.js';
 
 /** Closes everything given, even if the test failed halfway. */
 export class Cleanup {
@@ -13,6 +17,19 @@ export class Cleanup {
   async run(): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) await close();
   }
+}
+
+/**
+ * A client of `port` that half-closes as soon as it is connected and keeps reading; `closed` is
+ * its observeClose() (10 s bound).
+ */
+export async function halfClosedClient(port: number): Promise<{ client: net.Socket; closed: Promise<CloseObservation> }> {
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  const closed = within(harness.observeClose(client), 10_000, 'the client socket to close');
+  await nextEvent(client, 'connect', 5000);
+  client.end();
+  client.resume();
+  return { client, closed };
 }
 
 /** The next 'report' of a fault server or proxy. */
