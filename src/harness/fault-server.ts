@@ -1,6 +1,6 @@
 // createFaultServer(): a TCP server that ends every connection in one chosen, exact way, and
 // reports for each connection what it did and how the connection really ended on its side.
-import type { EventEmitter } from 'node:events';
+import { setMaxListeners, type EventEmitter } from 'node:events';
 import type net from 'node:net';
 
 import { invalidArgValue, type Caller } from '../errors.js';
@@ -161,6 +161,9 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
   constructor(settings: BehaviorSettings) {
     super();
     this.current = settings;
+    // Every connection's waits listen to it (each removes its listener when it ends): more than
+    // ten at once is no leak, and must not print MaxListenersExceededWarning.
+    setMaxListeners(0, this.closing.signal);
   }
 
   get url(): string {

@@ -126,3 +126,37 @@ describe('fault server, the peer leaves during delayMs', () => {
     TEST_MS,
   );
 });
+
+describe('fault server, many connections waiting at once', () => {
+  it(
+    'fifteen clients in delayMs at once: no MaxListenersExceededWarning (each wait listens to the server closing)',
+    async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.name);
+      process.on('warning', onWarning);
+      try {
+        const server = cleanup.add(await createFaultServer({ behavior: 'reset-on-accept', delayMs: 300 }));
+        let reports = 0;
+        server.on('report', () => reports++);
+        const clients = Array.from({ length: 15 }, () => {
+          const client = net.connect({ port: server.port, host: '127.0.0.1' });
+          client.on('error', () => {});
+          client.resume();
+          return client;
+        });
+        await within(
+          new Promise<void>((resolve) => server.on('report', () => reports === 15 && resolve())),
+          10_000,
+          'fifteen reports',
+        );
+        clients.forEach((client) => client.destroy());
+        // A warning is emitted on the next tick of the process: let one pass.
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings).not.toContain('MaxListenersExceededWarning');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    },
+    TEST_MS,
+  );
+});
