@@ -138,6 +138,20 @@ describe('sockclose serve + probe', () => {
     expect((await proc.exit()).code).toBe(0);
   });
 
+  it("SIGTERM does not wait out a lingering-close connection's timeouts (60 s here): cut short, exit 0", async () => {
+    const { proc, listening } = await start(['serve', '--behavior', 'lingering-close', '--response-bytes', '1000', '--linger-idle', '60000', '--linger-max', '60000']);
+    // Reads the response and our FIN, then stays silent with its side open.
+    const client = net.connect({ port: listening.port, host: listening.host, allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    await nextEvent(client, 'end', 5000);
+    proc.child.kill('SIGTERM');
+    // A connection cut by the shutdown is not the run's: not printed, not counted.
+    expect(await proc.json(5000)).toMatchObject({ event: 'closed', reason: 'SIGTERM', connections: 0 });
+    expect((await proc.exit()).code).toBe(0);
+    client.destroy();
+  });
+
   it('human output names the behaviour and the address', async () => {
     const proc = cli(['serve', '--behavior', 'reset-on-accept', '--http', '--count', '1']);
     running.push(proc);
