@@ -127,10 +127,17 @@ export function transportBytesRead(handle: NodeHandle): number | null {
  * Bytes given to libuv and not yet written to the kernel: the TLS layer's queue plus the
  * transport's. A raw shutdown(SHUT_WR) before this reaches 0 would cut them off.
  */
-export function queuedWriteBytes(handle: NodeHandle): number {
-  const own = handle.writeQueueSize ?? 0;
+export function queuedWriteBytes(socket: SocketInternals, handle: NodeHandle): number {
   const transport = transportHandle(handle);
-  return own + (transport && transport !== handle ? (transport.writeQueueSize ?? 0) : 0);
+  if (!transport || transport === handle) return handle.writeQueueSize ?? 0;
+  // TLS after 'finish': the transport's shutdown completed, so our FIN is out and the TLS layer
+  // will never write again. Its writeQueueSize can still count a close_notify (24 bytes) that
+  // Node's TLSWrap never wrote: its shutdown went ahead of it (seen with a peer that sent
+  // nothing; plain Node sends that peer a FIN without close_notify too). Counted, it held a quiet
+  // peer's close in the flush until the idle timeout, then reset it, and delayed the TLSSocket's
+  // 'close' until then.
+  const own = socket.writableFinished ? 0 : (handle.writeQueueSize ?? 0);
+  return own + (transport.writeQueueSize ?? 0);
 }
 
 /** Where dropped reads are reported: `end` is true for EOF or a read error. */

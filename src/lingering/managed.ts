@@ -382,13 +382,13 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   }
   if (state.failed) return endFailed(socket, state, state.failed);
   if (state.expired) return endHere(socket, handle, state, state.expired);
-  if (queuedWriteBytes(handle) > 0) return flushThenHandOver(socket, handle, state);
+  if (queuedWriteBytes(socket, handle) > 0) return flushThenHandOver(socket, handle, state);
   return handOverNow(socket, handle, state);
 }
 
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
-  const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(handle) === 0 || !(handle.fd >= 0));
+  const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(socket, handle) === 0 || !(handle.fd >= 0));
   if (end !== 'flushed') return endHere(socket, handle, state, end);
   // Aborted meanwhile (Managed.abort() stops the flush).
   if (state.expired) return endHere(socket, handle, state, state.expired);
@@ -505,7 +505,7 @@ export class Flush implements ReadSink {
     const kernel = kernelSendQueue(this.handle);
     // A destroyed stream's buffer is being discarded, not written.
     const buffered = this.socket.destroyed ? 0 : this.socket.writableLength;
-    return buffered + queuedWriteBytes(this.handle) + (kernel > 0 ? kernel : 0);
+    return buffered + queuedWriteBytes(this.socket, this.handle) + (kernel > 0 ? kernel : 0);
   }
 }
 

@@ -4,12 +4,14 @@
 // would fail the test on its report's timeout.
 import { getEventListeners } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 
 import { describe, expect, it } from 'vitest';
 
 import { closeServer, connectionsLeftOnServer, listen, portOf, tcpPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { until, within } from '../helpers/wait.js';
+import { testCert } from '../helpers/tls.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const { lingeringClose, enableLingeringClose } = sockclose;
@@ -52,6 +54,28 @@ describe('lingeringClose() with a signal', () => {
     expect(r.durationMs).toBeLessThan(LONG);
     expect(connectionsLeftOnServer(server)).toBe(0);
     expect(await seen).toMatchObject({ end: 'eof', sendError: 'EPIPE' });
+  });
+
+  it('a TLS socket, aborted while lingering natively (after our FIN): ends with RST', async () => {
+    const { key, cert } = testCert();
+    const controller = new AbortController();
+    let close: Promise<LingerReport> | undefined;
+    const server = tls.createServer({ key, cert }, (socket) => {
+      socket.on('error', () => {});
+      socket.write('hello');
+      close = lingeringClose(socket, { idleTimeout: LONG, maxTimeout: LONG, signal: controller.signal });
+      socket.once('close', () => controller.abort());
+    });
+    await listen(server);
+    cleanups.add(() => closeServer(server));
+    // Reads the response and our FIN, then stays silent with its side open.
+    const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen: true });
+    cleanups.add(() => void client.destroy());
+    client.on('error', () => {});
+    client.resume();
+    await nextEvent(client, 'end', 5000);
+    await until(() => close !== undefined, 5000, 'the connection');
+    expect(await within(close!, 10_000, 'the report')).toMatchObject({ reason: 'aborted', closedWith: 'reset', error: null });
   });
 
   it('aborted during the flush (a peer that reads nothing): ends at once with RST, what libuv held dropped', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
-import { within } from '../helpers/wait.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 import { BODY_END, getRequest, LATE_REQUEST, lingeringHttp } from './http-server.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
@@ -125,5 +125,46 @@ describe('lingering close over TLS', () => {
     cleanups.add(() => closeServer(server));
     const seen = await peer.run({ port: portOf(server), tls: true, steps: [{ recvEnd: true }] });
     expect(seen).toMatchObject({ received: 5, end: 'ragged-eof' });
+  });
+
+  // Node's TLSWrap keeps the close_notify's size in writeQueueSize after writing it: read as
+  // "still queued", it held every quiet peer's close in the flush until the idle timeout, and then
+  // ended it with RST ('idle-timeout') though the peer had finished cleanly.
+  it.each([
+    ['end() then destroy() at finish (a lingering server)', 'server'],
+    ['lingeringClose()', 'direct'],
+  ])('TLS, %s, a quiet peer: handed over at once, then the peer\'s close_notify and FIN end it as eof', async (_name, how) => {
+    const { key, cert } = testCert();
+    const LONG = 60_000;
+    const reports: Array<{ reason: string; closedWith: string }> = [];
+    let serverSocket: tls.TLSSocket | undefined;
+    const server = tls.createServer({ key, cert }, (socket) => {
+      serverSocket = socket;
+      socket.on('error', () => {});
+      if (how === 'server') {
+        socket.end('hello');
+        socket.once('finish', () => socket.destroy());
+      } else {
+        socket.write('hello');
+        void lingeringClose(socket, { idleTimeout: LONG, maxTimeout: LONG }).then((report) => reports.push(report));
+      }
+    });
+    if (how === 'server') {
+      const control = sockclose.enableLingeringClose(server, { idleTimeout: LONG, maxTimeout: LONG, onReport: (report) => reports.push(report) });
+      cleanups.add(control);
+    }
+    await listen(server);
+    cleanups.add(() => closeServer(server));
+    const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    await nextEvent(client, 'end', 5000); // our close_notify and FIN
+    // Node let go of the socket: the native lingerer has it (before, only at the idle timeout).
+    await until(() => serverSocket !== undefined, 5000, 'the connection');
+    if (!serverSocket!.closed) await nextEvent(serverSocket!, 'close', 5000);
+    expect(reports).toEqual([]);
+    client.end(); // the peer's close_notify and FIN
+    await until(() => reports.length === 1, 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close' });
   });
 });
