@@ -2,6 +2,7 @@ import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
 import { Field, Slot } from './native/layout.js';
+import { queuedWriteBytes } from './node-handle.js';
 import { platform } from './platform/index.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
 
@@ -120,7 +121,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (emulate) {
     everEmulated = true;
     emulated.set(handle, seconds as number);
-    closeHook().setCloseStep(realSocket(socket), STEP, (_socket, closing) => lingerAsynchronously(closing));
+    closeHook().setCloseStep(realSocket(socket), STEP, (closingSocket, closing) => lingerAsynchronously(closingSocket, closing));
   } else if (everEmulated && emulated.delete(handle)) {
     closeHook().setCloseStep(realSocket(socket), STEP, null);
   }
@@ -163,13 +164,14 @@ export function getLinger(target: SocketTarget): LingerSetting {
 }
 
 /** The emulated linger's wait: until nothing is left to acknowledge, or its time is up. */
-async function lingerAsynchronously(handle: NodeHandle): Promise<void> {
+async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
   const seconds = emulated.get(handle) ?? 0;
   const deadline = Date.now() + seconds * 1000;
   // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
   // (most closes are done within a round trip) and back off to 50 ms.
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    if ((handle.writeQueueSize ?? 0) === 0) {
+    // Node's queues (TLS's and the transport's; see queuedWriteBytes()), then the kernel's.
+    if (queuedWriteBytes(socket, handle) === 0) {
       const result = requireNative(setLinger).probe(handle.fd, Field.queues);
       if (result < 0) return; // the connection is gone: nothing left to wait for
       if (!(record[Slot.sendQueue]! > 0)) return;
