@@ -1,7 +1,8 @@
 // The lingerer's Node-API surface: lingerStart() hands a descriptor over, lingerSink() names the
 // JavaScript function that receives finished lingers in batches, lingerCount() says how many
-// linger now, lingerCut() and lingerCutGroup() end one, or a server's, at their caller's word. Plain Node-API (no node-addon-api wrappers) on this path: it runs once per closed
-// connection. Arguments are validated by src/lingering/native-lingerer.ts; here they are only
+// linger now, lingerCut() and lingerCutGroup() end one, or a server's, at their caller's word.
+// Plain Node-API (no node-addon-api wrappers) on this path: it runs once per closed connection.
+// Arguments are validated by src/lingering/native-lingerer.ts; here they are only
 // guarded.
 #include "lingerer_api.h"
 

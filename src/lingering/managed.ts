@@ -394,7 +394,7 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   if (state.expired) return endHere(socket, handle, state, state.expired);
   // Our writes failed meanwhile (the peer reset; Node's socket is destroyed, so nobody heard):
   // there is no connection left to linger on.
-  if (!(handle.fd >= 0) || connectionReset(handle)) {
+  if (!(handle.fd >= 0) || kernelPeerEnd(handle) === 'reset') {
     return endFailed(socket, state, pendingSocketError(errno().ECONNRESET, 'write', true, lingeringCloseStep));
   }
   return handOverNow(socket, handle, state);
@@ -567,32 +567,27 @@ function isSystemError(error: Error | null | undefined): error is Error {
 }
 
 /**
- * Whether the kernel says the TCP connection was reset: state CLOSE without the peer's FIN (after
- * a FIN, CLOSE is also where our socket goes when the connection moves on to TIME_WAIT).
+ * How the peer ended the TCP connection, as the kernel says: `'fin'`, its FIN arrived (a state
+ * only that FIN leads to, or CLOSE with the FIN counted: a socket our FIN had left in FIN_WAIT2
+ * goes to CLOSE at the peer's, as the connection moves on to TIME_WAIT); `'reset'`, CLOSE without
+ * it; null while it has not ended, or where the kernel cannot tell.
  */
-function connectionReset(handle: NodeHandle): boolean {
+function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
   const native = binding();
-  if (native === null || transportKind(handle) !== 'tcp' || native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
-  const rules = platform();
-  return rules.tcpState(record, 'tcp') === State.CLOSE && rules.peerFinReceived(record, transportBytesRead(handle)) === false;
-}
-
-/**
- * Whether the peer's FIN has arrived: Node read it (its stream ended, even if nobody consumed what
- * came before), or the kernel says so: a state only that FIN leads to, or CLOSE with the FIN
- * counted (a socket our FIN had already left in FIN_WAIT2 goes to CLOSE at the peer's, as the
- * connection moves on to TIME_WAIT).
- */
-function peerFinished(socket: SocketInternals): boolean {
-  if (inputEnded(socket)) return true;
-  const handle = socket._handle;
-  const native = binding();
-  if (!handle || native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return false;
-  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
+  if (native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return null;
+  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return null;
   const rules = platform();
   const state = rules.tcpState(record, 'tcp');
-  if (state === State.CLOSE) return rules.peerFinReceived(record, transportBytesRead(handle)) === true;
-  return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT;
+  if (state === State.CLOSE) {
+    const fin = rules.peerFinReceived(record, transportBytesRead(handle));
+    return fin === null ? null : fin ? 'fin' : 'reset';
+  }
+  return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT ? 'fin' : null;
+}
+
+/** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */
+function peerFinished(socket: SocketInternals): boolean {
+  return inputEnded(socket) || (socket._handle !== null && kernelPeerEnd(socket._handle) === 'fin');
 }
 
 /** Bytes in the kernel's send queue (raw: our FIN, once sent, may count), or -1 where unknown. */

@@ -84,7 +84,6 @@ export function poolLimits(options: EnableLingeringCloseOptions, caller: Caller)
   return Object.freeze({ maxLingering, shortLingerAbove, shortLingerTimeout });
 }
 
-/** The report callback, checked. */
 /** `options.signal`, checked as Node checks one (anything with a boolean `aborted`). */
 export function abortSignalOption(options: unknown, caller: Caller): AbortSignal | undefined {
   const signal = options !== null && typeof options === 'object' ? (options as { signal?: unknown }).signal : undefined;
@@ -95,6 +94,7 @@ export function abortSignalOption(options: unknown, caller: Caller): AbortSignal
   return signal as AbortSignal;
 }
 
+/** The report callback, checked. */
 export function reportCallback(options: EnableLingeringCloseOptions, caller: Caller): ((report: LingerReport, socket: net.Socket) => void) | null {
   const value = (options as Record<string, unknown>).onReport;
   if (value === undefined) return null;
