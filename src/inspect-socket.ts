@@ -3,7 +3,7 @@ import { emulatedLinger } from './linger.js';
 import { Family, Field, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
-import { transportBytesRead } from './node-handle.js';
+import { queuedWriteBytes, transportBytesRead } from './node-handle.js';
 import { binding } from './native/binding.js';
 import { recordHandedOut } from './socket-fd.js';
 import {
@@ -62,7 +62,12 @@ export interface SocketInspection {
   unackedBytes: number | null;
   /** Unsent + unacknowledged (known on macOS/FreeBSD where the split is not). */
   sendQueueBytes: number | null;
-  /** Bytes Node itself still holds for writing (libuv's queue), not yet given to the kernel. */
+  /**
+   * Bytes Node's handle holds, not yet given to the kernel: libuv's queue; on a TLS socket, the
+   * TLS layer's encrypted output, which includes it (after `'finish'` libuv's only: see
+   * docs/lingering.md on the close_notify Node may never write). The stream's own buffer
+   * (`socket.writableLength`) is not counted. Null for a descriptor number.
+   */
   nodeQueuedBytes: number | null;
   /**
    * Whether the peer's FIN has arrived, even when Node has not read it yet (or took an RST for
@@ -133,7 +138,8 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
     const record = probe(fd, SOCKET_FIELDS, inspectSocket);
     // The number goes out in the result: hardReset(fd) must refuse it while the socket lives.
     recordHandedOut(handle, fd);
-    return inspection(record, fd, 'tcp', handle, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
+    const queued = handle.writeQueueSize ?? null;
+    return inspection(record, fd, 'tcp', handle, queued, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
   }
   const resolved = resolve(target, inspectSocket, 'stream', ALL);
   if (resolved.kind === 'socket') recordHandedOut(resolved.handle, resolved.fd);
@@ -150,8 +156,11 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
-  const handle = resolved.kind === 'socket' ? resolved.handle : null;
-  return inspection(record, resolved.fd, resolved.transport, handle, handle !== null ? transportBytesRead(handle) : null, caller);
+  if (resolved.kind !== 'socket') return inspection(record, resolved.fd, resolved.transport, null, null, null, caller);
+  const { socket, handle } = resolved;
+  // TLS: the TLS layer's queue and the transport's, read as the lingering close reads them.
+  const queued = handle.writeQueueSize === undefined ? null : queuedWriteBytes(socket, handle);
+  return inspection(record, resolved.fd, resolved.transport, handle, queued, transportBytesRead(handle), caller);
 }
 
 // The peek context inspection() hands the platform: reused, its answers set before each verdict.
@@ -165,9 +174,18 @@ const peekContext: { transport: Transport; handleBytesRead(): number | null; fin
 
 /**
  * The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor),
- * `handleBytesRead` what its transport has read (null without one).
+ * `nodeQueued` what Node holds unwritten, `handleBytesRead` what its transport has read (null
+ * without one).
  */
-function inspection(record: Float64Array, fd: number, transport: Transport, handle: NodeHandle | null, handleBytesRead: number | null, caller: Caller): SocketInspection {
+function inspection(
+  record: Float64Array,
+  fd: number,
+  transport: Transport,
+  handle: NodeHandle | null,
+  nodeQueued: number | null,
+  handleBytesRead: number | null,
+  caller: Caller,
+): SocketInspection {
   const rules = platform();
   const lingerEnabled = record[LINGER_ENABLED]!;
   const emulated = handle !== null ? emulatedLinger(handle) : undefined;
@@ -181,7 +199,7 @@ function inspection(record: Float64Array, fd: number, transport: Transport, hand
     unsentBytes: orNull(record[UNSENT]!),
     unackedBytes: orNull(record[UNACKED]!),
     sendQueueBytes: orNull(record[SEND_QUEUE]!),
-    nodeQueuedBytes: handle !== null ? (handle.writeQueueSize ?? null) : null,
+    nodeQueuedBytes: nodeQueued,
     peerFinReceived,
     pendingError: null,
     pendingErrorKnown: rules.peekFields !== 0,

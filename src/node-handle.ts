@@ -36,6 +36,8 @@ export interface NodeHandle {
 export type SocketInternals = net.Socket & {
   _handle: NodeHandle | null;
   connecting: boolean;
+  /** The stream's write state: `writelen` is the write in progress, while `writing` (Node 18–26). */
+  _writableState?: { readonly writing?: boolean; readonly writelen?: number };
 };
 
 /** The handle fields and methods a drain uses (TCP, Pipe and TLSWrap all have them). */
@@ -124,8 +126,13 @@ export function transportBytesRead(handle: NodeHandle): number | null {
 }
 
 /**
- * Bytes given to libuv and not yet written to the kernel: the TLS layer's queue plus the
- * transport's. A raw shutdown(SHUT_WR) before this reaches 0 would cut them off.
+ * Bytes Node holds that are not yet written to the kernel (a raw shutdown(SHUT_WR) before this
+ * reaches 0 would cut them off). A TLS socket has two queues, and the TLS layer's contains the
+ * transport's: Node's TLSWrap keeps encrypted bytes in its buffer until the transport's write of
+ * them completes, so its writeQueueSize counts a write in progress whole (the part the kernel
+ * already took included), and the transport's libuv queue holds part of the same bytes. Summed,
+ * they counted a 32 MiB write to a peer that does not read as 63 MB. The larger of the two is the
+ * closest bound Node exposes.
  */
 export function queuedWriteBytes(socket: SocketInternals, handle: NodeHandle): number {
   const transport = transportHandle(handle);
@@ -137,7 +144,19 @@ export function queuedWriteBytes(socket: SocketInternals, handle: NodeHandle): n
   // peer's close in the flush until the idle timeout, then reset it, and delayed the TLSSocket's
   // 'close' until then.
   const own = socket.writableFinished ? 0 : (handle.writeQueueSize ?? 0);
-  return own + (transport.writeQueueSize ?? 0);
+  return Math.max(own, transport.writeQueueSize ?? 0);
+}
+
+/**
+ * Everything written to the socket that Node has not yet handed to the kernel: its stream buffer
+ * and {@link queuedWriteBytes}. The stream counts the write in progress whole until it completes
+ * (a 32 MiB write to a peer that does not read: 32 MiB, while libuv's queue holds the 28 MiB the
+ * kernel has not taken), so that write is counted once, by the handle.
+ */
+export function unwrittenBytes(socket: SocketInternals, handle: NodeHandle): number {
+  const state = socket._writableState;
+  const inProgress = state?.writing === true ? (state.writelen ?? 0) : 0;
+  return Math.max(0, socket.writableLength - inProgress) + queuedWriteBytes(socket, handle);
 }
 
 /** Where dropped reads are reported: `end` is true for EOF or a read error. */

@@ -21,11 +21,11 @@ import {
   givenTo,
   markGiven,
   nodeResetInProgress,
-  queuedWriteBytes,
   servingServer,
   transportBytesRead,
   transportHandle,
   transportKind,
+  unwrittenBytes,
   type NodeHandle,
   type ServerKind,
   type SocketInternals,
@@ -188,7 +188,7 @@ function dropFin(result: CloseLook): void {
 
 /** One probe of the live descriptor; never throws. */
 export function look(socket: SocketInternals, handle: NodeHandle, handedOver = false): CloseLook {
-  const queued = socket.writableLength + queuedWriteBytes(socket, handle);
+  const queued = unwrittenBytes(socket, handle);
   const result: CloseLook = { end: 'unknown', handedOver, cause: null, state: null, unread: null, unsent: null, unacked: null, queued };
   const native = binding();
   const transport = transportKind(handle);

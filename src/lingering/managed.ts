@@ -35,6 +35,7 @@ import {
   stopReading,
   transportBytesRead,
   transportKind,
+  unwrittenBytes,
   type ReadSink,
 } from '../node-handle.js';
 import { cutLinger, cutPool, handOver, type ReportConsumer } from './native-lingerer.js';
@@ -504,8 +505,8 @@ export class Flush implements ReadSink {
   private held(): number {
     const kernel = kernelSendQueue(this.handle);
     // A destroyed stream's buffer is being discarded, not written.
-    const buffered = this.socket.destroyed ? 0 : this.socket.writableLength;
-    return buffered + queuedWriteBytes(this.socket, this.handle) + (kernel > 0 ? kernel : 0);
+    const node = this.socket.destroyed ? queuedWriteBytes(this.socket, this.handle) : unwrittenBytes(this.socket, this.handle);
+    return node + (kernel > 0 ? kernel : 0);
   }
 }
 

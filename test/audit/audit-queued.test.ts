@@ -1,0 +1,50 @@
+// What auditCloses() says was still queued in Node when a close discarded it: the write in
+// progress counted once (Node's stream counts it whole until it completes, libuv's queue counts
+// the part the kernel has not taken), so "never received" stays within what was written.
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { closeServer, listen, portOf } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { until } from '../helpers/wait.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const PAYLOAD = 32 * 1024 * 1024;
+const TAIL = 1000;
+
+describe('auditCloses: bytes queued in Node at the close', () => {
+  it('a 32 MiB write to a client that does not read, reset with its request unread: counted once', async () => {
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      socket.write(Buffer.alloc(PAYLOAD));
+      socket.write(Buffer.alloc(TAIL)); // waits in the stream's buffer behind the first
+      // Once the kernel's buffers are full and libuv holds the rest, and the request is here.
+      void until(() => {
+        const seen = sockclose.inspectSocket(socket);
+        return (seen.nodeQueuedBytes ?? 0) > 1024 * 1024 && (seen.unreadBytes ?? 0) > 0;
+      }, 5000, 'the queues to fill').then(() => socket.destroy());
+    });
+    const audit = sockclose.auditCloses(server);
+    cleanups.push(() => audit.stop());
+    await listen(server);
+    cleanups.push(() => closeServer(server));
+    const client = net.connect({ port: portOf(server), host: '127.0.0.1' });
+    client.on('error', () => {});
+    cleanups.push(() => client.destroy());
+    client.pause();
+    client.write('ping');
+    // A paused client hears nothing of the reset: the audit's record is what is awaited.
+    await until(() => audit.recent().length === 1, 10_000, 'the close on record');
+    const [close] = audit.recent();
+    expect(close).toMatchObject({ end: 'rst', cause: 'unread' });
+    // Before, the write in progress counted twice: about 62 MB here.
+    expect(close!.queuedBytes).toBeGreaterThan(TAIL);
+    expect(close!.queuedBytes).toBeLessThanOrEqual(PAYLOAD + TAIL);
+    expect(close!.unreceivedBytes).toBeLessThanOrEqual(PAYLOAD + TAIL);
+  });
+});
