@@ -81,19 +81,22 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   addServer(server, { owner, settings, tls: kind === 'tls' }, kind);
   enabled.add(server);
 
+  // Undone, and every close that began ends now; already aborted: enabled and undone at once.
+  const abort = (): void => {
+    disable();
+    abortOwner(owner);
+  };
   const disable = (): void => {
     if (!owner.active) return;
     // Sockets whose close began finish their bounded linger; the others close as Node does.
     owner.active = false;
     removeServer(server);
     enabled.delete(server);
+    // The signal still ends the closes under way; once they have ended it lets go of this server
+    // (a long-lived signal kept its pool reachable).
+    if (signal && !signal.aborted) void pool.drained().then(() => signal.removeEventListener('abort', abort));
   };
   if (signal) {
-    // Undone, and every close that began ends now; already aborted: enabled and undone at once.
-    const abort = (): void => {
-      disable();
-      abortOwner(owner);
-    };
     if (signal.aborted) abort();
     else signal.addEventListener('abort', abort, { once: true });
   }

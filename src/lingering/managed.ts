@@ -241,16 +241,21 @@ export function manageDirect(
 
 /**
  * Ends every close of `owner` that began, at once and from now on (its server's signal aborted):
- * the native lingerer cuts those it has, the half-closed ones are ended at the next tick of the
- * shared clock, a flush at its next poll (within 50 ms). The server's lingering close is undone
- * by the caller: its other sockets close as Node closes them.
+ * the native lingerer cuts those it has, the half-closed ones are destroyed now (as a timed-out
+ * linger is), a flush is woken to end. The server's lingering close is undone by the caller: its
+ * other sockets close as Node closes them.
  */
 export function abortOwner(owner: Owner): void {
   owner.aborted = true;
   cutPool(owner.pool);
+  // Collected first: each one ended unwatches itself, and its destroy() may watch or flush others.
+  const halfClosed: Managed[] = [];
   forEachWatched((item) => {
-    if (item instanceof Managed && item.owner === owner) item.wakeAt = 0;
+    if (item instanceof Managed && item.owner === owner) halfClosed.push(item);
   });
+  const now = performance.now();
+  for (const state of halfClosed) state.onTick(now);
+  for (const flush of [...flushing]) if (flush.ownedBy(owner)) flush.wake();
 }
 
 /** The socket's lingering-close state, kept or new, if its close is ours to decide. */
@@ -413,6 +418,10 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
  * past `maxDrainBytes`, {@link Flush.wake} or {@link Flush.stop} ends the wait at once. One flush
  * runs per socket at a time (`state.flush`); its dropped bytes go to `state.drainedBytes` as it ends.
  */
+// The flushes running now: few (a close flushes only while Node still holds bytes of it), and an
+// abort of their server must reach them (abortOwner()).
+const flushing = new Set<Flush>();
+
 export class Flush implements ReadSink {
   private readonly firstByte: number;
   private lastByte = -1;
@@ -425,6 +434,7 @@ export class Flush implements ReadSink {
   ) {
     state.flush?.stop();
     state.flush = this;
+    flushing.add(this);
     this.firstByte = transportBytesRead(handle) ?? 0;
     dropReads(handle, this);
     detachHttpParser(socket);
@@ -440,6 +450,7 @@ export class Flush implements ReadSink {
   /** Ends the flush (a no-op once ended): its count goes to the state, its wait returns 'flushed'. */
   stop(): void {
     if (this.lastByte >= 0) return;
+    flushing.delete(this);
     this.lastByte = transportBytesRead(this.handle) ?? this.firstByte;
     this.state.drainedBytes += this.lastByte - this.firstByte;
     if (this.state.flush === this) this.state.flush = null;
@@ -455,7 +466,12 @@ export class Flush implements ReadSink {
     }
   }
 
-  /** Looks again now (the socket's 'finish' or 'close'). */
+  /** Whether this flush is a close of `owner`'s. */
+  ownedBy(owner: Owner): boolean {
+    return this.state.owner === owner;
+  }
+
+  /** Looks again now (the socket's 'finish' or 'close', its server's abort). */
   wake(): void {
     this.wakeUp?.();
   }
@@ -478,7 +494,7 @@ export class Flush implements ReadSink {
     let lastProgressAt = performance.now();
     for (let delay = FLUSH_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
       if (this.lastByte >= 0 || flushed()) return 'flushed';
-      // Its server's signal: seen at the next poll (within FLUSH_POLL_MAX_MS).
+      // Its server's signal (abortOwner() wakes the flush).
       if (state.owner.aborted) return 'aborted';
       if (state.drainedBytes + read > maxDrainBytes) return 'drain-limit';
       const now = performance.now();

@@ -82,7 +82,7 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   /**
    * For shutdowns with a deadline (nginx's `worker_shutdown_timeout`): aborting it undoes lingering
    * close on the server (as calling the returned function does) and ends every close of its that
-   * began, in whatever stage, at once (the half-closed ones and flushes within 50 ms), closed as a
+   * began, at once, in whatever stage (native linger, half-closed, flush), closed as a
    * timeout closes them and reported as `'aborted'`. Already aborted: nothing is enabled.
    */
   signal?: AbortSignal;

@@ -208,6 +208,92 @@ describe('enableLingeringClose() with a signal', () => {
     expect(control.stats().lingering).toBe(0);
   });
 
+  it('a half-closed close ends within abort() itself, a flushing one before the next turn of the loop', async () => {
+    // Not at their next look (the shared clock's 25 ms tick, the flush's poll): abort() reaches them.
+    const reports: LingerReport[] = [];
+    const controller = new AbortController();
+    const sockets: net.Socket[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      if (sockets.push(socket) === 1) {
+        socket.end('bye'); // half-closed: its peer never sends its FIN
+      } else {
+        socket.write(Buffer.alloc(8 * 1024 * 1024)); // its peer reads nothing: the flush waits
+        socket.destroy();
+      }
+    });
+    const control = enableLingeringClose(server, { idleTimeout: LONG, maxTimeout: LONG, signal: controller.signal, onReport: (report) => reports.push(report) });
+    await listen(server);
+    cleanups.add(() => closeServer(server), control);
+    for (let i = 0; i < 2; i++) {
+      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => {});
+      client.pause();
+      cleanups.add(() => client.destroy());
+      // One at a time: the first accepted is the half-closed one.
+      await until(() => control.stats().lingering === i + 1, 10_000, `close ${i + 1} under way`);
+    }
+    controller.abort();
+    expect(sockets[0]!.destroyed).toBe(true);
+    expect(reports.map((r) => r.reason)).toEqual(['aborted']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reports.map((r) => r.reason)).toEqual(['aborted', 'aborted']);
+    expect(control.stats()).toMatchObject({ lingering: 0, resets: 2 });
+  });
+
+  it('undone: the signal still ends the closes under way, then lets go of the server (its listener removed)', async () => {
+    const reports: LingerReport[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      socket.destroy(); // lingers natively until its peer's FIN
+    });
+    await listen(server);
+    cleanups.add(() => closeServer(server));
+    const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
+    /** Enabled with `signal`, then `count` connections lingering; the clients are returned. */
+    async function lingering(signal: AbortSignal, count: number) {
+      const control = enableLingeringClose(server, { idleTimeout: LONG, maxTimeout: LONG, signal, onReport: (report) => reports.push(report) });
+      cleanups.add(control);
+      const clients = Array.from({ length: count }, () => {
+        const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+        client.on('error', () => {});
+        client.resume();
+        cleanups.add(() => client.destroy());
+        return client;
+      });
+      await until(() => control.stats().lingering === count, 10_000, `${count} closes under way`);
+      return { control, clients };
+    }
+
+    // Undone with two closes under way: one ends by itself, the abort ends the other.
+    const first = new AbortController();
+    const { control, clients } = await lingering(first.signal, 2);
+    control();
+    clients[0]!.end();
+    await until(() => reports.length === 1, 5000, 'the first report');
+    expect(reports[0]).toMatchObject({ reason: 'eof' });
+    expect(listeners(first.signal)).toBe(1); // the other is still under way
+    first.abort();
+    await until(() => reports.length === 2, 5000, 'the second report');
+    expect(reports[1]).toMatchObject({ reason: 'aborted', closedWith: 'reset' });
+
+    // Undone with one under way, which ends by itself: the listener goes with it.
+    const second = new AbortController();
+    const late = await lingering(second.signal, 1);
+    late.control();
+    expect(listeners(second.signal)).toBe(1);
+    late.clients[0]!.end();
+    await within(late.control.drained(), 5000, 'drained()');
+    await until(() => listeners(second.signal) === 0, 1000, 'the listener to go');
+    expect(reports[2]).toMatchObject({ reason: 'eof' });
+
+    // Undone with nothing under way: at once.
+    const third = new AbortController();
+    const idle = enableLingeringClose(server, { signal: third.signal });
+    idle();
+    await until(() => listeners(third.signal) === 0, 1000, 'the listener to go');
+  });
+
   it('refuses a signal that is not an AbortSignal; an aborted one enables nothing', async () => {
     const server = net.createServer();
     expect(() => enableLingeringClose(server, { signal: {} as AbortSignal })).toThrow(
