@@ -51,7 +51,10 @@ Options:
                               lingering-close, 1048576 for reset-after-bytes, else 0)
       --bytes <n>             reset-after-bytes: wire bytes before the RST (default 16384)
       --delay <ms>            pause before the last step (slow-close: default 1000)
-      --timeout <ms>          bound on each wait for the peer (default 5000)
+      --timeout <ms>          bound on each wait for the peer (request, acknowledgement, unread
+                              input) and on our writes a peer that does not read holds up (the
+                              response, the FIN); then the fault comes (default 5000). The waits
+                              for the peer's FIN are not bounded
       --await-request         raw: start once the client has sent a byte (it stays unread)
       --linger-idle <ms>      lingering-close, close: idle timeout (default 2000)
       --linger-max <ms>       lingering-close, close: total cap (default 30000)

@@ -3,7 +3,9 @@
 // the point was reached: a reset "after N bytes" waits until the peer's kernel has acknowledged
 // those N bytes, a "FIN then reset" waits until every byte has left and then sends both at once,
 // a "close with unread input" waits until input is really waiting. These points have no event,
-// so they are polled from the kernel (kernel-wait.ts), bounded by the server's timeout.
+// so they are polled from the kernel (kernel-wait.ts), bounded by the server's timeout. So is
+// each wait on our own writing (write(), fin()): a peer that does not read holds a response larger
+// than the socket buffers in Node for ever, and the fault must still come.
 // A peer that leaves while a behaviour waits (out delayMs, or for it, within timeoutMs) ends the
 // wait: a paused socket hears of no FIN or RST, so that too is polled from the kernel (watchPeer,
 // waitForPeer).
@@ -13,9 +15,10 @@ import { hardReset } from '../hard-reset.js';
 import { inspectSocket, type SocketInspection } from '../inspect-socket.js';
 import { lingeringClose } from '../lingering/index.js';
 import type { TcpStateName } from '../native/layout.js';
+import { unwrittenBytes, type SocketInternals } from '../node-handle.js';
 import { shutdownWrite } from '../shutdown-write.js';
 import { socketFd } from '../socket-fd.js';
-import { delay } from './clock.js';
+import { abortError, delay } from './clock.js';
 import type { EndKind } from './close-verdict.js';
 import { allAcknowledged, finSent, hasUnreadInput, nothingUnsent, unreadInputSettled, waitForKernel } from './kernel-wait.js';
 import { readRequestHead, responsePayload, type FaultProtocol } from './payload.js';
@@ -53,7 +56,13 @@ export interface BehaviorSettings {
   bytes: number;
   /** The pause before the behaviour's last step (see FAULT_BEHAVIORS); cut short if the peer leaves (a `'peer-left'` step). */
   delayMs: number;
-  /** Bound on each wait for the peer (request head, acknowledgement, unread input). */
+  /**
+   * Bound on each wait for the peer: the request head or byte, the acknowledgement, unread input,
+   * every byte or our FIN having left; and on each wait for our own writing to reach the kernel
+   * (the response, Node's end() behind queued bytes), which a peer that does not read holds. A
+   * wait that runs out says `result: 'timeout'` in its step and the behaviour goes on to its fault.
+   * Not bounded: the waits for the peer's FIN (half-close, slow-close, echo).
+   */
   timeoutMs: number;
   /** raw: act only once the client has sent a byte (left unread). http always waits for the head. */
   awaitRequest: boolean;
@@ -89,7 +98,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     const { socket, settings, step } = context;
     if (!(await awaitRequest(context))) return;
     const payload = responsePayload(settings.protocol, settings.responseBytes).subarray(0, settings.bytes);
-    await write(socket, payload, step);
+    await write(context, payload);
     // Its FIN does not end this wait: a half-closed peer may still read, and acknowledge.
     if (!(await waitForPeer(context, 'acknowledged', allAcknowledged, false))) return;
     if (settings.delayMs > 0 && !(await pause(context, false))) return;
@@ -99,7 +108,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   async 'close-with-unread'(context) {
     const { socket, settings, step } = context;
     if (!(await awaitRequest(context))) return;
-    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    await write(context, responsePayload(settings.protocol, settings.responseBytes));
     // Input must be waiting for the close to reset (in http, a request body: a GET has none).
     const unread = await waitForKernel(socket, unreadInputSettled, settings.timeoutMs);
     step('unread-input', { result: unread, unreadBytes: unreadNow(socket) });
@@ -113,7 +122,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   async 'fin-then-reset'(context) {
     const { socket, settings, step } = context;
     if (!(await awaitRequest(context))) return;
-    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    await write(context, responsePayload(settings.protocol, settings.responseBytes));
     if (settings.delayMs === 0) {
       // FIN and RST back to back, in one turn of the event loop, once every byte has left: the
       // peer's kernel gets both before its application can answer the FIN with its own, and it
@@ -124,7 +133,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
       reset(socket, step);
       return;
     }
-    await fin(socket, step);
+    await fin(context);
     const sent = await waitForKernel(socket, finSent, settings.timeoutMs);
     step('fin-sent', { result: sent });
     // After our FIN, the peer's means both directions are over: nobody is left to reset.
@@ -135,8 +144,8 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   async 'half-close'(context) {
     const { socket, settings, step } = context;
     if (!(await awaitRequest(context))) return;
-    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
-    await fin(socket, step);
+    await write(context, responsePayload(settings.protocol, settings.responseBytes));
+    await fin(context);
     socket.resume();
     await peerEnd(socket, step);
     closeCleanly(socket);
@@ -145,12 +154,12 @@ const behaviors: Record<FaultBehavior, Behavior> = {
   async 'slow-close'(context) {
     const { socket, settings, step } = context;
     if (!(await awaitRequest(context))) return;
-    await write(socket, responsePayload(settings.protocol, settings.responseBytes), step);
+    await write(context, responsePayload(settings.protocol, settings.responseBytes));
     socket.resume();
     if (!(await peerEnd(socket, step))) return;
     // The peer's FIN is what this delay follows: only its reset means it left.
     if (!(await pause(context, false))) return;
-    await fin(socket, step);
+    await fin(context);
     closeCleanly(socket);
   },
 
@@ -172,12 +181,13 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     await linger(context, responsePayload(settings.protocol, settings.responseBytes));
   },
 
-  async echo({ socket, step }) {
+  async echo(context) {
+    const { socket, step } = context;
     socket.on('data', (chunk: Buffer) => socket.write(chunk));
     // Accepted paused (readableFlowing false): a 'data' listener alone does not start the flow.
     socket.resume();
     await peerEnd(socket, step);
-    await fin(socket, step);
+    await fin(context);
     closeCleanly(socket);
   },
 };
@@ -334,25 +344,73 @@ function unreadNow(socket: net.Socket): number | null {
   }
 }
 
-/** Writes and waits until Node has handed everything to the kernel (or the socket closed). */
-function write(socket: net.Socket, payload: Buffer, step: BehaviorContext['step']): Promise<void> {
-  if (payload.length === 0 || socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    socket.write(payload, (error) => {
-      step('wrote', { bytes: payload.length, ...(error ? { error: (error as { code?: string }).code ?? error.message } : {}) });
-      resolve();
-    });
-  });
+/**
+ * Writes and waits until Node has handed everything to the kernel (or the socket closed), at most
+ * `timeoutMs`: a peer that does not read holds a response larger than the socket buffers for ever.
+ * The `'wrote'` step says `{ bytes }` (and `error`), or `{ bytes, result: 'timeout', queuedBytes }`.
+ */
+async function write(context: BehaviorContext, payload: Buffer): Promise<void> {
+  const { socket, step } = context;
+  if (payload.length === 0 || socket.destroyed) return;
+  const written = new Promise<Error | null | undefined>((resolve) => socket.write(payload, resolve));
+  const outcome = await bounded(context, written);
+  if (outcome === 'timeout') step('wrote', { bytes: payload.length, result: 'timeout', queuedBytes: unwrittenNow(socket) });
+  else step('wrote', { bytes: payload.length, ...(outcome ? { error: errorName(outcome) } : {}) });
 }
 
-async function fin(socket: net.Socket, step: BehaviorContext['step']): Promise<void> {
+/**
+ * Node's end(): our FIN, once everything queued before it has been written. With bytes still
+ * queued (a peer that does not read), at most `timeoutMs`: then a `'fin'` step says
+ * `{ result: 'timeout', queuedBytes }` (Node sends the FIN if they ever drain) and the behaviour
+ * goes on.
+ */
+async function fin(context: BehaviorContext): Promise<void> {
+  const { socket, step } = context;
   if (socket.destroyed) return;
+  const queued = socket.writableLength > 0;
+  const ended = shutdownWrite(socket).then(() => null, (error: Error) => error);
+  // With nothing queued the FIN is handed to the kernel at once: no bound needed.
+  const outcome = queued ? await bounded(context, ended) : await ended;
+  if (outcome === 'timeout') step('fin', { result: 'timeout', queuedBytes: unwrittenNow(socket) });
+  else if (outcome) step('fin-failed', { error: errorName(outcome) });
+  else step('fin');
+}
+
+/**
+ * Settles as `work` does, or with `'timeout'` once `timeoutMs` has passed first; rejects with an
+ * AbortError at once when the server closes (as pause() does: the server destroys the socket).
+ * The timer goes when the wait ends, and is unref'd: it never holds the process by itself.
+ */
+async function bounded<T>({ settings, signal }: BehaviorContext, work: Promise<T>): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => {};
+  const limit = new Promise<'timeout'>((resolve, reject) => {
+    onAbort = () => reject(abortError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(resolve, settings.timeoutMs, 'timeout').unref();
+  });
   try {
-    await shutdownWrite(socket);
-    step('fin');
-  } catch (error) {
-    step('fin-failed', { error: (error as { code?: string }).code ?? (error as Error).message });
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Bytes written that Node has not yet handed to the kernel, the write in progress counted by what
+ * libuv still holds of it (Node's writableLength counts it whole until it completes: 32 MiB to a
+ * peer that does not read, though the kernel took a few MB of it).
+ */
+function unwrittenNow(socket: net.Socket): number {
+  const internals = socket as SocketInternals;
+  return internals._handle ? unwrittenBytes(internals, internals._handle) : socket.writableLength;
+}
+
+/** How a step names an error: its code, else its message. */
+function errorName(error: Error & { code?: string }): string {
+  return error.code ?? error.message;
 }
 
 /**
@@ -372,8 +430,9 @@ async function linger({ socket, settings, signal, step }: BehaviorContext, paylo
 
 /**
  * shutdown(SHUT_WR) on the socket's descriptor now (Node's end() would do it on a later turn of
- * the loop; this settles within the current one, microtasks only). Only when Node holds no
- * unwritten data: the socket is reset next.
+ * the loop; this settles within the current one, microtasks only). Meant for when Node holds no
+ * unwritten data; if it still does (a peer that does not read: the waits timed out), what it holds
+ * is cut off, which does not matter: the socket is reset next.
  */
 async function shutdownNow(socket: net.Socket, step: BehaviorContext['step']): Promise<void> {
   try {
@@ -381,7 +440,7 @@ async function shutdownNow(socket: net.Socket, step: BehaviorContext['step']): P
     await shutdownWrite(socketFd(socket));
     step('fin');
   } catch (error) {
-    step('fin-failed', { error: (error as { code?: string }).code ?? (error as Error).message });
+    step('fin-failed', { error: errorName(error as Error) });
   }
 }
 

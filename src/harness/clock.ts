@@ -21,15 +21,20 @@ export function after(ms: number, callback: () => void): Timer {
   return { cancel: () => clearTimeout(timer) };
 }
 
+/** The error an aborted wait rejects with, as Node's own timers/promises name it. */
+export function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
 /** Resolves once at least `ms` milliseconds have passed; rejects with an AbortError if `signal` aborts first. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const abort = () => {
       timer.cancel();
-      reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+      reject(abortError());
     };
     if (signal?.aborted) {
-      reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+      reject(abortError());
       return;
     }
     const timer = after(ms, () => {

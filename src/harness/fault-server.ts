@@ -47,7 +47,15 @@ export interface FaultServerOptions {
    */
   delayMs?: number;
   /**
-   * Bound on each wait for the peer: request head, acknowledgement, unread input. Default 5000 ms.
+   * Bound on each wait, default 5000 ms. For the peer: the request head or byte, the
+   * acknowledgement (reset-after-bytes), unread input (close-with-unread), every byte or our FIN
+   * having left (fin-then-reset). For our own writing, which a peer that does not read holds
+   * when the response is larger than the socket buffers: Node handing the response to the kernel
+   * (`'wrote'`), and Node's end() behind bytes still queued (`'fin'`). A wait that runs out says
+   * `result: 'timeout'` in its step (the two on writing add `queuedBytes`: what Node had not yet
+   * handed to the kernel) and the behaviour goes on to its fault. Not bounded: the waits for the
+   * peer's FIN in half-close, slow-close and echo, which are what those behaviours do.
+   *
    * A peer that leaves meanwhile (its reset) ends a wait for a request byte or an acknowledgement
    * at once, as it ends `delayMs` (a `'peer-left'` step; the behaviour stops). Its FIN ends the
    * wait for a request byte (none can follow; result `'peer-finished'`), and the behaviour goes on.
@@ -71,6 +79,11 @@ export interface FaultServerOptions {
 export interface FaultStep {
   /**
    * What was done or seen: `'request-head'`, `'wrote'`, `'acknowledged'`, `'fin'`, `'reset'`, `'peer-eof'`, `'error'`, …
+   * A wait's step says how it ended in `detail.result` (`'met'`, `'timeout'`, …). `'wrote'` is
+   * `{ bytes }` once Node has handed the response to the kernel, or `{ bytes, result: 'timeout',
+   * queuedBytes }` when `timeoutMs` ran out first (a peer that does not read); `'fin'` likewise has
+   * no detail, or `{ result: 'timeout', queuedBytes }` when Node's end() still waited behind
+   * queued bytes (its FIN goes out only if they drain); `'fin-failed'` is `{ error }`.
    * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`
    * (or waited for it: a request byte, an acknowledgement), so the wait ended there and the
    * behaviour's remaining steps were skipped; its detail is `{ end, state,

@@ -12,6 +12,7 @@ import { closedSocket, invalidArgType } from '../errors.js';
 import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-socket.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import type { TcpStateName } from '../native/layout.js';
+import { unwrittenBytes } from '../node-handle.js';
 import type { LingerReport } from '../lingering/types.js';
 import { choiceOption, optionsObject } from './options.js';
 import { judge, type CloseSnapshot, type EndKind, type Moments, type NodeView } from './close-verdict.js';
@@ -84,7 +85,7 @@ export interface CloseBytes {
   acked: number | null;
   /** Received bytes nobody read when this side closed (each one made the close an RST). */
   unreadAtClose: number | null;
-  /** Bytes still in Node's write queue when this side closed: they never left. */
+  /** Bytes Node had not yet handed to the kernel when this side closed: they never left. */
   queuedAtClose: number;
 }
 
@@ -217,7 +218,10 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   socket.destroy = function observedDestroy(this: net.Socket, error?: Error) {
     if (at.destroy === null && !this.destroyed) {
       at.destroy = since();
-      queuedAtClose = this.writableLength;
+      // The write in progress counts by what libuv still holds of it (writableLength counts it
+      // whole, the part the kernel took included).
+      const handle = (this as SocketInternals)._handle;
+      queuedAtClose = handle ? unwrittenBytes(this as SocketInternals, handle) : this.writableLength;
       node.nodeReset = internals.resetAndClosing === true;
       if (error) {
         at.error ??= at.destroy;
