@@ -88,8 +88,14 @@ export function describeServerReport(report: FaultConnectionReport): string {
     `#${report.id} ${formatAddress(report.remote)} ${report.behavior}: server sent ${endWords(o.local, 'local')}, ` +
     `client sent ${endWords(o.peer, 'peer')}; read ${bytes(o.bytes.received)}, wrote ${bytes(o.bytes.sent)}` +
     (o.bytes.unreadAtClose ? `, ${bytes(o.bytes.unreadAtClose)} unread at close` : '') +
-    `; steps: ${report.steps.map((s) => s.step).join(' > ') || '-'}`
+    `; steps: ${report.steps.map(stepWords).join(' > ') || '-'}`
   );
+}
+
+/** A step's name, with how its wait ended when that was not the awaited event (`wrote (timeout)`). */
+function stepWords({ step, detail }: FaultConnectionReport['steps'][number]): string {
+  const result = detail?.result;
+  return typeof result === 'string' && result !== 'met' && result !== 'head' ? `${step} (${result})` : step;
 }
 
 /** The JSON form of a fault-server connection. */

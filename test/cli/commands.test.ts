@@ -162,6 +162,19 @@ describe('sockclose serve + probe', () => {
     // The client had sent neither FIN nor RST when the server reset it: said so, not "nothing yet".
     expect(await proc.line()).toMatch(/^#1 127\.0\.0\.1:\d+ reset-on-accept: server sent RST \(reset\), client sent no FIN or RST \(had not closed\);/);
   });
+
+  it("human output says how a step's wait ended when it was not the awaited event: a client that never reads", async () => {
+    const proc = cli(['serve', '--behavior', 'close-with-unread', '--response-bytes', String(32 * 1024 * 1024), '--timeout', '300', '--await-request', '--count', '1']);
+    running.push(proc);
+    const first = await proc.line();
+    const [host, port] = first.split(' ')[2]!.replace(/:$/, '').split(':');
+    const client = net.connect({ port: Number(port), host });
+    client.on('error', () => {});
+    client.pause(); // reads nothing: the 32 MiB response cannot all be written
+    client.write('x');
+    expect(await proc.line()).toMatch(/; steps: request > wrote \(timeout\) > unread-input > close$/);
+    client.destroy();
+  });
 });
 
 describe('sockclose proxy', () => {
