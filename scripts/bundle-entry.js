@@ -76,7 +76,10 @@ function run(name, module) {
   return module.exports;
 }
 
-const lookupPaths = new Map(); // node_modules search paths, per directory
+// node_modules search paths, per directory, as Node computes them: Module._nodeModulePaths() is
+// underscored but Node's own loader calls it for every module it loads (without it require()
+// itself fails), so it lives as long as require() does.
+const lookupPaths = new Map();
 
 function load(name, parent) {
   const filename = __dirname + path.sep + (path.sep === '/' ? name : name.split('/').join(path.sep));
