@@ -158,7 +158,7 @@ function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
   if (resolved.kind !== 'socket') return inspection(record, resolved.fd, resolved.transport, null, null, null, caller);
   const { socket, handle } = resolved;
-  // TLS: the TLS layer's queue and the transport's, read as the lingering close reads them.
+  // TLS: read as the lingering close reads its queues (queuedWriteBytes()).
   const queued = handle.writeQueueSize === undefined ? null : queuedWriteBytes(socket, handle);
   return inspection(record, resolved.fd, resolved.transport, handle, queued, transportBytesRead(handle), caller);
 }

@@ -406,6 +406,10 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   return handOverNow(socket, handle, state);
 }
 
+// The flushes running now: few (a close flushes only while Node still holds bytes of it), and an
+// abort of their server must reach them (abortOwner()).
+const flushing = new Set<Flush>();
+
 /**
  * The flush: waits until Node has handed the kernel what it holds (`flushed()`), within the close's
  * bounds. Meanwhile nothing read reaches Node's stream or its http parser (see node-handle.ts):
@@ -418,10 +422,6 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
  * past `maxDrainBytes`, {@link Flush.wake} or {@link Flush.stop} ends the wait at once. One flush
  * runs per socket at a time (`state.flush`); its dropped bytes go to `state.drainedBytes` as it ends.
  */
-// The flushes running now: few (a close flushes only while Node still holds bytes of it), and an
-// abort of their server must reach them (abortOwner()).
-const flushing = new Set<Flush>();
-
 export class Flush implements ReadSink {
   private readonly firstByte: number;
   private lastByte = -1;
