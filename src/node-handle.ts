@@ -151,9 +151,11 @@ export function queuedWriteBytes(socket: SocketInternals, handle: NodeHandle): n
  * Everything written to the socket that Node has not yet handed to the kernel: its stream buffer
  * and {@link queuedWriteBytes}. The stream counts the write in progress whole until it completes
  * (a 32 MiB write to a peer that does not read: 32 MiB, while libuv's queue holds the 28 MiB the
- * kernel has not taken), so that write is counted once, by the handle.
+ * kernel has not taken), so that write is counted once, by the handle. Without a handle (closed),
+ * the stream's buffer.
  */
-export function unwrittenBytes(socket: SocketInternals, handle: NodeHandle): number {
+export function unwrittenBytes(socket: SocketInternals, handle: NodeHandle | null = socket._handle): number {
+  if (handle === null) return socket.writableLength;
   const state = socket._writableState;
   const inProgress = state?.writing === true ? (state.writelen ?? 0) : 0;
   return Math.max(0, socket.writableLength - inProgress) + queuedWriteBytes(socket, handle);

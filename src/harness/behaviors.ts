@@ -354,7 +354,7 @@ async function write(context: BehaviorContext, payload: Buffer): Promise<void> {
   if (payload.length === 0 || socket.destroyed) return;
   const written = new Promise<Error | null | undefined>((resolve) => socket.write(payload, resolve));
   const outcome = await bounded(context, written);
-  if (outcome === 'timeout') step('wrote', { bytes: payload.length, result: 'timeout', queuedBytes: unwrittenNow(socket) });
+  if (outcome === 'timeout') step('wrote', { bytes: payload.length, result: 'timeout', queuedBytes: unwrittenBytes(socket as SocketInternals) });
   else step('wrote', { bytes: payload.length, ...(outcome ? { error: errorName(outcome) } : {}) });
 }
 
@@ -371,7 +371,7 @@ async function fin(context: BehaviorContext): Promise<void> {
   const ended = shutdownWrite(socket).then(() => null, (error: Error) => error);
   // With nothing queued the FIN is handed to the kernel at once: no bound needed.
   const outcome = queued ? await bounded(context, ended) : await ended;
-  if (outcome === 'timeout') step('fin', { result: 'timeout', queuedBytes: unwrittenNow(socket) });
+  if (outcome === 'timeout') step('fin', { result: 'timeout', queuedBytes: unwrittenBytes(socket as SocketInternals) });
   else if (outcome) step('fin-failed', { error: errorName(outcome) });
   else step('fin');
 }
@@ -396,16 +396,6 @@ async function bounded<T>({ settings, signal }: BehaviorContext, work: Promise<T
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/**
- * Bytes written that Node has not yet handed to the kernel, the write in progress counted by what
- * libuv still holds of it (Node's writableLength counts it whole until it completes: 32 MiB to a
- * peer that does not read, though the kernel took a few MB of it).
- */
-function unwrittenNow(socket: net.Socket): number {
-  const internals = socket as SocketInternals;
-  return internals._handle ? unwrittenBytes(internals, internals._handle) : socket.writableLength;
 }
 
 /** How a step names an error: its code, else its message. */

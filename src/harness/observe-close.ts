@@ -220,8 +220,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
       at.destroy = since();
       // The write in progress counts by what libuv still holds of it (writableLength counts it
       // whole, the part the kernel took included).
-      const handle = (this as SocketInternals)._handle;
-      queuedAtClose = handle ? unwrittenBytes(this as SocketInternals, handle) : this.writableLength;
+      queuedAtClose = unwrittenBytes(this as SocketInternals);
       node.nodeReset = internals.resetAndClosing === true;
       if (error) {
         at.error ??= at.destroy;
