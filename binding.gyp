@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "sockclose",
-      "sources": ["native/addon.cc", "native/lingerer.cc", "native/lingerer_api.cc", "native/sys_posix.cc"],
+      "sources": ["native/addon.cc", "native/handed_out.cc", "native/lingerer.cc", "native/lingerer_api.cc", "native/sys_posix.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",
@@ -54,7 +54,7 @@
           "cflags!": ["-fvisibility=hidden"]
         }],
         # Windows: Node exposes no socket descriptors, so there is nothing to build.
-        ["OS=='win'", {"type": "none", "sources!": ["native/addon.cc", "native/lingerer.cc", "native/lingerer_api.cc", "native/sys_posix.cc"]}]
+        ["OS=='win'", {"type": "none", "sources!": ["native/addon.cc", "native/handed_out.cc", "native/lingerer.cc", "native/lingerer_api.cc", "native/sys_posix.cc"]}]
       ]
     }
   ]

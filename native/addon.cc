@@ -14,7 +14,9 @@
 #include <napi.h>
 
 #include <climits>
+#include <cmath>
 
+#include "handed_out.h"
 #include "lingerer_api.h"
 #include "probe.h"
 #include "sys.h"
@@ -23,7 +25,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 8;
+constexpr int kAbi = 9;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";
@@ -174,10 +176,11 @@ napi_value GetLinger(napi_env env, napi_callback_info info) {
   int seconds = 0;
   const int result = sys::GetLinger(fd, &enabled, &seconds);
   if (result < 0) return Int(env, result);
-  // Linux reports a linger set above its own cap as a huge number of seconds: past int32, a double.
   if (seconds >= 0 && seconds <= (INT_MAX - 1) / 2) return Int(env, seconds * 2 + (enabled ? 1 : 0));
+  // Past int32 when doubled: a double. A negative time (sys::kLingerUnbounded) is Infinity, which
+  // JavaScript reads as "enabled, without limit"; a -errno is never a double.
   napi_value wide = nullptr;
-  napi_create_double(env, static_cast<double>(seconds) * 2 + (enabled ? 1 : 0), &wide);
+  napi_create_double(env, seconds < 0 ? HUGE_VAL : static_cast<double>(seconds) * 2 + 1, &wide);
   return wide;
 }
 
@@ -204,6 +207,8 @@ int LingerAbortive(int fd) { return sys::SetLinger(fd, true, 0); }
 //   resetHints(fd)    -> ResetHint bits | -errno: closeWouldReset's screen (a live TCP socket's fd)
 //   shutdownWrite(fd) -> 0 | -errno
 //   close(fd)         -> 0 | -errno
+//   handedOut(fd)     -> 0 | -errno: records the number as handed to JavaScript (handed_out.h)
+//   handedOutHeld(fd) -> 1 | 0: whether a number recorded by any thread still names that socket
 template <int (*Call)(int)>
 napi_value FdToInt(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -247,6 +252,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   SetRaw(env, exports, "resetHints", FdToInt<sys::ResetHints>);
   SetRaw(env, exports, "shutdownWrite", FdToInt<sys::ShutdownWrite>);
   SetRaw(env, exports, "close", FdToInt<sys::Close>);
+  SetRaw(env, exports, "handedOut", FdToInt<handed_out::Record>);
+  SetRaw(env, exports, "handedOutHeld", FdToInt<handed_out::StillHeld>);
   RegisterLingerer(env, exports);  // on failure its exception is pending: the loader reports it
   return exports;
 }

@@ -17,7 +17,9 @@
 namespace sockclose {
 namespace sys {
 
-// SO_LINGER. `seconds` is ignored when `enabled` is false.
+// SO_LINGER. `seconds` is ignored when `enabled` is false. GetLinger() reports 0 seconds when not
+// enabled, and kLingerUnbounded for a linger without limit (a negative l_linger).
+constexpr int kLingerUnbounded = -1;
 int SetLinger(int fd, bool enabled, int seconds);
 int GetLinger(int fd, bool* enabled, int* seconds);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 
 namespace sockclose {
 namespace sys {
@@ -32,7 +33,10 @@ int GetLinger(int fd, bool* enabled, int* seconds) {
     return posix::LastError();
   }
   *enabled = value.l_onoff != 0;
-  *seconds = value.l_linger;
+  // Disabled: the time means nothing (Linux keeps the last one set). Enabled with a negative time:
+  // other code set a negative l_linger, which Linux takes as "wait without limit" and reports
+  // back truncated to an int, often negative (-1,752,346,657 here for a -1 set).
+  *seconds = !*enabled ? 0 : value.l_linger < 0 ? kLingerUnbounded : value.l_linger;
   return 0;
 }
 
@@ -141,7 +145,7 @@ int Probe(int fd, unsigned fields, double* probe) {
     if (posix::IsNotASocket(result)) return result;
     if (result == 0) {
       probe[kSlotLingerEnabled] = enabled ? 1 : 0;
-      probe[kSlotLingerSeconds] = seconds;
+      probe[kSlotLingerSeconds] = seconds == kLingerUnbounded ? HUGE_VAL : static_cast<double>(seconds);
     }
   }
   if (fields & kProbeTcp) {

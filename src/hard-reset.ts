@@ -2,7 +2,7 @@
 import { errno } from './errno.js';
 import { closeHook } from './close-hook-lazy.js';
 import { publishHardReset } from './diagnostics/channels.js';
-import { closedSocket, invalidArgValue, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgValue, noFd, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
@@ -31,7 +31,8 @@ const pending = new WeakSet<SocketInternals>();
  * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
  *   AF_UNIX or UDP; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset);
  *   `ERR_SOCKCLOSE_SOCKET_OWNS_FD` for the descriptor of a live Node socket that
- *   `socketFd()` or `inspectSocket()` returned (pass the socket); a system error from
+ *   `socketFd()` or `inspectSocket()` returned, in any thread or copy of sockclose in the process
+ *   (pass the socket); `ERR_SOCKCLOSE_NO_FD` for a socket never connected; a system error from
  *   getsockopt() (not a socket), setsockopt() (then nothing was closed) or close().
  * @example
  * ```ts
@@ -110,7 +111,10 @@ function resetOnceConnected(socket: SocketInternals): void {
 /** JavaScript-only path: Node's own reset, for the sockets it accepts. */
 function resetThroughNode(socket: SocketInternals): void {
   const handle = socket._handle;
-  const plainTcp = handle === null || kindOf(handle) === 'tcp';
+  // Never connected (or handed to another process): as the native path says. Node's
+  // resetAndDestroy() would destroy it with an 'error' nobody may be listening for.
+  if (!handle) throw noFd(socket.connecting ? 'still connecting: no handle yet' : 'not connected', hardReset);
+  const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     socket.resetAndDestroy();
     publishHardReset(socket, -1);

@@ -12,7 +12,9 @@ export interface LingerSetting {
   enabled: boolean;
   /**
    * The linger time; 0 with `enabled` means the next close sends RST. Always 0 when not enabled
-   * (Linux remembers the last time set even then, but it has no effect).
+   * (Linux remembers the last time set even then, but it has no effect). `Infinity` for a linger
+   * without limit, which only other code can set: Linux takes a negative time as "wait forever"
+   * (and its getsockopt() reports it as a meaningless number).
    */
   seconds: number;
   /** True when sockclose emulates a timed linger asynchronously instead of the kernel. */
@@ -159,6 +161,8 @@ export function getLinger(target: SocketTarget): LingerSetting {
   if (result < 0) throw systemError(result, 'getsockopt', getLinger);
   const emulatedSeconds = handle !== null ? emulated.get(handle) : undefined;
   if (emulatedSeconds !== undefined) return { enabled: true, seconds: emulatedSeconds, emulated: true };
+  // Infinity: a linger without limit, which only other code can set (a negative l_linger).
+  if (result === Infinity) return { enabled: true, seconds: Infinity, emulated: false };
   const enabled = result % 2 === 1;
   return { enabled, seconds: enabled ? Math.floor(result / 2) : 0, emulated: false };
 }

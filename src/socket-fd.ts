@@ -1,3 +1,4 @@
+import { binding } from './native/binding.js';
 import type { NodeHandle } from './node-handle.js';
 import { checkTarget, resolve, type SocketTarget } from './target.js';
 
@@ -6,8 +7,24 @@ import { checkTarget, resolve, type SocketTarget } from './target.js';
 // still holds. Keyed by number, so at most one entry per descriptor number ever used; weak, so no
 // handle is kept alive. A handle keeps its descriptor for life: once recorded (a mark on the
 // handle, as Node marks its own handles), later calls cost one property read.
-const handedOut = new Map<number, WeakRef<NodeHandle>>();
+//
+// Descriptor numbers belong to the whole process, and a socket may be another thread's, or another
+// copy of sockclose's (two installs in one application). So the map is shared by every copy in this
+// thread (a global registered symbol), and each number is also recorded natively, for every
+// thread, with the socket it named (native/handed_out.h).
+const kRegistry = Symbol.for('sockclose.handedOut.v1');
+const handedOut: Map<number, WeakRef<NodeHandle>> = sharedRegistry();
 const kRecorded = Symbol('sockclose.socketFd');
+
+function sharedRegistry(): Map<number, WeakRef<NodeHandle>> {
+  const holder = globalThis as { [kRegistry]?: Map<number, WeakRef<NodeHandle>> };
+  const existing = holder[kRegistry];
+  if (existing instanceof Map) return existing;
+  const created = new Map<number, WeakRef<NodeHandle>>();
+  // Not enumerable: nothing that lists globals sees it.
+  Object.defineProperty(holder, kRegistry, { value: created, configurable: true });
+  return created;
+}
 
 /**
  * The OS file descriptor behind a socket, read from its live libuv handle at every call (never
@@ -15,7 +32,8 @@ const kRecorded = Symbol('sockclose.socketFd');
  *
  * While the socket is open, {@link hardReset} refuses the number with
  * `ERR_SOCKCLOSE_SOCKET_OWNS_FD` (closing it under Node would hand the number to the next
- * connection while the socket still holds it): pass the socket itself.
+ * connection while the socket still holds it), in every thread of the process: pass the socket
+ * itself.
  *
  * @param target - A `net.Socket` or `tls.TLSSocket` (http, https, http2 sockets included), or a
  *   descriptor number, which is returned as it is.
@@ -44,18 +62,21 @@ export function recordHandedOut(handle: NodeHandle, fd: number): void {
   if ((handle as { [kRecorded]?: true })[kRecorded] === true) return;
   (handle as { [kRecorded]?: true })[kRecorded] = true;
   handedOut.set(fd, new WeakRef(handle));
+  // For the other threads (a failure, EBADF say, leaves them only this thread's record).
+  binding()?.handedOut(fd);
 }
 
 /**
  * Whether `fd` is the descriptor of a live socket that socketFd() or inspectSocket() handed out:
- * its handle still exists and still reports that number (libuv forgets it when it closes the
- * handle).
+ * in this thread, its handle still exists and still reports that number (libuv forgets it when it
+ * closes the handle); in any thread, the number still names the socket it named when handed out.
  */
 export function heldByLiveSocket(fd: number): boolean {
   const entry = handedOut.get(fd);
-  if (entry === undefined) return false;
-  const handle = entry.deref();
-  if (handle !== undefined && handle.fd === fd) return true;
-  handedOut.delete(fd);
-  return false;
+  if (entry !== undefined) {
+    const handle = entry.deref();
+    if (handle !== undefined && handle.fd === fd) return true;
+    handedOut.delete(fd);
+  }
+  return binding()?.handedOutHeld(fd) === 1;
 }

@@ -69,6 +69,8 @@ function exerciseBinding(native, fds) {
       if (kind !== 'file') count(`setLinger ${kind} ${native.setLinger(fd, r % 2 === 0 ? r % 3 : -1) < 0 ? 'error' : 'ok'}`);
       if (kind !== 'file') count(`lingerOff ${kind} ${native.lingerOff(fd) < 0 ? 'error' : 'ok'}`);
       if (kind !== 'file') count(`lingerAbortive ${kind} ${native.lingerAbortive(fd) < 0 ? 'error' : 'ok'}`);
+      count(`handedOut ${kind} ${native.handedOut(fd) < 0 ? 'error' : 'ok'}`);
+      count(`handedOutHeld ${kind} ${native.handedOutHeld(fd)}`);
     }
     // Bad arguments: the addon's own checks throw (these guard misuse of the internal module).
     expectThrow('probe(string)', () => native.probe('3', 1));
@@ -86,6 +88,8 @@ function exerciseBinding(native, fds) {
     expectThrow('lingerAbortive("3")', () => native.lingerAbortive('3'));
     expectThrow('shutdownWrite(null)', () => native.shutdownWrite(null));
     expectThrow('close(undefined)', () => native.close(undefined));
+    expectThrow('handedOut(-1)', () => native.handedOut(-1));
+    expectThrow('handedOutHeld("3")', () => native.handedOutHeld('3'));
     expectThrow('attach(array)', () => native.attach([1, 2, 3]));
     expectThrow('attach(short)', () => native.attach(new Float64Array(2)));
     expectThrow('attach(Int32Array)', () => native.attach(new Int32Array(64)));

@@ -19,7 +19,11 @@ export interface Binding {
   lingerOff(fd: number): number;
   /** setLinger(fd, 0) with one argument: SO_LINGER {1, 0}, 0 or -errno. */
   lingerAbortive(fd: number): number;
-  /** seconds * 2 + (enabled ? 1 : 0), or -errno */
+  /** Records `fd` as handed to JavaScript, for every thread (native/handed_out.h): 0 or -errno. */
+  handedOut(fd: number): number;
+  /** 1 if a number recorded by handedOut() in any thread still names the same socket, else 0. */
+  handedOutHeld(fd: number): number;
+  /** seconds * 2 + (enabled ? 1 : 0), Infinity for a linger without limit, or -errno */
   getLinger(fd: number): number;
   /** pending errno (0 if none), or -errno of getsockopt itself */
   takeError(fd: number): number;
@@ -54,7 +58,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 8;
+const ABI = 9;
 
 interface LoadResult {
   binding: Binding | null;

@@ -37,7 +37,7 @@ export async function buildAixLayer(): Promise<string> {
   built.add(dir);
   const output = path.join(dir, 'sockclose.node');
   const addonApi = path.dirname(require.resolve('node-addon-api/package.json', { paths: [root] }));
-  const sources = ['addon.cc', 'lingerer.cc', 'lingerer_api.cc', 'poller_uv.cc', 'sys_posix.cc', 'sys_aix.cc'].map((file) => path.join(root, 'native', file));
+  const sources = ['addon.cc', 'handed_out.cc', 'lingerer.cc', 'lingerer_api.cc', 'poller_uv.cc', 'sys_posix.cc', 'sys_aix.cc'].map((file) => path.join(root, 'native', file));
   await run(
     'g++',
     [

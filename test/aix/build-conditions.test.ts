@@ -45,14 +45,14 @@ async function gypTarget(osName: string): Promise<GypTarget> {
 describe('binding.gyp', () => {
   it.each(['aix', 'os400'])('OS=%s: compiles sys_aix.cc with _ALL_SOURCE, without ELF visibility', async (osName) => {
     const target = await gypTarget(osName);
-    expect(target.sources).toEqual(['native/addon.cc', 'native/lingerer.cc', 'native/lingerer_api.cc', 'native/sys_posix.cc', 'native/poller_uv.cc', 'native/sys_aix.cc']);
+    expect(target.sources).toEqual(['native/addon.cc', 'native/handed_out.cc', 'native/lingerer.cc', 'native/lingerer_api.cc', 'native/sys_posix.cc', 'native/poller_uv.cc', 'native/sys_aix.cc']);
     expect(target.defines).toContain('_ALL_SOURCE');
     expect(target.cflags).not.toContain('-fvisibility=hidden');
   });
 
   it('OS=linux: untouched by the AIX condition', async () => {
     const target = await gypTarget('linux');
-    expect(target.sources).toEqual(['native/addon.cc', 'native/lingerer.cc', 'native/lingerer_api.cc', 'native/sys_posix.cc', 'native/sys_linux.cc', 'native/poller_epoll.cc']);
+    expect(target.sources).toEqual(['native/addon.cc', 'native/handed_out.cc', 'native/lingerer.cc', 'native/lingerer_api.cc', 'native/sys_posix.cc', 'native/sys_linux.cc', 'native/poller_epoll.cc']);
     expect(target.defines).not.toContain('_ALL_SOURCE');
     expect(target.cflags).toContain('-fvisibility=hidden');
   });

@@ -58,6 +58,7 @@ describe('JavaScript-only mode', () => {
         rawFd: unsupported,
       });
       expect(report.hardResetAfterEnd).toMatch(/^ERR_SOCKCLOSE_UNSUPPORTED: Node's resetAndDestroy\(\) cannot reset after end\(\).*the native binary is unavailable: no usable native binary/);
+      expect(report.hardResetUnconnected).toBe('ERR_SOCKCLOSE_NO_FD');
       expect(report.hardResetTls).toMatch(/^ERR_SOCKCLOSE_UNSUPPORTED: Node's resetAndDestroy\(\) rejects TLS and AF_UNIX sockets/);
     } finally {
       child.kill();

@@ -56,6 +56,14 @@ describe('raw descriptors', () => {
     expect(report.healthy).toMatchObject({ peek1: null, peek2: null, state: 'ESTABLISHED', take: null });
   });
 
+  it('SO_LINGER set by other code without limit (a negative time): Infinity seconds, never a made-up system error', () => {
+    const unbounded = { enabled: true, seconds: 'Infinity', emulated: false };
+    expect(report.lingerUnbounded).toMatchObject({ linger: unbounded, inspectLinger: unbounded, state: 'ESTABLISHED', peek1: null });
+    // Turned off, Linux still reports the time left behind: it means nothing, and reads as 0.
+    const off = { enabled: false, seconds: '0', emulated: false };
+    expect(report.lingerUnboundedOff).toMatchObject({ linger: off, inspectLinger: off });
+  });
+
   it('a listening socket: LISTEN, nothing pending; hardReset refuses it (no connection) and leaves it listening', () => {
     expect(report.listening).toMatchObject({
       peek1: null,

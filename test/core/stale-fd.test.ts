@@ -1,13 +1,17 @@
 // Never act on a stale descriptor: once a socket is destroyed its number may already belong to
 // another socket, so every call must refuse it, and the other socket must stay untouched.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
+import { Worker } from 'node:worker_threads';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf, unixPair } from '../helpers/net.js';
-import fs from 'node:fs';
-import { sockclose } from '../helpers/sockclose.js';
+import { closeServer, listen, portOf, tempDir, unixPair } from '../helpers/net.js';
+import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { nextEvent } from '../helpers/wait.js';
 
@@ -118,6 +122,63 @@ describe("a live socket's descriptor number", () => {
     await nextEvent(live, 'close');
     expect(await echo(next, 'after destroy')).toBe('after destroy');
     expect(sockclose.inspectSocket(next)).toMatchObject({ state: 'ESTABLISHED', pendingError: null });
+  });
+
+  it("another thread's socket: its number is refused here too, until that socket closes", async () => {
+    const listener = await echoServer();
+    const worker = new Worker(path.join(root, 'test', 'fixtures', 'handed-out-worker.cjs'), {
+      workerData: { port: portOf(listener), lib: path.join(root, 'lib', 'index.js') },
+    });
+    cleanups.push(() => void worker.terminate());
+    const [{ fd: number }] = await nextEvent<[{ fd: number }]>(worker, 'message');
+    expect(() => sockclose.hardReset(number)).toThrow(expect.objectContaining(OWNED));
+
+    // Nothing was closed: the worker's socket still carries data.
+    worker.postMessage('echo');
+    expect(await nextEvent(worker, 'message')).toEqual(['echoed']);
+
+    // Closed there, the number no longer names that socket: whatever takes it next (a file of ours,
+    // opened until one gets the number: the lowest free one each time) is refused as what it is.
+    worker.postMessage('close');
+    expect(await nextEvent(worker, 'message')).toEqual(['closed']);
+    const files: number[] = [];
+    try {
+      for (let i = 0; i < 256 && !files.includes(number); i++) files.push(fs.openSync(os.devNull, 'r'));
+      expect(files).toContain(number);
+      expect(() => sockclose.hardReset(number)).toThrow(expect.objectContaining({ code: 'ENOTSOCK', syscall: 'getsockopt' }));
+    } finally {
+      for (const file of files) fs.closeSync(file);
+    }
+  });
+
+  it('another copy of sockclose in this thread (two installs in one application) refuses the number too', async () => {
+    const copy = tempDir('sockclose-copy-');
+    cleanups.push(() => fs.rmSync(copy, { recursive: true, force: true }));
+    fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true });
+    fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+    // A binary file of its own, as a second install has: the loader gives it its own native state.
+    fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true });
+    fs.copyFileSync(sockclose.capabilities().binary!, path.join(copy, 'build', 'Release', 'sockclose.node'));
+    const explicit = process.env.SOCKCLOSE_BINARY;
+    delete process.env.SOCKCLOSE_BINARY;
+    let other: typeof sockclose;
+    try {
+      other = createRequire(import.meta.url)(path.join(copy, 'lib', 'index.js')) as typeof sockclose;
+      expect(other.capabilities()).toMatchObject({ native: true, binary: path.join(copy, 'build', 'Release', 'sockclose.node') });
+    } finally {
+      if (explicit !== undefined) process.env.SOCKCLOSE_BINARY = explicit;
+    }
+
+    const listener = await echoServer();
+    const live = await connect(portOf(listener));
+    const number = sockclose.socketFd(live);
+    expect(() => other.hardReset(number)).toThrow(expect.objectContaining(OWNED));
+    expect(await echo(live, 'still here')).toBe('still here');
+    // And the other way round.
+    const second = await connect(portOf(listener));
+    expect(() => sockclose.hardReset(other.socketFd(second))).toThrow(expect.objectContaining(OWNED));
+    expect(await echo(second, 'second still here')).toBe('second still here');
   });
 
   it("an AF_UNIX socket's number is refused as not TCP first (passing the socket would not do either)", async () => {
