@@ -143,7 +143,8 @@ function threadPoolOwner(): Owner {
  */
 async function flush(socket: SocketInternals, state: Managed): Promise<void> {
   const handle = socket._handle;
-  if (socket.writableFinished || socket.destroyed || !handle || state.expired !== null) return;
+  // Refused (its pool is full): no flush, the close ends at once as an overloaded close does.
+  if (socket.writableFinished || socket.destroyed || !handle || state.expired !== null || state.admission === 'refused') return;
   const flushing = new Flush(socket, handle, state);
   const wake = (): void => flushing.wake();
   socket.on('finish', wake);

@@ -225,7 +225,9 @@ export function manageDirect(
   owner: () => Owner,
 ): Managed {
   let state = managed.get(socket);
-  if (state?.owner.active) {
+  if (state && (state.owner.active || state.admission !== null)) {
+    // Its server's (a close that began there stays counted there, even once the server undid
+    // lingering close: its pool gave the place, and its drained() waits for this close).
     state.settings = settingsFrom(state.settings);
   } else if (state) {
     state.owner = owner();
@@ -236,6 +238,9 @@ export function manageDirect(
     managed.set(socket, state);
   }
   state.startedAt ??= performance.now();
+  // Counted from now, in every stage (its flush before destroy() included): maxLingering bounds
+  // it and the pool's drained() waits for it. Refused, it closes as an overloaded close does.
+  state.admission ??= state.owner.pool.admit();
   return state;
 }
 
@@ -297,7 +302,7 @@ export function abandonClose(socket: SocketInternals): void {
 export function destroyLingering(socket: SocketInternals, handle: NodeHandle, destroy: Destroy, error?: Error | null, callback?: (error: Error | null) => void): SocketInternals {
   const state = stateOf(socket);
   if (state === undefined) return destroy.call(socket, error, callback);
-  if (isSystemError(error)) state.failed = error;
+  if (isSystemError(error) && connectionFailed(handle)) state.failed = error;
   if (state.owner.active || state.admission !== null) beforeDestroy(socket, handle, state);
   const outerSocket = preparingSocket;
   const outer = preparing;
@@ -383,6 +388,7 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   const startedAt = (state.startedAt ??= performance.now());
   state.admission ??= pool.admit();
   if (state.admission === 'refused') {
+    neverBlocking(handle);
     pool.count('overload', 0, false);
     deliver(socket, state, endReport('overload', startedAt, false, null, false));
     return true;
@@ -395,7 +401,11 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
 
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
-  const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(socket, handle) === 0 || !(handle.fd >= 0));
+  // The peer's reset ends the wait too: nothing will be written any more, and a TLS socket's
+  // count of what its layer holds never falls back to 0 then (the transport's does).
+  const end = await new Flush(socket, handle, state).until(
+    () => queuedWriteBytes(socket, handle) === 0 || !(handle.fd >= 0) || kernelPeerEnd(handle) === 'reset',
+  );
   if (end !== 'flushed') return endHere(socket, handle, state, end);
   // Aborted meanwhile (Managed.abort() stops the flush).
   if (state.expired) return endHere(socket, handle, state, state.expired);
@@ -543,6 +553,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
       finSent: state.finSent || socket.writableFinished,
       lingerChecked: state.lingerChecked,
       inputEnded: state.inputEnded,
+      canReset: transportKind(handle) === 'tcp',
     },
     consumerFor(socket, state, shortened),
   );
@@ -558,6 +569,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
     return true;
   }
   // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
+  neverBlocking(handle);
   state.owner.pool.finish('overload', 0, false);
   deliver(socket, state, endReport('overload', startedAt, false, systemError(result.errno, result.syscall, lingeringCloseStep), shortened));
   return true;
@@ -566,6 +578,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
 /** Ends the close in JavaScript as a linger ending with `reason` would (before the hand-over). */
 function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: EarlyEnd): true {
   const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
+  if (!reset) neverBlocking(handle);
   state.owner.pool.finish(reason, state.drainedBytes, reset);
   deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short', state.drainedBytes));
   return true;
@@ -578,10 +591,21 @@ function endFailed(socket: SocketInternals, state: Managed, error: Error): true 
   return true;
 }
 
-/** A system error of the socket's own I/O (Node's `read ECONNRESET`, `write EPIPE`…). */
+/** An error shaped as a system error (Node's `read ECONNRESET`, `write EPIPE`…, or any other). */
 function isSystemError(error: Error | null | undefined): error is Error {
   const system = error as (Error & { syscall?: unknown; errno?: unknown }) | null | undefined;
   return typeof system?.syscall === 'string' && typeof system.errno === 'number';
+}
+
+/**
+ * Whether the connection itself failed: destroy(error) may carry another stream's error (a file
+ * that could not be read, an upstream's reset passed on by a proxy), and then this connection is
+ * fine and its response must still reach the peer. TCP: the kernel says (reset, or no descriptor);
+ * elsewhere the error is taken at its word, as nothing tells them apart.
+ */
+function connectionFailed(handle: NodeHandle): boolean {
+  if (!(handle.fd >= 0)) return true;
+  return transportKind(handle) !== 'tcp' || kernelPeerEnd(handle) === 'reset';
 }
 
 /**
@@ -647,10 +671,21 @@ function shorten(settings: LingerSettings, total: number): LingerSettings {
   };
 }
 
-/** SO_LINGER {1, 0} on the live descriptor, so that the close that follows sends RST. */
+/**
+ * SO_LINGER {1, 0} on the live descriptor, so that the close that follows sends RST. TCP only:
+ * AF_UNIX accepts the option and ignores it (its close is never a reset).
+ */
 function setAbortive(handle: NodeHandle): boolean {
   const native = binding();
-  return native !== null && handle.fd >= 0 && native.lingerAbortive(handle.fd) >= 0;
+  return native !== null && handle.fd >= 0 && transportKind(handle) === 'tcp' && native.lingerAbortive(handle.fd) >= 0;
+}
+
+/**
+ * A close decided here must not block the loop: a positive SO_LINGER (setLinger(socket, n,
+ * { blocking: true }), or other code's) is turned off first, as the native lingerer does.
+ */
+function neverBlocking(handle: NodeHandle): void {
+  if (lingerOf(handle) === 'other') binding()?.lingerOff(handle.fd);
 }
 
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {

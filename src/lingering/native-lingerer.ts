@@ -35,6 +35,8 @@ export interface HandOver {
   readonly lingerChecked: boolean;
   /** Node saw the peer's FIN. */
   readonly inputEnded: boolean;
+  /** A close can send RST (TCP; AF_UNIX has none, whatever SO_LINGER says). */
+  readonly canReset: boolean;
 }
 
 /** Receives one linger's report (and builds nothing unless it exists). */
@@ -84,7 +86,7 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
   const { settings } = request;
   const flags =
     (request.finSent ? Flag.finSent : 0) |
-    (settings.onTimeout === 'reset' ? Flag.resetOnTimeout : 0) |
+    (settings.onTimeout === 'reset' && request.canReset ? Flag.resetOnTimeout : 0) |
     (resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
     (request.lingerChecked ? Flag.lingerChecked : 0) |
     (request.inputEnded ? Flag.inputEnded : 0);
