@@ -41,8 +41,14 @@ export interface CloseLook {
   cause: 'unread' | 'abortive' | null;
   state: TcpStateName | null;
   unread: number | null;
+  /** Never transmitted (the kernel's unsent count): an RST makes these certainly lost. */
   unsent: number | null;
+  /**
+   * Transmitted, not acknowledged (or, where the split is unknown, the whole send queue): the
+   * client's kernel may already hold them (its ACK in flight or delayed), so only at risk.
+   */
   unacked: number | null;
+  /** What Node still held for writing: never reached the kernel, certainly lost. */
   queued: number;
 }
 
@@ -172,8 +178,10 @@ const FIN_QUEUED = new Set<number>([State.FIN_WAIT1, State.CLOSING, State.LAST_A
 function queues(result: CloseLook, state: number, linux: boolean): void {
   result.unsent = known(record[Slot.unsent]);
   result.unacked = known(record[Slot.unacked]);
-  // Where the split is unknown (the BSDs), the whole send queue is what never reached the client.
-  if (result.unsent === null && result.unacked === null) result.unsent = known(record[Slot.sendQueue]);
+  // Where the split is unknown (the BSDs, macOS), the whole send queue is unsent + unacknowledged:
+  // part of it may have reached the client's kernel, so none of it is certainly lost. It is given
+  // as the at-risk figure (unacked), never as the certain one (unsent).
+  if (result.unsent === null && result.unacked === null) result.unacked = known(record[Slot.sendQueue]);
   else if (linux && FIN_QUEUED.has(state)) dropFin(result);
 }
 

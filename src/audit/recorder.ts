@@ -75,7 +75,10 @@ export class Recorder {
     this.lastLook = look;
     const report = lingerReports.get(socket) ?? null;
     const lostData = look.end === 'rst' && look.cause === 'unread' && socket.bytesWritten > 0;
-    const unreceived = (look.unsent ?? 0) + (look.unacked ?? 0) + look.queued;
+    // Certainly lost: only what never left this host (the kernel's unsent bytes, Node's queue).
+    // Bytes sent and not yet acknowledged may sit in the client's receive queue, readable before
+    // it sees the reset: at risk (look.unacked, counted apart), never added here.
+    const unreceived = (look.unsent ?? 0) + look.queued;
     count(this.counts, look, report, lostData, unreceived, 1);
     const keep = lostData && this.size > 0;
     // The full record only where someone will read it.
@@ -208,6 +211,7 @@ function emptyCounts(): CloseAuditCounts {
     abortiveResets: 0,
     resetsWithData: 0,
     unreceivedBytes: 0,
+    unackedBytes: 0,
     unreadBytes: 0,
     lingered: 0,
     lingerOverload: 0,
@@ -228,6 +232,7 @@ function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport |
   if (lostData) {
     counts.resetsWithData += sign;
     counts.unreceivedBytes += sign * unreceived;
+    counts.unackedBytes += sign * (look.unacked ?? 0);
   }
   if (report) {
     if (report.reason === 'overload') counts.lingerOverload += sign;

@@ -25,15 +25,20 @@ function connections(n: number): string {
 
 /** One sentence saying what `counts` mean. */
 export function summarize(counts: CloseAuditCounts): string {
-  const { closed, resetsWithData, unreceivedBytes, unreadResets, lingered } = counts;
+  const { closed, resetsWithData, unreceivedBytes, unackedBytes: atRisk, unreadResets, lingered } = counts;
   if (closed === 0) return 'No connection has closed yet.';
   const handled = lingered > 0 ? ` (lingering close handled ${count(lingered)})` : '';
   if (resetsWithData > 0) {
     const ended = `${count(resetsWithData)} of ${connections(closed)} ended with RST`;
+    // "had not received" says only what is certain (never transmitted); bytes sent but not
+    // acknowledged may have reached the client, and are named apart, as at risk.
     const lost =
       unreceivedBytes > 0
-        ? `while the client had not received ${size(unreceivedBytes)} of responses`
-        : 'after a response had been sent: a client that had not read it yet lost it';
+        ? `while the client had not received ${size(unreceivedBytes)} of responses` +
+          (atRisk > 0 ? ` (${size(atRisk)} more sent but not acknowledged, at risk)` : '')
+        : 'after a response had been sent' +
+          (atRisk > 0 ? ` (${size(atRisk)} of responses sent but not acknowledged, at risk)` : '') +
+          ': a client that had not read it yet lost it';
     return `${ended} ${lost}${handled}; enable lingering close.`;
   }
   if (unreadResets > 0) {

@@ -40,16 +40,29 @@ export interface AuditedClose {
   state: TcpStateName | null;
   /** Request bytes received and never read (null: unknown). */
   unreadBytes: number | null;
-  /** For `'rst'`: response bytes the kernel still held unsent (null: unknown, or not an RST: a FIN close delivers them). */
+  /**
+   * For `'rst'`: response bytes the kernel still held and had never transmitted: the RST discards
+   * them, so the client certainly never gets them (null: unknown, where the kernel gives no split
+   * of its send queue, or not an RST: a FIN close delivers them).
+   */
   unsentBytes: number | null;
-  /** For `'rst'`: response bytes sent but not acknowledged by the client's kernel (null: unknown, or not an RST). */
+  /**
+   * For `'rst'`: response bytes at risk: transmitted but not yet acknowledged by the client's
+   * kernel. The client may or may not have them (its acknowledgement may be in flight or delayed,
+   * and it can read what its kernel queued before it sees the reset), so they are not counted in
+   * `unreceivedBytes`. Where the kernel gives only its whole send queue (the BSDs, macOS), that
+   * figure is here and `unsentBytes` is null: part of it may never have been sent. Null: unknown,
+   * or not an RST.
+   */
   unackedBytes: number | null;
   /** Bytes Node still held for writing (its stream buffer and libuv's queue): a close discards them. */
   queuedBytes: number;
   /**
-   * Bytes the client certainly never received: unsent + unacknowledged + queued, when known. With
-   * an RST the client also loses what its kernel received but its application had not read yet,
-   * which this side cannot see: this is a lower bound.
+   * Bytes the client certainly never received: unsent + queued (never handed to the network), when
+   * known; unacknowledged bytes (`unackedBytes`) are at risk, not certain, and not counted. With an
+   * RST the client also loses whatever of `unackedBytes` had not reached it, and what its kernel
+   * received but its application had not read yet, which this side cannot see: this is a lower
+   * bound of what it lost.
    */
   unreceivedBytes: number;
   /** Bytes this side read (Node's bytesRead). */
@@ -79,8 +92,16 @@ export interface CloseAuditCounts {
    * have lost some (certainly so when `unreceivedBytes` > 0). The ring keeps the latest of these.
    */
   resetsWithData: number;
-  /** Over `resetsWithData`: bytes the client certainly never received (a lower bound of what it lost). */
+  /**
+   * Over `resetsWithData`: bytes the client certainly never received (never transmitted: unsent
+   * in the kernel or still queued in Node), a lower bound of what it lost.
+   */
   unreceivedBytes: number;
+  /**
+   * Over `resetsWithData`: bytes at risk, transmitted but not acknowledged (`unackedBytes`): the
+   * client may or may not have received them. Not part of `unreceivedBytes`.
+   */
+  unackedBytes: number;
   /** Over the unread-input resets: request bytes left unread. */
   unreadBytes: number;
   /** Closes a lingering close handled (it lingered; `'overload'` closes not counted). */

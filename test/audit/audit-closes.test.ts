@@ -80,6 +80,8 @@ function nextServerSocketClosed(server: net.Server, event = 'connection'): Promi
 }
 
 const RUNS = 5;
+// The summary's optional mention of bytes sent but not acknowledged (at risk, not counted as lost).
+const AT_RISK = String.raw`(?: \([\d.]+ [kM]?B more sent but not acknowledged, at risk\))?`;
 
 describe('auditCloses', () => {
   it('seed 004: every close is an RST with unread input and response bytes the client never got, as the client saw', async () => {
@@ -96,11 +98,15 @@ describe('auditCloses', () => {
     expect(recent).toHaveLength(RUNS);
     for (const close of recent) {
       expect(close).toMatchObject({ end: 'rst', cause: 'unread', unreadBytes: 4, bytesWritten: RESPONSE_BYTES, request: null, lingered: null });
-      expect((close.unsentBytes ?? 0) + (close.unackedBytes ?? 0)).toBe(close.unreceivedBytes);
+      // Certainly lost: what was never transmitted (unsent in the kernel, queued in Node). The
+      // unacknowledged bytes may already be in the client's kernel: at risk, not counted.
+      expect((close.unsentBytes ?? 0) + close.queuedBytes).toBe(close.unreceivedBytes);
       expect(close.unreceivedBytes).toBeGreaterThan(0);
       expect(close.remote).toMatch(/^127\.0\.0\.1:\d+$/);
     }
-    expect(audit.summary()).toMatch(new RegExp(`^${RUNS} of ${RUNS} connections ended with RST while the client had not received [\\d.]+ [kM]B of responses; enable lingering close\\.$`));
+    expect(audit.summary()).toMatch(
+      new RegExp(`^${RUNS} of ${RUNS} connections ended with RST while the client had not received [\\d.]+ [kM]B of responses${AT_RISK}; enable lingering close\\.$`),
+    );
   });
 
   it('seed 004 under enableLingeringClose: clean, every close handled by the lingering close', async () => {
