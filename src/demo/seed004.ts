@@ -23,8 +23,11 @@ interface RunOutcome {
   hidden: boolean;
 }
 
-/** The server for `mode`: writes the response, then closes the way the mode says. */
-function createServer(mode: DemoMode, payload: Buffer): { server: net.Server; disable: () => void } {
+/**
+ * The server for `mode`: writes the response, then closes the way the mode says. `drained()`
+ * resolves once its lingering closes have ended (at once for the other modes).
+ */
+function createServer(mode: DemoMode, payload: Buffer): { server: net.Server; disable: () => void; drained: () => Promise<void> } {
   // pauseOnConnect: the server never reads the request, as the seed's C server.
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     socket.on('error', () => {});
@@ -32,8 +35,9 @@ function createServer(mode: DemoMode, payload: Buffer): { server: net.Server; di
     if (mode === 'hardReset') hardReset(socket);
     else socket.destroySoon(); // what Node's http server does after a `Connection: close` response
   });
-  const disable = mode === 'lingering' ? enableLingeringClose(server) : () => {};
-  return { server, disable };
+  if (mode !== 'lingering') return { server, disable: () => {}, drained: () => Promise.resolve() };
+  const control = enableLingeringClose(server);
+  return { server, disable: control, drained: () => control.drained() };
 }
 
 function connectOnce(port: number, clientPorts: Set<number>): Promise<RunOutcome> {
@@ -71,7 +75,7 @@ function connectOnce(port: number, clientPorts: Set<number>): Promise<RunOutcome
 /** Runs `runs` connections against a server closing the `mode` way. */
 export async function runMode(mode: DemoMode, runs: number, onRun: () => void): Promise<DemoModeResult> {
   const payload = Buffer.alloc(RESPONSE_BYTES, 'x');
-  const { server, disable } = createServer(mode, payload);
+  const { server, disable, drained } = createServer(mode, payload);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -105,6 +109,9 @@ export async function runMode(mode: DemoMode, runs: number, onRun: () => void): 
     result.meanBytes = runs > 0 ? Math.round(total / runs) : 0;
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Node lets go of a socket as the native lingerer takes it over: its lingers may still run.
+    // Ended here, the demo's own process (the CLI exits right after) never cuts one short.
+    await drained();
     disable();
   }
   // Counted once the server has closed every connection (its 'close' waits for the lingering ones).

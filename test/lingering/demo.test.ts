@@ -11,11 +11,17 @@ import { root } from '../helpers/sockclose.js';
 
 const require = createRequire(import.meta.url);
 const { runDemo, formatDemo } = require(path.join(root, 'lib', 'demo', 'index.js')) as typeof import('../../lib/demo/index.js');
+// The module instance the demo's lingering close counts in (lib/demo loads lib/lingering directly).
+const { lingeringCloseStats } = require(path.join(root, 'lib', 'lingering', 'index.js')) as typeof import('../../lib/lingering/index.js');
 
 describe('demo', () => {
   it('runs the three ways of closing, with progress, and the lingering close loses nothing', async () => {
     const seen: [number, number][] = [];
+    const eofBefore = lingeringCloseStats().reasons.eof;
     const report = await runDemo({ runs: 10, progress: (done, total) => seen.push([done, total]) });
+    // Every linger has ended by then (the CLI exits right after: none is cut short), each at the client's FIN.
+    expect(lingeringCloseStats()).toMatchObject({ lingering: 0 });
+    expect(lingeringCloseStats().reasons.eof - eofBefore).toBe(10);
     expect(seen).toHaveLength(30);
     expect(seen.at(-1)).toEqual([30, 30]);
     expect(report.modes.map((result) => result.mode)).toEqual(['plain', 'hardReset', 'lingering']);
