@@ -101,8 +101,11 @@ const FAILURE_CODES = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 // (ECONNRESET, after a plain EOF), a destroy(error) with a made-up code.
 const KERNEL_SYSCALLS = new Set(['read', 'write', 'writev', 'connect', 'shutdown']);
 
-// States only reached after this side sent its FIN.
+// States only reached after this side handed its FIN to the kernel.
 const OUR_FIN_STATES = new Set<TcpStateName | null>(['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'LAST_ACK', 'TIME_WAIT']);
+// Of those, the ones in which the FIN may still wait behind bytes the kernel has not sent (a peer
+// that does not read): Linux counts it as one unsent byte until it leaves.
+const FIN_QUEUED_STATES = new Set<TcpStateName | null>(['FIN_WAIT1', 'CLOSING', 'LAST_ACK']);
 // States only reached after the peer's FIN arrived.
 const PEER_FIN_STATES = new Set<TcpStateName | null>(['CLOSE_WAIT', 'LAST_ACK', 'CLOSING', 'TIME_WAIT']);
 // States in which closing sends nothing: the connection is gone, or was never made.
@@ -115,9 +118,11 @@ const SILENT_CLOSE_STATES = new Set<TcpStateName | null>(['CLOSE', 'SYN_SENT', '
  *   someone: Node, a lingering close's drain);
  * - the peer sent FIN if the kernel counted it, or a state only its FIN leads to was seen (where
  *   the kernel counts no FIN: Node's clean EOF with nothing pending, or an EPIPE);
- * - this side sent FIN if a state only our FIN leads to was seen, or the connection closed
- *   cleanly after the peer's FIN (CLOSE_WAIT leaves only by our FIN or a reset); Node's 'finish'
- *   alone proves nothing (its shutdown on a reset connection sends nothing);
+ * - this side sent FIN if a state only our FIN leads to was seen (unless the FIN was still behind
+ *   unsent bytes when the close reset: it never left), or the connection closed cleanly after
+ *   the peer's FIN (CLOSE_WAIT leaves only by our FIN or a reset); Node's 'finish' alone proves
+ *   nothing (its shutdown on a reset connection sends nothing): it counts only where no look can
+ *   check it;
  * - this side's close sends RST if it would reset at the last look (unread input, linger 0,
  *   Node's resetAndDestroy()), nothing if the connection was already gone, else FIN.
  */
@@ -161,11 +166,12 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
   const nodeLearned = min(node.sawEnd ? at.end : null, nodeGotReset ? at.error : null);
   let peerEndMs = peer === 'none' ? null : (min(nodeLearned, found?.atMs ?? null) ?? at.destroy);
 
-  // Our FIN: a state only it leads to; or a clean CLOSE after the peer's FIN. Without any look
-  // at or after 'finish' (no native binary), Node's word for it.
-  const finByState = looks.some((s) => OUR_FIN_STATES.has(s.state));
+  // Our FIN: a state only it leads to, unless it was still behind unsent bytes when the close
+  // reset (the reset discards them, and it); or a clean CLOSE after the peer's FIN. Node's word for
+  // it ('finish') only where no look can check it.
+  const finByState = looks.some((s) => OUR_FIN_STATES.has(s.state)) && !finDiscarded(looks, lastLook, node);
   const cleanClose = !sawRst && looks.some((s) => s.state === 'CLOSE' && s.peerFinReceived === true);
-  const keptWord = node.finished && !looks.some((s) => s.at === 'finish');
+  const keptWord = node.finished && !finishChecked(looks, at);
   const finSent = finByState || cleanClose || keptWord;
   const local = localEnd(lastLook, node, finSent);
   const localEndMs = local === 'none' ? null : finSent && node.finished ? (at.finish ?? at.destroy) : at.destroy;
@@ -179,6 +185,35 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
   if (peerEndMs !== null && (localEndMs === null || peerEndMs <= localEndMs)) initiator = 'peer';
   else if (localEndMs !== null) initiator = 'local';
   return { initiator, peer, local, kernelError, hiddenReset, peerEndMs, localEndMs };
+}
+
+/**
+ * Whether our FIN, handed to the kernel, never left: at the last look before the close it still
+ * waited behind unsent bytes (the kernel counts the FIN as one of them), and the close reset,
+ * which discards the send queue. No look ever saw it gone (a state past it, or nothing unsent).
+ * A plain close keeps sending it; a close step that kept the descriptor open after the look (a
+ * lingering close) may have let it out: its last look (the linger's report) shows no queue.
+ */
+function finDiscarded(looks: readonly CloseSnapshot[], lastLook: CloseSnapshot | undefined, node: NodeView): boolean {
+  const queued = (s: CloseSnapshot) => FIN_QUEUED_STATES.has(s.state) && s.unsentBytes !== null && s.unsentBytes > 0;
+  if (lastLook === undefined || !queued(lastLook) || !(lastLook.closeWouldReset || node.nodeReset)) return false;
+  return !looks.some((s) => OUR_FIN_STATES.has(s.state) && !queued(s));
+}
+
+/**
+ * Whether the looks can check Node's 'finish' (so its word is not needed). Node emits 'finish' in
+ * the same turn of the loop as its shutdown(2) (libuv runs it a turn after end(), and a destroy()
+ * before it cancels it: no 'finish'). So a look at 'finish', or at destroy() or the close when
+ * 'finish' came after destroy(), was taken after the shutdown and shows what it did. And a look
+ * before 'finish' that found the connection already CLOSE says there was nothing to send a FIN on
+ * (an RST had closed it: libuv <= 1.51 read it as 'end', and Node's auto-end shut it down).
+ */
+function finishChecked(looks: readonly CloseSnapshot[], at: Moments): boolean {
+  if (looks.some((s) => s.at === 'finish')) return true;
+  const finishAt = at.finish;
+  if (finishAt === null) return false;
+  if (at.destroy !== null && at.destroy <= finishAt && looks.some((s) => s.at === 'destroy' || s.at === 'final')) return true;
+  return looks.some((s) => s.atMs <= finishAt && s.state === 'CLOSE');
 }
 
 function localEnd(lastLook: CloseSnapshot | undefined, node: NodeView, finSent: boolean): EndKind {
