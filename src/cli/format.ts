@@ -38,9 +38,13 @@ export function describeProbe(result: ProbeResult): string {
   lines.push(`  what Node reported: ${nodeSaw(o)}`);
   if (o.kernelError) lines.push(`  what the kernel had: ${o.kernelError}${o.hiddenReset ? ' (Node reported only a clean end)' : ''}`);
   if (!o.kernelKnows) lines.push('  (this platform cannot peek pending socket errors: a reset Node reported as an end would look like a FIN)');
-  // As in --json: a state at the peer's end only if the peer ended (else where it was at close).
+  // As in --json: a state at the peer's end only if Node delivered that end as 'end' (else where
+  // it was at close). A peer that ended otherwise (a reset reported as 'error') did end: say why
+  // there is no state for it rather than that no end was seen.
+  const atClose = o.state.atClose ? `; at close: ${o.state.atClose}` : '';
   if (o.state.atPeerEnd !== null) lines.push(`  TCP state at the peer's end: ${o.state.atPeerEnd}`);
-  else lines.push(`  TCP state at the peer's end: none (no end seen)${o.state.atClose ? `; at close: ${o.state.atClose}` : ''}`);
+  else if (o.peer === 'none') lines.push(`  TCP state at the peer's end: none (no end seen)${atClose}`);
+  else lines.push(`  TCP state at the peer's end: unknown (Node reported ${o.node.error ? "this end as an 'error', not an 'end'" : "only 'close', no 'end'"})${atClose}`);
   lines.push(`  timings: connect ${ms(result.connectMs)}, first byte ${ms(result.firstByteMs)}, end ${ms(result.endMs)}, closed ${ms(result.durationMs)}`);
   return lines.join('\n');
 }

@@ -86,7 +86,8 @@ A toxic is written type[/stream][:key=value,...], for instance:
   timeout:timeout=0                      (a half-open connection: nothing passes, ever)
   bandwidth:rate=100                     (100 KB/s)
   slicer:average_size=10,size_variation=5,delay=2000   (partial reads: ~10-byte writes, 2 ms apart)
-The keys name and toxicity set the toxic's name (default type_stream) and probability.
+The keys name and toxicity set the toxic's name (default type_stream; each toxic needs its own)
+and probability.
 
 Options:
   -u, --upstream <host:port>  where to connect each client (required)

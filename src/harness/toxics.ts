@@ -76,11 +76,25 @@ export type Toxic = {
 
 const TYPES = Object.keys(TOXIC_TYPES) as ToxicType[];
 
+// Each type's attribute names. A Map, so that only these names are known: a lookup on a plain
+// object would also find what every object inherits ('__proto__', 'constructor', 'toString').
+const ATTRIBUTES = new Map<string, readonly string[]>(
+  Object.entries({
+    latency: ['latency', 'jitter'],
+    reset_peer: ['timeout', 'from'],
+    timeout: ['timeout'],
+    slow_close: ['delay'],
+    limit_data: ['bytes', 'mode'],
+    bandwidth: ['rate'],
+    slicer: ['average_size', 'size_variation', 'delay'],
+  } satisfies { [T in ToxicType]: ReadonlyArray<keyof ToxicAttributes[T]> }),
+);
+
 /** Checks a spec and fills in the defaults. */
 export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalidArgType('toxic', 'of type object', spec, caller);
   const given = spec as { type?: unknown; name?: unknown; stream?: unknown; toxicity?: unknown; attributes?: unknown };
-  if (typeof given.type !== 'string' || !(given.type in TOXIC_TYPES)) {
+  if (typeof given.type !== 'string' || !ATTRIBUTES.has(given.type)) {
     throw invalidArgValue('toxic.type', given.type, `must be one of: ${TYPES.join(', ')}`, caller);
   }
   const type = given.type as ToxicType;
@@ -92,22 +106,25 @@ export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   const toxicity = numberOption(given.toxicity, 'toxic.toxicity', 0, 1, 1, caller);
   const raw = given.attributes ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgType('toxic.attributes', 'of type object', raw, caller);
-  return { type, name, stream, toxicity, attributes: resolveAttributes(type, raw as Record<string, unknown>, caller) } as Toxic;
+  return { type, name, stream, toxicity, attributes: resolveAttributes(type, ownAttributes(raw), caller) } as Toxic;
+}
+
+/**
+ * The attributes given, own enumerable properties only, in an object with no prototype: nothing
+ * inherited is read as an attribute, and an own `__proto__` key is an attribute name like any
+ * other (refused below).
+ */
+function ownAttributes(raw: object): Record<string, unknown> {
+  const own: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(raw)) own[key] = value;
+  return own;
 }
 
 function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller: Caller): ToxicAttributes[ToxicType] {
-  const known: Record<ToxicType, string[]> = {
-    latency: ['latency', 'jitter'],
-    reset_peer: ['timeout', 'from'],
-    timeout: ['timeout'],
-    slow_close: ['delay'],
-    limit_data: ['bytes', 'mode'],
-    bandwidth: ['rate'],
-    slicer: ['average_size', 'size_variation', 'delay'],
-  };
+  const known = ATTRIBUTES.get(type)!;
   for (const key of Object.keys(raw)) {
-    if (!known[type].includes(key)) {
-      throw invalidArgValue(`toxic.attributes.${key}`, raw[key], `is not an attribute of ${type} (it has: ${known[type].join(', ')})`, caller);
+    if (!known.includes(key)) {
+      throw invalidArgValue(`toxic.attributes.${key}`, raw[key], `is not an attribute of ${type} (it has: ${known.join(', ')})`, caller);
     }
   }
   const ms = (key: string) => integerOption(raw[key], `toxic.attributes.${key}`, 0, MAX_MS, 0, caller);
@@ -184,7 +201,9 @@ export function parseToxicPairs(
   whole: string,
   caller: Caller,
 ): { name: unknown; toxicity: unknown; attributes: Record<string, unknown> } {
-  const result: { name: unknown; toxicity: unknown; attributes: Record<string, unknown> } = { name: undefined, toxicity: undefined, attributes: {} };
+  // No prototype: every key, `__proto__` included, becomes an own attribute (and is checked).
+  const attributes = Object.create(null) as Record<string, unknown>;
+  const result: { name: unknown; toxicity: unknown; attributes: Record<string, unknown> } = { name: undefined, toxicity: undefined, attributes };
   for (const pair of list.split(',').filter((part) => part.trim() !== '')) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw invalidArgValue('toxic', whole, `has '${pair}' where key=value was expected`, caller);

@@ -17,8 +17,9 @@ export const AUDIT_HELP = `Usage: sockclose audit [--file <path>] [--] <command>
 Runs the command with sockclose's close audit preloaded into every Node process it starts (also
 children such as npm scripts): each net, http, https and tls server is audited without changing
 its code or how any connection ends. A process that had a server prints, at exit, whether its
-connections ended with RST while the client had not received the whole response, on which
-requests; send it SIGUSR2 for the summary while it runs. The same as:
+connections ended with RST after response bytes were sent, how many the client certainly never
+received (and how many more were at risk), on which requests; send it SIGUSR2 for the summary
+while it runs. The same as:
 
   NODE_OPTIONS="--require sockclose/audit" <command>      (or node --import sockclose/audit)
 

@@ -34,14 +34,18 @@ export async function proxy(args: string[], io: Io): Promise<number> {
   if (values.upstream === undefined) throw new UsageError('--upstream is required, like --upstream 127.0.0.1:5432');
   const upstream = addressFlag(values.upstream, 'upstream', false);
   const listen = addressFlag(values.listen ?? '127.0.0.1:0', 'listen', true);
-  const toxics = ((values.toxic as string[] | undefined) ?? []).map((text) => toxicFlag(text));
+  const toxics = toxicFlags((values.toxic as string[] | undefined) ?? []);
   const count = integerFlag(values.count, 'count', 1, Number.MAX_SAFE_INTEGER);
   const progress = progressFlag(values);
   const out = new Output(io, values.json === true);
   // Per-connection lines only: the address, --control's answers and the last line still come.
   const quiet = values.quiet === true;
 
-  const running = await listenOrExit(() => createFaultProxy({ listen, upstream, toxics: toxics as ToxicSpec[] }), formatAddress(listen), io);
+  const running = await listenOrExit(
+    () => createFaultProxy({ listen, upstream, toxics: toxics as ToxicSpec[] }).catch(optionErrorAsUsage),
+    formatAddress(listen),
+    io,
+  );
   if (typeof running === 'number') return running;
   const announce = () =>
     io.stdout.write(
@@ -67,12 +71,39 @@ export async function proxy(args: string[], io: Io): Promise<number> {
   }
 }
 
+/** The --toxic flags, each checked, and no two with the same name (the proxy would refuse them). */
+function toxicFlags(texts: string[]): Toxic[] {
+  const byName = new Map<string, string>();
+  return texts.map((text) => {
+    const toxic = toxicFlag(text);
+    const first = byName.get(toxic.name);
+    if (first !== undefined) {
+      throw new UsageError(
+        `--toxic '${text}': the name '${toxic.name}' is already used by --toxic '${first}' (every toxic needs its own name: add name=... to one of them)`,
+      );
+    }
+    byName.set(toxic.name, text);
+    return toxic;
+  });
+}
+
 function toxicFlag(text: string): Toxic {
   try {
     return parseToxicFor(text, toxicFlag);
   } catch (error) {
     throw new UsageError(`--toxic '${text}': ${(error as Error).message}`);
   }
+}
+
+// The codes with which createFaultProxy() refuses its options. Every option given here comes from
+// the command line and was checked above; should one still be refused, that is a bad command line
+// (exit 2, its message), not a failure inside sockclose.
+const OPTION_ERRORS = new Set(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']);
+
+function optionErrorAsUsage(error: unknown): never {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && OPTION_ERRORS.has(code)) throw new UsageError((error as Error).message);
+  throw error;
 }
 
 /**
