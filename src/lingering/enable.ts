@@ -10,6 +10,7 @@ import { abortSignalOption, lingerSettings, poolLimits, reportCallback } from '.
 import { preparePool } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
 import { addServer, removeServer, type Owner } from './servers.js';
+import { whenAborted } from './signals.js';
 import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types.js';
 
 const enabled = new WeakSet<net.Server>();
@@ -94,11 +95,12 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     enabled.delete(server);
     // The signal still ends the closes under way; once they have ended it lets go of this server
     // (a long-lived signal kept its pool reachable).
-    if (signal && !signal.aborted) void pool.drained().then(() => signal.removeEventListener('abort', abort));
+    if (forgetSignal) void pool.drained().then(forgetSignal);
   };
+  let forgetSignal: (() => void) | null = null;
   if (signal) {
     if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
+    else forgetSignal = whenAborted(signal, abort);
   }
   return Object.assign(disable, { stats: () => pool.snapshot(), drained: () => pool.drained() });
 }

@@ -7,6 +7,7 @@ import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
 import { abortSignalOption, defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
+import { whenAborted } from './signals.js';
 import type { LingerReport, LingeringCloseCallOptions } from './types.js';
 
 // Direct calls on sockets of no lingering server share one owner per thread, with default bounds.
@@ -79,28 +80,9 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
   }
 }
 
-// The closes each signal ends, with one listener per signal however many closes share it (one
-// per close would also set off Node's MaxListenersExceededWarning past ten).
-const aborting = new WeakMap<AbortSignal, Map<SocketInternals, Managed>>();
-
 /** Ends the close when `signal` aborts; it is listed only until the close settles. */
 function abortWith(signal: AbortSignal, socket: SocketInternals, state: Managed, close: Promise<LingerReport>): void {
-  let closes = aborting.get(signal);
-  if (closes === undefined) {
-    const listed = new Map<SocketInternals, Managed>();
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const [running, managed] of listed) managed.abort(running);
-        listed.clear();
-      },
-      { once: true },
-    );
-    aborting.set(signal, listed);
-    closes = listed;
-  }
-  closes.set(socket, state);
-  const forget = (): void => void closes.delete(socket);
+  const forget = whenAborted(signal, () => state.abort(socket));
   close.then(forget, forget);
 }
 

@@ -294,6 +294,30 @@ describe('enableLingeringClose() with a signal', () => {
     await until(() => listeners(third.signal) === 0, 1000, 'the listener to go');
   });
 
+  it('twelve servers share one signal through one listener (no MaxListenersExceededWarning); the abort undoes them all', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    cleanups.add(() => void process.off('warning', onWarning));
+    const shutdown = new AbortController();
+    const servers = Array.from({ length: 12 }, () => net.createServer());
+    const controls = servers.map((server) => enableLingeringClose(server, { signal: shutdown.signal }));
+    cleanups.add(...controls);
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+    // Undone one by one with nothing under way, the last one takes the listener with it.
+    const other = new AbortController();
+    const undone = servers.slice(0, 2).map((server) => enableLingeringClose(net.createServer(), { signal: other.signal }));
+    for (const control of undone) control();
+    await until(() => getEventListeners(other.signal, 'abort').length === 0, 1000, 'the listener to go');
+    shutdown.abort();
+    // Undone: each server can be enabled again.
+    for (const server of servers) enableLingeringClose(server)();
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+    // Node emits the warning on the next tick after the listener that crosses the limit.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('refuses a signal that is not an AbortSignal; an aborted one enables nothing', async () => {
     const server = net.createServer();
     expect(() => enableLingeringClose(server, { signal: {} as AbortSignal })).toThrow(
