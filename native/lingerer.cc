@@ -109,7 +109,10 @@ class Connection {
       send_queue_ = sys::platform::SendQueueMeter(fd_);
       next_queue_look_ = now + QueueLookInterval();
     }
-    if (now >= total_deadline_) return End(kEndMaxTimeout, 0) == kEnded;
+    // A deadline ends the linger only after a last read: the peer's FIN may have come since the
+    // last one (libuv runs timers before it polls; and a timeout shorter than kFirstReadMs comes
+    // before the first read), and a peer that finished ends as it did, not as a timeout.
+    if (now >= total_deadline_) return Drain() == kEnded || End(kEndMaxTimeout, 0) == kEnded;
     if (now < NextDeadline()) return false;
     // After our FIN nothing joins the send queue: once seen empty it has no progress left to show,
     // and a silent peer's idle deadline costs no syscall.
@@ -119,8 +122,10 @@ class Connection {
       send_queue_ = queued;
       next_queue_look_ = now + QueueLookInterval();
     }
-    if (now >= last_progress_ + idle_ms_) return End(kEndIdleTimeout, 0) == kEnded;
-    return false;
+    if (now < last_progress_ + idle_ms_) return false;
+    if (Drain() == kEnded) return true;
+    // Bytes read now are progress (Drain() dated it): not idle after all.
+    return now >= last_progress_ + idle_ms_ && End(kEndIdleTimeout, 0) == kEnded;
   }
 
   // When the timer must look at this connection next.

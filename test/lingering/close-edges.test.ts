@@ -191,6 +191,32 @@ describe('the lingering close at its edges', () => {
     expect(delay.max / 1e6).toBeLessThan(10_000);
   });
 
+  it('a timeout ends a linger only after a last read: a peer that finished first ends as itself (a timeout shorter than the first read too)', async () => {
+    const reports: LingerReport[] = [];
+    const accepted = new Promise<net.Socket>((resolve) => {
+      const srv = net.createServer({ pauseOnConnect: true }, (socket) => {
+        socket.on('error', () => {});
+        resolve(socket);
+      });
+      // Idle for 1 ms: the native lingerer's first read comes 10 ms after the hand-over, the deadline first.
+      const control = enableLingeringClose(srv, { idleTimeout: 1, onReport: (report) => reports.push(report) });
+      void listen(srv).then(() => {
+        cleanups.add(() => closeServer(srv), control);
+        // The request and the FIN at once; the server never reads either.
+        const client = net.connect(portOf(srv), '127.0.0.1', () => client.end('request'));
+        client.on('error', () => {});
+        client.resume();
+        cleanups.add(() => void client.destroy());
+      });
+    });
+    const socket = await within(accepted, 5000, 'the connection');
+    await until(() => sockclose.inspectSocket(socket).peerFinReceived === true, 5000, "the client's FIN to arrive");
+    // Node has read nothing (paused): the native lingerer takes it over at once, input unread.
+    socket.destroy();
+    await until(() => reports.length === 1, 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: 'request'.length });
+  });
+
   it('AF_UNIX has no RST: a timed-out linger closes and is reported as closed, natively or half-closed', async () => {
     const dir = tempDir('sockclose-unix-');
     cleanups.add(() => fs.rmSync(dir, { recursive: true, force: true }));
