@@ -72,7 +72,7 @@ export function hardReset(target: SocketTarget): void {
     // (later, nobody would be on the stack to catch the error).
     const handle = socket._handle;
     if (handle && transportKind(handle) === 'unix') {
-      throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', hardReset);
+      throw notTcp('tcp', 'this is an AF_UNIX socket or a pipe (a Node Pipe handle), which has no RST and no linger', hardReset);
     }
     resetOnceConnected(socket);
     return;

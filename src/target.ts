@@ -114,7 +114,7 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
   if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, caller);
   const handle = liveHandle(socket, caller);
   const transport = handleTransport(handle, caller);
-  if (needs === 'tcp' && transport !== 'tcp') throw notTcp('tcp', 'this is an AF_UNIX socket, which has no RST and ignores SO_LINGER', caller);
+  if (needs === 'tcp' && transport !== 'tcp') throw notTcp('tcp', 'this is an AF_UNIX socket or a pipe (a Node Pipe handle), which has no RST and no linger', caller);
   const fd = handle.fd;
   // Checked whole, not just `>= 0`: a descriptor handed on (socketFd(), a syscall) must be one.
   if (!isDescriptor(fd)) throw noFd(socket.connecting ? 'still connecting: try after the "connect" event' : `handle.fd is ${String(fd)}`, caller);
