@@ -3,6 +3,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
+import { afterEach } from 'vitest';
+
 import { root } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
 
@@ -82,4 +84,21 @@ export function cli(args: string[]): Cli {
 /** Runs the CLI to the end. */
 export function run(args: string[], ms?: number) {
   return cli(args).exit(ms);
+}
+
+/**
+ * The CLI processes a test file starts: each one pushed on the returned list is stopped (SIGTERM)
+ * after its test if it still runs.
+ */
+export function stoppedAfterEach(): Cli[] {
+  const running: Cli[] = [];
+  afterEach(async () => {
+    for (const proc of running.splice(0)) {
+      if (proc.child.exitCode === null) {
+        proc.child.kill('SIGTERM');
+        await proc.exit();
+      }
+    }
+  });
+  return running;
 }

@@ -5,21 +5,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { cli, run, type Cli } from './cli.js';
+import { cli, run, stoppedAfterEach } from './cli.js';
 import { root } from '../helpers/sockclose.js';
 import { nextEvent } from '../helpers/wait.js';
 
-const running: Cli[] = [];
-afterEach(async () => {
-  for (const proc of running.splice(0)) {
-    if (proc.child.exitCode === null) {
-      proc.child.kill('SIGTERM');
-      await proc.exit();
-    }
-  }
-});
+const running = stoppedAfterEach();
 
 /** Starts a long-running command and returns it with the address from its first JSON line. */
 async function start(args: string[]) {

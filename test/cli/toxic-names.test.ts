@@ -2,23 +2,15 @@
 // object inherits ('__proto__', 'constructor', 'toString', ...) is as unknown as 'foo', on the
 // command line, on --control's stdin and in the harness API; and two toxics with one name are a
 // usage error (exit 2), not a stack trace.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { cli, type Cli } from './cli.js';
+import { cli, stoppedAfterEach } from './cli.js';
 import { harness } from '../harness/load.js';
 
 const { createFaultProxy, parseToxic } = harness;
 const INHERITED = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
 
-const running: Cli[] = [];
-afterEach(async () => {
-  for (const proc of running.splice(0)) {
-    if (proc.child.exitCode === null) {
-      proc.child.kill('SIGTERM');
-      await proc.exit();
-    }
-  }
-});
+const running = stoppedAfterEach();
 
 /** A usage error: exit 2, nothing on stdout, the reason and the pointer to --help, no stack. */
 async function usageError(args: string[]) {

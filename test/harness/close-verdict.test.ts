@@ -2,62 +2,14 @@
 // on this machine with Node 20.20 (libuv 1.46), 22.23 (1.51), 24.21 and 26.10 (1.52.1): the same
 // wire must give the same verdict whatever Node chose to emit. Each case says which run it
 // reproduces; the numbers are those runs' (bytes received, read, unread, states).
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
 import { describe, expect, it } from 'vitest';
 
-import type { CloseSnapshot, Moments, NodeView, Verdict } from '../../lib/harness/close-verdict.js';
-import { root } from '../helpers/sockclose.js';
-
-const require = createRequire(import.meta.url);
-const { judge } = require(path.join(root, 'lib', 'harness', 'close-verdict.js')) as typeof import('../../lib/harness/close-verdict.js');
-
-type LookInput = {
-  state: CloseSnapshot['state'];
-  /** The peeked pending error, as the core names it. */
-  err?: string;
-  /** The kernel counted the peer's FIN (true), counted none (false), or cannot tell (null). */
-  fin: boolean | null;
-  unread?: number;
-  closeWouldReset?: boolean;
-  abortive?: boolean;
-};
-
-function look(at: CloseSnapshot['at'], atMs: number, input: LookInput): CloseSnapshot {
-  return {
-    at,
-    atMs,
-    state: input.state,
-    pendingError: input.err ?? null,
-    pendingErrorKnown: true,
-    unreadBytes: input.unread ?? 0,
-    unsentBytes: 0,
-    unackedBytes: 0,
-    closeWouldReset: input.closeWouldReset ?? false,
-    abortive: input.abortive ?? false,
-    kernelBytesReceived: null,
-    kernelBytesAcked: null,
-    nodeBytesRead: 0,
-    peerFinReceived: input.fin,
-    inspectError: null,
-  };
-}
-
-function failed(at: CloseSnapshot['at'], atMs: number): CloseSnapshot {
-  return { ...look(at, atMs, { state: null, fin: null }), pendingErrorKnown: false, unreadBytes: null, inspectError: 'ERR_SOCKCLOSE_UNSUPPORTED' };
-}
-
-function node(view: Partial<NodeView>): NodeView {
-  return { connected: true, sawEnd: false, error: null, finished: false, destroyedWithoutError: false, nodeReset: false, ...view };
-}
+import type { CloseSnapshot, NodeView, Verdict } from '../../lib/harness/close-verdict.js';
+import { failed, judge, look, moments, node } from './verdict-looks.js';
 
 const readReset = { code: 'ECONNRESET', syscall: 'read', message: 'read ECONNRESET' };
 const writePipe = { code: 'EPIPE', syscall: 'write', message: 'write EPIPE' };
 
-function moments(m: Partial<Moments>): Moments {
-  return { end: null, finish: null, destroy: null, error: null, ...m };
-}
 
 /** The wire facts of a verdict, which must not depend on the Node version. */
 const wire = (v: Verdict) => ({ peer: v.peer, local: v.local, kernelError: v.kernelError });

@@ -15,9 +15,9 @@ import type { CloseObservation, FaultConnectionReport, FaultServerOptions } from
 import { root } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 import { harness } from './load.js';
-import { Cleanup, halfClosedClient, nextReport } from './util.js';
+import { boundedFaultServer, Cleanup, halfClosedClient, nextReport, nonReader, stepOf, steps } from './util.js';
 
-const { createFaultServer, observeClose } = harness;
+const { createFaultServer } = harness;
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
@@ -28,30 +28,9 @@ const TEST_MS = 8000;
 // The report's: every bounded wait of a behaviour in turn, with room to spare.
 const REPORT_MS = 5000;
 
-const steps = (report: FaultConnectionReport) => report.steps.map((s) => s.step);
-const stepOf = (report: FaultConnectionReport, name: string) => report.steps.find((s) => s.step === name);
 
-/** A fault server bounding its waits by TIMEOUT_MS, and its next report. */
-async function faultServer(options: FaultServerOptions) {
-  const server = cleanup.add(await createFaultServer({ timeoutMs: TIMEOUT_MS, ...options }));
-  return { server, report: nextReport<FaultConnectionReport>(server, REPORT_MS) };
-}
+const faultServer = (options: FaultServerOptions) => boundedFaultServer(cleanup, options, TIMEOUT_MS, REPORT_MS);
 
-/**
- * A client that sends one byte and reads nothing (paused before it connects, so Node does not
- * start reading) until the test resumes it; `closed` is its observeClose().
- */
-async function nonReader(port: number): Promise<{ client: net.Socket; closed: Promise<CloseObservation> }> {
-  const client = net.connect({ port, host: '127.0.0.1' });
-  client.pause();
-  const closed = within(observeClose(client), REPORT_MS, 'the client socket to close');
-  // Not every path awaits it: a failure elsewhere must not surface as an unhandled rejection.
-  closed.catch(() => {});
-  cleanup.add({ close: () => client.destroy() });
-  await nextEvent(client, 'connect', 5000);
-  client.write('x');
-  return { client, closed };
-}
 
 /** The client reads what it holds, then learns how the server ended the connection. */
 async function readToEnd({ client, closed }: { client: net.Socket; closed: Promise<CloseObservation> }): Promise<CloseObservation> {
@@ -73,7 +52,7 @@ describe('fault server, a client that never reads a response larger than the soc
     "close-with-unread: the write's wait ends after timeoutMs, the close still resets, the client sees ECONNRESET",
     async () => {
       const { server, report } = await faultServer({ behavior: 'close-with-unread', responseBytes: RESPONSE, awaitRequest: true });
-      const client = await nonReader(server.port);
+      const client = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
       expect(steps(r)).toEqual(['request', 'wrote', 'unread-input', 'close']);
       expectWriteTimedOut(r, RESPONSE);
@@ -93,7 +72,7 @@ describe('fault server, a client that never reads a response larger than the soc
     'reset-after-bytes with more bytes than the buffers hold: the write and the acknowledgement each wait timeoutMs, then the reset',
     async () => {
       const { server, report } = await faultServer({ behavior: 'reset-after-bytes', responseBytes: RESPONSE, bytes: RESPONSE, awaitRequest: true });
-      const client = await nonReader(server.port);
+      const client = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
       expect(steps(r)).toEqual(['request', 'wrote', 'acknowledged', 'reset']);
       expectWriteTimedOut(r, RESPONSE);
@@ -107,7 +86,7 @@ describe('fault server, a client that never reads a response larger than the soc
     'fin-then-reset with delayMs: end() behind the queued bytes waits timeoutMs too; the reset still comes (the FIN never got out)',
     async () => {
       const { server, report } = await faultServer({ behavior: 'fin-then-reset', responseBytes: RESPONSE, delayMs: 100, awaitRequest: true });
-      const client = await nonReader(server.port);
+      const client = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
       expect(steps(r)).toEqual(['request', 'wrote', 'fin', 'fin-sent', 'reset']);
       expectWriteTimedOut(r, RESPONSE);
@@ -125,7 +104,7 @@ describe('fault server, a client that never reads a response larger than the soc
     'fin-then-reset without delayMs: the write and the wait for every byte to leave run out, then FIN and RST',
     async () => {
       const { server, report } = await faultServer({ behavior: 'fin-then-reset', responseBytes: RESPONSE, awaitRequest: true });
-      const client = await nonReader(server.port);
+      const client = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
       expect(steps(r)).toEqual(['request', 'wrote', 'all-sent', 'fin', 'reset']);
       expectWriteTimedOut(r, RESPONSE);
@@ -141,7 +120,7 @@ describe('fault server, a client that never reads a response larger than the soc
       const server = cleanup.add(await createFaultServer({ behavior: 'close-with-unread', responseBytes: RESPONSE, timeoutMs: 60_000 }));
       const report = nextReport<FaultConnectionReport>(server, REPORT_MS);
       const accepted = nextEvent<[number, net.Socket]>(server, 'connection', 5000);
-      await nonReader(server.port);
+      await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const [, socket] = await accepted;
       // The response is being written (the write is under way, Node holds what the kernel did not take).
       await until(() => socket.writableLength > 0, 5000, 'the response to be queued');

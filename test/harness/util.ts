@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 
 import net from 'node:net';
 
-import type { CloseObservation } from '../../lib/harness/index.js';
+import type { CloseObservation, FaultConnectionReport, FaultServerOptions } from '../../lib/harness/index.js';
 import { nextEvent, within } from '../helpers/wait.js';
 import { harness } from './load.js';
 
@@ -36,4 +36,38 @@ export async function halfClosedClient(port: number): Promise<{ client: net.Sock
 export async function nextReport<R>(emitter: EventEmitter, ms = 10_000): Promise<R> {
   const [report] = await nextEvent<[R]>(emitter, 'report', ms);
   return report;
+}
+
+/** The names of a fault server report's steps, in order. */
+export const steps = (report: FaultConnectionReport): string[] => report.steps.map((s) => s.step);
+
+/** A fault server report's step named `name`. */
+export const stepOf = (report: FaultConnectionReport, name: string) => report.steps.find((s) => s.step === name);
+
+/** A fault server bounding its waits by `timeoutMs` (closed by `cleanup`), and its next report, within `reportMs`. */
+export async function boundedFaultServer(cleanup: Cleanup, options: FaultServerOptions, timeoutMs: number, reportMs: number) {
+  const server = cleanup.add(await harness.createFaultServer({ timeoutMs, ...options }));
+  return { server, report: nextReport<FaultConnectionReport>(server, reportMs) };
+}
+
+/**
+ * A client of `port` that reads nothing (paused before it connects, so Node does not start
+ * reading) until the test resumes it, sending `send` first (nothing if empty); `closed` is its
+ * observeClose(), within `closeMs`. Destroyed by `cleanup`.
+ */
+export async function nonReader(
+  cleanup: Cleanup,
+  port: number,
+  send: string,
+  closeMs: number,
+): Promise<{ client: net.Socket; closed: Promise<CloseObservation> }> {
+  const client = net.connect({ port, host: '127.0.0.1' });
+  client.pause();
+  const closed = within(harness.observeClose(client), closeMs, 'the client socket to close');
+  // Not every path awaits it: a failure elsewhere must not surface as an unhandled rejection.
+  closed.catch(() => {});
+  cleanup.add({ close: () => client.destroy() });
+  await nextEvent(client, 'connect', 5000);
+  if (send.length > 0) client.write(send);
+  return { client, closed };
 }

@@ -9,23 +9,14 @@
 //   unread, so its plain close is a FIN, as docs/harness.md says; the client gets part of the
 //   response and a clean EOF.
 // The last describe feeds judge() the same looks by hand, with the cases that must stay 'fin'.
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import path from 'node:path';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { CloseSnapshot, Moments, NodeView } from '../../lib/harness/close-verdict.js';
-import type { CloseObservation, FaultConnectionReport, FaultServerOptions } from '../../lib/harness/index.js';
-import { root } from '../helpers/sockclose.js';
-import { nextEvent, within } from '../helpers/wait.js';
+import type { FaultServerOptions } from '../../lib/harness/index.js';
 import { harness } from './load.js';
-import { Cleanup, nextReport } from './util.js';
+import { boundedFaultServer, Cleanup, nonReader, stepOf, steps } from './util.js';
+import { failed, judge, look, moments, node } from './verdict-looks.js';
 
-const require = createRequire(import.meta.url);
-const { judge } = require(path.join(root, 'lib', 'harness', 'close-verdict.js')) as typeof import('../../lib/harness/close-verdict.js');
-
-const { createFaultServer, observeClose, probe } = harness;
+const { createFaultServer, probe } = harness;
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
@@ -35,28 +26,9 @@ const TIMEOUT_MS = 300;
 const REPORT_MS = 5000;
 const TEST_MS = 8000;
 
-const steps = (report: FaultConnectionReport) => report.steps.map((s) => s.step);
-const stepOf = (report: FaultConnectionReport, name: string) => report.steps.find((s) => s.step === name);
 
-async function faultServer(options: FaultServerOptions) {
-  const server = cleanup.add(await createFaultServer({ timeoutMs: TIMEOUT_MS, ...options }));
-  return { server, report: nextReport<FaultConnectionReport>(server, REPORT_MS) };
-}
+const faultServer = (options: FaultServerOptions) => boundedFaultServer(cleanup, options, TIMEOUT_MS, REPORT_MS);
 
-/**
- * A client that reads nothing (paused before it connects) until the test resumes it, sending
- * `send` bytes first (none: it sends nothing at all); `closed` is its observeClose().
- */
-async function nonReader(port: number, send: string): Promise<{ client: net.Socket; closed: Promise<CloseObservation> }> {
-  const client = net.connect({ port, host: '127.0.0.1' });
-  client.pause();
-  const closed = within(observeClose(client), REPORT_MS, 'the client socket to close');
-  closed.catch(() => {});
-  cleanup.add({ close: () => client.destroy() });
-  await nextEvent(client, 'connect', 5000);
-  if (send.length > 0) client.write(send);
-  return { client, closed };
-}
 
 describe("observeClose(): Node's 'finish' on a connection an RST already closed sends nothing", () => {
   it("fin-then-reset against probe() in the same process: 'end', Node's auto-end, 'finish' after destroy(); local is 'none'", async () => {
@@ -96,7 +68,7 @@ describe('fault server: a FIN behind unsent bytes has not left', () => {
     "fin-then-reset, a client that does not read: FIN_WAIT1 with bytes unsent at the reset, so the server's local is 'rst', and the client sees the RST alone",
     async () => {
       const { server, report } = await faultServer({ behavior: 'fin-then-reset', responseBytes: RESPONSE, awaitRequest: true });
-      const { client, closed } = await nonReader(server.port, 'x');
+      const { client, closed } = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
       expect(steps(r)).toEqual(['request', 'wrote', 'all-sent', 'fin', 'reset']);
       expect(stepOf(r, 'all-sent')!.detail).toEqual({ result: 'timeout' });
@@ -118,7 +90,7 @@ describe('fault server: a FIN behind unsent bytes has not left', () => {
     "fin-then-reset, a client that reads: every byte and the FIN left first (unsent 0), so local stays 'fin-rst'",
     async () => {
       const { server, report } = await faultServer({ behavior: 'fin-then-reset', responseBytes: 100_000, awaitRequest: true });
-      const { client, closed } = await nonReader(server.port, 'x');
+      const { client, closed } = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       client.resume();
       const r = await report;
       expect(steps(r)).toEqual(['request', 'wrote', 'all-sent', 'fin', 'reset']);
@@ -135,7 +107,7 @@ describe('fault server: close-with-unread whose wait for unread input runs out',
     'a client that sends nothing and does not read: nothing is unread, so the close is a FIN; the client gets part of the response, then a clean EOF',
     async () => {
       const { server, report } = await faultServer({ behavior: 'close-with-unread', responseBytes: RESPONSE });
-      const { client, closed } = await nonReader(server.port, '');
+      const { client, closed } = await nonReader(cleanup, server.port, '', REPORT_MS);
       const r = await report;
       expect(steps(r)).toEqual(['wrote', 'unread-input', 'close']);
       expect(stepOf(r, 'wrote')!.detail).toMatchObject({ result: 'timeout' });
@@ -157,7 +129,7 @@ describe('fault server: close-with-unread whose wait for unread input runs out',
     'the same client sending one byte first: it waits unread, so the close is an RST (the fault)',
     async () => {
       const { server, report } = await faultServer({ behavior: 'close-with-unread', responseBytes: RESPONSE, awaitRequest: true });
-      const { client, closed } = await nonReader(server.port, 'x');
+      const { client, closed } = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
       expect(stepOf(r, 'unread-input')!.detail).toEqual({ result: 'met', unreadBytes: 1 });
       expect(r.observation.local).toBe('rst');
@@ -169,40 +141,6 @@ describe('fault server: close-with-unread whose wait for unread input runs out',
 });
 
 // judge() fed by hand: the rules above, and their limits (the cases that must stay 'fin').
-type LookInput = { state: CloseSnapshot['state']; err?: string; fin: boolean | null; unsent?: number | null; closeWouldReset?: boolean; abortive?: boolean };
-
-function look(at: CloseSnapshot['at'], atMs: number, input: LookInput): CloseSnapshot {
-  return {
-    at,
-    atMs,
-    state: input.state,
-    pendingError: input.err ?? null,
-    pendingErrorKnown: true,
-    unreadBytes: 0,
-    unsentBytes: input.unsent === undefined ? 0 : input.unsent,
-    unackedBytes: 0,
-    closeWouldReset: input.closeWouldReset ?? false,
-    abortive: input.abortive ?? false,
-    kernelBytesReceived: null,
-    kernelBytesAcked: null,
-    nodeBytesRead: 0,
-    peerFinReceived: input.fin,
-    inspectError: null,
-  };
-}
-
-function failed(at: CloseSnapshot['at'], atMs: number): CloseSnapshot {
-  return { ...look(at, atMs, { state: null, fin: null }), pendingErrorKnown: false, unreadBytes: null, inspectError: 'ERR_SOCKCLOSE_UNSUPPORTED' };
-}
-
-function node(view: Partial<NodeView>): NodeView {
-  return { connected: true, sawEnd: false, error: null, finished: false, destroyedWithoutError: false, nodeReset: false, ...view };
-}
-
-function moments(m: Partial<Moments>): Moments {
-  return { end: null, finish: null, destroy: null, error: null, ...m };
-}
-
 describe("judge(): when Node's 'finish' is not our FIN", () => {
   it("'end' with the connection CLOSE (FIN then RST), destroy(), then 'finish': no look at 'finish', and none is needed: 'none'", () => {
     const v = judge(
