@@ -19,6 +19,22 @@ describe('entry points', () => {
     expect(cjs).toEqual(expect.arrayContaining(['hardReset', 'peekSocketError', 'takeSocketError', 'setLinger', 'getLinger', 'shutdownWrite', 'inspectSocket', 'closeWouldReset', 'socketFd', 'capabilities', 'ErrorCodes']));
   });
 
+  it('import loads the lingering close, the cluster guard and the audit on first use, as require does; used, each is the CommonJS function', () => {
+    const script = [
+      "import * as m from 'sockclose';",
+      "import { createRequire } from 'node:module';",
+      'const require = createRequire(import.meta.url);',
+      "const loaded = () => Object.keys(require.cache).filter((file) => /[\\/]lib[\\/](lingering|cluster|audit)[\\/]/.test(file)).length;",
+      'const atImport = loaded();',
+      'const stats = m.lingeringCloseStats();',
+      "const cjs = require('sockclose');",
+      'console.log(JSON.stringify({ atImport, afterUse: loaded(), lingering: stats.lingering, same: m.lingeringCloseStats === cjs.lingeringCloseStats, name: m.enableLingeringClose.name }));',
+    ].join('\n');
+    const out = JSON.parse(run(['--input-type=module', '-e', script])) as Record<string, unknown>;
+    expect(out).toEqual({ atImport: 0, afterUse: expect.any(Number), lingering: 0, same: true, name: 'enableLingeringClose' });
+    expect(out.afterUse).toBeGreaterThan(0);
+  });
+
   it('the ES module default export is the CommonJS module', () => {
     const out = run(['--input-type=module', '-e', "import d, { hardReset } from 'sockclose'; console.log(d.hardReset === hardReset)"]);
     expect(out.trim()).toBe('true');
