@@ -105,7 +105,16 @@ function load(): LoadResult {
       const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
       file = nodeGypBuild.path(path.join(__dirname, '..', '..'));
     }
-    const candidate = require(file) as Binding;
+    // Loaded here, with the binary: require('sockclose') itself stays as small as it was.
+    const { elfProblem } = require('./elf-check.js') as typeof import('./elf-check.js');
+    const problem = elfProblem(file);
+    if (problem) return { binding: null, reason: `no usable native binary (${file}: ${problem})`, file };
+    // Its own instance of the addon (record, lingerer, report sink) for each copy of this module:
+    // require() would give every copy that loads the same file one shared exports object, and the
+    // last copy to attach its record or its report sink would take them from the others.
+    const instance = { exports: {} as Binding };
+    process.dlopen(instance, file);
+    const candidate = instance.exports;
     const mismatch = checkBinding(candidate, platform.name);
     if (mismatch) return { binding: null, reason: `${file}: ${mismatch}`, file };
     candidate.attach(record);
