@@ -1,8 +1,8 @@
 import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
-import { Field, Slot } from './native/layout.js';
-import { queuedWriteBytes } from './node-handle.js';
+import { Field, Slot, State } from './native/layout.js';
+import { nodeResetInProgress, queuedWriteBytes } from './node-handle.js';
 import { platform } from './platform/index.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
 
@@ -46,9 +46,12 @@ let everEmulated = false;
  * - `0`: abortive: the next close sends RST and leaves no TIME_WAIT (see also {@link hardReset}).
  * - `n > 0`: a timed linger. In the kernel this makes close() block the thread for up to `n`
  *   seconds, so on a Node socket sockclose emulates it instead: when the socket is destroyed, its
- *   handle stays open until Node's queued writes and the kernel's unacknowledged bytes are gone, or
- *   `n` seconds have passed, and only then closes ('close' is emitted then). The event loop never
- *   blocks. `{ blocking: true }` sets the kernel option for real.
+ *   handle stays open until the bytes already handed to libuv (and, on TLS, its layer) are written
+ *   and the kernel's are acknowledged, or `n` seconds have passed, and only then closes ('close' is
+ *   emitted then); at once if the peer resets meanwhile, or an abortive close is asked for
+ *   (`resetAndDestroy()`). What Node's stream still buffered (writes behind a full queue, a
+ *   `cork()`) is discarded by `destroy()`, as with the kernel's linger: `end()` first to send it.
+ *   The event loop never blocks. `{ blocking: true }` sets the kernel option for real.
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @param seconds - `false`, or an integer from 0 to 65535; set in the kernel (`blocking`, or a
@@ -167,19 +170,27 @@ export function getLinger(target: SocketTarget): LingerSetting {
   return { enabled, seconds: enabled ? Math.floor(result / 2) : 0, emulated: false };
 }
 
-/** The emulated linger's wait: until nothing is left to acknowledge, or its time is up. */
+/**
+ * The emulated linger's wait: until nothing is left to acknowledge, or its time is up. It ends at
+ * once, as the kernel's linger would, when there is nothing left to deliver to: the connection is
+ * gone (reset, or closed), or an abortive close was asked for since (Node's resetAndDestroy(), or
+ * SO_LINGER {1, 0} set on the descriptor).
+ */
 async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
+  if (nodeResetInProgress(socket)) return;
   const seconds = emulated.get(handle) ?? 0;
   const deadline = Date.now() + seconds * 1000;
+  const native = requireNative(setLinger);
+  const rules = platform();
   // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
   // (most closes are done within a round trip) and back off to 50 ms.
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    if (native.probe(handle.fd, Field.queues | Field.linger | Field.tcp) < 0) return; // no descriptor left
+    if (record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0) return;
+    // A reset connection keeps counting what it held: its send queue never drains.
+    if (rules.tcpState(record, 'tcp') === State.CLOSE) return;
     // Node's queues (TLS's and the transport's; see queuedWriteBytes()), then the kernel's.
-    if (queuedWriteBytes(socket, handle) === 0) {
-      const result = requireNative(setLinger).probe(handle.fd, Field.queues);
-      if (result < 0) return; // the connection is gone: nothing left to wait for
-      if (!(record[Slot.sendQueue]! > 0)) return;
-    }
+    if (queuedWriteBytes(socket, handle) === 0 && !(record[Slot.sendQueue]! > 0)) return;
     const left = deadline - Date.now();
     if (left <= 0) return;
     // The global timer, not node:timers/promises: that module would load with require('sockclose').

@@ -1,7 +1,12 @@
 import { finished } from 'node:stream/promises';
 
+import { errno } from './errno.js';
 import { closedSocket, invalidArgValue, noFd, prematureClose, systemError } from './errors.js';
-import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
+import { binding, record } from './native/binding.js';
+import { Field, State } from './native/layout.js';
+import { transportBytesRead, transportKind } from './node-handle.js';
+import { platform } from './platform/index.js';
+import { checkTarget, realSocket, requireNative, resolve, type SocketInternals, type SocketTarget } from './target.js';
 
 /**
  * Half-closes the connection: sends FIN once every byte already written has left, and keeps
@@ -14,8 +19,10 @@ import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } fr
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns A promise that resolves once the write side is shut, and rejects (never throws) with
  *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected), the socket's error, or
- *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ERR_INVALID_ARG_VALUE` for a listening
- *   descriptor (no connection to shut down), as `hardReset()` does.
+ *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ENOTCONN` (`syscall: 'shutdown'`) when the
+ *   peer had reset the connection, so no FIN could go out (Node itself reports success then; told
+ *   with the binary, on TCP); `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to
+ *   shut down), as `hardReset()` does.
  * @example
  * ```ts
  * await shutdownWrite(socket); // the peer now reads EOF; we can still read its reply
@@ -44,4 +51,19 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   await done;
   // finished() also settles when destroy() discarded what was queued: no FIN went out then.
   if (!socket.writableFinished) throw prematureClose('its FIN was handed to the kernel', shutdownWrite);
+  // Nor did one on a connection the peer had reset: Node takes shutdown()'s ENOTCONN for success.
+  if (resetUnder(socket)) throw systemError(-errno().ENOTCONN, 'shutdown', shutdownWrite);
+}
+
+/**
+ * Whether the kernel says the TCP connection under `socket` was reset (CLOSE, and the peer's FIN
+ * never counted). False where it cannot tell (no binary, AF_UNIX, the handle gone).
+ */
+function resetUnder(socket: SocketInternals): boolean {
+  const handle = socket._handle;
+  const native = binding();
+  if (native === null || !handle || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return false;
+  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
+  const rules = platform();
+  return rules.tcpState(record, 'tcp') === State.CLOSE && rules.peerFinReceived(record, transportBytesRead(handle)) === false;
 }

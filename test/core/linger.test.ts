@@ -179,6 +179,36 @@ describe('a positive linger never freezes the event loop', () => {
     expect(blocked).toBeGreaterThanOrEqual(900);
   });
 
+  it("emulated: the peer's reset ends the wait at once (a reset connection's send queue never drains)", async () => {
+    const { client, peer } = await stuckClient(16 * 1024 * 1024);
+    setLinger(client, 30);
+    client.destroy(); // the emulated linger waits: the peer reads nothing
+    await until(() => inspectSocket(peer).state === 'ESTABLISHED' || inspectSocket(peer).state === 'FIN_WAIT2', 5000, 'the peer to be connected');
+    const closed = nextEvent(client, 'close', 10_000);
+    peer.resetAndDestroy();
+    // Within the wait's 30 s it would have been: 'close' comes with the reset.
+    await closed;
+  });
+
+  it("emulated: an abortive close asked for since (Node's resetAndDestroy(), SO_LINGER {1, 0} on the descriptor) resets at once", async () => {
+    for (const abort of ['resetAndDestroy', 'linger 0 on the descriptor'] as const) {
+      const { client, port } = await stuckClient(16 * 1024 * 1024);
+      const localPort = client.localPort!;
+      setLinger(client, 30);
+      // Within the wait's 30 s it would have been.
+      const closed = nextEvent(client, 'close', 10_000);
+      if (abort === 'resetAndDestroy') {
+        client.resetAndDestroy();
+      } else {
+        setLinger(socketFd(client), 0);
+        client.destroy();
+      }
+      await closed;
+      // Reset: nothing of the connection is left on our side (a FIN close would leave FIN_WAIT or TIME_WAIT).
+      expect(ssByPort(port).filter((row) => row.local.endsWith(`:${localPort}`)), abort).toEqual([]);
+    }
+  });
+
   it('hardReset() does not wait for an emulated linger', async () => {
     const { client, port } = await stuckClient(16 * 1024 * 1024);
     const localPort = client.localPort!;

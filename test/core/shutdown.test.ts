@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
-import { nextEvent } from '../helpers/wait.js';
+import { nextEvent, until } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -99,5 +99,23 @@ describe('shutdownWrite', () => {
     await expect(sockclose.shutdownWrite(client)).resolves.toBeUndefined();
     client.destroy();
     await expect(sockclose.shutdownWrite(client)).rejects.toMatchObject({ code: 'ERR_SOCKCLOSE_CLOSED' });
+  });
+});
+
+describe('shutdownWrite() on a connection the peer reset', () => {
+  it('rejects with ENOTCONN: no FIN could go out (Node itself reports success)', async () => {
+    let resolvePeer!: (socket: net.Socket) => void;
+    const accepted = new Promise<net.Socket>((resolve) => (resolvePeer = resolve));
+    const srv = await listen(net.createServer((socket) => resolvePeer(socket)));
+    cleanups.push(() => closeServer(srv));
+    const client = net.connect(portOf(srv), '127.0.0.1');
+    client.on('error', () => {});
+    cleanups.push(() => void client.destroy());
+    await nextEvent(client, 'connect');
+    client.pause(); // Node does not read the reset: the socket stays Node's, its connection gone
+    const peer = await accepted;
+    peer.resetAndDestroy();
+    await until(() => sockclose.inspectSocket(client).state === 'CLOSE', 5000, 'the reset to arrive');
+    await expect(sockclose.shutdownWrite(client)).rejects.toMatchObject({ code: 'ENOTCONN', syscall: 'shutdown' });
   });
 });
