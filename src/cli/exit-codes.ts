@@ -4,7 +4,10 @@
 export const ExitCode = {
   /** Done as asked (serve/proxy: stopped by SIGINT/SIGTERM or --count; probe: the peer closed cleanly). */
   OK: 0,
-  /** An unexpected failure inside sockclose. */
+  /**
+   * An unexpected failure inside sockclose; also demo where it cannot run (no native binary: the
+   * one-line message says why). No code of its own: 1 was already what such a run exited with.
+   */
   ERROR: 1,
   /** A bad command line: unknown command or flag, missing or malformed value. */
   USAGE: 2,
@@ -23,7 +26,8 @@ export const ExitCode = {
 /** The table printed by `sockclose --help`. */
 export const EXIT_CODE_HELP = `Exit codes:
   0    done (probe: the peer closed cleanly with FIN; serve/proxy: stopped by a signal or --count)
-  1    unexpected failure inside sockclose
+  1    unexpected failure inside sockclose; demo: cannot run here (no native binary; the message
+       says why)
   2    bad command line (unknown command or flag, missing or malformed value)
   3    probe: the peer reset the connection (RST, or FIN then RST)
   4    probe: the peer neither closed nor reset within --timeout

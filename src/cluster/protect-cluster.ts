@@ -48,7 +48,10 @@ export interface ClusterSettingReport {
 export interface ClusterProtectionReport extends ClusterHangExposure {
   /** Whether `{ force: true }` was passed. */
   readonly forced: boolean;
-  /** Whether the protection is in place (exposed, or forced). */
+  /**
+   * Whether the protection is in place: this system is exposed, `{ force: true }` was passed, or an
+   * earlier protectCluster() call in this process applied it (the policy stays pinned for good).
+   */
   readonly applied: boolean;
   /** Each setting, changed or not, with the reason. */
   readonly settings: readonly ClusterSettingReport[];
@@ -66,7 +69,8 @@ const pinned = new WeakSet<object>();
  * connection handle to a worker and a reset connection can never take a worker out of rotation.
  * Later assignments of `cluster.schedulingPolicy` are ignored with a warning
  * (`SOCKCLOSE_CLUSTER_POLICY_PINNED`). It also sets `NODE_CLUSTER_SCHED_POLICY=none` for child
- * processes unless `{ env: false }`. Elsewhere it changes nothing and says why.
+ * processes unless `{ env: false }`. Elsewhere it changes nothing and says why. Once applied, the
+ * protection stays: a later call reports it applied (by an earlier call), even without `force`.
  *
  * The cost: with SCHED_NONE the operating system decides which worker accepts, which can be less
  * even than round-robin (Node made round-robin the default on Linux for that reason).
@@ -101,9 +105,12 @@ export function protect(options: unknown, exposure: ClusterHangExposure, caller:
   const cluster = require('node:cluster') as Cluster;
   checkNotStarted(cluster, caller);
 
-  const applied = exposure.exposed || force;
+  // An earlier call that applied the protection (exposed, or forced) pinned the policy for good:
+  // the protection is in place, so this call reports it applied, whatever its own options say.
+  const earlier = pinned.has(cluster);
+  const applied = exposure.exposed || force || earlier;
   const settings = applied
-    ? [pinPolicy(cluster), env ? setEnvironment() : keepEnvironment('left alone: options.env is false')]
+    ? [pinPolicy(cluster), env ? setEnvironment(earlier) : keepEnvironment('left alone: options.env is false')]
     : [keepPolicy(cluster, exposure), keepEnvironment(notExposed(exposure))];
   return Object.freeze({ ...exposure, forced: force, applied, settings: Object.freeze(settings.map((s) => Object.freeze(s))) });
 }
@@ -149,7 +156,7 @@ function pinPolicy(cluster: Cluster): ClusterSettingReport {
   const setting = 'cluster.schedulingPolicy';
   const before = policyName(cluster, cluster.schedulingPolicy);
   if (pinned.has(cluster)) {
-    return { setting, before, after: 'none', changed: false, why: 'already SCHED_NONE, pinned by an earlier protectCluster()' };
+    return { setting, before, after: 'none', changed: false, why: 'already SCHED_NONE: applied and pinned by an earlier protectCluster()' };
   }
   const none = cluster.SCHED_NONE;
   Object.defineProperty(cluster, 'schedulingPolicy', {
@@ -192,16 +199,14 @@ function keepPolicy(cluster: Cluster, exposure: ClusterHangExposure): ClusterSet
   return { setting: 'cluster.schedulingPolicy', before: value, after: value, changed: false, why: notExposed(exposure) };
 }
 
-function setEnvironment(): ClusterSettingReport {
+function setEnvironment(earlier: boolean): ClusterSettingReport {
   const before = process.env.NODE_CLUSTER_SCHED_POLICY ?? null;
   process.env.NODE_CLUSTER_SCHED_POLICY = 'none';
-  return {
-    setting: 'NODE_CLUSTER_SCHED_POLICY',
-    before,
-    after: 'none',
-    changed: before !== 'none',
-    why: 'inherited by the workers and by any process started from here, so a cluster started further down the process tree is protected too',
-  };
+  const inherited =
+    'inherited by the workers and by any process started from here, so a cluster started further down the process tree is protected too';
+  let why = inherited;
+  if (before === 'none') why = earlier ? `already 'none' (protection applied by an earlier protectCluster()): ${inherited}` : `already 'none': ${inherited}`;
+  return { setting: 'NODE_CLUSTER_SCHED_POLICY', before, after: 'none', changed: before !== 'none', why };
 }
 
 function keepEnvironment(why: string): ClusterSettingReport {

@@ -79,6 +79,44 @@ describe('clusterHangExposure()', () => {
     expect(exposure.reason).toContain(platform === 'os400' ? 'IBM i' : platform === 'aix' ? 'AIX' : platform);
   });
 
+  it('accepts a libuv version with a suffix, and undefined for either default', () => {
+    expect(clusterHangExposure('aix', '1.44.2-dev')).toMatchObject({ exposed: false });
+    expect(clusterHangExposure(undefined, '1.43.0')).toMatchObject({ platform: 'linux', exposed: false });
+    expect(clusterHangExposure('aix', undefined)).toMatchObject({ libuv: process.versions.uv });
+  });
+
+  it.each([
+    ['aix', 5, 'libuv'],
+    ['aix', null, 'libuv'],
+    ['aix', { major: 1 }, 'libuv'],
+    [5, '1.43.0', 'platform'],
+    [null, '1.43.0', 'platform'],
+  ] as const)('validates like Node: (%j, %j) is a TypeError ERR_INVALID_ARG_TYPE naming "%s"', (platform, libuv, name) => {
+    const call = () => sockclose.clusterHangExposure(platform as never, libuv as never);
+    expect(call).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(call).toThrow(`The "${name}" argument must be of type string`);
+  });
+
+  it.each([
+    ['sunos', '1.43.0', 'platform', /must be one of 'linux', .*'other'/],
+    ['AIX', '1.43.0', 'platform', /must be one of/],
+    ['aix', 'garbage', 'libuv', /major\.minor\.patch/],
+    ['aix', '1.43', 'libuv', /major\.minor\.patch/],
+    ['aix', '', 'libuv', /major\.minor\.patch/],
+  ] as const)('refuses (%j, %j): TypeError ERR_INVALID_ARG_VALUE naming %s', (platform, libuv, name, says) => {
+    let caught: (Error & { code?: string }) | undefined;
+    try {
+      sockclose.clusterHangExposure(platform as never, libuv);
+    } catch (error) {
+      caught = error as Error & { code?: string };
+    }
+    expect(caught).toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+    expect(caught!.message).toContain(`'${name}'`);
+    expect(caught!.message).toMatch(says);
+    // The stack starts at the caller's line, as with every other sockclose error.
+    expect(caught!.stack!.split('\n')[1]).toContain('detect.test.ts');
+  });
+
   it('says this machine is not exposed (Linux), through the public API too', () => {
     expect(sockclose.clusterHangExposure()).toMatchObject({ platform: 'linux', libuv: process.versions.uv, exposed: false });
   });

@@ -90,6 +90,29 @@ describe('protectCluster() on a system that is not exposed (this Linux machine)'
     expect(setting(second.value, 'cluster.schedulingPolicy')!.why).toMatch(/earlier protectCluster/);
   });
 
+  it('after a forced call, a plain call reports the protection as applied (earlier), not as left alone', async () => {
+    const { first, second, third, policy, env } = (await scenario('forced-then-plain')) as unknown as {
+      first: Attempt;
+      second: Attempt;
+      third: Attempt;
+      policy: string;
+      env: string | null;
+    };
+    expect(first.value).toMatchObject({ exposed: false, forced: true, applied: true });
+    for (const later of [second, third]) {
+      expect(later.ok).toBe(true);
+      expect(later.value).toMatchObject({ exposed: false, forced: false, applied: true });
+      expect(later.value!.settings.every((entry) => !entry.changed)).toBe(true);
+      for (const entry of later.value!.settings) expect(entry.why).not.toMatch(/not exposed|pass \{ force: true \}/);
+      expect(setting(later.value, 'cluster.schedulingPolicy')).toMatchObject({ before: 'none', after: 'none' });
+      expect(setting(later.value, 'cluster.schedulingPolicy')!.why).toMatch(/applied and pinned by an earlier protectCluster/);
+    }
+    expect(setting(second.value, 'NODE_CLUSTER_SCHED_POLICY')).toMatchObject({ before: 'none', after: 'none' });
+    expect(setting(second.value, 'NODE_CLUSTER_SCHED_POLICY')!.why).toMatch(/applied by an earlier protectCluster/);
+    expect(setting(third.value, 'NODE_CLUSTER_SCHED_POLICY')!.why).toMatch(/options\.env is false/);
+    expect({ policy, env }).toEqual({ policy: 'none', env: 'none' });
+  });
+
   it('keeps code that runs later from switching back to round-robin, with a warning', async () => {
     const outcome = await scenario('pinned');
     expect(outcome.afterRr).toBe('none');

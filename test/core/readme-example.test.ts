@@ -1,6 +1,7 @@
 // The README's example, run as written (its import pointed at this build, its port at a free
-// one): it must print what the README says it prints.
-import { spawn } from 'node:child_process';
+// one): it must print what the README says it prints. It must also be valid strict TypeScript, as
+// readers paste it into .ts files: type-checked with @types/node and this build's declarations.
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -52,7 +53,43 @@ async function firstLine(code: string): Promise<string> {
   return `(nothing; stderr: ${stderr.replace(/\s+/g, ' ')})`;
 }
 
+/** The repository's tsc over `code` as a strict ES module (.mts); resolves with its exit code and output. */
+async function typeCheck(code: string): Promise<{ code: number | null; output: string }> {
+  const dir = tempDir('sockclose-readme-ts-');
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'example.mts');
+  fs.writeFileSync(file, code.replaceAll("from 'sockclose'", `from ${JSON.stringify(path.join(root, 'lib', 'index.mjs'))}`));
+  const config = {
+    compilerOptions: {
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      target: 'es2022',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      typeRoots: [path.join(root, 'node_modules', '@types')],
+    },
+    files: [file],
+  };
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 60_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      const status = error ? (error as { code?: unknown }).code : 0;
+      resolve({ code: typeof status === 'number' ? status : null, output: `${stdout}${stderr}${error?.killed ? ' (killed: timeout)' : ''}` });
+    });
+  });
+}
+
 describe("README's example", () => {
+  it('type-checks as strict TypeScript (@types/node, module nodenext), as well as running as JavaScript', async () => {
+    const { code, output } = await typeCheck(readmeExample());
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+
+
   it('prints "clean end": the lingering close made the end clean', async () => {
     expect(readmeExample()).toContain("client.resume().on('end'");
     expect(await firstLine(readmeExample())).toBe('clean end');

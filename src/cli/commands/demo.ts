@@ -1,4 +1,5 @@
 // sockclose demo: the seed 004 scenario closed three ways, side by side (src/demo).
+import { capabilities } from '../../capabilities.js';
 import { formatDemo, runDemo, type DemoReport } from '../../demo/index.js';
 import { integerFlag, parse } from '../args.js';
 import { COMMON_FLAGS, progressFlag } from '../common.js';
@@ -15,6 +16,14 @@ export async function demo(args: string[], io: Io): Promise<number> {
     return ExitCode.OK;
   }
   const runs = integerFlag(values.runs, 'runs', 1, 10_000);
+  // Two of the demo's three closes (hardReset, lingering close) need the native binary. Without it
+  // the demo cannot run at all: one line saying why, not a stack trace from the first close.
+  const { native, reason } = capabilities();
+  if (!native) {
+    const why = (reason ?? 'the native binary is not loaded').replace(/\s+/g, ' ').trim();
+    io.stderr.write(`sockclose demo: cannot run here: the demo needs sockclose's native binary (for hardReset and lingering close), which is not loaded: ${why}\n`);
+    return ExitCode.ERROR;
+  }
   const out = new Output(io, values.json === true);
   const progress = createProgress({ stream: io.stderr, enabled: progressFlag(values), label: 'demo' });
 
