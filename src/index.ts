@@ -2,8 +2,8 @@
 //
 // What `require('sockclose')` loads is kept small (issue 11): the per-call functions are loaded at
 // once, as plain data properties (`export import`: tsc's `export { x } from` would make each one a
-// getter, ~130 instructions on every `sockclose.fn()` call); the lingering close and the cluster
-// guard are loaded on first use, through a getter that then replaces itself with the function.
+// getter, ~130 instructions on every `sockclose.fn()` call); the lingering close, the cluster
+// guard and the audit are loaded on first use, through a function that forwards to theirs.
 // The harness is its own entry point (`sockclose/harness`) and is never loaded from here.
 import type * as Audit from './audit/audit-closes.js';
 import * as capabilitiesModule from './capabilities.js';
@@ -70,18 +70,21 @@ export declare const lingeringClose: typeof Lingering.lingeringClose;
 export declare const lingeringCloseStats: typeof Lingering.lingeringCloseStats;
 export declare const auditCloses: typeof Audit.auditCloses;
 
-/** Defines `exports[name]` as a getter that loads its module, then becomes the plain value. */
+/**
+ * Defines `exports[name]`, for each name, as a function that loads its module on the first call
+ * and forwards to the function of that name there. A plain data property from the start (not a
+ * getter that replaces itself): the ES module entry can take it at import without loading
+ * anything, and both entries hand out the same function.
+ */
 function lazy(names: readonly string[], load: () => Record<string, unknown>): void {
   for (const name of names) {
-    Object.defineProperty(exports, name, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const value = load()[name];
-        Object.defineProperty(exports, name, { value, enumerable: true, writable: false, configurable: false });
-        return value;
-      },
-    });
+    let loaded: ((...args: unknown[]) => unknown) | undefined;
+    const forward = function (this: unknown, ...args: unknown[]): unknown {
+      loaded ??= load()[name] as (...args: unknown[]) => unknown;
+      return Reflect.apply(loaded, this, args);
+    };
+    Object.defineProperty(forward, 'name', { value: name });
+    Object.defineProperty(exports, name, { value: forward, enumerable: true, writable: false, configurable: false });
   }
 }
 
