@@ -66,10 +66,20 @@ export interface UnsupportedError extends CodedError {
  */
 export type Caller = (...args: never[]) => unknown;
 
+// The function a caller called in place of the one raising the error: the package entry's
+// forwarders for what it loads on first use (src/index.ts). The stack starts below it, at the
+// caller's own line, as it does for every other function.
+const calledAs = new WeakMap<Caller, Caller>();
+
+/** Says that callers reach `implementation` through `face` (whose frame a stack must not show). */
+export function calledThrough(implementation: Caller, face: Caller): void {
+  calledAs.set(implementation, face);
+}
+
 function finish<E extends Error>(error: E, code: string, caller: Caller): E & { code: string } {
   const coded = error as E & { code: string };
   coded.code = code;
-  Error.captureStackTrace(coded, caller);
+  Error.captureStackTrace(coded, calledAs.get(caller) ?? caller);
   return coded;
 }
 

@@ -80,7 +80,10 @@ function lazy(names: readonly string[], load: () => Record<string, unknown>): vo
   for (const name of names) {
     let loaded: ((...args: unknown[]) => unknown) | undefined;
     const forward = function (this: unknown, ...args: unknown[]): unknown {
-      loaded ??= load()[name] as (...args: unknown[]) => unknown;
+      if (loaded === undefined) {
+        loaded = load()[name] as (...args: unknown[]) => unknown;
+        errors.calledThrough(loaded, forward);
+      }
       return Reflect.apply(loaded, this, args);
     };
     Object.defineProperty(forward, 'name', { value: name });
