@@ -1,10 +1,10 @@
 import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger } from './linger.js';
-import { Family, Field, Revents, Slot, TCP_STATES, type TcpStateName } from './native/layout.js';
+import { Family, Field, Revents, Slot, State, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
-import { queuedWriteBytes, transportBytesRead } from './node-handle.js';
-import { binding } from './native/binding.js';
+import { queuedWriteBytes, transportBytesRead, transportKind } from './node-handle.js';
+import { binding, record } from './native/binding.js';
 import { recordHandedOut } from './socket-fd.js';
 import {
   liveTcpFd,
@@ -220,6 +220,25 @@ function inspection(
     inspection.pendingError = verdict === null ? null : verdictError(verdict, caller);
   }
   return inspection;
+}
+
+/**
+ * How the peer ended the TCP connection, as the kernel says: `'fin'`, its FIN arrived (a state
+ * only that FIN leads to, or CLOSE with the FIN counted: a socket our FIN had left in FIN_WAIT2
+ * goes to CLOSE at the peer's, as the connection moves on to TIME_WAIT); `'reset'`, CLOSE without
+ * it; null while it has not ended, or where the kernel cannot tell.
+ */
+export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
+  const native = binding();
+  if (native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return null;
+  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return null;
+  const rules = platform();
+  const state = rules.tcpState(record, 'tcp');
+  if (state === State.CLOSE) {
+    const fin = rules.peerFinReceived(record, transportBytesRead(handle));
+    return fin === null ? null : fin ? 'fin' : 'reset';
+  }
+  return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT ? 'fin' : null;
 }
 
 /**

@@ -2,11 +2,8 @@ import { finished } from 'node:stream/promises';
 
 import { errno } from './errno.js';
 import { closedSocket, invalidArgValue, noFd, prematureClose, systemError } from './errors.js';
-import { binding, record } from './native/binding.js';
-import { Field, State } from './native/layout.js';
-import { transportBytesRead, transportKind } from './node-handle.js';
-import { platform } from './platform/index.js';
-import { checkTarget, realSocket, requireNative, resolve, type SocketInternals, type SocketTarget } from './target.js';
+import { kernelPeerEnd } from './inspect-socket.js';
+import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
  * Half-closes the connection: sends FIN once every byte already written has left, and keeps
@@ -52,18 +49,6 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   // finished() also settles when destroy() discarded what was queued: no FIN went out then.
   if (!socket.writableFinished) throw prematureClose('its FIN was handed to the kernel', shutdownWrite);
   // Nor did one on a connection the peer had reset: Node takes shutdown()'s ENOTCONN for success.
-  if (resetUnder(socket)) throw systemError(-errno().ENOTCONN, 'shutdown', shutdownWrite);
+  if (socket._handle && kernelPeerEnd(socket._handle) === 'reset') throw systemError(-errno().ENOTCONN, 'shutdown', shutdownWrite);
 }
 
-/**
- * Whether the kernel says the TCP connection under `socket` was reset (CLOSE, and the peer's FIN
- * never counted). False where it cannot tell (no binary, AF_UNIX, the handle gone).
- */
-function resetUnder(socket: SocketInternals): boolean {
-  const handle = socket._handle;
-  const native = binding();
-  if (native === null || !handle || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return false;
-  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return false;
-  const rules = platform();
-  return rules.tcpState(record, 'tcp') === State.CLOSE && rules.peerFinReceived(record, transportBytesRead(handle)) === false;
-}

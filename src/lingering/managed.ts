@@ -22,7 +22,8 @@ import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.j
 import { errno } from '../errno.js';
 import { pendingSocketError, systemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
-import { Field, Slot, State } from '../native/layout.js';
+import { Field, Slot } from '../native/layout.js';
+import { kernelPeerEnd } from '../inspect-socket.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import {
@@ -606,25 +607,6 @@ function isSystemError(error: Error | null | undefined): error is Error {
 function connectionFailed(handle: NodeHandle): boolean {
   if (!(handle.fd >= 0)) return true;
   return transportKind(handle) !== 'tcp' || kernelPeerEnd(handle) === 'reset';
-}
-
-/**
- * How the peer ended the TCP connection, as the kernel says: `'fin'`, its FIN arrived (a state
- * only that FIN leads to, or CLOSE with the FIN counted: a socket our FIN had left in FIN_WAIT2
- * goes to CLOSE at the peer's, as the connection moves on to TIME_WAIT); `'reset'`, CLOSE without
- * it; null while it has not ended, or where the kernel cannot tell.
- */
-function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
-  const native = binding();
-  if (native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return null;
-  if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return null;
-  const rules = platform();
-  const state = rules.tcpState(record, 'tcp');
-  if (state === State.CLOSE) {
-    const fin = rules.peerFinReceived(record, transportBytesRead(handle));
-    return fin === null ? null : fin ? 'fin' : 'reset';
-  }
-  return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT ? 'fin' : null;
 }
 
 /** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */

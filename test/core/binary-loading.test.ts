@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf, tempDir } from '../helpers/net.js';
+import { copyOfPackage } from '../helpers/package-copy.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 
@@ -22,12 +23,9 @@ afterEach(async () => {
 });
 
 /** A copy of the package's JavaScript (no binary of its own), removed after the test. */
-function copyOfPackage(): string {
-  const copy = tempDir('sockclose-copy-');
+function copyOfJavaScript(): string {
+  const copy = copyOfPackage('sockclose-copy-');
   cleanups.push(() => fs.rmSync(copy, { recursive: true, force: true }));
-  fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
   return copy;
 }
 
@@ -43,7 +41,7 @@ function capabilitiesWith(binary: string): { native: boolean; reason: string | n
 describe('loading the binary', () => {
   it('two copies of the JavaScript on one binary file each read their own probes and get their own reports', async () => {
     const binary = sockclose.capabilities().binary!;
-    const copy = copyOfPackage();
+    const copy = copyOfJavaScript();
     const explicit = process.env.SOCKCLOSE_BINARY;
     process.env.SOCKCLOSE_BINARY = binary; // the copy loads the very file this package did
     let other: typeof sockclose;

@@ -10,7 +10,7 @@ import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { kernelClient } from '../helpers/kernel-client.js';
-import { tempDir } from '../helpers/net.js';
+import { copyOfPackage } from '../helpers/package-copy.js';
 import { root } from '../helpers/sockclose.js';
 import { testCertFiles } from '../helpers/tls.js';
 import { within } from '../helpers/wait.js';
@@ -18,10 +18,7 @@ import { within } from '../helpers/wait.js';
 let copy: string;
 
 beforeAll(() => {
-  copy = tempDir('sockclose-jsonly-');
-  fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  copy = copyOfPackage('sockclose-jsonly-');
 });
 
 afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));

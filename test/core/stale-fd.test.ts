@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf, tempDir, unixPair } from '../helpers/net.js';
+import { closeServer, listen, portOf, unixPair } from '../helpers/net.js';
+import { copyOfPackage } from '../helpers/package-copy.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { nextEvent } from '../helpers/wait.js';
@@ -152,14 +153,9 @@ describe("a live socket's descriptor number", () => {
   });
 
   it('another copy of sockclose in this thread (two installs in one application) refuses the number too', async () => {
-    const copy = tempDir('sockclose-copy-');
-    cleanups.push(() => fs.rmSync(copy, { recursive: true, force: true }));
-    fs.cpSync(path.join(root, 'lib'), path.join(copy, 'lib'), { recursive: true });
-    fs.copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
-    fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
     // A binary file of its own, as a second install has: the loader gives it its own native state.
-    fs.mkdirSync(path.join(copy, 'build', 'Release'), { recursive: true });
-    fs.copyFileSync(sockclose.capabilities().binary!, path.join(copy, 'build', 'Release', 'sockclose.node'));
+    const copy = copyOfPackage('sockclose-copy-', sockclose.capabilities().binary!);
+    cleanups.push(() => fs.rmSync(copy, { recursive: true, force: true }));
     const explicit = process.env.SOCKCLOSE_BINARY;
     delete process.env.SOCKCLOSE_BINARY;
     let other: typeof sockclose;
