@@ -1,4 +1,4 @@
-import { bindingFile, binding, unavailableReason } from './native/binding.js';
+import { bindingFile, binding, skippedBinary, unavailableReason } from './native/binding.js';
 import { currentPlatform, libuvHasAixResetFix, type PlatformName } from './platform/detect.js';
 import { platform } from './platform/index.js';
 
@@ -12,6 +12,11 @@ export interface Capabilities {
   reason: string | null;
   /** The binary's path, or null. */
   binary: string | null;
+  /**
+   * A local build (`build/Release`) that could not be used here, as `<file>: <why>` (cut short,
+   * stale, for another machine), when the prebuild was loaded in its place; otherwise null.
+   */
+  skipped: string | null;
   /** Whether peekSocketError() can work here (Linux, AIX, IBM i, with the binary). */
   peekSocketError: boolean;
   /** Whether this Node's libuv has the AIX / IBM i reset-socket fix (libuv >= 1.44.2). */
@@ -35,6 +40,7 @@ export function capabilities(): Capabilities {
     native,
     reason: unavailableReason(),
     binary: native ? bindingFile() : null,
+    skipped: skippedBinary(),
     peekSocketError: native && platform().peekFields !== 0,
     libuvAixResetFix: libuvHasAixResetFix(),
   };

@@ -60,10 +60,15 @@ export interface Binding {
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
 const ABI = 9;
 
+// What to do about a binary older or newer than this JavaScript, in a checkout and in an install.
+const STALE = 'a stale build? run npm run build in a checkout, npm rebuild sockclose (or delete build/) in an installed package';
+
 interface LoadResult {
   binding: Binding | null;
   reason: string | null;
   file: string | null;
+  /** A local build passed over for the prebuild: which file and why. */
+  skipped: string | null;
 }
 
 let loaded: LoadResult | undefined;
@@ -89,49 +94,140 @@ export function bindingFile(): string | null {
   return (loaded ??= load()).file;
 }
 
+/**
+ * The local build (build/Release or build/Debug) that could not be used and why, as
+ * `<file>: <problem>`, when the prebuild was loaded in its place; otherwise null.
+ */
+export function skippedBinary(): string | null {
+  return (loaded ??= load()).skipped;
+}
+
+/** node-gyp-build's path(), and the helpers of its prebuild lookup it exports (for its own tests). */
+interface NodeGypBuild {
+  path(dir: string): string;
+  parseTuple(name: string): { name: string } | undefined;
+  matchTuple(platform: string, arch: string): (tuple: { name: string } | undefined) => boolean;
+  compareTuples(a: { name: string }, b: { name: string }): number;
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: { file: string } | undefined) => boolean;
+  compareTags(runtime: string): (a: { file: string }, b: { file: string }) => number;
+}
+
 function load(): LoadResult {
   const platform = currentPlatform();
   if (!platform.hasDescriptors) {
-    return { binding: null, reason: platform.noDescriptorsReason, file: null };
+    return { binding: null, reason: platform.noDescriptorsReason, file: null, skipped: null };
   }
-  let file: string | null = null;
+  // SOCKCLOSE_BINARY names one exact binary (how the test suite runs against the cmake-js and
+  // sanitizer builds): that one or none, never another in its place.
+  const explicit = process.env.SOCKCLOSE_BINARY;
+  if (explicit) {
+    const file = path.resolve(explicit);
+    const opened = open(file, platform.name);
+    return { binding: opened.binding, reason: opened.problem && `no usable native binary (${opened.problem})`, file, skipped: null };
+  }
+  let nodeGypBuild: NodeGypBuild;
+  let file: string;
+  // node-gyp-build's own override of the package directory, which its path() honours too.
+  const dir = path.resolve(process.env.SOCKCLOSE_PREBUILD || path.join(__dirname, '..', '..'));
   try {
-    // SOCKCLOSE_BINARY names one exact binary (how the test suite runs against the cmake-js and
-    // sanitizer builds); otherwise node-gyp-build picks build/Release, then prebuilds/<platform>-<arch>.
-    const explicit = process.env.SOCKCLOSE_BINARY;
-    if (explicit) {
-      file = path.resolve(explicit);
-    } else {
-      const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
-      file = nodeGypBuild.path(path.join(__dirname, '..', '..'));
-    }
+    nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+    // build/Release (or build/Debug) if it holds a .node file, else prebuilds/<platform>-<arch>.
+    file = nodeGypBuild.path(dir);
+  } catch (error) {
+    return { binding: null, reason: `no usable native binary (${firstLine(error)})`, file: null, skipped: null };
+  }
+  const first = open(file, platform.name);
+  if (first.binding || !file.startsWith(path.join(dir, 'build') + path.sep)) {
+    return { binding: first.binding, reason: first.problem && `no usable native binary (${first.problem})`, file, skipped: null };
+  }
+  // node-gyp-build offers the local build alone, so an interrupted, stale or foreign build there
+  // would leave the package without its native layer though the prebuild for this machine ships
+  // beside it.
+  let prebuild: string | null = null;
+  let noPrebuild = `no prebuild for ${process.platform}-${process.arch} either`;
+  try {
+    prebuild = prebuildIn(nodeGypBuild, dir);
+  } catch (error) {
+    noPrebuild = `no prebuild found (${firstLine(error)})`;
+  }
+  if (prebuild === null) return { binding: null, reason: `no usable native binary (${first.problem}; ${noPrebuild})`, file, skipped: null };
+  const second = open(prebuild, platform.name);
+  if (second.binding) return { binding: second.binding, reason: null, file: prebuild, skipped: first.problem };
+  return { binding: null, reason: `no usable native binary (${first.problem}; nor the prebuild: ${second.problem})`, file, skipped: null };
+}
+
+/** Loads `file` as the addon for `platformName`, or says why it cannot be used (`<file>: <why>`). */
+function open(file: string, platformName: string): { binding: Binding; problem: null } | { binding: null; problem: string } {
+  try {
     // Loaded here, with the binary: require('sockclose') itself stays as small as it was.
     const { elfProblem } = require('./elf-check.js') as typeof import('./elf-check.js');
     const problem = elfProblem(file);
-    if (problem) return { binding: null, reason: `no usable native binary (${file}: ${problem})`, file };
+    if (problem) return { binding: null, problem: `${file}: ${problem}` };
     // Its own instance of the addon (record, lingerer, report sink) for each copy of this module:
     // require() would give every copy that loads the same file one shared exports object, and the
     // last copy to attach its record or its report sink would take them from the others.
     const instance = { exports: {} as Binding };
     process.dlopen(instance, file);
     const candidate = instance.exports;
-    const mismatch = checkBinding(candidate, platform.name);
-    if (mismatch) return { binding: null, reason: `${file}: ${mismatch}`, file };
+    const mismatch = checkBinding(candidate, platformName);
+    if (mismatch) return { binding: null, problem: `${file}: ${mismatch}` };
     candidate.attach(record);
-    return { binding: candidate, reason: null, file };
+    return { binding: candidate, problem: null };
   } catch (error) {
-    const message = (error as Error).message.trim().split('\n')[0];
-    return { binding: null, reason: `no usable native binary (${message})`, file };
+    // dlopen()'s message names the file already.
+    const message = firstLine(error);
+    return { binding: null, problem: message.includes(file) ? message : `${file}: ${message}` };
   }
+}
+
+/**
+ * The prebuild node-gyp-build would pick when there is no local build: in `dir`/prebuilds, else
+ * beside the Node executable; null if none fits. Its helpers do the matching (platform, arch,
+ * libc, armv, uv, runtime tags), so both choose alike.
+ */
+function prebuildIn(nodeGypBuild: NodeGypBuild, dir: string): string | null {
+  const { parseTuple, matchTuple, compareTuples, parseTags, matchTags, compareTags } = nodeGypBuild;
+  // The values node-gyp-build reads itself (npm_config_* as set by npm scripts and cross builds).
+  const platform = process.env.npm_config_platform || process.platform;
+  const arch = process.env.npm_config_arch || process.arch;
+  const runtime = process.versions.electron || process.env.ELECTRON_RUN_AS_NODE ? 'electron' : process.versions.nw ? 'node-webkit' : 'node';
+  const abi = process.versions.modules;
+  const { readdirSync } = require('node:fs') as typeof import('node:fs');
+  const list = (folder: string): string[] => {
+    try {
+      return readdirSync(folder);
+    } catch {
+      return [];
+    }
+  };
+  for (const base of [dir, path.dirname(process.execPath)]) {
+    const prebuilds = path.join(base, 'prebuilds');
+    const tuple = list(prebuilds)
+      .map((name) => parseTuple(name))
+      .filter(matchTuple(platform, arch))
+      .sort((a, b) => compareTuples(a!, b!))[0];
+    if (!tuple) continue;
+    const winner = list(path.join(prebuilds, tuple.name))
+      .map((name) => parseTags(name))
+      .filter(matchTags(runtime, abi))
+      .sort((a, b) => compareTags(runtime)(a!, b!))[0];
+    if (winner) return path.join(prebuilds, tuple.name, winner.file);
+  }
+  return null;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).trim().split('\n')[0]!;
 }
 
 /** Why `candidate` cannot serve `platformName` (a PlatformName), or null when it can. Exported for tests. */
 export function checkBinding(candidate: Pick<Binding, 'abi' | 'slots' | 'builtFor'>, platformName: string): string | null {
   if (candidate.abi !== ABI) {
-    return `interface version ${String(candidate.abi)}, expected ${ABI} (a stale build? run npm run build)`;
+    return `interface version ${String(candidate.abi)}, expected ${ABI} (${STALE})`;
   }
   if (candidate.slots.join() !== SLOT_NAMES.join()) {
-    return 'probe layout differs from this JavaScript (a stale build? run npm run build)';
+    return `probe layout differs from this JavaScript (${STALE})`;
   }
   if (candidate.builtFor !== platformName) {
     return `built for ${candidate.builtFor}, running on ${platformName}`;
