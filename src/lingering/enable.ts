@@ -4,7 +4,10 @@ import { invalidArgType, invalidArgValue, unsupported } from '../errors.js';
 import { serverKind } from '../node-handle.js';
 import { currentPlatform } from '../platform/index.js';
 import { requireNative } from '../target.js';
+import { claimServer, serverManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
+// Loaded with this module: it answers other copies' calls on this copy's sockets (claims.ts).
+import './lingering-close.js';
 import { abortOwner } from './managed.js';
 import { abortSignalOption, lingerSettings, poolLimits, reportCallback } from './options.js';
 import { preparePool } from './native-lingerer.js';
@@ -12,8 +15,6 @@ import { LingerPool } from './pool.js';
 import { addServer, removeServer, type Owner } from './servers.js';
 import { whenAborted } from './signals.js';
 import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types.js';
-
-const enabled = new WeakSet<net.Server>();
 
 /**
  * Makes every connection of `server` end with a lingering close (see {@link lingeringClose}),
@@ -44,7 +45,8 @@ const enabled = new WeakSet<net.Server>();
  * @returns A function that undoes it (sockets already lingering finish their bounded linger),
  *   with `stats()` for the server's counters.
  * @throws `ERR_SOCKCLOSE_UNSUPPORTED` without the native binary or on Windows; `ERR_INVALID_ARG_VALUE`
- *   if lingering close is already enabled on `server`.
+ *   if lingering close is already enabled on `server`, by this copy of sockclose or by another one
+ *   loaded in the same thread (a second install).
  * @example
  * ```ts
  * const server = http.createServer(handler);
@@ -68,8 +70,14 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   const platform = currentPlatform();
   if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, enableLingeringClose);
   requireNative(enableLingeringClose);
-  if (enabled.has(server)) {
+  const manager = serverManager(server);
+  if (manager === 'this') {
     throw invalidArgValue('server', '[server]', 'already has lingering close enabled (call the function it returned first)', enableLingeringClose);
+  }
+  // Two copies of sockclose (two installs) would each take its sockets' closes, and split or double
+  // their counters: the first copy keeps the server.
+  if (manager === 'other') {
+    throw invalidArgValue('server', '[server]', 'already has lingering close enabled by another copy of sockclose loaded in this thread (call the function that copy returned first)', enableLingeringClose);
   }
 
   const pool = new LingerPool(limits);
@@ -80,7 +88,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   // Nothing per connection: a closing socket finds its server (src/lingering/servers.ts).
   installLingeringHooks();
   addServer(server, { owner, settings, tls: kind === 'tls' }, kind);
-  enabled.add(server);
+  claimServer(server, true);
 
   // Undone, and every close that began ends now; already aborted: enabled and undone at once.
   const abort = (): void => {
@@ -92,7 +100,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     // Sockets whose close began finish their bounded linger; the others close as Node does.
     owner.active = false;
     removeServer(server);
-    enabled.delete(server);
+    claimServer(server, false);
     // The signal still ends the closes under way; once they have ended it lets go of this server
     // (a long-lived signal kept its pool reachable).
     if (forgetSignal) void pool.drained().then(forgetSignal);

@@ -6,6 +6,7 @@ import net from 'node:net';
 
 import { closeBypassed, setFirstStep } from '../close-hook.js';
 import type { SocketInternals } from '../node-handle.js';
+import { countCopy } from './claims.js';
 import { abandonClose, afterOurFin, destroyLingering, lingerStep, type Destroy } from './managed.js';
 import { serverEntryOf } from './servers.js';
 
@@ -17,6 +18,8 @@ let installed = false;
 export function installLingeringHooks(): void {
   if (installed) return;
   installed = true;
+  // Another copy of sockclose wraps the same prototype: from then on server closes are claimed.
+  countCopy();
   const proto = net.Socket.prototype as unknown as { destroy: Destroy; _final: Final };
   const destroy = proto.destroy;
   const final = proto._final;

@@ -2,6 +2,7 @@ import net from 'node:net';
 
 import { closedSocket } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
+import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
 import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
@@ -34,6 +35,10 @@ let threadOwner: Owner | undefined;
  * that close's outcome (the first call's options stand). `signal` ends it early (reason
  * `'aborted'`), closed as a timeout closes it.
  *
+ * With two copies of sockclose in one application (two installs), a socket lingers once: a call
+ * on a socket whose close another copy has begun, or of a server another copy enabled lingering
+ * close on, is answered by that copy (counted in its stats, reported to its `onReport`).
+ *
  * Needs the native binary.
  *
  * @param socket - A connected `net.Socket` or `tls.TLSSocket` (TCP or AF_UNIX).
@@ -57,6 +62,10 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     // A second call while one runs: the same close (the first call's options stand).
     const running = closing.get(real);
     if (running) return running;
+    // Another copy of sockclose (a second install) manages this socket's close, or its server's:
+    // that copy answers, as it answers a call of its own. One linger, one report, counted once.
+    const manager = otherManager(real);
+    if (manager) return manager.lingeringClose(socket, options);
     // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
     resolveSocket(real, lingeringClose, 'stream');
     requireNative(lingeringClose);
@@ -85,6 +94,8 @@ function abortWith(signal: AbortSignal, socket: SocketInternals, state: Managed,
   const forget = whenAborted(signal, () => state.abort(socket));
   close.then(forget, forget);
 }
+
+answerWith(lingeringClose);
 
 // The close each socket is in (lingeringClose() called twice gives the first one's promise).
 const closing = new WeakMap<SocketInternals, Promise<LingerReport>>();

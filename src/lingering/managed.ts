@@ -39,6 +39,7 @@ import {
   unwrittenBytes,
   type ReadSink,
 } from '../node-handle.js';
+import { claim, claimForServerClose } from './claims.js';
 import { cutLinger, cutPool, handOver, type ReportConsumer } from './native-lingerer.js';
 import type { LingerSettings } from './options.js';
 import type { Admission } from './pool.js';
@@ -238,6 +239,8 @@ export function manageDirect(
     state = entry?.owner.active ? new Managed(entry.owner, settingsFrom(entry.settings)) : new Managed(owner(), settingsFrom(undefined));
     managed.set(socket, state);
   }
+  // Other copies of sockclose stand aside from now on (lingeringClose() checked none had begun).
+  claim(socket);
   state.startedAt ??= performance.now();
   // Counted from now, in every stage (its flush before destroy() included): maxLingering bounds
   // it and the pool's drained() waits for it. Refused, it closes as an overloaded close does.
@@ -270,7 +273,8 @@ function stateOf(socket: SocketInternals): Managed | undefined {
   const kept = managed.get(socket);
   if (kept !== undefined) return kept;
   const entry = serverEntryOf(socket);
-  return entry?.owner.active ? new Managed(entry.owner, entry.settings) : undefined;
+  // Another copy of sockclose (a second install) may have begun this socket's close: it is theirs.
+  return entry?.owner.active && claimForServerClose(socket) ? new Managed(entry.owner, entry.settings) : undefined;
 }
 
 /**
