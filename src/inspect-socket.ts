@@ -1,6 +1,6 @@
 import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger } from './linger.js';
-import { Family, Field, Revents, Slot, State, TCP_STATES, type TcpStateName } from './native/layout.js';
+import { Family, Field, Revents, Slot, SLOT_NAMES, State, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { queuedWriteBytes, transportBytesRead, transportKind } from './node-handle.js';
@@ -191,27 +191,22 @@ function inspection(
   const emulated = handle !== null ? emulatedLinger(handle) : undefined;
   const peerFinReceived = transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
 
-  const inspection: SocketInspection = {
+  const inspection = result(
     fd,
-    family: familyName(record[FAMILY]!),
-    state: stateName(record, transport, rules.tcpState(record, transport)),
-    unreadBytes: orNull(record[UNREAD]!),
-    unsentBytes: orNull(record[UNSENT]!),
-    unackedBytes: orNull(record[UNACKED]!),
-    sendQueueBytes: orNull(record[SEND_QUEUE]!),
-    nodeQueuedBytes: nodeQueued,
+    familyName(record[FAMILY]!),
+    stateName(record, transport, rules.tcpState(record, transport)),
+    record,
+    nodeQueued,
     peerFinReceived,
-    pendingError: null,
-    pendingErrorKnown: rules.peekFields !== 0,
-    linger:
-      emulated !== undefined
-        ? { enabled: true, seconds: emulated, emulated: true }
-        : lingerEnabled < 0
-          ? null
-          : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[LINGER_SECONDS]! : 0, emulated: false },
-    closeWouldReset: rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, transport),
-    tcp: transport === 'tcp' ? tcpCounters(record) : null,
-  };
+    rules.peekFields !== 0,
+    emulated !== undefined
+      ? { enabled: true, seconds: emulated, emulated: true }
+      : lingerEnabled < 0
+        ? null
+        : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[LINGER_SECONDS]! : 0, emulated: false },
+    rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, transport),
+    transport === 'tcp' ? tcpCounters(record) : null,
+  );
   if (inspection.pendingErrorKnown) {
     peekContext.transport = transport;
     contextBytesRead = handleBytesRead;
@@ -300,6 +295,40 @@ function stateName(record: Float64Array, transport: Transport, tcpState: number)
   return 'ESTABLISHED';
 }
 
+/**
+ * The result object, its queue fields read from the record. In one place so that its shape can be
+ * set once at load (below); pendingError comes after, from the verdict.
+ */
+function result(
+  fd: number,
+  family: SocketInspection['family'],
+  state: TcpStateName | null,
+  record: Float64Array,
+  nodeQueuedBytes: number | null,
+  peerFinReceived: boolean | null,
+  pendingErrorKnown: boolean,
+  linger: LingerSetting | null,
+  closeWouldReset: boolean,
+  tcp: TcpCounters | null,
+): SocketInspection {
+  return {
+    fd,
+    family,
+    state,
+    unreadBytes: orNull(record[UNREAD]!),
+    unsentBytes: orNull(record[UNSENT]!),
+    unackedBytes: orNull(record[UNACKED]!),
+    sendQueueBytes: orNull(record[SEND_QUEUE]!),
+    nodeQueuedBytes,
+    peerFinReceived,
+    pendingError: null,
+    pendingErrorKnown,
+    linger,
+    closeWouldReset,
+    tcp,
+  };
+}
+
 function tcpCounters(record: Float64Array): TcpCounters | null {
   // TCP_INFO answered or not: the state and the round-trip time come with every version of it.
   if (record[STATE]! < 0 && record[RTT]! < 0) return null;
@@ -314,3 +343,14 @@ function tcpCounters(record: Float64Array): TcpCounters | null {
     segmentsOut: orNull(record[SEGS_OUT]!),
   };
 }
+
+// V8 gives an object's field the representation of the first values stored in it, and a number
+// read from a Float64Array is a heap number until the reading code is optimised: the record's
+// counts would make "double" fields, which V8 boxes on every store, one 16-byte heap number per
+// field per result (about 200 of inspectSocket()'s ~480 bytes of garbage per call). One result
+// shaped from an all-unknown record at load stores null first, which keeps those fields tagged:
+// small integers are then stored as they are (2,591 → 2,427 instructions per call, callgrind).
+const UNKNOWN = new Float64Array(SLOT_NAMES.length).fill(-1);
+result(-1, null, null, UNKNOWN, null, null, false, null, false, null);
+UNKNOWN[STATE] = 0;
+tcpCounters(UNKNOWN);

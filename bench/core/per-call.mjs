@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import path from 'node:path';
 import readline from 'node:readline';
 
 import { compileC } from './build-c.mjs';
@@ -35,6 +36,7 @@ export const SYSCALLS = {
   'closeWouldReset:fd': 'getsockopt(SO_LINGER), getsockopt(TCP_INFO), ioctl(SIOCINQ)',
   takeSocketError: 'getsockopt(SO_ERROR)',
   setNoDelay: 'setsockopt(TCP_NODELAY)',
+  'binding.probe': 'getsockopt (SO_LINGER, TCP_INFO), 3 ioctl, poll, getsockname',
 };
 export const DESCRIBE = '+ 3 getsockopt (SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN)';
 
@@ -93,6 +95,11 @@ export async function perCall(options) {
   const healthy = second.client;
   const fd = sockclose.socketFd(client);
   if (!sockclose.capabilities().native) throw new Error(`sockclose's binary is not loaded: ${sockclose.capabilities().reason}`);
+  // The package's internals, for the attribution row (its exports map does not expose them).
+  const lib = path.dirname(require.resolve('sockclose'));
+  const native = require(path.join(lib, 'native', 'binding.js')).binding();
+  const { Field } = require(path.join(lib, 'native', 'layout.js'));
+  const SOCKET_FIELDS = Field.poll | Field.tcp | Field.unread | Field.queues | Field.linger | Field.sockname;
 
   // Each operation: what JS calls, and the name of the C loop making the same syscalls.
   const operations = [
@@ -109,6 +116,9 @@ export async function perCall(options) {
     { name: 'closeWouldReset', target: 'fd', c: 'closeWouldResetProbe:fd', js: () => sockclose.closeWouldReset(fd) },
     { name: 'takeSocketError', target: 'socket', c: 'takeSocketError', js: () => sockclose.takeSocketError(client) },
     { name: 'setNoDelay', target: 'socket', c: 'setNoDelay', js: (i) => client.setNoDelay(i % 2 === 0) },
+    // Attribution, not a target: inspectSocket's native probe called bare, no JavaScript layer. What
+    // it adds above its 7 syscalls is the floor under inspectSocket's own figure.
+    { name: 'binding.probe', target: "fd, inspectSocket's fields", c: 'inspectSocket', js: () => native.probe(fd, SOCKET_FIELDS) },
   ];
   const baseline = startBaseline(executable);
   const random = seeded(seed);

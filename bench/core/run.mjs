@@ -97,7 +97,8 @@ if (sections.includes('per-call')) {
   );
   console.log(
     `\nsetNoDelay alternates true/false so Node really calls setsockopt each time (${fixed(noDelay.jsNs)} ns; its C equivalent ${fixed(noDelay.cNs)} ns).` +
-      ' "above syscalls" = sockclose time minus the C loop\'s time for the same syscalls: what JavaScript, target resolution and N-API add.\n' +
+      ' "above syscalls" = sockclose time minus the C loop\'s time for the same syscalls: what JavaScript, target resolution and N-API add.' +
+      ' binding.probe: inspectSocket\'s native probe called bare (no JavaScript layer), the floor under inspectSocket\'s figure; not a target.\n' +
       `Rounds: ${result.rounds}; loops of ~${result.targetMs} ms each (short, so that most samples escape preemption on a shared machine); ${cpu === null ? 'not pinned' : `JavaScript and the C loop both pinned to CPU ${cpu} (taskset)`}. Reproduce: npm run bench -- --only=per-call --seed=${seed}${cpu === null ? '' : ' --pin'}\n`,
   );
 }
