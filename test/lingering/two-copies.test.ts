@@ -32,14 +32,18 @@ let other: Sockclose;
 beforeAll(() => {
   // A binary file of its own, as a second install has: the loader gives it its own native state.
   copyDir = copyOfPackage('sockclose-two-', sockclose.capabilities().binary!);
+  // The loader reads SOCKCLOSE_BINARY (set by the cmake-js and sanitizer runs) when the binary is
+  // first needed: capabilities() loads it here, while the variable is unset.
   const explicit = process.env.SOCKCLOSE_BINARY;
   delete process.env.SOCKCLOSE_BINARY;
+  let capabilities: ReturnType<Sockclose['capabilities']>;
   try {
     other = createRequire(import.meta.url)(path.join(copyDir, 'lib', 'index.js')) as Sockclose;
+    capabilities = other.capabilities();
   } finally {
     if (explicit !== undefined) process.env.SOCKCLOSE_BINARY = explicit;
   }
-  expect(other.capabilities()).toMatchObject({ native: true, binary: path.join(copyDir, 'build', 'Release', 'sockclose.node') });
+  expect(capabilities).toMatchObject({ native: true, binary: path.join(copyDir, 'build', 'Release', 'sockclose.node') });
   expect(other.lingeringClose).not.toBe(sockclose.lingeringClose);
 });
 afterAll(() => fs.rmSync(copyDir, { recursive: true, force: true }));
