@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 
 import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
+import { otherManager } from '../lingering/claims.js';
 import type { LingerReport } from '../lingering/types.js';
 import type { SocketInternals } from '../target.js';
 import { servingServer, serverKind } from '../node-handle.js';
@@ -25,6 +26,13 @@ const lingerReports = new WeakMap<net.Socket, LingerReport>();
 // that input. Only such closes wait here, until their report or their socket's collection.
 type Correction = (report: LingerReport) => void;
 const corrections = new WeakMap<net.Socket, Correction[]>();
+// A close waiting for a report that never comes (an unread-input RST no lingering close handled)
+// stops holding the subscription once its socket is collected: else, after the audit stopped,
+// every lingering close in the process would keep paying for a subscriber nobody needs.
+const forgotten = new FinalizationRegistry<undefined>(() => {
+  awaitingReports--;
+  release();
+});
 const onLingerEnd = (message: unknown): void => {
   // Anyone can publish on a named channel (another copy of sockclose, or a stray publisher): a
   // message not shaped as ours is ignored, never thrown from inside the publisher's call.
@@ -35,6 +43,7 @@ const onLingerEnd = (message: unknown): void => {
   const pending = corrections.get(socket);
   if (pending === undefined) return;
   corrections.delete(socket);
+  forgotten.unregister(pending);
   awaitingReports--;
   for (const correct of pending) correct(report);
   release();
@@ -90,14 +99,18 @@ export class Recorder {
     }
     // A connection the native lingerer took over ends as its report, later, says: it is published
     // then, once corrected (published now, every lingered close would read as the RST the look saw).
-    const later = report === null && look.handedOver;
+    // So does an unread-input close another copy of sockclose lingers (an application's own copy
+    // under `sockclose audit`): its report comes after this look, whichever copy wraps _destroy
+    // first, and it is what corrects the counters too.
+    const later = report === null && (look.handedOver || (look.cause === 'unread' && otherManager(socket) !== undefined));
     // Correct later what the linger's report will say: an unread-input RST the linger drains, or
     // any close whose connection the native lingerer took over (its end is the linger's).
-    if (report === null && (look.cause === 'unread' || look.handedOver)) {
+    if (report === null && (look.cause === 'unread' || later)) {
       let pending = corrections.get(socket);
       if (pending === undefined) {
         pending = [];
         awaitingReports++;
+        forgotten.register(socket, undefined, pending);
       }
       pending.push((late) => {
         const corrected = close ?? (later && auditCloseSubscribed() ? record(socket, look, null, unreceived, lostData, response) : null);
@@ -118,9 +131,16 @@ export class Recorder {
       return;
     }
     count(this.counts, look, null, lostData, unreceived, -1);
-    // The linger's own close decides the end: a reset (its timeout policy) is an RST asked for,
-    // whatever the look saw when it took the connection over (a FIN close with nothing unread too).
-    const end: CloseLook = report.closedWith === 'reset' ? { ...look, end: 'rst', cause: 'abortive' } : { ...look, end: 'fin', cause: null };
+    // The linger's own close decides the end: a linger the connection's error ended (the peer
+    // reset it) closed a connection that was already over, not cleanly; a reset (its timeout
+    // policy) is an RST asked for, whatever the look saw when it took the connection over (a FIN
+    // close with nothing unread too).
+    const end: CloseLook =
+      report.reason === 'error'
+        ? { ...look, end: 'none', cause: null }
+        : report.closedWith === 'reset'
+          ? { ...look, end: 'rst', cause: 'abortive' }
+          : { ...look, end: 'fin', cause: null };
     count(this.counts, end, report, false, 0, 1);
     if (close) {
       // The linger held the descriptor until now (its report comes right as it closes): `at` is
