@@ -25,7 +25,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 9;
+constexpr int kAbi = 10;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";

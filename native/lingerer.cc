@@ -51,7 +51,9 @@ class Connection {
     // early. The same monotonic clock, read now (the loop's may trail it by a tick, never lead).
     const uint64_t now = started_ns_ / 1000000;
     started_ = now;
-    last_progress_ = now;
+    // The idle clock of the stages before (half-closed, flushing) runs on: a peer silent there
+    // is not given a fresh idle timeout here.
+    last_progress_ = now - (request.idle_ms_spent < now ? request.idle_ms_spent : now);
     total_deadline_ = now + request.left_ms;
   }
 

@@ -55,6 +55,7 @@ struct StartRequest {
   double max_drain_bytes;
   double drained_bytes;  // already read and dropped by Node before the hand-over
   double elapsed_ms;     // already spent before the hand-over (counted in the report's duration)
+  uint64_t idle_ms_spent;  // since the last progress before the hand-over (the idle clock runs on)
 };
 
 // Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed, or not a socket).

@@ -73,26 +73,31 @@ napi_value Int32(napi_env env, int32_t value) {
   return out;
 }
 
-// lingerStart(fd, token, group, flags, idleMs, leftMs, maxDrainBytes, drainedBytes, elapsedMs)
+// lingerStart(fd, token, group, flags, idleMs, leftMs, maxDrainBytes, drainedBytes, elapsedMs,
+//             idleSpentMs)
 //   -> 0 (lingering) | 1 (abortive: SO_LINGER {1, 0} is set, nothing taken) | -errno
+// idleSpentMs: milliseconds since the close's last progress before the hand-over: the idle clock
+// of the stages before (half-closed, flushing) runs on (interface version 10).
 napi_value LingerStart(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   void* data = nullptr;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
   auto* state = static_cast<LingererState*>(data);
   int32_t fd = -1, flags = 0, idle = -1, left = -1;
   uint32_t token = 0, group = 0;
+  int32_t idle_spent = -1;
   double max_drain = 0, drained = 0, elapsed = 0;
-  if (argc < 9 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+  if (argc < 10 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
       napi_get_value_uint32(env, argv[1], &token) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &group) != napi_ok ||
       napi_get_value_int32(env, argv[3], &flags) != napi_ok || napi_get_value_int32(env, argv[4], &idle) != napi_ok ||
       napi_get_value_int32(env, argv[5], &left) != napi_ok ||
       napi_get_value_double(env, argv[6], &max_drain) != napi_ok ||
       napi_get_value_double(env, argv[7], &drained) != napi_ok ||
-      napi_get_value_double(env, argv[8], &elapsed) != napi_ok || fd < 0 || idle < 0 || left < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerStart() takes 9 numbers");
+      napi_get_value_double(env, argv[8], &elapsed) != napi_ok ||
+      napi_get_value_int32(env, argv[9], &idle_spent) != napi_ok || fd < 0 || idle < 0 || left < 0 || idle_spent < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerStart() takes 10 numbers");
     return nullptr;
   }
   if (state->lingerer == nullptr) {
@@ -110,6 +115,7 @@ napi_value LingerStart(napi_env env, napi_callback_info info) {
   request.max_drain_bytes = max_drain;
   request.drained_bytes = drained;
   request.elapsed_ms = elapsed;
+  request.idle_ms_spent = static_cast<uint64_t>(idle_spent);
   return Int32(env, state->lingerer->Start(request));
 }
 

@@ -16,6 +16,10 @@ import { addServer, removeServer, type Owner } from './servers.js';
 import { whenAborted } from './signals.js';
 import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types.js';
 
+// Per server, the pools of an undone enable whose sockets still linger (taken over by the next
+// enable; a pool that has drained is dropped then, or, with no next enable, with the server).
+const lingeringAfterUndo = new WeakMap<net.Server, LingerPool[]>();
+
 /**
  * Makes every connection of `server` end with a lingering close (see {@link lingeringClose}),
  * whichever path closes it: with Node's http server, `Connection: close` and HTTP/1.0 responses,
@@ -81,6 +85,13 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   }
 
   const pool = new LingerPool(limits);
+  // Sockets still lingering from an enable undone earlier are this server's too (maxLingering,
+  // drained()).
+  const undone = lingeringAfterUndo.get(server);
+  if (undone) {
+    lingeringAfterUndo.delete(server);
+    pool.takeOver(undone);
+  }
   preparePool();
   const owner: Owner = { active: true, aborted: false, pool, onReport };
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
@@ -99,6 +110,8 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     if (!owner.active) return;
     // Sockets whose close began finish their bounded linger; the others close as Node does.
     owner.active = false;
+    const left = pool.stillLingering();
+    if (left.length > 0) lingeringAfterUndo.set(server, left);
     removeServer(server);
     claimServer(server, false);
     // The signal still ends the closes under way; once they have ended it lets go of this server

@@ -96,11 +96,16 @@ export class Managed implements ReadSink, Ticking {
   token = -1;
   /** An end decided here (overload, a timeout before the hand-over). */
   report: LingerReport | null = null;
+  /**
+   * When the close last saw progress (a byte read, one of ours acknowledged), half-closed or
+   * flushing; null before either stage. The idle timeout is one clock across the stages: the
+   * native lingerer is told how much of it was spent before the hand-over.
+   */
+  lastProgressAt: number | null = null;
   // The half-closed watch (Ticking): the socket, while watched.
   wakeAt = Number.POSITIVE_INFINITY;
   watched = false;
   private halfClosed: SocketInternals | null = null;
-  private lastProgressAt = 0;
   // What the last look saw: bytes the application had read, and our bytes in the kernel's send
   // queue (-1: unknown). Progress is either growing or the queue shrinking, never the queue growing.
   private bytesSeen = 0;
@@ -127,7 +132,7 @@ export class Managed implements ReadSink, Ticking {
     // The baseline, taken now: taken at the first look, it would count as progress and give a
     // silent peer a second idle timeout.
     this.bytesSeen = socket.bytesRead;
-    this.queueSeen = sendQueueOf(socket);
+    this.queueSeen = sendQueueOf(socket._handle);
     this.lastProgressAt = this.startedAt;
     this.wakeAt = this.nextLook(this.startedAt);
     watch(this);
@@ -137,6 +142,17 @@ export class Managed implements ReadSink, Ticking {
     if (!this.halfClosed) return;
     this.halfClosed = null;
     unwatch(this);
+  }
+
+  /**
+   * Ends the half-closed watch with a last look (the close goes on: flush, hand-over): progress
+   * since the previous look is dated now, so the idle clock carried on is never early.
+   */
+  endHalfClose(handle: NodeHandle): void {
+    const socket = this.halfClosed;
+    if (!socket) return;
+    if (this.progressed(socket, handle)) this.lastProgressAt = performance.now();
+    this.stopWatching();
   }
 
   onTick(now: number): void {
@@ -149,7 +165,7 @@ export class Managed implements ReadSink, Ticking {
     const { idleTimeout, maxTimeout } = this.limits();
     if (now >= this.startedAt! + maxTimeout) return this.expire(socket, 'max-timeout');
     if (this.progressed(socket)) this.lastProgressAt = now;
-    if (now >= this.lastProgressAt + idleTimeout) return this.expire(socket, 'idle-timeout');
+    if (now >= this.lastProgressAt! + idleTimeout) return this.expire(socket, 'idle-timeout');
     this.wakeAt = this.nextLook(now);
   }
 
@@ -161,11 +177,11 @@ export class Managed implements ReadSink, Ticking {
    */
   private nextLook(now: number): number {
     const { idleTimeout, maxTimeout } = this.limits();
-    return Math.min(this.startedAt! + maxTimeout, this.lastProgressAt + idleTimeout, now + idleTimeout / LOOKS_PER_IDLE);
+    return Math.min(this.startedAt! + maxTimeout, this.lastProgressAt! + idleTimeout, now + idleTimeout / LOOKS_PER_IDLE);
   }
 
   /** Whether the application read, or the peer acknowledged bytes of ours, since the last look. */
-  private progressed(socket: SocketInternals): boolean {
+  private progressed(socket: SocketInternals, handle: NodeHandle | null = socket._handle): boolean {
     let moved = false;
     const bytes = socket.bytesRead;
     if (bytes > this.bytesSeen) moved = true;
@@ -173,7 +189,7 @@ export class Managed implements ReadSink, Ticking {
     // After our FIN nothing of the application's joins the queue: seen empty, it shows no more
     // progress (TLS's close_notify may join it still: its acknowledgement is not the peer's doing).
     if (this.queueSeen > 0) {
-      const queued = sendQueueOf(socket);
+      const queued = sendQueueOf(handle);
       if (queued >= 0 && queued < this.queueSeen) moved = true;
       this.queueSeen = queued;
     }
@@ -351,8 +367,8 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
  * Bytes of ours in the kernel's send queue, or -1 where unknown. Not our FIN: its acknowledgement,
  * often a delayed ACK, says nothing of the peer and would restart a silent peer's idle timeout.
  */
-function sendQueueOf(socket: SocketInternals): number {
-  const queued = socket._handle ? kernelSendQueue(socket._handle) : -1;
+function sendQueueOf(handle: NodeHandle | null): number {
+  const queued = handle ? kernelSendQueue(handle) : -1;
   return queued > 0 && platform().sendQueueCountsFin ? queued - 1 : queued;
 }
 
@@ -371,7 +387,7 @@ function lingerOf(handle: NodeHandle): 'abortive' | 'off' | 'other' {
 export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOutcome | Promise<FirstOutcome> {
   const state = preparingSocket === socket ? preparing! : stateOf(socket);
   if (state === undefined) return undefined;
-  state.stopWatching();
+  state.endHalfClose(handle);
   // lingeringClose()'s flush ends here: what is left to write is libuv's, flushed below.
   state.flush?.stop();
   // A server that undid lingering close lets its sockets close as Node does, unless their close
@@ -507,7 +523,8 @@ export class Flush implements ReadSink {
     const deadline = state.startedAt! + maxTimeout;
     let held = this.held();
     let read = this.dropped();
-    let lastProgressAt = performance.now();
+    // One idle clock for the whole close: a half-closed stage before this flush spent some of it.
+    let lastProgressAt = (state.lastProgressAt ??= performance.now());
     for (let delay = FLUSH_POLL_FIRST_MS; ; delay = Math.min(delay * 2, FLUSH_POLL_MAX_MS)) {
       if (this.lastByte >= 0 || flushed()) return 'flushed';
       // Its server's signal (abortOwner() wakes the flush).
@@ -527,7 +544,7 @@ export class Flush implements ReadSink {
       this.wakeUp = null;
       const nowHeld = this.held();
       const drained = this.dropped();
-      if (nowHeld < held || drained > read) lastProgressAt = performance.now();
+      if (nowHeld < held || drained > read) lastProgressAt = state.lastProgressAt = performance.now();
       held = nowHeld;
       read = drained;
     }
@@ -545,8 +562,12 @@ export class Flush implements ReadSink {
 function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed): FirstOutcome {
   const settings = state.limits();
   const startedAt = state.startedAt!;
-  const elapsedMs = performance.now() - startedAt;
+  const now = performance.now();
+  const elapsedMs = now - startedAt;
   if (elapsedMs >= settings.maxTimeout) return endHere(socket, handle, state, 'max-timeout');
+  // Idle time already spent half-closed or flushing (the lingerer makes its own last read before
+  // a timeout: a peer that finished meanwhile still ends as 'eof').
+  const idleSpentMs = state.lastProgressAt === null ? 0 : Math.floor(Math.max(0, now - state.lastProgressAt));
   const shortened = state.admission === 'short';
   const result = handOver(
     {
@@ -555,6 +576,7 @@ function handOverNow(socket: SocketInternals, handle: NodeHandle, state: Managed
       settings,
       drainedBytes: state.drainedBytes,
       elapsedMs,
+      idleSpentMs,
       finSent: state.finSent || socket.writableFinished,
       lingerChecked: state.lingerChecked,
       inputEnded: state.inputEnded,

@@ -29,6 +29,8 @@ export interface HandOver {
   readonly drainedBytes: number;
   /** Milliseconds of the total cap already spent (the flush before the hand-over). */
   readonly elapsedMs: number;
+  /** Milliseconds since the close's last progress (half-closed or flushing): the idle clock runs on. */
+  readonly idleSpentMs: number;
   /** Node already handed the kernel our FIN. */
   readonly finSent: boolean;
   /** SO_LINGER was read and is off. */
@@ -103,6 +105,7 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     settings.maxDrainBytes,
     request.drainedBytes,
     request.elapsedMs,
+    Math.min(request.idleSpentMs, settings.idleTimeout),
   );
   if (result === 0) {
     const { pool } = request;

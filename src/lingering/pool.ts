@@ -60,14 +60,44 @@ export class LingerPool extends Tally {
   /** Of its lingering sockets, those the native lingerer holds (native-lingerer.ts). */
   handedOver = 0;
   private waiters: (() => void)[] | null = null;
+  /**
+   * Pools of the same server from before an undo whose sockets still linger: they are the server's
+   * sockets, each holding a descriptor, so they count against `maxLingering` and `drained()` waits
+   * for them (their own counters stay theirs). Let go of as they drain.
+   */
+  private earlier: LingerPool[] = [];
 
   constructor(readonly limits: PoolLimits) {
     super();
   }
 
+  /** Sockets this pool, and the earlier pools it took over, hold now. */
+  get lingering(): number {
+    return this.counters.lingering + this.earlierLingering();
+  }
+
+  /** Takes over `pools` (an undone enable's, of the same server) while their sockets linger. */
+  takeOver(pools: readonly LingerPool[]): void {
+    for (const pool of pools) if (pool.lingering > 0 && pool !== this) this.earlier.push(pool);
+  }
+
+  /** This pool, and those it took over that still linger: what an undo of it leaves lingering. */
+  stillLingering(): LingerPool[] {
+    this.earlierLingering();
+    return this.counters.lingering > 0 ? [this, ...this.earlier] : [...this.earlier];
+  }
+
+  private earlierLingering(): number {
+    if (this.earlier.length === 0) return 0;
+    this.earlier = this.earlier.filter((pool) => pool.lingering > 0);
+    let sum = 0;
+    for (const pool of this.earlier) sum += pool.counters.lingering;
+    return sum;
+  }
+
   /** Takes a place for a socket about to linger, or refuses (then nothing is held). */
   admit(): Admission {
-    const { lingering } = this.counters;
+    const lingering = this.counters.lingering + this.earlierLingering();
     if (lingering >= this.limits.maxLingering) return 'refused';
     const short = lingering >= this.limits.shortLingerAbove;
     this.enter(short);
@@ -98,8 +128,14 @@ export class LingerPool extends Tally {
     thread.record(reason, drainedBytes, reset);
   }
 
-  /** Resolves once no socket of this pool lingers (at once if none does now). */
+  /** Resolves once no socket of this pool, nor of the earlier pools it took over, lingers (at once if none does now). */
   drained(): Promise<void> {
+    const own = this.ownDrained();
+    if (this.earlierLingering() === 0) return own;
+    return Promise.all([own, ...this.earlier.map((pool) => pool.drained())]).then(() => this.drained());
+  }
+
+  private ownDrained(): Promise<void> {
     if (this.counters.lingering === 0) return Promise.resolve();
     return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }

@@ -69,7 +69,8 @@ export interface LingeringCloseCallOptions extends LingeringCloseOptions {
 export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   /**
    * At most this many of the server's sockets linger at once; past it a closing socket closes at
-   * once (reason `'overload'`, counted). Default 1024.
+   * once (reason `'overload'`, counted). Default 1024. Sockets still lingering from an earlier
+   * enable of the same server, undone, count too.
    */
   maxLingering?: number;
   /**

@@ -44,7 +44,18 @@ export interface Binding {
    * {1, 0} is set: nothing taken, the caller's close must reset), -errno (dup() failed: nothing
    * taken) or -65536 - errno (the poller's own call, `lingerPrepareCall`, failed: nothing taken).
    */
-  lingerStart(fd: number, token: number, group: number, flags: number, idleMs: number, leftMs: number, maxDrainBytes: number, drainedBytes: number, elapsedMs: number): number;
+  lingerStart(
+    fd: number,
+    token: number,
+    group: number,
+    flags: number,
+    idleMs: number,
+    leftMs: number,
+    maxDrainBytes: number,
+    drainedBytes: number,
+    elapsedMs: number,
+    idleSpentMs: number,
+  ): number;
   /** Names the function that receives finished lingers, 7 numbers each (native/lingerer_api.cc). */
   lingerSink(sink: (reports: Float64Array) => void): void;
   /** Connections the native lingerer holds now. */
@@ -58,7 +69,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 9;
+const ABI = 10;
 
 // What to do about a binary older or newer than this JavaScript, in a checkout and in an install.
 const STALE = 'a stale build? run npm run build in a checkout, npm rebuild sockclose (or delete build/) in an installed package';
