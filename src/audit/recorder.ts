@@ -144,11 +144,16 @@ export class Recorder {
     count(this.counts, end, report, false, 0, 1);
     if (close) {
       // The linger held the descriptor until now (its report comes right as it closes): `at` is
-      // the close, not the look at the linger's start.
+      // the close, not the look at the linger's start. The byte counts the look took for an RST
+      // describe no close that happened: unknown (or none lost), as the counters count them.
       Object.assign(close, {
         at: Date.now(),
         end: end.end,
         cause: end.cause,
+        unsentBytes: null,
+        unackedBytes: null,
+        unreceivedBytes: 0,
+        remote: null,
         lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith },
       });
       const kept = this.recent().filter((entry) => entry !== close);
