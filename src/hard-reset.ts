@@ -7,7 +7,7 @@ import { binding, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 import { heldByLiveSocket } from './socket-fd.js';
-import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
+import { checkTarget, isDestroyed, liveTcpFd, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
 const pending = new WeakSet<SocketInternals>();
 
@@ -62,7 +62,7 @@ export function hardReset(target: SocketTarget): void {
   }
 
   const socket = realSocket(target);
-  if (socket.destroyed) throw closedSocket(hardReset);
+  if (isDestroyed(socket)) throw closedSocket(hardReset);
   if (!currentPlatform().hasDescriptors || !binding()) {
     resetThroughNode(socket);
     return;

@@ -78,7 +78,7 @@ export interface SocketInspection {
   pendingError: PendingSocketError | null;
   /** False where the platform cannot peek a pending error (then `pendingError` is null). */
   pendingErrorKnown: boolean;
-  /** SO_LINGER, or the emulated linger. */
+  /** SO_LINGER, or the emulated linger (as `getLinger()` reports it). */
   linger: LingerSetting | null;
   /** Whether closing now would send RST (see closeWouldReset). */
   closeWouldReset: boolean;
@@ -188,7 +188,9 @@ function inspection(
 ): SocketInspection {
   const rules = platform();
   const lingerEnabled = record[LINGER_ENABLED]!;
-  const emulated = handle !== null ? emulatedLinger(handle) : undefined;
+  // As getLinger(): {1, 0} on the descriptor overrides an emulated linger (the close resets).
+  const abortive = lingerEnabled === 1 && record[LINGER_SECONDS] === 0;
+  const emulated = handle !== null && !abortive ? emulatedLinger(handle) : undefined;
   const peerFinReceived = transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
 
   const inspection = result(

@@ -32,6 +32,8 @@ export interface SetLingerOptions {
 }
 
 const MAX_SECONDS = 65535;
+// The native getLinger() result for SO_LINGER {1, 0}: enabled + 2 * seconds.
+const ABORTIVE = 1;
 const STEP = 'linger';
 // Keyed by the libuv handle: the same object whether the socket is reached directly or through
 // http2's proxy, and gone with the connection.
@@ -142,7 +144,9 @@ function checkKernelLinger(seconds: number): void {
 }
 
 /**
- * Reads SO_LINGER, or the emulated linger {@link setLinger} set on a Node socket.
+ * Reads SO_LINGER, or the emulated linger {@link setLinger} set on a Node socket (unless an
+ * abortive linger, `{ enabled: true, seconds: 0 }`, was set on its descriptor since: the next close
+ * resets then, and that is what is reported).
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @returns `{ enabled, seconds, emulated }`.
@@ -163,7 +167,9 @@ export function getLinger(target: SocketTarget): LingerSetting {
   const result = native.getLinger(fd);
   if (result < 0) throw systemError(result, 'getsockopt', getLinger);
   const emulatedSeconds = handle !== null ? emulated.get(handle) : undefined;
-  if (emulatedSeconds !== undefined) return { enabled: true, seconds: emulatedSeconds, emulated: true };
+  // {1, 0} on the descriptor (set through it since) overrides the emulated linger: the close then
+  // resets at once (lingerAsynchronously), so that is the setting in force.
+  if (emulatedSeconds !== undefined && result !== ABORTIVE) return { enabled: true, seconds: emulatedSeconds, emulated: true };
   // Infinity: a linger without limit, which only other code can set (a negative l_linger).
   if (result === Infinity) return { enabled: true, seconds: Infinity, emulated: false };
   const enabled = result % 2 === 1;

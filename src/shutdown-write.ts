@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import { errno } from './errno.js';
 import { closedSocket, invalidArgValue, noFd, prematureClose, systemError } from './errors.js';
 import { kernelPeerEnd } from './inspect-socket.js';
-import { checkTarget, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
+import { checkTarget, isDestroyed, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
  * Half-closes the connection: sends FIN once every byte already written has left, and keeps
@@ -39,7 +39,7 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
     return;
   }
   const socket = realSocket(target);
-  if (socket.destroyed) throw closedSocket(shutdownWrite);
+  if (isDestroyed(socket)) throw closedSocket(shutdownWrite);
   // Never connected and not connecting: end() would wait for a connection that never comes.
   if (!socket._handle && !socket.connecting) throw noFd('not connected', shutdownWrite);
   if (socket.writableFinished) return;

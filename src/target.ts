@@ -44,8 +44,36 @@ export function checkTarget(value: unknown, caller: Caller, needs: Needs = 'stre
     if (!isDescriptor(value)) throw outOfRange('target', `an integer >= 0 and <= ${MAX_FD}`, value, caller);
     return;
   }
-  if (value instanceof net.Socket) return;
+  try {
+    if (value instanceof net.Socket) return;
+  } catch (error) {
+    // A closed http2 session's socket proxy: a socket, a closed one (its resolution says so).
+    if (unboundHttp2Proxy(value, error)) return;
+    throw error;
+  }
   throw notASocket(value, 'target', TARGET_TYPES, caller, needs);
+}
+
+/**
+ * Whether `error`, thrown by reading `value`, is http2's "socket unbound": once its session has
+ * closed, the proxy `session.socket` throws ERR_HTTP2_SOCKET_UNBOUND on every read, its prototype
+ * (so `instanceof`) included. Such a socket counts as destroyed: ERR_SOCKCLOSE_CLOSED.
+ */
+function unboundHttp2Proxy(value: unknown, error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_HTTP2_SOCKET_UNBOUND' && types.isProxy(value);
+}
+
+/**
+ * `socket.destroyed` for a target {@link checkTarget} accepted: true for the proxy of a closed
+ * http2 session too, whose reads all throw.
+ */
+export function isDestroyed(socket: net.Socket): boolean {
+  try {
+    return socket.destroyed;
+  } catch (error) {
+    if (unboundHttp2Proxy(socket, error)) return true;
+    throw error;
+  }
 }
 
 /**
@@ -65,7 +93,14 @@ export function notASocket(value: unknown, name: string, expected: string, calle
  */
 export function realSocket(target: net.Socket): SocketInternals {
   if (!types.isProxy(target)) return target as SocketInternals;
-  const handle = (target as SocketInternals)._handle;
+  let handle: NodeHandle | null;
+  try {
+    handle = (target as SocketInternals)._handle;
+  } catch (error) {
+    // Its session closed: the proxy itself, which isDestroyed() then reports as destroyed.
+    if (unboundHttp2Proxy(target, error)) return target as SocketInternals;
+    throw error;
+  }
   if (handle) {
     const owner = Object.getOwnPropertySymbols(handle).find((symbol) => symbol.description === 'owner_symbol');
     const socket = owner ? (handle as unknown as Record<symbol, unknown>)[owner] : undefined;
@@ -109,7 +144,7 @@ export function resolve(target: unknown, caller: Caller, needs: Needs, fields = 
 
 /** {@link resolve} for a socket already checked to be one. */
 export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Needs): Resolved {
-  if (socket.destroyed) throw closedSocket(caller);
+  if (isDestroyed(socket)) throw closedSocket(caller);
   const platform = currentPlatform();
   if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, caller);
   const handle = liveHandle(socket, caller);
@@ -157,7 +192,13 @@ type CachingHandle = NodeHandle & { [kFd]?: number };
  * that destroy use {@link realSocket}.
  */
 export function liveTcpFd(target: unknown): number {
-  if (!(target instanceof Socket)) return -1;
+  try {
+    if (!(target instanceof Socket)) return -1;
+  } catch {
+    // Only a Proxy's getPrototypeOf trap throws here (http2's, once its session closed): the full
+    // resolve() says what it is. A try costs nothing until something throws.
+    return -1;
+  }
   const handle = (target as SocketInternals)._handle as CachingHandle | null;
   if (!handle || target.destroyed || !isTcpHandle(handle)) return -1;
   const cached = handle[kFd];
