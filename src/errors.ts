@@ -123,6 +123,13 @@ export function prematureClose(what: string, caller: Caller) {
   return finish(new Error(`${caller.name}(): the socket closed before ${what}`), 'ERR_STREAM_PREMATURE_CLOSE', caller);
 }
 
+/**
+ * noFd()'s reason for a socket that is neither destroyed nor connecting and has no handle: never
+ * connected, or its handle went to another process (child.send() without keepOpen leaves the
+ * parent's socket like that, the connection alive in the child).
+ */
+export const NO_HANDLE = 'not connected, or its handle was sent to another process';
+
 export function noFd(why: string, caller: Caller) {
   return finish(new Error(`${caller.name}(): the socket has no file descriptor (${why})`), ErrorCodes.NO_FD, caller);
 }

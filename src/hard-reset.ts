@@ -2,7 +2,7 @@
 import { errno } from './errno.js';
 import { closeHook } from './close-hook-lazy.js';
 import { publishHardReset } from './diagnostics/channels.js';
-import { closedSocket, invalidArgValue, noFd, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgValue, NO_HANDLE, noFd, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
@@ -113,7 +113,7 @@ function resetThroughNode(socket: SocketInternals): void {
   const handle = socket._handle;
   // Never connected (or handed to another process): as the native path says. Node's
   // resetAndDestroy() would destroy it with an 'error' nobody may be listening for.
-  if (!handle) throw noFd(socket.connecting ? 'still connecting: no handle yet' : 'not connected', hardReset);
+  if (!handle) throw noFd(socket.connecting ? 'still connecting: no handle yet' : NO_HANDLE, hardReset);
   const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     socket.resetAndDestroy();

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises';
 
 import { errno } from './errno.js';
-import { closedSocket, invalidArgValue, noFd, prematureClose, systemError } from './errors.js';
+import { closedSocket, invalidArgValue, NO_HANDLE, noFd, prematureClose, systemError } from './errors.js';
 import { kernelPeerEnd } from './inspect-socket.js';
 import { checkTarget, isDestroyed, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
@@ -41,7 +41,7 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   const socket = realSocket(target);
   if (isDestroyed(socket)) throw closedSocket(shutdownWrite);
   // Never connected and not connecting: end() would wait for a connection that never comes.
-  if (!socket._handle && !socket.connecting) throw noFd('not connected', shutdownWrite);
+  if (!socket._handle && !socket.connecting) throw noFd(NO_HANDLE, shutdownWrite);
   if (socket.writableFinished) return;
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();

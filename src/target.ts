@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { types } from 'node:util';
 
-import { closedSocket, invalidArgType, noFd, notTcp, outOfRange, systemError, unsupported, type Caller } from './errors.js';
+import { closedSocket, invalidArgType, NO_HANDLE, noFd, notTcp, outOfRange, systemError, unsupported, type Caller } from './errors.js';
 import { binding, record, unavailableReason } from './native/binding.js';
 import { Family, Field, Slot, SocketType } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
@@ -122,7 +122,7 @@ function liveHandle(socket: SocketInternals, caller: Caller): NodeHandle {
   const handle = socket._handle;
   if (handle) return handle;
   if (socket.destroyed) throw closedSocket(caller);
-  throw noFd(socket.connecting ? 'still connecting: no handle yet' : 'not connected', caller);
+  throw noFd(socket.connecting ? 'still connecting: no handle yet' : NO_HANDLE, caller);
 }
 
 /** What an operation accepts: TCP only (RST, linger), or any stream socket (TCP or AF_UNIX). */
