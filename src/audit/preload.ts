@@ -92,7 +92,7 @@ function onExit(): void {
   if (servers > 0 && !finalDone) emit('exit');
 }
 
-// SIGINT and SIGTERM kill a process that has no listener, without 'exit'. When nobody else
+// SIGINT, SIGTERM and SIGHUP (the terminal closed) kill a process that has no listener, without 'exit'. When nobody else
 // listens, print, then let the signal do what it would have done; otherwise the application
 // decides, and 'exit' prints if it exits. Every copy of the preload marks its listener (a
 // process-wide symbol): two copies (`sockclose audit` over an application that preloads its own)
@@ -129,6 +129,7 @@ function watchTerminatingSignals(): void {
   Object.defineProperty(onTerminatingSignal, PRELOAD_LISTENER, { value: true });
   process.on('SIGINT', onTerminatingSignal);
   process.on('SIGTERM', onTerminatingSignal);
+  process.on('SIGHUP', onTerminatingSignal);
 }
 
 start();

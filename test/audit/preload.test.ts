@@ -101,6 +101,19 @@ describe('sockclose/audit preload', () => {
       child.process.kill('SIGKILL');
     }
   });
+
+  it('SIGHUP (the terminal closed) prints it, then still ends the process by that signal', async () => {
+    const child = started(['--require', 'sockclose/audit', app], { ...env, SEED_WAIT: '1' });
+    try {
+      await within(child.ready, 20_000, 'the application to be ready');
+      child.process.kill('SIGHUP');
+      const [code, signal] = await within(child.exited, 10_000, 'the application to end');
+      expect([code, signal]).toEqual([null, 'SIGHUP']);
+      expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGHUP\): 10 of 10 connections ended with RST/m);
+    } finally {
+      child.process.kill('SIGKILL');
+    }
+  });
 });
 
 describe('sockclose/audit preload loaded twice', () => {
