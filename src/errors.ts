@@ -8,7 +8,7 @@ import type { PendingVerdict } from './platform/behaviour.js';
 export const ErrorCodes = {
   /** The socket was destroyed or closed: sockclose never touches its old descriptor number. */
   CLOSED: 'ERR_SOCKCLOSE_CLOSED',
-  /** The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, … */
+  /** The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, its handle sent to another process, … */
   NO_FD: 'ERR_SOCKCLOSE_NO_FD',
   /** This platform or this install cannot do it; `reason` says why. */
   UNSUPPORTED: 'ERR_SOCKCLOSE_UNSUPPORTED',

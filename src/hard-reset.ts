@@ -32,8 +32,9 @@ const pending = new WeakSet<SocketInternals>();
  *   AF_UNIX or UDP; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset);
  *   `ERR_SOCKCLOSE_SOCKET_OWNS_FD` for the descriptor of a live Node socket that
  *   `socketFd()` or `inspectSocket()` returned, in any thread or copy of sockclose in the process
- *   (pass the socket); `ERR_SOCKCLOSE_NO_FD` for a socket never connected; a system error from
- *   getsockopt() (not a socket), setsockopt() (then nothing was closed) or close().
+ *   (pass the socket); `ERR_SOCKCLOSE_NO_FD` for a socket never connected, or whose handle was
+ *   sent to another process; a system error from getsockopt() (not a socket), setsockopt() (then
+ *   nothing was closed) or close().
  * @example
  * ```ts
  * // Drop clients that do not finish a handshake in time, without TIME_WAIT.

@@ -15,7 +15,7 @@ import { checkTarget, isDestroyed, realSocket, requireNative, resolve, type Sock
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns A promise that resolves once the write side is shut, and rejects (never throws) with
- *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected), the socket's error, or
+ *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected, or its handle sent to another process), the socket's error, or
  *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ENOTCONN` (`syscall: 'shutdown'`) when the
  *   peer had reset the connection, so no FIN could go out (Node itself reports success then; told
  *   with the binary, on TCP); `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to

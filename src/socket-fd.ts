@@ -41,7 +41,8 @@ function sharedRegistry(): Map<number, WeakRef<NodeHandle>> {
  * @throws `ERR_SOCKCLOSE_CLOSED` once the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has
  *   no descriptor yet (still resolving its host; a connecting socket has one from its first
  *   attempt on, which a later attempt, with `autoSelectFamily`, replaces) or none at all (TLS over
- *   a JavaScript stream);
+ *   a JavaScript stream; never connected; its handle sent to another process with
+ *   `child.send(message, socket)` without `keepOpen`);
  *   `ERR_SOCKCLOSE_UNSUPPORTED` on Windows, where Node exposes none.
  * @example
  * ```ts

@@ -95,6 +95,17 @@ describe("README's example", () => {
     expect(await firstLine(readmeExample())).toBe('clean end');
   });
 
+  it("the client gets the handler's 413 whole (not Node's own 400 for a malformed request)", async () => {
+    // Instrumented: the client's bytes, counted and their first line printed before the example's
+    // own line. Node answers a request without a Host header with 400 before any handler runs.
+    const code = readmeExample().replace(
+      'client.resume().on(',
+      "client.resume().on('data', (chunk) => (received += chunk)).once('end', () => console.log(received.split('\\r\\n')[0], received.includes('too large'))).on(",
+    );
+    expect(code).toContain("on('data'");
+    expect(await firstLine(`let received = '';\n${code}`)).toBe('HTTP/1.1 413 Payload Too Large true');
+  });
+
   it('without enableLingeringClose the end is not clean: EPIPE, as the README says (an error event from libuv 1.52)', async () => {
     const plain = readmeExample().replace(/^enableLingeringClose\(server\);.*$/m, '');
     expect(plain).not.toContain('enableLingeringClose(server)');
