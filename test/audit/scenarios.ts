@@ -7,6 +7,8 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 
+import { closeServer, listen } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
 
 export const RESPONSE_BYTES = 600_000;
@@ -20,6 +22,25 @@ export function seedServer(): net.Server {
     socket.write(payload);
     socket.destroySoon();
   });
+}
+
+/**
+ * The seed 004 server, audited, under a lingering close whose timeouts are long (only the client
+ * ends a linger), listening; `cleanups` gets what undoes each step, to run in reverse.
+ */
+export async function auditedLingeringSeedServer(cleanups: (() => unknown)[]): Promise<{
+  server: net.Server;
+  audit: ReturnType<typeof sockclose.auditCloses>;
+  lingering: ReturnType<typeof sockclose.enableLingeringClose>;
+}> {
+  const server = seedServer();
+  const audit = sockclose.auditCloses(server);
+  cleanups.push(() => audit.stop());
+  const lingering = sockclose.enableLingeringClose(server, { idleTimeout: 10_000, maxTimeout: 20_000 });
+  cleanups.push(lingering);
+  await listen(server);
+  cleanups.push(() => closeServer(server));
+  return { server, audit, lingering };
 }
 
 /** What a client got. */
