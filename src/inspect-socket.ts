@@ -137,12 +137,12 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
     const bytesRead = handle.bytesRead;
     const record = probe(fd, SOCKET_FIELDS, inspectSocket);
     // The number goes out in the result: hardReset(fd) must refuse it while the socket lives.
-    recordHandedOut(handle, fd);
+    recordHandedOut(target as SocketInternals, handle, fd);
     const queued = handle.writeQueueSize ?? null;
     return inspection(record, fd, 'tcp', handle, queued, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
   }
   const resolved = resolve(target, inspectSocket, 'stream', ALL);
-  if (resolved.kind === 'socket') recordHandedOut(resolved.handle, resolved.fd);
+  if (resolved.kind === 'socket') recordHandedOut(resolved.socket, resolved.handle, resolved.fd);
   return inspectResolved(resolved, inspectSocket);
 }
 

@@ -12,17 +12,20 @@ import { checkTarget, resolve, type SocketTarget } from './target.js';
 // copy of sockclose's (two installs in one application). So the map is shared by every copy in this
 // thread (a global registered symbol), and each number is also recorded natively, for every
 // thread, with the socket it named (native/handed_out.h).
-const kRegistry = Symbol.for('sockclose.handedOut.v1');
-const handedOut: Map<number, WeakRef<NodeHandle>> = sharedRegistry();
+const handedOut = sharedRegistry<NodeHandle>(Symbol.for('sockclose.handedOut.v1'));
+// And the socket each number came from: a socket that connects again after destroy() gets a new
+// handle, often with the same number (the lowest free one), which the old handle's entry no
+// longer covers. Its own registry (v1 of the handles' stays as it is for older copies).
+const socketsHandedOut = sharedRegistry<SocketTarget & object>(Symbol.for('sockclose.handedOutSockets.v1'));
 const kRecorded = Symbol('sockclose.socketFd');
 
-function sharedRegistry(): Map<number, WeakRef<NodeHandle>> {
-  const holder = globalThis as { [kRegistry]?: Map<number, WeakRef<NodeHandle>> };
-  const existing = holder[kRegistry];
-  if (existing instanceof Map) return existing;
-  const created = new Map<number, WeakRef<NodeHandle>>();
+function sharedRegistry<T extends object>(key: symbol): Map<number, WeakRef<T>> {
+  const holder = globalThis as Record<symbol, unknown>;
+  const existing = holder[key];
+  if (existing instanceof Map) return existing as Map<number, WeakRef<T>>;
+  const created = new Map<number, WeakRef<T>>();
   // Not enumerable: nothing that lists globals sees it.
-  Object.defineProperty(holder, kRegistry, { value: created, configurable: true });
+  Object.defineProperty(holder, key, { value: created, configurable: true });
   return created;
 }
 
@@ -54,15 +57,16 @@ export function socketFd(target: SocketTarget): number {
   if (typeof target === 'number') return target;
   const resolved = resolve(target, socketFd, 'stream');
   const { fd } = resolved;
-  if (resolved.kind === 'socket') recordHandedOut(resolved.handle, fd);
+  if (resolved.kind === 'socket') recordHandedOut(resolved.socket, resolved.handle, fd);
   return fd;
 }
 
 /** Records that a live socket's descriptor number `fd` (its `handle`'s) was given to the caller. */
-export function recordHandedOut(handle: NodeHandle, fd: number): void {
+export function recordHandedOut(socket: SocketTarget & object, handle: NodeHandle, fd: number): void {
   if ((handle as { [kRecorded]?: true })[kRecorded] === true) return;
   (handle as { [kRecorded]?: true })[kRecorded] = true;
   handedOut.set(fd, new WeakRef(handle));
+  socketsHandedOut.set(fd, new WeakRef(socket));
   // For the other threads (a failure, EBADF say, leaves them only this thread's record).
   binding()?.handedOut(fd);
 }
@@ -70,7 +74,8 @@ export function recordHandedOut(handle: NodeHandle, fd: number): void {
 /**
  * Whether `fd` is the descriptor of a live socket that socketFd() or inspectSocket() handed out:
  * in this thread, its handle still exists and still reports that number (libuv forgets it when it
- * closes the handle); in any thread, the number still names the socket it named when handed out.
+ * closes the handle), or the socket holds that number again through a new handle; in any thread,
+ * the number still names the socket it named when handed out.
  */
 export function heldByLiveSocket(fd: number): boolean {
   const entry = handedOut.get(fd);
@@ -79,5 +84,20 @@ export function heldByLiveSocket(fd: number): boolean {
     if (handle !== undefined && handle.fd === fd) return true;
     handedOut.delete(fd);
   }
+  const socket = socketsHandedOut.get(fd)?.deref();
+  if (socket !== undefined) {
+    // The socket the number came from holds it again, through a new handle (connected again).
+    if (currentFd(socket) === fd) return true;
+    socketsHandedOut.delete(fd);
+  }
   return binding()?.handedOutHeld(fd) === 1;
+}
+
+/** The descriptor a socket holds now, or -1 (destroyed, no handle, another copy's oddity). */
+function currentFd(socket: SocketTarget): number {
+  try {
+    return resolve(socket, heldByLiveSocket, 'stream').fd;
+  } catch {
+    return -1;
+  }
 }
