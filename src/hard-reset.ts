@@ -22,7 +22,9 @@ const pending = new WeakSet<SocketInternals>();
  * connection is over (the peer reset it, or both FINs were exchanged and acknowledged); and on Linux,
  * after both sides sent their FIN (LAST_ACK, CLOSING), the kernel sends RST only while bytes of ours
  * are still unsent, else it drops the connection silently (tcp_disconnect()). `closeWouldReset()`
- * after `setLinger(target, 0)` says which.
+ * after `setLinger(target, 0)` says which. A connection another process holds too (a socket sent
+ * over IPC with `keepOpen: true`, a descriptor a child inherited) is not reset by this process's
+ * close: the RST goes out when the last holder closes it (SO_LINGER {1, 0} stays set on it).
  *
  * Without the native binary (or on Windows) a plain TCP socket is still reset, through Node's
  * `resetAndDestroy()`; other targets throw `ERR_SOCKCLOSE_UNSUPPORTED`.
