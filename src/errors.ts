@@ -88,8 +88,13 @@ function received(value: unknown): string {
   if (value === null || value === undefined) return `Received ${String(value)}`;
   if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
+    let name: unknown;
+    try {
+      name = (value as object).constructor?.name;
+    } catch {
+      // A Proxy whose traps throw (a revoked one): inspect() names it as such.
+    }
+    return typeof name === 'string' && name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
   }
   let shown = inspect(value, { colors: false });
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;

@@ -44,14 +44,24 @@ export function checkTarget(value: unknown, caller: Caller, needs: Needs = 'stre
     if (!isDescriptor(value)) throw outOfRange('target', `an integer >= 0 and <= ${MAX_FD}`, value, caller);
     return;
   }
+  // A closed http2 session's socket proxy is a socket, a closed one (its resolution says so).
+  if (socketKind(value) !== 'other') return;
+  throw notASocket(value, 'target', TARGET_TYPES, caller, needs);
+}
+
+/**
+ * Whether `value` is a net.Socket: `'socket'`; `'unbound'` for http2's socket proxy once its
+ * session closed (a socket, closed: every read of it throws, `instanceof` included); `'other'`
+ * for anything else, a Proxy whose traps throw (a revoked one) included.
+ */
+export function socketKind(value: unknown): 'socket' | 'unbound' | 'other' {
   try {
-    if (value instanceof net.Socket) return;
+    return value instanceof net.Socket ? 'socket' : 'other';
   } catch (error) {
-    // A closed http2 session's socket proxy: a socket, a closed one (its resolution says so).
-    if (unboundHttp2Proxy(value, error)) return;
+    if (unboundHttp2Proxy(value, error)) return 'unbound';
+    if (types.isProxy(value)) return 'other';
     throw error;
   }
-  throw notASocket(value, 'target', TARGET_TYPES, caller, needs);
 }
 
 /**
@@ -83,7 +93,8 @@ export function isDestroyed(socket: net.Socket): boolean {
  */
 export function notASocket(value: unknown, name: string, expected: string, caller: Caller, needs: Needs = 'stream') {
   const dgram = require('node:dgram') as typeof import('node:dgram');
-  if (value instanceof dgram.Socket) return notTcp(needs, 'this is a dgram.Socket (UDP)', caller);
+  // (A revoked Proxy throws at instanceof: it is no dgram.Socket either.)
+  if (!types.isProxy(value) && value instanceof dgram.Socket) return notTcp(needs, 'this is a dgram.Socket (UDP)', caller);
   return invalidArgType(name, expected, value, caller);
 }
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { watchRealClose, type CloseWatcher } from '../close-hook.js';
 import { closedSocket, invalidArgType } from '../errors.js';
 import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-socket.js';
-import type { NodeHandle, SocketInternals } from '../target.js';
+import { socketKind, type NodeHandle, type SocketInternals } from '../target.js';
 import type { TcpStateName } from '../native/layout.js';
 import { unwrittenBytes } from '../node-handle.js';
 import type { LingerReport } from '../lingering/types.js';
@@ -153,7 +153,8 @@ const SIDES = ['client', 'server'] as const;
  * ```
  */
 export function observeClose(socket: net.Socket, options?: ObserveCloseOptions): Promise<CloseObservation> {
-  if (!(socket instanceof net.Socket)) throw invalidArgType('socket', 'an instance of net.Socket', socket, observeClose);
+  // socketKind(): a Proxy whose traps throw (a revoked one) is refused like any non-socket.
+  if (socketKind(socket) !== 'socket') throw invalidArgType('socket', 'an instance of net.Socket', socket, observeClose);
   const { side: sideOption } = optionsObject(options, 'options', observeClose);
   const internals = socket as Internals;
   const side = choiceOption(sideOption, 'options.side', SIDES, internals.server ? 'server' : 'client', observeClose);

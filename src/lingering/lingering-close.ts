@@ -1,7 +1,7 @@
 import net from 'node:net';
 
 import { closedSocket } from '../errors.js';
-import { notASocket, realSocket, requireNative, resolveSocket, type SocketInternals } from '../target.js';
+import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
 import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
@@ -56,7 +56,10 @@ let threadOwner: Owner | undefined;
  */
 export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOptions = {}): Promise<LingerReport> {
   try {
-    if (!(socket instanceof net.Socket)) throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
+    const kind = socketKind(socket);
+    if (kind === 'other') throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
+    // http2's socket proxy once its session closed: every read of it throws.
+    if (kind === 'unbound') throw closedSocket(lingeringClose);
     const signal = abortSignalOption(options, lingeringClose);
     const real = realSocket(socket);
     // A second call while one runs: the same close (the first call's options stand).

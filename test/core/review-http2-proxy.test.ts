@@ -75,6 +75,7 @@ describe.each([
       let promise: Promise<void> | undefined;
       expect(() => (promise = sockclose.shutdownWrite(proxy))).not.toThrow();
       await expect(promise).rejects.toMatchObject({ code: 'ERR_SOCKCLOSE_CLOSED' });
+      await expect(sockclose.lingeringClose(proxy)).rejects.toMatchObject({ code: 'ERR_SOCKCLOSE_CLOSED' });
     }
   });
 
