@@ -2,12 +2,12 @@
 import { errno } from './errno.js';
 import { closeHook } from './close-hook-lazy.js';
 import { publishHardReset } from './diagnostics/channels.js';
-import { closedSocket, invalidArgValue, NO_HANDLE, noFd, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
+import { closedSocket, invalidArgValue, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
 import { binding, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 import { heldByLiveSocket } from './socket-fd.js';
-import { checkTarget, isDestroyed, liveTcpFd, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
+import { checkTarget, isDestroyed, liveTcpFd, noHandle, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
 const pending = new WeakSet<SocketInternals>();
 
@@ -116,7 +116,7 @@ function resetThroughNode(socket: SocketInternals): void {
   const handle = socket._handle;
   // Never connected (or handed to another process): as the native path says. Node's
   // resetAndDestroy() would destroy it with an 'error' nobody may be listening for.
-  if (!handle) throw noFd(socket.connecting ? 'still connecting: no handle yet' : NO_HANDLE, hardReset);
+  if (!handle) throw noHandle(socket, hardReset);
   const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     socket.resetAndDestroy();

@@ -1,9 +1,9 @@
 import { finished } from 'node:stream/promises';
 
 import { errno } from './errno.js';
-import { closedSocket, invalidArgValue, NO_HANDLE, noFd, prematureClose, systemError } from './errors.js';
+import { closedSocket, invalidArgValue, prematureClose, systemError } from './errors.js';
 import { kernelPeerEnd } from './inspect-socket.js';
-import { checkTarget, isDestroyed, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
+import { checkTarget, isDestroyed, noHandle, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
  * Half-closes the connection: sends FIN once every byte already written has left, and keeps
@@ -15,8 +15,8 @@ import { checkTarget, isDestroyed, realSocket, requireNative, resolve, type Sock
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns A promise that resolves once the write side is shut, and rejects (never throws) with
- *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected, or its handle sent to another process), the socket's error, or
- *   `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ENOTCONN` (`syscall: 'shutdown'`) when the
+ *   `ERR_SOCKCLOSE_CLOSED`, `ERR_SOCKCLOSE_NO_FD` (never connected, or its handle sent to another
+ *   process), the socket's error, or `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ENOTCONN` (`syscall: 'shutdown'`) when the
  *   peer had reset the connection, so no FIN could go out (Node itself reports success then; told
  *   with the binary, on TCP); `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to
  *   shut down), as `hardReset()` does.
@@ -41,7 +41,7 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   const socket = realSocket(target);
   if (isDestroyed(socket)) throw closedSocket(shutdownWrite);
   // Never connected and not connecting: end() would wait for a connection that never comes.
-  if (!socket._handle && !socket.connecting) throw noFd(NO_HANDLE, shutdownWrite);
+  if (!socket._handle && !socket.connecting) throw noHandle(socket, shutdownWrite);
   if (socket.writableFinished) return;
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();

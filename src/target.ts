@@ -133,7 +133,12 @@ function liveHandle(socket: SocketInternals, caller: Caller): NodeHandle {
   const handle = socket._handle;
   if (handle) return handle;
   if (socket.destroyed) throw closedSocket(caller);
-  throw noFd(socket.connecting ? 'still connecting: no handle yet' : NO_HANDLE, caller);
+  throw noHandle(socket, caller);
+}
+
+/** ERR_SOCKCLOSE_NO_FD for a socket without a handle: still connecting, or none at all (NO_HANDLE). */
+export function noHandle(socket: SocketInternals, caller: Caller) {
+  return noFd(socket.connecting ? 'still connecting: no handle yet' : NO_HANDLE, caller);
 }
 
 /** What an operation accepts: TCP only (RST, linger), or any stream socket (TCP or AF_UNIX). */

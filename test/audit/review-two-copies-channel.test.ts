@@ -35,8 +35,13 @@ function run(auditFirst: boolean): { seen: unknown[]; counts: Record<string, unk
     const net = require('node:net');
     const timer = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'timed out' })); process.exit(1); }, 20000);
     const seen = [];
+    let allSeen;
+    const everySeen = new Promise((resolve) => (allSeen = resolve));
     // What a subscriber sees when the message comes (the docs' metrics example reads it there).
-    diagnosticsChannel.subscribe('sockclose:audit:close', ({ close }) => seen.push({ end: close.end, cause: close.cause, lingered: close.lingered && close.lingered.reason }));
+    diagnosticsChannel.subscribe('sockclose:audit:close', ({ close }) => {
+      seen.push({ end: close.end, cause: close.cause, lingered: close.lingered && close.lingered.reason });
+      if (seen.length === ${RUNS}) allSeen();
+    });
     const server = net.createServer({ pauseOnConnect: true }, (socket) => {
       socket.on('error', () => {});
       socket.write(Buffer.alloc(600000));
@@ -55,8 +60,9 @@ function run(auditFirst: boolean): { seen: unknown[]; counts: Record<string, unk
         received.push(bytes);
         if (received.length < ${RUNS}) return next();
         await lingering.drained();
-        // Bounded: every linger's report reached the audit (published right as its descriptor closed).
-        for (let round = 0; round < 200 && audit.counts().lingered < ${RUNS}; round++) await new Promise((resolve) => setTimeout(resolve, 10));
+        // Every close published (a lingered one right as its descriptor closed, counted first);
+        // the timer above fails the run if they never all come.
+        await everySeen;
         clearTimeout(timer);
         process.stdout.write(JSON.stringify({ seen, counts: audit.counts(), received }));
         audit.stop();
