@@ -83,10 +83,11 @@ export class LingerPool extends Tally {
 
   /** This pool, and those it took over that still linger: what an undo of it leaves lingering. */
   stillLingering(): LingerPool[] {
-    this.earlierLingering();
+    this.earlierLingering(); // lets go of the earlier pools that have drained
     return this.counters.lingering > 0 ? [this, ...this.earlier] : [...this.earlier];
   }
 
+  /** Sockets the earlier pools hold now; those that hold none are let go of. */
   private earlierLingering(): number {
     if (this.earlier.length === 0) return 0;
     this.earlier = this.earlier.filter((pool) => pool.lingering > 0);
@@ -97,7 +98,7 @@ export class LingerPool extends Tally {
 
   /** Takes a place for a socket about to linger, or refuses (then nothing is held). */
   admit(): Admission {
-    const lingering = this.counters.lingering + this.earlierLingering();
+    const { lingering } = this;
     if (lingering >= this.limits.maxLingering) return 'refused';
     const short = lingering >= this.limits.shortLingerAbove;
     this.enter(short);
@@ -128,7 +129,10 @@ export class LingerPool extends Tally {
     thread.record(reason, drainedBytes, reset);
   }
 
-  /** Resolves once no socket of this pool, nor of the earlier pools it took over, lingers (at once if none does now). */
+  /**
+   * Resolves once no socket of this pool, nor of the earlier pools it took over, lingers (at once
+   * if none does now).
+   */
   drained(): Promise<void> {
     const own = this.ownDrained();
     if (this.earlierLingering() === 0) return own;
