@@ -57,7 +57,19 @@ export interface ClusterProtectionReport extends ClusterHangExposure {
   readonly settings: readonly ClusterSettingReport[];
 }
 
-const pinned = new WeakSet<object>();
+/**
+ * Marks the getter that pins the policy. A registered symbol, so that every copy of sockclose in the
+ * process (two versions in one dependency tree, or a bundled one) recognises another's pin, and the
+ * pin is read from the property itself: a pin someone removed (`delete cluster.schedulingPolicy`,
+ * or their own `defineProperty`) no longer counts as one.
+ */
+const PIN = Symbol.for('sockclose.protectCluster.pin');
+
+/** Whether `cluster.schedulingPolicy` is, right now, a protectCluster() pin (from any copy of sockclose). */
+function isPinned(cluster: Cluster): boolean {
+  const getter = Object.getOwnPropertyDescriptor(cluster, 'schedulingPolicy')?.get as { [PIN]?: unknown } | undefined;
+  return getter !== undefined && getter[PIN] === true;
+}
 
 /**
  * Makes a cluster immune to the AIX / IBM i reset-connection hang (nodejs/node 40724): call it in
@@ -107,7 +119,7 @@ export function protect(options: unknown, exposure: ClusterHangExposure, caller:
 
   // An earlier call that applied the protection (exposed, or forced) pinned the policy for good:
   // the protection is in place, so this call reports it applied, whatever its own options say.
-  const earlier = pinned.has(cluster);
+  const earlier = isPinned(cluster);
   const applied = exposure.exposed || force || earlier;
   const settings = applied
     ? [pinPolicy(cluster), env ? setEnvironment(earlier) : keepEnvironment('left alone: options.env is false')]
@@ -155,14 +167,15 @@ function policyName(cluster: Cluster, value: number): string {
 function pinPolicy(cluster: Cluster): ClusterSettingReport {
   const setting = 'cluster.schedulingPolicy';
   const before = policyName(cluster, cluster.schedulingPolicy);
-  if (pinned.has(cluster)) {
+  if (isPinned(cluster)) {
     return { setting, before, after: 'none', changed: false, why: 'already SCHED_NONE: applied and pinned by an earlier protectCluster()' };
   }
   const none = cluster.SCHED_NONE;
+  const get = Object.defineProperty(() => none, PIN, { value: true });
   Object.defineProperty(cluster, 'schedulingPolicy', {
     configurable: true,
     enumerable: true,
-    get: () => none,
+    get,
     set(value: unknown) {
       if (value === none) return;
       const asked = value === cluster.SCHED_RR ? 'SCHED_RR' : String(value);
@@ -173,7 +186,6 @@ function pinPolicy(cluster: Cluster): ClusterSettingReport {
       );
     },
   });
-  pinned.add(cluster);
   if (before === 'none') {
     return {
       setting,
