@@ -35,7 +35,7 @@ export const FAULT_BEHAVIORS = {
   stall: 'accept, then never read, write or close',
   close: "accept and close cleanly at once, saying nothing: FIN, read and discard until the peer's FIN",
   'lingering-close': "write the response, FIN, read and discard until the peer's FIN (idle 2 s, cap 30 s), close: the correct close",
-  echo: "send back what arrives; FIN after the peer's FIN",
+  echo: "send back what arrives (reading no faster than the peer reads); FIN after the peer's FIN",
 } as const;
 
 /** A fault server behaviour; see {@link FAULT_BEHAVIORS}. */
@@ -183,7 +183,13 @@ const behaviors: Record<FaultBehavior, Behavior> = {
 
   async echo(context) {
     const { socket, step } = context;
-    socket.on('data', (chunk: Buffer) => socket.write(chunk));
+    // With backpressure: a peer that sends and does not read is held by the kernel's buffers (its
+    // writes block), not by this server's memory, which would grow by all it sends.
+    socket.on('data', (chunk: Buffer) => {
+      if (socket.write(chunk) || socket.isPaused()) return;
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    });
     // Accepted paused (readableFlowing false): a 'data' listener alone does not start the flow.
     socket.resume();
     await peerEnd(socket, step);

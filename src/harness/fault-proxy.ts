@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { optionsObject, parseAddress, refuseFixed, type AddressInput, type Endpoint } from './options.js';
+import { integerOption, MAX_MS, optionsObject, parseAddress, refuseFixed, type AddressInput, type Endpoint } from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
 import { ReportingServer } from './reporting-server.js';
 import { resolveToxic, type Toxic, type ToxicSpec } from './toxics.js';
@@ -17,6 +17,13 @@ export interface FaultProxyOptions {
   upstream: AddressInput;
   /** Toxics in force from the start. */
   toxics?: ToxicSpec[];
+  /**
+   * Bound on connecting to the upstream, for each client, in ms. Default 5000. An upstream that
+   * does not answer (its SYNs dropped: the kernel alone would retry for about two minutes) is then
+   * treated as an unreachable one: the client is reset, and the report says
+   * `endedBy: 'upstream-connect'`, `upstreamError: 'ETIMEDOUT'`.
+   */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -42,8 +49,10 @@ export interface FaultProxy extends EventEmitter {
   /** Adds a toxic; it acts on open connections at once. Throws if its name is taken. */
   addToxic(spec: ToxicSpec): Toxic;
   /**
-   * Replaces a toxic's attributes (and toxicity); its clocks restart on open connections. Its type,
-   * name and stream cannot change (`ERR_INVALID_ARG_VALUE`): remove it and add another.
+   * Changes a toxic's attributes (only those given; one given as undefined keeps its value) and
+   * toxicity; its clocks restart on open connections. Its type, name and stream cannot change
+   * (`ERR_INVALID_ARG_VALUE`): remove it and add another. `attributes` that is not an object is
+   * `ERR_INVALID_ARG_TYPE`.
    */
   updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic;
   /** Removes a toxic; returns whether it existed. */
@@ -100,9 +109,10 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const upstream = parseAddress(given.upstream, 'options.upstream', '127.0.0.1', false, createFaultProxy);
   const listen = parseAddress(given.listen ?? 0, 'options.listen', '127.0.0.1', true, createFaultProxy);
   if (given.toxics !== undefined && !Array.isArray(given.toxics)) throw invalidArgType('options.toxics', 'an array', given.toxics, createFaultProxy);
+  const connectTimeoutMs = integerOption(given.connectTimeoutMs, 'options.connectTimeoutMs', 1, MAX_MS, 5000, createFaultProxy);
   const toxics: Toxic[] = [];
   for (const spec of given.toxics ?? []) addUnique(toxics, resolveToxic(spec, createFaultProxy), createFaultProxy);
-  const proxy = new ToxicProxy(upstream, toxics);
+  const proxy = new ToxicProxy(upstream, toxics, connectTimeoutMs);
   await proxy.listen(listen);
   return proxy;
 }
@@ -118,6 +128,7 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
   constructor(
     readonly upstream: Endpoint,
     toxics: Toxic[],
+    private readonly connectTimeoutMs: number,
   ) {
     super();
     this.list = toxics;
@@ -142,10 +153,16 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     const old = this.list[index]!;
     // Only an absent toxicity keeps the old one: null is checked (and refused) like any value.
     const toxicity = given.toxicity === undefined ? old.toxicity : given.toxicity;
-    const toxic = resolveToxic(
-      { type: old.type, name: old.name, stream: old.stream, toxicity, attributes: { ...old.attributes, ...given.attributes } },
-      this.updateToxic,
-    );
+    // Spread as they were, a number or null would change nothing and a string would add its
+    // characters as attributes: refused instead. An attribute given as undefined is not given: it
+    // keeps its value (it would fall back to its default).
+    const changed: unknown = given.attributes;
+    if (changed !== undefined && (changed === null || typeof changed !== 'object' || Array.isArray(changed))) {
+      throw invalidArgType('changes.attributes', 'of type object', changed, this.updateToxic);
+    }
+    const attributes: Record<string, unknown> = { ...old.attributes };
+    for (const [key, value] of Object.entries(changed ?? {})) if (value !== undefined) attributes[key] = value;
+    const toxic = resolveToxic({ type: old.type, name: old.name, stream: old.stream, toxicity, attributes }, this.updateToxic);
     this.list[index] = toxic;
     for (const link of this.connections) {
       link.unapply(name);
@@ -214,7 +231,12 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     const id = this.nextId++;
     const link = new Link(
       id,
-      { upstream: this.upstream, toxics: () => this.list, toxicActed: (event, linkId) => this.emit('toxic', event, linkId) },
+      {
+        upstream: this.upstream,
+        connectTimeoutMs: this.connectTimeoutMs,
+        toxics: () => this.list,
+        toxicActed: (event, linkId) => this.emit('toxic', event, linkId),
+      },
       socket,
     );
     this.connections.add(link);

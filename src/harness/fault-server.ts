@@ -3,7 +3,7 @@
 import { setMaxListeners, type EventEmitter } from 'node:events';
 import type net from 'node:net';
 
-import { invalidArgValue, type Caller } from '../errors.js';
+import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
 import { BEHAVIOR_NAMES, FAULT_BEHAVIORS, runBehavior, type BehaviorSettings, type FaultBehavior } from './behaviors.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
 import {
@@ -13,6 +13,7 @@ import {
   integerOption,
   MAX_BYTES,
   MAX_MS,
+  MAX_PAYLOAD,
   optionsObject,
   parseAddress,
   refuseFixed,
@@ -34,7 +35,11 @@ export interface FaultServerOptions {
    * client and fetch parse what arrives; a request body stays unread.
    */
   protocol?: FaultProtocol;
-  /** Bytes of response body. Default 600,000 for close-with-unread and lingering-close (the seed 004 server), 1 MiB for reset-after-bytes, else 0. */
+  /**
+   * Bytes of response body. Default 600,000 for close-with-unread and lingering-close (the seed 004
+   * server), 1 MiB for reset-after-bytes, else 0. At most what one Buffer holds, less 4 KiB (on
+   * Node 20: 4 GiB); larger is `ERR_OUT_OF_RANGE` here rather than a failure at each connection.
+   */
   responseBytes?: number;
   /** reset-after-bytes: wire bytes written (HTTP head included) before the RST. Default 16,384. */
   bytes?: number;
@@ -190,7 +195,8 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
     const given = optionsObject(options, 'options', this.configure);
     // The address is the listening socket's: it cannot move while the server runs.
     refuseFixed(given, ['listen'], 'options', this.configure);
-    this.current = resolveSettings({ behavior: this.current.behavior, ...given }, this.current);
+    // An option given as undefined is not given (as everywhere else): the behaviour too stays.
+    this.current = resolveSettings({ ...given, behavior: given.behavior === undefined ? this.current.behavior : given.behavior }, this.current);
   }
 
   override async close(): Promise<void> {
@@ -222,7 +228,10 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
 function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorSettings | undefined): BehaviorSettings {
   const caller: Caller = previous ? Server.prototype.configure : createFaultServer;
   const { behavior } = given;
-  if (typeof behavior !== 'string' || !(behavior in FAULT_BEHAVIORS)) {
+  if (typeof behavior !== 'string') throw invalidArgType('options.behavior', 'of type string', behavior, caller);
+  // Own names only: `in` would also accept what every object inherits ('toString', 'constructor',
+  // '__proto__'), and the first connection would then crash the process.
+  if (!Object.hasOwn(FAULT_BEHAVIORS, behavior)) {
     throw invalidArgValue('options.behavior', behavior, `must be one of: ${BEHAVIOR_NAMES.join(', ')}`, caller);
   }
   const base = previous?.behavior === behavior ? previous : undefined;
@@ -231,7 +240,7 @@ function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorS
   return {
     behavior,
     protocol: choiceOption(given.protocol, 'options.protocol', ['raw', 'http'], previous?.protocol ?? 'raw', caller),
-    responseBytes: integerOption(given.responseBytes, 'options.responseBytes', 0, MAX_BYTES, base?.responseBytes ?? responseDefault, caller),
+    responseBytes: integerOption(given.responseBytes, 'options.responseBytes', 0, MAX_PAYLOAD, base?.responseBytes ?? responseDefault, caller),
     bytes: integerOption(given.bytes, 'options.bytes', 0, MAX_BYTES, base?.bytes ?? 16_384, caller),
     delayMs: integerOption(given.delayMs, 'options.delayMs', 0, MAX_MS, base?.delayMs ?? (behavior === 'slow-close' ? 1000 : 0), caller),
     timeoutMs: integerOption(given.timeoutMs, 'options.timeoutMs', 0, MAX_MS, previous?.timeoutMs ?? 5000, caller),

@@ -139,7 +139,7 @@ const SIDES = ['client', 'server'] as const;
  * is reported in the result instead of being thrown) and wraps this socket's `destroy()` for
  * its lifetime. Call it as soon as you have the socket (before it can end). Resolves on `'close'`.
  *
- * @param socket - A `net.Socket` or `tls.TLSSocket`, connected or connecting.
+ * @param socket - A `net.Socket` or `tls.TLSSocket`: connected, connecting, or created to be connected later (`new net.Socket()`, then `connect()`).
  * @param options - {@link ObserveCloseOptions}.
  * @returns A promise of the {@link CloseObservation}.
  * @example
@@ -166,9 +166,11 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   const since = () => Math.round((performance.now() - origin) * 1000) / 1000;
   const events: CloseEvent[] = [];
   const snapshots: CloseSnapshot[] = [];
-  const node: NodeView = { connected: !socket.connecting, sawEnd: false, error: null, finished: false, destroyedWithoutError: false, nodeReset: false };
+  // Not connected yet: connecting, or created (`new net.Socket()`) and to be connected later.
+  const pending = socket.connecting || socket.pending;
+  const node: NodeView = { connected: !pending, sawEnd: false, error: null, finished: false, destroyedWithoutError: false, nodeReset: false };
   const at: Moments = { end: null, finish: null, destroy: null, error: null };
-  let connectMs: number | null = socket.connecting ? null : 0;
+  let connectMs: number | null = pending ? null : 0;
   let queuedAtClose = 0;
 
   // A socket already destroyed has had its last look (at destroy()): an 'end' or 'finish' that
@@ -239,7 +241,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   } as typeof socket.destroy;
   const observedDestroy = socket.destroy;
 
-  if (socket.connecting) socket.once('connect', onConnect);
+  if (pending) socket.once('connect', onConnect);
   socket.once('end', onEnd);
   socket.once('finish', onFinish);
   socket.on('error', onError);

@@ -1,5 +1,6 @@
 // Argument checks shared by the harness's public functions, with Node's error shapes (the core's
 // constructors), and the one parser of "host:port" addresses the API and the CLI both accept.
+import { constants as bufferConstants } from 'node:buffer';
 import net from 'node:net';
 
 import { invalidArgType, invalidArgValue, outOfRange, type Caller } from '../errors.js';
@@ -69,6 +70,12 @@ export const MAX_MS = 2 ** 31 - 1;
 
 /** Bytes: up to 2^40, far beyond anything a loopback test sends, and exact in a double. */
 export const MAX_BYTES = 2 ** 40;
+
+/** Bytes of one Buffer made up front (a probe's `send`): what one Buffer can hold (4 GiB on Node 20). */
+export const MAX_BUFFER = Math.min(MAX_BYTES, bufferConstants.MAX_LENGTH);
+
+/** Bytes of a response body: one Buffer, less room for an HTTP head. Larger would fail at each connection. */
+export const MAX_PAYLOAD = MAX_BUFFER - 4096;
 
 /**
  * Parses an address. `'host:port'`, `'[v6]:port'` and `':port'` / a bare port (then `defaultHost`)

@@ -5,11 +5,11 @@ import net from 'node:net';
 import { invalidArgType } from '../errors.js';
 import { after, type Timer } from './clock.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
-import { booleanOption, integerOption, MAX_BYTES, MAX_MS, optionsObject, unbracket } from './options.js';
+import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, optionsObject, unbracket } from './options.js';
 
 /** Options for {@link probe}. */
 export interface ProbeOptions {
-  /** What to send once connected: a byte count (that many `'x'`), a string, or bytes. Default nothing. */
+  /** What to send once connected: a byte count (that many `'x'`, at most what one Buffer holds), a string, or bytes. Default nothing. */
   send?: number | string | Uint8Array;
   /** Send FIN after sending (a half-close); the peer's reply is still read. Default false. */
   shutdown?: boolean;
@@ -143,7 +143,7 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
 
 function toPayload(send: unknown): Buffer {
   if (send === undefined) return Buffer.alloc(0);
-  if (typeof send === 'number') return Buffer.alloc(integerOption(send, 'options.send', 0, MAX_BYTES, 0, probe), 'x');
+  if (typeof send === 'number') return Buffer.alloc(integerOption(send, 'options.send', 0, MAX_BUFFER, 0, probe), 'x');
   if (typeof send === 'string') return Buffer.from(send);
   if (send instanceof Uint8Array) return Buffer.from(send);
   throw invalidArgType('options.send', 'of type number, string or Uint8Array', send, probe);

@@ -43,7 +43,7 @@ export interface ProxyLinkReport {
    * `close()`.
    */
   endedBy: 'client' | 'upstream' | 'toxic' | 'upstream-connect' | 'proxy-reset' | 'proxy-down' | 'proxy-close';
-  /** The upstream connect error's code, if connecting failed. */
+  /** The upstream connect error's code, if connecting failed (`'ETIMEDOUT'` once `connectTimeoutMs` ran out). */
   upstreamError: string | null;
   /** How the client connection ended, seen from the proxy's side of it. */
   clientSide: CloseObservation;
@@ -54,6 +54,8 @@ export interface ProxyLinkReport {
 /** What a link needs from its proxy. */
 export interface LinkOwner {
   readonly upstream: Endpoint;
+  /** Bound on connecting to the upstream: then the client is reset, as for an unreachable one. */
+  readonly connectTimeoutMs: number;
   toxics(): readonly Toxic[];
   /** Told each time a toxic acts, as it happens. */
   toxicActed(event: ToxicEvent, linkId: number): void;
@@ -184,6 +186,7 @@ class Pipe {
 
   private onEnd(): void {
     this.ended = true;
+    this.link.sourceEnded(this);
     this.passEnd();
   }
 
@@ -325,8 +328,11 @@ export class Link {
   private readonly states = new Map<string, ToxicState>();
   private readonly events: ToxicEvent[] = [];
   private endedBy: ProxyLinkReport['endedBy'] | null = null;
+  /** The side whose end (FIN, or an RST Node read as one) came first: who ended it, when nothing else did. */
+  private firstEnd: 'client' | 'upstream' | null = null;
   private upstreamError: string | null = null;
   private closeTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   readonly done: Promise<ProxyLinkReport>;
 
   constructor(
@@ -339,25 +345,39 @@ export class Link {
     const upstream = net.connect({ host: owner.upstream.host, port: owner.upstream.port, allowHalfOpen: true });
     this.upstream = upstream;
     const upstreamSide = observeClose(upstream, { side: 'client' });
-    upstream.once('connect', () => this.established(upstream));
+    const unreachable = (code: string) => {
+      // Nothing to connect the client to: reset it, as an unreachable server's RST would.
+      this.upstreamError = code;
+      this.endedBy ??= 'upstream-connect';
+      if (!client.destroyed) hardReset(client);
+    };
+    // The kernel retries unanswered SYNs for about two minutes: the client would hang that long.
+    this.connectTimer = setTimeout(() => {
+      if (this.pipes !== null || upstream.destroyed) return;
+      upstream.destroy();
+      unreachable('ETIMEDOUT');
+    }, owner.connectTimeoutMs);
+    upstream.once('connect', () => {
+      clearTimeout(this.connectTimer);
+      this.established(upstream);
+    });
     upstream.once('error', (error: Error & { code?: string }) => {
-      if (this.pipes === null) {
-        // Nothing to connect the client to: reset it, as an unreachable server's RST would.
-        this.upstreamError = error.code ?? error.message;
-        this.endedBy ??= 'upstream-connect';
-        if (!client.destroyed) hardReset(client);
-      }
+      if (this.pipes === null) unreachable(error.code ?? error.message);
     });
     client.once('close', () => {
       if (this.pipes === null && !upstream.destroyed) upstream.destroy();
       this.settle();
     });
-    upstream.once('close', () => this.settle());
+    upstream.once('close', () => {
+      clearTimeout(this.connectTimer);
+      this.settle();
+    });
     client.on('error', () => this.socketFailed(client));
     upstream.on('error', () => this.socketFailed(upstream));
 
     this.done = Promise.all([clientSide, upstreamSide]).then(([clientObservation, upstreamObservation]) => {
       clearTimeout(this.closeTimer);
+      clearTimeout(this.connectTimer);
       for (const state of this.states.values()) state.timer?.cancel();
       this.pipes?.upstream.clear();
       this.pipes?.downstream.clear();
@@ -371,7 +391,7 @@ export class Link {
           droppedDownstream: this.pipes?.downstream.dropped ?? 0,
         },
         toxics: this.events,
-        endedBy: this.endedBy ?? 'client',
+        endedBy: this.endedBy ?? this.firstEnd ?? 'client',
         upstreamError: this.upstreamError,
         clientSide: clientObservation,
         upstreamSide: upstreamObservation.timings.connectMs === null ? null : upstreamObservation,
@@ -417,6 +437,11 @@ export class Link {
   toxicsChanged(): void {
     this.pipes?.upstream.releaseEnd();
     this.pipes?.downstream.releaseEnd();
+  }
+
+  /** The source of `pipe` ended its stream (Node's 'end'). */
+  sourceEnded(pipe: Pipe): void {
+    this.firstEnd ??= pipe.stream === 'upstream' ? 'client' : 'upstream';
   }
 
   /** reset_peer's first byte: start its clock once. */

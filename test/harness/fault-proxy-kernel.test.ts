@@ -27,7 +27,8 @@ describe('fault proxy toxics, kernel-level client', () => {
   it('no toxic: bytes and the clean end pass through', async () => {
     const { proxy, linkReport } = await through({ behavior: 'lingering-close', responseBytes: 5000 });
     expect(await kernelClient({ port: proxy.port, send: 4 })).toMatchObject({ received: 5000, end: 'eof' });
-    expect(await linkReport).toMatchObject({ endedBy: 'client', bytes: { upstream: 4, downstream: 5000 }, toxics: [] });
+    // The upstream's FIN came first (a lingering close: response, FIN, drain): it ended it.
+    expect(await linkReport).toMatchObject({ endedBy: 'upstream', bytes: { upstream: 4, downstream: 5000 }, toxics: [] });
   });
 
   it('latency: the echo of what the client sent comes no sooner than the latency, and so does the EOF', async () => {

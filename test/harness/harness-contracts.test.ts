@@ -1,0 +1,234 @@
+// Harness contracts, each on real loopback sockets: option checks that used to let through
+// what crashes later or changes nothing, echo's unbounded memory with a peer that does not read,
+// and the proxy's report naming the wrong side as the one that ended a connection.
+import { constants as bufferConstants } from 'node:buffer';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { FaultConnectionReport, ProxyLinkReport } from '../../lib/harness/index.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
+import { harness } from './load.js';
+import { Cleanup, nextReport } from './util.js';
+
+const { createFaultProxy, createFaultServer, observeClose, probe } = harness;
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+const MiB = 2 ** 20;
+
+describe('fault server: behaviour names', () => {
+  it('refuses names every object inherits (they crashed the process at the first connection)', async () => {
+    for (const behavior of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      await expect(createFaultServer({ behavior: behavior as never }), behavior).rejects.toMatchObject({
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+    }
+    const server = cleanup.add(await createFaultServer({ behavior: 'close' }));
+    expect(() => server.configure({ behavior: 'toString' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    // Still serving as configured.
+    expect((await probe('127.0.0.1', server.port, { timeoutMs: 5000 })).outcome).toBe('fin');
+  });
+
+  it('a behaviour that is not a string is a bad type, as Node says it', async () => {
+    for (const behavior of [5, null, undefined, {}]) {
+      await expect(createFaultServer({ behavior: behavior as never }), String(behavior)).rejects.toMatchObject({
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
+  });
+
+  it('configure() takes a behaviour given as undefined for not given, as every other option', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'reset-after-bytes', bytes: 10, awaitRequest: true }));
+    server.configure({ behavior: undefined, bytes: 20 });
+    expect(server.settings).toMatchObject({ behavior: 'reset-after-bytes', bytes: 20, awaitRequest: true });
+    const report = nextReport<FaultConnectionReport>(server);
+    const r = await probe('127.0.0.1', server.port, { send: 1, timeoutMs: 5000 });
+    expect(r).toMatchObject({ outcome: 'rst', received: 20 });
+    expect((await report).behavior).toBe('reset-after-bytes');
+  });
+});
+
+describe('fault server: echo and a peer that does not read', () => {
+  it('stops reading while its replies wait: the server never queues what the peer sends', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const accepted = nextEvent<[number, net.Socket]>(server, 'connection');
+    const report = nextReport<FaultConnectionReport>(server, 30_000);
+    const client = net.connect({ port: server.port, host: '127.0.0.1' });
+    client.pause();
+    const closed = within(observeClose(client), 30_000, 'the client socket to close');
+    closed.catch(() => {});
+    cleanup.add({ close: () => client.destroy() });
+    await nextEvent(client, 'connect');
+    const [, serverSocket] = await accepted;
+
+    // 32 MiB sent, none read: far more than the socket buffers of both directions hold.
+    const total = 32 * MiB;
+    client.write(Buffer.alloc(total, 'e'));
+    client.end();
+    // Until the server holds the peer back (it paused its reading), or has queued 8 MiB in Node
+    // (what it did before: it read all and queued every reply in memory).
+    await until(() => serverSocket.isPaused() || serverSocket.writableLength > 8 * MiB, 10_000, 'the echo server to stop reading');
+    expect(serverSocket.writableLength).toBeLessThan(MiB);
+
+    // Reading now, the client gets every byte back, then the server's FIN.
+    let received = 0;
+    client.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    client.resume();
+    const o = await closed;
+    expect(received).toBe(total);
+    expect(o).toMatchObject({ peer: 'fin', local: 'fin', kernelError: null });
+    expect((await report).steps.map((s) => s.step)).toContain('peer-eof');
+  });
+});
+
+describe('fault proxy: arguments of updateToxic()', () => {
+  it('refuses attributes that are not an object; an attribute given as undefined keeps its value', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const proxy = cleanup.add(
+      await createFaultProxy({ upstream: server.port, toxics: [{ type: 'latency', name: 'slow', attributes: { latency: 5, jitter: 1 } }] }),
+    );
+    for (const attributes of [5, null, 'ab', [1]]) {
+      expect(() => proxy.updateToxic('slow', { attributes: attributes as never }), JSON.stringify(attributes)).toThrow(
+        expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }),
+      );
+    }
+    expect(proxy.toxics[0]!.attributes).toEqual({ latency: 5, jitter: 1 });
+    expect(proxy.updateToxic('slow', { attributes: { latency: undefined, jitter: 2 } }).attributes).toEqual({ latency: 5, jitter: 2 });
+    expect(proxy.toxics[0]!.attributes).toEqual({ latency: 5, jitter: 2 });
+    // The proxy still passes data.
+    const r = await probe('127.0.0.1', proxy.port, { send: 'ping', shutdown: true, timeoutMs: 5000 });
+    expect(r).toMatchObject({ outcome: 'fin', received: 4 });
+  });
+});
+
+describe("fault proxy: the report's endedBy", () => {
+  it("names the upstream when the upstream's FIN came first", async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'lingering-close', responseBytes: 1000 }));
+    const proxy = cleanup.add(await createFaultProxy({ upstream: server.port }));
+    const report = nextReport<ProxyLinkReport>(proxy);
+    // The client sends nothing and ends only after the upstream's FIN has reached it.
+    const r = await probe('127.0.0.1', proxy.port, { timeoutMs: 5000 });
+    expect(r).toMatchObject({ outcome: 'fin', received: 1000 });
+    const done = await report;
+    expect(done.upstreamSide?.initiator).toBe('peer');
+    expect(done.endedBy).toBe('upstream');
+  });
+
+  it("names the client when the client's FIN came first", async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    const proxy = cleanup.add(await createFaultProxy({ upstream: server.port }));
+    const report = nextReport<ProxyLinkReport>(proxy);
+    const r = await probe('127.0.0.1', proxy.port, { send: 'ping', shutdown: true, timeoutMs: 5000 });
+    expect(r).toMatchObject({ outcome: 'fin', received: 4 });
+    const done = await report;
+    expect(done.clientSide.initiator).toBe('peer');
+    expect(done.endedBy).toBe('client');
+  });
+});
+
+/**
+ * A port whose SYNs go unanswered: a listener (python, so that nothing accepts) whose accept queue
+ * is full. Connecting to it hangs as to a host that drops packets.
+ */
+async function unansweringPort(): Promise<number> {
+  const script = [
+    'import socket, sys',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    'held = []',
+    'for _ in range(4):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(s.getsockname())',
+    '    except BlockingIOError: pass',
+    '    held.append(c)',
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanup.add({ close: () => child.kill() });
+  const [line] = await nextEvent<[Buffer]>(child.stdout, 'data', 10_000);
+  return Number(line.toString().trim());
+}
+
+describe('fault proxy: an upstream that does not answer', () => {
+  it('resets the client once connectTimeoutMs has run out, instead of holding it for the kernel\'s two minutes', async () => {
+    const port = await unansweringPort();
+    // The port really drops SYNs: a direct connect times out.
+    expect(await probe('127.0.0.1', port, { connectTimeoutMs: 200, timeoutMs: 200 })).toMatchObject({
+      outcome: 'connect-error',
+      connectError: 'ETIMEDOUT',
+    });
+    const proxy = cleanup.add(await createFaultProxy({ upstream: port, connectTimeoutMs: 200 }));
+    const report = nextReport<ProxyLinkReport>(proxy);
+    const r = await probe('127.0.0.1', proxy.port, { send: 'x', timeoutMs: 10_000 });
+    expect(r).toMatchObject({ outcome: 'rst', received: 0 });
+    expect(await report).toMatchObject({ endedBy: 'upstream-connect', upstreamError: 'ETIMEDOUT', upstreamSide: null });
+    expect(proxy.activeConnections).toBe(0);
+  });
+
+  it('checks connectTimeoutMs as Node checks a timeout', async () => {
+    await expect(createFaultProxy({ upstream: 1, connectTimeoutMs: '5' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    for (const connectTimeoutMs of [0, -1, 1.5, 2 ** 31]) {
+      await expect(createFaultProxy({ upstream: 1, connectTimeoutMs }), String(connectTimeoutMs)).rejects.toMatchObject({
+        name: 'RangeError',
+        code: 'ERR_OUT_OF_RANGE',
+      });
+    }
+  });
+});
+
+describe('observeClose: a socket created first, connected later', () => {
+  it('waits for its connect: a refused one never connected (connectMs null)', async () => {
+    const free = net.createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const { port } = free.address() as net.AddressInfo;
+    await new Promise((resolve) => free.close(resolve));
+    const socket = new net.Socket();
+    const observed = within(observeClose(socket), 10_000, 'the socket to close');
+    socket.connect(port, '127.0.0.1');
+    const o = await observed;
+    expect(o).toMatchObject({ peer: 'rst', kernelError: 'ECONNREFUSED', node: { connected: false }, timings: { connectMs: null } });
+    expect(o.events.map((e) => e.event)).not.toContain('connect');
+  });
+
+  it('an accepted one: the connect is an event of the observation, at its time', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'lingering-close', responseBytes: 10 }));
+    const socket = new net.Socket();
+    const observed = within(observeClose(socket), 10_000, 'the socket to close');
+    socket.connect(server.port, '127.0.0.1');
+    socket.resume();
+    const o = await observed;
+    expect(o).toMatchObject({ peer: 'fin', node: { connected: true }, bytes: { received: 10 } });
+    expect(o.events[0]!.event).toBe('connect');
+    expect(o.timings.connectMs).toBe(o.events[0]!.atMs);
+  });
+});
+
+describe('payload sizes one Buffer cannot hold', () => {
+  // What one Buffer holds (4 GiB on Node 20; the harness's own bound, 2^40, on later Nodes).
+  const maxBuffer = Math.min(2 ** 40, bufferConstants.MAX_LENGTH);
+
+  it('createFaultServer refuses a responseBytes that cannot take its HTTP head at once (each connection failed with it before)', async () => {
+    await expect(createFaultServer({ behavior: 'close-with-unread', responseBytes: maxBuffer - 4095 })).rejects.toMatchObject({
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: expect.stringContaining('options.responseBytes'),
+    });
+  });
+
+  it("probe names options.send, not Buffer's size", async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'close' }));
+    await expect(probe('127.0.0.1', server.port, { send: maxBuffer + 1 })).rejects.toMatchObject({
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: expect.stringContaining('options.send'),
+    });
+    expect(server.reports).toHaveLength(0);
+    expect(server.activeConnections).toBe(0);
+  });
+});
