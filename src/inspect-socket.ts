@@ -117,6 +117,29 @@ const ALL = Field.describe | Field.poll | Field.tcp | Field.unread | Field.queue
 // with getsockname(), which the probe makes anyway. Three syscalls fewer than a raw descriptor.
 const SOCKET_FIELDS = ALL & ~Field.describe;
 
+// A socket's family is fixed when it is created: once a probe of a live TCP handle has read it,
+// the handle keeps it (keyed by handle identity, as target.ts keeps its descriptor), and later
+// inspections leave getsockname() out, one syscall of seven, where nothing else needs it. AIX's
+// peek reads the error state from getsockname() at every call: there it stays.
+const kFamily = Symbol('sockclose.family');
+type FamilyCaching = NodeHandle & { [kFamily]?: number };
+let familyKnownFields = -1;
+
+/** The fast path's probe: every field, or all but getsockname() once the handle knows its family. */
+function probeLive(fd: number, handle: FamilyCaching): Float64Array {
+  const family = handle[kFamily];
+  if (family === undefined) {
+    const filled = probe(fd, SOCKET_FIELDS, inspectSocket);
+    const read = filled[FAMILY]!;
+    if (read === Family.inet || read === Family.inet6) handle[kFamily] = read;
+    return filled;
+  }
+  if (familyKnownFields < 0) familyKnownFields = (platform().peekFields & Field.sockname) !== 0 ? SOCKET_FIELDS : SOCKET_FIELDS & ~Field.sockname;
+  const filled = probe(fd, familyKnownFields, inspectSocket);
+  filled[FAMILY] = family;
+  return filled;
+}
+
 /**
  * Everything sockclose can learn about a socket's state without changing it: TCP state, the three
  * queues, the pending error (peeked, never consumed), linger, and TCP counters.
@@ -135,7 +158,7 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
     const handle = (target as SocketInternals)._handle!;
     // A plain TCP handle (liveTcpFd said so) carries its own bytes: no handle-kind lookups.
     const bytesRead = handle.bytesRead;
-    const record = probe(fd, SOCKET_FIELDS, inspectSocket);
+    const record = probeLive(fd, handle);
     // The number goes out in the result: hardReset(fd) must refuse it while the socket lives.
     recordHandedOut(target as SocketInternals, handle, fd);
     const queued = handle.writeQueueSize ?? null;

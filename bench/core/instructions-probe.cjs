@@ -41,8 +41,9 @@ server.listen(0, '127.0.0.1', () => {
       'binding.probe:peek': () => native.probe(fd, 6),
       'binding.pollRevents': () => native.pollRevents(fd),
       'binding.resetHints': () => native.resetHints(fd),
-      // inspectSocket's probe of a socket: every field but describe
-      'binding.probe:inspect': () => native.probe(fd, 126),
+      // inspectSocket's probe of a socket whose handle knows its family: every field but describe
+      // and sockname
+      'binding.probe:inspect': () => native.probe(fd, 62),
       resolve: () => resolve(client, sockclose.getLinger, 'tcp'),
       liveTcpFd: () => liveTcpFd(client),
       'handle.fd': () => client._handle.fd,

@@ -110,9 +110,8 @@ static void op_peek_probe(long i) {
   poll_once();
 }
 
-// inspectSocket(socket): Probe(every field but describe: a Node socket's handle already says it
-// is a stream socket, and getsockname() gives its family), in sys_posix.cc's order. A raw
-// descriptor adds the describe probe once (":fd").
+// inspectSocket(fd): Probe(every field), in sys_posix.cc's order, after the describe probe
+// (":fd"); getsockname() gives the family.
 static void op_inspect(long i) {
   (void)i;
   get_linger();
@@ -122,6 +121,18 @@ static void op_inspect(long i) {
   queue_ioctl(SIOCOUTQ);
   queue_ioctl(SIOCOUTQNSD);
   sockname();
+}
+
+// inspectSocket(socket), from its second call on: no describe (a Node socket's handle already says
+// it is a stream socket) and no getsockname() (the handle keeps the family its first call read).
+static void op_inspect_socket(long i) {
+  (void)i;
+  get_linger();
+  tcp_info();
+  poll_once();
+  queue_ioctl(SIOCINQ);
+  queue_ioctl(SIOCOUTQ);
+  queue_ioctl(SIOCOUTQNSD);
 }
 
 // closeWouldReset(socket) with no abortive linger and nothing unread: the screen
@@ -167,7 +178,8 @@ struct operation {
 
 static const struct operation operations[] = {
     {"setLinger", op_set_linger},     {"getLinger", op_get_linger}, {"peekSocketError", op_peek},
-    {"inspectSocket", op_inspect},    {"closeWouldReset", op_would_reset}, {"takeSocketError", op_take_error},
+    {"inspectSocket", op_inspect_socket}, {"inspectProbe", op_inspect}, {"closeWouldReset", op_would_reset},
+    {"takeSocketError", op_take_error},
     {"setNoDelay", op_nodelay},       {"peekProbe", op_peek_probe}, {"closeWouldResetProbe", op_would_reset_probe},
     {"closeWouldResetAbortive", op_would_reset_abortive},
 };

@@ -110,3 +110,40 @@ describe('the fast path\'s descriptor cache', () => {
     }
   });
 });
+
+// inspectSocket() keeps a live TCP handle's family the same way (src/inspect-socket.ts): read by
+// the handle's first inspection, then left out of the probe (getsockname(), one syscall of seven).
+describe('the family kept on the handle', () => {
+  async function serverOn(host: string): Promise<net.Server> {
+    const listener = await listen(net.createServer((socket) => socket.on('error', () => {})), host);
+    cleanups.push(() => closeServer(listener));
+    return listener;
+  }
+
+  it('is the family of the socket it was read from, at every later call, IPv4 and IPv6 alike', async () => {
+    const v4 = await serverOn('127.0.0.1');
+    const v6 = await serverOn('::1');
+    const a = net.connect(portOf(v4), '127.0.0.1');
+    const b = net.connect(portOf(v6), '::1');
+    cleanups.push(() => void a.destroy(), () => void b.destroy());
+    await Promise.all([nextEvent(a, 'connect'), nextEvent(b, 'connect')]);
+    const families = new Set<string | null>();
+    // Alternating in one warmed call site: each handle keeps its own, never the other's.
+    for (let i = 0; i < 500; i++) families.add(`${sockclose.inspectSocket(a).family}/${sockclose.inspectSocket(b).family}`);
+    expect([...families]).toEqual(['IPv4/IPv6']);
+  });
+
+  it('follows the handle: a socket that reconnects on the other family reports the new one', async () => {
+    const v4 = await serverOn('127.0.0.1');
+    const v6 = await serverOn('::1');
+    const socket = net.connect(portOf(v4), '127.0.0.1');
+    cleanups.push(() => void socket.destroy());
+    await nextEvent(socket, 'connect');
+    for (let i = 0; i < 200; i++) expect(sockclose.inspectSocket(socket).family).toBe('IPv4');
+    socket.destroy();
+    await nextEvent(socket, 'close');
+    socket.connect(portOf(v6), '::1');
+    await nextEvent(socket, 'connect');
+    for (let i = 0; i < 200; i++) expect(sockclose.inspectSocket(socket).family).toBe('IPv6');
+  });
+});
