@@ -5,8 +5,9 @@
 // Each bundled module keeps its own identity: it gets a real Module whose filename is its own
 // lib/ file, registered in require.cache under that name before it runs. So a module loaded later
 // from its own file (the lingering close, the harness, a test requiring lib/target.js) finds the
-// bundled instance and shares its state (one close-hook registry, one binding), and __dirname,
-// __filename and stack-trace names stay each module's own. A module already in require.cache is
+// bundled instance and shares its state (one close-hook registry, one binding), and __dirname and
+// __filename stay each module's own (stack frames name lib/index.js and its line: V8 compiles the
+// bundle as one script). A module already in require.cache is
 // used as it is. Only modules that loading lib/index.js executes are bundled (found by loading it
 // here); the lazily loaded ones stay separate files, loaded on first use as before.
 //

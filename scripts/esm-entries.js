@@ -1,11 +1,46 @@
 // Writes the ES module entry points next to the compiled CommonJS ones (run after tsc): for each
 // entry, an .mjs that re-exports the CommonJS exports by name, and an .d.mts for its types.
 // Generated from what the CommonJS module really exports, so the two can never drift apart.
+//
+// It also rewrites, in every lib/**/*.d.ts, the default imports of Node built-ins that tsc copies
+// from src/ (`import net from 'node:net'`) as namespace imports (`import * as net from
+// 'node:net'`): @types/node gives these modules no default export, so a default import type-checks
+// only with esModuleInterop (or allowSyntheticDefaultImports). A TypeScript 5 project with
+// `"module": "commonjs"` (moduleResolution node10) and neither flag got 11 errors in sockclose's
+// declarations, or with skipLibCheck none and every socket parameter typed `any`. Only modules
+// whose @types/node declaration has named exports and no default (nor `export =`) are rewritten:
+// for those the two forms name the same types.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const lib = path.resolve(__dirname, '..', 'lib');
+
+/** Node built-ins that @types/node declares with named exports only (no default, no `export =`). */
+const NAMESPACE_ONLY = new Set(['child_process', 'crypto', 'dgram', 'diagnostics_channel', 'dns', 'fs', 'http', 'http2', 'https', 'net', 'os', 'tls', 'url', 'util', 'worker_threads']);
+const DEFAULT_IMPORT = /^import (type )?([A-Za-z_$][\w$]*) from '(node:)?([a-z_0-9]+)';$/gm;
+
+/** `source` (a declaration file) with its default imports of NAMESPACE_ONLY built-ins as namespace imports. */
+function namespaceImports(source) {
+  return source.replace(DEFAULT_IMPORT, (line, type = '', name, scheme = '', module) =>
+    NAMESPACE_ONLY.has(module) ? `import ${type}* as ${name} from '${scheme}${module}';` : line,
+  );
+}
+
+function declarationFiles(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return declarationFiles(file);
+    return /\.d\.[cm]?ts$/.test(entry.name) ? [file] : [];
+  });
+}
+
+for (const file of declarationFiles(lib)) {
+  const source = fs.readFileSync(file, 'utf8');
+  const rewritten = namespaceImports(source);
+  if (rewritten !== source) fs.writeFileSync(file, rewritten);
+}
+
 // Every entry point package.json "exports" names, relative to lib/, without extension.
 const ENTRIES = ['index', 'harness/index', 'audit/preload'];
 

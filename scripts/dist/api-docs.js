@@ -112,14 +112,16 @@ function readModule(file) {
   const declarations = new Map();
   const reexports = [];
   const localExports = [];
-  // `import * as ns from '...'` (type-only or not): where `export import x = ns.y` and
+  // `import * as ns from './…'` (type-only or not): where `export import x = ns.y` and
   // `export declare const x: typeof ns.y` (src/index.ts's data-property and lazy exports) point.
+  // Namespace imports of Node built-ins (`import * as net from 'node:net'`, as
+  // scripts/esm-entries.js writes the declarations' default imports of them) are not followed.
   const namespaces = new Map();
   for (const statement of statements(source)) {
     const text = statement.text;
     let match;
     if ((match = /^import\s+(type\s+)?\*\s+as\s+([\w$]+)\s+from\s*['"]([^'"]+)['"]/.exec(text))) {
-      namespaces.set(match[2], resolveSpecifier(file, match[3]));
+      if (match[3].startsWith('.')) namespaces.set(match[2], resolveSpecifier(file, match[3]));
     } else if (
       (match = /^export\s+import\s+([\w$]+)\s*=\s*([\w$]+)\.([\w$]+)\s*;?$/.exec(text)) ||
       (match = /^export\s+declare\s+const\s+([\w$]+)\s*:\s*typeof\s+([\w$]+)\.([\w$]+)\s*;?$/.exec(text))

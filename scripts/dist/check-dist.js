@@ -7,7 +7,8 @@
 //  3. fresh projects install the tarball with no compiler reachable (PATH = node, npm, sh;
 //     CC/CXX = /bin/false) and use it: CommonJS require, ES module named imports, every exported
 //     subpath, an install with --ignore-scripts, TypeScript (the repository's TypeScript 7 and the
-//     newest TypeScript 5) under moduleResolution nodenext, node16 and bundler;
+//     newest TypeScript 5) under moduleResolution nodenext, node16 and bundler, and TypeScript 5
+//     under node10 ("module": "commonjs", no esModuleInterop);
 //  4. arm64: npm installs the tarball under qemu-user with the official arm64 Node, and the
 //     installed package is exercised on real sockets with every arm64 Node version pinned in
 //     node-versions.json.
@@ -156,7 +157,7 @@ function main() {
         [`TypeScript ${require(path.join(repoRoot, 'node_modules', 'typescript', 'package.json')).version}`, tsc7],
         [`TypeScript ${JSON.parse(fs.readFileSync(path.join(ts.dir, 'node_modules', 'typescript', 'package.json'), 'utf8')).version}`, tsc5],
       ]) {
-        check(`${label}: strict type check under moduleResolution nodenext, node16, bundler`, () => {
+        check(`${label}: strict type check under moduleResolution ${consumers.typeCheckModes(bin).join(', ')}`, () => {
           const timings = consumers.typeCheck(ts.dir, bin, { env, label });
           return Object.entries(timings).map(([mode, seconds]) => `${mode} ${seconds.toFixed(1)} s`).join(', ');
         });

@@ -1,6 +1,6 @@
 // Fresh projects that install the packed tarball with no compiler reachable and use it: from
 // CommonJS, from an ES module (named imports), and from TypeScript type-checking under the
-// moduleResolution modes people use (nodenext, node16, bundler).
+// moduleResolution modes people use (nodenext, node16, bundler; node10 with TypeScript 5).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -112,11 +112,16 @@ function runProgram(consumer, program, { env, node = process.execPath, expectBin
   return JSON.parse(line);
 }
 
-/** The TypeScript settings per moduleResolution mode, and which template files each checks. */
+/**
+ * The TypeScript settings per moduleResolution mode, and which template files each checks.
+ * `upTo`: the newest TypeScript major that has the mode (TypeScript 7 removed node10 and
+ * esModuleInterop off).
+ */
 const TS_MODES = {
   nodenext: { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, files: ['api.mts', 'api-require.cts'] },
   node16: { compilerOptions: { module: 'node16', moduleResolution: 'node16' }, files: ['api.mts', 'api-require.cts'] },
   bundler: { compilerOptions: { module: 'esnext', moduleResolution: 'bundler' }, files: ['api.ts'] },
+  node10: { compilerOptions: { module: 'commonjs', moduleResolution: 'node10' }, files: ['api-node10.ts'], upTo: 5 },
 };
 
 /**
@@ -140,6 +145,17 @@ function writeTypeScriptSources(dir, subpaths) {
   fs.writeFileSync(path.join(dir, 'api.mts'), source);
   fs.writeFileSync(path.join(dir, 'api.ts'), source);
   fs.copyFileSync(path.join(TEMPLATES, 'types', 'api-require.cts.txt'), path.join(dir, 'api-require.cts'));
+  const node10 = fs.readFileSync(path.join(TEMPLATES, 'types', 'api-node10.ts.txt'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'api-node10.ts'), extra ? `${node10}\n${extra}\n` : node10);
+}
+
+/** The TS_MODES the TypeScript whose tsc is at `tscBin` (its package's bin/tsc) has. */
+function typeCheckModes(tscBin) {
+  const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(tscBin), '..', 'package.json'), 'utf8'));
+  const major = Number(version.split('.')[0]);
+  return Object.entries(TS_MODES)
+    .filter(([, { upTo = Infinity }]) => major <= upTo)
+    .map(([mode]) => mode);
 }
 
 /**
@@ -149,7 +165,8 @@ function writeTypeScriptSources(dir, subpaths) {
  */
 function typeCheck(dir, tscBin, { env, label }) {
   const timings = {};
-  for (const [mode, { compilerOptions, files }] of Object.entries(TS_MODES)) {
+  for (const mode of typeCheckModes(tscBin)) {
+    const { compilerOptions, files } = TS_MODES[mode];
     const config = {
       compilerOptions: {
         target: 'es2022',
@@ -184,6 +201,7 @@ module.exports = {
   noCompilerEnv,
   runProgram,
   typeCheck,
+  typeCheckModes,
   typesNodeVersion,
   writeTypeScriptSources,
 };

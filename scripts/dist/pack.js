@@ -14,8 +14,15 @@ const { run } = require('./run.js');
  * the compiled lib/ of the core, lingering close, close audit, cluster guard, harness and CLI
  * (473 KB, TSDoc included): 249 KB packed, 808 KB unpacked. The budget leaves room to grow; what it
  * catches is bloat: a stray folder, a source map, a debug build of the addon.
+ *
+ * Raised on 2026-12-05 when the packed lib/ got the one-file lib/index.js `npm run build:ts` makes
+ * (scripts/bundle-entry.js: 68 KB instead of tsc's 4 KB index.js; the per-module files stay beside
+ * it): with the x64 prebuild (105,208 B) and an arm64 stand-in of the arm64 prebuild's size
+ * (133,832 B), 332,338 B packed and 1,078,515 B unpacked, over the former 320 KiB / 1 MiB
+ * (test/dist/consumer-build.test.ts, whose stand-ins are both cut from an unstripped build:
+ * 337,293 B packed, 1,083,623 B unpacked).
  */
-const BUDGET = { packed: 320 * 1024, unpacked: 1024 * 1024 };
+const BUDGET = { packed: 352 * 1024, unpacked: 1152 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [

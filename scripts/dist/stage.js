@@ -44,13 +44,19 @@ function stageRepository({ root = repoRoot, parent = os.tmpdir(), prefix = 'sock
   return dir;
 }
 
-/** Compiles src/ into the copy's lib/ (tsc, then the generated ES module entries). */
+/**
+ * Compiles src/ into the copy's lib/ as `npm run build:ts` does: tsc, then the generated ES module
+ * entries, then the one-file lib/index.js (scripts/bundle-entry.js). The tarball check:dist
+ * verifies is the one published, so it must hold that bundle: without it require('sockclose')
+ * reads ~18 files instead of one and took 19-20 ms instead of 8.5-10 ms beyond require('net').
+ */
 function buildTypeScript(dir) {
   run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
     cwd: dir,
     timeoutMs: 180_000,
   });
   run(process.execPath, ['scripts/esm-entries.js'], { cwd: dir, timeoutMs: 60_000 });
+  run(process.execPath, ['scripts/bundle-entry.js'], { cwd: dir, timeoutMs: 180_000 });
 }
 
 /** Removes a staged copy (its node_modules is only a link: the shared one is never touched). */
