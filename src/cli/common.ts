@@ -71,6 +71,8 @@ export async function runUntilStopped<R>(
   announce: () => void,
 ): Promise<number> {
   const progress = count === undefined ? null : createProgress({ stream: out.io.stderr, enabled: progressEnabled, label: 'connections' });
+  // Every line on stdout (a connection, a --control answer) first clears the bar from the terminal.
+  if (progress) out.beforeResult = () => progress.clear();
   let seen = 0;
   let stopping = false;
   let onSignal: (signal: string) => void = () => {};

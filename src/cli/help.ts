@@ -28,7 +28,8 @@ Options:
   -h, --help            help (also: sockclose <command> --help)
   -v, --version         the version
 
-Every command takes --json (one JSON object per line on stdout). Progress and notes go to
+demo, serve, proxy and probe take --json (one JSON object per line on stdout; audit passes the
+command's output through untouched, its report goes to stderr or --file). Progress and notes go to
 stderr; progress is drawn only on a terminal unless --progress forces it.
 
 ${EXIT_CODE_HELP}
@@ -118,7 +119,8 @@ Options:
   -s, --send <n>         send n bytes ('x') once connected
       --send-text <text> send this text instead
       --shutdown         send FIN after sending (the reply is still read)
-      --timeout <ms>     give up this long after connecting (default 10000); exit code 4
+      --timeout <ms>     give up this long after connecting (default 10000); exit code 4. Also
+                         the bound on connecting: then exit code 5 (ETIMEDOUT)
   -n, --count <n>        probe n times in a row and summarise (default 1)
       --expect <end>     exit 0 if every run ended so, else 6: fin, rst, fin-rst, timeout,
                          connect-error

@@ -16,10 +16,17 @@ export class Output {
   ) {}
 
   /**
+   * Called before each result is written: a progress bar drawn in place on the terminal clears
+   * itself there, or the result would be printed on the end of the bar's line.
+   */
+  beforeResult: (() => void) | null = null;
+
+  /**
    * A result: `value` as one JSON line with --json, else `human()`'s text. Always written:
    * --quiet is the commands' business (it drops per-connection lines only, in both modes).
    */
   result(value: unknown, human: () => string): void {
+    this.beforeResult?.();
     if (this.json) this.io.stdout.write(`${JSON.stringify(value)}\n`);
     else this.io.stdout.write(`${human()}\n`);
   }

@@ -13,6 +13,11 @@ export interface ProgressOptions {
 /** A progress indicator; every method is a no-op when disabled. */
 export interface Progress {
   update(done: number, total: number): void;
+  /**
+   * Erases the line drawn on a terminal, so that a result can be printed on a line of its own
+   * (stdout and stderr are the same terminal); the next update() draws it again.
+   */
+  clear(): void;
   /** Clears the line (terminal) once the run is over. */
   finish(): void;
 }
@@ -24,7 +29,7 @@ const REDRAW_MS = 80;
 /** Creates the indicator for one run. */
 export function createProgress({ stream, enabled, label }: ProgressOptions): Progress {
   const tty = stream.isTTY === true;
-  if (!(enabled ?? tty)) return { update() {}, finish() {} };
+  if (!(enabled ?? tty)) return { update() {}, clear() {}, finish() {} };
   let lastDraw = 0;
   let lastTenth = -1;
   let drawn = false;
@@ -44,8 +49,16 @@ export function createProgress({ stream, enabled, label }: ProgressOptions): Pro
         stream.write(`${label}: ${done}/${total}\n`);
       }
     },
+    clear() {
+      if (!(tty && drawn)) return;
+      stream.write('\r\x1b[2K');
+      drawn = false;
+      // Redrawn at the next update, however soon: a cleared bar is no bar.
+      lastDraw = 0;
+    },
     finish() {
       if (tty && drawn) stream.write('\r\x1b[2K');
+      drawn = false;
     },
   };
 }

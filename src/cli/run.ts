@@ -50,6 +50,14 @@ async function run(name: string, args: string[], io: Io): Promise<number> {
     io.stderr.write(`sockclose: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})\nTry 'sockclose --help'.\n`);
     return ExitCode.USAGE;
   }
+  return runCommand(name, command, args, io);
+}
+
+/**
+ * Runs one command as `sockclose <name>` would: a usage error is its message and exit code 2, an
+ * unexpected failure exit code 1. Never throws. (`npm run demo` runs the demo command through it.)
+ */
+export async function runCommand(name: string, command: Command, args: string[], io: Io): Promise<number> {
   try {
     return await command(args, io);
   } catch (error) {

@@ -1,38 +1,18 @@
-// `npm run demo` (node lib/demo/main.js [--runs N] [--progress | --no-progress]): the table on
-// stdout; progress on stderr, drawn only on a terminal unless forced, as `sockclose demo` does;
-// exit code 0 when the lingering close lost nothing, 1 when it did, 2 for a bad argument.
-import { createProgress } from '../cli/progress.js';
-import { formatDemo, runDemo } from './index.js';
+// `npm run demo` (node lib/demo/main.js [--runs N] [--json] [--progress | --no-progress]): the
+// demo as `sockclose demo` runs it, with the same options, messages and help (--help): the table
+// on stdout, progress on stderr (drawn only on a terminal unless forced). Exit code 0 when the
+// lingering close lost nothing, 1 when it did or when the demo cannot run here (no native binary:
+// one line says why), 2 for a bad argument, 130 when interrupted (^C).
+import { demo } from '../cli/commands/demo.js';
+import { runCommand } from '../cli/run.js';
+import { handleClosedPipes } from '../cli/streams.js';
 
-function runsArgument(argv: readonly string[]): number | undefined {
-  const index = argv.indexOf('--runs');
-  return index >= 0 ? Number(argv[index + 1]) : undefined;
-}
+// `npm run demo | head -3`, or a closed stderr under the progress: as the sockclose command.
+handleClosedPipes();
 
-/** --progress / --no-progress: forced on or off; neither: only on a terminal. */
-function progressArgument(argv: readonly string[]): boolean | undefined {
-  if (argv.includes('--no-progress')) return false;
-  return argv.includes('--progress') ? true : undefined;
-}
-
-async function main(): Promise<number> {
-  const runs = runsArgument(process.argv);
-  const progress = createProgress({ stream: process.stderr, enabled: progressArgument(process.argv), label: 'connections' });
-  const update = (done: number, total: number) => progress.update(done, total);
-  const options = runs === undefined ? { progress: update } : { runs, progress: update };
-  let report;
-  try {
-    report = await runDemo(options);
-  } catch (error) {
-    process.stderr.write(`sockclose demo: ${(error as Error).message}\n`);
-    return 2;
-  } finally {
-    progress.finish();
-  }
-  process.stdout.write(`${formatDemo(report)}\n`);
-  return report.modes.find((result) => result.mode === 'lingering')!.failures === 0 ? 0 : 1;
-}
-
-void main().then((code) => {
+const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+void runCommand('demo', (args, streams) => demo(args, streams, { progressLabel: 'connections', failOnLoss: true }), process.argv.slice(2), io).then((code) => {
   process.exitCode = code;
+  // Exit once the output is out: an interrupted demo leaves its servers behind.
+  process.stdout.write('', () => process.exit(code));
 });

@@ -161,7 +161,11 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
       throw invalidArgType('changes.attributes', 'of type object', changed, this.updateToxic);
     }
     const attributes: Record<string, unknown> = { ...old.attributes };
-    for (const [key, value] of Object.entries(changed ?? {})) if (value !== undefined) attributes[key] = value;
+    // Defined, not assigned: an own '__proto__' attribute (from JSON, or the CLI's `update`) must
+    // stay a name resolveToxic() refuses, not replace the object's prototype.
+    for (const [key, value] of Object.entries(changed ?? {})) {
+      if (value !== undefined) Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+    }
     const toxic = resolveToxic({ type: old.type, name: old.name, stream: old.stream, toxicity, attributes }, this.updateToxic);
     this.list[index] = toxic;
     for (const link of this.connections) {

@@ -36,7 +36,10 @@ export interface ProbeResult {
   outcome: ProbeOutcome;
   /** Bytes received from the peer before the end. */
   received: number;
-  /** Bytes this side sent. */
+  /**
+   * Bytes this side handed to the kernel: Node's `bytesWritten` less what Node still held when the
+   * connection closed (those never left). Of these, `observation.bytes.acked` were acknowledged.
+   */
   sent: number;
   /** The connect error's code ('ECONNREFUSED', 'ETIMEDOUT', …), for outcome 'connect-error'. */
   connectError: string | null;
@@ -131,7 +134,7 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
     port: endpoint.port,
     outcome,
     received: socket.bytesRead,
-    sent: socket.bytesWritten,
+    sent: socket.bytesWritten - observation.bytes.queuedAtClose,
     connectError,
     connectMs,
     firstByteMs,

@@ -232,3 +232,17 @@ describe('payload sizes one Buffer cannot hold', () => {
     expect(server.activeConnections).toBe(0);
   });
 });
+
+describe('probe: what it says it sent', () => {
+  it('counts what left for the kernel, not what Node still held when the connection closed', async () => {
+    // A peer that never reads: the kernel's buffers fill, and most of 64 MiB stays in Node's queue.
+    const server = cleanup.add(await createFaultServer({ behavior: 'stall' }));
+    const send = 64 * MiB;
+    const r = await probe('127.0.0.1', server.port, { send, timeoutMs: 500 });
+    expect(r.outcome).toBe('timeout');
+    expect(r.observation.bytes.queuedAtClose).toBeGreaterThan(0);
+    expect(r.sent).toBe(r.observation.bytes.sent - r.observation.bytes.queuedAtClose);
+    expect(r.sent).toBeLessThan(send);
+    expect(r.sent).toBeGreaterThanOrEqual(r.observation.bytes.acked ?? 0);
+  });
+});

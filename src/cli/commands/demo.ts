@@ -8,8 +8,16 @@ import { DEMO_HELP } from '../help.js';
 import { Output, type Io } from '../output.js';
 import { createProgress } from '../progress.js';
 
+/** How `npm run demo` (src/demo/main.ts) differs from `sockclose demo`. */
+export interface DemoCommandOptions {
+  /** The progress line's label (default 'demo'). */
+  progressLabel?: string;
+  /** Exit 1 when the lingering close lost data or ended with RST (default: 0 once the demo ran). */
+  failOnLoss?: boolean;
+}
+
 /** Runs `sockclose demo`; resolves with the exit code (0 once the demo has run). */
-export async function demo(args: string[], io: Io): Promise<number> {
+export async function demo(args: string[], io: Io, options: DemoCommandOptions = {}): Promise<number> {
   const { values } = parse(args, { ...COMMON_FLAGS, runs: { type: 'string', short: 'r' } }, false);
   if (values.help) {
     io.stdout.write(DEMO_HELP);
@@ -25,7 +33,7 @@ export async function demo(args: string[], io: Io): Promise<number> {
     return ExitCode.ERROR;
   }
   const out = new Output(io, values.json === true);
-  const progress = createProgress({ stream: io.stderr, enabled: progressFlag(values), label: 'demo' });
+  const progress = createProgress({ stream: io.stderr, enabled: progressFlag(values), label: options.progressLabel ?? 'demo' });
 
   // The demo cannot be cut short cleanly; on SIGINT the CLI exits at once (its sockets go with it).
   let onSigint: () => void = () => {};
@@ -44,7 +52,8 @@ export async function demo(args: string[], io: Io): Promise<number> {
       return ExitCode.INTERRUPTED;
     }
     out.result(report satisfies DemoReport, () => formatDemo(report));
-    return ExitCode.OK;
+    const lingering = report.modes.find((result) => result.mode === 'lingering');
+    return options.failOnLoss === true && lingering !== undefined && lingering.failures > 0 ? ExitCode.ERROR : ExitCode.OK;
   } finally {
     process.off('SIGINT', onSigint);
   }

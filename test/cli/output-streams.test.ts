@@ -1,0 +1,128 @@
+// Output under adverse conditions: a stderr whose reader went away must not cost the result or
+// the exit code; a progress bar drawn on a terminal must not swallow the start of result lines;
+// --control answers come in the order the commands were given.
+import { execFileSync, spawn } from 'node:child_process';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { cli, MAIN, stoppedAfterEach } from './cli.js';
+import { root } from '../helpers/sockclose.js';
+import { within } from '../helpers/wait.js';
+
+const running = stoppedAfterEach();
+
+async function start(args: string[]) {
+  const proc = cli([...args, '--json']);
+  running.push(proc);
+  const listening = await proc.json<{ event: string; host: string; port: number }>();
+  expect(listening.event).toBe('listening');
+  return { proc, address: `${listening.host}:${listening.port}` };
+}
+
+/** Runs the CLI (or `script`) with stdout collected and stderr's pipe closed by this side at once. */
+function runWithStderrClosed(args: string[], script = MAIN): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Nobody reads stderr any more: the child's first write to it fails with EPIPE.
+  child.stderr.destroy();
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  return within(
+    new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout }))),
+    30_000,
+    `sockclose ${args.join(' ')} to exit`,
+  );
+}
+
+/** What a terminal shows of one line: '\r' returns to column 0, ESC[2K erases the line. */
+function visible(line: string): string {
+  let cells: string[] = [];
+  let column = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (line.startsWith('\x1b[2K', i)) {
+      cells = [];
+      i += 3;
+    } else if (line[i] === '\r') column = 0;
+    else cells[column++] = line[i]!;
+  }
+  return cells.map((cell) => cell ?? ' ').join('');
+}
+
+function hasScript(): boolean {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('sockclose: stderr closed under it', () => {
+  it('probe --count --progress with nobody reading stderr: the summary on stdout and the exit code of the runs, no crash', async () => {
+    const { address } = await start(['serve', '--behavior', 'reset-after-bytes', '--bytes', '100', '--await-request', '--quiet']);
+    const seen = await runWithStderrClosed(['probe', address, '--send', '1', '--count', '5', '--progress', '--json']);
+    expect(seen.signal).toBe(null);
+    expect(seen.code, seen.stdout).toBe(3);
+    expect(JSON.parse(seen.stdout)).toMatchObject({ runs: 5, outcomes: { rst: 5 } });
+  });
+
+  it('npm run demo --progress with nobody reading stderr: the report on stdout, exit 0', async () => {
+    const seen = await runWithStderrClosed(['--runs', '3', '--progress'], path.join(root, 'lib', 'demo', 'main.js'));
+    expect(seen.signal).toBe(null);
+    expect(seen.code, seen.stdout).toBe(0);
+    expect(seen.stdout).toMatch(/^lingering close\s.*FIN 3\/3/m);
+  });
+});
+
+describe('sockclose proxy --control: answers in the order of the commands', () => {
+  it('down, list, up, list written at once: four answers in that order, each seeing the state the one before left', async () => {
+    const upstream = await start(['serve', '--behavior', 'echo', '--quiet']);
+    const { proc } = await start(['proxy', '--upstream', upstream.address, '--control']);
+    proc.child.stdin.write('down\nlist\nup\nlist\n');
+    const answers: Array<{ event: string; ok: boolean; message: string; enabled: boolean }> = [];
+    for (let i = 0; i < 4; i++) answers.push(await proc.json());
+    expect(answers.map(({ message, enabled }) => [message.split(':')[0], enabled])).toEqual([
+      ['down', false],
+      ['no toxics', false],
+      ['up', true],
+      ['no toxics', true],
+    ]);
+  });
+});
+
+describe.skipIf(!hasScript())('sockclose serve --count on a terminal (script(1) gives it one)', () => {
+  it('each connection line starts on a clean line: the progress bar is erased first, not left in front of it', async () => {
+    const command = [process.execPath, MAIN, 'serve', '--behavior', 'close', '--count', '3', '--json'].map((word) => `'${word}'`).join(' ');
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      const lines: string[] = [];
+      const waiting: Array<(line: string) => void> = [];
+      // Lines end at '\n' only (readline would also cut at the bar's '\r').
+      let pending = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (pending + chunk).split('\n');
+        pending = parts.pop()!;
+        for (const line of parts) {
+          const next = waiting.shift();
+          if (next) next(line);
+          else lines.push(line);
+        }
+      });
+      const nextLine = () => within(new Promise<string>((resolve) => (lines.length ? resolve(lines.shift()!) : waiting.push(resolve))), 10_000, 'a line on the terminal');
+      const listening = JSON.parse(visible(await nextLine())) as { host: string; port: number };
+      const shown: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const probe = cli(['probe', `${listening.host}:${listening.port}`]);
+        expect((await probe.exit()).code).toBe(0);
+        shown.push(visible(await nextLine()));
+      }
+      // Every connection line as the terminal shows it: the JSON object alone.
+      for (const line of shown) expect(() => JSON.parse(line), JSON.stringify(line)).not.toThrow();
+      expect(shown.map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['connection', 'connection', 'connection']);
+      expect(JSON.parse(visible(await nextLine()))).toMatchObject({ event: 'closed', reason: 'count', connections: 3 });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await within(new Promise((resolve) => (child.exitCode === null ? child.on('close', resolve) : resolve(null))), 10_000, 'script to exit');
+    }
+  });
+});

@@ -1,0 +1,47 @@
+// A proxy whose --upstream is its own --listen address would connect to itself for every
+// connection, and again for each of those (thousands of descriptors a second): refused, exit 2.
+import net from 'node:net';
+
+import { describe, expect, it } from 'vitest';
+
+import { cli, stoppedAfterEach } from './cli.js';
+import { nextEvent } from '../helpers/wait.js';
+
+const running = stoppedAfterEach();
+
+/** A port that was free a moment ago (nothing is connected to it in these tests). */
+async function freePort(): Promise<number> {
+  const listener = net.createServer().listen(0, '127.0.0.1');
+  await nextEvent(listener, 'listening');
+  const { port } = listener.address() as net.AddressInfo;
+  await new Promise((resolve) => listener.close(resolve));
+  return port;
+}
+
+describe('sockclose proxy: --upstream the proxy itself', () => {
+  it.each([
+    ['127.0.0.1:P', '127.0.0.1:P'],
+    ['localhost:P', '127.0.0.1:P'],
+    ['127.0.0.1:P', '0.0.0.0:P'],
+    ['P', 'P'],
+  ])('--upstream %s --listen %s: exit 2 saying why, nothing listened', async (upstream, listen) => {
+    const port = String(await freePort());
+    const proc = cli(['proxy', '--upstream', upstream.replace('P', port), '--listen', listen.replace('P', port)]);
+    running.push(proc);
+    const { code, stdout, stderr } = await proc.exit(5000);
+    expect(code, stdout).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain("is the proxy's own --listen address");
+  });
+
+  it('another port, or another loopback address on the same port, is not a loop', async () => {
+    const port = await freePort();
+    for (const upstream of [`127.0.0.1:${port + 1 > 65535 ? port - 1 : port + 1}`, `127.0.0.2:${port}`]) {
+      const proc = cli(['proxy', '--upstream', upstream, '--listen', `127.0.0.1:${port}`, '--json']);
+      running.push(proc);
+      expect(await proc.json()).toMatchObject({ event: 'listening', port });
+      proc.child.kill('SIGTERM');
+      expect((await proc.exit()).code).toBe(0);
+    }
+  });
+});
