@@ -34,7 +34,11 @@ export type ClusterSetting = 'cluster.schedulingPolicy' | 'NODE_CLUSTER_SCHED_PO
 export interface ClusterSettingReport {
   /** Which setting: the primary's scheduling policy, or the environment variable children inherit. */
   readonly setting: ClusterSetting;
-  /** `'rr'` or `'none'` (the names NODE_CLUSTER_SCHED_POLICY uses); null for an unset variable. */
+  /**
+   * `'rr'` or `'none'` (the names NODE_CLUSTER_SCHED_POLICY uses); null for an unset variable. Any
+   * other value is given as it was found, as a string (a policy number Node does not define,
+   * `'undefined'` where other code deleted the property; the variable's own text).
+   */
   readonly before: string | null;
   /** Its value once protectCluster() returned, in the same terms as `before`. */
   readonly after: string | null;
