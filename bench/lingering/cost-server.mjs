@@ -1,9 +1,11 @@
 // The server bench:linger-cost measures: an http server answering every request with a short body
 // and `Connection: close`, plain (argv[2] = 'plain') or under enableLingeringClose() ('lingering',
 // idle timeout argv[3] ms). Prints its port; answers on stdin:
-//   "look"   -> {"cpuMicros", "heapUsed", "lingering"}: a full GC, then the heap; cpuMicros is the
-//               process's CPU time less what the looks' own GCs took;
-//   "count"  -> {"cpuMicros", "lingering"}: no GC;
+//   "look"   -> {"cpuMicros", "heapUsed", "lingering", "ended", "idleTimeouts"}: a full GC, then the
+//               heap; cpuMicros is the process's CPU time less what the looks' own GCs took;
+//   "count"  -> {"cpuMicros", "lingering", "ended", "idleTimeouts"}: no GC;
+// ended: lingering closes ended so far (every reason), idleTimeouts: those the idle timeout ended
+// (both 0 when plain), so that the bench can check its lingering server really lingered.
 // exits when stdin closes. Run with --expose-gc.
 import http from 'node:http';
 import readline from 'node:readline';
@@ -29,9 +31,12 @@ const cpuNow = () => {
 };
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
-  const lingering = control ? control.stats().lingering : 0;
+  const stats = control ? control.stats() : null;
+  const lingering = stats ? stats.lingering : 0;
+  const ended = stats ? Object.values(stats.reasons).reduce((sum, count) => sum + count, 0) : 0;
+  const idleTimeouts = stats ? stats.reasons['idle-timeout'] : 0;
   if (command === 'count') {
-    process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, lingering })}\n`);
+    process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, lingering, ended, idleTimeouts })}\n`);
   } else if (command === 'look') {
     const before = cpuNow();
     globalThis.gc();
@@ -40,7 +45,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
     // The CPU time before this look's GC, less every earlier look's.
     const cpuMicros = before - gcMicros;
     gcMicros += cpuNow() - before;
-    process.stdout.write(`${JSON.stringify({ cpuMicros, heapUsed, lingering })}\n`);
+    process.stdout.write(`${JSON.stringify({ cpuMicros, heapUsed, lingering, ended, idleTimeouts })}\n`);
   }
 });
 process.stdin.on('end', () => process.exit(0));

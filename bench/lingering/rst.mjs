@@ -4,7 +4,8 @@
 // Scenario × server mode (plain Node / lingering close) × judge (Node's own client / a kernel-level
 // Python client), N attempts per cell (default 200; `--runs N` or BENCH_RST_RUNS=N). Each cell
 // counts clean / ECONNRESET / EPIPE / truncated / no response. Exits 1 if any lingering-close
-// attempt was not clean.
+// attempt was not clean, or if the lingering servers' counters show fewer lingering closes than
+// attempts (a scenario plain Node also passes would otherwise pass without any lingering).
 //
 //   node bench/lingering/rst.mjs [--runs 200] [--only seed004,413-4MB,...] [--json-out file]
 // --json-out: also writes {"passed": lingering cells with 0 failures, "failed": the others, ...}
@@ -44,19 +45,39 @@ const SCENARIOS = [
 const only = flag('--only')?.split(',');
 const scenarios = only ? SCENARIOS.filter((scenario) => only.includes(scenario.id)) : SCENARIOS;
 
-/** A line-oriented child process: send a line, read the next line. */
+/**
+ * A line-oriented child process: send a line, read the next line. A child that exits, or cannot be
+ * started, fails every read still waiting and every later one: a crashed judge or server ends the
+ * bench with its name instead of leaving it waiting for a line that never comes.
+ */
 function lineChild(command, args) {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = [];
   const waiters = [];
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+  let gone = null;
+  const fail = (error) => {
+    gone ??= error;
+    for (const { reject } of waiters.splice(0)) reject(gone);
+  };
+  child.on('error', (error) => fail(new Error(`bench:rst: ${command} could not run: ${error.message}`)));
+  child.stdin.on('error', () => {}); // EPIPE once it is gone: reported by the read that follows
+  const output = readline.createInterface({ input: child.stdout });
+  output.on('line', (line) => {
     const waiter = waiters.shift();
-    if (waiter) waiter(line);
+    if (waiter) waiter.resolve(line);
     else lines.push(line);
   });
+  // stdout ends after the child's last line has been delivered; then say how it ended.
+  const name = path.basename(args.at(-1) ?? command);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+  output.on('close', () => void exited.then((how) => fail(new Error(`bench:rst: ${name} exited (${how}) before answering`))));
   return {
     child,
-    next: () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((resolve) => waiters.push(resolve))),
+    next: () => {
+      if (lines.length) return Promise.resolve(lines.shift());
+      if (gone) return Promise.reject(gone);
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
     send: (line) => child.stdin.write(`${line}\n`),
     close: () => child.stdin.end(),
   };
@@ -208,15 +229,30 @@ for (const [name, value] of Object.entries(stats)) {
 }
 const lingeringRows = rows.filter((row) => row.mode === 'lingering');
 const failures = lingeringRows.reduce((sum, row) => sum + runs - row.cells.clean, 0);
+const unlingered = new Set();
+let notLingered = 0;
+// The lingering rows prove something only if their connections were closed by the lingering close:
+// each attempt on a lingering server is one connection the server closes, so each must have
+// lingered (a scenario plain Node also passes would pass with no lingering at all).
+for (const [name, value] of Object.entries(stats)) {
+  const attempts = scenarios.filter((scenario) => scenario.server === name).length * 2 * runs;
+  const lingered = Object.values(value.reasons).reduce((sum, count) => sum + count, 0) + value.lingering;
+  if (lingered < attempts) {
+    console.log(`lingering ${name} server: only ${lingered} of its ${attempts} connections lingered: its rows do not measure the lingering close`);
+    notLingered += attempts - lingered;
+    unlingered.add(name);
+  }
+}
 const runtime = (performance.now() - started) / 1000;
-console.log(`\nlingering close: ${failures} failure(s) in ${lingeringRows.length * runs} attempts`);
+console.log(`\nlingering close: ${failures} failure(s) in ${lingeringRows.length * runs} attempts${notLingered ? `; ${notLingered} of them not closed by the lingering close (failed)` : ''}`);
 console.log(`runtime: ${runtime.toFixed(1)} s`);
 const jsonOut = flag('--json-out');
 if (jsonOut) {
-  const failedCells = lingeringRows.filter((row) => row.cells.clean !== runs).length;
+  const serverOf = (row) => scenarios.find((scenario) => scenario.label === row.scenario).server;
+  const failedCells = lingeringRows.filter((row) => row.cells.clean !== runs || unlingered.has(serverOf(row))).length;
   writeFileSync(
     jsonOut,
     `${JSON.stringify({ passed: lingeringRows.length - failedCells, failed: failedCells, runs, runtimeSeconds: Number(runtime.toFixed(1)), rows: rows.map(({ example, ...row }) => row) })}\n`,
   );
 }
-process.exit(failures === 0 ? 0 : 1);
+process.exit(failures === 0 && notLingered === 0 ? 0 : 1);
