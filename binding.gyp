@@ -20,7 +20,7 @@
         "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags": ["-fvisibility=hidden"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
@@ -36,6 +36,9 @@
         # The lingerer's event mechanism (native/poller.h): epoll of our own on Linux, libuv's
         # uv_poll_t everywhere else.
         ["OS=='linux'", {"sources": ["native/sys_linux.cc"]}],
+        # Node's common.gypi gives -pthread (and -fno-exceptions -fno-rtti, listed above) to Linux,
+        # FreeBSD, OpenBSD, AIX and IBM i, not to NetBSD.
+        ["OS=='netbsd'", {"cflags": ["-pthread"], "ldflags": ["-pthread"]}],
         ["OS=='linux' and sockclose_poller=='epoll'", {"sources": ["native/poller_epoll.cc"]}],
         ["OS!='win' and (OS!='linux' or sockclose_poller=='uv')", {"sources": ["native/poller_uv.cc"]}],
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {
@@ -53,6 +56,10 @@
           "defines": ["_ALL_SOURCE"],
           "cflags!": ["-fvisibility=hidden"]
         }],
+        # Any other Unix (gyp's solaris for illumos and Solaris, android, ...): no native/sys_*.cc
+        # layer, so a binary would link with the sys::platform functions undefined and end the
+        # process at its first call; build nothing (JavaScript-only mode), as CMakeLists.txt refuses.
+        ["OS not in ('linux', 'mac', 'freebsd', 'openbsd', 'netbsd', 'aix', 'os400', 'win')", {"type": "none", "sources!": ["native/addon.cc", "native/handed_out.cc", "native/lingerer.cc", "native/lingerer_api.cc", "native/sys_posix.cc", "native/poller_uv.cc"]}],
         # Windows: Node exposes no socket descriptors, so there is nothing to build.
         ["OS=='win'", {"type": "none", "sources!": ["native/addon.cc", "native/handed_out.cc", "native/lingerer.cc", "native/lingerer_api.cc", "native/sys_posix.cc"]}]
       ]

@@ -10,10 +10,11 @@
 // no sanitizer report was found, else {"passed": 0, "failed": 1} (for CI's tally, which would
 // otherwise see only the tests).
 //
-// First a self-test proves the chain can fail: a copy of the addon with one deliberate heap
-// overflow (in a static initializer added to the copy: it does not depend on the sources' text)
-// is built with the same flags and loaded under the same environment; the run stops unless a
-// sanitizer reports it.
+// First a self-test proves the chain can fail: a copy of the addon with deliberate errors (in a
+// static initializer added to the copy: it does not depend on the sources' text) is built with the
+// same flags and loaded twice under the same environment, once with a heap overflow only ASan can
+// see, once with a signed overflow only UBSan checks; the run stops unless each sanitizer reports
+// its own.
 //
 // Zero reports or it fails: every sanitizer report aborts the process that hit it
 // (halt_on_error, -fno-sanitize-recover=all) and is also written to a log file per process
@@ -69,19 +70,40 @@ function build(dir = root, stdio = 'inherit') {
 }
 
 const INJECTED_BUG = `
-// sockclose ASan self-test: a deliberate heap overflow when the binary loads.
+// sockclose sanitizer self-test: one deliberate error when the binary loads, chosen by
+// SOCKCLOSE_SANITIZER_SELF_TEST ("address" or "undefined"; unset: none).
+#include <climits>
+#include <cstdlib>
 namespace {
-int Overflow() {
-  volatile char* bytes = new char[8];
-  bytes[8] = 1;
-  delete[] bytes;
-  return 0;
+int SanitizerSelfTest() {
+  const char* which = std::getenv("SOCKCLOSE_SANITIZER_SELF_TEST");
+  if (which == nullptr) return 0;
+  volatile int size = 8;
+  if (which[0] == 'a') {
+    // A heap overflow only ASan sees: with a size the compiler cannot know, UBSan's object-size
+    // check has nothing to compare with (with new char[8], it reported the overflow first).
+    volatile char* bytes = new char[size];
+    bytes[size] = 1;
+    delete[] bytes;
+  } else if (which[0] == 'u') {
+    // A signed overflow, which only UBSan checks.
+    volatile int big = INT_MAX;
+    size = big + 1;
+  }
+  return size;
 }
-const int kOverflowed = Overflow();
+const int kSelfTest = SanitizerSelfTest();
 }  // namespace
 `;
 
-/** Builds a copy of the addon with a deliberate overflow and checks that ASan reports it. */
+// Each sanitizer must report its own deliberate error: a report from the other one (UBSan's
+// object-size check used to catch the heap overflow before ASan did) proves nothing about this one.
+const SELF_TESTS = [
+  { which: 'address', expected: /ERROR: AddressSanitizer: heap-buffer-overflow/ },
+  { which: 'undefined', expected: /runtime error: signed integer overflow/ },
+];
+
+/** Builds a copy of the addon with deliberate errors and checks that each sanitizer reports its own. */
 function selfTest(env) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-asan-selftest-'));
   try {
@@ -89,28 +111,32 @@ function selfTest(env) {
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
     fs.appendFileSync(path.join(dir, 'native', 'sys_posix.cc'), INJECTED_BUG);
     const broken = build(dir, 'ignore');
-    const logDir = path.join(dir, 'logs');
-    fs.mkdirSync(logDir);
-    const child = require('node:child_process').spawnSync(
-      process.execPath,
-      ['-e', `require(${JSON.stringify(path.join(root, 'lib', 'index.js'))}).capabilities()`],
-      {
-        env: {
-          ...env,
-          SOCKCLOSE_BINARY: broken,
-          ASAN_OPTIONS: env.ASAN_OPTIONS.replace(/log_path=[^:]*/, `log_path=${logDir}/asan`),
-          UBSAN_OPTIONS: env.UBSAN_OPTIONS.replace(/log_path=[^:]*/, `log_path=${logDir}/ubsan`),
+    for (const { which, expected } of SELF_TESTS) {
+      const logDir = path.join(dir, `logs-${which}`);
+      fs.mkdirSync(logDir);
+      const child = require('node:child_process').spawnSync(
+        process.execPath,
+        ['-e', `require(${JSON.stringify(path.join(root, 'lib', 'index.js'))}).capabilities()`],
+        {
+          env: {
+            ...env,
+            SOCKCLOSE_BINARY: broken,
+            SOCKCLOSE_SANITIZER_SELF_TEST: which,
+            ASAN_OPTIONS: env.ASAN_OPTIONS.replace(/log_path=[^:]*/, `log_path=${logDir}/asan`),
+            UBSAN_OPTIONS: env.UBSAN_OPTIONS.replace(/log_path=[^:]*/, `log_path=${logDir}/ubsan`),
+          },
+          encoding: 'utf8',
         },
-        encoding: 'utf8',
-      },
-    );
-    const logs = fs.readdirSync(logDir).map((name) => fs.readFileSync(path.join(logDir, name), 'utf8')).join('\n');
-    // UBSan's object-size check may see it before ASan does; either report is the chain working.
-    const report = /ERROR: AddressSanitizer: [a-z-]+|runtime error: [^\n]*|SUMMARY: \w+Sanitizer: [^\n]*/.exec(`${logs}\n${child.stderr}`);
-    if (child.status === 0 || !report) {
-      throw new Error(`self-test failed: a deliberate overflow went unreported (exit ${child.status}): ${logs.slice(0, 2000)}${child.stderr.slice(0, 2000)}`);
+      );
+      const logs = fs.readdirSync(logDir).map((name) => fs.readFileSync(path.join(logDir, name), 'utf8')).join('\n');
+      const report = expected.exec(`${logs}\n${child.stderr}`);
+      if (child.status === 0 || !report) {
+        throw new Error(
+          `self-test failed: the deliberate ${which} error went unreported by its sanitizer (exit ${child.status}; wanted ${expected}): ${logs.slice(0, 2000)}${child.stderr.slice(0, 2000)}`,
+        );
+      }
+      step(`self-test (${which}): the deliberate error was reported ("${report[0]}") and the process exited with ${child.status}`);
     }
-    step(`self-test: the deliberate overflow was reported ("${report[0]}") and the process exited with ${child.status}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
