@@ -110,21 +110,9 @@ static void op_peek_probe(long i) {
   poll_once();
 }
 
-// inspectSocket(fd): Probe(every field), in sys_posix.cc's order, after the describe probe
-// (":fd"); getsockname() gives the family.
-static void op_inspect(long i) {
-  (void)i;
-  get_linger();
-  tcp_info();
-  poll_once();
-  queue_ioctl(SIOCINQ);
-  queue_ioctl(SIOCOUTQ);
-  queue_ioctl(SIOCOUTQNSD);
-  sockname();
-}
-
-// inspectSocket(socket), from its second call on: no describe (a Node socket's handle already says
-// it is a stream socket) and no getsockname() (the handle keeps the family its first call read).
+// inspectSocket(socket), from its second call on: Probe() in sys_posix.cc's order, without the
+// describe probe (a Node socket's handle already says it is a stream socket) and without
+// getsockname() (the handle keeps the family its first call read).
 static void op_inspect_socket(long i) {
   (void)i;
   get_linger();
@@ -133,6 +121,12 @@ static void op_inspect_socket(long i) {
   queue_ioctl(SIOCINQ);
   queue_ioctl(SIOCOUTQ);
   queue_ioctl(SIOCOUTQNSD);
+}
+
+// inspectSocket(fd): every field, after the describe probe (":fd"); getsockname() gives the family.
+static void op_inspect(long i) {
+  op_inspect_socket(i);
+  sockname();
 }
 
 // closeWouldReset(socket) with no abortive linger and nothing unread: the screen

@@ -3,7 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 
 import { root } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
@@ -101,4 +101,16 @@ export function stoppedAfterEach(): Cli[] {
     }
   });
   return running;
+}
+
+/**
+ * Starts a long-running command (serve, proxy) with --json, stopped after the test like the others
+ * on `running`; resolves with it and the address from its first line, `{"event":"listening",…}`.
+ */
+export async function startListening(running: Cli[], args: string[]) {
+  const proc = cli([...args, '--json']);
+  running.push(proc);
+  const listening = await proc.json<{ event: string; host: string; port: number }>();
+  expect(listening.event).toBe('listening');
+  return { proc, address: `${listening.host}:${listening.port}`, listening };
 }

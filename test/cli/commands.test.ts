@@ -7,20 +7,13 @@ import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { cli, run, stoppedAfterEach } from './cli.js';
+import { cli, run, startListening, stoppedAfterEach } from './cli.js';
 import { root } from '../helpers/sockclose.js';
 import { nextEvent } from '../helpers/wait.js';
 
 const running = stoppedAfterEach();
 
-/** Starts a long-running command and returns it with the address from its first JSON line. */
-async function start(args: string[]) {
-  const proc = cli([...args, '--json']);
-  running.push(proc);
-  const listening = await proc.json<{ event: string; host: string; port: number }>();
-  expect(listening.event).toBe('listening');
-  return { proc, address: `${listening.host}:${listening.port}`, listening };
-}
+const start = (args: string[]) => startListening(running, args);
 
 describe('sockclose serve + probe', () => {
   it('a reset is exit code 3, with the JSON verdict; serve reports the connection and stops after --count', async () => {

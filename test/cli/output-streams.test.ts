@@ -6,19 +6,13 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { cli, MAIN, stoppedAfterEach } from './cli.js';
+import { MAIN, cli, startListening, stoppedAfterEach } from './cli.js';
 import { root } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
 
 const running = stoppedAfterEach();
 
-async function start(args: string[]) {
-  const proc = cli([...args, '--json']);
-  running.push(proc);
-  const listening = await proc.json<{ event: string; host: string; port: number }>();
-  expect(listening.event).toBe('listening');
-  return { proc, address: `${listening.host}:${listening.port}` };
-}
+const start = (args: string[]) => startListening(running, args);
 
 /** Runs the CLI (or `script`) with stdout collected and stderr's pipe closed by this side at once. */
 function runWithStderrClosed(args: string[], script = MAIN): Promise<{ code: number | null; signal: string | null; stdout: string }> {
