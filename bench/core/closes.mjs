@@ -73,6 +73,15 @@ async function settledStates(port, peerPorts) {
   }
 }
 
+/** `promise`, or a rejection naming `what` once `ms` has passed: a batch that stalls ends the run loudly. */
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`bench closes: ${what} took over ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function request(child, message, reply) {
   return new Promise((resolve, reject) => {
     const onMessage = (answer) => {
@@ -121,7 +130,7 @@ export async function closes(options = {}) {
           entry.onAccept = () => entry.accepted.length === size && resolve();
         });
         await request(child, { port: entry.port, count: size }, 'connected');
-        await allAccepted;
+        await within(allAccepted, 30_000, `accepting a batch of ${size}`);
         entry.onAccept = null;
 
         const close = closer(sockclose, mode);
@@ -135,7 +144,7 @@ export async function closes(options = {}) {
         const start = process.hrtime.bigint();
         for (const socket of sockets) close(socket);
         const calls = Number(process.hrtime.bigint() - start);
-        await allClosed;
+        await within(allClosed, 30_000, `closing a batch of ${size} (${mode})`);
         const elapsed = Number(process.hrtime.bigint() - start);
         const cpu = process.cpuUsage(cpuBefore);
         entry.samples.push((size / elapsed) * 1e9);
