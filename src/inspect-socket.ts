@@ -119,24 +119,25 @@ const SOCKET_FIELDS = ALL & ~Field.describe;
 
 // A socket's family is fixed when it is created: once a probe of a live TCP handle has read it,
 // the handle keeps it (keyed by handle identity, as target.ts keeps its descriptor), and later
-// inspections leave getsockname() out, one syscall of seven, where nothing else needs it. AIX's
-// peek reads the error state from getsockname() at every call: there it stays.
+// inspections leave getsockname() out, one syscall of seven. Not where the platform's peek reads
+// the error state from getsockname() (AIX): there it runs at every call, and a family it can no
+// longer tell (a reset socket) must stay unknown, so nothing is kept.
 const kFamily = Symbol('sockclose.family');
 type FamilyCaching = NodeHandle & { [kFamily]?: number };
-let familyKnownFields = -1;
+let keepsFamily: boolean | undefined;
 
 /** The fast path's probe: every field, or all but getsockname() once the handle knows its family. */
 function probeLive(fd: number, handle: FamilyCaching): Float64Array {
-  const family = handle[kFamily];
-  if (family === undefined) {
-    const filled = probe(fd, SOCKET_FIELDS, inspectSocket);
-    const read = filled[FAMILY]!;
-    if (read === Family.inet || read === Family.inet6) handle[kFamily] = read;
+  keepsFamily ??= (platform().peekFields & Field.sockname) === 0;
+  const family = keepsFamily ? handle[kFamily] : undefined;
+  if (family !== undefined) {
+    const filled = probe(fd, SOCKET_FIELDS & ~Field.sockname, inspectSocket);
+    filled[FAMILY] = family;
     return filled;
   }
-  if (familyKnownFields < 0) familyKnownFields = (platform().peekFields & Field.sockname) !== 0 ? SOCKET_FIELDS : SOCKET_FIELDS & ~Field.sockname;
-  const filled = probe(fd, familyKnownFields, inspectSocket);
-  filled[FAMILY] = family;
+  const filled = probe(fd, SOCKET_FIELDS, inspectSocket);
+  const read = filled[FAMILY]!;
+  if (keepsFamily && (read === Family.inet || read === Family.inet6)) handle[kFamily] = read;
   return filled;
 }
 
