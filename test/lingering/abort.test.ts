@@ -89,7 +89,9 @@ describe('lingeringClose() with a signal', () => {
     expect(r).toMatchObject({ reason: 'aborted', closedWith: 'reset', error: null });
     const result = await seen;
     expect(result.received).toBeLessThan(8 * 1024 * 1024);
-    expect(result.end).toBe('ECONNRESET');
+    // A fast server resets before the peer's blocking connect() has returned: connect() then
+    // reports the reset itself (seen on an idle 2-core Xeon, 8 ms into the test).
+    expect(result.connectError ?? result.end).toBe('ECONNRESET');
   });
 
   it("already aborted: no flush and no linger; onTimeout: 'close' closes normally", async () => {
