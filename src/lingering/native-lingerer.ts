@@ -63,6 +63,8 @@ const consumers = new Map<number, ReportConsumer>();
 // The pools the native lingerer holds connections of, by id: only while it holds some (a server
 // dropped without undoing lingering close must not stay reachable from here).
 const pools = new Map<number, LingerPool>();
+// The pool of the last report, while it still has connections there.
+let lastPool: LingerPool | null = null;
 let nextToken = 0;
 let sinkInstalled = false;
 
@@ -144,12 +146,20 @@ function onBatch(reports: Float64Array): void {
     const reason = REASONS[reports[i + 2]!] ?? 'error';
     const reset = reports[i + 4] === 1;
     const drainedBytes = reports[i + 5]!;
-    const pool = pools.get(reports[i + 1]!);
+    // Most batches are one server's: its pool is the last one's (a Map lookup per report saved).
+    const id = reports[i + 1]!;
+    const pool = lastPool !== null && lastPool.id === id ? lastPool : (pools.get(id) ?? null);
     if (pool) {
       pool.finish(reason, drainedBytes, reset);
-      if (--pool.handedOver === 0) pools.delete(pool.id);
+      if (--pool.handedOver === 0) {
+        pools.delete(pool.id);
+        if (lastPool === pool) lastPool = null;
+      } else {
+        lastPool = pool;
+      }
     }
-    const consumer = consumers.get(token);
+    // Nobody waits for most reports (a server without onReport): no lookup then.
+    const consumer = consumers.size === 0 ? undefined : consumers.get(token);
     if (!consumer) continue;
     consumers.delete(token);
     const errno = reports[i + 3]!;

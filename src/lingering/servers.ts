@@ -31,7 +31,16 @@ export interface ServerEntry {
   readonly tls: boolean;
 }
 
-const servers = new WeakMap<net.Server, ServerEntry>();
+// Each server's entry, on the server itself (this copy's own symbol): a close looks its server up
+// once or twice per connection, and a property load costs a fraction of a WeakMap lookup (~100
+// instructions under callgrind). Cleared to undefined, not deleted: a delete would turn the
+// server's object into a slow dictionary.
+const kEntry = Symbol('sockclose.lingeringServer');
+type EntryHolder = net.Server & { [kEntry]?: ServerEntry | undefined };
+
+function entryOf(server: net.Server): ServerEntry | undefined {
+  return (server as EntryHolder)[kEntry];
+}
 // The 'connection' listener of each plain net server under lingering close (see addServer()).
 const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
 /**
@@ -39,7 +48,7 @@ const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
  * also takes the sockets it is given (http and TLS servers set `socket.server` themselves).
  */
 export function addServer(server: net.Server, entry: ServerEntry, kind: ServerKind): void {
-  servers.set(server, entry);
+  (server as EntryHolder)[kEntry] = entry;
   if (kind !== 'net') return;
   // First, before the application's listener hands the socket on or closes it. An accepted
   // socket pays one comparison.
@@ -52,7 +61,7 @@ export function addServer(server: net.Server, entry: ServerEntry, kind: ServerKi
 
 /** Takes `server`'s connections from under lingering close (those whose close began finish it). */
 export function removeServer(server: net.Server): void {
-  servers.delete(server);
+  if (entryOf(server) !== undefined) (server as EntryHolder)[kEntry] = undefined;
   const onConnection = givenListeners.get(server);
   if (onConnection === undefined) return;
   givenListeners.delete(server);
@@ -62,15 +71,15 @@ export function removeServer(server: net.Server): void {
 /** The lingering server `socket` belongs to, if any. */
 export function serverEntryOf(socket: SocketInternals): ServerEntry | undefined {
   const server = servingServer(socket);
-  let entry = server ? servers.get(server) : undefined;
+  let entry = server ? entryOf(server) : undefined;
   if (entry === undefined) {
     // Given away: the server serving it is not under lingering close (http overwrote `server`
     // with its own); one it was given to (the latest first) or the one that accepted it may be.
     // A client socket, or an accepted one never given away, pays two property reads.
     const given = givenTo(socket);
-    for (let i = given === undefined ? -1 : given.length - 1; entry === undefined && i >= 0; i--) entry = servers.get(given![i]!);
+    for (let i = given === undefined ? -1 : given.length - 1; entry === undefined && i >= 0; i--) entry = entryOf(given![i]!);
     const accepted = acceptingServer(socket);
-    if (entry === undefined && accepted !== null && accepted !== server) entry = servers.get(accepted);
+    if (entry === undefined && accepted !== null && accepted !== server) entry = entryOf(accepted);
     if (entry === undefined) return undefined;
   }
   if (entry.tls && !tlsHandshakeDone(socket)) return undefined;

@@ -6,9 +6,11 @@
 // Watching is a push onto an array and unwatching a flag: the tick drops unwatched items. No Set
 // or Map operation per socket on the common path, where an item is unwatched in the same tick.
 
+import { clockNow } from './clock.js';
+
 /** Something with a deadline. */
 export interface Ticking {
-  /** `performance.now()` at which `onTick` is due. */
+  /** `clockNow()` at which `onTick` is due. */
   wakeAt: number;
   /** Set by {@link watch}, cleared by {@link unwatch}. */
   watched: boolean;
@@ -22,7 +24,7 @@ let waiting: Ticking[] = [];
 let interval: NodeJS.Timeout | null = null;
 
 function tick(): void {
-  const now = performance.now();
+  const now = clockNow();
   const items = waiting;
   waiting = [];
   // An item unwatched and watched again before this tick stands in the array twice: keep it once.
