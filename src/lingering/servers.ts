@@ -37,9 +37,30 @@ export interface ServerEntry {
 // server's object into a slow dictionary.
 const kEntry = Symbol('sockclose.lingeringServer');
 type EntryHolder = net.Server & { [kEntry]?: ServerEntry | undefined };
+// A server that takes no new property (Object.preventExtensions(), seal() or freeze() once it
+// listens: Node adds properties at listen()) keeps its entry here instead.
+const closedServers = new WeakMap<net.Server, ServerEntry>();
+let anyClosed = false;
 
 function entryOf(server: net.Server): ServerEntry | undefined {
+  if (anyClosed) {
+    const kept = closedServers.get(server);
+    if (kept !== undefined) return kept;
+  }
   return (server as EntryHolder)[kEntry];
+}
+
+function setEntry(server: net.Server, entry: ServerEntry | undefined): void {
+  // Reflect.set() says false where an assignment would throw: a server that takes no property. (A
+  // server frozen while enabled keeps its entry on it after an undo; that entry's owner is then
+  // inactive, which is all a close looks at.)
+  const onServer = entry === undefined && !Object.prototype.hasOwnProperty.call(server, kEntry) ? true : Reflect.set(server, kEntry, entry);
+  if (entry === undefined) {
+    closedServers.delete(server);
+  } else if (!onServer) {
+    closedServers.set(server, entry);
+    anyClosed = true;
+  }
 }
 // The 'connection' listener of each plain net server under lingering close (see addServer()).
 const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
@@ -48,7 +69,7 @@ const givenListeners = new WeakMap<net.Server, (socket: net.Socket) => void>();
  * also takes the sockets it is given (http and TLS servers set `socket.server` themselves).
  */
 export function addServer(server: net.Server, entry: ServerEntry, kind: ServerKind): void {
-  (server as EntryHolder)[kEntry] = entry;
+  setEntry(server, entry);
   if (kind !== 'net') return;
   // First, before the application's listener hands the socket on or closes it. An accepted
   // socket pays one comparison.
@@ -61,7 +82,7 @@ export function addServer(server: net.Server, entry: ServerEntry, kind: ServerKi
 
 /** Takes `server`'s connections from under lingering close (those whose close began finish it). */
 export function removeServer(server: net.Server): void {
-  if (entryOf(server) !== undefined) (server as EntryHolder)[kEntry] = undefined;
+  if (entryOf(server) !== undefined) setEntry(server, undefined);
   const onConnection = givenListeners.get(server);
   if (onConnection === undefined) return;
   givenListeners.delete(server);
