@@ -6,27 +6,16 @@ import net from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf } from '../helpers/net.js';
+import { portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, within } from '../helpers/wait.js';
+import { answeringServer } from './answering-server.js';
 import { cleanupsAfterEach } from './lifecycle.js';
 
 const { enableLingeringClose, lingeringCloseStats } = sockclose;
 const cleanups = cleanupsAfterEach();
 
 const IDLE_MS = 200;
-
-/** Every connection is answered and destroyed; its peer stays silent, so a lingering close ends at the idle timeout. */
-async function answeringServer(): Promise<net.Server> {
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    socket.on('error', () => {});
-    socket.write('hello');
-    socket.destroy();
-  });
-  await listen(server);
-  cleanups.add(() => closeServer(server));
-  return server;
-}
 
 /** One silent client (it never sends its FIN); resolves once the server's FIN arrived. */
 async function oneConnection(server: net.Server): Promise<void> {
@@ -46,7 +35,7 @@ function closesCounted(): number {
 describe('a server that takes no new property', () => {
   for (const close of ['preventExtensions', 'seal'] as const) {
     it(`Object.${close}() after listen(): enabled, undone and enabled again, each close counted where it belongs`, async () => {
-      const server = await answeringServer();
+      const server = await answeringServer((close) => cleanups.add(close));
       Object[close](server);
 
       const first = enableLingeringClose(server, { idleTimeout: IDLE_MS });
@@ -71,7 +60,7 @@ describe('a server that takes no new property', () => {
   }
 
   it('an ordinary server carries its entry as a property, which an undo clears without deleting it', async () => {
-    const server = await answeringServer();
+    const server = await answeringServer((close) => cleanups.add(close));
     const control = enableLingeringClose(server, { idleTimeout: IDLE_MS });
     cleanups.add(control);
     const symbol = Object.getOwnPropertySymbols(server).find((key) => String(key) === 'Symbol(sockclose.lingeringServer)');

@@ -9,9 +9,10 @@ import net from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { closeServer, listen, portOf } from '../helpers/net.js';
+import { portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
+import { answeringServer } from './answering-server.js';
 import { cleanupsAfterEach } from './lifecycle.js';
 
 const { enableLingeringClose } = sockclose;
@@ -22,13 +23,7 @@ const MAX = 4;
 describe('enabling lingering close again while the closes of the undone one still linger', () => {
   it('maxLingering and drained() count the server sockets still lingering from before the undo', async () => {
     // Every connection is answered and destroyed: it lingers, its peer being silent.
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-      socket.on('error', () => {});
-      socket.write('hello');
-      socket.destroy();
-    });
-    await listen(server);
-    cleanups.add(() => closeServer(server));
+    const server = await answeringServer((close) => cleanups.add(close));
     const clients: net.Socket[] = [];
     cleanups.add(() => clients.forEach((client) => client.destroy()));
     // `count` silent peers (allowHalfOpen: they never answer our FIN); resolves once each has our FIN.
