@@ -4,8 +4,12 @@
 // tests that reach the native layer against that binary, with gcc's libasan preloaded (Node itself
 // is not instrumented, so the ASan runtime must come first in the process).
 //
-//   node scripts/asan/run.js [--no-build] [--no-self-test] [--json=FILE] [--verdict=FILE] [test paths...]
+//   node scripts/asan/run.js [--no-build] [--no-self-test] [--poller=uv] [--json=FILE] [--verdict=FILE]
+//                            [test paths...]
 //
+// --poller=uv: the lingerer's portable poller (native/poller_uv.cc: a uv_poll_t per connection,
+// what macOS, the BSDs and AIX run) instead of Linux's epoll one, built into build-asan-uv/. Only
+// CI's uv-poller step otherwise runs that file on Linux, uninstrumented.
 // --json: vitest's JSON report. --verdict: {"passed": 1, "failed": 0} when the self-test passed and
 // no sanitizer report was found, else {"passed": 0, "failed": 1} (for CI's tally, which would
 // otherwise see only the tests).
@@ -35,8 +39,9 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
-const outDir = path.join(root, 'build-asan');
-const binary = path.join(outDir, 'Debug', 'sockclose.node');
+const poller = process.argv.includes('--poller=uv') ? 'uv' : null;
+const outName = poller === 'uv' ? 'build-asan-uv' : 'build-asan';
+const binary = path.join(root, outName, 'Debug', 'sockclose.node');
 const DEFAULT_TESTS = ['test/smoke.test.ts', 'test/core', 'test/robustness', 'test/lingering'];
 const SANITIZE = '-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1';
 
@@ -45,6 +50,8 @@ function parseArgs(argv) {
   for (const arg of argv) {
     if (arg === '--no-build') options.build = false;
     else if (arg === '--no-self-test') options.selfTest = false;
+    else if (arg === '--poller=uv') continue; // read above: it names the build directory
+    else if (arg.startsWith('--poller=')) throw new Error(`--poller takes uv (the default is the platform's own), not ${arg.slice(9)}`);
     else if (arg.startsWith('--json=')) options.json = path.resolve(arg.slice('--json='.length));
     else if (arg.startsWith('--verdict=')) options.verdict = path.resolve(arg.slice('--verdict='.length));
     else options.tests.push(arg);
@@ -57,16 +64,26 @@ function step(message) {
   console.log(`\n[asan] ${message}`);
 }
 
-/** cmake-js compile of the project in `dir` into `dir`/build-asan/Debug, sanitizers on. */
+/** cmake-js compile of the project in `dir` into `dir`/build-asan[-uv]/Debug, sanitizers on. */
 function build(dir = root, stdio = 'inherit') {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
   execFileSync(
     process.execPath,
     // The flags go in CMAKE_CXX_FLAGS_DEBUG: cmake-js sets CMAKE_CXX_FLAGS itself, after ours.
-    [cmakeJs, 'compile', '--debug', '--out', 'build-asan', '--CDSOCKCLOSE_WERROR=ON', `--CDCMAKE_CXX_FLAGS_DEBUG=-g ${SANITIZE}`, '--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined'],
+    [
+      cmakeJs,
+      'compile',
+      '--debug',
+      '--out',
+      outName,
+      '--CDSOCKCLOSE_WERROR=ON',
+      ...(poller ? [`--CDSOCKCLOSE_POLLER=${poller}`] : []),
+      `--CDCMAKE_CXX_FLAGS_DEBUG=-g ${SANITIZE}`,
+      '--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined',
+    ],
     { cwd: dir, stdio },
   );
-  return path.join(dir, 'build-asan', 'Debug', 'sockclose.node');
+  return path.join(dir, outName, 'Debug', 'sockclose.node');
 }
 
 const INJECTED_BUG = `
@@ -192,6 +209,14 @@ function main() {
     execFileSync(process.execPath, ['-p', `JSON.stringify(require(${JSON.stringify(path.join(root, 'lib', 'index.js'))}).capabilities())`], { env, encoding: 'utf8' }),
   );
   if (!loaded.native || loaded.binary !== binary) throw new Error(`the ASan binary did not load: ${JSON.stringify(loaded)}`);
+  // And its lingerer runs the poller asked for: the epoll one names the call that prepares it, the
+  // uv one has none.
+  const prepareCall = execFileSync(
+    process.execPath,
+    ['-p', `require(${JSON.stringify(path.join(root, 'lib', 'native', 'binding.js'))}).binding().lingerPrepareCall`],
+    { env, encoding: 'utf8' },
+  ).trim();
+  if ((prepareCall === '') !== (poller === 'uv')) throw new Error(`the ASan binary's poller is not the one asked for (its prepare call: "${prepareCall}")`);
   step(`binary loaded under ${env.LD_PRELOAD}; reports go to ${logDir}`);
 
   // vitest's bin script (its exports map does not expose the file, so find it from package.json).
