@@ -7,6 +7,8 @@
 //
 //   node scripts/asan/valgrind.js [repetitions]      (default 50; ~30 s of CPU)
 //
+// First a self-test proves the check can fail (see selfTest()).
+//
 // Node's own noise: none of it is suppressed, because none of it is "definite". Node 20 leaves
 // reachable memory at exit by design ("still reachable", not reported), and one "possibly lost"
 // block: the thread-local storage of the inspector's thread (allocate_dtv under pthread_create in
@@ -31,43 +33,93 @@ try {
   process.exit(1);
 }
 
-const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-valgrind-'));
-const args = [
+const MEMCHECK = [
   '--tool=memcheck',
   '--leak-check=full',
   '--show-leak-kinds=definite,possible',
   '--errors-for-leak-kinds=definite',
   '--error-exitcode=97',
   '--num-callers=40',
-  `--log-file=${logDir}/memcheck.%p.log`,
   ...(fs.existsSync(suppressions) ? [`--suppressions=${suppressions}`] : []),
-  process.execPath,
-  path.join(__dirname, 'exercise-native.cjs'),
-  repetitions,
 ];
 // The normal build, as users load it: no sanitizer preload, no binary override.
 const env = { ...process.env };
 delete env.LD_PRELOAD;
 delete env.SOCKCLOSE_BINARY;
 delete env.NODE_OPTIONS;
-
-console.log(`[valgrind] valgrind ${args.slice(0, -3).join(' ')} node exercise-native.cjs ${repetitions}`);
-const started = Date.now();
-const run = spawnSync('valgrind', args, { cwd: root, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-const seconds = ((Date.now() - started) / 1000).toFixed(0);
-const logs = fs.readdirSync(logDir).map((name) => fs.readFileSync(path.join(logDir, name), 'utf8'));
-const main = logs.find((text) => /exercise-native\.cjs/.test(text)) ?? logs.join('\n');
-
-const problems = [];
-const definite = /definitely lost: ([\d,]+) bytes in ([\d,]+) blocks/.exec(main);
-const errors = /ERROR SUMMARY: ([\d,]+) errors/.exec(main);
-const possible = /possibly lost: ([\d,]+) bytes in ([\d,]+) blocks/.exec(main);
 const number = (text) => Number(text.replace(/,/g, ''));
-if (run.status !== 0) problems.push(`valgrind exited with ${run.status}${run.signal ? ` (${run.signal})` : ''}`);
-if (!errors) problems.push('no ERROR SUMMARY in the memcheck log');
-else if (number(errors[1]) > 0) problems.push(`${errors[1]} memcheck errors`);
-// No LEAK SUMMARY at all means nothing was lost.
-if (definite && number(definite[1]) > 0) problems.push(`definitely lost: ${definite[1]} bytes in ${definite[2]} blocks`);
+
+/** Runs `node ...nodeArgs` under memcheck; its status, stdout and the log of the process that ran `marker`. */
+function memcheck(logDir, nodeArgs, marker) {
+  const args = [...MEMCHECK, `--log-file=${logDir}/memcheck.%p.log`, process.execPath, ...nodeArgs];
+  const run = spawnSync('valgrind', args, { cwd: root, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const logs = fs.readdirSync(logDir).map((name) => fs.readFileSync(path.join(logDir, name), 'utf8'));
+  return { run, main: logs.find((text) => text.includes(marker)) ?? logs.join('\n') };
+}
+
+/** What memcheck found wrong in one run: a non-zero exit, errors, definite leaks. */
+function verdictOf(run, main) {
+  const found = [];
+  const definite = /definitely lost: ([\d,]+) bytes in ([\d,]+) blocks/.exec(main);
+  const errors = /ERROR SUMMARY: ([\d,]+) errors/.exec(main);
+  if (run.status !== 0) found.push(`valgrind exited with ${run.status}${run.signal ? ` (${run.signal})` : ''}`);
+  if (!errors) found.push('no ERROR SUMMARY in the memcheck log');
+  else if (number(errors[1]) > 0) found.push(`${errors[1]} memcheck errors`);
+  // No LEAK SUMMARY at all means nothing was lost.
+  if (definite && number(definite[1]) > 0) found.push(`definitely lost: ${definite[1]} bytes in ${definite[2]} blocks`);
+  return { found, definite, errors };
+}
+
+// The self-test: the same memcheck options and the same verdict over a shared object with one
+// invalid read and a definite leak in its constructor, loaded into Node as an addon is
+// (process.dlopen: the constructor runs, then Node refuses the object, which registers no module).
+// The run stops unless the verdict names both: a check that cannot fail proves nothing.
+function selfTest() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-valgrind-selftest-'));
+  try {
+    const source = path.join(dir, 'broken.c');
+    fs.writeFileSync(
+      source,
+      [
+        '#include <stdlib.h>',
+        'volatile char sink;',
+        '__attribute__((constructor)) static void broken(void) {',
+        '  char* bytes = malloc(16);',
+        '  sink = bytes[16]; /* an invalid read, one past the block */',
+        '  free(bytes);',
+        '  for (int i = 0; i < 8; i++) { void* volatile lost = malloc(64); lost = 0; (void)lost; } /* definitely lost */',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    const object = path.join(dir, 'broken.so');
+    execFileSync('cc', ['-shared', '-fPIC', '-O0', '-g', '-o', object, source]);
+    const logDir = path.join(dir, 'logs');
+    fs.mkdirSync(logDir);
+    const script = `try { process.dlopen({ exports: {} }, ${JSON.stringify(object)}); } catch {} // valgrind-self-test`;
+    const { run, main } = memcheck(logDir, ['-e', script], 'valgrind-self-test');
+    const { found } = verdictOf(run, main);
+    const caught = found.some((text) => / memcheck errors$/.test(text)) && found.some((text) => text.startsWith('definitely lost'));
+    if (!caught || !/Invalid read of size 1/.test(main)) {
+      console.error(`[valgrind] self-test FAILED: a shared object with an invalid read and a definite leak was judged ${JSON.stringify(found)}`);
+      console.error(main.slice(-3000));
+      process.exit(1);
+    }
+    console.log(`[valgrind] self-test: a deliberate invalid read and leak were caught (${found.join('; ')})`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+selfTest();
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-valgrind-'));
+console.log(`[valgrind] valgrind ${MEMCHECK.join(' ')} node exercise-native.cjs ${repetitions}`);
+const started = Date.now();
+const { run, main } = memcheck(logDir, [path.join(__dirname, 'exercise-native.cjs'), repetitions], 'exercise-native.cjs');
+const seconds = ((Date.now() - started) / 1000).toFixed(0);
+
+const { found: problems, definite, errors } = verdictOf(run, main);
+const possible = /possibly lost: ([\d,]+) bytes in ([\d,]+) blocks/.exec(main);
 
 // The exercise really ran every native function, on success and failure paths.
 let calls = {};
