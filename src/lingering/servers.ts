@@ -37,14 +37,14 @@ export interface ServerEntry {
 // server's object into a slow dictionary.
 const kEntry = Symbol('sockclose.lingeringServer');
 type EntryHolder = net.Server & { [kEntry]?: ServerEntry | undefined };
-// A server that takes no new property (Object.preventExtensions(), seal() or freeze() once it
-// listens: Node adds properties at listen()) keeps its entry here instead.
-const closedServers = new WeakMap<net.Server, ServerEntry>();
-let anyClosed = false;
+// A locked server, one that takes no new property (Object.preventExtensions(), seal() or freeze()
+// once it listens: Node adds properties at listen()), keeps its entry here instead.
+const lockedServers = new WeakMap<net.Server, ServerEntry>();
+let anyLocked = false;
 
 function entryOf(server: net.Server): ServerEntry | undefined {
-  if (anyClosed) {
-    const kept = closedServers.get(server);
+  if (anyLocked) {
+    const kept = lockedServers.get(server);
     if (kept !== undefined) return kept;
   }
   return (server as EntryHolder)[kEntry];
@@ -56,10 +56,10 @@ function setEntry(server: net.Server, entry: ServerEntry | undefined): void {
   // inactive, which is all a close looks at.)
   const onServer = entry === undefined && !Object.prototype.hasOwnProperty.call(server, kEntry) ? true : Reflect.set(server, kEntry, entry);
   if (entry === undefined) {
-    closedServers.delete(server);
+    lockedServers.delete(server);
   } else if (!onServer) {
-    closedServers.set(server, entry);
-    anyClosed = true;
+    lockedServers.set(server, entry);
+    anyLocked = true;
   }
 }
 // The 'connection' listener of each plain net server under lingering close (see addServer()).
