@@ -6,7 +6,9 @@
 // Plain Node: HAProxy logs "-1 SD--" (the server's side broke off mid-request) for some requests,
 // yet mostly passes the 413 on, and closes the client's connection without it for fewer (curl
 // exit 52 or 55): 0–7 of 20 each here, with runs of 0 for both, so the control is counted, not
-// asserted (the notes: 3–19 % of clients).
+// asserted (the notes: 3–19 % of clients). Nor is a log line for every request: CI once saw
+// HAProxy log 19 of 20 (Node 22 and 24, a loaded machine, 2026-12-05); every answer a client saw
+// must be logged, and a shortfall prints every client's outcome.
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ import { runBounded } from './bounded-requests.js';
 import { cleanupAfterEach } from './cleanup.js';
 import { curlOnce, seenByCurl, uploadFile } from './curl-client.js';
 import { startHaproxy, type HaproxyLogLine } from './haproxy.js';
-import { expectAllWhole, reportControl, type Seen } from './outcomes.js';
+import { expectAllWhole, expectLoggedAnswers, reportControl, type Seen } from './outcomes.js';
 import { requireTool } from './tools.js';
 import { startUploadServer, TOO_LARGE_BODY } from './upload-server.js';
 
@@ -72,6 +74,6 @@ describe('curl → HAProxy (mode http) → Node, 16 MB POST answered 413 unread'
     const run = await throughHaproxy(false);
     reportControl('HAProxy, plain Node', run.seen, 413, TOO_LARGE_BODY);
     console.log("[interop control] HAProxy's log, plain Node:", tally(run.logged));
-    expect(run.logged, 'every request reached HAProxy and was logged').toHaveLength(REQUESTS);
+    expectLoggedAnswers(run.seen, run.logged.length, 'HAProxy');
   });
 });

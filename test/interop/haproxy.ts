@@ -41,6 +41,10 @@ function config(upstreamPort: number): string {
   return `# Written by test/interop/haproxy.ts.
 global
   log stderr format raw local0
+  # One thread: with two, HAProxy drops a log line rather than wait when both write at once
+  # (src/fd.c, fd_write_frag_line: 200 tries at the log fd's lock, then EAGAIN); the tests count
+  # requests by log line.
+  nbthread 1
 defaults
   mode http
   log global

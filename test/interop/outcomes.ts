@@ -32,3 +32,19 @@ export function reportControl(what: string, seen: Seen[], status: number, body: 
   console.log(`[interop control] ${what}: ${lost.length} of ${seen.length} lost${lost.length > 0 ? ` (first: ${lost[0]})` : ''}`);
   return lost;
 }
+
+/**
+ * A proxy's log in a control run, judged by what holds whatever the server did: no more lines than
+ * requests, and a line for every request whose client saw an HTTP status (that answer went through
+ * the proxy). A client that saw nothing may have no line (a proxy logs nothing for a connection
+ * that ends before it has read a request), so a shortfall is printed with every client's outcome.
+ */
+export function expectLoggedAnswers(seen: Seen[], loggedLines: number, proxy: string): void {
+  const answered = seen.filter((one) => one.status !== null && one.status > 0).length;
+  if (loggedLines !== seen.length) {
+    const outcomes = seen.map((one, index) => `#${index}: status ${one.status ?? 'none'}, error: ${one.error ?? 'none'}`);
+    console.log(`[interop control] ${proxy} logged ${loggedLines} of ${seen.length} requests; the clients saw:\n  ${outcomes.join('\n  ')}`);
+  }
+  expect(loggedLines, `${proxy}'s log: no more lines than requests`).toBeLessThanOrEqual(seen.length);
+  expect(loggedLines, `${proxy}'s log: a line for each of the ${answered} requests answered with a status`).toBeGreaterThanOrEqual(answered);
+}
