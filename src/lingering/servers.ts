@@ -51,13 +51,15 @@ function entryOf(server: net.Server): ServerEntry | undefined {
 }
 
 function setEntry(server: net.Server, entry: ServerEntry | undefined): void {
-  // Reflect.set() says false where an assignment would throw: a server that takes no property. (A
-  // server frozen while enabled keeps its entry on it after an undo; that entry's owner is then
-  // inactive, which is all a close looks at.)
-  const onServer = entry === undefined && !Object.prototype.hasOwnProperty.call(server, kEntry) ? true : Reflect.set(server, kEntry, entry);
   if (entry === undefined) {
     lockedServers.delete(server);
-  } else if (!onServer) {
+    // Reflect.set() fails quietly on a server frozen while enabled: its entry stays, with an
+    // inactive owner, which is all a close looks at.
+    if (Object.prototype.hasOwnProperty.call(server, kEntry)) Reflect.set(server, kEntry, undefined);
+    return;
+  }
+  // Reflect.set() says false where an assignment would throw: a server that takes no property.
+  if (!Reflect.set(server, kEntry, entry)) {
     lockedServers.set(server, entry);
     anyLocked = true;
   }

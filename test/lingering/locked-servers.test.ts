@@ -33,10 +33,10 @@ function closesCounted(): number {
 }
 
 describe('a server that takes no new property', () => {
-  for (const close of ['preventExtensions', 'seal'] as const) {
-    it(`Object.${close}() after listen(): enabled, undone and enabled again, each close counted where it belongs`, async () => {
+  for (const lock of ['preventExtensions', 'seal'] as const) {
+    it(`Object.${lock}() after listen(): enabled, undone and enabled again, each close counted where it belongs`, async () => {
       const server = await answeringServer((close) => cleanups.add(close));
-      Object[close](server);
+      Object[lock](server);
 
       const first = enableLingeringClose(server, { idleTimeout: IDLE_MS });
       cleanups.add(first);
