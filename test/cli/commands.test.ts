@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 import { cli, run, startListening, stoppedAfterEach } from './cli.js';
+import { refusingPort } from '../helpers/net.js';
 import { root } from '../helpers/sockclose.js';
 import { nextEvent } from '../helpers/wait.js';
 
@@ -104,11 +105,8 @@ describe('sockclose serve + probe', () => {
     const stalledJson = JSON.parse((await run(['probe', address, '--timeout', '200', '--json'])).stdout) as Record<string, unknown>;
     expect(stalledJson).toMatchObject({ outcome: 'timeout', stateAtPeerEnd: null, stateAtClose: 'ESTABLISHED' });
 
-    const listener = net.createServer().listen(0, '127.0.0.1');
-    await nextEvent(listener, 'listening');
-    const port = (listener.address() as net.AddressInfo).port;
-    await new Promise((resolve) => listener.close(resolve));
-    const refused = await run(['probe', `127.0.0.1:${port}`]);
+    const refusing = await refusingPort();
+    const refused = await run(['probe', `127.0.0.1:${refusing.port}`]).finally(() => refusing.close());
     expect(refused.code).toBe(5);
     expect(refused.stdout).toContain('could not connect (ECONNREFUSED)');
   });

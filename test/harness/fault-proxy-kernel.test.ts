@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FaultConnectionReport, FaultServerOptions, ProxyLinkReport, ToxicSpec } from '../../lib/harness/index.js';
+import { refusingPort } from '../helpers/net.js';
 import { firstError, kernelClient } from './kernel.js';
 import { harness } from './load.js';
 import { Cleanup, nextReport } from './util.js';
@@ -147,9 +148,8 @@ describe('fault proxy passes ends on faithfully', () => {
   });
 
   it('an unreachable upstream: the client is reset', async () => {
-    const server = await createFaultServer({ behavior: 'close' });
-    const port = server.port;
-    await server.close();
+    // Held refusing: a closed server's port was taken by a test running in parallel once (CI).
+    const { port } = cleanup.add(await refusingPort());
     const proxy = cleanup.add(await createFaultProxy({ upstream: port }));
     const link = nextReport<ProxyLinkReport>(proxy);
     const seen = await kernelClient({ port: proxy.port, send: 4 });

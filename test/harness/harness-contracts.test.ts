@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FaultConnectionReport, ProxyLinkReport } from '../../lib/harness/index.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
+import { refusingPort } from '../helpers/net.js';
 import { harness } from './load.js';
 import { Cleanup, nextReport } from './util.js';
 
@@ -184,10 +185,7 @@ describe('fault proxy: an upstream that does not answer', () => {
 
 describe('observeClose: a socket created first, connected later', () => {
   it('waits for its connect: a refused one never connected (connectMs null)', async () => {
-    const free = net.createServer();
-    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
-    const { port } = free.address() as net.AddressInfo;
-    await new Promise((resolve) => free.close(resolve));
+    const { port } = cleanup.add(await refusingPort());
     const socket = new net.Socket();
     const observed = within(observeClose(socket), 10_000, 'the socket to close');
     socket.connect(port, '127.0.0.1');

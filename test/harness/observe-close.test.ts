@@ -8,7 +8,7 @@ import type { CloseObservation } from '../../lib/harness/index.js';
 import { harness } from './load.js';
 import { expectNodeReportOfReset, libuvReadsResetAsError } from './node-reports.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { tcpPair } from '../helpers/net.js';
+import { refusingPort, tcpPair } from '../helpers/net.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 
 const { observeClose } = harness;
@@ -184,11 +184,9 @@ describe('observeClose()', () => {
   });
 
   it('a refused connection: the RST to our SYN, ECONNREFUSED, never connected', async () => {
-    const listener = net.createServer().listen(0, '127.0.0.1');
-    await nextEvent(listener, 'listening');
-    const port = (listener.address() as net.AddressInfo).port;
-    await new Promise((resolve) => listener.close(resolve));
-    const socket = net.connect(port, '127.0.0.1');
+    const refusing = await refusingPort();
+    opened.push(refusing);
+    const socket = net.connect(refusing.port, '127.0.0.1');
     const o = await done(observeClose(socket));
     expect(o).toMatchObject({ peer: 'rst', kernelError: 'ECONNREFUSED', node: { error: { code: 'ECONNREFUSED' } } });
     expect(o.timings.connectMs).toBeNull();

@@ -1,9 +1,9 @@
 // probe(): the one-call client for "how does this server end a connection?".
-import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { harness } from './load.js';
+import { refusingPort } from '../helpers/net.js';
 import { Cleanup } from './util.js';
 
 const { createFaultServer, probe } = harness;
@@ -44,10 +44,7 @@ describe('probe()', () => {
   });
 
   it('nobody listening: outcome connect-error, ECONNREFUSED', async () => {
-    const listener = net.createServer().listen(0, '127.0.0.1');
-    await new Promise((resolve) => listener.once('listening', resolve));
-    const port = (listener.address() as net.AddressInfo).port;
-    await new Promise((resolve) => listener.close(resolve));
+    const { port } = cleanup.add(await refusingPort());
     expect(await probe('127.0.0.1', port)).toMatchObject({ outcome: 'connect-error', connectError: 'ECONNREFUSED', connectMs: null });
   });
 

@@ -38,6 +38,31 @@ export async function closeServer(server: net.Server): Promise<void> {
   await within(closed, 5000, 'server close');
 }
 
+/** A loopback port that refuses connections until closed (see {@link refusingPort}). */
+export interface RefusingPort {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A port on 127.0.0.1 where a connect() is refused (the SYN finds no listener: RST, ECONNREFUSED)
+ * for as long as the port is held: the local port of a connected client socket, which no listener
+ * can take (the client has no SO_REUSEADDR, so a bind() to it conflicts and listen(0) passes it
+ * over). A closed server's port refuses only until a test running in parallel listens on it
+ * again, and then the connect reaches that test's server. `close()` closes the pair.
+ */
+export async function refusingPort(): Promise<RefusingPort> {
+  const { client, server, listener } = await tcpPair();
+  return {
+    port: client.localPort!,
+    close: async () => {
+      client.destroy();
+      server.destroy();
+      await closeServer(listener);
+    },
+  };
+}
+
 /** How {@link tcpPair} makes its pair. */
 export interface PairOptions {
   /** Default '127.0.0.1'; '::1' for IPv6. */
