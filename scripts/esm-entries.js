@@ -55,6 +55,9 @@ for (const entry of ENTRIES) {
   );
   fs.writeFileSync(
     path.join(lib, `${entry}.d.mts`),
-    `${header}import cjs from '${base}';\n\nexport * from '${base}';\nexport default cjs;\n`,
+    // A namespace import, not a default one: the CommonJS declarations have no default export, and a
+    // default import of them type-checks only with allowSyntheticDefaultImports (TypeScript 5,
+    // "moduleResolution": "bundler" with it off: TS1192 in each of these files).
+    `${header}import * as cjs from '${base}';\n\nexport * from '${base}';\nexport default cjs;\n`,
   );
 }

@@ -74,10 +74,12 @@ export declare const auditCloses: typeof Audit.auditCloses;
  * Defines `exports[name]`, for each name, as a function that loads its module on the first call
  * and forwards to the function of that name there. A plain data property from the start (not a
  * getter that replaces itself): the ES module entry can take it at import without loading
- * anything, and both entries hand out the same function.
+ * anything, and both entries hand out the same function. `functions` gives each name its
+ * function's `length` (the forwarder's own would be 0; test/core/lazy-load.test.ts checks them
+ * against the loaded functions).
  */
-function lazy(names: readonly string[], load: () => Record<string, unknown>): void {
-  for (const name of names) {
+function lazy(functions: Readonly<Record<string, number>>, load: () => Record<string, unknown>): void {
+  for (const [name, length] of Object.entries(functions)) {
     let loaded: ((...args: unknown[]) => unknown) | undefined;
     const forward = function (this: unknown, ...args: unknown[]): unknown {
       if (loaded === undefined) {
@@ -87,10 +89,11 @@ function lazy(names: readonly string[], load: () => Record<string, unknown>): vo
       return Reflect.apply(loaded, this, args);
     };
     Object.defineProperty(forward, 'name', { value: name });
+    Object.defineProperty(forward, 'length', { value: length });
     Object.defineProperty(exports, name, { value: forward, enumerable: true, writable: false, configurable: false });
   }
 }
 
-lazy(['clusterHangExposure', 'protectCluster'], () => require('./cluster/index.js') as Record<string, unknown>);
-lazy(['enableLingeringClose', 'lingeringClose', 'lingeringCloseStats'], () => require('./lingering/index.js') as Record<string, unknown>);
-lazy(['auditCloses'], () => require('./audit/audit-closes.js') as Record<string, unknown>);
+lazy({ clusterHangExposure: 2, protectCluster: 1 }, () => require('./cluster/index.js') as Record<string, unknown>);
+lazy({ enableLingeringClose: 1, lingeringClose: 1, lingeringCloseStats: 0 }, () => require('./lingering/index.js') as Record<string, unknown>);
+lazy({ auditCloses: 1 }, () => require('./audit/audit-closes.js') as Record<string, unknown>);

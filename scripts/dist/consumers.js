@@ -121,6 +121,13 @@ const TS_MODES = {
   nodenext: { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' }, files: ['api.mts', 'api-require.cts'] },
   node16: { compilerOptions: { module: 'node16', moduleResolution: 'node16' }, files: ['api.mts', 'api-require.cts'] },
   bundler: { compilerOptions: { module: 'esnext', moduleResolution: 'bundler' }, files: ['api.ts'] },
+  // bundler turns allowSyntheticDefaultImports on by default; projects that turn it off must not
+  // trip over sockclose's ES module declarations.
+  'bundler-strict-imports': {
+    compilerOptions: { module: 'esnext', moduleResolution: 'bundler', allowSyntheticDefaultImports: false, esModuleInterop: false },
+    files: ['api.ts'],
+    upTo: 5,
+  },
   node10: { compilerOptions: { module: 'commonjs', moduleResolution: 'node10' }, files: ['api-node10.ts'], upTo: 5 },
 };
 

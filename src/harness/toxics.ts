@@ -164,7 +164,9 @@ function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller
  * Parses the CLI's notation `type[/stream][:key=value,...]`, for instance `latency:latency=100`,
  * `reset_peer/upstream:timeout=500`, `limit_data:bytes=1000,mode=reset`, `bandwidth:rate=100`,
  * `slicer:average_size=10,delay=1000`. The keys `name` and
- * `toxicity` set those fields; the others are attributes (numbers where they look like numbers).
+ * `toxicity` set those fields; the others are attributes (numbers where they look like numbers,
+ * `1e3` included). A name in parentheses at the end, as {@link formatToxic} writes it
+ * (`latency/downstream:latency=100,jitter=0 (slow)`), names the toxic too.
  *
  * @param text - The toxic in CLI notation.
  * @returns The {@link Toxic}, every default filled in.
@@ -181,16 +183,24 @@ export function parseToxic(text: string): Toxic {
 
 /** {@link parseToxic}, its errors' stacks cut at `caller`. */
 export function parseToxicFor(text: string, caller: Caller): Toxic {
-  const match = /^([a-z_]+)(?:\/([a-z]+))?(?::(.*))?$/.exec(text.trim());
-  if (!match) throw invalidArgValue('toxic', text, 'must look like type[/stream][:key=value,...]', caller);
-  const [, type, stream, list = ''] = match;
-  const { name, toxicity, attributes } = parseToxicPairs(list, text, caller);
+  // The list is lazy and the parenthesised name anchored at the end: a name may hold parentheses.
+  const match = /^([a-z_]+)(?:\/([a-z]+))?(?::(.*?))?(?:\s+\((.+)\))?$/.exec(text.trim());
+  if (!match) throw invalidArgValue('toxic', text, 'must look like type[/stream][:key=value,...][ (name)]', caller);
+  const [, type, stream, list = '', suffixName] = match;
+  const { name: pairName, toxicity, attributes } = parseToxicPairs(list, text, caller);
+  if (suffixName !== undefined && pairName !== undefined && pairName !== suffixName) {
+    throw invalidArgValue('toxic', text, `names the toxic twice ('${String(pairName)}', '${suffixName}')`, caller);
+  }
+  const name = suffixName ?? pairName;
   const spec: Record<string, unknown> = { type, attributes };
   if (stream !== undefined) spec.stream = stream;
   if (name !== undefined) spec.name = name;
   if (toxicity !== undefined) spec.toxicity = toxicity;
   return resolveToxic(spec, caller);
 }
+
+/** A decimal number as people write one: `100`, `-1`, `0.5`, `.5`, `1e3`, `2.5E-1` (not hex, not Infinity). */
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /**
  * The `key=value,...` part of the notation, unchecked: `name` and `toxicity` apart, the rest as
@@ -209,7 +219,7 @@ export function parseToxicPairs(
     if (eq <= 0) throw invalidArgValue('toxic', whole, `has '${pair}' where key=value was expected`, caller);
     const key = pair.slice(0, eq).trim();
     const rawValue = pair.slice(eq + 1).trim();
-    const value = /^-?\d+(\.\d+)?$/.test(rawValue) ? Number(rawValue) : rawValue;
+    const value = NUMBER.test(rawValue) ? Number(rawValue) : rawValue;
     if (key === 'name') result.name = value;
     else if (key === 'toxicity') result.toxicity = value;
     else result.attributes[key] = value;
@@ -218,7 +228,8 @@ export function parseToxicPairs(
 }
 
 /**
- * The CLI notation of a toxic (the inverse of {@link parseToxic}), with its name in parentheses.
+ * The CLI notation of a toxic, with its name in parentheses: {@link parseToxic} reads it back to
+ * the same toxic.
  *
  * @example
  * ```ts

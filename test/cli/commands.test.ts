@@ -242,6 +242,9 @@ describe('sockclose proxy', () => {
     // A rename is not an update: refused, where it used to answer "updated" and keep the name.
     expect(await say('update cut name=other')).toMatchObject({ ok: false, message: expect.stringContaining('cannot be changed here') });
     expect(await say('remove cut')).toMatchObject({ ok: true, toxics: [] });
+    // A name is taken as given, runs of spaces included (the API allows any string).
+    expect(await say('add latency:latency=1,name=slow  lane')).toMatchObject({ ok: true, toxics: [{ name: 'slow  lane' }] });
+    expect(await say('remove slow  lane')).toMatchObject({ ok: true, message: 'removed slow  lane', toxics: [] });
     expect((await run(['probe', address, '--send', '1', '--shutdown', '--expect', 'fin'])).code).toBe(0);
     expect(await proc.json()).toMatchObject({ event: 'connection', endedBy: 'client' });
     expect(await say('reset')).toMatchObject({ ok: true, message: 'reset 0 open connection(s)' });

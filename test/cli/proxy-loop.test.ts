@@ -9,7 +9,7 @@ import { nextEvent } from '../helpers/wait.js';
 
 const running = stoppedAfterEach();
 
-/** A port that was free a moment ago (nothing is connected to it in these tests). */
+/** A port that was free a moment ago (nothing is connected to it in these tests); see the retry below. */
 async function freePort(): Promise<number> {
   const listener = net.createServer().listen(0, '127.0.0.1');
   await nextEvent(listener, 'listening');
@@ -35,13 +35,26 @@ describe('sockclose proxy: --upstream the proxy itself', () => {
   });
 
   it('another port, or another loopback address on the same port, is not a loop', async () => {
-    const port = await freePort();
-    for (const upstream of [`127.0.0.1:${port + 1 > 65535 ? port - 1 : port + 1}`, `127.0.0.2:${port}`]) {
-      const proc = cli(['proxy', '--upstream', upstream, '--listen', `127.0.0.1:${port}`, '--json']);
-      running.push(proc);
-      expect(await proc.json()).toMatchObject({ event: 'listening', port });
-      proc.child.kill('SIGTERM');
-      expect((await proc.exit()).code).toBe(0);
+    for (const variant of ['next port', 'other address'] as const) {
+      // The port was free a moment ago; a test running in parallel may take it meanwhile. Then the
+      // proxy says EADDRINUSE (exit 5): take another, at most three times.
+      for (let attempt = 1; ; attempt += 1) {
+        const port = await freePort();
+        const upstream = variant === 'next port' ? `127.0.0.1:${port + 1 > 65535 ? port - 1 : port + 1}` : `127.0.0.2:${port}`;
+        const proc = cli(['proxy', '--upstream', upstream, '--listen', `127.0.0.1:${port}`, '--json']);
+        running.push(proc);
+        const listening = await proc.json().catch(() => null);
+        if (listening === null) {
+          const { code, stderr } = await proc.exit();
+          const lost = code === 5 && stderr.includes('EADDRINUSE');
+          if (lost && attempt < 3) continue;
+          throw new Error(`sockclose proxy --upstream ${upstream} --listen 127.0.0.1:${port} exited ${code} (attempt ${attempt}): ${stderr}`);
+        }
+        expect(listening).toMatchObject({ event: 'listening', port });
+        proc.child.kill('SIGTERM');
+        expect((await proc.exit()).code).toBe(0);
+        break;
+      }
     }
   });
 });

@@ -59,6 +59,21 @@ describe("require('sockclose')", () => {
     expect(result.descriptor).toEqual({ get: false, writable: false });
   });
 
+  it('gives each deferred function the name and length of the function it loads', () => {
+    const seen = inFreshProcess<{ before: Record<string, [string, number]>; loaded: Record<string, [string, number]> }>(
+      `const s = require('sockclose');
+       const modules = { clusterHangExposure: 'cluster/index.js', protectCluster: 'cluster/index.js', enableLingeringClose: 'lingering/index.js',
+         lingeringClose: 'lingering/index.js', lingeringCloseStats: 'lingering/index.js', auditCloses: 'audit/audit-closes.js' };
+       const before = {}, loaded = {};
+       for (const name of Object.keys(modules)) before[name] = [s[name].name, s[name].length];
+       for (const [name, file] of Object.entries(modules)) { const f = require('./lib/' + file)[name]; loaded[name] = [f.name, f.length]; }
+       console.log(JSON.stringify({ before, loaded }));`,
+    );
+    // Read before anything loaded, compared with the real functions loaded afterwards.
+    expect(Object.keys(seen.before)).toHaveLength(6);
+    expect(seen.before).toEqual(seen.loaded);
+  });
+
   it('exports the per-call functions as plain data properties (a getter would cost every call)', () => {
     const kinds = inFreshProcess<Record<string, string>>(
       `const s = require('sockclose'); const out = {};

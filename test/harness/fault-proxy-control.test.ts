@@ -168,6 +168,16 @@ describe('fault proxy and server: argument checks', () => {
     expect(toxic).toEqual({ type: 'limit_data', name: 'cut', stream: 'upstream', toxicity: 0.5, attributes: { bytes: 1000, mode: 'reset' } });
     expect(formatToxic(toxic)).toBe('limit_data/upstream:bytes=1000,mode=reset,toxicity=0.5 (cut)');
     expect(parseToxic('latency')).toMatchObject({ name: 'latency_downstream', attributes: { latency: 0, jitter: 0 } });
+    // formatToxic()'s notation reads back to the same toxic, its name from the parentheses.
+    for (const text of ['limit_data/upstream:bytes=1000,mode=reset,name=cut,toxicity=0.5', 'latency', 'slicer:average_size=8,delay=100,name=a (b) c', 'reset_peer:timeout=0,from=connect']) {
+      const parsed = parseToxic(text);
+      expect(parseToxic(formatToxic(parsed)), text).toEqual(parsed);
+    }
+    // Numbers as people write them, exponents included; hex is not one.
+    expect(parseToxic('latency:latency=1e3,jitter=.5E1')).toMatchObject({ attributes: { latency: 1000, jitter: 5 } });
+    expect(parseToxic('latency:latency=+7')).toMatchObject({ attributes: { latency: 7 } });
+    expect(() => parseToxic('latency:latency=0x10')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => parseToxic('latency:name=one (two)')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('twice') }));
     expect(() => parseToxic(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => parseToxic('latency:latency')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => parseToxic('reset_peer:from=later')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));

@@ -161,7 +161,8 @@ function controlFromStdin(running: FaultProxy, out: Output): readline.Interface 
   });
   const perform = (line: string): Promise<void> | void => {
     const [command = '', ...rest] = line.trim().split(/\s+/);
-    const argument = rest.join(' ');
+    // The rest of the line as given: a name may hold runs of spaces (the API allows any string).
+    const argument = line.trim().slice(command.length).trim();
     try {
       switch (command) {
         case '':
