@@ -220,7 +220,8 @@ export function parseToxicPairs(
     const key = pair.slice(0, eq).trim();
     const rawValue = pair.slice(eq + 1).trim();
     const value = NUMBER.test(rawValue) ? Number(rawValue) : rawValue;
-    if (key === 'name') result.name = value;
+    // A name is text whatever it looks like (`name=404`).
+    if (key === 'name') result.name = rawValue;
     else if (key === 'toxicity') result.toxicity = value;
     else result.attributes[key] = value;
   }

@@ -176,6 +176,8 @@ describe('fault proxy and server: argument checks', () => {
     // Numbers as people write them, exponents included; hex is not one.
     expect(parseToxic('latency:latency=1e3,jitter=.5E1')).toMatchObject({ attributes: { latency: 1000, jitter: 5 } });
     expect(parseToxic('latency:latency=+7')).toMatchObject({ attributes: { latency: 7 } });
+    expect(parseToxic('latency:name=404')).toMatchObject({ name: '404' });
+    expect(parseToxic(formatToxic(parseToxic('latency:name=404')))).toMatchObject({ name: '404' });
     expect(() => parseToxic('latency:latency=0x10')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => parseToxic('latency:name=one (two)')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('twice') }));
     expect(() => parseToxic(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
