@@ -124,7 +124,7 @@ export interface FaultServer extends EventEmitter {
   readonly host: string;
   /** `address.port`: the port it listens on. */
   readonly port: number;
-  /** `http://host:port/`, for HTTP clients. */
+  /** `http://host:port/`, for HTTP clients; a wildcard host as its loopback (`0.0.0.0` as `127.0.0.1`, `::` as `[::1]`). */
   readonly url: string;
   /** The settings new connections get. */
   readonly settings: Readonly<BehaviorSettings>;
@@ -185,7 +185,10 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
   }
 
   get url(): string {
-    return `http://${formatAddress(this.address)}/`;
+    // A wildcard address says where the server listens, not where a client can connect: its
+    // loopback does, on every platform (Windows refuses a connect to 0.0.0.0 or ::).
+    const { host, port } = this.address;
+    return `http://${formatAddress({ host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host, port })}/`;
   }
   get settings(): Readonly<BehaviorSettings> {
     return { ...this.current };

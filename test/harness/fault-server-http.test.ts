@@ -175,3 +175,18 @@ describe('fault server, fetch (undici)', () => {
     expect(await fetchOnce(server.port, { body: UPLOAD })).toMatchObject({ status: 200, body: 600_000, error: null });
   });
 });
+
+describe('fault server url', () => {
+  it.each([
+    ['127.0.0.1', 'http://127.0.0.1:'],
+    ['0.0.0.0', 'http://127.0.0.1:'],
+    ['::', 'http://[::1]:'],
+    ['::1', 'http://[::1]:'],
+  ])('listening on %s: %sPORT/, which a client reaches', async (host, prefix) => {
+    const server = cleanup.add(await createFaultServer({ protocol: 'http', behavior: 'lingering-close', listen: { host, port: 0 } }));
+    expect(server.url).toBe(`${prefix}${server.port}/`);
+    const response = await fetch(server.url, { signal: AbortSignal.timeout(10_000) });
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+  });
+});
