@@ -134,7 +134,9 @@ export interface FaultServer extends EventEmitter {
   readonly reports: readonly FaultConnectionReport[];
   /**
    * Changes the behaviour (and any other option but the address: `listen` is refused with
-   * `ERR_INVALID_ARG_VALUE`) for connections accepted from now on.
+   * `ERR_INVALID_ARG_VALUE`) for connections accepted from now on. Options not given keep their
+   * values, except that a change of behaviour resets `responseBytes`, `bytes` and `delayMs` to the
+   * new behaviour's defaults: each behaviour reads them its own way.
    */
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void;
   /**

@@ -140,4 +140,12 @@ describe('fault server, Node net client', () => {
     const o = await client(server.port, wrote('x'));
     expect(o).toMatchObject({ peer: 'rst', bytes: { received: 10 } });
   });
+
+  it("configure(): options not given keep their values; a new behaviour takes its own responseBytes, bytes and delayMs", async () => {
+    const { server } = await serve({ behavior: 'reset-after-bytes', bytes: 10, responseBytes: 5000, delayMs: 7, timeoutMs: 900 });
+    server.configure({ timeoutMs: 800 });
+    expect(server.settings).toMatchObject({ behavior: 'reset-after-bytes', bytes: 10, responseBytes: 5000, delayMs: 7, timeoutMs: 800 });
+    server.configure({ behavior: 'slow-close' });
+    expect(server.settings).toMatchObject({ behavior: 'slow-close', bytes: 16_384, responseBytes: 0, delayMs: 1000, timeoutMs: 800 });
+  });
 });
