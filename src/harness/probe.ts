@@ -9,7 +9,11 @@ import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, optionsObject, unbrac
 
 /** Options for {@link probe}. */
 export interface ProbeOptions {
-  /** What to send once connected: a byte count (that many `'x'`, at most what one Buffer holds), a string, or bytes. Default nothing. */
+  /**
+   * What to send once connected: a byte count (that many `'x'`, at most what one Buffer holds;
+   * written in 64 KiB pieces as the connection takes them, never held whole), a string, or bytes.
+   * Default nothing.
+   */
   send?: number | string | Uint8Array;
   /** Send FIN after sending (a half-close); the peer's reply is still read. Default false. */
   shutdown?: boolean;
@@ -98,8 +102,14 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
       timedOut = true;
       socket.destroy();
     });
-    if (payload.length > 0) socket.write(payload);
-    if (shutdown) socket.end();
+    const sent = () => {
+      if (shutdown) socket.end();
+    };
+    if (typeof payload === 'number') writeRepeated(socket, payload, sent);
+    else {
+      if (payload.length > 0) socket.write(payload);
+      sent();
+    }
   });
   socket.on('data', () => {
     firstByteAt ??= performance.now();
@@ -144,10 +154,35 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
   };
 }
 
-function toPayload(send: unknown): Buffer {
+/** The bytes to send, or for a count, how many `'x'` (writeRepeated()). */
+function toPayload(send: unknown): Buffer | number {
   if (send === undefined) return Buffer.alloc(0);
-  if (typeof send === 'number') return Buffer.alloc(integerOption(send, 'options.send', 0, MAX_BUFFER, 0, probe), 'x');
+  if (typeof send === 'number') return integerOption(send, 'options.send', 0, MAX_BUFFER, 0, probe);
   if (typeof send === 'string') return Buffer.from(send);
   if (send instanceof Uint8Array) return Buffer.from(send);
   throw invalidArgType('options.send', 'of type number, string or Uint8Array', send, probe);
+}
+
+const PIECE = Buffer.alloc(64 * 1024, 'x');
+
+/**
+ * Writes `count` bytes of `'x'` a piece at a time, the next once the socket drains, then calls
+ * `done`: a count of hundreds of megabytes costs 64 KiB, not a buffer of that size (a `--send
+ * 500000000` took 582 MB). Stops, without `done`, once the socket can no longer be written.
+ */
+function writeRepeated(socket: net.Socket, count: number, done: () => void): void {
+  let left = count;
+  const pump = (): void => {
+    while (left > 0) {
+      if (socket.destroyed || !socket.writable) return;
+      const size = Math.min(left, PIECE.length);
+      left -= size;
+      if (!socket.write(size === PIECE.length ? PIECE : PIECE.subarray(0, size))) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+    done();
+  };
+  pump();
 }

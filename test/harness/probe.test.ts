@@ -1,12 +1,25 @@
 // probe(): the one-call client for "how does this server end a connection?".
 
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { harness } from './load.js';
 import { refusingPort } from '../helpers/net.js';
+import { root } from '../helpers/sockclose.js';
 import { Cleanup } from './util.js';
 
 const { createFaultServer, probe } = harness;
+
+/** Runs a command to its end (killed after `timeoutMs`); rejects with its stderr if it failed. */
+function run(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout }),
+    );
+  });
+}
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
@@ -18,6 +31,24 @@ describe('probe()', () => {
     expect(result.connectMs!).toBeLessThanOrEqual(result.firstByteMs!);
     expect(result.firstByteMs!).toBeLessThanOrEqual(result.endMs!);
     expect(result.endMs!).toBeLessThanOrEqual(result.durationMs);
+  });
+
+  it('send: a count of 300 MB arrives whole, written in pieces: the probing process never holds it', async () => {
+    // In a process of its own, whose peak memory then says whether the count was ever a buffer.
+    const script = `
+      const net = require('node:net');
+      const { probe } = require(${JSON.stringify(path.join(root, 'lib', 'harness', 'index.js'))});
+      let got = 0;
+      const server = net.createServer((s) => s.on('data', (c) => (got += c.length)).on('end', () => s.end())).listen(0, '127.0.0.1', async () => {
+        const result = await probe('127.0.0.1', server.address().port, { send: 300_000_000, shutdown: true, timeoutMs: 60_000 });
+        server.close();
+        console.log(JSON.stringify({ outcome: result.outcome, sent: result.sent, got, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+      });`;
+    const { stdout } = await run(process.execPath, ['-e', script], 120_000);
+    const seen = JSON.parse(stdout) as { outcome: string; sent: number; got: number; maxRssMb: number };
+    expect(seen).toMatchObject({ outcome: 'fin', sent: 300_000_000, got: 300_000_000 });
+    // A whole buffer would take 300 MB on its own; Node starts at ~45 MB here.
+    expect(seen.maxRssMb).toBeLessThan(200);
   });
 
   it('the seed 004 server: outcome rst, where Node may have reported a clean end', async () => {
