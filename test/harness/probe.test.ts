@@ -49,7 +49,7 @@ describe('probe()', () => {
     expect(seen).toMatchObject({ outcome: 'fin', sent: 300_000_000, got: 300_000_000 });
     // A whole buffer would take 300 MB on its own; Node starts at ~45 MB here.
     expect(seen.maxRssMb).toBeLessThan(200);
-  });
+  }, 150_000);
 
   it('the seed 004 server: outcome rst, where Node may have reported a clean end', async () => {
     const server = cleanup.add(await createFaultServer({ behavior: 'close-with-unread' }));
