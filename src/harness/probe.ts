@@ -167,8 +167,9 @@ const PIECE = Buffer.alloc(64 * 1024, 'x');
 
 /**
  * Writes `count` bytes of `'x'` a piece at a time, the next once the socket drains, then calls
- * `done`: a count of hundreds of megabytes costs 64 KiB, not a buffer of that size (a `--send
- * 500000000` took 582 MB). Stops, without `done`, once the socket can no longer be written.
+ * `done`: a count of hundreds of megabytes costs 64 KiB, not a buffer of that size (`--send
+ * 300000000` peaked at 325 MB that way, 87 MB this way). Stops, without `done`, once the socket
+ * can no longer be written (destroyed at the timeout, or reset).
  */
 function writeRepeated(socket: net.Socket, count: number, done: () => void): void {
   let left = count;
