@@ -418,7 +418,8 @@ async function linger({ socket, settings, signal, step }: BehaviorContext, paylo
   if (socket.destroyed) return;
   if (payload.length > 0) {
     socket.write(payload);
-    step('write', { bytes: payload.length });
+    // Queued, not written: lingeringClose() flushes it ('wrote' is for a write that was awaited).
+    step('queued', { bytes: payload.length });
   }
   const report = await lingeringClose(socket, { idleTimeout: settings.lingerIdleMs, maxTimeout: settings.lingerMaxMs, signal });
   step('lingered', { reason: report.reason, closedWith: report.closedWith, drainedBytes: report.drainedBytes, durationMs: report.durationMs });

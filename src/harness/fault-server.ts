@@ -86,7 +86,8 @@ export interface FaultStep {
    * What was done or seen: `'request-head'`, `'wrote'`, `'acknowledged'`, `'fin'`, `'reset'`, `'peer-eof'`, `'error'`, …
    * A wait's step says how it ended in `detail.result` (`'met'`, `'timeout'`, …). `'wrote'` is
    * `{ bytes }` once Node has handed the response to the kernel, or `{ bytes, result: 'timeout',
-   * queuedBytes }` when `timeoutMs` ran out first (a peer that does not read); `'fin'` likewise has
+   * queuedBytes }` when `timeoutMs` ran out first (a peer that does not read); `'queued'` (lingering-close)
+   * is `{ bytes }` handed to Node, which the lingering close then flushes; `'fin'` likewise has
    * no detail, or `{ result: 'timeout', queuedBytes }` when Node's end() still waited behind
    * queued bytes (its FIN goes out only if they drain); `'fin-failed'` is `{ error }`.
    * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`

@@ -126,7 +126,7 @@ describe('fault server, kernel-level client', () => {
     const seen = await kernelClient({ port: server.port, send: 4 });
     expect(seen).toMatchObject({ received: 600_000, end: 'eof' });
     const r = await report;
-    expect(steps(r)).toEqual(['write', 'lingered']);
+    expect(steps(r)).toEqual(['queued', 'lingered']);
     expect(r.steps[1]!.detail).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: 4 });
     expect(r.observation.local).toBe('fin');
   });
