@@ -57,8 +57,8 @@ Options:
                               response, the FIN); then the fault comes (default 5000). The waits
                               for the peer's FIN are not bounded
       --await-request         raw: start once the client has sent a byte (it stays unread)
-      --linger-idle <ms>      lingering-close, close: idle timeout (default 2000)
-      --linger-max <ms>       lingering-close, close: total cap (default 30000)
+      --linger-idle <ms>      lingering-close, close: idle timeout, >= 1 (default 2000)
+      --linger-max <ms>       lingering-close, close: total cap, >= 1 (default 30000)
   -n, --count <n>             exit 0 after n connections have closed
       --json                  machine-readable output
   -q, --quiet                 no per-connection lines (the address is still printed)

@@ -74,9 +74,9 @@ export interface FaultServerOptions {
    * libuv completed the connect) fails the *connect* with ECONNRESET, with nothing read.
    */
   awaitRequest?: boolean;
-  /** lingering-close and close: idle timeout between reads (default 2000 ms, as Apache). */
+  /** lingering-close and close: idle timeout between reads, at least 1 ms (default 2000 ms, as Apache). */
   lingerIdleMs?: number;
-  /** lingering-close and close: total cap (default 30,000 ms, as Apache and nginx). */
+  /** lingering-close and close: total cap, at least 1 ms (default 30,000 ms, as Apache and nginx). */
   lingerMaxMs?: number;
 }
 
@@ -251,7 +251,7 @@ function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorS
     delayMs: integerOption(given.delayMs, 'options.delayMs', 0, MAX_MS, base?.delayMs ?? (behavior === 'slow-close' ? 1000 : 0), caller),
     timeoutMs: integerOption(given.timeoutMs, 'options.timeoutMs', 0, MAX_MS, previous?.timeoutMs ?? 5000, caller),
     awaitRequest: booleanOption(given.awaitRequest, 'options.awaitRequest', previous?.awaitRequest ?? false, caller),
-    lingerIdleMs: integerOption(given.lingerIdleMs, 'options.lingerIdleMs', 0, MAX_MS, previous?.lingerIdleMs ?? 2000, caller),
-    lingerMaxMs: integerOption(given.lingerMaxMs, 'options.lingerMaxMs', 0, MAX_MS, previous?.lingerMaxMs ?? 30_000, caller),
+    lingerIdleMs: integerOption(given.lingerIdleMs, 'options.lingerIdleMs', 1, MAX_MS, previous?.lingerIdleMs ?? 2000, caller),
+    lingerMaxMs: integerOption(given.lingerMaxMs, 'options.lingerMaxMs', 1, MAX_MS, previous?.lingerMaxMs ?? 30_000, caller),
   };
 }

@@ -47,6 +47,8 @@ describe('sockclose CLI: help and usage errors', () => {
     [['serve', '--behavior', 'stall', '--bogus'], "unknown option '--bogus'"],
     [['serve', '--behavior', 'stall', '--count', 'ten'], '--count must be a whole number'],
     [['serve', '--behavior', 'stall', '--delay', '-5'], '--delay takes no negative number (got -5)'],
+    [['serve', '--behavior', 'lingering-close', '--linger-idle', '0'], '--linger-idle must be at least 1, not 0'],
+    [['serve', '--behavior', 'close', '--linger-max', '0'], '--linger-max must be at least 1, not 0'],
     [['probe', '127.0.0.1:1', '-s', '-4'], '-s takes no negative number (got -4)'],
     [['probe', '127.0.0.1:1', '--send', '--json'], "--send needs a value, not the option '--json'"],
     [['probe', '127.0.0.1:1', '--count', '0'], '--count must be at least 1, not 0'],

@@ -172,6 +172,18 @@ describe('fault proxy: an upstream that does not answer', () => {
     expect(proxy.activeConnections).toBe(0);
   });
 
+  it("createFaultServer refuses a linger timeout of 0, which the lingering close cannot take (each connection's close failed with it)", async () => {
+    for (const option of ['lingerIdleMs', 'lingerMaxMs'] as const) {
+      await expect(createFaultServer({ behavior: 'lingering-close', [option]: 0 }), option).rejects.toMatchObject({
+        name: 'RangeError',
+        code: 'ERR_OUT_OF_RANGE',
+        message: expect.stringContaining(`options.${option}`),
+      });
+    }
+    const server = cleanup.add(await createFaultServer({ behavior: 'lingering-close', lingerIdleMs: 1, lingerMaxMs: 1 }));
+    expect(server.settings).toMatchObject({ lingerIdleMs: 1, lingerMaxMs: 1 });
+  });
+
   it('checks connectTimeoutMs as Node checks a timeout', async () => {
     await expect(createFaultProxy({ upstream: 1, connectTimeoutMs: '5' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     for (const connectTimeoutMs of [0, -1, 1.5, 2 ** 31]) {

@@ -45,8 +45,8 @@ export async function serve(args: string[], io: Io): Promise<number> {
   const bytes = integerFlag(values.bytes, 'bytes', 0, MAX_BYTES);
   const delayMs = integerFlag(values.delay, 'delay', 0, MAX_MS);
   const timeoutMs = integerFlag(values.timeout, 'timeout', 0, MAX_MS);
-  const lingerIdleMs = integerFlag(values['linger-idle'], 'linger-idle', 0, MAX_MS);
-  const lingerMaxMs = integerFlag(values['linger-max'], 'linger-max', 0, MAX_MS);
+  const lingerIdleMs = integerFlag(values['linger-idle'], 'linger-idle', 1, MAX_MS);
+  const lingerMaxMs = integerFlag(values['linger-max'], 'linger-max', 1, MAX_MS);
   if (responseBytes !== undefined) options.responseBytes = responseBytes;
   if (bytes !== undefined) options.bytes = bytes;
   if (delayMs !== undefined) options.delayMs = delayMs;
