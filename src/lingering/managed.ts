@@ -99,6 +99,12 @@ export class Managed implements ReadSink, Ticking {
   /** An end decided here (overload, a timeout before the hand-over). */
   report: LingerReport | null = null;
   /**
+   * destroy() came while Node still held bytes: the close step waits for the flush, and Node's
+   * real close follows its promise, a few microtasks after the end is decided. A report decided
+   * then is delivered after it (deliver()), as "resolves once the descriptor is closed" promises.
+   */
+  closesLater = false;
+  /**
    * When the close last saw progress (a byte read, one of ours acknowledged), half-closed or
    * flushing; null before either stage. The idle timeout is one clock across the stages: the
    * native lingerer is told how much of it was spent before the hand-over.
@@ -430,6 +436,7 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
 
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
+  state.closesLater = true;
   // The peer's reset ends the wait too: nothing will be written any more, and a TLS socket's
   // count of what its layer holds never falls back to 0 then (the transport's does).
   const end = await new Flush(socket, handle, state).until(
@@ -718,6 +725,12 @@ function neverBlocking(handle: NodeHandle): void {
 
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.report = report;
+  // The check phase comes after the microtasks that lead to Node's close (src/close-hook.ts).
+  if (state.closesLater) setImmediate(deliverNow, socket, state, report);
+  else deliverNow(socket, state, report);
+}
+
+function deliverNow(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.consumer?.(report);
   publishLingerEnd(report, socket);
   const listener = state.owner.onReport;

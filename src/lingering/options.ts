@@ -88,7 +88,17 @@ export function poolLimits(options: EnableLingeringCloseOptions, caller: Caller)
 export function abortSignalOption(options: unknown, caller: Caller): AbortSignal | undefined {
   const signal = options !== null && typeof options === 'object' ? (options as { signal?: unknown }).signal : undefined;
   if (signal === undefined) return undefined;
-  if (signal === null || typeof signal !== 'object' || typeof (signal as { aborted?: unknown }).aborted !== 'boolean') {
+  // What the close will use of it, checked before anything changes: an object with only an
+  // `aborted` flag got as far as enabling the server (or ending the socket), then failed without a
+  // code at addEventListener. A signal from another realm or a conforming polyfill passes.
+  const candidate = signal as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.aborted !== 'boolean' ||
+    typeof candidate.addEventListener !== 'function' ||
+    typeof candidate.removeEventListener !== 'function'
+  ) {
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal, caller);
   }
   return signal as AbortSignal;

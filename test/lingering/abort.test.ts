@@ -149,7 +149,8 @@ describe('lingeringClose() with a signal', () => {
     const { client, server, listener } = await tcpPair();
     // Run last first: the sockets go before their listener closes.
     cleanups.add(() => closeServer(listener), () => void client.destroy(), () => void server.destroy());
-    for (const signal of [{}, 'abort', 1, null]) {
+    // { aborted: false } alone used to pass the check, end the socket, then fail without a code.
+    for (const signal of [{}, 'abort', 1, null, { aborted: false }, { aborted: false, addEventListener() {} }]) {
       await expect(lingeringClose(server, { signal } as unknown as CallOptions)).rejects.toMatchObject({
         name: 'TypeError',
         code: 'ERR_INVALID_ARG_TYPE',
@@ -157,10 +158,21 @@ describe('lingeringClose() with a signal', () => {
       });
     }
     expect(server.destroyed).toBe(false);
+    expect(server.writableEnded).toBe(false);
   });
 });
 
 describe('enableLingeringClose() with a signal', () => {
+  it('refuses a signal that is not an AbortSignal before it changes anything: the server can be enabled after', () => {
+    const server = net.createServer();
+    expect(() => enableLingeringClose(server, { signal: { aborted: false } as unknown as AbortSignal })).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    // Not left enabled: enabling it now works (it threw ERR_INVALID_ARG_VALUE, "already enabled").
+    const control = enableLingeringClose(server);
+    control();
+  });
+
   it('aborting ends every close of the server that began, in each stage, and undoes lingering close', async () => {
     const reports: LingerReport[] = [];
     const controller = new AbortController();
@@ -210,7 +222,7 @@ describe('enableLingeringClose() with a signal', () => {
     expect(control.stats().lingering).toBe(0);
   });
 
-  it('a half-closed close ends within abort() itself, a flushing one before the next turn of the loop', async () => {
+  it('a half-closed close ends within abort() itself, a flushing one within the same turn of the loop', async () => {
     // Not at their next look (the shared clock's 25 ms tick, the flush's poll): abort() reaches them.
     const reports: LingerReport[] = [];
     const controller = new AbortController();
@@ -238,6 +250,9 @@ describe('enableLingeringClose() with a signal', () => {
     controller.abort();
     expect(sockets[0]!.destroyed).toBe(true);
     expect(reports.map((r) => r.reason)).toEqual(['aborted']);
+    // The flushing one ends in the microtasks after abort(); its report waits for Node's real close,
+    // which follows them, and comes in this turn's check phase: after this immediate, queued first.
+    await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
     expect(reports.map((r) => r.reason)).toEqual(['aborted', 'aborted']);
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 2 });

@@ -191,6 +191,29 @@ describe('the lingering close at its edges', () => {
     expect(delay.max / 1e6).toBeLessThan(10_000);
   });
 
+  it('destroy() while lingeringClose() flushes: the promise resolves once the descriptor is closed (the peer holds the RST)', async () => {
+    const srv = net.createServer();
+    await listen(srv);
+    cleanups.add(() => closeServer(srv));
+    const accepted = nextEvent<[net.Socket]>(srv, 'connection');
+    const { client } = pausedClient(portOf(srv));
+    const [socket] = await accepted;
+    socket.on('error', () => {});
+    // The client reads nothing: the flush runs into the idle timeout, which resets.
+    socket.write(Buffer.alloc(20 * MiB, 1));
+    const closed = lingeringClose(socket, { idleTimeout: 300 });
+    socket.destroy(); // the application's own, during the flush
+    const seen = await within(
+      closed.then((report) => ({ report, handle: (socket as unknown as { _handle: unknown })._handle, peer: sockclose.inspectSocket(client).state })),
+      15_000,
+      'the report',
+    );
+    expect(seen.report).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
+    // Node's handle is gone and the reset has reached the peer by the time the promise resolves.
+    expect(seen.handle).toBeNull();
+    expect(seen.peer).toBe('CLOSE');
+  });
+
   it('a timeout ends a linger only after a last read: a peer that finished first ends as itself (a timeout shorter than the first read too)', async () => {
     const reports: LingerReport[] = [];
     const accepted = new Promise<net.Socket>((resolve) => {
