@@ -71,19 +71,38 @@ export function processAuditReport(reason = 'call'): ProcessAuditReport {
   return { pid: process.pid, at: Date.now(), reason, servers, summary: recorder.summary(), counts: recorder.snapshot(), recent: recorder.recent() };
 }
 
-/** Writes the report where SOCKCLOSE_AUDIT_FILE says, or to stderr. Never throws. */
+/**
+ * Writes the report where SOCKCLOSE_AUDIT_FILE says, or to stderr; a file that cannot be written
+ * says why on stderr, followed by the report itself. Never throws.
+ */
 function emit(reason: string): void {
+  let report: ProcessAuditReport | null = null;
   try {
-    const report = processAuditReport(reason);
+    report = processAuditReport(reason);
     const file = process.env.SOCKCLOSE_AUDIT_FILE;
     if (file) fs.writeFileSync(file.replace(/%p/g, String(process.pid)), `${JSON.stringify(report)}\n`);
     else fs.writeSync(2, formatReport(report));
   } catch (error) {
     try {
       fs.writeSync(2, `sockclose audit: could not write the report: ${(error as Error).message}\n`);
+      if (report !== null && process.env.SOCKCLOSE_AUDIT_FILE) fs.writeSync(2, formatReport(report));
     } catch {
       // stderr is gone: nothing left to tell.
     }
+  }
+}
+
+/**
+ * SIGUSR2: the report, from a process that has a server. One without (npm, a shell: a wrapper the
+ * signal reached instead of the server under it) says so on stderr, and leaves SOCKCLOSE_AUDIT_FILE
+ * alone: an empty report there would replace the server's.
+ */
+function onReportSignal(): void {
+  if (servers > 0) return emit('SIGUSR2');
+  try {
+    fs.writeSync(2, `sockclose audit (pid ${process.pid}, SIGUSR2): no server in this process; send SIGUSR2 to the server's own process (a wrapper such as npm or a shell does not pass it on)\n`);
+  } catch {
+    // stderr is gone: nothing left to tell.
   }
 }
 
@@ -117,7 +136,7 @@ function start(): void {
   diagnosticsChannel.subscribe('net.server.socket', onServerSocket);
   // SIGUSR2 has no default action but termination, and Node's inspector uses SIGUSR1: taking it
   // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.
-  process.on('SIGUSR2', () => emit('SIGUSR2'));
+  process.on('SIGUSR2', onReportSignal);
   process.on('exit', onExit);
 }
 

@@ -241,6 +241,7 @@ function emptyCounts(): CloseAuditCounts {
     lingered: 0,
     lingerOverload: 0,
     discardedWrites: 0,
+    discardedBytes: 0,
   };
 }
 
@@ -263,7 +264,10 @@ function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport |
     if (report.reason === 'overload') counts.lingerOverload += sign;
     else counts.lingered += sign;
   }
-  if (look.queued > 0) counts.discardedWrites += sign;
+  if (look.queued > 0) {
+    counts.discardedWrites += sign;
+    counts.discardedBytes += sign * look.queued;
+  }
 }
 
 function record(
@@ -310,6 +314,18 @@ function requestOf(response: http.ServerResponse): AuditedRequest | null {
   return {
     method: request.method ?? '',
     path: (query === -1 ? url : url.slice(0, query)).slice(0, MAX_PATH),
-    status: response.headersSent ? response.statusCode : null,
+    status: headSent(response) ? response.statusCode : null,
   };
+}
+
+/**
+ * Whether the response's head went to the socket. `headersSent` turns true at writeHead(), before
+ * anything is written; Node sets `_headerSent` when the head goes out with the first body bytes
+ * (or end()), and keeps a pipelined response's output in `outputData` until the responses before
+ * it are done (Node 18 to 26 alike). Where those fields are missing, `headersSent` decides.
+ */
+function headSent(response: http.ServerResponse): boolean {
+  const internals = response as http.ServerResponse & { _headerSent?: unknown; outputData?: unknown };
+  if (typeof internals._headerSent !== 'boolean') return response.headersSent;
+  return internals._headerSent && !(Array.isArray(internals.outputData) && internals.outputData.length > 0);
 }

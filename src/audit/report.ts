@@ -8,7 +8,7 @@ export interface ProcessAuditReport {
   pid: number;
   /** When the report was made, in epoch milliseconds. */
   at: number;
-  /** What made the report: `'SIGUSR2'`, `'exit'`, `'SIGINT'`, `'SIGTERM'`, or `'call'`. */
+  /** What made the report: `'SIGUSR2'`, `'exit'`, `'SIGINT'`, `'SIGTERM'`, `'SIGHUP'`, or `'call'`. */
   reason: string;
   /** Servers audited so far. */
   servers: number;

@@ -41,10 +41,23 @@ export function summarize(counts: CloseAuditCounts): string {
           ': a client that had not read it yet lost it';
     return `${ended} ${lost}${handled}; enable lingering close.`;
   }
+  // No RST lost data; a close may still have dropped what Node held for it (a destroy() before the
+  // write finished): a FIN then ends a response the client never gets whole. Node's own queue,
+  // so known even where the kernel cannot be asked.
+  const discarded = counts.discardedWrites > 0 ? discards(counts.discardedWrites, counts.discardedBytes) : '';
   if (unreadResets > 0) {
-    return `${count(unreadResets)} of ${connections(closed)} ended with RST (request bytes left unread) before any response byte was sent${handled}: nothing of a response was lost.`;
+    const those = discarded ? ` there; but ${discarded}` : '';
+    return `${count(unreadResets)} of ${connections(closed)} ended with RST (request bytes left unread) before any response byte was sent${handled}: nothing of a response was lost${those}.`;
   }
+  const but = discarded ? `, but ${discarded}` : '';
   const unknown = counts.ends.unknown;
-  if (unknown === closed) return `${connections(closed)} closed; the kernel could not be asked how they ended (no native binary, or this platform cannot tell).`;
-  return `None of ${connections(closed)} ended with an RST that could lose a response${handled}.`;
+  if (unknown === closed) {
+    return `${connections(closed)} closed; the kernel could not be asked how they ended (no native binary, or this platform cannot tell)${but}.`;
+  }
+  return `None of ${connections(closed)} ended with an RST that could lose a response${handled}${but}.`;
+}
+
+function discards(closes: number, bytes: number): string {
+  const what = closes === 1 ? 'its response' : 'responses';
+  return `${count(closes)} closed with ${size(bytes)} of ${what} still queued in Node, never sent (destroyed before the write finished)`;
 }

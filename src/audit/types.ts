@@ -21,7 +21,10 @@ export interface AuditedRequest {
   method: string;
   /** The request path, without its query string (at most 200 characters). */
   path: string;
-  /** The response status, or null if no response head was sent. */
+  /**
+   * The status of the response head that went out, or null if none did: writeHead() alone sends
+   * nothing, and a pipelined response waits in Node until the ones before it are done.
+   */
   status: number | null;
 }
 
@@ -108,8 +111,10 @@ export interface CloseAuditCounts {
   lingered: number;
   /** Closes a lingering close refused for overload (closed at once). */
   lingerOverload: number;
-  /** Closes that discarded bytes Node still held for writing. */
+  /** Closes that discarded bytes Node still held for writing (a destroy() before the write finished). */
   discardedWrites: number;
+  /** Over `discardedWrites`: the bytes Node still held, never sent, whichever way the close ended. */
+  discardedBytes: number;
 }
 
 /** Options for {@link auditCloses}. */

@@ -78,7 +78,9 @@ export async function runUntilStopped<R>(
   let onSignal: (signal: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => {
     onSignal = resolve;
-    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    // on(), not once(): a second signal during the (bounded) shutdown must not kill the process
+    // with 128+n; `timeout` signals the command, then its whole process group.
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     server.on('report', (report: R) => {
       // Connections cut by the shutdown itself are not the run's: do not count or print them.
       if (stopping) return;
@@ -91,9 +93,9 @@ export async function runUntilStopped<R>(
   });
   const why = await stopped;
   stopping = true;
-  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   progress?.finish();
   await server.close();
   out.result({ event: 'closed', reason: why, connections: seen }, () => `stopped (${why === 'count' ? `${seen} connection${seen === 1 ? '' : 's'}` : why}).`);
+  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   return ExitCode.OK;
 }

@@ -47,4 +47,26 @@ describe('auditCloses: bytes queued in Node at the close', () => {
     expect(close!.queuedBytes).toBeLessThanOrEqual(PAYLOAD + TAIL);
     expect(close!.unreceivedBytes).toBeLessThanOrEqual(PAYLOAD + TAIL);
   });
+
+  it("a FIN close that discards what Node still held: counted, and the summary says the client never got it (it said nothing was lost)", async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write(Buffer.alloc(8 * 1024 * 1024));
+      // Nothing unread (the client sent nothing): the close is a FIN, behind what Node still holds.
+      void until(() => (sockclose.inspectSocket(socket).nodeQueuedBytes ?? 0) > 1024 * 1024, 5000, "Node's queue to fill").then(() => socket.destroy());
+    });
+    const audit = sockclose.auditCloses(server);
+    cleanups.push(() => audit.stop());
+    await listen(server);
+    cleanups.push(() => closeServer(server));
+    const client = net.connect({ port: portOf(server), host: '127.0.0.1' });
+    client.on('error', () => {});
+    cleanups.push(() => client.destroy());
+    client.pause();
+    await until(() => audit.counts().closed === 1, 10_000, 'the close counted');
+    const counts = audit.counts();
+    expect(counts).toMatchObject({ ends: { fin: 1 }, resetsWithData: 0, discardedWrites: 1 });
+    expect(counts.discardedBytes).toBeGreaterThan(1024 * 1024);
+    expect(audit.summary()).toMatch(/^None of 1 connection ended with an RST that could lose a response, but 1 closed with [\d.]+ [kM]B of its response still queued in Node, never sent \(destroyed before the write finished\)\.$/);
+  });
 });

@@ -106,6 +106,7 @@ describe('the summary: "had not received" is the certain figure only', () => {
     lingered: 0,
     lingerOverload: 0,
     discardedWrites: 0,
+    discardedBytes: 0,
   });
 
   it('names bytes at risk apart from bytes certainly not received', () => {
@@ -117,5 +118,16 @@ describe('the summary: "had not received" is the certain figure only', () => {
       '20 of 20 connections ended with RST after a response had been sent (741 kB of responses sent but not acknowledged, at risk): a client that had not read it yet lost it; enable lingering close.',
     );
     expect(summarize(counts(0, 0))).toBe('20 of 20 connections ended with RST after a response had been sent: a client that had not read it yet lost it; enable lingering close.');
+  });
+
+  it('names what Node still held at closes that were not resets with data: a FIN then ended a response the client never got whole', () => {
+    const base = { ...counts(0, 0), ends: { fin: 20, rst: 0, none: 0, unknown: 0 }, unreadResets: 0, resetsWithData: 0, unreadBytes: 0 };
+    expect(summarize({ ...base, discardedWrites: 1, discardedBytes: 3_842_048 })).toBe(
+      'None of 20 connections ended with an RST that could lose a response, but 1 closed with 3.8 MB of its response still queued in Node, never sent (destroyed before the write finished).',
+    );
+    expect(summarize({ ...base, ends: { fin: 17, rst: 3, none: 0, unknown: 0 }, unreadResets: 3, unreadBytes: 12, discardedWrites: 2, discardedBytes: 2_000 })).toBe(
+      '3 of 20 connections ended with RST (request bytes left unread) before any response byte was sent: nothing of a response was lost there; but 2 closed with 2.0 kB of responses still queued in Node, never sent (destroyed before the write finished).',
+    );
+    expect(summarize(base)).toBe('None of 20 connections ended with an RST that could lose a response.');
   });
 });

@@ -74,6 +74,40 @@ describe('sockclose/audit preload', () => {
     }
   });
 
+  it('SOCKCLOSE_AUDIT_FILE that cannot be written: the reason on stderr, then the report itself (it was lost)', () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const result = runApp(['--require', 'sockclose/audit'], { SOCKCLOSE_AUDIT_FILE: path.join(dir, 'no', 'such', 'dir', 'a.json') });
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/^sockclose audit: could not write the report: ENOENT/m);
+      expect(result.stderr).toMatch(SUMMARY);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGUSR2 to a process with no server (npm, a shell in front of the server): one line saying so, and the file left alone', async () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const file = path.join(dir, 'audit.json');
+      fs.writeFileSync(file, '{"the server":"wrote this"}\n');
+      const child = started(['--require', 'sockclose/audit', '-e', "console.log('ready'); setTimeout(() => {}, 20000)"], { ...env, SOCKCLOSE_AUDIT_FILE: file });
+      await within(child.ready, 10_000, 'the process to start');
+      child.process.kill('SIGUSR2');
+      await within(
+        new Promise<void>((resolve) => child.process.stderr!.on('data', () => child.stderr.endsWith('\n') && resolve())),
+        10_000,
+        'the SIGUSR2 answer',
+      );
+      child.process.kill('SIGTERM');
+      await within(child.exited, 10_000, 'the process to end');
+      expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGUSR2\): no server in this process; send SIGUSR2 to the server's own process/);
+      expect(fs.readFileSync(file, 'utf8')).toBe('{"the server":"wrote this"}\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a process with no server says nothing', () => {
     const result = spawnSync(process.execPath, ['--require', 'sockclose/audit', '-e', 'process.exitCode = 3'], { env, encoding: 'utf8' });
     expect(result.status).toBe(3);

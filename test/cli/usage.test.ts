@@ -48,6 +48,7 @@ describe('sockclose CLI: help and usage errors', () => {
     [['serve', '--behavior', 'stall', '--count', 'ten'], '--count must be a whole number'],
     [['serve', '--behavior', 'stall', '--delay', '-5'], '--delay takes no negative number (got -5)'],
     [['serve', '--behavior', 'lingering-close', '--linger-idle', '0'], '--linger-idle must be at least 1, not 0'],
+    [['serve', '--behavior', 'echo', '--response-bytes', String(2 ** 40)], '--response-bytes must be at most'],
     [['serve', '--behavior', 'close', '--linger-max', '0'], '--linger-max must be at least 1, not 0'],
     [['probe', '127.0.0.1:1', '-s', '-4'], '-s takes no negative number (got -4)'],
     [['probe', '127.0.0.1:1', '--send', '--json'], "--send needs a value, not the option '--json'"],

@@ -29,7 +29,9 @@ Options:
   -h, --help
 
 Signals: SIGTERM and SIGUSR2 sent to sockclose are passed on to the command; ^C and a hangup reach
-the command from the terminal, and sockclose waits for it to end.
+the command from the terminal, and sockclose waits for it to end. A wrapper between sockclose and
+the server (npm, a shell) does not pass SIGUSR2 on: send it to the server's own pid (npm then says
+it has no server; a shell dies of it).
 
 Exit code: the command's own (128 + n if a signal n ended it); 127 if it could not be started;
 2 for a bad command line.

@@ -160,7 +160,7 @@ function controlFromStdin(running: FaultProxy, out: Output): readline.Interface 
     queue = queue.then(() => perform(line));
   });
   const perform = (line: string): Promise<void> | void => {
-    const [command = '', ...rest] = line.trim().split(/\s+/);
+    const [command = ''] = line.trim().split(/\s+/);
     // The rest of the line as given: a name may hold runs of spaces (the API allows any string).
     const argument = line.trim().slice(command.length).trim();
     try {
@@ -171,9 +171,12 @@ function controlFromStdin(running: FaultProxy, out: Output): readline.Interface 
           answer(true, `added ${formatToxic(running.addToxic(parseToxicFor(argument, controlFromStdin) as ToxicSpec))}`);
           return;
         case 'update': {
-          // Only the keys given change; updateToxic() checks the result.
-          const name = rest[0] ?? '';
-          const list = rest.slice(1).join('');
+          // Only the keys given change; updateToxic() checks the result. The name is what comes
+          // before the first word with an '=' (it may hold spaces), the key=value list the rest.
+          const firstPair = /(?:^|\s)\S*=/.exec(argument);
+          const cut = firstPair === null ? argument.length : firstPair.index;
+          const name = argument.slice(0, cut).trim();
+          const list = argument.slice(cut).replace(/\s+/g, '');
           const pairs = parseToxicPairs(list, line.trim(), controlFromStdin);
           // A name among the pairs would rename: refused by updateToxic(), as it cannot.
           const changes: Record<string, unknown> = { attributes: pairs.attributes, name: pairs.name };

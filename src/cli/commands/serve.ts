@@ -1,7 +1,7 @@
 // sockclose serve: a fault server on the command line.
 import { BEHAVIOR_NAMES } from '../../harness/behaviors.js';
 import { createFaultServer, type FaultConnectionReport, type FaultServerOptions } from '../../harness/fault-server.js';
-import { formatAddress, MAX_BYTES, MAX_MS } from '../../harness/options.js';
+import { formatAddress, MAX_BYTES, MAX_MS, MAX_PAYLOAD } from '../../harness/options.js';
 import { choiceFlag, integerFlag, parse, UsageError } from '../args.js';
 import { addressFlag, COMMON_FLAGS, listenOrExit, progressFlag, runUntilStopped } from '../common.js';
 import { ExitCode } from '../exit-codes.js';
@@ -41,7 +41,9 @@ export async function serve(args: string[], io: Io): Promise<number> {
     protocol: values.http ? 'http' : 'raw',
     awaitRequest: values['await-request'] === true,
   };
-  const responseBytes = integerFlag(values['response-bytes'], 'response-bytes', 0, MAX_BYTES);
+  // One Buffer, less room for an HTTP head (the harness's own bound): larger failed in the
+  // harness, as an unexpected error with its stack (exit 1).
+  const responseBytes = integerFlag(values['response-bytes'], 'response-bytes', 0, MAX_PAYLOAD);
   const bytes = integerFlag(values.bytes, 'bytes', 0, MAX_BYTES);
   const delayMs = integerFlag(values.delay, 'delay', 0, MAX_MS);
   const timeoutMs = integerFlag(values.timeout, 'timeout', 0, MAX_MS);
