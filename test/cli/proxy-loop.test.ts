@@ -24,6 +24,12 @@ describe('sockclose proxy: --upstream the proxy itself', () => {
     ['localhost:P', '127.0.0.1:P'],
     ['127.0.0.1:P', '0.0.0.0:P'],
     ['P', 'P'],
+    // Other spellings of the same address (each looped until EMFILE before).
+    ['127.1:P', '127.0.0.1:P'],
+    ['2130706433:P', '127.0.0.1:P'],
+    ['0.0.0.0:P', '127.0.0.1:P'],
+    ['127.0.0.2:P', '0.0.0.0:P'],
+    ['127.0.0.1:P', '[::]:P'],
   ])('--upstream %s --listen %s: exit 2 saying why, nothing listened', async (upstream, listen) => {
     const port = String(await freePort());
     const proc = cli(['proxy', '--upstream', upstream.replace('P', port), '--listen', listen.replace('P', port)]);

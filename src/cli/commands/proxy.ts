@@ -1,4 +1,5 @@
 // sockclose proxy: a fault proxy on the command line, its toxics changeable from stdin.
+import dns from 'node:dns';
 import net from 'node:net';
 import os from 'node:os';
 import readline from 'node:readline';
@@ -36,7 +37,7 @@ export async function proxy(args: string[], io: Io): Promise<number> {
   if (values.upstream === undefined) throw new UsageError('--upstream is required, like --upstream 127.0.0.1:5432');
   const upstream = addressFlag(values.upstream, 'upstream', false);
   const listen = addressFlag(values.listen ?? '127.0.0.1:0', 'listen', true);
-  refuseLoop(listen, upstream);
+  await refuseLoop(listen, upstream);
   const toxics = toxicFlags((values.toxic as string[] | undefined) ?? []);
   const count = integerFlag(values.count, 'count', 1, Number.MAX_SAFE_INTEGER);
   const progress = progressFlag(values);
@@ -80,24 +81,48 @@ const WILDCARDS = new Set(['0.0.0.0', '::']);
 function addressesOf(host: string): string[] {
   const lower = host.toLowerCase();
   if (lower === 'localhost') return ['127.0.0.1', '::1'];
-  return [lower.replace(/^::ffff:(?=\d+\.)/, '')];
+  return [canonical(lower)];
+}
+
+/**
+ * An address as a connect to it arrives: IPv4-mapped IPv6 as IPv4, and the unspecified addresses
+ * as the loopback a connect to them reaches (Linux, macOS and the BSDs).
+ */
+function canonical(address: string): string {
+  const plain = address.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+  return plain === '0.0.0.0' ? '127.0.0.1' : plain === '::' ? '::1' : plain;
+}
+
+/** Where a connect to `host` goes: resolved as the connect resolves it (`127.1`, `2130706433`, names). */
+async function connectAddresses(host: string): Promise<string[]> {
+  if (net.isIP(host) !== 0 || host.toLowerCase() === 'localhost') return addressesOf(host);
+  try {
+    return (await dns.promises.lookup(host, { all: true })).map(({ address }) => canonical(address));
+  } catch {
+    return addressesOf(host); // unresolvable: the connects will fail, not loop
+  }
+}
+
+/** Whether this machine answers on `address` (every loopback address, and each interface's). */
+function isLocal(address: string): boolean {
+  if (address === '::1' || (net.isIPv4(address) && address.startsWith('127.'))) return true;
+  return Object.values(os.networkInterfaces()).some((entries) => (entries ?? []).some((entry) => canonical(entry.address) === address));
 }
 
 /**
  * A proxy whose upstream is its own listening address connects to itself for every connection,
  * and each of those connections again: thousands of descriptors a second until the process runs
- * out (measured: 13,985 open after 3 s). Refused as a bad command line.
+ * out (measured: 13,985 open after 3 s). Refused as a bad command line, however the address is
+ * spelled (`127.1`, `0.0.0.0`, a name; any loopback address where it listens on a wildcard).
  */
-function refuseLoop(listen: Endpoint, upstream: Endpoint): void {
+async function refuseLoop(listen: Endpoint, upstream: Endpoint): Promise<void> {
   if (listen.port !== upstream.port) return;
-  const upstreamAddresses = addressesOf(upstream.host);
+  const reached = await connectAddresses(upstream.host);
   // '0.0.0.0' is every IPv4 address of this machine; '::' every address of both families.
-  const listening = WILDCARDS.has(listen.host)
-    ? ['localhost', ...Object.values(os.networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address))]
-        .flatMap(addressesOf)
-        .filter((address) => listen.host === '::' || net.isIPv4(address))
-    : addressesOf(listen.host);
-  if (upstreamAddresses.some((address) => listening.includes(address))) {
+  const loops = WILDCARDS.has(listen.host)
+    ? reached.some((address) => isLocal(address) && (listen.host === '::' || net.isIPv4(address)))
+    : reached.some((address) => addressesOf(listen.host).includes(address));
+  if (loops) {
     throw new UsageError(`--upstream ${formatAddress(upstream)} is the proxy's own --listen address: every connection would connect to the proxy again`);
   }
 }
