@@ -17,6 +17,19 @@ afterEach(async () => {
 const PAYLOAD = 32 * 1024 * 1024;
 const TAIL = 1000;
 
+/** Audits `server`, listens, and connects a client that reads nothing. */
+async function auditedPausedClient(server: net.Server) {
+  const audit = sockclose.auditCloses(server);
+  cleanups.push(() => audit.stop());
+  await listen(server);
+  cleanups.push(() => closeServer(server));
+  const client = net.connect({ port: portOf(server), host: '127.0.0.1' });
+  client.on('error', () => {});
+  cleanups.push(() => client.destroy());
+  client.pause();
+  return { audit, client };
+}
+
 describe('auditCloses: bytes queued in Node at the close', () => {
   it('a 32 MiB write to a client that does not read, reset with its request unread: counted once', async () => {
     const server = net.createServer({ pauseOnConnect: true }, (socket) => {
@@ -29,14 +42,7 @@ describe('auditCloses: bytes queued in Node at the close', () => {
         return (seen.nodeQueuedBytes ?? 0) > 1024 * 1024 && (seen.unreadBytes ?? 0) > 0;
       }, 5000, 'the queues to fill').then(() => socket.destroy());
     });
-    const audit = sockclose.auditCloses(server);
-    cleanups.push(() => audit.stop());
-    await listen(server);
-    cleanups.push(() => closeServer(server));
-    const client = net.connect({ port: portOf(server), host: '127.0.0.1' });
-    client.on('error', () => {});
-    cleanups.push(() => client.destroy());
-    client.pause();
+    const { audit, client } = await auditedPausedClient(server);
     client.write('ping');
     // A paused client hears nothing of the reset: the audit's record is what is awaited.
     await until(() => audit.recent().length === 1, 10_000, 'the close on record');
@@ -55,14 +61,7 @@ describe('auditCloses: bytes queued in Node at the close', () => {
       // Nothing unread (the client sent nothing): the close is a FIN, behind what Node still holds.
       void until(() => (sockclose.inspectSocket(socket).nodeQueuedBytes ?? 0) > 1024 * 1024, 5000, "Node's queue to fill").then(() => socket.destroy());
     });
-    const audit = sockclose.auditCloses(server);
-    cleanups.push(() => audit.stop());
-    await listen(server);
-    cleanups.push(() => closeServer(server));
-    const client = net.connect({ port: portOf(server), host: '127.0.0.1' });
-    client.on('error', () => {});
-    cleanups.push(() => client.destroy());
-    client.pause();
+    const { audit } = await auditedPausedClient(server);
     await until(() => audit.counts().closed === 1, 10_000, 'the close counted');
     const counts = audit.counts();
     expect(counts).toMatchObject({ ends: { fin: 1 }, resetsWithData: 0, discardedWrites: 1 });
