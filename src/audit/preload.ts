@@ -21,6 +21,9 @@ export type { ProcessAuditReport } from './report.js';
 const RECENT = 100;
 const recorder = new Recorder(RECENT);
 const watched = new WeakMap<net.Server, ServerWatch>();
+// The same servers, for counting their open connections at a report; weakly, as a server dropped
+// by the application must not be kept alive by its audit.
+const serverRefs: WeakRef<net.Server>[] = [];
 let servers = 0;
 let started = false;
 let finalDone = false;
@@ -30,6 +33,7 @@ function watch(server: net.Server): ServerWatch {
   if (!found) {
     found = watchServer(server, recorder);
     watched.set(server, found);
+    serverRefs.push(new WeakRef(server));
     if (servers++ === 0) watchTerminatingSignals();
   }
   return found;
@@ -68,7 +72,29 @@ function wrapListen(): void {
  * ```
  */
 export function processAuditReport(reason = 'call'): ProcessAuditReport {
-  return { pid: process.pid, at: Date.now(), reason, servers, summary: recorder.summary(), counts: recorder.snapshot(), recent: recorder.recent() };
+  return {
+    pid: process.pid,
+    at: Date.now(),
+    reason,
+    servers,
+    open: openConnections(),
+    summary: recorder.summary(),
+    counts: recorder.snapshot(),
+    recent: recorder.recent(),
+  };
+}
+
+/**
+ * Connections the audited servers still hold: net.Server's own count (`_connections`, what
+ * getConnections() reports; synchronous, as the 'exit' report must be). 0 where it is missing.
+ */
+function openConnections(): number {
+  let open = 0;
+  for (const ref of serverRefs) {
+    const connections = (ref.deref() as { _connections?: unknown } | undefined)?._connections;
+    if (typeof connections === 'number' && connections > 0) open += connections;
+  }
+  return open;
 }
 
 /**

@@ -12,6 +12,12 @@ export interface ProcessAuditReport {
   reason: string;
   /** Servers audited so far. */
   servers: number;
+  /**
+   * Connections of the audited servers still open when the report was made. Not audited: at exit
+   * (or a terminating signal) the process's end closes them, which sends RST where request bytes
+   * wait unread, and no look at them precedes it.
+   */
+  open: number;
   /** The one-sentence summary. */
   summary: string;
   /** The counters over every server. */
@@ -26,6 +32,14 @@ const SHOWN = 10;
 export function formatReport(report: ProcessAuditReport): string {
   const { counts, recent } = report;
   const lines = [`sockclose audit (pid ${report.pid}, ${report.reason}): ${report.summary}`];
+  if (report.open > 0 && report.reason !== 'SIGUSR2' && report.reason !== 'call') {
+    const them = report.open === 1 ? 'it' : 'them';
+    lines.push(
+      `  ${count(report.open)} connection${report.open === 1 ? ' was' : 's were'} still open: the process's end closes ${them} unaudited (with RST where request bytes wait unread); close ${them} before exiting`,
+    );
+  } else if (report.open > 0) {
+    lines.push(`  ${count(report.open)} connection${report.open === 1 ? '' : 's'} still open`);
+  }
   if (counts.closed > 0) {
     const { ends } = counts;
     lines.push(

@@ -3,6 +3,7 @@
 // SOCKCLOSE_AUDIT_FILE), on SIGUSR2, and before a SIGTERM that still ends the process as before.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -103,6 +104,32 @@ describe('sockclose/audit preload', () => {
       await within(child.exited, 10_000, 'the process to end');
       expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGUSR2\): no server in this process; send SIGUSR2 to the server's own process/);
       expect(fs.readFileSync(file, 'utf8')).toBe('{"the server":"wrote this"}\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('connections still open at exit are named (the exit closes them unaudited), in the text and the JSON report', async () => {
+    // Answers, then exits with the connection open: its close is the process's end, no look first.
+    const server = "const s = require('net').createServer((c) => c.once('data', () => c.write('bye', () => process.exit(0)))); s.listen(0, '127.0.0.1', () => console.log('ready', s.address().port));";
+    const dir = tempDir('sockclose-audit-');
+    try {
+      for (const file of [null, path.join(dir, 'audit.json')]) {
+        const child = started(['--require', 'sockclose/audit', '-e', server], file ? { ...env, SOCKCLOSE_AUDIT_FILE: file } : env);
+        await within(child.ready, 10_000, 'the server to listen');
+        const port = Number(/ready (\d+)/.exec(child.stdout)![1]);
+        const client = net.connect({ port, host: '127.0.0.1' });
+        client.on('error', () => {});
+        client.resume();
+        client.write('hello');
+        expect(await within(child.exited, 10_000, 'the server to exit')).toEqual([0, null]);
+        client.destroy();
+        if (file) {
+          expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ reason: 'exit', open: 1, counts: { closed: 0 } });
+        } else {
+          expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, exit\): No connection has closed yet\.\n {2}1 connection was still open: the process's end closes it unaudited/);
+        }
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
