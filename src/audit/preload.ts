@@ -23,7 +23,10 @@ const recorder = new Recorder(RECENT);
 const watched = new WeakMap<net.Server, ServerWatch>();
 // The same servers, for counting their open connections at a report; weakly, as a server dropped
 // by the application must not be kept alive by its audit.
-const serverRefs: WeakRef<net.Server>[] = [];
+let serverRefs: WeakRef<net.Server>[] = [];
+// The list is pruned of collected servers once it doubles: a process that makes many short-lived
+// servers (a test suite) keeps it as long as its live ones.
+let pruneAt = 64;
 let servers = 0;
 let started = false;
 let finalDone = false;
@@ -34,6 +37,10 @@ function watch(server: net.Server): ServerWatch {
     found = watchServer(server, recorder);
     watched.set(server, found);
     serverRefs.push(new WeakRef(server));
+    if (serverRefs.length >= pruneAt) {
+      serverRefs = serverRefs.filter((ref) => ref.deref() !== undefined);
+      pruneAt = Math.max(64, serverRefs.length * 2);
+    }
     if (servers++ === 0) watchTerminatingSignals();
   }
   return found;

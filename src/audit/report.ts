@@ -32,13 +32,15 @@ const SHOWN = 10;
 export function formatReport(report: ProcessAuditReport): string {
   const { counts, recent } = report;
   const lines = [`sockclose audit (pid ${report.pid}, ${report.reason}): ${report.summary}`];
-  if (report.open > 0 && report.reason !== 'SIGUSR2' && report.reason !== 'call') {
-    const them = report.open === 1 ? 'it' : 'them';
+  if (report.open > 0) {
+    const one = report.open === 1;
+    // The process runs on after these two; at exit or a terminating signal its end closes them, unlooked at.
+    const runsOn = report.reason === 'SIGUSR2' || report.reason === 'call';
+    const them = one ? 'it' : 'them';
     lines.push(
-      `  ${count(report.open)} connection${report.open === 1 ? ' was' : 's were'} still open: the process's end closes ${them} unaudited (with RST where request bytes wait unread); close ${them} before exiting`,
+      `  ${count(report.open)} connection${one ? '' : 's'} ${runsOn ? (one ? 'is' : 'are') : one ? 'was' : 'were'} still open` +
+        (runsOn ? '' : `: the process's end closes ${them} unaudited (with RST where request bytes wait unread); close ${them} before exiting`),
     );
-  } else if (report.open > 0) {
-    lines.push(`  ${count(report.open)} connection${report.open === 1 ? '' : 's'} still open`);
   }
   if (counts.closed > 0) {
     const { ends } = counts;

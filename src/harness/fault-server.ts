@@ -9,6 +9,7 @@ import { observeClose, type CloseObservation } from './observe-close.js';
 import {
   booleanOption,
   choiceOption,
+  connectAddress,
   formatAddress,
   integerOption,
   MAX_BYTES,
@@ -188,10 +189,8 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
   }
 
   get url(): string {
-    // A wildcard address says where the server listens, not where a client can connect: its
-    // loopback does, on every platform (Windows refuses a connect to 0.0.0.0 or ::).
     const { host, port } = this.address;
-    return `http://${formatAddress({ host: host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host, port })}/`;
+    return `http://${formatAddress({ host: connectAddress(host), port })}/`;
   }
   get settings(): Readonly<BehaviorSettings> {
     return { ...this.current };

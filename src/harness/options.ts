@@ -104,6 +104,15 @@ export function formatAddress({ host, port }: Endpoint): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * Where a connect to `address` arrives: an unspecified address (`0.0.0.0`, `::`, which say where a
+ * server listens) as the loopback a connect to it reaches on Linux, macOS and the BSDs, and which
+ * every platform accepts (Windows refuses a connect to the unspecified address itself).
+ */
+export function connectAddress(address: string): string {
+  return address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+}
+
 /** A host without the brackets an IPv6 address carries in 'host:port' form. */
 export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;

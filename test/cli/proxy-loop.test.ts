@@ -1,22 +1,11 @@
 // A proxy whose --upstream is its own --listen address would connect to itself for every
 // connection, and again for each of those (thousands of descriptors a second): refused, exit 2.
-import net from 'node:net';
-
 import { describe, expect, it } from 'vitest';
 
 import { cli, stoppedAfterEach } from './cli.js';
-import { nextEvent } from '../helpers/wait.js';
+import { freePort } from '../helpers/net.js';
 
 const running = stoppedAfterEach();
-
-/** A port that was free a moment ago (nothing is connected to it in these tests); see the retry below. */
-async function freePort(): Promise<number> {
-  const listener = net.createServer().listen(0, '127.0.0.1');
-  await nextEvent(listener, 'listening');
-  const { port } = listener.address() as net.AddressInfo;
-  await new Promise((resolve) => listener.close(resolve));
-  return port;
-}
 
 describe('sockclose proxy: --upstream the proxy itself', () => {
   it.each([

@@ -3,15 +3,14 @@
 // readers paste it into .ts files: type-checked with @types/node and this build's declarations.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { tempDir } from '../helpers/net.js';
+import { freePort, tempDir } from '../helpers/net.js';
 import { root } from '../helpers/sockclose.js';
-import { nextEvent, within } from '../helpers/wait.js';
+import { within } from '../helpers/wait.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -26,13 +25,6 @@ function readmeExample(): string {
   return code;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await nextEvent(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Runs `code` as an ES module; resolves with its first stdout line (or what it said instead). The

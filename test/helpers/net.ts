@@ -38,6 +38,18 @@ export async function closeServer(server: net.Server): Promise<void> {
   await within(closed, 5000, 'server close');
 }
 
+/**
+ * A port on 127.0.0.1 that was free a moment ago, for a program that must be told its port before
+ * it listens. A test running in parallel may take it meanwhile: the caller retries on EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  const listener = net.createServer().listen(0, '127.0.0.1');
+  await nextEvent(listener, 'listening');
+  const { port } = listener.address() as net.AddressInfo;
+  await closeServer(listener);
+  return port;
+}
+
 /** A loopback port that refuses connections until closed (see {@link refusingPort}). */
 export interface RefusingPort {
   port: number;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import readline from 'node:readline';
 
 import { createFaultProxy, type FaultProxy } from '../../harness/fault-proxy.js';
-import { formatAddress, type Endpoint } from '../../harness/options.js';
+import { connectAddress, formatAddress, type Endpoint } from '../../harness/options.js';
 import type { ProxyLinkReport } from '../../harness/proxy-link.js';
 import { formatToxic, parseToxicFor, parseToxicPairs, type Toxic, type ToxicSpec } from '../../harness/toxics.js';
 import { integerFlag, parse, UsageError } from '../args.js';
@@ -84,13 +84,9 @@ function addressesOf(host: string): string[] {
   return [canonical(lower)];
 }
 
-/**
- * An address as a connect to it arrives: IPv4-mapped IPv6 as IPv4, and the unspecified addresses
- * as the loopback a connect to them reaches (Linux, macOS and the BSDs).
- */
+/** An address as a connect to it arrives: lower case, IPv4-mapped IPv6 as IPv4 (connectAddress()). */
 function canonical(address: string): string {
-  const plain = address.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
-  return plain === '0.0.0.0' ? '127.0.0.1' : plain === '::' ? '::1' : plain;
+  return connectAddress(address.toLowerCase().replace(/^::ffff:(?=\d+\.)/, ''));
 }
 
 /** Where a connect to `host` goes: resolved as the connect resolves it (`127.1`, `2130706433`, names). */
@@ -119,9 +115,10 @@ async function refuseLoop(listen: Endpoint, upstream: Endpoint): Promise<void> {
   if (listen.port !== upstream.port) return;
   const reached = await connectAddresses(upstream.host);
   // '0.0.0.0' is every IPv4 address of this machine; '::' every address of both families.
-  const loops = WILDCARDS.has(listen.host)
-    ? reached.some((address) => isLocal(address) && (listen.host === '::' || net.isIPv4(address)))
-    : reached.some((address) => addressesOf(listen.host).includes(address));
+  const listening = WILDCARDS.has(listen.host) ? null : addressesOf(listen.host);
+  const loops = reached.some((address) =>
+    listening === null ? isLocal(address) && (listen.host === '::' || net.isIPv4(address)) : listening.includes(address),
+  );
   if (loops) {
     throw new UsageError(`--upstream ${formatAddress(upstream)} is the proxy's own --listen address: every connection would connect to the proxy again`);
   }
