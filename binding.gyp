@@ -39,6 +39,10 @@
         # Node's common.gypi gives -pthread (and -fno-exceptions -fno-rtti, listed above) to Linux,
         # FreeBSD, OpenBSD, AIX and IBM i, not to NetBSD.
         ["OS=='netbsd'", {"cflags": ["-pthread"], "ldflags": ["-pthread"]}],
+        # Any other poller name fails the configure (a binary without a poller would fail to load).
+        ["sockclose_poller not in ('epoll', 'uv')", {
+          "sources": ["<!(node -e \"console.error('sockclose: sockclose_poller is epoll or uv, not <(sockclose_poller)'); process.exit(1)\")"]
+        }],
         ["OS=='linux' and sockclose_poller=='epoll'", {"sources": ["native/poller_epoll.cc"]}],
         ["OS!='win' and (OS!='linux' or sockclose_poller=='uv')", {"sources": ["native/poller_uv.cc"]}],
         ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", {

@@ -70,6 +70,9 @@ namespace platform {
 // The option that takes a linger time in seconds (SO_LINGER; SO_LINGER_SEC on Apple systems).
 int LingerOption();
 
+// Whether an enabled linger's l_linger, as getsockopt() reports it, is the kernel's "without limit".
+bool LingerUnbounded(int seconds);
+
 // Family, type and listening flag of a socket (ProbeField::kDescribe).
 int Describe(int fd, double* probe);
 

@@ -58,6 +58,9 @@ int NativeToRevents(int revents) {
          ((revents & POLLERR) ? kReventErr : 0) | ((revents & POLLHUP) ? kReventHup : 0);
 }
 
+// A negative l_linger, as POSIX leaves it: the kernel's own readback of what was set.
+bool LingerUnbounded(int seconds) { return seconds < 0; }
+
 }  // namespace platform
 }  // namespace sys
 }  // namespace sockclose

@@ -220,6 +220,9 @@ int NativeToRevents(int revents) {
          ((kPollRdHup != 0 && (revents & kPollRdHup)) ? kReventRdHup : 0);
 }
 
+// A negative l_linger, as POSIX leaves it: the kernels' own readback of what was set.
+bool LingerUnbounded(int seconds) { return seconds < 0; }
+
 }  // namespace platform
 }  // namespace sys
 }  // namespace sockclose

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstring>
 
@@ -42,6 +43,15 @@ bool QueueIoctl(int fd, unsigned long request, int* value) {
 }  // namespace
 
 int LingerOption() { return SO_LINGER; }
+
+// Linux stores a linger in jiffies, a negative l_linger as MAX_SCHEDULE_TIMEOUT (LONG_MAX), and
+// reports LONG_MAX / HZ truncated to an int: negative for HZ 250, 300 and 1000 on 64-bit kernels,
+// but 2,061,584,302 for HZ 100. No finite linger anyone sets is that long (65 years).
+bool LingerUnbounded(int seconds) {
+  // The low 32 bits, as the kernel's assignment to an int keeps them (bit 31 clear for HZ 100).
+  constexpr int kHz100Unbounded = static_cast<int>((LONG_MAX / 100) & 0x7fffffffL);
+  return seconds < 0 || (sizeof(long) > sizeof(int) && seconds == kHz100Unbounded);
+}
 
 int Describe(int fd, double* probe) {
   int domain = 0;

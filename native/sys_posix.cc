@@ -33,10 +33,9 @@ int GetLinger(int fd, bool* enabled, int* seconds) {
     return posix::LastError();
   }
   *enabled = value.l_onoff != 0;
-  // Disabled: the time means nothing (Linux keeps the last one set). Enabled with a negative time:
-  // other code set a negative l_linger, which Linux takes as "wait without limit" and reports
-  // back truncated to an int, often negative (-1,752,346,657 here for a -1 set).
-  *seconds = !*enabled ? 0 : value.l_linger < 0 ? kLingerUnbounded : value.l_linger;
+  // Disabled: the time means nothing (Linux keeps the last one set). Enabled: a time without limit
+  // (a negative l_linger set by other code) reads back as the platform says (LingerUnbounded()).
+  *seconds = !*enabled ? 0 : platform::LingerUnbounded(value.l_linger) ? kLingerUnbounded : value.l_linger;
   return 0;
 }
 

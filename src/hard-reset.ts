@@ -34,7 +34,9 @@ const pending = new WeakSet<SocketInternals>();
  *   AF_UNIX or UDP; `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to reset);
  *   `ERR_SOCKCLOSE_SOCKET_OWNS_FD` for the descriptor of a live Node socket that
  *   `socketFd()` or `inspectSocket()` returned, in any thread or copy of sockclose in the process
- *   (pass the socket); `ERR_SOCKCLOSE_NO_FD` for a socket never connected, or whose handle was
+ *   (pass the socket; not covered: from another thread, a socket connected again until its new
+ *   number is given out, and a number another install of sockclose, with its own binary, gave
+ *   out); `ERR_SOCKCLOSE_NO_FD` for a socket never connected, or whose handle was
  *   sent to another process; a system error from getsockopt() (not a socket), setsockopt() (then
  *   nothing was closed) or close().
  * @example
@@ -119,8 +121,13 @@ function resetThroughNode(socket: SocketInternals): void {
   if (!handle) throw noHandle(socket, hardReset);
   const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
+    const connecting = socket.connecting;
     socket.resetAndDestroy();
-    publishHardReset(socket, -1);
+    // Still connecting, Node resets once connected (its 'connect' listener, added first, runs
+    // first), and never if the connect fails: published when the reset happened, as the native
+    // path does.
+    if (connecting) socket.once('connect', () => publishHardReset(socket, -1));
+    else publishHardReset(socket, -1);
     return;
   }
   const why = !plainTcp

@@ -2,7 +2,7 @@ import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
 import { Field, Slot, State } from './native/layout.js';
-import { nodeResetInProgress, queuedWriteBytes } from './node-handle.js';
+import { nodeResetInProgress, queuedWriteBytes, transportHandle } from './node-handle.js';
 import { platform } from './platform/index.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
 
@@ -35,9 +35,11 @@ const MAX_SECONDS = 65535;
 // The native getLinger() result for SO_LINGER {1, 0}: enabled + 2 * seconds.
 const ABORTIVE = 1;
 const STEP = 'linger';
-// Keyed by the libuv handle: the same object whether the socket is reached directly or through
-// http2's proxy, and gone with the connection.
-const emulated = new WeakMap<NodeHandle, number>();
+// Keyed by the connection's transport handle (libuv's TCP handle): the same object whether the
+// socket is reached directly, through http2's proxy, or, on a TLS server, as the TLSSocket or as
+// the net.Socket under it (one connection, one setting); gone with the connection. With the socket
+// whose close step waits: one step per connection, moved when the other socket sets it.
+const emulated = new WeakMap<NodeHandle, { seconds: number; socket: SocketInternals }>();
 // Until an emulated linger is first set, getLinger() and setLinger() skip the WeakMap.
 let everEmulated = false;
 
@@ -88,7 +90,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   }
   // Anything else: today's checks in today's order (no target check for a live TCP socket), then
   // the full resolution.
-  if (fd < 0) checkTarget(target, setLinger);
+  if (fd < 0) checkTarget(target, setLinger, 'tcp');
   if (seconds !== false) {
     if (typeof seconds !== 'number') throw invalidArgType('seconds', 'of type number or false', seconds, setLinger);
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SECONDS) {
@@ -125,13 +127,22 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (result < 0) throw systemError(result, 'setsockopt', setLinger);
 
   if (socket === null || handle === null) return;
+  const key = lingerKey(handle);
+  const previous = everEmulated ? emulated.get(key) : undefined;
+  const owner = realSocket(socket);
+  if (previous !== undefined && (!emulate || previous.socket !== owner)) closeHook().setCloseStep(previous.socket, STEP, null);
   if (emulate) {
     everEmulated = true;
-    emulated.set(handle, seconds as number);
-    closeHook().setCloseStep(realSocket(socket), STEP, (closingSocket, closing) => lingerAsynchronously(closingSocket, closing));
-  } else if (everEmulated && emulated.delete(handle)) {
-    closeHook().setCloseStep(realSocket(socket), STEP, null);
+    emulated.set(key, { seconds: seconds as number, socket: owner });
+    closeHook().setCloseStep(owner, STEP, (closingSocket, closing) => lingerAsynchronously(closingSocket, closing));
+  } else if (previous !== undefined) {
+    emulated.delete(key);
   }
+}
+
+/** Where a connection's emulated linger is kept: its transport handle (a TLSWrap's parent). */
+function lingerKey(handle: NodeHandle): NodeHandle {
+  return transportHandle(handle) ?? handle;
 }
 
 /** A kernel linger time this platform stores without wrapping (PlatformBehaviour.maxLingerSeconds). */
@@ -166,7 +177,7 @@ export function getLinger(target: SocketTarget): LingerSetting {
   }
   const result = native.getLinger(fd);
   if (result < 0) throw systemError(result, 'getsockopt', getLinger);
-  const emulatedSeconds = handle !== null ? emulated.get(handle) : undefined;
+  const emulatedSeconds = handle !== null && everEmulated ? emulated.get(lingerKey(handle))?.seconds : undefined;
   // {1, 0} on the descriptor (set through it since) overrides the emulated linger: the close then
   // resets at once (lingerAsynchronously), so that is the setting in force.
   if (emulatedSeconds !== undefined && result !== ABORTIVE) return { enabled: true, seconds: emulatedSeconds, emulated: true };
@@ -184,7 +195,7 @@ export function getLinger(target: SocketTarget): LingerSetting {
  */
 async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
   if (nodeResetInProgress(socket)) return;
-  const seconds = emulated.get(handle) ?? 0;
+  const seconds = emulated.get(lingerKey(handle))?.seconds ?? 0;
   const deadline = Date.now() + seconds * 1000;
   const native = requireNative(setLinger);
   const rules = platform();
@@ -206,5 +217,5 @@ async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle)
 
 /** The emulated linger {@link setLinger} set on a socket (by its handle), in seconds, if any. */
 export function emulatedLinger(handle: NodeHandle): number | undefined {
-  return everEmulated ? emulated.get(handle) : undefined;
+  return everEmulated ? emulated.get(lingerKey(handle))?.seconds : undefined;
 }

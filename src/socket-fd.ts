@@ -36,7 +36,9 @@ function sharedRegistry<T extends object>(key: symbol): Map<number, WeakRef<T>> 
  * While the socket is open, {@link hardReset} refuses the number with
  * `ERR_SOCKCLOSE_SOCKET_OWNS_FD` (closing it under Node would hand the number to the next
  * connection while the socket still holds it), in every thread of the process: pass the socket
- * itself.
+ * itself. (Each binary keeps its own table: another install of sockclose in another thread does
+ * not see this number; nor, in another thread, does any copy see the number this socket holds
+ * after it connected again, until this returns it again.)
  *
  * @param target - A `net.Socket` or `tls.TLSSocket` (http, https, http2 sockets included), or a
  *   descriptor number, which is returned as it is.

@@ -175,14 +175,14 @@ const UNKNOWN_STATE = -1;
 // States in which our FIN is queued or sent and not yet acknowledged (FIN_WAIT2: acknowledged).
 const FIN_QUEUED = new Set<number>([State.FIN_WAIT1, State.CLOSING, State.LAST_ACK]);
 
-function queues(result: CloseLook, state: number, linux: boolean): void {
+function queues(result: CloseLook, state: number, countsFin: boolean): void {
   result.unsent = known(record[Slot.unsent]);
   result.unacked = known(record[Slot.unacked]);
   // Where the split is unknown (the BSDs, macOS), the whole send queue is unsent + unacknowledged:
   // part of it may have reached the client's kernel, so none of it is certainly lost. It is given
   // as the at-risk figure (unacked), never as the certain one (unsent).
   if (result.unsent === null && result.unacked === null) result.unacked = known(record[Slot.sendQueue]);
-  else if (linux && FIN_QUEUED.has(state)) dropFin(result);
+  else if (countsFin && FIN_QUEUED.has(state)) dropFin(result);
 }
 
 /**
@@ -220,7 +220,7 @@ export function look(socket: SocketInternals, handle: NodeHandle, handedOver = f
     result.cause = record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0 ? 'abortive' : 'unread';
     // Only an RST loses what is still queued: the queues are asked for then only (two ioctls
     // fewer on every clean close).
-    if (native.probe(fd, Field.queues) >= 0) queues(result, state, rules.name === 'linux');
+    if (native.probe(fd, Field.queues) >= 0) queues(result, state, rules.sendQueueCountsFin);
   } else if (transport === 'tcp' && state === State.CLOSE) {
     // Over before this close: both FINs exchanged (a clean end), or the peer reset it.
     result.end = rules.peerFinReceived(record, transportBytesRead(handle)) === true ? 'fin' : 'none';

@@ -22,11 +22,16 @@ export const ChannelNames = Object.freeze({
   auditClose: 'sockclose:audit:close',
 } as const);
 
-/** The message on `sockclose:linger:end`: published once per finished lingering close, right before its descriptor closes. */
+/**
+ * The message on `sockclose:linger:end`: published once per finished lingering close, right before
+ * its descriptor closes, or right after it for a linger the native lingerer ran (published only if
+ * the channel had a subscriber when the lingerer took the descriptor over: the socket is kept for
+ * the message only then).
+ */
 export interface LingerEndMessage {
   /** The linger's report, as `onReport` and `lingeringClose()` give it. */
   report: LingerReport;
-  /** The socket whose lingering close ended (`destroyed`, its descriptor about to close). */
+  /** The socket whose lingering close ended (`destroyed`; its descriptor about to close, or closed). */
   socket: net.Socket;
 }
 

@@ -19,6 +19,8 @@ import type { EnableLingeringCloseOptions, LingeringCloseControl } from './types
 // Per server, the pools of an undone enable whose sockets still linger (taken over by the next
 // enable; a pool that has drained is dropped then, or, with no next enable, with the server).
 const lingeringAfterUndo = new WeakMap<net.Server, LingerPool[]>();
+// Each pool's owner: an abort reaches the closes an earlier enable of the same server began too.
+const ownerOf = new WeakMap<LingerPool, Owner>();
 
 /**
  * Makes every connection of `server` end with a lingering close (see {@link lingeringClose}),
@@ -94,6 +96,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   }
   preparePool();
   const owner: Owner = { active: true, aborted: false, pool, onReport };
+  ownerOf.set(pool, owner);
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
   const kind = serverKind(server);
   // Nothing per connection: a closing socket finds its server (src/lingering/servers.ts).
@@ -101,10 +104,15 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   addServer(server, { owner, settings, tls: kind === 'tls' }, kind);
   claimServer(server, true);
 
-  // Undone, and every close that began ends now; already aborted: enabled and undone at once.
+  // Undone, and every close that began ends now, those of an enable undone before this one
+  // included (drained() waits for them too); already aborted: enabled and undone at once.
   const abort = (): void => {
     disable();
     abortOwner(owner);
+    for (const earlier of pool.stillLingering()) {
+      const earlierOwner = ownerOf.get(earlier);
+      if (earlier !== pool && earlierOwner !== undefined) abortOwner(earlierOwner);
+    }
   };
   const disable = (): void => {
     if (!owner.active) return;

@@ -83,8 +83,9 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   /**
    * For shutdowns with a deadline (nginx's `worker_shutdown_timeout`): aborting it undoes lingering
    * close on the server (as calling the returned function does) and ends every close of its that
-   * began, at once, in whatever stage (native linger, half-closed, flush), closed as a timeout
-   * closes them and reported as `'aborted'`. Already aborted: nothing is enabled.
+   * began, at once, in whatever stage (native linger, half-closed, flush), those begun under an
+   * earlier enable of the server that was undone included, closed as a timeout closes them and
+   * reported as `'aborted'`. Already aborted: nothing is enabled.
    */
   signal?: AbortSignal;
   /**

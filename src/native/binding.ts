@@ -129,12 +129,24 @@ function load(): LoadResult {
   if (!platform.hasDescriptors) {
     return { binding: null, reason: platform.noDescriptorsReason, file: null, skipped: null };
   }
+  const found = find(platform.name);
+  // A Unix native/ has no sys_*.cc layer for (illumos, Solaris, Haiku, …): binding.gyp builds
+  // nothing there, so the reason is that, not "no prebuild for sunos-x64" or a foreign binary.
+  if (found.binding === null && platform.name === 'other') {
+    const covered = "sockclose's native code covers Linux, macOS, FreeBSD, DragonFly, OpenBSD, NetBSD, AIX and IBM i";
+    return { ...found, reason: `no native layer for ${process.platform}: ${covered} (${found.reason})` };
+  }
+  return found;
+}
+
+/** The binary for `platformName`: SOCKCLOSE_BINARY's, the local build, else the prebuild. */
+function find(platformName: string): LoadResult {
   // SOCKCLOSE_BINARY names one exact binary (how the test suite runs against the cmake-js and
   // sanitizer builds): that one or none, never another in its place.
   const explicit = process.env.SOCKCLOSE_BINARY;
   if (explicit) {
     const file = path.resolve(explicit);
-    const opened = open(file, platform.name);
+    const opened = open(file, platformName);
     return { binding: opened.binding, reason: opened.problem && `no usable native binary (${opened.problem})`, file, skipped: null };
   }
   let nodeGypBuild: NodeGypBuild;
@@ -148,7 +160,7 @@ function load(): LoadResult {
   } catch (error) {
     return { binding: null, reason: `no usable native binary (${firstLine(error)})`, file: null, skipped: null };
   }
-  const first = open(file, platform.name);
+  const first = open(file, platformName);
   if (first.binding || !file.startsWith(path.join(dir, 'build') + path.sep)) {
     return { binding: first.binding, reason: first.problem && `no usable native binary (${first.problem})`, file, skipped: null };
   }
@@ -163,7 +175,7 @@ function load(): LoadResult {
     noPrebuild = `no prebuild found (${firstLine(error)})`;
   }
   if (prebuild === null) return { binding: null, reason: `no usable native binary (${first.problem}; ${noPrebuild})`, file, skipped: null };
-  const second = open(prebuild, platform.name);
+  const second = open(prebuild, platformName);
   if (second.binding) return { binding: second.binding, reason: null, file: prebuild, skipped: first.problem };
   return { binding: null, reason: `no usable native binary (${first.problem}; nor the prebuild: ${second.problem})`, file, skipped: null };
 }

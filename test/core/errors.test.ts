@@ -66,6 +66,8 @@ describe('bad input', () => {
       expect(error, name).toBeInstanceOf(TypeError);
       expect(error, name).toMatchObject({ code: 'ERR_SOCKCLOSE_NOT_TCP', message: expect.stringContaining('dgram.Socket (UDP)') });
       expect((error as Error).message, name).toMatch(new RegExp(`^${name}\\(\\) needs a TCP`));
+      // Those that refuse AF_UNIX too do not offer it (setLinger() did).
+      if (['setLinger', 'getLinger', 'hardReset'].includes(name)) expect((error as Error).message, name).toMatch(/needs a TCP socket;/);
     }
     // lingeringClose() takes sockets only, and says the same.
     await expect(sockclose.lingeringClose(udp as unknown as net.Socket)).rejects.toMatchObject({

@@ -56,6 +56,8 @@ describe('JavaScript-only mode', () => {
       });
       expect(report.hardResetAfterEnd).toMatch(/^ERR_SOCKCLOSE_UNSUPPORTED: Node's resetAndDestroy\(\) cannot reset after end\(\).*the native binary is unavailable: no usable native binary/);
       expect(report.hardResetUnconnected).toBe('ERR_SOCKCLOSE_NO_FD');
+      // A connecting socket: reset once connected, published then; a refused connect: neither.
+      expect(report).toMatchObject({ hardResetConnectingRefused: 'ok', publishedAfterRefused: 0, hardResetConnecting: 'ok', publishedAfterConnected: [-1] });
       expect(report.hardResetTls).toMatch(/^ERR_SOCKCLOSE_UNSUPPORTED: Node's resetAndDestroy\(\) rejects TLS and AF_UNIX sockets/);
     } finally {
       child.kill();

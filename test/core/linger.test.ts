@@ -158,6 +158,70 @@ describe('a positive linger never freezes the event loop', () => {
     if (!serverSocket!.closed) await nextEvent(serverSocket!, 'close', 5000);
   });
 
+  it.each([
+    ['the TLSSocket, then the net.Socket under it', 'tls', 'raw'],
+    ['the net.Socket under a TLSSocket, then the TLSSocket', 'raw', 'tls'],
+  ] as const)('emulated on a TLS server connection: one setting, set through %s (the later one wins, either reads it)', async (_label, first, second) => {
+    // Both sockets share the connection's TCP handle. Before, each kept its own setting (keyed by
+    // its own handle) and its own close step: getLinger() through the other said "off", and a
+    // close waited for both lingers, one after the other.
+    const { key, cert } = testCert();
+    let raw: net.Socket | undefined;
+    const secured = new Promise<tls.TLSSocket>((resolve) => {
+      const server = tls.createServer({ key, cert }, resolve);
+      server.on('connection', (socket: net.Socket) => (raw = socket));
+      cleanups.push(() => closeServer(server));
+      void listen(server).then(() => {
+        const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
+        client.on('error', () => undefined);
+        client.once('secureConnect', () => client.pause()); // reads nothing: a linger waits its full time
+        cleanups.push(() => void client.destroy());
+      });
+    });
+    const secure = await secured;
+    secure.on('error', () => undefined);
+    const sockets = { tls: secure, raw: raw! };
+    setLinger(sockets[first], 30);
+    setLinger(sockets[second], 1);
+    const one = { enabled: true, seconds: 1, emulated: true };
+    expect(getLinger(sockets.tls)).toEqual(one);
+    expect(getLinger(sockets.raw)).toEqual(one);
+    expect(inspectSocket(sockets.raw).linger).toEqual(one);
+    secure.write(Buffer.alloc(8 * 1024 * 1024)); // more than the socket buffers hold
+    const closed = nextEvent(secure, 'close', 10_000); // the 30 s linger would still be waiting
+    const destroyedAt = performance.now();
+    secure.destroy();
+    await closed;
+    expect(performance.now() - destroyedAt).toBeGreaterThanOrEqual(900); // the 1 s linger did wait
+  });
+
+  it('emulated on a TLS server connection: turned off through the other socket, off for both, and the close does not wait', async () => {
+    const { key, cert } = testCert();
+    let raw: net.Socket | undefined;
+    const secured = new Promise<tls.TLSSocket>((resolve) => {
+      const server = tls.createServer({ key, cert }, resolve);
+      server.on('connection', (socket: net.Socket) => (raw = socket));
+      cleanups.push(() => closeServer(server));
+      void listen(server).then(() => {
+        const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
+        client.on('error', () => undefined);
+        client.once('secureConnect', () => client.pause());
+        cleanups.push(() => void client.destroy());
+      });
+    });
+    const secure = await secured;
+    secure.on('error', () => undefined);
+    setLinger(secure, 30);
+    setLinger(raw!, false);
+    const off = { enabled: false, seconds: 0, emulated: false };
+    expect(getLinger(secure)).toEqual(off);
+    expect(getLinger(raw!)).toEqual(off);
+    secure.write(Buffer.alloc(8 * 1024 * 1024));
+    const closed = nextEvent(secure, 'close', 10_000); // the 30 s linger would still be waiting
+    secure.destroy();
+    await closed;
+  });
+
   it('emulated: closes as soon as everything is acknowledged when the peer does read', async () => {
     const total = 4 * 1024 * 1024;
     const { client, peer } = await stuckClient(total);

@@ -62,6 +62,8 @@ describe('raw descriptors', () => {
     // Turned off, Linux still reports the time left behind: it means nothing, and reads as 0.
     const off = { enabled: false, seconds: '0', emulated: false };
     expect(report.lingerUnboundedOff).toMatchObject({ linger: off, inspectLinger: off });
+    // A kernel with HZ 100 reports the same setting as 2,061,584,302 (LONG_MAX / 100 as an int).
+    expect(report.lingerUnboundedHz100).toMatchObject({ linger: unbounded, inspectLinger: unbounded });
   });
 
   it('a listening socket: LISTEN, nothing pending; hardReset refuses it (no connection) and leaves it listening', () => {

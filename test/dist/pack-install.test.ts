@@ -5,6 +5,7 @@
 // read here, not taken from `file` or from the folder's name.
 //
 // The wider checks (arm64 under qemu, TypeScript consumers, size report) are `npm run check:dist`.
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -134,4 +135,43 @@ describe.runIf(onLinuxX64)('pack, then install with no compiler reachable', () =
     const report = consumers.runProgram(consumer, 'check-exports.cjs', { env }) as unknown as { subpaths: { specifier: string }[] };
     expect(report.subpaths.map((entry) => entry.specifier)).toContain('sockclose');
   });
+
+  // Last: it leaves a build/ directory behind. The install script is run as `npm rebuild
+  // sockclose` runs it. Before, it took node-gyp-build's word that build/Release held a binary and
+  // left a stale one in place, though the loader's error message says to run exactly this.
+  it('the install script (npm rebuild) replaces a local build the loader cannot use; strict without any binary: exit 1', () => {
+    const pkg = path.join(consumer.dir, 'node_modules', 'sockclose');
+    const built = path.join(pkg, 'build', 'Release', 'sockclose.node');
+    const install = (extra: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [path.join(pkg, 'scripts', 'install.js')], { cwd: pkg, env: { ...env, ...extra }, encoding: 'utf8', timeout: 180_000 });
+    const capabilities = () =>
+      JSON.parse(
+        execFileSync(process.execPath, ['-e', 'process.stdout.write(JSON.stringify(require("sockclose").capabilities()))'], { cwd: consumer.dir, env, encoding: 'utf8' }),
+      ) as { native: boolean; binary: string | null; skipped: string | null };
+
+    fs.mkdirSync(path.dirname(built), { recursive: true });
+    fs.writeFileSync(built, 'a build cut short');
+    expect(capabilities()).toMatchObject({ native: true, skipped: expect.stringContaining(built) });
+    // No compiler here: the rebuild fails, but it cleared the unusable build first; the prebuild serves.
+    const result = install();
+    expect(result.status, result.stderr).toBe(0);
+    expect(fs.existsSync(built)).toBe(false);
+    expect(capabilities()).toMatchObject({ native: true, binary: path.join(pkg, PREBUILD), skipped: null });
+
+    // Nothing usable at all, strict: the install fails and says why; the unusable build is gone.
+    const prebuildDir = path.join(pkg, 'prebuilds');
+    fs.renameSync(prebuildDir, `${prebuildDir}.away`);
+    try {
+      fs.mkdirSync(path.dirname(built), { recursive: true });
+      fs.writeFileSync(built, 'a build cut short');
+      expect(capabilities()).toMatchObject({ native: false, skipped: null });
+      const strict = install({ SOCKCLOSE_REQUIRE_NATIVE: '1' });
+      expect(strict.status).toBe(1);
+      expect(strict.stderr).toMatch(/sockclose: could not build the native binary .*JavaScript-only mode/);
+      expect(fs.existsSync(built)).toBe(false);
+      expect(install().status).toBe(0); // not strict: never fails the install
+    } finally {
+      fs.renameSync(`${prebuildDir}.away`, prebuildDir);
+    }
+  }, 240_000);
 });

@@ -222,6 +222,39 @@ describe('enableLingeringClose() with a signal', () => {
     expect(control.stats().lingering).toBe(0);
   });
 
+  it("enabled again after an undo: the abort ends the earlier enable's closes too, and drained() comes at once", async () => {
+    // Before, only the closes of the enable holding the signal were cut: the earlier enable's ran
+    // to their idle timeout (here 60 s) while the new control's drained() waited for them.
+    const reports: LingerReport[] = [];
+    const sockets: net.Socket[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.on('error', () => {});
+      sockets.push(socket);
+    });
+    const undo = enableLingeringClose(server, { idleTimeout: LONG, maxTimeout: LONG, onReport: (report) => reports.push(report) });
+    await listen(server);
+    cleanups.add(() => closeServer(server), undo);
+    const clients = [0, 1, 2].map(() => {
+      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+      client.on('error', () => {});
+      client.resume(); // reads, never sends its FIN: each close lingers until its timeout
+      return client;
+    });
+    cleanups.add(() => clients.forEach((client) => client.destroy()));
+    await until(() => sockets.length === 3, 5000, 'three connections');
+    for (const socket of sockets) socket.destroy();
+    await until(() => undo.stats().lingering === 3, 5000, 'three lingering closes');
+    undo();
+    const controller = new AbortController();
+    const control = enableLingeringClose(server, { idleTimeout: LONG, maxTimeout: LONG, signal: controller.signal });
+    cleanups.add(control);
+    controller.abort();
+    await within(control.drained(), 5000, "drained() after the abort (the earlier enable's closes ended)");
+    await until(() => reports.length === 3, 5000, 'the three reports');
+    expect(reports.map((r) => r.reason)).toEqual(['aborted', 'aborted', 'aborted']);
+    expect(undo.stats()).toMatchObject({ lingering: 0 });
+  });
+
   it('a half-closed close ends within abort() itself, a flushing one within the same turn of the loop', async () => {
     // Not at their next look (the shared clock's 25 ms tick, the flush's poll): abort() reaches them.
     const reports: LingerReport[] = [];

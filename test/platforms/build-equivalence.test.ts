@@ -137,3 +137,16 @@ describe('a Unix without a native layer (gyp OS=solaris, CMake SunOS)', () => {
     await expect(gyp('solaris', 'x64', [])).rejects.toThrow(/produced no compiled target/);
   }, 180_000);
 });
+
+// A poller name neither build knows (native/poller.h has epoll and uv): both refuse to configure.
+// Before, node-gyp built a binary without a poller, which failed to load ("undefined symbol
+// ...Poller12kPrepareCallE"), and CMake quietly built the epoll one.
+describe('an unknown poller name', () => {
+  it('CMake refuses to configure', async () => {
+    await expect(cmake(null, ['-DSOCKCLOSE_POLLER=kqueue'])).rejects.toThrow(/SOCKCLOSE_POLLER is epoll or uv, not 'kqueue'/);
+  }, 180_000);
+
+  it('node-gyp refuses to configure', async () => {
+    await expect(gyp('linux', 'x64', ['-Dsockclose_poller=kqueue'])).rejects.toThrow(/sockclose_poller is epoll or uv, not kqueue/);
+  }, 180_000);
+});

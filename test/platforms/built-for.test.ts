@@ -4,6 +4,7 @@
 // the loader would refuse its own binary there (DragonFly used to build "unknown" and detect as
 // freebsd). Checked here with the loader's own check and injected platform values: this machine is
 // Linux, and the real binary is checked too.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -94,5 +95,19 @@ describe('maxLingerSeconds (setLinger refuses more where the kernel is given the
 
   it.each(['freebsd', 'dragonfly', 'openbsd', 'netbsd'] as const)('%s: seconds in a 16-bit so_linger (short or u_short)', (name) => {
     expect(bsd(name).maxLingerSeconds).toBeLessThanOrEqual(32767);
+  });
+});
+
+describe('a Unix with no native layer (binding.gyp builds nothing there)', () => {
+  it.each(['sunos', 'haiku'])("process.platform %s: capabilities().reason says so, not only that no binary fits", (name) => {
+    // In a fresh process told it runs there: this checkout's Linux build is refused (built for
+    // linux), and no prebuild exists for it.
+    const script = `Object.defineProperty(process, 'platform', { value: ${JSON.stringify(name)} });
+      process.stdout.write(JSON.stringify(require(${JSON.stringify(root)}).capabilities()));`;
+    const env = { ...process.env };
+    delete env.SOCKCLOSE_BINARY;
+    const seen = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 20_000 })) as { native: boolean; reason: string };
+    expect(seen.native).toBe(false);
+    expect(seen.reason).toMatch(new RegExp(`^no native layer for ${name}: sockclose's native code covers Linux, macOS, .*AIX and IBM i \\(no usable native binary`));
   });
 });
