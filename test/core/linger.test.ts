@@ -37,6 +37,29 @@ async function stuckClient(bytes: number): Promise<{ client: net.Socket; peer: n
   return { client, peer, port: portOf(listener) };
 }
 
+/**
+ * A TLS server's connection as its two sockets: the TLSSocket and the net.Socket under it (one TCP
+ * handle). The client reads nothing, so a linger on it waits its full time.
+ */
+async function tlsServerConnection(): Promise<{ tls: tls.TLSSocket; raw: net.Socket }> {
+  const { key, cert } = testCert();
+  let raw: net.Socket | undefined;
+  const secured = new Promise<tls.TLSSocket>((resolve) => {
+    const server = tls.createServer({ key, cert }, resolve);
+    server.on('connection', (socket: net.Socket) => (raw = socket));
+    cleanups.push(() => closeServer(server));
+    void listen(server).then(() => {
+      const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
+      client.on('error', () => undefined);
+      client.once('secureConnect', () => client.pause());
+      cleanups.push(() => void client.destroy());
+    });
+  });
+  const secure = await secured;
+  secure.on('error', () => undefined);
+  return { tls: secure, raw: raw! };
+}
+
 describe('setLinger / getLinger', () => {
   it('round-trips false, 0, an emulated and a kernel linger', async () => {
     const { client } = await stuckClient(1);
@@ -165,22 +188,8 @@ describe('a positive linger never freezes the event loop', () => {
     // Both sockets share the connection's TCP handle. Before, each kept its own setting (keyed by
     // its own handle) and its own close step: getLinger() through the other said "off", and a
     // close waited for both lingers, one after the other.
-    const { key, cert } = testCert();
-    let raw: net.Socket | undefined;
-    const secured = new Promise<tls.TLSSocket>((resolve) => {
-      const server = tls.createServer({ key, cert }, resolve);
-      server.on('connection', (socket: net.Socket) => (raw = socket));
-      cleanups.push(() => closeServer(server));
-      void listen(server).then(() => {
-        const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
-        client.on('error', () => undefined);
-        client.once('secureConnect', () => client.pause()); // reads nothing: a linger waits its full time
-        cleanups.push(() => void client.destroy());
-      });
-    });
-    const secure = await secured;
-    secure.on('error', () => undefined);
-    const sockets = { tls: secure, raw: raw! };
+    const sockets = await tlsServerConnection();
+    const secure = sockets.tls;
     setLinger(sockets[first], 30);
     setLinger(sockets[second], 1);
     const one = { enabled: true, seconds: 1, emulated: true };
@@ -196,26 +205,12 @@ describe('a positive linger never freezes the event loop', () => {
   });
 
   it('emulated on a TLS server connection: turned off through the other socket, off for both, and the close does not wait', async () => {
-    const { key, cert } = testCert();
-    let raw: net.Socket | undefined;
-    const secured = new Promise<tls.TLSSocket>((resolve) => {
-      const server = tls.createServer({ key, cert }, resolve);
-      server.on('connection', (socket: net.Socket) => (raw = socket));
-      cleanups.push(() => closeServer(server));
-      void listen(server).then(() => {
-        const client = tls.connect({ port: portOf(server), host: '127.0.0.1', rejectUnauthorized: false });
-        client.on('error', () => undefined);
-        client.once('secureConnect', () => client.pause());
-        cleanups.push(() => void client.destroy());
-      });
-    });
-    const secure = await secured;
-    secure.on('error', () => undefined);
+    const { tls: secure, raw } = await tlsServerConnection();
     setLinger(secure, 30);
-    setLinger(raw!, false);
+    setLinger(raw, false);
     const off = { enabled: false, seconds: 0, emulated: false };
     expect(getLinger(secure)).toEqual(off);
-    expect(getLinger(raw!)).toEqual(off);
+    expect(getLinger(raw)).toEqual(off);
     secure.write(Buffer.alloc(8 * 1024 * 1024));
     const closed = nextEvent(secure, 'close', 10_000); // the 30 s linger would still be waiting
     secure.destroy();
