@@ -166,7 +166,16 @@ const mode = process.argv[2];
   client.write('x');
   server.on('connection', (id, socket) => {
     // 'leaves': the client resets once the response is under way and held (the write fails).
-    const look = () => (socket.writableLength > 0 ? client.resetAndDestroy() : setTimeout(look, 5));
+    // Looked for every 5 ms, 1,000 times at most: then the script fails, saying so.
+    let looks = 0;
+    const look = () => {
+      if (socket.writableLength > 0) client.resetAndDestroy();
+      else if (++looks < 1000) setTimeout(look, 5);
+      else {
+        process.stderr.write('the response never queued up in Node in 5 s');
+        process.exit(3);
+      }
+    };
     if (mode === 'leaves') look();
   });
   const [report] = await require('node:events').once(server, 'report');

@@ -46,14 +46,14 @@ describe('lingeringClose() with a signal', () => {
       // 'close': Node let go of the socket, the native lingerer has the connection.
       socket.once('close', () => setImmediate(() => controller.abort()));
     });
-    // Our FIN arrives, then the peer stays silent; its send after the pause meets the reset
+    // Our FIN arrives, then the peer stays silent until the reset is there; its send then meets it
     // (EPIPE: a reset after the FIN, as Linux names it; without one the send would succeed).
-    const seen = peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }, { waitMs: 1500 }, { send: 1 }], timeoutMs: 10_000 });
+    const seen = peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }, { awaitError: true }, { send: 1 }], timeoutMs: 10_000 });
     const r = await report;
     expect(r).toMatchObject({ reason: 'aborted', closedWith: 'reset', drainedBytes: 4, error: null });
     expect(r.durationMs).toBeLessThan(LONG);
     expect(connectionsLeftOnServer(server)).toBe(0);
-    expect(await seen).toMatchObject({ end: 'eof', sendError: 'EPIPE' });
+    expect(await seen).toMatchObject({ end: 'eof', awaited: 'error', sendError: 'EPIPE' });
   });
 
   it('a TLS socket, aborted while lingering natively (after our FIN): ends with RST', async () => {
@@ -84,7 +84,8 @@ describe('lingeringClose() with a signal', () => {
       // lingeringClose() has begun its flush by then, and libuv still holds most of the 8 MB.
       setImmediate(() => controller.abort());
     });
-    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ waitMs: 1000 }, { recvEnd: true }], timeoutMs: 10_000 });
+    // Reads nothing until the reset is there: the flush cannot complete before the abort.
+    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ awaitError: true }, { recvEnd: true }], timeoutMs: 10_000 });
     const r = await report;
     expect(r).toMatchObject({ reason: 'aborted', closedWith: 'reset', error: null });
     const result = await seen;
@@ -114,12 +115,13 @@ describe('lingeringClose() with a signal', () => {
       socket.once('close', () => controller.abort());
     });
     await listen(server);
-    const seen = peer.run({ port: portOf(server), steps: [{ recvEnd: true }, { waitMs: 1000 }], timeoutMs: 10_000 });
+    // Keeps its side open (no FIN of its own, which would end the linger as 'eof') until the reset.
+    const seen = peer.run({ port: portOf(server), steps: [{ recvEnd: true }, { awaitError: true }], timeoutMs: 10_000 });
     await until(() => closes.length === 1, 5000, 'the connection');
     expect(await within(closes[0]!, 10_000, 'the report')).toMatchObject({ reason: 'aborted', closedWith: 'reset' });
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 1 });
     expect(control.stats().reasons).toMatchObject({ aborted: 1, eof: 0, 'idle-timeout': 0 });
-    await seen;
+    expect(await seen).toMatchObject({ end: 'eof', awaited: 'error' });
   });
 
   it('one listener per signal, however many closes share it; a close that ended is not touched by it', async () => {

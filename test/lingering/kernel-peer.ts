@@ -16,6 +16,7 @@ export type Step =
   | { recvEnd: true }
   | { shutdown: true }
   | { waitMs: number }
+  | { awaitError: true }
   | { trickle: { everyMs: number } }
   | { reset: true };
 
@@ -39,6 +40,8 @@ export interface PeerResult {
   end: string | null;
   sendError: string | null;
   connectError: string | null;
+  /** What an `awaitError` step saw: 'error' (the socket's error is pending), 'hup', 'timeout'; null without one. */
+  awaited: 'error' | 'hup' | 'timeout' | null;
 }
 
 const SCRIPT = path.join(import.meta.dirname, 'fixtures', 'scripted_client.py');
