@@ -26,6 +26,11 @@ export const ErrorCodes = {
    * socket itself.
    */
   SOCKET_OWNS_FD: 'ERR_SOCKCLOSE_SOCKET_OWNS_FD',
+  /**
+   * Internal: the addon's probe record is missing or detached (only code that tampers with
+   * sockclose's internals causes it); the probe refuses rather than write through a stale pointer.
+   */
+  NATIVE_STATE: 'ERR_SOCKCLOSE_NATIVE_STATE',
 } as const;
 
 /** Any `code` value sockclose's own errors carry. */

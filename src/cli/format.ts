@@ -45,7 +45,9 @@ export function describeProbe(result: ProbeResult): string {
   if (o.state.atPeerEnd !== null) lines.push(`  TCP state at the peer's end: ${o.state.atPeerEnd}`);
   else if (o.peer === 'none') lines.push(`  TCP state at the peer's end: none (no end seen)${atClose}`);
   else lines.push(`  TCP state at the peer's end: unknown (Node reported ${o.node.error ? "this end as an 'error', not an 'end'" : "only 'close', no 'end'"})${atClose}`);
-  lines.push(`  timings: connect ${ms(result.connectMs)}, first byte ${ms(result.firstByteMs)}, end ${ms(result.endMs)}, closed ${ms(result.durationMs)}`);
+  // The first byte as Node delivered it; the end as first seen, by Node or a look at the kernel
+  // (which can be sooner than that delivery).
+  lines.push(`  timings: connect ${ms(result.connectMs)}, first byte (Node) ${ms(result.firstByteMs)}, end ${ms(result.endMs)}, closed ${ms(result.durationMs)}`);
   return lines.join('\n');
 }
 

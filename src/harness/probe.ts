@@ -49,7 +49,11 @@ export interface ProbeResult {
   connectError: string | null;
   /** Milliseconds from the start until connected; null if it never connected. */
   connectMs: number | null;
-  /** Milliseconds from the start until the first byte arrived; null if none did. */
+  /**
+   * Milliseconds from the start until Node delivered the first byte (its `'data'` event); null if
+   * none did. The kernel had it earlier: `endMs`, which a look at the kernel may give, can come out
+   * smaller.
+   */
   firstByteMs: number | null;
   /** Milliseconds from the start until the peer's end (FIN or RST) was seen; null if it did not end it. */
   endMs: number | null;

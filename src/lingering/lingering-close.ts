@@ -45,7 +45,9 @@ let threadOwner: Owner | undefined;
  * @param options - {@link LingeringCloseCallOptions}.
  * @returns A promise of the {@link LingerReport}. It rejects with `ERR_SOCKCLOSE_CLOSED` if the
  *   socket is already destroyed, or is closed abortively (hardReset) before it could linger;
- *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch.
+ *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch;
+ *   with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments
+ *   (never thrown).
  * @example
  * ```ts
  * // A 413 to an upload we will not read, without losing the 413 to an RST.
