@@ -35,7 +35,8 @@ let auditedBefore = 0;
 let lingeredBefore = 0;
 let audit = null;
 let lingering = null;
-const begun = (stats) => Object.values(stats.reasons).reduce((sum, count) => sum + count, 0) + stats.lingering;
+// 'overload' is no linger at all (the pool was full: closed at once), so it does not count.
+const begun = (stats) => Object.entries(stats.reasons).reduce((sum, [reason, count]) => (reason === 'overload' ? sum : sum + count), 0) + stats.lingering;
 function setMode(mode) {
   for (const step of undo.splice(0)) step();
   if (mode === 'audited' || mode === 'subscribed') {

@@ -121,6 +121,10 @@ export async function perCall(options) {
     // Attribution, not a target: inspectSocket's native probe called bare, no JavaScript layer. What
     // it adds above its 6 syscalls is the floor under inspectSocket's own figure.
     { name: 'binding.probe', target: "fd, inspectSocket's fields", c: 'inspectSocket', js: () => native.probe(fd, SOCKET_FIELDS) },
+    // The harness itself: a loop iteration and a call through timeJs()'s call site (which sees
+    // every operation's closure), and the C loop's iteration and indirect call. Subtracted, per
+    // round, from every other row: neither is part of any call's cost.
+    { name: 'empty', target: '—', c: 'empty', js: () => {} },
   ];
   // The attribution row's call returns 0 or -errno and throws nothing: a failing probe would be
   // timed as a fast one. The public calls throw on failure.
@@ -157,13 +161,22 @@ export async function perCall(options) {
     second.server.close();
   }
 
+  // Each sample less the harness's, from the same round.
+  const empty = operations.find((operation) => operation.name === 'empty');
+  for (const operation of operations) {
+    if (operation === empty) continue;
+    operation.jsSamples = operation.jsSamples.map((ns, round) => ns - empty.jsSamples[round]);
+    operation.cSamples = operation.cSamples.map((ns, round) => ns - empty.cSamples[round]);
+  }
   const noDelay = operations.find((operation) => operation.name === 'setNoDelay');
   const noDelayOverhead = noDelay.jsSamples.map((js, round) => js - noDelay.cSamples[round]);
   return {
     seed,
     rounds,
     targetMs,
-    rows: operations.map((operation) => {
+    // What was subtracted: the empty call in JavaScript and in C, ns (medians).
+    harness: { jsNs: median(empty.jsSamples), cNs: median(empty.cSamples) },
+    rows: operations.filter((operation) => operation !== empty).map((operation) => {
       const overhead = operation.jsSamples.map((js, round) => js - operation.cSamples[round]);
       return {
         name: operation.name,
