@@ -179,9 +179,12 @@ function start(): void {
  */
 function watchTerminatingSignals(): void {
   Object.defineProperty(onTerminatingSignal, PRELOAD_LISTENER, { value: true });
-  process.on('SIGINT', onTerminatingSignal);
-  process.on('SIGTERM', onTerminatingSignal);
-  process.on('SIGHUP', onTerminatingSignal);
+  // First in line: an application's `process.once()` listener is removed before it runs, so a
+  // listener running after it would find none and take the signal for unhandled (and end the
+  // process in the middle of the application's graceful shutdown).
+  process.prependListener('SIGINT', onTerminatingSignal);
+  process.prependListener('SIGTERM', onTerminatingSignal);
+  process.prependListener('SIGHUP', onTerminatingSignal);
 }
 
 start();

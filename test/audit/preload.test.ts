@@ -177,6 +177,36 @@ describe('sockclose/audit preload', () => {
   });
 });
 
+describe("sockclose/audit preload and the application's own signal handling", () => {
+  it.each(['before', 'after'])(
+    "a process.once('SIGTERM') graceful shutdown registered %s listen() runs to its end (the audit's listener must not end the process under it)",
+    async (order) => {
+      // Before, with the application's listener registered first, the preload's ran after it, found
+      // no other listener (a once() listener is removed before it runs) and re-raised the signal:
+      // exit by SIGTERM in the middle of the shutdown.
+      const script = `
+        const net = require('node:net');
+        const shutdown = () => setTimeout(() => { process.stdout.write('shut down\\n'); process.exit(0); }, 200);
+        if (${JSON.stringify(order)} === 'before') process.once('SIGTERM', shutdown);
+        net.createServer().listen(0, '127.0.0.1', () => {
+          if (${JSON.stringify(order)} === 'after') process.once('SIGTERM', shutdown);
+          process.stdout.write('ready\\n');
+        });`;
+      const child = started(['--require', 'sockclose/audit', '-e', script], env);
+      try {
+        await within(child.ready, 20_000, 'the server to listen');
+        child.process.kill('SIGTERM');
+        expect(await within(child.exited, 10_000, 'the application to shut down')).toEqual([0, null]);
+        expect(child.stdout).toContain('shut down');
+        expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, exit\): No connection has closed yet\.$/m);
+      } finally {
+        child.process.kill('SIGKILL');
+      }
+    },
+    30_000,
+  );
+});
+
 describe('sockclose/audit preload loaded twice', () => {
   it('two copies of the preload (sockclose audit over an app that preloads its own): SIGTERM still ends the process, after both reports', async () => {
     // The second copy: the same files loaded again as other modules, as a second install would be.
