@@ -725,14 +725,17 @@ function neverBlocking(handle: NodeHandle): void {
 
 function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.report = report;
-  // The check phase comes after the microtasks that lead to Node's close (src/close-hook.ts).
-  if (state.closesLater) setImmediate(deliverNow, socket, state, report);
-  else deliverNow(socket, state, report);
+  // The channel now, right before the descriptor closes, as for every close decided here: the
+  // close audit's look at that close must find the report (else it counts a reset it asked for as
+  // one it saw). The promise and onReport wait for the close itself when it comes later: the check
+  // phase comes after the microtasks that lead to Node's close (src/close-hook.ts).
+  publishLingerEnd(report, socket);
+  if (state.closesLater) setImmediate(deliverToCaller, socket, state, report);
+  else deliverToCaller(socket, state, report);
 }
 
-function deliverNow(socket: SocketInternals, state: Managed, report: LingerReport): void {
+function deliverToCaller(socket: SocketInternals, state: Managed, report: LingerReport): void {
   state.consumer?.(report);
-  publishLingerEnd(report, socket);
   const listener = state.owner.onReport;
   if (listener) callListener(listener, report, socket);
 }
