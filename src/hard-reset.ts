@@ -41,7 +41,10 @@ const pending = new WeakSet<SocketInternals>();
  *   nothing was closed) or close().
  * @example
  * ```ts
- * // Drop clients that do not finish a handshake in time, without TIME_WAIT.
+ * // Drop clients that stall, without TIME_WAIT. An http(s) server: its 'timeout' listener (without
+ * // one, http destroys a timed-out socket itself, and hardReset() would find it closed).
+ * server.setTimeout(5000, (socket) => hardReset(socket));
+ * // A net.Server's socket:
  * socket.setTimeout(5000, () => hardReset(socket));
  * ```
  */

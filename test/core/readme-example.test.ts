@@ -56,6 +56,28 @@ async function firstLineOnce(code: string): Promise<string> {
   return `(nothing; stderr: ${stderr.replace(/\s+/g, ' ')})`;
 }
 
+/** Runs `code` as an ES module (port as in firstLine()); resolves with its first `count` lines of stdout. */
+async function lines(code: string, count: number): Promise<string[]> {
+  const dir = tempDir('sockclose-readme-');
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'example.mjs');
+  const port = String(await freePort());
+  fs.writeFileSync(file, code.replaceAll("from 'sockclose'", `from ${JSON.stringify(path.join(root, 'lib', 'index.mjs'))}`).replaceAll('8080', port));
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const reader = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const said: string[] = [];
+  while (said.length < count) {
+    const next = await within(reader.next(), 15_000, `line ${said.length + 1} of the example (stderr: ${stderr})`);
+    if (next.done) break;
+    said.push(next.value as string);
+  }
+  if (said.length < count) said.push(`(exited; stderr: ${stderr.replace(/\s+/g, ' ')})`);
+  return said;
+}
+
 /** The repository's tsc over `code` as a strict ES module (.mts); resolves with its exit code and output. */
 async function typeCheck(code: string): Promise<{ code: number | null; output: string }> {
   const dir = tempDir('sockclose-readme-ts-');
@@ -107,6 +129,22 @@ describe("README's example", () => {
     );
     expect(code).toContain("on('data'");
     expect(await firstLine(`let received = '';\n${code}`)).toBe('HTTP/1.1 413 Payload Too Large true');
+  });
+
+  it('a stalled client (half a request head, then nothing) gets the RST at the timeout, and the server lives on', async () => {
+    // The README had socket.setTimeout(..., () => hardReset(socket)) on every connection: an http
+    // server destroys a timed-out socket itself unless the server has a 'timeout' listener, so
+    // hardReset() then threw ERR_SOCKCLOSE_CLOSED in the callback and the process died of it.
+    const code = readmeExample().replace('server.setTimeout(5000,', 'server.setTimeout(300,');
+    expect(code).toContain('server.setTimeout(300,');
+    const stalled = `
+      server.once('listening', () => {
+        const stall = net.connect(8080, () => stall.write('GET / HTTP/1.1\\r\\nHost: x\\r\\n'));
+        stall.on('error', (error) => console.log('stalled:', error.code)).on('end', () => console.log('stalled: end'));
+        stall.on('close', () => setTimeout(() => console.log('server alive'), 100));
+      });`;
+    const said = await lines(`${code}\n${stalled}`, 3);
+    expect(said, said.join(' / ')).toEqual(expect.arrayContaining(['stalled: ECONNRESET', 'server alive']));
   });
 
   it('without enableLingeringClose the end is not clean: EPIPE, as the README says (an error event from libuv 1.52)', async () => {
