@@ -41,6 +41,22 @@ for (const file of declarationFiles(lib)) {
   if (rewritten !== source) fs.writeFileSync(file, rewritten);
 }
 
+// The lazily loaded functions of the main entry are declared in src/index.ts as
+// `export declare const x: typeof Module.x` (their JavaScript is a forwarder that loads the module
+// on first call): right for tsc, but an editor's hover then shows no documentation. In the
+// declaration file they become what they are to a reader, re-exports of the module's own function
+// (same type, and its TSDoc on hover); the JavaScript stays lazy.
+const LAZY = /^export declare const ([A-Za-z_$][\w$]*): typeof ([A-Za-z_$][\w$]*)\.\1;$/gm;
+const TYPE_NAMESPACE = /^import type \* as ([A-Za-z_$][\w$]*) from '([^']+)';$/gm;
+{
+  const file = path.join(lib, 'index.d.ts');
+  const source = fs.readFileSync(file, 'utf8');
+  const modules = new Map([...source.matchAll(TYPE_NAMESPACE)].map(([, name, from]) => [name, from]));
+  const rewritten = source.replace(LAZY, (line, name, namespace) => (modules.has(namespace) ? `export { ${name} } from '${modules.get(namespace)}';` : line));
+  if (rewritten === source) throw new Error('esm-entries: no lazily loaded declaration found in lib/index.d.ts');
+  fs.writeFileSync(file, rewritten);
+}
+
 // Every entry point package.json "exports" names, relative to lib/, without extension.
 const ENTRIES = ['index', 'harness/index', 'audit/preload'];
 
@@ -58,6 +74,8 @@ for (const entry of ENTRIES) {
     // A namespace import, not a default one: the CommonJS declarations have no default export, and a
     // default import of them type-checks only with allowSyntheticDefaultImports (TypeScript 5,
     // "moduleResolution": "bundler" with it off: TS1192 in each of these files).
-    `${header}import * as cjs from '${base}';\n\nexport * from '${base}';\nexport default cjs;\n`,
+    // The default export is the CommonJS exports object, which has no `default` of its own (the
+    // namespace import of a CommonJS module gives it one, typed but undefined at run time).
+    `${header}import * as cjs from '${base}';\n\nexport * from '${base}';\ndeclare const entry: Omit<typeof cjs, 'default'>;\nexport default entry;\n`,
   );
 }
