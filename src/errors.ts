@@ -4,8 +4,8 @@ import { getSystemErrorMap, getSystemErrorName, inspect } from 'node:util';
 
 import type { PendingVerdict } from './platform/behaviour.js';
 
-/** The error codes sockclose defines itself (Node's own codes are used where they fit). */
-export const ErrorCodes = {
+/** The error codes sockclose defines itself (Node's own codes are used where they fit). Frozen. */
+export const ErrorCodes = Object.freeze({
   /** The socket was destroyed or closed: sockclose never touches its old descriptor number. */
   CLOSED: 'ERR_SOCKCLOSE_CLOSED',
   /** The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, its handle sent to another process, … */
@@ -31,7 +31,7 @@ export const ErrorCodes = {
    * sockclose's internals causes it); the probe refuses rather than write through a stale pointer.
    */
   NATIVE_STATE: 'ERR_SOCKCLOSE_NATIVE_STATE',
-} as const;
+} as const);
 
 /** Any `code` value sockclose's own errors carry. */
 export type SockcloseErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -147,6 +147,12 @@ function probeLive(fd: number, handle: FamilyCaching): Float64Array {
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns A {@link SocketInspection}.
+ * @throws `ERR_SOCKCLOSE_UNSUPPORTED` without the native binary or on Windows;
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
+ *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
+ *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
+ *   `ERR_SOCKCLOSE_NOT_TCP` for a UDP socket; a system error (`syscall`, `errno`) for a number that
+ *   is not an open socket (ENOTSOCK, EBADF).
  * @example
  * ```ts
  * const { state, unreadBytes, unackedBytes } = inspectSocket(socket);
@@ -272,6 +278,14 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
  * too.)
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
+ * @returns True if a close now would send RST (or, on AF_UNIX, fail the peer's next read).
+ * @throws `ERR_SOCKCLOSE_UNSUPPORTED` where the platform cannot tell, without the native binary, or
+ *   on Windows;
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
+ *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
+ *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
+ *   `ERR_SOCKCLOSE_NOT_TCP` for a UDP socket; a system error (`syscall`, `errno`) for a number that
+ *   is not an open socket.
  * @example
  * ```ts
  * if (closeWouldReset(socket)) await lingeringClose(socket); else socket.destroy();

@@ -57,16 +57,21 @@ let everEmulated = false;
  *   `cork()`) is discarded by `destroy()`, as with the kernel's linger: `end()` first to send it.
  *   The event loop never blocks. `{ blocking: true }` sets the kernel option for real.
  *
+ * On a listening socket, Linux copies SO_LINGER to every connection accepted afterwards: a
+ * listening descriptor with linger 0 makes all of them end with RST.
+ *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @param seconds - `false`, or an integer from 0 to 65535; set in the kernel (`blocking`, or a
  *   raw descriptor), at most 327 on macOS and 32767 on the other BSDs and AIX, whose kernels keep
  *   it in 16 bits.
  * @param options - {@link SetLingerOptions}.
- * On a listening socket, Linux copies SO_LINGER to every connection accepted afterwards: a
- * listening descriptor with linger 0 makes all of them end with RST.
- *
  * @throws `ERR_SOCKCLOSE_BLOCKING_LINGER` for `n > 0` on a raw descriptor without `blocking`;
- *   `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX, where linger means nothing; a system error: from
+ *   `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for `seconds` or `options` not as above;
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
+ *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
+ *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
+ *   `ERR_SOCKCLOSE_UNSUPPORTED` without the native binary or on Windows;
+ *   `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX, where linger means nothing, and UDP; a system error: from
  *   getsockopt() for a raw descriptor that is not an open socket (EBADF, ENOTSOCK), otherwise from
  *   setsockopt().
  * @example
@@ -161,7 +166,12 @@ function checkKernelLinger(seconds: number): void {
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @returns `{ enabled, seconds, emulated }`.
- * @throws `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX; a system error from getsockopt().
+ * @throws `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX and UDP; `ERR_SOCKCLOSE_UNSUPPORTED` without the
+ *   native binary or on Windows;
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
+ *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
+ *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
+ *   a system error from getsockopt().
  */
 export function getLinger(target: SocketTarget): LingerSetting {
   let fd = liveTcpFd(target);

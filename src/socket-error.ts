@@ -25,6 +25,13 @@ const REVENT_ERR = Revents.err;
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns An Error with `code` (such as `'ECONNRESET'`), `errno`, `syscall` and `inferred`, or
  *   `null` when no error is pending.
+ * @throws `ERR_SOCKCLOSE_UNSUPPORTED` where the platform cannot peek (above), or without the
+ *   native binary;
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
+ *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
+ *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
+ *   `ERR_SOCKCLOSE_NOT_TCP` for a UDP socket; a system error (`syscall`, `errno`) for a number that
+ *   is not an open socket (ENOTSOCK, EBADF).
  * @example
  * ```ts
  * socket.on('end', () => {
@@ -87,6 +94,12 @@ const fastContext: PeekContext = {
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns The error (with `code`, `errno`, `syscall: 'getsockopt'`, `inferred: false`), or `null`.
+ * @throws `ERR_SOCKCLOSE_UNSUPPORTED` without the native binary or on Windows;
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
+ *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
+ *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
+ *   `ERR_SOCKCLOSE_NOT_TCP` for a UDP socket; a system error from getsockopt() for a number that is
+ *   not an open socket (ENOTSOCK, EBADF).
  */
 export function takeSocketError(target: SocketTarget): PendingSocketError | null {
   let fd = liveTcpFd(target);

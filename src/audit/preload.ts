@@ -69,6 +69,11 @@ function wrapListen(): void {
 /**
  * The process-wide audit `sockclose/audit` runs: its report now (what SIGUSR2 prints).
  *
+ * Importing `sockclose/audit` (for this function or otherwise) is what starts that audit, in the
+ * main thread: every server that listens from then on is audited, the report is printed at exit
+ * and on SIGUSR2, and, once a server exists and nothing else handles them, before SIGINT, SIGTERM
+ * and SIGHUP end the process. For the types alone, `import type`.
+ *
  * @param reason - Why the report is made (recorded in it). Default `'call'`.
  * @returns A {@link ProcessAuditReport}.
  * @example

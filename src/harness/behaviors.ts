@@ -42,7 +42,7 @@ export const FAULT_BEHAVIORS = {
 export type FaultBehavior = keyof typeof FAULT_BEHAVIORS;
 
 /** Every behaviour name. */
-export const BEHAVIOR_NAMES = Object.keys(FAULT_BEHAVIORS) as FaultBehavior[];
+export const BEHAVIOR_NAMES: readonly FaultBehavior[] = Object.freeze(Object.keys(FAULT_BEHAVIORS) as FaultBehavior[]);
 
 /** A behaviour with every option resolved. */
 export interface BehaviorSettings {

@@ -4,7 +4,7 @@ import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { integerOption, MAX_MS, optionsObject, parseAddress, refuseFixed, type AddressInput, type Endpoint } from './options.js';
+import { integerOption, MAX_MS, optionsObject, parseAddress, refuseFixed, type AddressInput, type ConnectAddressInput, type Endpoint } from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
 import { ReportingServer } from './reporting-server.js';
 import { resolveToxic, type Toxic, type ToxicSpec } from './toxics.js';
@@ -14,9 +14,9 @@ export interface FaultProxyOptions {
   /** Where to listen: `'host:port'`, a port, or `{ host, port }`. Default `127.0.0.1:0` (any free port). */
   listen?: AddressInput;
   /** Where to connect each client: `'host:port'`, a port (on 127.0.0.1), or `{ host, port }`. */
-  upstream: AddressInput;
+  upstream: ConnectAddressInput;
   /** Toxics in force from the start. */
-  toxics?: ToxicSpec[];
+  toxics?: readonly ToxicSpec[];
   /**
    * Bound on connecting to the upstream, for each client, in ms. Default 5000. An upstream that
    * does not answer (its SYNs dropped: the kernel alone would retry for about two minutes) is then

@@ -23,7 +23,7 @@ export {
   type CloseTimings,
   type ObserveCloseOptions,
 } from './observe-close.js';
-export type { AddressInput, Endpoint } from './options.js';
+export type { AddressInput, ConnectAddressInput, Endpoint } from './options.js';
 export type { FaultProtocol } from './payload.js';
 export { probe, type ProbeOptions, type ProbeOutcome, type ProbeResult } from './probe.js';
 export type { ProxyLinkReport, ToxicEvent } from './proxy-link.js';

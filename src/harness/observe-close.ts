@@ -142,6 +142,9 @@ const SIDES = ['client', 'server'] as const;
  * @param socket - A `net.Socket` or `tls.TLSSocket`: connected, connecting, or created to be connected later (`new net.Socket()`, then `connect()`).
  * @param options - {@link ObserveCloseOptions}.
  * @returns A promise of the {@link CloseObservation}.
+ * @throws At the call, not as a rejection (the observer must be in place before the close):
+ *   `ERR_INVALID_ARG_TYPE` for a non-socket or options of the wrong type, `ERR_INVALID_ARG_VALUE`
+ *   for a `side` not named, `ERR_SOCKCLOSE_CLOSED` for a socket already destroyed.
  * @example
  * ```ts
  * const socket = net.connect(port, '127.0.0.1');

@@ -16,6 +16,9 @@ export interface Endpoint {
 /** What the harness accepts for an address: `'host:port'`, `'[::1]:port'`, a port, or an object. */
 export type AddressInput = string | number | { host?: string; port?: number };
 
+/** An address to connect to: `'host:port'`, a port (on 127.0.0.1), or `{ host?, port }` (a port is required). */
+export type ConnectAddressInput = string | number | { host?: string; port: number };
+
 /** Throws unless `value` is a plain object (or undefined, then returns `{}`). */
 export function optionsObject<T extends object>(value: T | undefined, name: string, caller: Caller): Partial<T> {
   if (value === undefined) return {};

@@ -52,7 +52,9 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
  *   with `stats()` for the server's counters.
  * @throws `ERR_SOCKCLOSE_UNSUPPORTED` without the native binary or on Windows; `ERR_INVALID_ARG_VALUE`
  *   if lingering close is already enabled on `server`, by this copy of sockclose or by another one
- *   loaded in the same thread (a second install).
+ *   loaded in the same thread (a second install); `ERR_INVALID_ARG_TYPE` for a `server` that is no
+ *   net.Server and for options of the wrong type, `ERR_OUT_OF_RANGE` for numbers outside their
+ *   ranges (see {@link EnableLingeringCloseOptions}; `shortLingerAbove` at most `maxLingering`).
  * @example
  * ```ts
  * const server = http.createServer(handler);

@@ -20,7 +20,7 @@
 import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { errno } from '../errno.js';
-import { pendingSocketError, systemError } from '../errors.js';
+import { pendingSocketError, systemError, type CodedError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
 import { kernelPeerEnd } from '../inspect-socket.js';
@@ -89,7 +89,7 @@ export class Managed implements ReadSink, Ticking {
   /** The flush running now, if any. */
   flush: Flush | null = null;
   /** destroy() came with a system error of the socket's own I/O: no connection left to linger on. */
-  failed: Error | null = null;
+  failed: CodedError | null = null;
   /** lingeringClose()'s promise, waiting for the report. */
   consumer: ReportConsumer | null = null;
   /** The linger went to the native lingerer (its report comes from there). */
@@ -639,16 +639,16 @@ function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, re
 }
 
 /** The connection failed under us (a reset): closed as Node closes it, reported as an error. */
-function endFailed(socket: SocketInternals, state: Managed, error: Error): true {
+function endFailed(socket: SocketInternals, state: Managed, error: CodedError): true {
   state.owner.pool.finish('error', state.drainedBytes, false);
   deliver(socket, state, endReport('error', state.startedAt!, false, error, state.admission === 'short', state.drainedBytes));
   return true;
 }
 
 /** An error shaped as a system error (Node's `read ECONNRESET`, `write EPIPE`…, or any other). */
-function isSystemError(error: Error | null | undefined): error is Error {
-  const system = error as (Error & { syscall?: unknown; errno?: unknown }) | null | undefined;
-  return typeof system?.syscall === 'string' && typeof system.errno === 'number';
+function isSystemError(error: Error | null | undefined): error is CodedError {
+  const system = error as (Error & { syscall?: unknown; errno?: unknown; code?: unknown }) | null | undefined;
+  return typeof system?.syscall === 'string' && typeof system.errno === 'number' && typeof system.code === 'string';
 }
 
 /**
@@ -694,7 +694,7 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
   };
 }
 
-function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: Error | null, shortened: boolean, drainedBytes = 0): LingerReport {
+function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: CodedError | null, shortened: boolean, drainedBytes = 0): LingerReport {
   return { reason, drainedBytes, durationMs: clockNow() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened };
 }
 

@@ -1,6 +1,8 @@
 // The public types of the lingering close.
 import type net from 'node:net';
 
+import type { CodedError } from '../errors.js';
+
 /**
  * How a lingering close ended.
  * - `'eof'`: the peer finished sending (its FIN arrived and every byte before it was drained).
@@ -10,7 +12,8 @@ import type net from 'node:net';
  * - `'drain-limit'`: the peer sent more than `maxDrainBytes` while we lingered.
  * - `'aborted'`: the caller ended it (the `signal` of `lingeringClose()` or of
  *   `enableLingeringClose()`); closed as a timeout closes (see `onTimeout`).
- * - `'overload'`: no linger at all: `maxLingering` sockets were already lingering, so this one
+ * - `'overload'`: no linger at all: `maxLingering` sockets were already lingering, or no
+ *   descriptor could be had for the linger (EMFILE, ENFILE: `error` names the call), so this one
  *   closed at once.
  */
 export type LingerEndReason = 'eof' | 'idle-timeout' | 'max-timeout' | 'error' | 'drain-limit' | 'aborted' | 'overload';
@@ -28,8 +31,12 @@ export interface LingerReport {
    * abortive close, SO_LINGER {1, 0}: the timeout policy, see `onTimeout`, which an abort follows too).
    */
   closedWith: 'close' | 'reset';
-  /** For `'error'`: the error the connection ended with (`code` such as `'ECONNRESET'`). */
-  error: Error | null;
+  /**
+   * For `'error'`: the error the connection ended with (`code` such as `'ECONNRESET'`, with `errno`
+   * and `syscall`), or null where the lingerer could not name it; for `'overload'` for want of a
+   * descriptor: that failure (`'EMFILE'`, with the call that failed); otherwise null.
+   */
+  error: CodedError | null;
   /** True when the linger was shortened because many sockets were lingering at once. */
   shortened: boolean;
 }
@@ -75,7 +82,8 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   maxLingering?: number;
   /**
    * When this many are already lingering, new lingers are short (`shortLingerTimeout` in all, as
-   * Apache's event MPM under pressure), counted as `shortened`. Default: 3/4 of `maxLingering`.
+   * Apache's event MPM under pressure), counted as `shortened`. Default: 3/4 of `maxLingering`;
+   * at most `maxLingering`.
    */
   shortLingerAbove?: number;
   /** The whole time a short linger may take. Default 2000. */

@@ -30,3 +30,19 @@ describe('error codes', () => {
     expect([...thrown].filter((code) => !readme.includes(`| \`${code}\` |`)).sort()).toEqual([]);
   });
 });
+
+describe('frozen constants', () => {
+  it('ErrorCodes cannot be changed from plain JavaScript (a changed entry would change every later error)', () => {
+    expect(Object.isFrozen(sockclose.ErrorCodes)).toBe(true);
+    expect(Object.isFrozen(sockclose.ChannelNames)).toBe(true);
+  });
+});
+
+describe('frozen harness constants', () => {
+  it('BEHAVIOR_NAMES (what the fault server and the CLI check names against) cannot be emptied', async () => {
+    const { harness } = await import('../harness/load.js');
+    expect(Object.isFrozen(harness.BEHAVIOR_NAMES)).toBe(true);
+    expect(() => (harness.BEHAVIOR_NAMES as string[]).splice(0)).toThrow(TypeError);
+    expect(harness.BEHAVIOR_NAMES).toContain('reset-on-accept');
+  });
+});
