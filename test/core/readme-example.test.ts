@@ -39,25 +39,29 @@ async function firstLine(code: string): Promise<string> {
 }
 
 async function firstLineOnce(code: string): Promise<string> {
-  const dir = tempDir('sockclose-readme-');
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'example.mjs');
-  const port = String(await freePort());
-  fs.writeFileSync(file, code.replaceAll("from 'sockclose'", `from ${JSON.stringify(path.join(root, 'lib', 'index.mjs'))}`).replaceAll('8080', port));
-  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const closed = new Promise((resolve) => child.once('close', resolve));
-  const next = await within(lines.next(), 15_000, 'the example to print');
+  const example = await runExample(code);
+  const closed = new Promise((resolve) => example.child.once('close', resolve));
+  const next = await within(example.lines.next(), 15_000, 'the example to print');
   if (!next.done) return next.value as string;
   await within(closed, 5000, 'the example to exit');
-  return `(nothing; stderr: ${stderr.replace(/\s+/g, ' ')})`;
+  return `(nothing; stderr: ${example.stderr().replace(/\s+/g, ' ')})`;
 }
 
 /** Runs `code` as an ES module (port as in firstLine()); resolves with its first `count` lines of stdout. */
 async function lines(code: string, count: number): Promise<string[]> {
+  const example = await runExample(code);
+  const said: string[] = [];
+  while (said.length < count) {
+    const next = await within(example.lines.next(), 15_000, `line ${said.length + 1} of the example (stderr: ${example.stderr()})`);
+    if (next.done) break;
+    said.push(next.value as string);
+  }
+  if (said.length < count) said.push(`(exited; stderr: ${example.stderr().replace(/\s+/g, ' ')})`);
+  return said;
+}
+
+/** `code` written as an ES module importing this build, on a free port, and started. */
+async function runExample(code: string) {
   const dir = tempDir('sockclose-readme-');
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'example.mjs');
@@ -67,15 +71,7 @@ async function lines(code: string, count: number): Promise<string[]> {
   cleanups.push(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const reader = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const said: string[] = [];
-  while (said.length < count) {
-    const next = await within(reader.next(), 15_000, `line ${said.length + 1} of the example (stderr: ${stderr})`);
-    if (next.done) break;
-    said.push(next.value as string);
-  }
-  if (said.length < count) said.push(`(exited; stderr: ${stderr.replace(/\s+/g, ' ')})`);
-  return said;
+  return { child, lines: readline.createInterface({ input: child.stdout })[Symbol.asyncIterator](), stderr: () => stderr };
 }
 
 /** The repository's tsc over `code` as a strict ES module (.mts); resolves with its exit code and output. */
