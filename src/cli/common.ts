@@ -96,6 +96,8 @@ export async function runUntilStopped<R>(
   progress?.finish();
   await server.close();
   out.result({ event: 'closed', reason: why, connections: seen }, () => `stopped (${why === 'count' ? `${seen} connection${seen === 1 ? '' : 's'}` : why}).`);
-  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  // The handlers stay (a later signal resolves a settled promise: nothing): the command exits next
+  // (main.ts, once stdout has flushed), and a signal arriving before that with no handler left
+  // would still end it with 128+n.
   return ExitCode.OK;
 }

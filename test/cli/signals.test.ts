@@ -41,4 +41,19 @@ describe('serve / proxy: signals', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(JSON.parse(stdout.trim())).toMatchObject({ event: 'closed', reason: 'SIGTERM', connections: 0 });
   });
+
+  it('a signal after the "closed" line, before the process exits: still exit 0', async () => {
+    // The command's own exit waits for stdout to flush; the handlers used to be gone by then.
+    const late = SCRIPT.replace(
+      'clearInterval(alive);',
+      "process.kill(process.pid, 'SIGTERM'); setImmediate(() => clearInterval(alive));",
+    );
+    expect(late).toContain("setImmediate(() => clearInterval(alive))");
+    const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      const child = execFile(process.execPath, ['-e', late], { timeout: 20_000, killSignal: 'SIGKILL' }, () =>
+        resolve({ code: child.exitCode, signal: child.signalCode }),
+      );
+    });
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
 });
