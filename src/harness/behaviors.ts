@@ -212,7 +212,9 @@ async function awaitRequest(context: BehaviorContext): Promise<boolean> {
   }
   const head = await readRequestHead(socket, settings.timeoutMs);
   step('request-head', { result: head.outcome, bytesRead: head.bytesRead });
-  return true;
+  // Closed meanwhile (the peer's reset, or the server's close()): nobody is left to fault, and
+  // none of the behaviour's later waits takes place.
+  return head.outcome !== 'closed' && !socket.destroyed;
 }
 
 /**
@@ -235,6 +237,9 @@ async function waitForPeer(
     return finEnds && peerFinIn(inspection) ? 'peer-finished' : null;
   });
   step(name, { result });
+  // Closed meanwhile (the server's close(), or a reset Node saw before any look did): the behaviour
+  // ends here, as after a departure, without steps for waits that never took place.
+  if (result === 'closed') return false;
   if (departure === null) return true;
   step('peer-left', { ...departure });
   if (!socket.destroyed) socket.destroy();

@@ -65,6 +65,8 @@ export interface FaultServerOptions {
    * A peer that leaves meanwhile (its reset) ends a wait for a request byte or an acknowledgement
    * at once, as it ends `delayMs` (a `'peer-left'` step; the behaviour stops). Its FIN ends the
    * wait for a request byte (none can follow; result `'peer-finished'`), and the behaviour goes on.
+   * A socket closed during a wait (a reset Node saw first, as while reading an http request head;
+   * or `close()`) gives that wait `result: 'closed'`, and the behaviour stops there.
    */
   timeoutMs?: number;
   /**

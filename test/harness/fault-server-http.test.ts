@@ -1,5 +1,7 @@
 // Every fault-server behaviour (protocol 'http') against Node's http client and fetch (undici):
 // the exact error each reports, and, for the http client, what really happened on the wire.
+import net from 'node:net';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FaultConnectionReport, FaultServerOptions } from '../../lib/harness/index.js';
@@ -189,4 +191,21 @@ describe('fault server url', () => {
     expect(response.status).toBe(200);
     await response.arrayBuffer();
   });
+});
+
+describe('fault server (http), the client leaves during the request head', () => {
+  it.each(['reset-after-bytes', 'close-with-unread', 'fin-then-reset'] as const)(
+    '%s: a reset before the head is complete ends the behaviour there (no steps for waits that never took place)',
+    async (behavior) => {
+      const { server, report } = await serve({ behavior });
+      const client = net.connect(server.port, '127.0.0.1', () => client.write('GET / HT')); // half a request line
+      client.on('error', () => {});
+      // The server has the partial head once its socket has read it; then the client resets.
+      await new Promise<void>((resolve) => server.once('connection', (_id: number, socket: net.Socket) => socket.once('data', () => resolve())));
+      client.resetAndDestroy();
+      const r = await report;
+      expect(r.steps.map((s) => s.step)).toEqual(['request-head']);
+      expect(r.steps[0]!.detail).toMatchObject({ result: 'closed' });
+    },
+  );
 });
