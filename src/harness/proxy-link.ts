@@ -86,7 +86,9 @@ class Pipe {
   dropped = 0;
   ended = false;
   private queued = 0;
-  private readonly queue: Array<{ due: number; item: Item }> = [];
+  // `base`: when the item would be due unshaped (its arrival plus the latency then in force), from
+  // which retime() shapes it again.
+  private readonly queue: Array<{ due: number; base: number; item: Item }> = [];
   private timer: NodeJS.Timeout | undefined;
   private lastDue = 0;
   /** A FIN (or reset) went to dst: no more data goes. */
@@ -158,6 +160,11 @@ class Pipe {
    * and `bandwidth` toxics (each piece due once the slowest rate has carried it).
    */
   private enqueueData(chunk: Buffer, delay: number): void {
+    this.shape(chunk, performance.now() + delay);
+  }
+
+  /** Queues `chunk` from `base` on, shaped by the slicer and bandwidth toxics in force now. */
+  private shape(chunk: Buffer, base: number): void {
     let rate = Infinity; // bytes per ms (= KB/s)
     const slicers: Array<ToxicAttributes['slicer']> = [];
     for (const toxic of this.link.active(this.stream)) {
@@ -165,7 +172,8 @@ class Pipe {
       else if (toxic.type === 'slicer') slicers.push(toxic.attributes);
     }
     if (rate === Infinity && slicers.length === 0) {
-      this.enqueue(chunk, delay);
+      if (base <= performance.now() && this.queue.length === 0) this.deliver(chunk);
+      else this.enqueueAt(chunk, base);
       return;
     }
     let pieces = [chunk];
@@ -176,12 +184,30 @@ class Pipe {
     }
     // At most 100 ms worth per write, as Toxiproxy: a slow rate still shows progress.
     if (rate !== Infinity) pieces = pieces.flatMap((piece) => slice(piece, { average_size: Math.max(1, rate * 100), size_variation: 0 }));
-    let due = Math.max(this.lastDue, performance.now() + delay);
+    let due = Math.max(this.lastDue, base);
     pieces.forEach((piece, index) => {
       if (index > 0) due += spacing;
       if (rate !== Infinity) due += piece.length / rate;
-      this.enqueueAt(piece, due);
+      this.enqueueAt(piece, due, base);
     });
+  }
+
+  /**
+   * The toxics changed: what is still queued is shaped again from now by the toxics in force, so
+   * that removing (or easing) a bandwidth or slicer toxic frees the data it was holding back (its
+   * times were fixed as the data was read, up to HIGH_WATER ahead: ~17 minutes at rate 1).
+   */
+  retime(): void {
+    if (this.queue.length === 0 || this.resetOut) return;
+    clearTimeout(this.timer);
+    const items = this.queue.splice(0);
+    this.queued = 0;
+    this.lastDue = performance.now();
+    for (const { base, item } of items) {
+      if (typeof item === 'string') this.enqueueAt(item, base);
+      else this.shape(item, base);
+    }
+    this.schedule();
   }
 
   private onEnd(): void {
@@ -261,12 +287,12 @@ class Pipe {
     this.enqueueAt(item, performance.now() + delay);
   }
 
-  private enqueueAt(item: Item, at: number): void {
+  private enqueueAt(item: Item, at: number, base = at): void {
     if (this.resetOut) return;
     // Never before an earlier item: data and ends keep their order, whatever the jitter.
     const due = Math.max(this.lastDue, at);
     this.lastDue = due;
-    this.queue.push({ due, item });
+    this.queue.push({ due, base, item });
     if (typeof item !== 'string') this.queued += item.length;
     this.flow();
     this.schedule();
@@ -431,10 +457,13 @@ export class Link {
   }
 
   /**
-   * The proxy's toxics changed (after every unapply() and apply() of the change): an end that a
-   * removed `timeout` toxic held back is passed on now.
+   * The proxy's toxics changed (after every unapply() and apply() of the change): queued data is
+   * shaped again by the toxics now in force, and an end that a removed `timeout` toxic held back is
+   * passed on now.
    */
   toxicsChanged(): void {
+    this.pipes?.upstream.retime();
+    this.pipes?.downstream.retime();
     this.pipes?.upstream.releaseEnd();
     this.pipes?.downstream.releaseEnd();
   }

@@ -9,6 +9,7 @@ import { Cleanup, nextReport } from './util.js';
 import { nextEvent, within } from '../helpers/wait.js';
 
 const { createFaultProxy, createFaultServer, observeClose, parseToxic } = harness;
+type Proxy = Awaited<ReturnType<typeof createFaultProxy>>;
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
@@ -115,6 +116,31 @@ describe('slicer', () => {
     expect(() => parseToxic('bandwidth:rate=0')).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(parseToxic('bandwidth/upstream:rate=5')).toMatchObject({ type: 'bandwidth', stream: 'upstream', name: 'bandwidth_upstream', attributes: { rate: 5 } });
     expect(parseToxic('slicer:average_size=8,delay=100')).toMatchObject({ attributes: { average_size: 8, size_variation: 0, delay: 100 } });
+  });
+});
+
+describe('shaping toxics changed on an open connection', () => {
+  // Data already read from the source had its delivery times fixed as it was read (up to 1 MiB
+  // ahead): removing the toxic did not speed up the rest of the transfer (15 s for 300 KB at
+  // 20 KB/s, whatever the change). Changed toxics now re-time what is queued.
+  it.each([
+    ['bandwidth removed', { type: 'bandwidth', attributes: { rate: 20 } }, (proxy: Proxy) => proxy.removeToxic('bandwidth_downstream')],
+    ['bandwidth raised', { type: 'bandwidth', attributes: { rate: 20 } }, (proxy: Proxy) => void proxy.updateToxic('bandwidth_downstream', { attributes: { rate: 100_000 } })],
+    ['slicer removed (all toxics)', { type: 'slicer', attributes: { average_size: 100, delay: 50_000 } }, (proxy: Proxy) => proxy.removeAllToxics()],
+  ] as const)('%s: the rest of the data comes at once, in order', async (_label, toxic, change) => {
+    const payload = pattern(300_000);
+    const upstream = await sender(payload);
+    const proxy = cleanup.add(await createFaultProxy({ upstream: upstream.port, toxics: [toxic as never] }));
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    cleanup.add({ close: async () => void socket.destroy() });
+    // Some of it has come through the toxic: the rest is queued or still in the sender.
+    await within(nextEvent(socket, 'data'), 10_000, 'the first bytes');
+    change(proxy);
+    // Unhealed, the rest would take 15 s (bandwidth) or ~50 s per 100 B (slicer).
+    await within(nextEvent(socket, 'end'), 5000, 'the rest of the data once the toxic changed');
+    expect(Buffer.concat(chunks).equals(payload)).toBe(true);
   });
 });
 
