@@ -124,14 +124,33 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     if (left.length > 0) lingeringAfterUndo.set(server, left);
     removeServer(server);
     claimServer(server, false);
+    server.off('close', onServerClosed).off('listening', watchSignal);
     // The signal still ends the closes under way; once they have ended it lets go of this server
     // (a long-lived signal kept its pool reachable).
-    if (forgetSignal) void pool.drained().then(forgetSignal);
+    if (forgetSignal) void pool.drained().then(unwatchSignal);
   };
+  // The signal's action holds the server (and its pool and handler): a closed server, its lingers
+  // over, is let go of (a shutdown signal shared by many short-lived servers kept every one of
+  // them, ~2 KB each plus what its handler held), and watched again if it listens again.
   let forgetSignal: (() => void) | null = null;
+  const watchSignal = (): void => {
+    if (forgetSignal === null && owner.active && signal && !signal.aborted) forgetSignal = whenAborted(signal, abort);
+  };
+  const unwatchSignal = (): void => {
+    forgetSignal?.();
+    forgetSignal = null;
+  };
+  const onServerClosed = (): void => {
+    void pool.drained().then(() => {
+      if (!server.listening) unwatchSignal();
+    });
+  };
   if (signal) {
     if (signal.aborted) abort();
-    else forgetSignal = whenAborted(signal, abort);
+    else {
+      watchSignal();
+      server.on('close', onServerClosed).on('listening', watchSignal);
+    }
   }
   return Object.assign(disable, { stats: () => pool.snapshot(), drained: () => pool.drained() });
 }
