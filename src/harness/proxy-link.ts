@@ -172,8 +172,7 @@ class Pipe {
       else if (toxic.type === 'slicer') slicers.push(toxic.attributes);
     }
     if (rate === Infinity && slicers.length === 0) {
-      if (base <= performance.now() && this.queue.length === 0) this.deliver(chunk);
-      else this.enqueueAt(chunk, base);
+      this.enqueueFrom(chunk, base);
       return;
     }
     let pieces = [chunk];
@@ -203,11 +202,11 @@ class Pipe {
     const items = this.queue.splice(0);
     this.queued = 0;
     this.lastDue = performance.now();
+    // Each one queued again schedules the (new) head.
     for (const { base, item } of items) {
       if (typeof item === 'string') this.enqueueAt(item, base);
       else this.shape(item, base);
     }
-    this.schedule();
   }
 
   private onEnd(): void {
@@ -279,12 +278,17 @@ class Pipe {
   }
 
   private enqueue(item: Item, delay: number): void {
+    this.enqueueFrom(item, performance.now() + delay);
+  }
+
+  /** Passes `item` on at `at`: at once if that is now and nothing waits before it. */
+  private enqueueFrom(item: Item, at: number): void {
     if (this.resetOut) return;
-    if (delay === 0 && this.queue.length === 0) {
+    if (at <= performance.now() && this.queue.length === 0) {
       this.deliver(item);
       return;
     }
-    this.enqueueAt(item, performance.now() + delay);
+    this.enqueueAt(item, at);
   }
 
   private enqueueAt(item: Item, at: number, base = at): void {
