@@ -13,6 +13,7 @@ import type net from 'node:net';
 
 import { hardReset } from '../hard-reset.js';
 import { inspectSocket, type SocketInspection } from '../inspect-socket.js';
+import { setLinger } from '../linger.js';
 import { lingeringClose } from '../lingering/index.js';
 import type { TcpStateName } from '../native/layout.js';
 import { unwrittenBytes, type SocketInternals } from '../node-handle.js';
@@ -29,7 +30,8 @@ export const FAULT_BEHAVIORS = {
   'reset-after-bytes': 'write `bytes` bytes of the response, wait until the peer acknowledged all of them (then delayMs), RST',
   'close-with-unread':
     'write the response without reading the request, wait until request bytes are waiting unread, close: the kernel sends RST (the seed 004 server)',
-  'fin-then-reset': "write the response; once it has left, FIN and RST back to back (or the RST delayMs after the FIN): the peer's kernel names it EPIPE",
+  'fin-then-reset':
+    "write the response; once it has left, FIN and RST back to back (or the RST delayMs after the FIN): the peer's kernel names it EPIPE. A peer that answers the FIN with its own first (one that closes at EOF often does, even back to back) leaves nothing to reset: no RST, a 'peer-left' step",
   'half-close': "write the response and FIN, keep reading, close only after the peer's FIN",
   'slow-close': "write the response, read until the peer's FIN, wait delayMs, then FIN",
   stall: 'accept, then never read, write or close',
@@ -124,13 +126,15 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     if (!(await awaitRequest(context))) return;
     await write(context, responsePayload(settings.protocol, settings.responseBytes));
     if (settings.delayMs === 0) {
-      // FIN and RST back to back, in one turn of the event loop, once every byte has left: the
-      // peer's kernel gets both before its application can answer the FIN with its own, and it
-      // is in CLOSE_WAIT when the RST comes, where the reset is named EPIPE.
+      // FIN and RST back to back, in one turn of the event loop, once every byte has left: a peer
+      // that does not answer the FIN at once is in CLOSE_WAIT when the RST comes, where the reset
+      // is named EPIPE.
       step('all-sent', { result: await waitForKernel(socket, nothingUnsent, settings.timeoutMs) });
       if (socket.destroyed) return;
       await shutdownNow(socket, step);
-      reset(socket, step);
+      // A peer that closes on EOF answers the FIN within microseconds on loopback, often before
+      // the reset (even shutdown(2) alone takes longer): then there is nothing left to reset.
+      resetAfterFin(socket, step);
       return;
     }
     await fin(context);
@@ -138,7 +142,8 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     step('fin-sent', { result: sent });
     // After our FIN, the peer's means both directions are over: nobody is left to reset.
     if (!(await pause(context, true))) return;
-    reset(socket, step);
+    // The pause polls: the peer's FIN may have come since its last look.
+    resetAfterFin(socket, step);
   },
 
   async 'half-close'(context) {
@@ -443,6 +448,34 @@ async function shutdownNow(socket: net.Socket, step: BehaviorContext['step']): P
     step('fin');
   } catch (error) {
     step('fin-failed', { error: errorName(error as Error) });
+  }
+}
+
+/**
+ * The RST after our FIN, if there is still a connection to reset: after the peer's FIN (both
+ * directions over, or, in LAST_ACK with nothing of ours unsent, Linux drops the connection
+ * silently) or its reset, the close sends nothing. Then the step is `'peer-left'` (how it left, as
+ * pause() reports it) rather than a `'reset'` that never reached the wire, and the socket is simply
+ * closed.
+ */
+function resetAfterFin(socket: net.Socket, step: BehaviorContext['step']): void {
+  if (socket.destroyed) return;
+  let departure: Departure | null = null;
+  try {
+    // Linger {1, 0} first: closeWouldReset then says whether the close resets.
+    setLinger(socket, 0);
+    const inspection = inspectSocket(socket);
+    // Only a departure the kernel shows: where it cannot tell (Windows), the reset is attempted.
+    if (!inspection.closeWouldReset) departure = peerDeparture(inspection, true);
+  } catch {
+    // No look at the kernel (no native binary): the reset is attempted.
+  }
+  if (departure === null) {
+    step('reset');
+    hardReset(socket);
+  } else {
+    step('peer-left', { ...departure });
+    socket.destroy();
   }
 }
 

@@ -49,7 +49,9 @@ export interface FaultServerOptions {
    * elsewhere. A peer that leaves during it (its reset; its FIN only in fin-then-reset, where it
    * follows ours: elsewhere a half-closed peer may still read, and still gets the fault) ends it at
    * once: the last step is skipped, the server closes its socket and reports at once, with a
-   * `'peer-left'` step.
+   * `'peer-left'` step. In fin-then-reset, a peer whose FIN beat the RST (with or without a delay:
+   * a client that closes at EOF answers within microseconds) gets no RST, since no connection is
+   * left to reset: `'peer-left'` takes the place of the `'reset'` step.
    */
   delayMs?: number;
   /**

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FaultConnectionReport } from '../../lib/harness/index.js';
+import { KernelPeer } from '../lingering/kernel-peer.js';
 import { kernelClient } from './kernel.js';
 import { harness } from './load.js';
 import { Cleanup, nextReport } from './util.js';
@@ -137,4 +138,35 @@ describe('fault server, kernel-level client', () => {
     expect(seen).toMatchObject({ received: 70_000, end: 'eof' });
     expect((await report).observation).toMatchObject({ initiator: 'peer', peer: 'fin', local: 'fin' });
   });
+});
+
+// A peer that closes the moment it reads EOF answers the server's FIN within microseconds on
+// loopback, usually before the RST can follow (shutdown(2) alone takes longer). After both FINs
+// there is no connection to reset: the report must then say the peer left, never claim a reset.
+describe('fin-then-reset, a kernel-level peer that closes at EOF', () => {
+  const CONNECTIONS = 5;
+
+  it.each([0, 100])(
+    'delayMs %i: each report names what reached the wire (a reset step only with an RST, else peer-left)',
+    async (delayMs) => {
+      const peer = cleanup.add(new KernelPeer());
+      const server = cleanup.add(await createFaultServer({ behavior: 'fin-then-reset', responseBytes: 100, awaitRequest: true, delayMs }));
+      // Bounded: CONNECTIONS runs, each within the peer's own 5 s and nextReport's 10 s.
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const report = nextReport<FaultConnectionReport>(server);
+        const seen = await peer.run({ port: server.port, timeoutMs: 5000, steps: [{ send: 1 }, { recvEnd: true }] });
+        expect(seen).toMatchObject({ connectError: null, received: 100, end: 'eof' });
+        const r = await report;
+        const last = r.steps[r.steps.length - 1]!;
+        if (r.observation.local === 'fin-rst') {
+          expect(last.step).toBe('reset');
+        } else {
+          expect(r.observation).toMatchObject({ local: 'fin', peer: 'fin' });
+          expect(steps(r)).not.toContain('reset');
+          expect(last).toMatchObject({ step: 'peer-left', detail: { end: 'fin', error: null } });
+        }
+      }
+    },
+    30_000,
+  );
 });
