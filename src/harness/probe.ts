@@ -3,6 +3,7 @@
 import net from 'node:net';
 
 import { invalidArgType } from '../errors.js';
+import { queuedWriteBytes, type SocketInternals } from '../node-handle.js';
 import { after, type Timer } from './clock.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
 import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, optionsObject, unbracket } from './options.js';
@@ -42,7 +43,12 @@ export interface ProbeResult {
   received: number;
   /**
    * Bytes this side handed to the kernel: Node's `bytesWritten` less what Node still held when the
-   * connection closed (those never left). Of these, `observation.bytes.acked` were acknowledged.
+   * connection closed (those never left), and less what a write that failed (EPIPE, ECONNRESET:
+   * the peer had reset) had not yet handed over, which Node counts as written. libuv does not say
+   * how much of a failed write the kernel took before it failed; the part last seen unhandled
+   * counts as never sent, so if the kernel took more of it after that look, `sent` is short by
+   * that much (never below what the peer acknowledged). Of these, `observation.bytes.acked` were
+   * acknowledged.
    */
   sent: number;
   /** The connect error's code ('ECONNREFUSED', 'ETIMEDOUT', …), for outcome 'connect-error'. */
@@ -100,6 +106,8 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
   });
   let timer: Timer | undefined;
 
+  const writes = new WriteLedger(socket);
+
   socket.once('connect', () => {
     connectTimer.cancel();
     timer = after(timeoutMs, () => {
@@ -109,9 +117,9 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
     const sent = () => {
       if (shutdown) socket.end();
     };
-    if (typeof payload === 'number') writeRepeated(socket, payload, sent);
+    if (typeof payload === 'number') writeRepeated(writes, payload, sent);
     else {
-      if (payload.length > 0) socket.write(payload);
+      if (payload.length > 0) writes.write(payload);
       sent();
     }
   });
@@ -120,6 +128,7 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
   });
   // The peer ended its side: once ours is done too, close (the half-close kept it open till now).
   socket.once('end', () => {
+    writes.look();
     if (socket.writableFinished || !socket.writable) socket.destroy();
     else socket.end(() => socket.destroy());
   });
@@ -148,7 +157,8 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
     port: endpoint.port,
     outcome,
     received: socket.bytesRead,
-    sent: socket.bytesWritten - observation.bytes.queuedAtClose,
+    // At least what the peer acknowledged: those bytes left, whatever the ledger could not tell.
+    sent: Math.max(socket.bytesWritten - observation.bytes.queuedAtClose - writes.failedUnwritten, observation.bytes.acked ?? 0),
     connectError,
     connectMs,
     firstByteMs,
@@ -175,14 +185,15 @@ const PIECE = Buffer.alloc(64 * 1024, 'x');
  * 300000000` peaked at 325 MB that way, 87 MB this way). Stops, without `done`, once the socket
  * can no longer be written (destroyed at the timeout, or reset).
  */
-function writeRepeated(socket: net.Socket, count: number, done: () => void): void {
+function writeRepeated(writes: WriteLedger, count: number, done: () => void): void {
+  const { socket } = writes;
   let left = count;
   const pump = (): void => {
     while (left > 0) {
       if (socket.destroyed || !socket.writable) return;
       const size = Math.min(left, PIECE.length);
       left -= size;
-      if (!socket.write(size === PIECE.length ? PIECE : PIECE.subarray(0, size))) {
+      if (!writes.write(size === PIECE.length ? PIECE : PIECE.subarray(0, size))) {
         socket.once('drain', pump);
         return;
       }
@@ -190,4 +201,48 @@ function writeRepeated(socket: net.Socket, count: number, done: () => void): voi
     done();
   };
   pump();
+}
+
+/**
+ * The probe's writes, and the bytes of failed ones the kernel never took. Node counts a write in
+ * `bytesWritten` when it hands it to libuv; if the write then fails (the peer reset: EPIPE,
+ * ECONNRESET) it stays counted, and nothing is left queued for observeClose() to subtract. So the
+ * ledger remembers how much of the write in progress libuv still held, as last seen (right after
+ * the write, and at the peer's EOF: from then on the probe writes nothing new), and subtracts that
+ * if the write fails. The probe writes one piece at a time (the next after 'drain'), so at most
+ * one write is in progress.
+ */
+class WriteLedger {
+  /** Bytes of failed writes that had not reached the kernel when last seen. */
+  failedUnwritten = 0;
+  private current: { unwritten: number } | null = null;
+
+  constructor(readonly socket: net.Socket) {}
+
+  /** socket.write(chunk), tracked. Returns what write() returns. */
+  write(chunk: Buffer): boolean {
+    const entry = { unwritten: chunk.length };
+    this.current = entry;
+    const more = this.socket.write(chunk, (error?: Error | null) => {
+      if (this.current === entry) this.current = null;
+      // A destroy() during the write (the timeout, a read error) fails it too, but then
+      // observeClose() counted what libuv still held as queued: only a failure of the write itself.
+      if (error && !this.socket.destroyed) this.failedUnwritten += entry.unwritten;
+    });
+    this.look();
+    return more;
+  }
+
+  /**
+   * Updates the write in progress from libuv's queue. Nothing queued means the kernel took it all,
+   * or the write failed at once and is reported on the next tick: the whole write stays counted
+   * as unhanded until its callback says which.
+   */
+  look(): void {
+    const entry = this.current;
+    const handle = (this.socket as SocketInternals)._handle;
+    if (entry === null || !handle) return;
+    const queued = queuedWriteBytes(this.socket as SocketInternals, handle);
+    if (queued > 0) entry.unwritten = Math.min(entry.unwritten, queued);
+  }
 }

@@ -1,13 +1,16 @@
 // probe(): the one-call client for "how does this server end a connection?".
 
 import { execFile } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import net from 'node:net';
 import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { harness } from './load.js';
 import { refusingPort } from '../helpers/net.js';
-import { root } from '../helpers/sockclose.js';
+import { root, sockclose } from '../helpers/sockclose.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 import { Cleanup } from './util.js';
 
 const { createFaultServer, probe } = harness;
@@ -88,3 +91,52 @@ describe('probe()', () => {
     await expect(probe('127.0.0.1', 1, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
   });
 });
+
+describe("probe(): a write the peer's reset made fail", () => {
+  it(
+    'sent counts what the kernel took, not the failed write Node counts in bytesWritten',
+    async () => {
+      // The probe's own socket, to read its kernel's count at the moment of the reset.
+      let client: net.Socket | undefined;
+      const onClient = ({ socket }: { socket: net.Socket }) => (client ??= socket);
+      diagnosticsChannel.subscribe('net.client.socket', onClient as (message: unknown) => void);
+      cleanup.add({ close: () => diagnosticsChannel.unsubscribe('net.client.socket', onClient as (message: unknown) => void) });
+      // A server that never reads: the probe's 64 MiB cannot all fit in the two kernels' buffers.
+      const accepted = new Promise<net.Socket>((resolve) => {
+        const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, resolve);
+        cleanup.add({ close: () => new Promise((done) => server.close(done)) });
+        server.listen(0, '127.0.0.1', () => {
+          result = probe('127.0.0.1', (server.address() as net.AddressInfo).port, { send: 64 * 1024 * 1024, timeoutMs: 10_000 });
+        });
+      });
+      let result: ReturnType<typeof probe> | undefined;
+      const serverSide = await within(accepted, 5000, 'the probe to connect');
+      const probing = client!;
+      // Stalled: a write in progress that the kernel refuses more of, everything sent acknowledged
+      // (so no acknowledgement can free room), the rest waiting for the window.
+      await until(
+        () => {
+          const look = sockclose.inspectSocket(probing);
+          return probing.writableLength > 0 && look.unackedBytes === 0 && (look.unsentBytes ?? 0) > 0;
+        },
+        5000,
+        "the probe's write to stall",
+      );
+      // FIN first: the probe stops reading at EOF, so its write, not a read, meets the reset.
+      const eof = nextEvent(probing, 'end', 5000);
+      serverSide.end();
+      await eof;
+      // What the kernel took: acknowledged (less the SYN, which Linux counts), in flight, queued.
+      const look = sockclose.inspectSocket(probing);
+      const taken = look.tcp!.bytesAcked! - 1 + look.unackedBytes! + look.unsentBytes!;
+      // Nothing moves before the reset (no window, nothing unacknowledged): then EPIPE on the write.
+      sockclose.hardReset(serverSide);
+      const r = await within(result!, 15_000, 'the probe to finish');
+      // Node still counts the failed write whole.
+      expect(probing.bytesWritten).toBeGreaterThan(taken);
+      expect(r.sent).toBe(taken);
+    },
+    30_000,
+  );
+});
+
