@@ -130,7 +130,9 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
   socket.once('end', () => {
     writes.look();
     if (socket.writableFinished || !socket.writable) socket.destroy();
-    else socket.end(() => socket.destroy());
+    // With the error end() may fail with (a write the peer's reset made fail): destroyed without
+    // it, the socket would never emit it, and the verdict would lose the reset.
+    else socket.end((error?: Error | null) => socket.destroy(error ?? undefined));
   });
 
   const observation = await observed;

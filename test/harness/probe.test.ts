@@ -132,6 +132,8 @@ describe("probe(): a write the peer's reset made fail", () => {
       // Nothing moves before the reset (no window, nothing unacknowledged): then EPIPE on the write.
       sockclose.hardReset(serverSide);
       const r = await within(result!, 15_000, 'the probe to finish');
+      // The write's EPIPE is the reset, which the verdict must not lose.
+      expect(r).toMatchObject({ outcome: 'fin-rst', observation: { kernelError: 'EPIPE', node: { error: { code: 'EPIPE' } } } });
       // Node still counts the failed write whole.
       expect(probing.bytesWritten).toBeGreaterThan(taken);
       expect(r.sent).toBe(taken);
