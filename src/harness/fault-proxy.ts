@@ -46,7 +46,10 @@ export interface FaultProxy extends EventEmitter {
   readonly activeConnections: number;
   /** Reports of every closed connection so far, oldest first (the last 1000). */
   readonly reports: readonly ProxyLinkReport[];
-  /** Adds a toxic; it acts on open connections at once. Throws if its name is taken. */
+  /**
+   * Adds a toxic; it acts on open connections at once. Throws `ERR_INVALID_ARG_VALUE` if its name
+   * is taken or empty, `ERR_INVALID_ARG_TYPE` if it is not a string.
+   */
   addToxic(spec: ToxicSpec): Toxic;
   /**
    * Changes a toxic's attributes (only those given; one given as undefined keeps its value) and
@@ -93,6 +96,9 @@ export interface FaultProxy extends EventEmitter {
  *
  * @param options - {@link FaultProxyOptions}.
  * @returns A promise of the listening {@link FaultProxy}.
+ * @throws As a rejection: `ERR_INVALID_ARG_TYPE` for an option of the wrong type (an address host
+ *   or a toxic name that is not a string), `ERR_INVALID_ARG_VALUE` for a bad value (an empty
+ *   address host or toxic name, a duplicate toxic name), `ERR_OUT_OF_RANGE` for a number out of range.
  * @example
  * ```ts
  * const proxy = await createFaultProxy({

@@ -162,6 +162,9 @@ export interface FaultServer extends EventEmitter {
  *
  * @param options - {@link FaultServerOptions}.
  * @returns A promise of the listening {@link FaultServer}.
+ * @throws As a rejection: `ERR_INVALID_ARG_TYPE` for an option of the wrong type (a `listen` host
+ *   that is not a string), `ERR_INVALID_ARG_VALUE` for a bad value (an unknown behaviour, an empty
+ *   `listen` host), `ERR_OUT_OF_RANGE` for a number out of range.
  * @example
  * ```ts
  * const server = await createFaultServer({ behavior: 'reset-after-bytes', bytes: 1000 });

@@ -89,7 +89,9 @@ export function parseAddress(value: unknown, name: string, defaultHost: string, 
   if (typeof value === 'number') return { host: defaultHost, port: integerOption(value, name, minPort, 65535, 0, caller) };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const { host = defaultHost, port } = value as { host?: unknown; port?: unknown };
-    if (typeof host !== 'string' || host === '') throw invalidArgType(`${name}.host`, 'a non-empty string', host, caller);
+    // As Node: a non-string is the wrong type; an empty string the right type with a bad value.
+    if (typeof host !== 'string') throw invalidArgType(`${name}.host`, 'of type string', host, caller);
+    if (host === '') throw invalidArgValue(`${name}.host`, host, 'must be a non-empty string', caller);
     if (port === undefined && !allowZero) throw invalidArgValue(`${name}.port`, port, 'is required', caller);
     return { host: unbracket(host), port: integerOption(port, `${name}.port`, minPort, 65535, 0, caller) };
   }

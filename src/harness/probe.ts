@@ -2,7 +2,7 @@
 // connection (observeClose), with a time limit so a stalled peer cannot hold it.
 import net from 'node:net';
 
-import { invalidArgType } from '../errors.js';
+import { invalidArgType, invalidArgValue } from '../errors.js';
 import { queuedWriteBytes, type SocketInternals } from '../node-handle.js';
 import { after, type Timer } from './clock.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
@@ -77,6 +77,9 @@ export interface ProbeResult {
  * @param host - Host name or address.
  * @param port - TCP port.
  * @param options - {@link ProbeOptions}.
+ * @throws As a rejection, for bad arguments only: `ERR_INVALID_ARG_TYPE` for one of the wrong type
+ *   (a host that is not a string), `ERR_INVALID_ARG_VALUE` for an empty host, `ERR_OUT_OF_RANGE`
+ *   for a port or option out of range.
  * @example
  * ```ts
  * const result = await probe('127.0.0.1', 8125, { send: 4 });
@@ -84,7 +87,9 @@ export interface ProbeResult {
  * ```
  */
 export async function probe(host: string, port: number, options: ProbeOptions = {}): Promise<ProbeResult> {
-  if (typeof host !== 'string' || host === '') throw invalidArgType('host', 'a non-empty string', host, probe);
+  // As Node: a non-string is the wrong type; an empty string the right type with a bad value.
+  if (typeof host !== 'string') throw invalidArgType('host', 'of type string', host, probe);
+  if (host === '') throw invalidArgValue('host', host, 'must be a non-empty string', probe);
   if (typeof port !== 'number') throw invalidArgType('port', 'of type number', port, probe);
   const endpoint = { host: unbracket(host), port: integerOption(port, 'port', 1, 65535, 0, probe) };
   const given = optionsObject(options, 'options', probe);

@@ -59,7 +59,7 @@ export interface ToxicAttributes {
 export type ToxicSpec = {
   [T in ToxicType]: {
     type: T;
-    /** Default `<type>_<stream>`, as Toxiproxy. */
+    /** Default `<type>_<stream>`, as Toxiproxy. A non-empty string: `''` is `ERR_INVALID_ARG_VALUE`. */
     name?: string;
     /** Default 'downstream', as Toxiproxy. */
     stream?: ToxicStream;
@@ -99,8 +99,10 @@ export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   }
   const type = given.type as ToxicType;
   const stream = choiceOption(given.stream, 'toxic.stream', ['upstream', 'downstream'], 'downstream', caller);
-  if (given.name !== undefined && (typeof given.name !== 'string' || given.name === '')) {
-    throw invalidArgType('toxic.name', 'a non-empty string', given.name, caller);
+  if (given.name !== undefined) {
+    // As Node: a non-string is the wrong type; an empty string the right type with a bad value.
+    if (typeof given.name !== 'string') throw invalidArgType('toxic.name', 'of type string', given.name, caller);
+    if (given.name === '') throw invalidArgValue('toxic.name', given.name, 'must be a non-empty string', caller);
   }
   const name = (given.name as string | undefined) ?? `${type}_${stream}`;
   const toxicity = numberOption(given.toxicity, 'toxic.toxicity', 0, 1, 1, caller);

@@ -145,6 +145,26 @@ describe('fault proxy and server: argument checks', () => {
     await expect(createFaultServer(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
 
+  it('an empty string is a bad value, a non-string a bad type, as Node says (toxic names, address hosts)', async () => {
+    const value = { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' };
+    const type = { code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' };
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency', name: '' }] })).rejects.toMatchObject({
+      ...value,
+      message: expect.stringContaining("'toxic.name' must be a non-empty string"),
+    });
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency', name: 5 as never }] })).rejects.toMatchObject(type);
+    await expect(createFaultProxy({ upstream: { host: '', port: 1 } })).rejects.toMatchObject({
+      ...value,
+      message: expect.stringContaining("'options.upstream.host' must be a non-empty string"),
+    });
+    await expect(createFaultProxy({ upstream: { host: 1 as never, port: 1 } })).rejects.toMatchObject(type);
+    await expect(createFaultServer({ behavior: 'stall', listen: { host: '', port: 0 } })).rejects.toMatchObject(value);
+    await expect(createFaultServer({ behavior: 'stall', listen: { host: null as never, port: 0 } })).rejects.toMatchObject(type);
+    const proxy = await echoProxy();
+    expect(() => proxy.addToxic({ type: 'latency', name: '' })).toThrow(expect.objectContaining(value));
+    expect(() => parseToxic('latency:name=')).toThrow(expect.objectContaining(value));
+  });
+
   it('updateToxic and removeToxic name what is wrong', async () => {
     const proxy = await echoProxy();
     expect(() => proxy.updateToxic('ghost', {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
