@@ -21,6 +21,13 @@ export const ExitCode = {
   UNEXPECTED: 6,
   /** Interrupted (SIGINT) before a finite run (probe --count, demo) completed. */
   INTERRUPTED: 130,
+  /**
+   * stdout's reader went away (`| head -1`) before the command had finished: serve and proxy at
+   * their next line, a probe still running, demo. What a shell reports for a tool that SIGPIPE
+   * ended (128 + 13), as `yes | head -1`: a stop the user did not ask for, so never 0, which
+   * would say the run was done. A command that had finished exits with its own code.
+   */
+  OUTPUT_CLOSED: 141,
 } as const;
 
 /** The table printed by `sockclose --help`. */
@@ -33,4 +40,6 @@ export const EXIT_CODE_HELP = `Exit codes:
   4    probe: the peer neither closed nor reset within --timeout
   5    probe: could not connect; serve/proxy: could not listen
   6    probe --expect: some run ended another way than expected
-  130  interrupted (SIGINT) before probe --count or demo completed`;
+  130  interrupted (SIGINT) before probe --count or demo completed
+  141  stdout closed (its reader went away: | head) before the command finished; serve and
+       proxy stop at their next line (as a tool SIGPIPE ends)`;

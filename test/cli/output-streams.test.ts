@@ -2,7 +2,9 @@
 // the exit code; a progress bar drawn on a terminal must not swallow the start of result lines;
 // --control answers come in the order the commands were given.
 import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
+import readline from 'node:readline';
 
 import { describe, expect, it } from 'vitest';
 
@@ -50,6 +52,63 @@ function hasScript(): boolean {
     return false;
   }
 }
+
+/**
+ * Starts a long-running command (serve, proxy) with --json; once it has said where it listens,
+ * closes this side of its stdout pipe (nobody reads it any more), then makes one connection to
+ * it, whose report line is its next write. Resolves with how it exited and its stderr.
+ */
+async function stdoutClosedAfterListening(args: string[]): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  try {
+    const lines = readline.createInterface({ input: child.stdout });
+    const first = await within(
+      new Promise<string>((resolve, reject) => {
+        lines.once('line', resolve);
+        child.once('close', () => reject(new Error(`sockclose ${args.join(' ')} exited before listening: ${stderr}`)));
+      }),
+      10_000,
+      `sockclose ${args.join(' ')} to listen`,
+    );
+    const { host, port } = JSON.parse(first) as { host: string; port: number };
+    lines.close();
+    child.stdout.destroy();
+    // One connection: the client closes at once, the command writes its line for it.
+    const client = net.connect({ host, port });
+    client.on('error', () => {});
+    client.on('connect', () => client.end());
+    client.resume();
+    const seen = await within(exited, 10_000, `sockclose ${args.join(' ')} to exit once its stdout was closed`);
+    client.destroy();
+    return { ...seen, stderr };
+  } finally {
+    // A failed test must not leave the command running.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+describe('sockclose: stdout closed under it', () => {
+  it.each([
+    ['serve', ['serve', '--behavior', 'close', '--listen', '127.0.0.1:0']],
+    ['proxy', ['proxy', '--upstream', 'UPSTREAM', '--listen', '127.0.0.1:0']],
+  ])('%s: stops at its next line with exit 141 (as SIGPIPE ends a tool), not 0, and says nothing', async (_name, args) => {
+    // The proxy's upstream: a server in this process that closes each connection cleanly.
+    const upstream = net.createServer((socket) => socket.end()).listen(0, '127.0.0.1');
+    await within(new Promise((resolve) => upstream.once('listening', resolve)), 5000, 'the upstream to listen');
+    try {
+      const { port } = upstream.address() as net.AddressInfo;
+      const seen = await stdoutClosedAfterListening(args.map((arg) => (arg === 'UPSTREAM' ? `127.0.0.1:${port}` : arg)));
+      expect(seen.signal).toBe(null);
+      expect(seen.code, seen.stderr).toBe(141);
+      expect(seen.stderr).toBe('');
+    } finally {
+      upstream.close();
+    }
+  });
+});
 
 describe('sockclose: stderr closed under it', () => {
   it('probe --count --progress with nobody reading stderr: the summary on stdout and the exit code of the runs, no crash', async () => {
