@@ -18,7 +18,16 @@ export type Step =
   | { waitMs: number }
   | { awaitError: true }
   | { trickle: { everyMs: number } }
+  /** Waits, holding the connection as it is, until the gate of this name (see {@link Gates}) opens. */
+  | { gate: string }
   | { reset: true };
+
+/**
+ * What a gate step waits for: the function of its name runs when the client reaches the step, and
+ * the client goes on once it resolves (each function bounds its own wait, failing loudly). If it
+ * rejects, the client ends the connection there and run() rejects with its error.
+ */
+export type Gates = Record<string, () => Promise<void>>;
 
 /** A scripted connection. */
 export interface Job {
@@ -50,6 +59,7 @@ const SCRIPT = path.join(import.meta.dirname, 'fixtures', 'scripted_client.py');
 export class KernelPeer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly waiting = new Map<number, (line: Record<string, unknown>) => void>();
+  private readonly gated = new Map<number, (gate: string) => void>();
   private nextId = 1;
   private stderr = '';
 
@@ -59,6 +69,7 @@ export class KernelPeer {
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
       const message = JSON.parse(line) as Record<string, unknown>;
       const id = message.id as number;
+      if (typeof message.gate === 'string') return this.gated.get(id)?.(message.gate);
       const resolve = this.waiting.get(id);
       this.waiting.delete(id);
       resolve?.(message);
@@ -71,11 +82,30 @@ export class KernelPeer {
     return within(reply, ms, `${what} (python stderr: ${this.stderr.slice(-500) || 'empty'})`);
   }
 
-  /** Runs one scripted connection. */
-  async run(job: Job): Promise<PeerResult> {
+  /** Runs one scripted connection; `gates` opens its gate steps. */
+  async run(job: Job, gates: Gates = {}): Promise<PeerResult> {
     const id = this.nextId++;
     const timeoutMs = job.timeoutMs ?? 10_000;
-    return (await this.send({ ...job, id, timeoutMs }, id, 'the scripted client', timeoutMs + 10_000)) as unknown as PeerResult;
+    // A gate function's error (the first), thrown once the client has ended the connection.
+    const failures: unknown[] = [];
+    this.gated.set(id, (gate) => {
+      const open = gates[gate] ?? (() => Promise.reject(new Error(`no function given for the gate '${gate}'`)));
+      void Promise.resolve().then(open).then(
+        () => this.child.stdin.write(`${JSON.stringify({ open: id })}\n`),
+        (error: unknown) => {
+          failures.push(error);
+          this.child.stdin.write(`${JSON.stringify({ open: id, abort: true })}\n`);
+        },
+      );
+    });
+    try {
+      const result = (await this.send({ ...job, id, timeoutMs }, id, 'the scripted client', timeoutMs + 10_000)) as unknown as PeerResult & { gateTimeout?: string };
+      if (failures.length > 0) throw failures[0];
+      if (result.gateTimeout !== undefined) throw new Error(`the scripted client gave up waiting at the gate '${result.gateTimeout}' (its timeoutMs)`);
+      return result;
+    } finally {
+      this.gated.delete(id);
+    }
   }
 
   /**
