@@ -2,13 +2,16 @@
 // bounded by timeoutMs): the wait ends at once, as delayMs does (fault-server-delay.test.ts). The
 // timeout is a minute, so a server that waited it out would fail every test here on the report's
 // timeout. The clients are kernel-level (Python): a fixed, small window keeps bytes unacknowledged.
+// Each client waits at a gate until the server's side shows what the test needs (the wait under
+// way, bytes unacknowledged), never for a while.
 import net from 'node:net';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FaultConnectionReport, FaultServerOptions } from '../../lib/harness/index.js';
 import { KernelPeer } from '../lingering/kernel-peer.js';
-import { nextEvent, within } from '../helpers/wait.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { nextEvent, until, untilSync, within } from '../helpers/wait.js';
 import { harness } from './load.js';
 import { Cleanup, halfClosedClient, nextReport } from './util.js';
 
@@ -30,15 +33,41 @@ const detailOf = (report: FaultConnectionReport, name: string) => report.steps.f
 
 async function faultServer(options: Omit<FaultServerOptions, 'timeoutMs'>) {
   const server = cleanup.add(await createFaultServer({ ...options, timeoutMs: MINUTE }));
-  return { server, report: nextReport<FaultConnectionReport>(server) };
+  // The accepted socket, as the server emits it right before it starts the behaviour on it.
+  const accepted = nextEvent<[number, net.Socket]>(server, 'connection', 5000).then(([, socket]) => socket);
+  // Not every test awaits it: a failure elsewhere must not surface as an unhandled rejection.
+  accepted.catch(() => {});
+  return { server, report: nextReport<FaultConnectionReport>(server), accepted };
+}
+
+/**
+ * The server has handed all `bytes` to its kernel: write() is done, so the wait for their
+ * acknowledgement is under way (it starts, and looks once, in the same turn), and some of them are
+ * still unacknowledged (the peer's full window holds them).
+ */
+function awaitingAcknowledgement(socket: net.Socket, bytes: number): Promise<void> {
+  return until(
+    () => {
+      if (socket.destroyed || socket.bytesWritten < bytes || socket.writableLength > 0) return false;
+      const { unackedBytes, sendQueueBytes } = sockclose.inspectSocket(socket);
+      return (unackedBytes ?? sendQueueBytes ?? 0) > 0;
+    },
+    5000,
+    `the server to wait for the acknowledgement of its ${bytes} bytes, some still unacknowledged`,
+  );
 }
 
 describe('fault server, the peer leaves during a wait bounded by timeoutMs', () => {
   it(
     'awaitRequest: a client that resets before sending a byte ends the wait; the behaviour stops there',
     async () => {
-      const { server, report } = await faultServer({ behavior: 'reset-after-bytes', awaitRequest: true });
-      const seen = await peer.run({ port: server.port, steps: [{ waitMs: 50 }, { reset: true }], timeoutMs: 5000 });
+      const { server, report, accepted } = await faultServer({ behavior: 'reset-after-bytes', awaitRequest: true });
+      // The reset once the server has accepted the connection: its wait for a request byte starts
+      // in the same turn as the 'connection' event.
+      const seen = await peer.run(
+        { port: server.port, steps: [{ gate: 'accepted' }, { reset: true }], timeoutMs: 5000 },
+        { accepted: async () => void (await accepted) },
+      );
       expect(seen.connectError).toBeNull();
       const r = await report;
       expect(steps(r)).toEqual(['request', 'peer-left']);
@@ -66,9 +95,13 @@ describe('fault server, the peer leaves during a wait bounded by timeoutMs', () 
   it(
     'reset-after-bytes: a client that resets with bytes unacknowledged (a full window) ends the wait for the acknowledgement',
     async () => {
-      const { server, report } = await faultServer({ behavior: 'reset-after-bytes', bytes: 65_536, responseBytes: 65_536 });
-      // A 4 KiB receive buffer, read once, then nothing: the window closes with bytes left unacknowledged.
-      const seen = await peer.run({ port: server.port, rcvbuf: 4096, steps: [{ recvUntil: 1 }, { waitMs: 300 }, { reset: true }], timeoutMs: 5000 });
+      const { server, report, accepted } = await faultServer({ behavior: 'reset-after-bytes', bytes: 65_536, responseBytes: 65_536 });
+      // A 4 KiB receive buffer, read once, then nothing: the window closes with bytes left
+      // unacknowledged. The reset once the server waits for their acknowledgement.
+      const seen = await peer.run(
+        { port: server.port, rcvbuf: 4096, steps: [{ recvUntil: 1 }, { gate: 'waiting' }, { reset: true }], timeoutMs: 5000 },
+        { waiting: async () => awaitingAcknowledgement(await accepted, 65_536) },
+      );
       expect(seen.received).toBeLessThan(65_536);
       const r = await report;
       expect(steps(r)).toEqual(['wrote', 'acknowledged', 'peer-left']);
@@ -82,8 +115,36 @@ describe('fault server, the peer leaves during a wait bounded by timeoutMs', () 
   it(
     "reset-after-bytes: a client's FIN does not end the wait (it may still read and acknowledge): the reset follows the acknowledgement",
     async () => {
-      const { server, report } = await faultServer({ behavior: 'reset-after-bytes', bytes: 65_536, responseBytes: 65_536 });
-      const seen = await peer.run({ port: server.port, rcvbuf: 4096, steps: [{ shutdown: true }, { waitMs: 300 }, { recvEnd: true }], timeoutMs: 5000 });
+      const server = cleanup.add(await createFaultServer({ behavior: 'reset-after-bytes', bytes: 65_536, responseBytes: 65_536, timeoutMs: MINUTE }));
+      const report = nextReport<FaultConnectionReport>(server);
+      // The client's FIN must be in before the wait's first look (in the turn its write() ends),
+      // so that the wait sees it for certain: the 'connection' listener holds the server (the
+      // behaviour starts once it returns) until the FIN has reached the accepted socket. The client
+      // sends it as soon as it is connected.
+      const accepted = new Promise<net.Socket>((resolve, reject) => {
+        server.once('connection', (_id: number, socket: net.Socket) => {
+          try {
+            untilSync(
+              () => {
+                const { peerFinReceived, state } = sockclose.inspectSocket(socket);
+                return peerFinReceived === true || state === 'CLOSE_WAIT';
+              },
+              5000,
+              "the client's FIN to reach the accepted socket",
+            );
+            resolve(socket);
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+      accepted.catch(() => {});
+      // The client reads only once the server waits for the acknowledgement, its FIN in, bytes
+      // unacknowledged: then only its reading ends the wait.
+      const seen = await peer.run(
+        { port: server.port, rcvbuf: 4096, steps: [{ shutdown: true }, { gate: 'waiting' }, { recvEnd: true }], timeoutMs: 5000 },
+        { waiting: async () => awaitingAcknowledgement(await within(accepted, 5000, 'the connection'), 65_536) },
+      );
       const r = await report;
       expect(steps(r)).toEqual(['wrote', 'acknowledged', 'reset']);
       expect(detailOf(r, 'acknowledged')).toEqual({ result: 'met' });

@@ -51,3 +51,19 @@ export async function until(condition: () => boolean | Promise<boolean>, ms: num
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
+
+/**
+ * until() for a listener that must not return before a kernel state is reached, because the code
+ * under test runs on right after it (an 'accept' listener holding a server's first step): polls
+ * `condition` (at most `ms`, every few ms), blocking the thread between looks. Only for states
+ * another process brings about: nothing in this one runs meanwhile. Throws on timeout.
+ */
+export function untilSync(condition: () => boolean, ms: number, what: string): void {
+  const deadline = Date.now() + ms;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let delay = 1; ; delay = Math.min(delay * 2, 25)) {
+    if (condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    Atomics.wait(cell, 0, 0, delay);
+  }
+}
