@@ -19,7 +19,7 @@ export function kernelPeerForFile(): Pick<KernelPeer, 'run' | 'hold'> {
     if (!peer) throw new Error('the kernel peer starts in beforeAll: use it inside a test');
     return peer;
   };
-  return { run: (job) => started().run(job), hold: (...args) => started().hold(...args) };
+  return { run: (...args) => started().run(...args), hold: (...args) => started().hold(...args) };
 }
 
 /** Cleanups run after each test of the file, the last added first. */

@@ -5,7 +5,9 @@
 // input dropped and counted, its drain limit, a reset during it, lingeringClose() called twice.
 //
 // Durations are what these tests are about, so the peers are paced with waits ("waitMs": the
-// peer's behaviour, not synchronisation); every wait for an outcome is an event with a timeout.
+// peer's behaviour, not synchronisation); every wait for an outcome is an event with a timeout. A
+// peer that must stay silent until the server ends the connection waits for that ("awaitError":
+// the server's RST), not for a while that has to be long enough.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 
@@ -13,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
-import { until, within } from '../helpers/wait.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 import type { Step } from './kernel-peer.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 import { reportingServer, type EnableOptions, type Report } from './reporting-server.js';
@@ -56,7 +58,7 @@ describe('a peer that stops after some progress is held one idle timeout from it
   // acknowledged), then reads nothing more and sends nothing. Before the fix the progress was dated
   // by the look at the idle deadline: closed ~2 idle timeouts in.
   const READ_AT = 150;
-  const steps: Step[] = [{ waitMs: READ_AT }, { recvUntil: 100_000 }, { waitMs: 3 * IDLE }];
+  const steps: Step[] = [{ waitMs: READ_AT }, { recvUntil: 100_000 }, { awaitError: true }];
 
   it.each([
     [
@@ -85,7 +87,7 @@ describe('the flush (Node still holds bytes of ours): bounded and drained like t
       idleTimeout: 500,
       maxTimeout: 10_000,
     });
-    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps: [{ waitMs: 3000 }], timeoutMs: 10_000 });
+    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps: [{ awaitError: true }], timeoutMs: 10_000 });
     await until(() => closes.length === 1, 5000, 'the connection');
     const report = await within(closes[0]!, 5000, 'the report');
     expect(report.reason).toBe('idle-timeout');
@@ -121,7 +123,7 @@ describe('the flush (Node still holds bytes of ours): bounded and drained like t
       { idleTimeout: 2000, maxTimeout: 10_000, maxDrainBytes: LIMIT },
     );
     // Reads nothing of our 32 MB, sends 8 MiB.
-    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps: [{ send: 8 * 1024 * 1024 }, { waitMs: 2000 }], timeoutMs: 10_000 });
+    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps: [{ send: 8 * 1024 * 1024 }, { awaitError: true }], timeoutMs: 10_000 });
     await until(() => reports.length === 1, 5000, 'the report');
     const report = reports[0]!;
     expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset' });
@@ -161,7 +163,7 @@ describe('the flush (Node still holds bytes of ours): bounded and drained like t
       },
       { idleTimeout: 300, maxTimeout: 5000 },
     );
-    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps: [{ waitMs: 2000 }], timeoutMs: 10_000 });
+    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps: [{ awaitError: true }], timeoutMs: 10_000 });
     await until(() => seconds.length === 1, 5000, 'the second call');
     const [first, second] = await within(Promise.all([closes[0]!, seconds[0]!]), 5000, 'both calls to settle');
     expect(second).toEqual(first);
@@ -200,9 +202,25 @@ describe('the flush (Node still holds bytes of ours): bounded and drained like t
 
 describe('maxDrainBytes in the native lingerer', () => {
   it.each([0, 100_000])('maxDrainBytes %i: reads exactly one byte past it, then ends', async (limit) => {
-    const { port, reports } = await lingeringServer((socket) => socket.destroy(), { idleTimeout: 5000, maxDrainBytes: limit });
+    let handedOver: Promise<unknown> | undefined;
+    const { port, reports } = await lingeringServer(
+      (socket) => {
+        // Node lets go of the socket ('close') once the native lingerer has taken its descriptor.
+        handedOver = nextEvent(socket, 'close', 5000, 'ignore');
+        socket.destroy();
+      },
+      { idleTimeout: 5000, maxDrainBytes: limit },
+    );
     // The hand-over comes first (destroy() on connection); the flood arrives in the native stage.
-    const seen = peer.run({ port, steps: [{ waitMs: 100 }, { send: 4 * 1024 * 1024 }], timeoutMs: 10_000 });
+    const seen = peer.run(
+      { port, steps: [{ gate: 'handed-over' }, { send: 4 * 1024 * 1024 }], timeoutMs: 10_000 },
+      {
+        'handed-over': async () => {
+          await until(() => handedOver !== undefined, 5000, 'the connection');
+          await handedOver;
+        },
+      },
+    );
     await until(() => reports.length === 1, 5000, 'the report');
     expect(reports[0]).toMatchObject({ reason: 'drain-limit', drainedBytes: limit + 1, closedWith: 'reset' });
     await seen;
