@@ -81,8 +81,9 @@ describe('native lingerer bounds', () => {
       },
       { idleTimeout: 300, maxTimeout: 1000 },
     );
-    // A peer that reads nothing, with a small fixed window: most of the 8 MB stays unsent.
-    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { waitMs: 3000 }], timeoutMs: 10_000 });
+    // A peer that reads nothing, with a small fixed window: most of the 8 MB stays unsent. It stays
+    // so until the server's RST.
+    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { awaitError: true }], timeoutMs: 10_000 });
     await until(() => control.stats().lingering === 1, 5000, 'the socket to linger');
     const started = performance.now();
     await until(() => reports.length === 1, 5000, 'the report');
