@@ -244,7 +244,7 @@ describe('a silent peer is held one idle timeout', () => {
       const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
       client.on('error', () => {});
       client.resume();
-      cleanups.add(() => client.destroy());
+      cleanups.add(() => void client.destroy());
     }
     await until(() => reports.length === CLIENTS, 6 * IDLE, `${CLIENTS} reports`);
     return reports;
