@@ -48,7 +48,12 @@ export type { LingerSetting, SetLingerOptions } from './linger.js';
 export type {
   EnableLingeringCloseOptions,
   LingerEndReason,
+  LingerEofReport,
+  LingerErrorReport,
+  LingerOverloadReport,
   LingerReport,
+  LingerReportFields,
+  LingerTimeoutReport,
   LingeringCloseControl,
   LingeringCloseCallOptions,
   LingeringCloseOptions,

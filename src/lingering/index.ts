@@ -6,7 +6,12 @@ export { lingeringCloseStats } from './stats.js';
 export type {
   EnableLingeringCloseOptions,
   LingerEndReason,
+  LingerEofReport,
+  LingerErrorReport,
+  LingerOverloadReport,
   LingerReport,
+  LingerReportFields,
+  LingerTimeoutReport,
   LingeringCloseControl,
   LingeringCloseCallOptions,
   LingeringCloseOptions,

@@ -20,7 +20,7 @@
 import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { errno } from '../errno.js';
-import { pendingSocketError, systemError, type CodedError } from '../errors.js';
+import { pendingSocketError, systemError, type CodedError, type SystemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
 import { kernelPeerEnd } from '../inspect-socket.js';
@@ -46,7 +46,7 @@ import type { LingerSettings } from './options.js';
 import type { Admission } from './pool.js';
 import { serverEntryOf, type Owner } from './servers.js';
 import { forEachWatched, unwatch, watch, type Ticking } from './ticker.js';
-import type { LingerEndReason, LingerReport } from './types.js';
+import type { LingerEndReason, LingerErrorReport, LingerOverloadReport, LingerReport, LingerTimeoutReport } from './types.js';
 import { clockNow } from './clock.js';
 
 export type { Owner } from './servers.js';
@@ -694,8 +694,12 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
   };
 }
 
+// The overloads are the report's variants (types.ts): each caller builds one that is true.
+function endReport(reason: 'overload', startedAt: number, reset: false, error: SystemError | null, shortened: boolean): LingerOverloadReport;
+function endReport(reason: EarlyEnd, startedAt: number, reset: boolean, error: null, shortened: boolean, drainedBytes: number): LingerTimeoutReport;
+function endReport(reason: 'error', startedAt: number, reset: false, error: CodedError, shortened: boolean, drainedBytes: number): LingerErrorReport;
 function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: CodedError | null, shortened: boolean, drainedBytes = 0): LingerReport {
-  return { reason, drainedBytes, durationMs: clockNow() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened };
+  return { reason, drainedBytes, durationMs: clockNow() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened } as LingerReport;
 }
 
 function shorten(settings: LingerSettings, total: number): LingerSettings {

@@ -163,6 +163,8 @@ function onBatch(reports: Float64Array): void {
     if (!consumer) continue;
     consumers.delete(token);
     const errno = reports[i + 3]!;
+    // A LingerReport variant (types.ts): native/lingerer.cc's Finish() resets only the closes a
+    // timeout, the drain limit or a cut ended (kResetOnTimeout); an error is named for 'error' only.
     consumer({
       reason,
       drainedBytes,
@@ -170,6 +172,6 @@ function onBatch(reports: Float64Array): void {
       closedWith: reset ? 'reset' : 'close',
       error: reason === 'error' && errno > 0 ? pendingSocketError(errno, 'read', false, handOver) : null,
       shortened: false,
-    });
+    } as LingerReport);
   }
 }

@@ -1,7 +1,7 @@
 // The public types of the lingering close.
 import type net from 'node:net';
 
-import type { CodedError } from '../errors.js';
+import type { CodedError, SystemError } from '../errors.js';
 
 /**
  * How a lingering close ended.
@@ -18,8 +18,11 @@ import type { CodedError } from '../errors.js';
  */
 export type LingerEndReason = 'eof' | 'idle-timeout' | 'max-timeout' | 'error' | 'drain-limit' | 'aborted' | 'overload';
 
-/** What happened to one connection's lingering close. */
-export interface LingerReport {
+/**
+ * The fields of every {@link LingerReport}, with their widest types. Each variant of the union
+ * narrows some of them by its `reason`: test `reason` to know which.
+ */
+export interface LingerReportFields {
   /** How the linger ended. */
   reason: LingerEndReason;
   /** Bytes the peer sent that were read and discarded while lingering (TLS: raw record bytes). */
@@ -40,6 +43,91 @@ export interface LingerReport {
   /** True when the linger was shortened because many sockets were lingering at once. */
   shortened: boolean;
 }
+
+/** A {@link LingerReport} of a linger the peer's FIN ended: a normal close, no error. */
+export interface LingerEofReport extends LingerReportFields {
+  /** `'eof'`: the peer finished sending, and everything it sent before its FIN was drained. */
+  reason: 'eof';
+  /** Always `'close'`: the timeout policy (`onTimeout`) never applies to a peer that finished. */
+  closedWith: 'close';
+  /** Always null. */
+  error: null;
+}
+
+/**
+ * A {@link LingerReport} of a linger a bound or the caller ended: closed as the timeout policy
+ * (`onTimeout`) says, with no error.
+ */
+export interface LingerTimeoutReport extends LingerReportFields {
+  /**
+   * `'idle-timeout'`, `'max-timeout'`, `'drain-limit'` (a bound was reached), or `'aborted'` (the
+   * caller's `signal`).
+   */
+  reason: 'idle-timeout' | 'max-timeout' | 'drain-limit' | 'aborted';
+  /**
+   * `'reset'` when `onTimeout` is `'reset'` (the default) and SO_LINGER {1, 0} could be set (TCP
+   * only: AF_UNIX has no RST), else `'close'`.
+   */
+  closedWith: 'close' | 'reset';
+  /** Always null. */
+  error: null;
+}
+
+/**
+ * A {@link LingerReport} of a linger the connection's failure ended (the peer reset it, or it
+ * failed otherwise, before its FIN): closed as Node closes it.
+ */
+export interface LingerErrorReport extends LingerReportFields {
+  /** `'error'`: the connection failed before the peer's FIN. */
+  reason: 'error';
+  /** Always `'close'`: the connection was already over; no RST is asked for. */
+  closedWith: 'close';
+  /**
+   * The error the connection ended with (`code` such as `'ECONNRESET'`, with `errno` and
+   * `syscall`), or null where the lingerer could not name it: test it before reading its `code`.
+   */
+  error: CodedError | null;
+}
+
+/**
+ * A {@link LingerReport} of a close that did not linger at all: `maxLingering` sockets were
+ * already lingering, or no descriptor could be had for the linger. Closed at once, normally.
+ */
+export interface LingerOverloadReport extends LingerReportFields {
+  /** `'overload'`: no linger, closed at once. */
+  reason: 'overload';
+  /** 0: nothing was drained. */
+  drainedBytes: number;
+  /** Always `'close'`. */
+  closedWith: 'close';
+  /**
+   * The failure that left the linger without a descriptor (`'EMFILE'`, `'ENFILE'`, with `errno` and
+   * the `syscall` that failed), or null when `maxLingering` was the cause.
+   */
+  error: SystemError | null;
+}
+
+/**
+ * What happened to one connection's lingering close: one of its variants, told apart by `reason`.
+ * Every variant has every field; testing `reason` narrows `error` and `closedWith`:
+ *
+ * | `reason` | `closedWith` | `error` |
+ * | --- | --- | --- |
+ * | `'eof'` | `'close'` | `null` |
+ * | `'idle-timeout'`, `'max-timeout'`, `'drain-limit'`, `'aborted'` | `'close'` or `'reset'` | `null` |
+ * | `'error'` | `'close'` | {@link CodedError} or `null` |
+ * | `'overload'` | `'close'` | {@link SystemError} or `null` |
+ *
+ * @example
+ * ```ts
+ * enableLingeringClose(server, {
+ *   onReport(report) {
+ *     if (report.reason === 'error' && report.error) console.log(report.error.code); // 'ECONNRESET'
+ *   },
+ * });
+ * ```
+ */
+export type LingerReport = LingerEofReport | LingerTimeoutReport | LingerErrorReport | LingerOverloadReport;
 
 /** Options for one lingering close. All times are in milliseconds. */
 export interface LingeringCloseOptions {
