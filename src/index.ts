@@ -18,7 +18,18 @@ import * as shutdown from './shutdown-write.js';
 import * as socketError from './socket-error.js';
 import * as socketFdModule from './socket-fd.js';
 
-export type { AuditClosesOptions, AuditedClose, AuditedEnd, AuditedRequest, CloseAudit, CloseAuditCounts } from './audit/types.js';
+export type {
+  AuditClosesOptions,
+  AuditedClose,
+  AuditedCloseFields,
+  AuditedEnd,
+  AuditedNoRstClose,
+  AuditedRequest,
+  AuditedRstClose,
+  AuditedUnknownClose,
+  CloseAudit,
+  CloseAuditCounts,
+} from './audit/types.js';
 export import capabilities = capabilitiesModule.capabilities;
 export type { Capabilities } from './capabilities.js';
 export type {

@@ -293,7 +293,9 @@ function record(
     remote: lostData ? remoteOf(socket) : null,
     lingered: report ? { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith } : null,
     request: response ? requestOf(response) : null,
-  };
+    // An AuditedClose variant (types.ts): look() gives a cause and the queues only to an RST, and
+    // an 'unknown' end only before its probe (state, unread: null); `remote` needs lostData (an RST).
+  } as AuditedClose;
 }
 
 function remoteOf(socket: net.Socket): string | null {

@@ -28,8 +28,11 @@ export interface AuditedRequest {
   status: number | null;
 }
 
-/** How one connection ended. See {@link auditCloses}. */
-export interface AuditedClose {
+/**
+ * The fields of every {@link AuditedClose}, with their widest types. Each variant of the union
+ * narrows some of them by its `end`: test `end` to know which.
+ */
+export interface AuditedCloseFields {
   /**
    * When the descriptor closed, in epoch milliseconds. For a connection a lingering close took
    * over (and closed later), when its linger ended: the close is published then.
@@ -79,6 +82,73 @@ export interface AuditedClose {
   /** For http and https servers: the request last on the connection, or null. */
   request: AuditedRequest | null;
 }
+
+/**
+ * An {@link AuditedClose} that sent RST: the only end with a `cause`, and the only one whose
+ * queued bytes the close loses (`unsentBytes`, `unackedBytes`) or whose peer is named (`remote`).
+ */
+export interface AuditedRstClose extends AuditedCloseFields {
+  /** `'rst'`: the close sent RST. */
+  end: 'rst';
+  /** Why: `'unread'` (input left unread) or `'abortive'` (SO_LINGER {1, 0}). */
+  cause: 'unread' | 'abortive';
+  /** Response bytes the kernel still held and had never transmitted (null: unknown). */
+  unsentBytes: number | null;
+  /** Response bytes transmitted and not yet acknowledged (null: unknown). */
+  unackedBytes: number | null;
+  /** The peer's address and port when the RST lost data (`cause: 'unread'`, bytes written); else null. */
+  remote: string | null;
+}
+
+/**
+ * An {@link AuditedClose} that sent no RST, as the kernel told: a normal close (`'fin'`), or one of
+ * a connection already over (`'none'`). No cause, nothing lost to a reset, no peer named.
+ */
+export interface AuditedNoRstClose extends AuditedCloseFields {
+  /** `'fin'` (a normal close) or `'none'` (the connection was over before it, not cleanly). */
+  end: 'fin' | 'none';
+  /** Always null: only an RST has a cause. */
+  cause: null;
+  /** Always null: not an RST (a FIN close delivers what is queued). */
+  unsentBytes: null;
+  /** Always null: not an RST. */
+  unackedBytes: null;
+  /** Always null: only RST closes that lost data name their peer. */
+  remote: null;
+}
+
+/**
+ * An {@link AuditedClose} the kernel could not be asked about (no native binary, a platform that
+ * cannot tell, no descriptor left): everything the kernel would have said is null.
+ */
+export interface AuditedUnknownClose extends AuditedCloseFields {
+  /** `'unknown'`: the kernel could not be asked. */
+  end: 'unknown';
+  /** Always null. */
+  cause: null;
+  /** Always null: unknown. */
+  state: null;
+  /** Always null: unknown. */
+  unreadBytes: null;
+  /** Always null: unknown. */
+  unsentBytes: null;
+  /** Always null: unknown. */
+  unackedBytes: null;
+  /** Always null. */
+  remote: null;
+}
+
+/**
+ * How one connection ended (see {@link auditCloses}): one of its variants, told apart by `end`.
+ * Every variant has every field; testing `end` narrows `cause`, the RST's byte counts and `remote`:
+ *
+ * | `end` | `cause` | `unsentBytes`, `unackedBytes` | `remote` |
+ * | --- | --- | --- | --- |
+ * | `'rst'` | `'unread'` or `'abortive'` | number or `null` | string or `null` |
+ * | `'fin'`, `'none'` | `null` | `null` | `null` |
+ * | `'unknown'` | `null` | `null` | `null` (and `state`, `unreadBytes`: `null`) |
+ */
+export type AuditedClose = AuditedRstClose | AuditedNoRstClose | AuditedUnknownClose;
 
 /** The counters of a close audit. */
 export interface CloseAuditCounts {
