@@ -1,9 +1,9 @@
 // createFaultProxy(): a TCP proxy with Toxiproxy-style toxics per direction, changeable while it
 // runs (existing connections included), that passes FINs and resets on faithfully.
-import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue } from '../errors.js';
+import type { EmitterOwnEvents, TypedEmitter } from './events.js';
 import { integerOption, MAX_MS, optionsObject, parseAddress, refuseFixed, type AddressInput, type ConnectAddressInput, type Endpoint } from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
 import { ReportingServer } from './reporting-server.js';
@@ -26,12 +26,25 @@ export interface FaultProxyOptions {
   connectTimeoutMs?: number;
 }
 
+/** The events of a {@link FaultProxy}: each one's listener arguments. */
+export interface FaultProxyEvents extends EmitterOwnEvents {
+  /**
+   * A client connected (before the upstream connection is made): the connection's id (1 for the
+   * first, as in its `'toxic'` events and report) and the client's socket, paused.
+   */
+  connection: [id: number, socket: net.Socket];
+  /** A toxic acted on a connection, as it happened: what it did, and the connection's id. */
+  toxic: [event: ToxicEvent, id: number];
+  /** A connection has closed on both sides: what happened on it (also kept in `reports`). */
+  report: [report: ProxyLinkReport];
+}
+
 /**
  * A running fault proxy. Emits `'connection'` (id, client socket), `'toxic'` ({@link ToxicEvent},
  * connection id) each time a toxic acts, as it happens, and `'report'` ({@link ProxyLinkReport})
- * once a connection has closed on both sides.
+ * once a connection has closed on both sides: see {@link FaultProxyEvents}. It emits no `'error'`.
  */
-export interface FaultProxy extends EventEmitter {
+export interface FaultProxy extends TypedEmitter<FaultProxyEvents> {
   /** The address it listens on (the real port when 0 was asked). */
   readonly address: Endpoint;
   /** `address.host`: the address it listens on, as the OS reports it (`'127.0.0.1'`, `'::'`, …). */

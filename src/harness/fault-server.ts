@@ -1,10 +1,11 @@
 // createFaultServer(): a TCP server that ends every connection in one chosen, exact way, and
 // reports for each connection what it did and how the connection really ended on its side.
-import { setMaxListeners, type EventEmitter } from 'node:events';
+import { setMaxListeners } from 'node:events';
 import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
 import { BEHAVIOR_NAMES, FAULT_BEHAVIORS, runBehavior, type BehaviorSettings, type FaultBehavior } from './behaviors.js';
+import type { EmitterOwnEvents, TypedEmitter } from './events.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
 import {
   booleanOption,
@@ -122,8 +123,22 @@ export interface FaultConnectionReport {
   observation: CloseObservation;
 }
 
-/** A running fault server. Emits `'connection'` (id, socket) and `'report'` ({@link FaultConnectionReport}). */
-export interface FaultServer extends EventEmitter {
+/** The events of a {@link FaultServer}: each one's listener arguments. */
+export interface FaultServerEvents extends EmitterOwnEvents {
+  /**
+   * A connection was accepted (before its behaviour starts): its id (1 for the first, as in its
+   * report) and the server's socket of it, paused.
+   */
+  connection: [id: number, socket: net.Socket];
+  /** A connection has closed: what happened on it (also kept in `reports`). */
+  report: [report: FaultConnectionReport];
+}
+
+/**
+ * A running fault server. Emits `'connection'` (id, socket) and `'report'` ({@link FaultConnectionReport}):
+ * see {@link FaultServerEvents}. It emits no `'error'`.
+ */
+export interface FaultServer extends TypedEmitter<FaultServerEvents> {
   /** The address it listens on (the real port when 0 was asked). */
   readonly address: Endpoint;
   /** `address.host`: the address it listens on, as the OS reports it (`'127.0.0.1'`, `'::'`, …). */

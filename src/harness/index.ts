@@ -3,15 +3,18 @@
 // Node reports a reset as a clean end.
 export { BEHAVIOR_NAMES, FAULT_BEHAVIORS, type BehaviorSettings, type FaultBehavior } from './behaviors.js';
 export type { CloseSnapshot, EndKind, NodeView } from './close-verdict.js';
+export type { EmitterOwnEvents, TypedEmitter } from './events.js';
 export {
   createFaultProxy,
   type FaultProxy,
+  type FaultProxyEvents,
   type FaultProxyOptions,
 } from './fault-proxy.js';
 export {
   createFaultServer,
   type FaultConnectionReport,
   type FaultServer,
+  type FaultServerEvents,
   type FaultServerOptions,
   type FaultStep,
 } from './fault-server.js';
