@@ -1,0 +1,30 @@
+// The published declarations narrow: a LingerReport on its `reason`, an AuditedClose on its `end`,
+// and the fault server's and fault proxy's listeners take their events' arguments. The consumer
+// test/fixtures/types/narrowing.mts (importing `sockclose` and `sockclose/harness` by the package's
+// own name, so from lib/) is type-checked by the repository's tsc, strict, skipLibCheck off. Its
+// @ts-expect-error lines must fail to compile: with the flat interfaces and the untyped emitters of
+// before they compiled, and tsc failed on the unused directives (19 errors in all).
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { root } from '../helpers/sockclose.js';
+
+function typeCheck(project: string): Promise<{ code: number | null; output: string }> {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [tsc, '-p', project], { cwd: root, timeout: 120_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      const status = error ? (error as { code?: unknown }).code : 0;
+      resolve({ code: typeof status === 'number' ? status : null, output: `${stdout}${stderr}${error?.killed ? ' (killed: timeout)' : ''}` });
+    });
+  });
+}
+
+describe('the declarations a consumer type-checks against', () => {
+  it('narrow LingerReport and AuditedClose, and type the fault server and proxy events (every @ts-expect-error used)', async () => {
+    const { code, output } = await typeCheck(path.join(root, 'test', 'fixtures', 'types', 'tsconfig.json'));
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+});
