@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 
-import { median, pairedRatio, seeded, shuffle } from './stats.mjs';
+import { median, pairedDifference, pairedRatio, quantile, seeded, shuffle } from './stats.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -172,6 +172,9 @@ export async function closes(options = {}) {
     seed,
     connections,
     batch,
+    // hardReset()'s call against Node's resetAndDestroy(), batch by batch (each pair ran in the
+    // same round): the spread says how much of a difference between the two medians is noise.
+    hardResetCallVsReset: pairedDifference(servers.hardReset.sync, servers.resetAndDestroy.sync),
     rows: MODES.map((mode) => {
       const entry = servers[mode];
       const states = serverStates(entry.port);
@@ -181,6 +184,7 @@ export async function closes(options = {}) {
         closesPerSecond: median(entry.samples),
         cpuNsPerClose: median(entry.cpu),
         syncNsPerClose: median(entry.sync),
+        syncNsQuartiles: [quantile(entry.sync, 0.25), quantile(entry.sync, 0.75)],
         vsDestroy: pairedRatio(entry.samples, destroy.samples),
         cpuVsDestroy: pairedRatio(entry.cpu, destroy.cpu),
         peerCpuNsPerClose: median(entry.peerCpu),

@@ -26,7 +26,7 @@ import { load } from './load.mjs';
 import { machine } from './machine.mjs';
 import { perCall } from './per-call.mjs';
 import { pinCpu, runPinned } from './pin.mjs';
-import { fixed, ratio, table } from './table.mjs';
+import { fixed, ratio, signed, table } from './table.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -132,7 +132,7 @@ if (sections.includes('closes')) {
       ['close with', 'the call itself ns', 'closes/s', 'vs destroy()', 'server CPU µs/close', 'vs destroy()', 'server+peer CPU µs/close', 'vs destroy()', 'TIME_WAIT left (server)', 'peer saw'],
       result.rows.map((row) => [
         row.mode === 'hardReset' ? 'hardReset(socket)' : `socket.${row.mode}()`,
-        fixed(row.syncNsPerClose),
+        `${fixed(row.syncNsPerClose)} [${fixed(row.syncNsQuartiles[0])}–${fixed(row.syncNsQuartiles[1])}]`,
         fixed(row.closesPerSecond),
         `${fixed(row.vsDestroy.median, 2)}× [${fixed(row.vsDestroy.low, 2)}–${fixed(row.vsDestroy.high, 2)}]`,
         fixed(row.cpuNsPerClose / 1000, 1),
@@ -154,7 +154,9 @@ if (sections.includes('closes')) {
       ' closes/s: from the first close call of a batch to its last \'close\' event. Server CPU: this process\'s user+system time per close;' +
       ' server+peer adds the peer process\'s CPU for the same batch (on loopback each side\'s kernel work lands on whichever process' +
       ' triggers it: an RST is torn down at once by the closer, a FIN close finishes in the peer\'s and the timer\'s time). TIME_WAIT: `ss` rows on the mode\'s own' +
-      ' port whose peer is one of the batch\'s client ports, counted after each batch.\n' +
+      ' port whose peer is one of the batch\'s client ports, counted after each batch.' +
+      ` hardReset()'s call minus resetAndDestroy()'s, batch by batch: ${signed(result.hardResetCallVsReset.median)} ns` +
+      ` [${signed(result.hardResetCallVsReset.low)} to ${signed(result.hardResetCallVsReset.high)}] (median [interquartile range]).\n` +
       `Reproduce: npm run bench -- --only=closes --seed=${seed}\n`,
   );
   // Each mode's figures are its own only if every close was the kind it claims: FIN for destroy()

@@ -21,6 +21,13 @@ export function fixed(value, decimals = 0) {
   return Number.isFinite(value) ? value.toFixed(decimals) : '—';
 }
 
+/** A whole number with its sign (`+390`, `−120`), or '—' when it is not a number. */
+export function signed(value) {
+  if (!Number.isFinite(value)) return '—';
+  const rounded = Math.round(value);
+  return rounded > 0 ? `+${rounded}` : rounded < 0 ? `−${-rounded}` : '0';
+}
+
 /** `1.23×`, with a verdict mark against a target when one is given. */
 export function ratio(value, target) {
   if (!Number.isFinite(value)) return '—';
