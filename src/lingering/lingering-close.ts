@@ -4,7 +4,7 @@ import { closedSocket } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
-import { Flush, manageDirect, type Managed, type Owner } from './managed.js';
+import { Flush, isSystemError, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
 import { abortSignalOption, defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
@@ -121,7 +121,9 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
       });
     });
     if (!report) throw closedSocket(lingeringClose);
-    return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
+    // Node's own error object for the failure, the one the socket's 'error' listeners saw; never
+    // one the application emitted on the socket itself (a plain Error, without code or syscall).
+    return report.reason === 'error' && isSystemError(emitted) ? { ...report, error: emitted } : report;
   } finally {
     socket.off('error', onError);
   }

@@ -645,8 +645,8 @@ function endFailed(socket: SocketInternals, state: Managed, error: CodedError): 
   return true;
 }
 
-/** An error shaped as a system error (Node's `read ECONNRESET`, `write EPIPE`…, or any other). */
-function isSystemError(error: Error | null | undefined): error is CodedError {
+/** An error shaped as a system error (Node's `read ECONNRESET`, `write EPIPE`…, or any other). Internal. */
+export function isSystemError(error: Error | null | undefined): error is CodedError {
   const system = error as (Error & { syscall?: unknown; errno?: unknown; code?: unknown }) | null | undefined;
   return typeof system?.syscall === 'string' && typeof system.errno === 'number' && typeof system.code === 'string';
 }

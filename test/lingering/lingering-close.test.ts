@@ -144,6 +144,21 @@ describe('lingeringClose', () => {
     expect(report.closedWith).toBe('close');
   });
 
+  it("keeps the connection's own error in the report when the application emitted another on the socket", async () => {
+    // 8 MB the peer never reads: the close is still flushing in Node when the peer resets.
+    const { port, nextReport } = await lingeringServer((socket) => {
+      socket.on('error', () => {});
+      socket.write(Buffer.alloc(8_000_000));
+      // After lingeringClose() has begun (the server's handler calls it right after this one).
+      queueMicrotask(() => socket.emit('error', new Error('an error of the application, without a code')));
+    });
+    await peer.run({ port, steps: [{ send: 10 }, { reset: true }] });
+    const report = await nextReport();
+    expect(report.reason).toBe('error');
+    // The report's error is the connection's (a system error), never the application's own.
+    expect(report.error).toMatchObject({ code: expect.stringMatching(/^E[A-Z]+$/) });
+  });
+
   it('waits for a peer that half-closed first, then reads our reply', async () => {
     // The peer sends its request and its FIN before we answer: the linger ends at once.
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
