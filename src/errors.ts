@@ -114,7 +114,9 @@ export function invalidArgType(name: string, expected: string, value: unknown, c
 }
 
 export function invalidArgValue(name: string, value: unknown, reason: string, caller: Caller) {
-  const message = `The argument '${name}' ${reason}. Received ${inspect(value)}`;
+  // As Node: "The property 'options.family' must be …" for a dotted name.
+  const kind = name.includes('.') ? 'property' : 'argument';
+  const message = `The ${kind} '${name}' ${reason}. Received ${inspect(value)}`;
   return finish(new TypeError(message), 'ERR_INVALID_ARG_VALUE', caller);
 }
 

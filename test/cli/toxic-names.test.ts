@@ -52,14 +52,14 @@ describe('sockclose proxy --toxic: names', () => {
 
   it.each(['foo', ...INHERITED])("attribute '%s' is refused like any unknown one", async (key) => {
     const stderr = await usageError(['--toxic', `latency:${key}=abc`]);
-    expect(stderr).toContain(`--toxic 'latency:${key}=abc': The argument 'toxic.attributes.${key}' is not an attribute of latency (it has: latency, jitter)`);
+    expect(stderr).toContain(`--toxic 'latency:${key}=abc': The property 'toxic.attributes.${key}' is not an attribute of latency (it has: latency, jitter)`);
   });
 
   // The notation takes types in [a-z_]: the inherited names spelled so.
   it.each(['nope', '__proto__', 'constructor', '__definegetter__'])("type '%s' is refused like any unknown one", async (type) => {
     for (const text of [type, `${type}:x=1`]) {
       const stderr = await usageError(['--toxic', text]);
-      expect(stderr).toContain(`--toxic '${text}': The argument 'toxic.type' must be one of: latency, reset_peer, timeout, slow_close, limit_data, bandwidth, slicer`);
+      expect(stderr).toContain(`--toxic '${text}': The property 'toxic.type' must be one of: latency, reset_peer, timeout, slow_close, limit_data, bandwidth, slicer`);
     }
   });
 
@@ -83,7 +83,7 @@ describe('sockclose proxy --toxic: names', () => {
 });
 
 describe('toxics given by code: inherited names are unknown ones', () => {
-  const unknownType = { code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("The argument 'toxic.type' must be one of") };
+  const unknownType = { code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("The property 'toxic.type' must be one of") };
   const unknownAttribute = (key: string) => ({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining(`'toxic.attributes.${key}' is not an attribute of latency`) });
 
   it.each(INHERITED)("type '%s'", async (type) => {
