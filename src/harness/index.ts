@@ -28,7 +28,15 @@ export {
 } from './observe-close.js';
 export type { AddressInput, ConnectAddressInput, Endpoint } from './options.js';
 export type { FaultProtocol } from './payload.js';
-export { probe, type ProbeOptions, type ProbeOutcome, type ProbeResult } from './probe.js';
+export {
+  probe,
+  type ProbeConnectedResult,
+  type ProbeConnectErrorResult,
+  type ProbeOptions,
+  type ProbeOutcome,
+  type ProbeResult,
+  type ProbeResultFields,
+} from './probe.js';
 export type { ProxyLinkReport, ToxicEvent } from './proxy-link.js';
 export {
   parseToxic,

@@ -31,8 +31,8 @@ export interface ProbeOptions {
  */
 export type ProbeOutcome = 'fin' | 'rst' | 'fin-rst' | 'timeout' | 'connect-error';
 
-/** What {@link probe} found. */
-export interface ProbeResult {
+/** The fields of every {@link ProbeResult}, at their widest. */
+export interface ProbeResultFields {
   /** The host probed, as given (IPv6 without brackets). */
   host: string;
   /** The port probed. */
@@ -68,6 +68,27 @@ export interface ProbeResult {
   /** The full observation of the connection's end. */
   observation: CloseObservation;
 }
+
+/** A probe that made no connection: `connectError` names why, and nothing was connected. */
+export interface ProbeConnectErrorResult extends ProbeResultFields {
+  outcome: 'connect-error';
+  connectError: string;
+  connectMs: null;
+}
+
+/**
+ * A probe that connected, and how the peer ended the connection (or did not, in time).
+ * `connectMs` is null only when the peer's reset came before Node had completed the connect.
+ */
+export interface ProbeConnectedResult extends ProbeResultFields {
+  outcome: 'fin' | 'rst' | 'fin-rst' | 'timeout';
+  connectError: null;
+}
+
+/**
+ * What {@link probe} found; narrows on `outcome`: only `'connect-error'` has a `connectError`.
+ */
+export type ProbeResult = ProbeConnectErrorResult | ProbeConnectedResult;
 
 /**
  * Connects to `host:port`, sends `options.send`, reads everything the peer sends, and reports how
@@ -172,7 +193,7 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
     endMs,
     durationMs,
     observation,
-  };
+  } as ProbeResult;
 }
 
 /** The bytes to send, or for a count, how many `'x'` (writeRepeated()). */
