@@ -21,8 +21,12 @@ const { run } = require('./run.js');
  * (133,832 B), 332,338 B packed and 1,078,515 B unpacked, over the former 320 KiB / 1 MiB
  * (test/dist/consumer-build.test.ts, whose stand-ins are both cut from an unstripped build:
  * 337,293 B packed, 1,083,623 B unpacked).
+ *
+ * Raised again later on 2026-12-05 (packed only) when the declarations got the report unions and
+ * the harness's typed events, each variant and event with its TSDoc, and CHANGELOG.md grew with the
+ * day's fixes: 361,255 B packed in test/dist/consumer-build.test.ts, over 352 KiB.
  */
-const BUDGET = { packed: 352 * 1024, unpacked: 1152 * 1024 };
+const BUDGET = { packed: 384 * 1024, unpacked: 1152 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [

@@ -479,10 +479,26 @@ function resetAfterFin(socket: net.Socket, step: BehaviorContext['step']): void 
   }
 }
 
+/**
+ * The behaviour's RST, unless the peer's own reset (or a close) ended the connection since the
+ * last look (a pause polls): then there is nothing to reset, and the step is `'peer-left'`. The
+ * peer's FIN alone is no departure here: a half-closed peer still gets the RST.
+ */
 function reset(socket: net.Socket, step: BehaviorContext['step']): void {
   if (socket.destroyed) return;
-  step('reset');
-  hardReset(socket);
+  let departure: Departure | null = null;
+  try {
+    departure = peerDeparture(inspectSocket(socket), false);
+  } catch {
+    // No look at the kernel (no native binary): the reset is attempted.
+  }
+  if (departure === null) {
+    step('reset');
+    hardReset(socket);
+  } else {
+    step('peer-left', { ...departure });
+    socket.destroy();
+  }
 }
 
 /** Resolves true on the peer's EOF, false if the socket closed (or errored) first. */

@@ -98,8 +98,10 @@ export interface FaultStep {
    * queued bytes (its FIN goes out only if they drain); `'fin-failed'` is `{ error }`.
    * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`
    * (or waited for it: a request byte, an acknowledgement), so the wait ended there and the
-   * behaviour's remaining steps were skipped; its detail is `{ end, state,
-   * error }`: `'fin'`, `'rst'` or `'fin-rst'` (as {@link CloseObservation}'s `peer`), the server
+   * behaviour's remaining steps were skipped; also a closing reset that found the peer gone (its
+   * reset, or in fin-then-reset its FIN: after both FINs there is no connection left to reset, and
+   * no RST is sent);
+   * its detail is `{ end, state, error }`: `'fin'`, `'rst'` or `'fin-rst'` (as {@link CloseObservation}'s `peer`), the server
    * socket's TCP state, and the reset the kernel held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
    */
   step: string;
@@ -248,8 +250,29 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
       if (error.name !== 'AbortError') step('error', { error: error.code ?? error.message });
       if (!socket.destroyed) socket.destroy();
     });
-    this.track(socket, Promise.all([observed, run]), ([observation]) => ({ id, behavior: settings.behavior, remote, steps, observation }));
+    this.track(socket, Promise.all([observed, run]), ([observation]) => ({
+      id,
+      behavior: settings.behavior,
+      remote,
+      steps: reconciled(steps, observation),
+      observation,
+    }));
   }
+}
+
+/**
+ * The steps as the wire saw them. A behaviour's last look before its reset and the close are
+ * microseconds apart; the observation looks again inside the close itself. When that later look
+ * found the peer gone and no RST of ours (`local` `'fin'` or `'none'`, `peer` not `'none'`: a
+ * peer that answers our FIN at once, or resets, can land in between), the closing `'reset'` step
+ * never reached the wire, and becomes the `'peer-left'` it was.
+ */
+function reconciled(steps: FaultStep[], observation: CloseObservation): FaultStep[] {
+  const last = steps[steps.length - 1];
+  const { local, peer } = observation;
+  if (last?.step !== 'reset' || (local !== 'fin' && local !== 'none') || peer === 'none') return steps;
+  const detail = { end: peer, state: observation.state.atClose, error: observation.kernelError };
+  return [...steps.slice(0, -1), { step: 'peer-left', atMs: last.atMs, detail }];
 }
 
 function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorSettings | undefined): BehaviorSettings {

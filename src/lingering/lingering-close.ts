@@ -106,8 +106,12 @@ answerWith(lingeringClose);
 const closing = new WeakMap<SocketInternals, Promise<LingerReport>>();
 
 async function closeDirect(socket: SocketInternals, state: Managed): Promise<LingerReport> {
+  // Node's own error for the connection's failure: the first system error the socket emits (one
+  // the application emitted on it, a plain Error, is not the connection's).
   let emitted: Error | null = null;
-  const onError = (error: Error) => (emitted ??= error);
+  const onError = (error: Error) => {
+    if (isSystemError(error)) emitted ??= error;
+  };
   socket.on('error', onError);
   try {
     const report = await new Promise<LingerReport | null>((resolve) => {
@@ -121,8 +125,7 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
       });
     });
     if (!report) throw closedSocket(lingeringClose);
-    // Node's own error object for the failure, the one the socket's 'error' listeners saw; never
-    // one the application emitted on the socket itself (a plain Error, without code or syscall).
+    // Node's own error object for the failure, the one the socket's 'error' listeners saw.
     return report.reason === 'error' && isSystemError(emitted) ? { ...report, error: emitted } : report;
   } finally {
     socket.off('error', onError);

@@ -110,6 +110,15 @@ describe('sockclose: stdout closed under it', () => {
   });
 });
 
+describe('sockclose: stdout closed under a run that completes', () => {
+  it('serve --count 1: the reader goes away on its last line, the run is complete: exit 0, not 141', async () => {
+    const seen = await stdoutClosedAfterListening(['serve', '--behavior', 'close', '--listen', '127.0.0.1:0', '--count', '1']);
+    expect(seen.signal).toBe(null);
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(seen.stderr).toBe('');
+  });
+});
+
 describe('sockclose: stderr closed under it', () => {
   it('probe --count --progress with nobody reading stderr: the summary on stdout and the exit code of the runs, no crash', async () => {
     const { address } = await start(['serve', '--behavior', 'reset-after-bytes', '--bytes', '100', '--await-request', '--quiet']);

@@ -143,6 +143,8 @@ describe('fault server, kernel-level client', () => {
 // A peer that closes the moment it reads EOF answers the server's FIN within microseconds on
 // loopback, usually before the RST can follow (shutdown(2) alone takes longer). After both FINs
 // there is no connection to reset: the report must then say the peer left, never claim a reset.
+// delayMs 0 is the case of the back-to-back reset (resetAfterFin() in behaviors.ts); delayMs 100
+// checks the pause, whose own look at the kernel sees the peer's FIN first and stops there.
 describe('fin-then-reset, a kernel-level peer that closes at EOF', () => {
   const CONNECTIONS = 5;
 
@@ -164,6 +166,36 @@ describe('fin-then-reset, a kernel-level peer that closes at EOF', () => {
           expect(r.observation).toMatchObject({ local: 'fin', peer: 'fin' });
           expect(steps(r)).not.toContain('reset');
           expect(last).toMatchObject({ step: 'peer-left', detail: { end: 'fin', error: null } });
+        }
+      }
+    },
+    30_000,
+  );
+});
+
+// The peer resets during delayMs, close to its end: the pause polls (1, 2, 4 … 50 ms), and a reset
+// that lands after its last look used to be reported as a 'reset' of ours that never left (the
+// server's own observation: local 'none', peer 'rst').
+describe('reset-on-accept, a kernel-level peer that resets near the end of delayMs', () => {
+  const CONNECTIONS = 5;
+
+  it(
+    'each report names what reached the wire: a reset step only if the server sent the RST, else peer-left',
+    async () => {
+      const peer = cleanup.add(new KernelPeer());
+      const server = cleanup.add(await createFaultServer({ behavior: 'reset-on-accept', delayMs: 100 }));
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const report = nextReport<FaultConnectionReport>(server);
+        // Pacing, not synchronisation: whenever the reset lands, the report must agree with the wire.
+        await peer.run({ port: server.port, timeoutMs: 5000, steps: [{ waitMs: 80 + 4 * i }, { reset: true }] });
+        const r = await report;
+        const last = r.steps[r.steps.length - 1]!;
+        if (r.observation.local === 'rst') {
+          expect(last.step).toBe('reset');
+        } else {
+          expect(r.observation.peer).toBe('rst');
+          expect(steps(r)).not.toContain('reset');
+          expect(last).toMatchObject({ step: 'peer-left', detail: { end: 'rst' } });
         }
       }
     },

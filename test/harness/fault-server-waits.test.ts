@@ -45,7 +45,11 @@ async function faultServer(options: Omit<FaultServerOptions, 'timeoutMs'>) {
  * acknowledgement is under way (it starts, and looks once, in the same turn), and some of them are
  * still unacknowledged (the peer's full window holds them).
  */
-function awaitingAcknowledgement(socket: net.Socket, bytes: number): Promise<void> {
+async function awaitingAcknowledgement(socket: net.Socket, bytes: number): Promise<void> {
+  // The kernel may take the whole write at once: writableLength is 0 synchronously, while the
+  // write's callback (a nextTick) and the wait after it come later in this same turn. Look from
+  // the next turn on, after the wait's first look.
+  await new Promise((resolve) => setImmediate(resolve));
   return until(
     () => {
       if (socket.destroyed || socket.bytesWritten < bytes || socket.writableLength > 0) return false;

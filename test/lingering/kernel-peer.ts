@@ -58,7 +58,7 @@ const SCRIPT = path.join(import.meta.dirname, 'fixtures', 'scripted_client.py');
 /** The Python client process. Jobs run one after another, in the order given. */
 export class KernelPeer {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly waiting = new Map<number, (line: Record<string, unknown>) => void>();
+  private readonly waiting = new Map<number, { resolve: (line: Record<string, unknown>) => void; reject: (error: Error) => void }>();
   private readonly gated = new Map<number, (gate: string) => void>();
   private nextId = 1;
   private stderr = '';
@@ -70,16 +70,27 @@ export class KernelPeer {
       const message = JSON.parse(line) as Record<string, unknown>;
       const id = message.id as number;
       if (typeof message.gate === 'string') return this.gated.get(id)?.(message.gate);
-      const resolve = this.waiting.get(id);
+      const waiter = this.waiting.get(id);
       this.waiting.delete(id);
-      resolve?.(message);
+      waiter?.resolve(message);
+    });
+    // A client that died fails what waits for it now, with what it said, not at the wait's bound.
+    this.child.once('close', (code, signal) => {
+      const error = new Error(`the scripted client exited (${signal ?? `code ${code}`}); python stderr: ${this.stderr.slice(-500) || 'empty'}`);
+      for (const waiter of this.waiting.values()) waiter.reject(error);
+      this.waiting.clear();
     });
   }
 
+  private get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
   private send(message: object, id: number, what: string, ms: number): Promise<Record<string, unknown>> {
-    const reply = new Promise<Record<string, unknown>>((resolve) => this.waiting.set(id, resolve));
+    if (this.exited) return Promise.reject(new Error(`${what}: the scripted client has exited; python stderr: ${this.stderr.slice(-500) || 'empty'}`));
+    const reply = new Promise<Record<string, unknown>>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
     this.child.stdin.write(`${JSON.stringify(message)}\n`);
-    return within(reply, ms, `${what} (python stderr: ${this.stderr.slice(-500) || 'empty'})`);
+    return within(reply, ms, what);
   }
 
   /** Runs one scripted connection; `gates` opens its gate steps. */
@@ -88,18 +99,30 @@ export class KernelPeer {
     const timeoutMs = job.timeoutMs ?? 10_000;
     // A gate function's error (the first), thrown once the client has ended the connection.
     const failures: unknown[] = [];
+    // The gate function running now, if any: a client that gave up at its gate first (the job's
+    // deadline) reports that function's own error, which says what never happened.
+    let pending = null as Promise<unknown> | null;
     this.gated.set(id, (gate) => {
       const open = gates[gate] ?? (() => Promise.reject(new Error(`no function given for the gate '${gate}'`)));
-      void Promise.resolve().then(open).then(
-        () => this.child.stdin.write(`${JSON.stringify({ open: id })}\n`),
+      const opening = Promise.resolve().then(open);
+      pending = opening;
+      opening.then(
+        () => {
+          // Only while the job is still at its gate: a late answer would reach the next job.
+          if (this.gated.has(id)) this.child.stdin.write(`${JSON.stringify({ open: id })}\n`);
+        },
         (error: unknown) => {
           failures.push(error);
-          this.child.stdin.write(`${JSON.stringify({ open: id, abort: true })}\n`);
+          if (this.gated.has(id)) this.child.stdin.write(`${JSON.stringify({ open: id, abort: true })}\n`);
         },
       );
     });
     try {
       const result = (await this.send({ ...job, id, timeoutMs }, id, 'the scripted client', timeoutMs + 10_000)) as unknown as PeerResult & { gateTimeout?: string };
+      if (result.gateTimeout !== undefined && failures.length === 0 && pending !== null) {
+        // Give the gate function a moment to fail with its own message (each bounds its wait).
+        await within(pending, 5_000, 'the gate function').catch(() => undefined);
+      }
       if (failures.length > 0) throw failures[0];
       if (result.gateTimeout !== undefined) throw new Error(`the scripted client gave up waiting at the gate '${result.gateTimeout}' (its timeoutMs)`);
       return result;
@@ -124,6 +147,7 @@ export class KernelPeer {
 
   /** Ends the Python process. */
   async close(): Promise<void> {
+    if (this.exited) return;
     const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
     this.child.stdin.end();
     await within(exited, 10_000, 'the scripted client to exit');

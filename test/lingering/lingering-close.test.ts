@@ -146,13 +146,19 @@ describe('lingeringClose', () => {
 
   it("keeps the connection's own error in the report when the application emitted another on the socket", async () => {
     // 8 MB the peer never reads: the close is still flushing in Node when the peer resets.
+    let appErrorEmitted!: () => void;
+    const emittedApp = new Promise<void>((resolve) => (appErrorEmitted = resolve));
     const { port, nextReport } = await lingeringServer((socket) => {
       socket.on('error', () => {});
       socket.write(Buffer.alloc(8_000_000));
       // After lingeringClose() has begun (the server's handler calls it right after this one).
-      queueMicrotask(() => socket.emit('error', new Error('an error of the application, without a code')));
+      queueMicrotask(() => {
+        socket.emit('error', new Error('an error of the application, without a code'));
+        appErrorEmitted();
+      });
     });
-    await peer.run({ port, steps: [{ send: 10 }, { reset: true }] });
+    // The peer resets only once the application's error is out: the connection's comes second.
+    await peer.run({ port, steps: [{ send: 10 }, { gate: 'app-error' }, { reset: true }] }, { 'app-error': () => within(emittedApp, 5000, "the application's error") });
     const report = await nextReport();
     expect(report.reason).toBe('error');
     // The report's error is the connection's (a system error), never the application's own.
