@@ -134,7 +134,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
       await shutdownNow(socket, step);
       // A peer that closes on EOF answers the FIN within microseconds on loopback, often before
       // the reset (even shutdown(2) alone takes longer): then there is nothing left to reset.
-      resetAfterFin(socket, step);
+      reset(socket, step, true);
       return;
     }
     await fin(context);
@@ -143,7 +143,7 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     // After our FIN, the peer's means both directions are over: nobody is left to reset.
     if (!(await pause(context, true))) return;
     // The pause polls: the peer's FIN may have come since its last look.
-    resetAfterFin(socket, step);
+    reset(socket, step, true);
   },
 
   async 'half-close'(context) {
@@ -452,43 +452,26 @@ async function shutdownNow(socket: net.Socket, step: BehaviorContext['step']): P
 }
 
 /**
- * The RST after our FIN, if there is still a connection to reset: after the peer's FIN (both
- * directions over, or, in LAST_ACK with nothing of ours unsent, Linux drops the connection
- * silently) or its reset, the close sends nothing. Then the step is `'peer-left'` (how it left, as
- * pause() reports it) rather than a `'reset'` that never reached the wire, and the socket is simply
- * closed.
+ * The behaviour's RST, unless the connection is over: the peer reset or closed it since the last
+ * look (a pause polls), or, after our FIN (`afterFin`: fin-then-reset), its FIN came too, after
+ * which the close sends nothing (both directions over; in LAST_ACK with nothing of ours unsent,
+ * Linux drops the connection silently). Then the step is `'peer-left'` (how it left, as pause()
+ * reports it) rather than a `'reset'` that never reached the wire, and the socket is simply
+ * closed. Before our FIN, the peer's FIN alone is no departure: a half-closed peer still gets the RST.
  */
-function resetAfterFin(socket: net.Socket, step: BehaviorContext['step']): void {
+function reset(socket: net.Socket, step: BehaviorContext['step'], afterFin = false): void {
   if (socket.destroyed) return;
   let departure: Departure | null = null;
   try {
-    // Linger {1, 0} first: closeWouldReset then says whether the close resets.
-    setLinger(socket, 0);
-    const inspection = inspectSocket(socket);
-    // Only a departure the kernel shows: where it cannot tell (Windows), the reset is attempted.
-    if (!inspection.closeWouldReset) departure = peerDeparture(inspection, true);
-  } catch {
-    // No look at the kernel (no native binary): the reset is attempted.
-  }
-  if (departure === null) {
-    step('reset');
-    hardReset(socket);
-  } else {
-    step('peer-left', { ...departure });
-    socket.destroy();
-  }
-}
-
-/**
- * The behaviour's RST, unless the peer's own reset (or a close) ended the connection since the
- * last look (a pause polls): then there is nothing to reset, and the step is `'peer-left'`. The
- * peer's FIN alone is no departure here: a half-closed peer still gets the RST.
- */
-function reset(socket: net.Socket, step: BehaviorContext['step']): void {
-  if (socket.destroyed) return;
-  let departure: Departure | null = null;
-  try {
-    departure = peerDeparture(inspectSocket(socket), false);
+    if (afterFin) {
+      // Linger {1, 0} first: closeWouldReset then says whether the close resets.
+      setLinger(socket, 0);
+      const inspection = inspectSocket(socket);
+      // Only a departure the kernel shows: where it cannot tell (Windows), the reset is attempted.
+      if (!inspection.closeWouldReset) departure = peerDeparture(inspection, true);
+    } else {
+      departure = peerDeparture(inspectSocket(socket), false);
+    }
   } catch {
     // No look at the kernel (no native binary): the reset is attempted.
   }

@@ -1,7 +1,7 @@
 // The README's example, run as written (its import pointed at this build, its port at a free
 // one): it must print what the README says it prints. It must also be valid strict TypeScript, as
 // readers paste it into .ts files: type-checked with @types/node and this build's declarations.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { freePort, tempDir } from '../helpers/net.js';
 import { root } from '../helpers/sockclose.js';
+import { typeCheckProject } from '../helpers/tsc.js';
 import { within } from '../helpers/wait.js';
 
 const cleanups: (() => void)[] = [];
@@ -94,13 +95,7 @@ async function typeCheck(code: string): Promise<{ code: number | null; output: s
     files: [file],
   };
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config));
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  return new Promise((resolve) => {
-    execFile(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 60_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const status = error ? (error as { code?: unknown }).code : 0;
-      resolve({ code: typeof status === 'number' ? status : null, output: `${stdout}${stderr}${error?.killed ? ' (killed: timeout)' : ''}` });
-    });
-  });
+  return typeCheckProject(dir, dir, 60_000);
 }
 
 describe("README's example", () => {

@@ -6,26 +6,16 @@
 // failed on it (22 errors): the narrowed assignments (`const none: null = report.error` after a
 // check) do not compile on a flat type, and the events' @ts-expect-error lines compiled, which tsc
 // reports as unused directives.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { root } from '../helpers/sockclose.js';
-
-function typeCheck(project: string): Promise<{ code: number | null; output: string }> {
-  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  return new Promise((resolve) => {
-    execFile(process.execPath, [tsc, '-p', project], { cwd: root, timeout: 120_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const status = error ? (error as { code?: unknown }).code : 0;
-      resolve({ code: typeof status === 'number' ? status : null, output: `${stdout}${stderr}${error?.killed ? ' (killed: timeout)' : ''}` });
-    });
-  });
-}
+import { typeCheckProject } from '../helpers/tsc.js';
 
 describe('the declarations a consumer type-checks against', () => {
   it('narrow LingerReport and AuditedClose, and type the fault server and proxy events (every @ts-expect-error used)', async () => {
-    const { code, output } = await typeCheck(path.join(root, 'test', 'fixtures', 'types', 'tsconfig.json'));
+    const { code, output } = await typeCheckProject(path.join(root, 'test', 'fixtures', 'types', 'tsconfig.json'), root, 120_000);
     expect(output).toBe('');
     expect(code).toBe(0);
   });
