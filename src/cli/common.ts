@@ -58,7 +58,8 @@ export async function listenOrExit<T>(start: () => Promise<T>, what: string, io:
 
 /**
  * Runs until SIGINT/SIGTERM, or until `count` reports; prints each report; then closes. Exit
- * code 0 either way: that is how these commands are meant to stop. `announce` prints the address:
+ * code 0 either way: that is how these commands are meant to stop (a stdout whose reader left
+ * before that ends the process with 141 at the next line: streams.ts). `announce` prints the address:
  * it is called once the signal handlers are in place, so a script that signals as soon as it has
  * read the address never kills the process half-way.
  */

@@ -26,8 +26,9 @@ import { readRequestHead, responsePayload, type FaultProtocol } from './payload.
 
 /** One line per behaviour: what the server does. The CLI's help prints these. */
 export const FAULT_BEHAVIORS = {
-  'reset-on-accept': 'RST as soon as the connection is accepted (after delayMs)',
-  'reset-after-bytes': 'write `bytes` bytes of the response, wait until the peer acknowledged all of them (then delayMs), RST',
+  'reset-on-accept': "RST as soon as the connection is accepted (after delayMs); a peer that reset first gets none: a 'peer-left' step",
+  'reset-after-bytes':
+    "write `bytes` bytes of the response, wait until the peer acknowledged all of them (then delayMs), RST; a peer that reset first gets none: a 'peer-left' step",
   'close-with-unread':
     'write the response without reading the request, wait until request bytes are waiting unread, close: the kernel sends RST (the seed 004 server)',
   'fin-then-reset':
