@@ -86,12 +86,13 @@ export async function runUntilStopped<R>(
       // Connections cut by the shutdown itself are not the run's: do not count or print them.
       if (stopping) return;
       seen += 1;
+      const complete = count !== undefined && seen >= count;
       // The run is complete with this line: a reader that goes away on it (`| head -1`) cuts
       // nothing short, and the closed stdout must not turn 0 into 141 (streams.ts).
-      if (count !== undefined && seen >= count) process.exitCode = ExitCode.OK;
+      if (complete) process.exitCode = ExitCode.OK;
       print(report);
       progress?.update(seen, count!);
-      if (count !== undefined && seen >= count) resolve('count');
+      if (complete) resolve('count');
     });
     announce();
   });

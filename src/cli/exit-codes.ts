@@ -23,9 +23,10 @@ export const ExitCode = {
   INTERRUPTED: 130,
   /**
    * stdout's reader went away (`| head -1`) before the command had finished: serve and proxy, at
-   * their next line (probe and demo write only once done, and keep their own code). What a shell reports for a tool that SIGPIPE
-   * ended (128 + 13), as `yes | head -1`: a stop the user did not ask for, so never 0, which
-   * would say the run was done. A command that had finished exits with its own code.
+   * their next line (probe and demo write only once done, and keep their own code). What a shell
+   * reports for a tool that SIGPIPE ended (128 + 13), as `yes | head -1`: a stop the user did not
+   * ask for, so never 0, which would say the run was done. A command that had finished exits with
+   * its own code.
    */
   OUTPUT_CLOSED: 141,
 } as const;

@@ -13,7 +13,6 @@ import type net from 'node:net';
 
 import { hardReset } from '../hard-reset.js';
 import { inspectSocket, type SocketInspection } from '../inspect-socket.js';
-import { setLinger } from '../linger.js';
 import { lingeringClose } from '../lingering/index.js';
 import type { TcpStateName } from '../native/layout.js';
 import { unwrittenBytes, type SocketInternals } from '../node-handle.js';
@@ -134,8 +133,9 @@ const behaviors: Record<FaultBehavior, Behavior> = {
       if (socket.destroyed) return;
       await shutdownNow(socket, step);
       // A peer that closes on EOF answers the FIN within microseconds on loopback, often before
-      // the reset (even shutdown(2) alone takes longer): then there is nothing left to reset.
-      reset(socket, step, true);
+      // the reset (even shutdown(2) alone takes longer): then there is nothing left to reset, and
+      // the report says so (reset()).
+      reset(socket, step);
       return;
     }
     await fin(context);
@@ -143,8 +143,9 @@ const behaviors: Record<FaultBehavior, Behavior> = {
     step('fin-sent', { result: sent });
     // After our FIN, the peer's means both directions are over: nobody is left to reset.
     if (!(await pause(context, true))) return;
-    // The pause polls: the peer's FIN may have come since its last look.
-    reset(socket, step, true);
+    // The pause polls: the peer's FIN may have come since its last look (reset() says how that
+    // is reported).
+    reset(socket, step);
   },
 
   async 'half-close'(context) {
@@ -453,36 +454,15 @@ async function shutdownNow(socket: net.Socket, step: BehaviorContext['step']): P
 }
 
 /**
- * The behaviour's RST, unless the connection is over: the peer reset or closed it since the last
- * look (a pause polls), or, after our FIN (`afterFin`: fin-then-reset), its FIN came too, after
- * which the close sends nothing (both directions over; in LAST_ACK with nothing of ours unsent,
- * Linux drops the connection silently). Then the step is `'peer-left'` (how it left, as pause()
- * reports it) rather than a `'reset'` that never reached the wire, and the socket is simply
- * closed. Before our FIN, the peer's FIN alone is no departure: a half-closed peer still gets the RST.
+ * The behaviour's RST. A peer that has already gone (its reset, or after our FIN its FIN) gets
+ * none, whatever we ask: the fault server's report then says `'peer-left'` in place of this step,
+ * from the observation's look inside the close itself (reconciled() in fault-server.ts), the look
+ * closest to what reached the wire.
  */
-function reset(socket: net.Socket, step: BehaviorContext['step'], afterFin = false): void {
+function reset(socket: net.Socket, step: BehaviorContext['step']): void {
   if (socket.destroyed) return;
-  let departure: Departure | null = null;
-  try {
-    if (afterFin) {
-      // Linger {1, 0} first: closeWouldReset then says whether the close resets.
-      setLinger(socket, 0);
-      const inspection = inspectSocket(socket);
-      // Only a departure the kernel shows: where it cannot tell (Windows), the reset is attempted.
-      if (!inspection.closeWouldReset) departure = peerDeparture(inspection, true);
-    } else {
-      departure = peerDeparture(inspectSocket(socket), false);
-    }
-  } catch {
-    // No look at the kernel (no native binary): the reset is attempted.
-  }
-  if (departure === null) {
-    step('reset');
-    hardReset(socket);
-  } else {
-    step('peer-left', { ...departure });
-    socket.destroy();
-  }
+  step('reset');
+  hardReset(socket);
 }
 
 /** Resolves true on the peer's EOF, false if the socket closed (or errored) first. */

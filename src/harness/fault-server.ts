@@ -100,9 +100,8 @@ export interface FaultStep {
    * (or waited for it: a request byte, an acknowledgement), so the wait ended there and the
    * behaviour's remaining steps were skipped; also a closing reset that found the peer gone (its
    * reset, or in fin-then-reset its FIN: after both FINs there is no connection left to reset, and
-   * no RST is sent);
-   * its detail is `{ end, state, error }`: `'fin'`, `'rst'` or `'fin-rst'` (as {@link CloseObservation}'s `peer`), the server
-   * socket's TCP state, and the reset the kernel held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
+   * no RST is sent). Its detail is `{ end, state, error }`: `'fin'`, `'rst'` or `'fin-rst'` (as
+   * {@link CloseObservation}'s `peer`), the server socket's TCP state, and the reset the kernel held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
    */
   step: string;
   /** Milliseconds since the connection was accepted. */
@@ -261,11 +260,11 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
 }
 
 /**
- * The steps as the wire saw them. A behaviour's last look before its reset and the close are
- * microseconds apart; the observation looks again inside the close itself. When that later look
- * found the peer gone and no RST of ours (`local` `'fin'` or `'none'`, `peer` not `'none'`: a
- * peer that answers our FIN at once, or resets, can land in between), the closing `'reset'` step
- * never reached the wire, and becomes the `'peer-left'` it was.
+ * The steps as the wire saw them. A behaviour resets on its last look (a pause polls;
+ * fin-then-reset's FIN and RST come back to back), and the peer can leave after it: a reset of
+ * its own, or, after our FIN, its FIN. The observation looks inside the close itself: when that
+ * look found the peer gone and no RST of ours (`local` `'fin'` or `'none'`, `peer` not `'none'`),
+ * the closing `'reset'` step never reached the wire, and becomes the `'peer-left'` it was.
  */
 function reconciled(steps: FaultStep[], observation: CloseObservation): FaultStep[] {
   const last = steps[steps.length - 1];

@@ -60,6 +60,16 @@ export function booleanOption(value: unknown, name: string, fallback: boolean, c
   return value;
 }
 
+/**
+ * A non-empty string, as Node checks one: a non-string is the wrong type
+ * (`ERR_INVALID_ARG_TYPE`), an empty string the right type with a bad value (`ERR_INVALID_ARG_VALUE`).
+ */
+export function nonEmptyString(value: unknown, name: string, caller: Caller): string {
+  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value, caller);
+  if (value === '') throw invalidArgValue(name, value, 'must be a non-empty string', caller);
+  return value;
+}
+
 /** One of `choices`, or its default. */
 export function choiceOption<C extends string>(value: unknown, name: string, choices: readonly C[], fallback: C, caller: Caller): C {
   if (value === undefined) return fallback;
@@ -89,11 +99,9 @@ export function parseAddress(value: unknown, name: string, defaultHost: string, 
   if (typeof value === 'number') return { host: defaultHost, port: integerOption(value, name, minPort, 65535, 0, caller) };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const { host = defaultHost, port } = value as { host?: unknown; port?: unknown };
-    // As Node: a non-string is the wrong type; an empty string the right type with a bad value.
-    if (typeof host !== 'string') throw invalidArgType(`${name}.host`, 'of type string', host, caller);
-    if (host === '') throw invalidArgValue(`${name}.host`, host, 'must be a non-empty string', caller);
+    const checkedHost = nonEmptyString(host, `${name}.host`, caller);
     if (port === undefined && !allowZero) throw invalidArgValue(`${name}.port`, port, 'is required', caller);
-    return { host: unbracket(host), port: integerOption(port, `${name}.port`, minPort, 65535, 0, caller) };
+    return { host: unbracket(checkedHost), port: integerOption(port, `${name}.port`, minPort, 65535, 0, caller) };
   }
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string, number or object', value, caller);
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);

@@ -2,11 +2,11 @@
 // connection (observeClose), with a time limit so a stalled peer cannot hold it.
 import net from 'node:net';
 
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType } from '../errors.js';
 import { queuedWriteBytes, type SocketInternals } from '../node-handle.js';
 import { after, type Timer } from './clock.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
-import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, optionsObject, unbracket } from './options.js';
+import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, nonEmptyString, optionsObject, unbracket } from './options.js';
 
 /** Options for {@link probe}. */
 export interface ProbeOptions {
@@ -108,9 +108,7 @@ export type ProbeResult = ProbeConnectErrorResult | ProbeConnectedResult;
  * ```
  */
 export async function probe(host: string, port: number, options: ProbeOptions = {}): Promise<ProbeResult> {
-  // As Node: a non-string is the wrong type; an empty string the right type with a bad value.
-  if (typeof host !== 'string') throw invalidArgType('host', 'of type string', host, probe);
-  if (host === '') throw invalidArgValue('host', host, 'must be a non-empty string', probe);
+  nonEmptyString(host, 'host', probe);
   if (typeof port !== 'number') throw invalidArgType('port', 'of type number', port, probe);
   const endpoint = { host: unbracket(host), port: integerOption(port, 'port', 1, 65535, 0, probe) };
   const given = optionsObject(options, 'options', probe);

@@ -1,7 +1,7 @@
 // Toxics of the fault proxy, modelled on Toxiproxy's: what each one takes, its defaults, its
 // checks, and the CLI's one-line notation for them.
 import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
-import { choiceOption, integerOption, MAX_BYTES, MAX_MS, numberOption } from './options.js';
+import { choiceOption, integerOption, MAX_BYTES, MAX_MS, nonEmptyString, numberOption } from './options.js';
 
 /** One line per toxic type: what it does. The CLI's help prints these. */
 export const TOXIC_TYPES = {
@@ -99,12 +99,7 @@ export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   }
   const type = given.type as ToxicType;
   const stream = choiceOption(given.stream, 'toxic.stream', ['upstream', 'downstream'], 'downstream', caller);
-  if (given.name !== undefined) {
-    // As Node: a non-string is the wrong type; an empty string the right type with a bad value.
-    if (typeof given.name !== 'string') throw invalidArgType('toxic.name', 'of type string', given.name, caller);
-    if (given.name === '') throw invalidArgValue('toxic.name', given.name, 'must be a non-empty string', caller);
-  }
-  const name = (given.name as string | undefined) ?? `${type}_${stream}`;
+  const name = given.name === undefined ? `${type}_${stream}` : nonEmptyString(given.name, 'toxic.name', caller);
   const toxicity = numberOption(given.toxicity, 'toxic.toxicity', 0, 1, 1, caller);
   const raw = given.attributes ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgType('toxic.attributes', 'of type object', raw, caller);

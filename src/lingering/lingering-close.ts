@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { closedSocket } from '../errors.js';
+import { closedSocket, type CodedError } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
@@ -108,7 +108,7 @@ const closing = new WeakMap<SocketInternals, Promise<LingerReport>>();
 async function closeDirect(socket: SocketInternals, state: Managed): Promise<LingerReport> {
   // Node's own error for the connection's failure: the first system error the socket emits (one
   // the application emitted on it, a plain Error, is not the connection's).
-  let emitted: Error | null = null;
+  let emitted = null as CodedError | null;
   const onError = (error: Error) => {
     if (isSystemError(error)) emitted ??= error;
   };
@@ -126,7 +126,7 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
     });
     if (!report) throw closedSocket(lingeringClose);
     // Node's own error object for the failure, the one the socket's 'error' listeners saw.
-    return report.reason === 'error' && isSystemError(emitted) ? { ...report, error: emitted } : report;
+    return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
   } finally {
     socket.off('error', onError);
   }

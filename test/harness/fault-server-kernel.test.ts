@@ -143,8 +143,9 @@ describe('fault server, kernel-level client', () => {
 // A peer that closes the moment it reads EOF answers the server's FIN within microseconds on
 // loopback, usually before the RST can follow (shutdown(2) alone takes longer). After both FINs
 // there is no connection to reset: the report must then say the peer left, never claim a reset.
-// delayMs 0 is the case of the back-to-back reset (reset(…, afterFin) in behaviors.ts); delayMs 100
-// checks the pause, whose own look at the kernel sees the peer's FIN first and stops there.
+// delayMs 0 is the case of the back-to-back reset (the report reconciled with the close's own look:
+// reconciled() in fault-server.ts); delayMs 100 checks the pause, whose own look at the kernel sees
+// the peer's FIN first and stops there.
 describe('fin-then-reset, a kernel-level peer that closes at EOF', () => {
   const CONNECTIONS = 5;
 
