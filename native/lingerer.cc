@@ -193,7 +193,6 @@ class Connection {
   }
 
   Lingerer* owner_;
-  uint64_t due_ = 0;                   // the due heap's key (lingerer.h)
   size_t heap_index_ = SIZE_MAX;       // where it sits in the due heap; SIZE_MAX: not in it
   Watch* watch_ = nullptr;
   bool registered_ = false;
@@ -255,13 +254,13 @@ int Lingerer::Start(const StartRequest& request) {
   auto* connection = new Connection(this, request, fd, clear_linger);
   // In the due heap from the start (its first read, kFirstReadMs in): the heap is also the list of
   // every lingering connection (Count(), Shutdown()).
-  connection->due_ = connection->NextDeadline();
-  HeapPush(connection);
+  const uint64_t due = connection->NextDeadline();
+  HeapPush(connection, due);
 
   // Node saw the peer's FIN already: the linger may be over before it needs a watcher.
   if ((request.flags & kInputEnded) && connection->Drain() == Connection::kEnded) return 0;
   // Watched only after its first read (kFirstReadMs), on the timer.
-  ArmTimer(connection->due_);
+  ArmTimer(due);
   return 0;
 }
 
@@ -277,9 +276,9 @@ void Lingerer::ArmTimer(uint64_t deadline) {
 // Scans: cuts are rare (a caller giving up on a linger, a server shutting down), and the heap is
 // the only list.
 bool Lingerer::Cut(uint32_t token) {
-  for (Connection* connection : due_heap_) {
-    if (connection->token() != token) continue;
-    CutNow(connection);  // the heap changes: no step further
+  for (const DueEntry& entry : due_heap_) {
+    if (entry.connection->token() != token) continue;
+    CutNow(entry.connection);  // the heap changes: no step further
     return true;
   }
   return false;
@@ -287,8 +286,8 @@ bool Lingerer::Cut(uint32_t token) {
 
 size_t Lingerer::CutGroup(uint32_t group) {
   std::vector<Connection*> cut;
-  for (Connection* connection : due_heap_) {
-    if (connection->group() == group) cut.push_back(connection);
+  for (const DueEntry& entry : due_heap_) {
+    if (entry.connection->group() == group) cut.push_back(entry.connection);
   }
   // Each ends alone (Finish() deletes only it): the others' pointers stay good.
   for (Connection* connection : cut) CutNow(connection);
@@ -339,19 +338,20 @@ void Lingerer::OnTimer() {
   timer_due_ = 0;
   // Only what is due: a connection that ends leaves the heap (Remove), the others go back in
   // with their next deadline, which is later than now (CheckDeadlines ends what is due).
-  while (!due_heap_.empty() && due_heap_[0]->due_ <= now) {
-    Connection* connection = due_heap_[0];
+  while (!due_heap_.empty() && due_heap_[0].due <= now) {
+    Connection* connection = due_heap_[0].connection;
     if (connection->CheckDeadlines(now)) continue;
     const uint64_t next = connection->NextDeadline();
-    connection->due_ = next > now ? next : now + 1;
-    HeapSiftDown(0);
+    const size_t index = connection->heap_index_;
+    due_heap_[index].due = next > now ? next : now + 1;  // later than before: it can only sink
+    HeapSiftDown(index);
   }
-  if (!due_heap_.empty()) ArmTimer(due_heap_[0]->due_);
+  if (!due_heap_.empty()) ArmTimer(due_heap_[0].due);
 }
 
-void Lingerer::HeapPush(Connection* connection) {
+void Lingerer::HeapPush(Connection* connection, uint64_t due) {
   connection->heap_index_ = due_heap_.size();
-  due_heap_.push_back(connection);
+  due_heap_.push_back(DueEntry{due, connection});
   HeapSiftUp(connection->heap_index_);
 }
 
@@ -359,42 +359,42 @@ void Lingerer::HeapErase(Connection* connection) {
   const size_t index = connection->heap_index_;
   if (index == SIZE_MAX) return;
   connection->heap_index_ = SIZE_MAX;
-  Connection* last = due_heap_.back();
+  const DueEntry last = due_heap_.back();
   due_heap_.pop_back();
-  if (last == connection) return;
+  if (last.connection == connection) return;
   due_heap_[index] = last;
-  last->heap_index_ = index;
+  last.connection->heap_index_ = index;
   HeapSiftUp(index);
-  HeapSiftDown(last->heap_index_);
+  HeapSiftDown(last.connection->heap_index_);
 }
 
 void Lingerer::HeapSiftUp(size_t index) {
-  Connection* moving = due_heap_[index];
+  const DueEntry moving = due_heap_[index];
   while (index > 0) {
     const size_t parent = (index - 1) / 2;
-    if (due_heap_[parent]->due_ <= moving->due_) break;
+    if (due_heap_[parent].due <= moving.due) break;
     due_heap_[index] = due_heap_[parent];
-    due_heap_[index]->heap_index_ = index;
+    due_heap_[index].connection->heap_index_ = index;
     index = parent;
   }
   due_heap_[index] = moving;
-  moving->heap_index_ = index;
+  moving.connection->heap_index_ = index;
 }
 
 void Lingerer::HeapSiftDown(size_t index) {
   const size_t size = due_heap_.size();
-  Connection* moving = due_heap_[index];
+  const DueEntry moving = due_heap_[index];
   for (;;) {
     size_t child = 2 * index + 1;
     if (child >= size) break;
-    if (child + 1 < size && due_heap_[child + 1]->due_ < due_heap_[child]->due_) child++;
-    if (moving->due_ <= due_heap_[child]->due_) break;
+    if (child + 1 < size && due_heap_[child + 1].due < due_heap_[child].due) child++;
+    if (moving.due <= due_heap_[child].due) break;
     due_heap_[index] = due_heap_[child];
-    due_heap_[index]->heap_index_ = index;
+    due_heap_[index].connection->heap_index_ = index;
     index = child;
   }
   due_heap_[index] = moving;
-  moving->heap_index_ = index;
+  moving.connection->heap_index_ = index;
 }
 
 void Lingerer::OnIdle() { Deliver(); }
@@ -415,7 +415,7 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
   done_context_ = context;
   reports_.clear();
   while (!due_heap_.empty()) {
-    Connection* connection = due_heap_.back();  // the last: no reordering as it leaves
+    Connection* connection = due_heap_.back().connection;  // the last: no reordering as it leaves
     connection->CloseDescriptor(false);
     Remove(connection);
   }

@@ -77,6 +77,15 @@ struct Report {
 
 class Connection;
 
+// An entry of the due heap. The key sits beside the pointer, not behind it: a sift then compares
+// within one array (32 KB for 2,000 lingers) instead of loading each compared connection from
+// wherever it lives. Measured before (perf, 2,000 lingers timing out): sifts that chased the
+// pointers were ~10 % of the lingerer's CPU after the responses, nearly all cache misses.
+struct DueEntry {
+  uint64_t due;  // loop time (ms) the timer must look at the connection by
+  Connection* connection;
+};
+
 class Lingerer {
  public:
   // `on_reports` is called from the loop whenever reports are waiting; it takes them with
@@ -113,13 +122,22 @@ class Lingerer {
  private:
   friend class Connection;
 
+// An entry of the due heap. The key sits beside the pointer, not behind it: a sift then compares
+// within one array (32 KB for 2,000 lingers) instead of loading each compared connection from
+// wherever it lives. Measured before (perf, 2,000 lingers timing out): sifts that chased the
+// pointers were ~10 % of the lingerer's CPU after the responses, nearly all cache misses.
+struct DueEntry {
+  uint64_t due;  // loop time (ms) the timer must look at the connection by
+  Connection* connection;
+};
+
   void Finish(Connection* connection, int reason, int error);
   void CutNow(Connection* connection);
   void Remove(Connection* connection);
-  // The due heap: every connection, ordered by when the timer must look at it next (its `due_`,
-  // never later than its real next deadline: progress only moves that later, and a look that
-  // comes early just schedules the connection again). The timer visits only what is due.
-  void HeapPush(Connection* connection);
+  // The due heap: every connection, ordered by when the timer must look at it next (its entry's
+  // `due`, never later than its real next deadline: progress only moves that later, and a look
+  // that comes early just schedules the connection again). The timer visits only what is due.
+  void HeapPush(Connection* connection, uint64_t due);
   void HeapErase(Connection* connection);
   void HeapSiftDown(size_t index);
   void HeapSiftUp(size_t index);
@@ -146,7 +164,7 @@ class Lingerer {
   bool polling_ = false;        // inside a poller callback (libuv's poll phase)
   void (*on_reports_)(void*);
   void* context_;
-  std::vector<Connection*> due_heap_;  // every lingering connection (see HeapPush)
+  std::vector<DueEntry> due_heap_;  // every lingering connection (see HeapPush)
   uint64_t timer_due_ = 0;      // loop time the timer fires at, 0 when stopped
   uint64_t last_scan_ = 0;
   std::vector<Report> reports_;

@@ -3,7 +3,11 @@
 // idle timeout argv[3] ms). Prints its port; answers on stdin:
 //   "look"   -> {"cpuMicros", "heapUsed", "lingering", "ended", "idleTimeouts"}: a full GC, then the
 //               heap; cpuMicros is the process's CPU time less what the looks' own GCs took;
-//   "count"  -> {"cpuMicros", "lingering", "ended", "idleTimeouts"}: no GC;
+//   "drained" -> {"cpuMicros", "lingering", "ended", "idleTimeouts"}, no GC, once no linger is
+//               left (control.drained(); at once when plain). One answer, not a poll: each look
+//               costs the server CPU (~2 ms measured here: cold code after an idle wait), and
+//               polling only the server still lingering charged it with the bench's own work
+//               (~14 us per connection at N = 2,000, perf).
 // ended: lingering closes ended so far (every reason), idleTimeouts: those the idle timeout ended
 // (both 0 when plain), so that the bench can check its lingering server really lingered.
 // exits when stdin closes. Run with --expose-gc.
@@ -29,15 +33,21 @@ const cpuNow = () => {
   const { user, system } = process.cpuUsage();
   return user + system;
 };
-readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  const command = line.trim();
+const counts = () => {
   const stats = control ? control.stats() : null;
   const lingering = stats ? stats.lingering : 0;
   const ended = stats ? Object.values(stats.reasons).reduce((sum, count) => sum + count, 0) : 0;
   const idleTimeouts = stats ? stats.reasons['idle-timeout'] : 0;
-  if (command === 'count') {
-    process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, lingering, ended, idleTimeouts })}\n`);
+  return { lingering, ended, idleTimeouts };
+};
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  const command = line.trim();
+  if (command === 'drained') {
+    void (control ? control.drained() : Promise.resolve()).then(() => {
+      process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, ...counts() })}\n`);
+    });
   } else if (command === 'look') {
+    const { lingering, ended, idleTimeouts } = counts();
     const before = cpuNow();
     globalThis.gc();
     globalThis.gc();

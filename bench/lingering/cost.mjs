@@ -99,12 +99,11 @@ async function connectAll(port, n) {
   return sockets;
 }
 
+/** Waits until the server has no linger left (it answers then: no polling, see cost-server.mjs). */
 async function waitNoLingering(server) {
-  for (;;) {
-    const look = await server.look('count');
-    if (look.lingering === 0) return look;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(250, idle / 4)));
-  }
+  const look = await server.look('drained');
+  if (look.lingering !== 0) throw new Error(`bench:linger-cost: drained() resolved with ${look.lingering} lingering`);
+  return look;
 }
 
 async function measure(server, port, n) {
