@@ -3,11 +3,11 @@
 // idle timeout argv[3] ms). Prints its port; answers on stdin:
 //   "look"   -> {"cpuMicros", "heapUsed", "lingering", "ended", "idleTimeouts"}: a full GC, then the
 //               heap; cpuMicros is the process's CPU time less what the looks' own GCs took;
-//   "drained" -> {"cpuMicros", "lingering", "ended", "idleTimeouts"}, no GC, once no linger is
-//               left (control.drained(); at once when plain). One answer, not a poll: each look
-//               costs the server CPU (~2 ms measured here: cold code after an idle wait), and
-//               polling only the server still lingering charged it with the bench's own work
-//               (~14 us per connection at N = 2,000, perf).
+//   "cpu"    -> {"cpuMicros", "lingering", "ended", "idleTimeouts"}: no GC (the CPU rounds' looks);
+//   "drained" -> the same, once no linger is left (control.drained(); at once when plain). One
+//               answer, not a poll: each look costs the server CPU (~2 ms measured here: cold
+//               code after an idle wait), and polling only the server still lingering charged it
+//               with the bench's own work (~14 us per connection at N = 2,000, perf).
 // ended: lingering closes ended so far (every reason), idleTimeouts: those the idle timeout ended
 // (both 0 when plain), so that the bench can check its lingering server really lingered.
 // exits when stdin closes. Run with --expose-gc.
@@ -42,7 +42,9 @@ const counts = () => {
 };
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
-  if (command === 'drained') {
+  if (command === 'cpu') {
+    process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, ...counts() })}\n`);
+  } else if (command === 'drained') {
     void (control ? control.drained() : Promise.resolve()).then(() => {
       process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, ...counts() })}\n`);
     });
