@@ -80,7 +80,7 @@ class Connection;
 // An entry of the due heap. The key sits beside the pointer, not behind it: a sift then compares
 // within one array (32 KB for 2,000 lingers) instead of loading each compared connection from
 // wherever it lives. Measured before (perf, 2,000 lingers timing out): sifts that chased the
-// pointers were ~10 % of the lingerer's CPU after the responses, nearly all cache misses.
+// pointers took ~10 % of the server's CPU then.
 struct DueEntry {
   uint64_t due;  // loop time (ms) the timer must look at the connection by
   Connection* connection;
@@ -121,15 +121,6 @@ class Lingerer {
 
  private:
   friend class Connection;
-
-// An entry of the due heap. The key sits beside the pointer, not behind it: a sift then compares
-// within one array (32 KB for 2,000 lingers) instead of loading each compared connection from
-// wherever it lives. Measured before (perf, 2,000 lingers timing out): sifts that chased the
-// pointers were ~10 % of the lingerer's CPU after the responses, nearly all cache misses.
-struct DueEntry {
-  uint64_t due;  // loop time (ms) the timer must look at the connection by
-  Connection* connection;
-};
 
   void Finish(Connection* connection, int reason, int error);
   void CutNow(Connection* connection);

@@ -14,8 +14,8 @@
 //   Each N after the first begins with one unmeasured round per mode, after the previous N's heap
 //   rounds.
 // - heap rounds, after the CPU rounds and one unmeasured heap round per mode: heapUsed after full
-//   GCs with all N responses delivered, minus before, per connection. For the plain server this is what its closed connections leave
-//   behind. Their CPU is not used.
+//   GCs with all N responses delivered, minus before, per connection. For the plain server this is
+//   what its closed connections leave behind. Their CPU is not used.
 // Also per CPU round: server + client CPU per connection (not a target): the server's, plus this
 // process's until its clients have closed too. On loopback the kernel's work for a connection the
 // client ends runs in the client's context: a plain server's orphaned sockets are torn down there,
