@@ -1,0 +1,62 @@
+// bench:linger-cost end to end, small: the bench (bench/lingering/cost.mjs) and its servers
+// (cost-server.mjs) talk a protocol of their own ('cpu', 'look', 'drained'), which nothing else
+// exercises. No figure is judged here (timings on a shared machine are the bench's business, as
+// ratios): only that every round ran, that the lingering server lingered every connection to its
+// idle timeout, all of them at once, and that the heap rounds followed the CPU rounds.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { root } from '../helpers/sockclose.js';
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runBench(args: string[], timeoutMs: number): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(root, 'bench', 'lingering', 'cost.mjs'), ...args], { cwd: root, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+      const code = error ? (error as { code?: unknown }).code : 0;
+      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr: error?.killed ? `${stderr} (killed after ${timeoutMs} ms)` : stderr });
+    });
+  });
+}
+
+/** The lines of one N's block of the bench's output. */
+function block(stdout: string, n: number): string[] {
+  const lines = stdout.split('\n');
+  const start = lines.indexOf(`N = ${n}`);
+  if (start < 0) return [];
+  const end = lines.findIndex((line, index) => index > start && line.startsWith('N = '));
+  return lines.slice(start + 1, end < 0 ? undefined : end);
+}
+
+describe('bench:linger-cost', () => {
+  it('runs its CPU rounds, then its heap rounds, for each N; every connection lingers, all at once', async () => {
+    const sizes = [30, 50];
+    const { code, stdout, stderr } = await runBench(['--n', sizes.join(','), '--rounds', '2', '--heap-rounds', '1', '--idle', '400', '--check'], 50_000);
+    // --check exits 1 when a target is missed, 0 when met: either is a completed run.
+    expect([0, 1], stderr).toContain(code);
+    expect(stdout).not.toMatch(/not measured/i);
+    for (const n of sizes) {
+      const lines = block(stdout, n);
+      const cpuHeader = lines.findIndex((line) => line.startsWith('round  order') && line.includes('CPU µs/conn'));
+      const heapHeader = lines.findIndex((line) => line.startsWith('heap   order'));
+      expect(cpuHeader, stdout).toBeGreaterThanOrEqual(0);
+      expect(heapHeader, stdout).toBeGreaterThan(cpuHeader);
+      // Each round's line says how many lingered at once: all N, in every CPU and heap round.
+      const atOnce = new RegExp(`\\(\\s*${n}\\)`);
+      const cpuRounds = lines.slice(cpuHeader + 1, heapHeader).filter((line) => /^\s+\d+\s+(plain|lingering) → /.test(line));
+      const heapRounds = lines.slice(heapHeader + 1).filter((line) => /^\s+\d+\s+(plain|lingering) → /.test(line));
+      expect(cpuRounds, stdout).toHaveLength(2);
+      expect(heapRounds, stdout).toHaveLength(1);
+      for (const line of [...cpuRounds, ...heapRounds]) expect(line).toMatch(atOnce);
+      // Both verdicts were reached (met or missed), neither NOT MEASURED.
+      const verdict = lines.find((line) => line.startsWith('median: CPU per connection'));
+      expect(verdict, stdout).toMatch(/target <= 1\.2: (met|MISSED)\).*target <= 500: (met|MISSED)\)/);
+    }
+  });
+});
