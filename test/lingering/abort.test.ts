@@ -123,11 +123,12 @@ describe('lingeringClose() with a signal', () => {
     expect(control.stats().reasons).toMatchObject({ aborted: 1, eof: 0, 'idle-timeout': 0 });
     // The peer reads our bytes and FIN, then waits for the reset; or, when the abort's RST lands
     // before its first read (seen on Node 26), the read itself fails with it; or, before its
-    // connect() returned (Python's connect with a timeout reads SO_ERROR after its poll: seen under
-    // ASan on a loaded machine), connect() reports it.
+    // connect() returned (Python's connect with a timeout reads SO_ERROR after its poll: seen twice
+    // in CI on a loaded machine), connect() reports it. Linux names a reset that finds our FIN
+    // already in (the peer in CLOSE_WAIT) EPIPE, any other ECONNRESET: both are the abort's RST.
     const peerSaw = await seen;
     if (peerSaw.end === 'eof') expect(peerSaw.awaited).toBe('error');
-    else expect(peerSaw.connectError ?? peerSaw.end).toBe('ECONNRESET');
+    else expect(['ECONNRESET', 'EPIPE']).toContain(peerSaw.connectError ?? peerSaw.end);
   });
 
   it('one listener per signal, however many closes share it; a close that ended is not touched by it', async () => {
