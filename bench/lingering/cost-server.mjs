@@ -40,14 +40,14 @@ const counts = () => {
   const idleTimeouts = stats ? stats.reasons['idle-timeout'] : 0;
   return { lingering, ended, idleTimeouts };
 };
+// "cpu" and "drained"'s answer: no GC.
+const answerCounts = () => process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, ...counts() })}\n`);
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();
   if (command === 'cpu') {
-    process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, ...counts() })}\n`);
+    answerCounts();
   } else if (command === 'drained') {
-    void (control ? control.drained() : Promise.resolve()).then(() => {
-      process.stdout.write(`${JSON.stringify({ cpuMicros: cpuNow() - gcMicros, ...counts() })}\n`);
-    });
+    void (control ? control.drained() : Promise.resolve()).then(answerCounts);
   } else if (command === 'look') {
     const { lingering, ended, idleTimeouts } = counts();
     const before = cpuNow();

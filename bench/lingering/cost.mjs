@@ -148,21 +148,27 @@ async function measure(server, port, n, heap = false) {
   };
 }
 
+/** One round of both servers, `order` (which goes first) alternating with `round`'s parity. */
+async function pair(n, round, heap, what) {
+  const order = round % 2 ? ['plain', 'lingering'] : ['lingering', 'plain'];
+  const result = {};
+  for (const mode of order) result[mode] = await within(measure(servers[mode], ports[mode], n, heap), `N = ${n}, ${mode}${what}`);
+  return { order, result };
+}
+
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
 console.log(`bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N\n`);
 // Warm-up at the largest N, not counted: JIT, socket buffers, and the descriptor table, which the
 // kernel grows by doubling (a grace period each time) and never shrinks: a one-time cost per process.
 const largest = Math.max(...sizes);
-for (const mode of ['plain', 'lingering']) await within(measure(servers[mode], ports[mode], largest), 'the warm-up');
+await pair(largest, 1, false, ' (the warm-up)');
 
 let missed = false;
 for (const n of sizes) {
   console.log(`N = ${n}`);
   // After the previous N's heap rounds: rewarms what their forced GCs made V8 throw away.
-  if (n !== sizes[0]) {
-    for (const mode of ['plain', 'lingering']) await within(measure(servers[mode], ports[mode], n), `N = ${n}, ${mode} warm-up`);
-  }
+  if (n !== sizes[0]) await pair(n, 1, false, ' warm-up');
   console.log(
     'round  order              CPU µs/conn plain  lingering  ratio   (lingering at once)   server+client µs/conn plain  lingering  ratio',
   );
@@ -180,9 +186,7 @@ for (const n of sizes) {
     fewestIdle = Math.min(fewestIdle, lingering.idleTimeouts);
   };
   for (let round = 1; round <= rounds; round++) {
-    const order = round % 2 ? ['plain', 'lingering'] : ['lingering', 'plain'];
-    const result = {};
-    for (const mode of order) result[mode] = await within(measure(servers[mode], ports[mode], n), `N = ${n}, ${mode}`);
+    const { order, result } = await pair(n, round, false, '');
     const ratio = result.lingering.cpuPerConnection / result.plain.cpuPerConnection;
     cpuRatios.push(ratio);
     extraRespond.push(result.lingering.respondPerConnection - result.plain.respondPerConnection);
@@ -196,12 +200,10 @@ for (const n of sizes) {
   }
   // One unmeasured heap round per mode first: the first forced GCs after the CPU rounds throw away
   // optimised code, which the next round's GCs then free, and the heap would seem to shrink.
-  for (const mode of ['plain', 'lingering']) await within(measure(servers[mode], ports[mode], n, true), `N = ${n}, ${mode} heap warm-up`);
+  await pair(n, 1, true, ' heap warm-up');
   console.log('heap   order              heap B/conn plain  lingering  (lingering at once)');
   for (let round = 1; round <= heapRounds; round++) {
-    const order = round % 2 ? ['plain', 'lingering'] : ['lingering', 'plain'];
-    const result = {};
-    for (const mode of order) result[mode] = await within(measure(servers[mode], ports[mode], n, true), `N = ${n}, ${mode} heap`);
+    const { order, result } = await pair(n, round, true, ' heap');
     heaps.push(result.lingering.heapPerConnection);
     checkLingered(result.lingering);
     console.log(

@@ -101,7 +101,8 @@ export interface FaultStep {
    * behaviour's remaining steps were skipped; also a closing reset that found the peer gone (its
    * reset, or in fin-then-reset its FIN: after both FINs there is no connection left to reset, and
    * no RST is sent). Its detail is `{ end, state, error }`: `'fin'`, `'rst'` or `'fin-rst'` (as
-   * {@link CloseObservation}'s `peer`), the server socket's TCP state, and the reset the kernel held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
+   * {@link CloseObservation}'s `peer`), the server socket's TCP state, and the reset the kernel
+   * held pending (`'ECONNRESET'`, `'EPIPE'`) or null.
    */
   step: string;
   /** Milliseconds since the connection was accepted. */

@@ -3,27 +3,12 @@
 // exercises. No figure is judged here (timings on a shared machine are the bench's business, as
 // ratios): only that every round ran, that the lingering server lingered every connection to its
 // idle timeout, all of them at once, and that the heap rounds followed the CPU rounds.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { runNode } from '../helpers/run-node.js';
 import { root } from '../helpers/sockclose.js';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runBench(args: string[], timeoutMs: number): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bench', 'lingering', 'cost.mjs'), ...args], { cwd: root, timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error ? (error as { code?: unknown }).code : 0;
-      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr: error?.killed ? `${stderr} (killed after ${timeoutMs} ms)` : stderr });
-    });
-  });
-}
 
 /** The lines of one N's block of the bench's output. */
 function block(stdout: string, n: number): string[] {
@@ -37,7 +22,7 @@ function block(stdout: string, n: number): string[] {
 describe('bench:linger-cost', () => {
   it('runs its CPU rounds, then its heap rounds, for each N; every connection lingers, all at once', async () => {
     const sizes = [30, 50];
-    const { code, stdout, stderr } = await runBench(['--n', sizes.join(','), '--rounds', '2', '--heap-rounds', '1', '--idle', '400', '--check'], 50_000);
+    const { code, stdout, stderr } = await runNode([path.join(root, 'bench', 'lingering', 'cost.mjs'), '--n', sizes.join(','), '--rounds', '2', '--heap-rounds', '1', '--idle', '400', '--check'], { cwd: root, timeoutMs: 50_000 });
     // --check exits 1 when a target is missed, 0 when met: either is a completed run.
     expect([0, 1], stderr).toContain(code);
     expect(stdout).not.toMatch(/not measured/i);

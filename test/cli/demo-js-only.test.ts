@@ -1,6 +1,5 @@
 // `sockclose demo` without the native binary (JavaScript-only mode: SOCKCLOSE_BINARY names a file
 // that does not exist): one line saying why it cannot run, the documented exit code, no stack.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,36 +7,25 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { MAIN } from './cli.js';
+import { runNode, type NodeRun } from '../helpers/run-node.js';
 import { root } from '../helpers/sockclose.js';
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A binary path in a directory that is never created (nothing to clean up). */
 function missingBinary(): string {
   return path.join(os.tmpdir(), `sockclose-no-binary-${randomUUID()}`, 'missing.node');
 }
 
-function runNode(args: string[], binary: string): Promise<Ran> {
-  const env = { ...process.env, SOCKCLOSE_BINARY: binary };
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { env, timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error ? (error as { code?: unknown }).code : 0;
-      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr: error?.killed ? `${stderr} (killed: timeout)` : stderr });
-    });
-  });
+function runWithBinary(args: string[], binary: string): Promise<NodeRun> {
+  return runNode(args, { env: { ...process.env, SOCKCLOSE_BINARY: binary }, timeoutMs: 30_000 });
 }
 
-function runJsOnly(args: string[], binary = missingBinary()): Promise<Ran> {
-  return runNode([MAIN, ...args], binary);
+function runJsOnly(args: string[], binary = missingBinary()): Promise<NodeRun> {
+  return runWithBinary([MAIN, ...args], binary);
 }
 
 /** capabilities() as a process with that SOCKCLOSE_BINARY sees it. */
 async function capabilitiesWith(binary: string): Promise<{ native: boolean; reason: string | null }> {
-  const { stdout, stderr } = await runNode(['-p', `JSON.stringify(require(${JSON.stringify(path.join(root, 'lib', 'index.js'))}).capabilities())`], binary);
+  const { stdout, stderr } = await runWithBinary(['-p', `JSON.stringify(require(${JSON.stringify(path.join(root, 'lib', 'index.js'))}).capabilities())`], binary);
   expect(stdout, stderr).not.toBe('');
   return JSON.parse(stdout) as { native: boolean; reason: string | null };
 }

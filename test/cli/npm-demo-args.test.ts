@@ -1,24 +1,19 @@
 // `npm run demo` (lib/demo/main.js) takes its arguments as `sockclose demo` does: --runs=N, -r N,
 // --help, --json; an unknown or malformed argument is exit 2 before anything runs; without the
 // native binary, one line saying why and exit 1 (not the "bad argument" code after two modes ran).
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { runNode, type NodeRun } from '../helpers/run-node.js';
 import { root } from '../helpers/sockclose.js';
 
 const SCRIPT = path.join(root, 'lib', 'demo', 'main.js');
 
-function runDemoScript(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [SCRIPT, ...args], { env, timeout: 60_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error ? (error as { code?: unknown }).code : 0;
-      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr: error?.killed ? `${stderr} (killed: timeout)` : stderr });
-    });
-  });
+function runDemoScript(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<NodeRun> {
+  return runNode([SCRIPT, ...args], { env, timeoutMs: 60_000 });
 }
 
 describe('npm run demo: arguments', () => {
