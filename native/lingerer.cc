@@ -237,7 +237,7 @@ int Lingerer::Start(const StartRequest& request) {
     bool enabled = false;
     int seconds = 0;
     const int result = sys::GetLinger(request.fd, &enabled, &seconds);
-    if (result < 0) return result;
+    if (result < 0) return kStartGetLingerFailed + result;
     if (enabled && seconds == 0) return kStartAbortive;
     clear_linger = enabled;
   }

@@ -58,12 +58,14 @@ struct StartRequest {
   uint64_t idle_ms_spent;  // since the last progress before the hand-over (the idle clock runs on)
 };
 
-// Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed, or not a socket).
+// Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed).
 constexpr int kStartAbortive = 1;  // SO_LINGER {1, 0} is set: the caller's close must reset
 // The poller could not be readied (its own descriptor, made at the first hand-over: EMFILE, say):
 // kStartPollerFailed - errno, so that the caller names the call that failed (Poller::kPrepareCall),
 // not dup(). Nothing was taken either.
 constexpr int kStartPollerFailed = -(1 << 16);
+// SO_LINGER could not be read (not a socket, say): kStartGetLingerFailed - errno. Nothing was taken.
+constexpr int kStartGetLingerFailed = -(2 << 16);
 
 struct Report {
   uint32_t token;

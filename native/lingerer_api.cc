@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include <climits>
 #include <cstdint>
 #include <vector>
 
@@ -67,6 +68,18 @@ void DeliverReports(void* context) {
   napi_close_handle_scope(env, scope);
 }
 
+// An integer argument in [0, INT32_MAX], exactly (as addon.cc's ArgInt()): napi_get_value_int32()
+// would read NaN and Infinity as 0, 1.9 as 1 and 2 ** 32 + 1 as 1, so a wrong number would name
+// another descriptor (NaN: stdin) or another timeout.
+bool NonNegativeInt(napi_env env, napi_value value, int32_t* out) {
+  double number = 0;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return false;
+  // The range test first: converting an out-of-range double to int is undefined behaviour.
+  if (!(number >= 0 && number <= INT32_MAX) || static_cast<double>(static_cast<int32_t>(number)) != number) return false;
+  *out = static_cast<int32_t>(number);
+  return true;
+}
+
 napi_value Int32(napi_env env, int32_t value) {
   napi_value out = nullptr;
   napi_create_int32(env, value, &out);
@@ -88,15 +101,17 @@ napi_value LingerStart(napi_env env, napi_callback_info info) {
   uint32_t token = 0, group = 0;
   int32_t idle_spent = -1;
   double max_drain = 0, drained = 0, elapsed = 0;
-  if (argc < 10 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+  if (argc < 10 || !NonNegativeInt(env, argv[0], &fd) ||
       napi_get_value_uint32(env, argv[1], &token) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &group) != napi_ok ||
-      napi_get_value_int32(env, argv[3], &flags) != napi_ok || napi_get_value_int32(env, argv[4], &idle) != napi_ok ||
-      napi_get_value_int32(env, argv[5], &left) != napi_ok ||
+      !NonNegativeInt(env, argv[3], &flags) || !NonNegativeInt(env, argv[4], &idle) ||
+      !NonNegativeInt(env, argv[5], &left) ||
       napi_get_value_double(env, argv[6], &max_drain) != napi_ok ||
       napi_get_value_double(env, argv[7], &drained) != napi_ok ||
       napi_get_value_double(env, argv[8], &elapsed) != napi_ok ||
-      napi_get_value_int32(env, argv[9], &idle_spent) != napi_ok || fd < 0 || idle < 0 || left < 0 || idle_spent < 0) {
+      !NonNegativeInt(env, argv[9], &idle_spent) ||
+      // NaN would disable the drain limit (every comparison with it is false) and count nothing.
+      !(max_drain >= 0) || !(drained >= 0) || !(elapsed >= 0)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerStart() takes 10 numbers");
     return nullptr;
   }

@@ -38,8 +38,9 @@ int Close(int fd);
 // descriptor, or -errno (-EMFILE when the table is full).
 int DupCloexec(int fd);
 
-// read(2) into `buffer`, retried on EINTR: the byte count (0 at the peer's FIN), or -errno
-// (-EAGAIN when nothing is waiting).
+// recv(2) into `buffer` without waiting (MSG_DONTWAIT, whatever O_NONBLOCK says), retried on
+// EINTR: the byte count (0 at the peer's FIN), or -errno (-EAGAIN when nothing is waiting;
+// -ENOTSOCK for a descriptor that is not a socket).
 long Read(int fd, void* buffer, unsigned long length);
 
 // Fills the fields of `probe` selected by `fields` (ProbeField bits) and leaves the others at -1.

@@ -66,10 +66,24 @@ int DupCloexec(int fd) {
 #endif
 }
 
+// Never waits, whatever the descriptor's file status flags say: O_NONBLOCK belongs to the open file
+// description, which every copy of the socket shares (Node's, ours, a child's), and anyone may
+// clear it: libuv's uv_spawn() does, for a socket given to a child as its stdin, stdout or stderr.
+// The lingerer reads without asking the poller first (its first read, the last read before a
+// deadline, a cut): a blocking read there would stop the loop's thread until the peer sent
+// something, past every timeout. recv() also refuses a descriptor that is not a socket.
+#if defined(MSG_DONTWAIT)
+constexpr int kRecvNoWait = MSG_DONTWAIT;
+#elif defined(MSG_NONBLOCK)
+constexpr int kRecvNoWait = MSG_NONBLOCK;  // AIX's name for it
+#else
+constexpr int kRecvNoWait = 0;  // then as the descriptor's flags say
+#endif
+
 long Read(int fd, void* buffer, unsigned long length) {
   ssize_t count;
   do {
-    count = read(fd, buffer, length);
+    count = recv(fd, buffer, length, kRecvNoWait);
   } while (count < 0 && errno == EINTR);
   return count >= 0 ? static_cast<long>(count) : posix::LastError();
 }

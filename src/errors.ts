@@ -106,6 +106,20 @@ function received(value: unknown): string {
   return `Received type ${typeof value} (${shown})`;
 }
 
+/**
+ * Node's ERR_INVALID_ARG_VALUE ending: the value inspected, cut at 128 characters; an instance of a
+ * class (a server, a socket) by its class, as ERR_INVALID_ARG_TYPE names it, not its whole state.
+ */
+const PLAIN = new Set(['Received an instance of Object', 'Received an instance of Array']);
+function receivedValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    const described = received(value);
+    if (described.startsWith('Received an instance of ') && !PLAIN.has(described)) return described;
+  }
+  const shown = inspect(value);
+  return `Received ${shown.length > 128 ? `${shown.slice(0, 128)}...` : shown}`;
+}
+
 export function invalidArgType(name: string, expected: string, value: unknown, caller: Caller) {
   // As Node: "options.force" is a property, "target" an argument.
   const kind = name.includes('.') ? 'property' : 'argument';
@@ -116,7 +130,7 @@ export function invalidArgType(name: string, expected: string, value: unknown, c
 export function invalidArgValue(name: string, value: unknown, reason: string, caller: Caller) {
   // As Node: "The property 'options.family' must be …" for a dotted name.
   const kind = name.includes('.') ? 'property' : 'argument';
-  const message = `The ${kind} '${name}' ${reason}. Received ${inspect(value)}`;
+  const message = `The ${kind} '${name}' ${reason}. ${receivedValue(value)}`;
   return finish(new TypeError(message), 'ERR_INVALID_ARG_VALUE', caller);
 }
 
@@ -127,6 +141,12 @@ export function outOfRange(name: string, range: string, value: unknown, caller: 
 
 export function closedSocket(caller: Caller) {
   const message = `${caller.name}(): the socket is closed; its old descriptor is never touched`;
+  return finish(new Error(message), ErrorCodes.CLOSED, caller);
+}
+
+/** ERR_SOCKCLOSE_CLOSED for a close that became a reset (asked for) before it could linger. */
+export function abortivelyClosed(caller: Caller) {
+  const message = `${caller.name}(): the socket was reset before it could linger (hardReset(), resetAndDestroy() or SO_LINGER {1, 0})`;
   return finish(new Error(message), ErrorCodes.CLOSED, caller);
 }
 

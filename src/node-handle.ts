@@ -328,6 +328,17 @@ export function nodeResetInProgress(socket: SocketInternals): boolean {
 }
 
 /**
+ * Makes the resetAndDestroy() under way close the handle as destroy() does (the caller has set
+ * SO_LINGER {1, 0}, so that close is the reset). For a socket whose shutdown libuv still holds
+ * (end() called, our FIN not yet handed to the kernel), where Node's reset (uv_tcp_close_reset())
+ * fails with EINVAL and Node then drops the handle without closing it: the descriptor leaks and
+ * 'close' never comes.
+ */
+export function resetThroughClose(socket: SocketInternals): void {
+  (socket as SocketInternals & { resetAndClosing?: boolean }).resetAndClosing = false;
+}
+
+/**
  * Clears the socket's inactivity timer (and its TLS parent's), as Node's _destroy() does: a close
  * deferred past destroy() must not let 'timeout' reach handlers of a connection that is closing.
  * setTimeout(0) cannot: it does nothing on a destroyed socket.

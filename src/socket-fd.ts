@@ -56,7 +56,8 @@ function sharedRegistry<T extends object>(key: symbol): Map<number, WeakRef<T>> 
  */
 export function socketFd(target: SocketTarget): number {
   checkTarget(target, socketFd);
-  if (typeof target === 'number') return target;
+  // `+ 0`: -0 is descriptor 0, as every other function reads it.
+  if (typeof target === 'number') return target + 0;
   const resolved = resolve(target, socketFd, 'stream');
   const { fd } = resolved;
   if (resolved.kind === 'socket') recordHandedOut(resolved.socket, resolved.handle, fd);

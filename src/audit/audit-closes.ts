@@ -40,12 +40,12 @@ const audited = new WeakSet<net.Server>();
 export function auditCloses(server: net.Server, options: AuditClosesOptions = {}): CloseAudit {
   if (!(server instanceof net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, auditCloses);
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, auditCloses);
-  const size = options.recent ?? DEFAULT_RECENT;
+  const size = options.recent === undefined ? DEFAULT_RECENT : options.recent;
   if (typeof size !== 'number') throw invalidArgType('options.recent', 'of type number', size, auditCloses);
   if (!Number.isInteger(size) || size < 0 || size > MAX_RECENT) {
     throw outOfRange('options.recent', `an integer >= 0 and <= ${MAX_RECENT}`, size, auditCloses);
   }
-  if (audited.has(server)) throw invalidArgValue('server', '[server]', 'is already audited (call stop() on its audit first)', auditCloses);
+  if (audited.has(server)) throw invalidArgValue('server', server, 'is already audited (call stop() on its audit first)', auditCloses);
   audited.add(server);
 
   const recorder = new Recorder(size);

@@ -80,12 +80,12 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   requireNative(enableLingeringClose);
   const manager = serverManager(server);
   if (manager === 'this') {
-    throw invalidArgValue('server', '[server]', 'already has lingering close enabled (call the function it returned first)', enableLingeringClose);
+    throw invalidArgValue('server', server, 'already has lingering close enabled (call the function it returned first)', enableLingeringClose);
   }
   // Two copies of sockclose (two installs) would each take its sockets' closes, and split or double
   // their counters: the first copy keeps the server.
   if (manager === 'other') {
-    throw invalidArgValue('server', '[server]', 'already has lingering close enabled by another copy of sockclose loaded in this thread (call the function that copy returned first)', enableLingeringClose);
+    throw invalidArgValue('server', server, 'already has lingering close enabled by another copy of sockclose loaded in this thread (call the function that copy returned first)', enableLingeringClose);
   }
 
   const pool = new LingerPool(limits);

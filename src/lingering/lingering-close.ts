@@ -1,10 +1,10 @@
 import net from 'node:net';
 
-import { closedSocket, type CodedError } from '../errors.js';
+import { abortivelyClosed, closedSocket, type CodedError } from '../errors.js';
 import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
-import { Flush, isSystemError, manageDirect, type Managed, type Owner } from './managed.js';
+import { abortiveLingerSet, Flush, isSystemError, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
 import { abortSignalOption, defaultLimits, lingerSettings } from './options.js';
 import { LingerPool } from './pool.js';
@@ -44,7 +44,9 @@ let threadOwner: Owner | undefined;
  * @param socket - A connected `net.Socket` or `tls.TLSSocket` (TCP or AF_UNIX).
  * @param options - {@link LingeringCloseCallOptions}.
  * @returns A promise of the {@link LingerReport}. It rejects with `ERR_SOCKCLOSE_CLOSED` if the
- *   socket is already destroyed, or is closed abortively (hardReset) before it could linger;
+ *   socket is already destroyed, or is closed abortively before it could linger (`hardReset()`,
+ *   Node's `resetAndDestroy()`, or SO_LINGER {1, 0} from `setLinger(socket, 0)`: then it is reset
+ *   with no FIN before the RST);
  *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch;
  *   with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments
  *   (never thrown).
@@ -124,7 +126,7 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
         if (!socket.destroyed) socket.destroy();
       });
     });
-    if (!report) throw closedSocket(lingeringClose);
+    if (!report) throw state.abortive ? abortivelyClosed(lingeringClose) : closedSocket(lingeringClose);
     // Node's own error object for the failure, the one the socket's 'error' listeners saw.
     return report.reason === 'error' && emitted ? { ...report, error: emitted } : report;
   } finally {
@@ -148,6 +150,8 @@ async function flush(socket: SocketInternals, state: Managed): Promise<void> {
   const handle = socket._handle;
   // Refused (its pool is full): no flush, the close ends at once as an overloaded close does.
   if (socket.writableFinished || socket.destroyed || !handle || state.expired !== null || state.admission === 'refused') return;
+  // setLinger(socket, 0) before this call: a reset was asked for, and end() would send FIN first.
+  if (!socket.writableEnded && abortiveLingerSet(handle)) return;
   const flushing = new Flush(socket, handle, state);
   const wake = (): void => flushing.wake();
   socket.on('finish', wake);

@@ -33,6 +33,7 @@ import {
   inputEnded,
   nodeResetInProgress,
   queuedWriteBytes,
+  resetThroughClose,
   startReading,
   stopReading,
   transportBytesRead,
@@ -380,6 +381,16 @@ function sendQueueOf(handle: NodeHandle | null): number {
   return queued > 0 && platform().sendQueueCountsFin ? queued - 1 : queued;
 }
 
+/**
+ * lingeringClose()'s check before its flush: true if SO_LINGER {1, 0} is set (setLinger(socket,
+ * 0)), so the close the caller asked for first is a reset, and end() must not send FIN (TLS:
+ * close_notify) before it; destroy() then resets. (Not kept as `lingerChecked`: the flush may
+ * outlast a setLinger() made meanwhile, which the native lingerer must see.)
+ */
+export function abortiveLingerSet(handle: NodeHandle): boolean {
+  return lingerOf(handle) === 'abortive';
+}
+
 /** SO_LINGER on the live descriptor: {1, 0} (the close must reset), off, or something else. */
 function lingerOf(handle: NodeHandle): 'abortive' | 'off' | 'other' {
   const native = binding();
@@ -415,6 +426,7 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   const transport = state.abortive ? null : transportKind(handle);
   if (transport === null || !(fd >= 0)) {
     if (state.admission !== null && state.admission !== 'refused') pool.release();
+    if (state.abortive) resetDespiteShutdown(socket, handle);
     return state.abortive || undefined;
   }
   // A close that begins here (destroy() with nothing before it) hands over in this same call: its
@@ -717,6 +729,17 @@ function shorten(settings: LingerSettings, total: number): LingerSettings {
 function setAbortive(handle: NodeHandle): boolean {
   const native = binding();
   return native !== null && handle.fd >= 0 && transportKind(handle) === 'tcp' && native.lingerAbortive(handle.fd) >= 0;
+}
+
+/**
+ * Node's resetAndDestroy() while end() is under way (lingeringClose()'s flush, or the application's
+ * own end(), until 'finish'): libuv refuses the reset (EINVAL) while its shutdown is pending, and
+ * Node then drops the handle unclosed (the descriptor leaks, 'close' never comes, a lingeringClose()
+ * promise never settles). Reset as hardReset() does instead: SO_LINGER {1, 0}, then Node's close.
+ */
+function resetDespiteShutdown(socket: SocketInternals, handle: NodeHandle): void {
+  if (!nodeResetInProgress(socket) || !socket.writableEnded || socket.writableFinished) return;
+  if (setAbortive(handle)) resetThroughClose(socket);
 }
 
 /**

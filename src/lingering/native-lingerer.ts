@@ -58,6 +58,8 @@ export interface HandOverFailure {
 
 /** lingerStart()'s base for a failure of the poller's own call (native/lingerer.h kStartPollerFailed). */
 const POLLER_FAILED = -(1 << 16);
+/** lingerStart()'s base for a failure to read SO_LINGER (native/lingerer.h kStartGetLingerFailed). */
+const GET_LINGER_FAILED = -(2 << 16);
 
 const consumers = new Map<number, ReportConsumer>();
 // The pools the native lingerer holds connections of, by id: only while it holds some (a server
@@ -119,7 +121,8 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
   if (result === 1) return 'abortive';
   if (result > POLLER_FAILED) return { errno: result, syscall: 'dup' };
   // Only a poller with a descriptor of its own (epoll) fails there, and names its call.
-  return { errno: result - POLLER_FAILED, syscall: native.lingerPrepareCall };
+  if (result > GET_LINGER_FAILED) return { errno: result - POLLER_FAILED, syscall: native.lingerPrepareCall };
+  return { errno: result - GET_LINGER_FAILED, syscall: 'getsockopt' };
 }
 
 /**

@@ -41,7 +41,7 @@ export function defaultLimits(maxLingering = DEFAULT_MAX_LINGERING): PoolLimits 
 }
 
 function checkObject(options: unknown, caller: Caller): asserts options is Record<string, unknown> {
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options, caller);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, caller);
 }
 
 function integerOption(

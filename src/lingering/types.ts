@@ -199,7 +199,14 @@ export interface LingeringCloseStats {
   lingering: number;
   /** The most that lingered at once. */
   peakLingering: number;
-  /** Lingering closes finished, by how they ended (`overload`: closed at once, no linger). */
+  /**
+   * Lingering closes finished, by how they ended (`overload`: closed at once, no linger). A close
+   * the application resets after it began (`hardReset()`, `resetAndDestroy()` or `setLinger(socket,
+   * 0)` on a half-closed or flushing socket) is not a linger's end: it gives its place back, counted
+   * in `peakLingering` while it lasted but under no reason, and has no report (a `lingeringClose()`
+   * promise rejects with `ERR_SOCKCLOSE_CLOSED`). So the reasons add up to the closes that lingered
+   * to an end, not to every close that began.
+   */
   reasons: Record<LingerEndReason, number>;
   /** Lingers shortened because `shortLingerAbove` sockets were lingering. */
   shortened: number;

@@ -299,8 +299,13 @@ describe('auditCloses', () => {
     // As Node's validators: the type before the range, and an array is no options object.
     expect(() => sockclose.auditCloses(server, { recent: '5' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
     expect(() => sockclose.auditCloses(server, [] as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
+    // null is no number (as for every other option), not "the default".
+    expect(() => sockclose.auditCloses(server, { recent: null as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
     const audit = sockclose.auditCloses(server);
-    expect(() => sockclose.auditCloses(server)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    // The server named by its class, as Node names an instance (not a quoted placeholder).
+    expect(() => sockclose.auditCloses(server)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/\. Received an instance of Server$/) }),
+    );
     audit.stop();
     expect(audit.summary()).toBe('No connection has closed yet.');
   });

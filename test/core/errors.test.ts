@@ -148,6 +148,7 @@ describe('system failures', () => {
     fs.closeSync(file); // its number is free now (and nothing of ours opens files meanwhile)
     const seen = await failures(file);
     expect(seen.socketFd).toBe('no error'); // a number is returned as given
+    expect(Object.is(sockclose.socketFd(-0), 0)).toBe(true); // -0 is descriptor 0, as everywhere else
     for (const [name, error] of Object.entries(seen)) {
       if (name === 'socketFd') continue;
       expect(error, name).toMatchObject({ code: 'EBADF', errno: -os.constants.errno.EBADF, syscall: 'getsockopt' });

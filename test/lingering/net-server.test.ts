@@ -201,8 +201,12 @@ describe('enableLingeringClose on a net.Server', () => {
       expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
     );
     expect(() => enableLingeringClose(srv, { onReport: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    // As Node's validateObject(): an array is no options object.
+    expect(() => enableLingeringClose(srv, [] as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' }));
     const disable = enableLingeringClose(srv);
-    expect(() => enableLingeringClose(srv)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => enableLingeringClose(srv)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/\. Received an instance of Server$/) }),
+    );
     disable();
   });
 });
