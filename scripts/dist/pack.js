@@ -24,9 +24,14 @@ const { run } = require('./run.js');
  *
  * Raised again later on 2026-12-05 (packed only) when the declarations got the report unions and
  * the harness's typed events, each variant and event with its TSDoc, and CHANGELOG.md grew with the
- * day's fixes: 361,255 B packed in test/dist/consumer-build.test.ts, over 352 KiB.
+ * day's fixes: 361,255 B packed in test/dist/consumer-build.test.ts, over 352 KiB. (That reason was
+ * wrong: CHANGELOG.md was not in `files`, so no tarball had it.)
+ *
+ * Raised again on the evening of 2026-12-05 when CHANGELOG.md went into `files` (53 KB; npm adds
+ * README and LICENSE by itself, not a changelog): ~376 KB packed and ~1,212 KB unpacked with both
+ * prebuilds, over 1,152 KiB unpacked and within 8 KB of 384 KiB packed.
  */
-const BUDGET = { packed: 384 * 1024, unpacked: 1152 * 1024 };
+const BUDGET = { packed: 416 * 1024, unpacked: 1280 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [
@@ -45,7 +50,7 @@ const ALLOWED = [
 ];
 
 /** Files the tarball cannot do without, besides the targets package.json names. */
-const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'CMakeLists.txt', 'scripts/install.js', 'scripts/node-gyp.js', 'native/addon.cc'];
+const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'CMakeLists.txt', 'scripts/install.js', 'scripts/node-gyp.js', 'native/addon.cc'];
 
 /**
  * Packs the staged copy `dir` into `destination` (scripts are not run: the caller has built lib/

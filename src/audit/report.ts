@@ -45,7 +45,7 @@ export function formatReport(report: ProcessAuditReport): string {
   if (counts.closed > 0) {
     const { ends } = counts;
     lines.push(
-      `  ${count(counts.closed)} closes on ${count(report.servers)} server${report.servers === 1 ? '' : 's'}: ` +
+      `  ${count(counts.closed)} close${counts.closed === 1 ? '' : 's'} on ${count(report.servers)} server${report.servers === 1 ? '' : 's'}: ` +
         `FIN ${count(ends.fin)}, RST ${count(ends.rst)} (input left unread ${count(counts.unreadResets)}, asked for ${count(counts.abortiveResets)}), ` +
         `already over ${count(ends.none)}, unknown ${count(ends.unknown)}; lingering close handled ${count(counts.lingered)}`,
     );

@@ -105,6 +105,8 @@ describe.runIf(onLinuxX64)('pack, then install with no compiler reachable', () =
     expect(problems).toEqual([]);
     const paths = packed.files.map((file) => file.path);
     expect(paths).toContain(PREBUILD);
+    // npm adds README and LICENSE by itself, a changelog only when `files` lists it.
+    expect(paths).toContain('CHANGELOG.md');
     expect(paths.filter((file) => /^(src|test|docs|bench|build)\//.test(file))).toEqual([]);
   });
 

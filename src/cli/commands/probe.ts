@@ -121,8 +121,11 @@ function describeSummary(summary: Summary): string {
     .filter(([, n]) => n > 0)
     .map(([outcome, n]) => `${outcome} ${n}`)
     .join(', ');
+  const head = `${summary.runs} of ${summary.requested} probes: ${counts || 'none'}`;
+  // No statistics over no run (interrupted before the first ended).
+  if (summary.runs === 0) return head;
   return [
-    `${summary.runs} of ${summary.requested} probes: ${counts || 'none'}`,
+    head,
     `  received: min ${bytes(summary.received.min)}, median ${bytes(summary.received.median)}, max ${bytes(summary.received.max)}`,
     `  resets Node reported as a clean end: ${summary.hiddenResets}`,
   ].join('\n');
