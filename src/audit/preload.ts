@@ -146,7 +146,11 @@ function onReportSignal(): void {
 
 /** At exit: only a process that had a server has something to say (not npm, not a build step). */
 function onExit(): void {
-  if (servers > 0 && !finalDone) emit('exit');
+  if (servers > 0 && !finalDone) {
+    // The process's end closes the connections still lingering: counted as the look saw them.
+    recorder.settlePending();
+    emit('exit');
+  }
 }
 
 // SIGINT, SIGTERM and SIGHUP (the terminal closed) kill a process that has no listener, without 'exit'. When nobody else
@@ -160,6 +164,7 @@ function onTerminatingSignal(signal: NodeJS.Signals): void {
   if (process.listeners(signal).some((listener) => !(PRELOAD_LISTENER in listener))) return;
   if (servers > 0) {
     finalDone = true;
+    recorder.settlePending();
     emit(signal);
   }
   process.off(signal, onTerminatingSignal);

@@ -29,10 +29,16 @@ const corrections = new WeakMap<net.Socket, Correction[]>();
 // A close waiting for a report that never comes (an unread-input RST no lingering close handled)
 // stops holding the subscription once its socket is collected: else, after the audit stopped,
 // every lingering close in the process would keep paying for a subscriber nobody needs.
-const forgotten = new FinalizationRegistry<undefined>(() => {
+// A close still waiting whose socket is collected without a report (a copy of sockclose that does
+// not publish one): counted as the look saw it.
+const forgotten = new FinalizationRegistry<(() => void)[]>((unreported) => {
   awaitingReports--;
+  for (const settle of unreported) settle();
   release();
 });
+// For each socket awaiting a report, what to count if none ever comes (held by the registry, so
+// these never reference the socket).
+const unreportedOf = new WeakMap<net.Socket, (() => void)[]>();
 const onLingerEnd = (message: unknown): void => {
   // Anyone can publish on a named channel (another copy of sockclose, or a stray publisher): a
   // message not shaped as ours is ignored, never thrown from inside the publisher's call.
@@ -43,6 +49,7 @@ const onLingerEnd = (message: unknown): void => {
   const pending = corrections.get(socket);
   if (pending === undefined) return;
   corrections.delete(socket);
+  unreportedOf.delete(socket);
   forgotten.unregister(pending);
   awaitingReports--;
   for (const correct of pending) correct(report);
@@ -75,8 +82,21 @@ export class Recorder {
   // handed from one watched server to another reaches a recorder that watches both (the preload's,
   // shared by every server) once per server, and counts once.
   private lastLook: CloseLook | null = null;
+  // Closes a lingering close took over and has not finished: the connection is still open, so
+  // they are counted (and kept, and published) when the linger's report says how it ended, or,
+  // for a process ending first, as the look saw them (settlePending()).
+  private readonly pending = new Set<() => void>();
 
   constructor(readonly size: number) {}
+
+  /**
+   * Counts the closes still lingering as the look saw them: the process is ending, and its end
+   * closes their descriptors (with RST where input waits unread). For the report at exit or at a
+   * terminating signal.
+   */
+  settlePending(): void {
+    for (const settle of [...this.pending]) settle();
+  }
 
   /** Records one close (once, however many of the servers it watches the socket went through). */
   add(socket: SocketInternals, look: CloseLook, server: net.Server, response: http.ServerResponse | undefined): void {
@@ -88,38 +108,92 @@ export class Recorder {
     // Bytes sent and not yet acknowledged may sit in the client's receive queue, readable before
     // it sees the reset: at risk (look.unacked, counted apart), never added here.
     const unreceived = (look.unsent ?? 0) + look.queued;
+    // A connection the native lingerer took over ends as its report, later, says; so does an
+    // unread-input close another copy of sockclose lingers (an application's own copy under
+    // `sockclose audit`): its report comes after this look, whichever copy wraps _destroy first.
+    // Neither has ended yet: counted, kept and published once the report says how it ended (until
+    // then a report would count a connection still lingering as the RST the look saw).
+    if (report === null && (look.handedOver || (look.cause === 'unread' && otherManager(socket) !== undefined))) {
+      this.later(socket, look, server, response, lostData, unreceived);
+      return;
+    }
+    this.addNow(socket, look, server, response, report, lostData, unreceived);
+  }
+
+  private addNow(
+    socket: SocketInternals,
+    look: CloseLook,
+    server: net.Server,
+    response: http.ServerResponse | undefined,
+    report: LingerReport | null,
+    lostData: boolean,
+    unreceived: number,
+  ): void {
     count(this.counts, look, report, lostData, unreceived, 1);
     const keep = lostData && this.size > 0;
     // The full record only where someone will read it.
     const close = keep || auditCloseSubscribed() ? record(socket, look, report, unreceived, lostData, response) : null;
-    if (close && keep) {
-      if (this.ring.length < this.size) this.ring.push(close);
-      else this.ring[this.next] = close;
-      this.next = (this.next + 1) % this.size;
+    if (close && keep) this.keep(close);
+    // An unread-input RST a report may still correct (a linger that drains that input).
+    if (report === null && look.cause === 'unread') {
+      awaitReport(socket, (late) => this.correct(look, late, lostData, unreceived, close), null);
     }
-    // A connection the native lingerer took over ends as its report, later, says: it is published
-    // then, once corrected (published now, every lingered close would read as the RST the look saw).
-    // So does an unread-input close another copy of sockclose lingers (an application's own copy
-    // under `sockclose audit`): its report comes after this look, whichever copy wraps _destroy
-    // first, and it is what corrects the counters too.
-    const later = report === null && (look.handedOver || (look.cause === 'unread' && otherManager(socket) !== undefined));
-    // Correct later what the linger's report will say: an unread-input RST the linger drains, or
-    // any close whose connection the native lingerer took over (its end is the linger's).
-    if (report === null && (look.cause === 'unread' || later)) {
-      let pending = corrections.get(socket);
-      if (pending === undefined) {
-        pending = [];
-        awaitingReports++;
-        forgotten.register(socket, undefined, pending);
-      }
-      pending.push((late) => {
-        const corrected = close ?? (later && auditCloseSubscribed() ? record(socket, look, null, unreceived, lostData, response) : null);
-        this.correct(look, late, lostData, unreceived, corrected);
-        if (later && corrected) publishAuditClose({ close: corrected, socket, server });
-      });
-      corrections.set(socket, pending);
-    }
-    if (close && !later) publishAuditClose({ close, socket, server });
+    if (close) publishAuditClose({ close, socket, server });
+  }
+
+  /** A close the lingering close took over: counted when its report comes (or the process ends first). */
+  private later(
+    socket: SocketInternals,
+    look: CloseLook,
+    server: net.Server,
+    response: http.ServerResponse | undefined,
+    lostData: boolean,
+    unreceived: number,
+  ): void {
+    // What the look saw, for a process that ends before the linger does (its end closes the
+    // descriptor: an RST where input waits unread). Built now: the socket is not kept for it.
+    const asSeen = lostData && this.size > 0 ? record(socket, look, null, unreceived, lostData, response) : null;
+    const settleAsSeen = this.asSeen(look, lostData, unreceived, asSeen);
+    this.pending.add(settleAsSeen);
+    awaitReport(
+      socket,
+      (report) => {
+        if (!this.pending.delete(settleAsSeen)) return;
+        if (report.reason === 'overload') {
+          // No linger: the close was what the look saw.
+          this.addNow(socket, look, server, response, report, lostData, unreceived);
+          return;
+        }
+        const end = lingerEnd(look, report);
+        count(this.counts, end, report, false, 0, 1);
+        if (!auditCloseSubscribed()) return;
+        const close = record(socket, end, report, 0, false, response);
+        // The byte counts the look took for an RST describe no close that happened.
+        Object.assign(close, { unsentBytes: null, unackedBytes: null, unreceivedBytes: 0 });
+        publishAuditClose({ close, socket, server });
+      },
+      settleAsSeen,
+    );
+  }
+
+  /**
+   * Counts a close as its look saw it, once, if it is still pending. Made apart from the socket's
+   * scope: the finalization registry holds it, and a closure there that kept the socket (through a
+   * shared scope) would keep it from ever being collected.
+   */
+  private asSeen(look: CloseLook, lostData: boolean, unreceived: number, close: AuditedClose | null): () => void {
+    const settle = (): void => {
+      if (!this.pending.delete(settle)) return;
+      count(this.counts, look, null, lostData, unreceived, 1);
+      if (close) this.keep(close);
+    };
+    return settle;
+  }
+
+  private keep(close: AuditedClose): void {
+    if (this.ring.length < this.size) this.ring.push(close);
+    else this.ring[this.next] = close;
+    this.next = (this.next + 1) % this.size;
   }
 
   /** A lingering close handled a close counted as an unread-input RST: count it as the linger ended it. */
@@ -131,16 +205,7 @@ export class Recorder {
       return;
     }
     count(this.counts, look, null, lostData, unreceived, -1);
-    // The linger's own close decides the end: a linger the connection's error ended (the peer
-    // reset it) closed a connection that was already over, not cleanly; a reset (its timeout
-    // policy) is an RST asked for, whatever the look saw when it took the connection over (a FIN
-    // close with nothing unread too).
-    const end: CloseLook =
-      report.reason === 'error'
-        ? { ...look, end: 'none', cause: null }
-        : report.closedWith === 'reset'
-          ? { ...look, end: 'rst', cause: 'abortive' }
-          : { ...look, end: 'fin', cause: null };
+    const end = lingerEnd(look, report);
     count(this.counts, end, report, false, 0, 1);
     if (close) {
       // The linger held the descriptor until now (its report comes right as it closes): `at` is
@@ -174,6 +239,36 @@ export class Recorder {
   summary(): string {
     return summarize(this.counts);
   }
+}
+
+/**
+ * Calls `onReport` with the linger report `socket`'s close gets on `sockclose:linger:end`, if one
+ * comes; `unreported` (which must not reference the socket), if its socket is collected first.
+ */
+function awaitReport(socket: net.Socket, onReport: Correction, unreported: (() => void) | null): void {
+  let pending = corrections.get(socket);
+  if (pending === undefined) {
+    pending = [];
+    const fallbacks: (() => void)[] = [];
+    awaitingReports++;
+    forgotten.register(socket, fallbacks, pending);
+    corrections.set(socket, pending);
+    unreportedOf.set(socket, fallbacks);
+  }
+  pending.push(onReport);
+  if (unreported) unreportedOf.get(socket)!.push(unreported);
+}
+
+/**
+ * How a linger ended the connection: a linger the connection's error ended (the peer reset it)
+ * closed a connection that was already over, not cleanly; a reset (its timeout policy) is an RST
+ * asked for, whatever the look saw when it took the connection over (a FIN close with nothing
+ * unread too); else a FIN.
+ */
+function lingerEnd(look: CloseLook, report: LingerReport): CloseLook {
+  if (report.reason === 'error') return { ...look, end: 'none', cause: null };
+  if (report.closedWith === 'reset') return { ...look, end: 'rst', cause: 'abortive' };
+  return { ...look, end: 'fin', cause: null };
 }
 
 /** What watchServer() returns. */

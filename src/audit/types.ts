@@ -152,7 +152,10 @@ export type AuditedClose = AuditedRstClose | AuditedNoRstClose | AuditedUnknownC
 
 /** The counters of a close audit. */
 export interface CloseAuditCounts {
-  /** Connections whose close was recorded. */
+  /**
+   * Connections whose close was recorded. A connection a lingering close took over counts once
+   * its linger has ended (as the linger ended it), not while it lingers.
+   */
   closed: number;
   /** Closes by how they ended. */
   ends: Record<AuditedEnd, number>;

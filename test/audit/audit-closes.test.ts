@@ -407,13 +407,67 @@ describe('auditCloses and a lingering close that reports after the look', () => 
 
   it('an audit stopped while a close it recorded still lingers: the linger\'s end still corrects it and is published', async () => {
     const { audit, lingering, published } = await silentClientLingering(1000);
-    await until(() => audit.counts().closed === 1, 5000, 'the close recorded');
+    await until(() => lingering.stats().lingering === 1, 5000, 'the close handed to the lingerer');
+    // The connection is still open: not counted, kept or published as ended until its linger ends.
+    expect(audit.counts()).toMatchObject({ closed: 0, ends: { fin: 0, rst: 0 } });
+    expect(published).toEqual([]);
     // The only audit stops while the connection lingers (its idle timeout is a second away).
-    expect(lingering.stats().lingering).toBe(1);
     audit.stop();
     await until(() => published.length === 1, 5000, 'the linger\'s end published');
     expect(published).toEqual([expect.objectContaining({ end: 'rst', cause: 'abortive', lingered: expect.objectContaining({ reason: 'idle-timeout' }) })]);
     expect(audit.counts()).toMatchObject({ closed: 1, ends: { fin: 0, rst: 1 }, lingered: 1 });
+  });
+
+  it('closes still lingering are not counted as the RST their look saw: counts and recent() mid-linger, and a real loss kept in a full ring', async () => {
+    // recent: 2 and maxLingering 2. A real RST with data (an overload close: no linger) goes into
+    // the ring first; then two uploads the server answers without reading linger, their looks
+    // seeing the unread input. Counted as those RSTs, they said "enable lingering close" while
+    // lingering, and took the ring's two places, evicting the real loss for good.
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.pause();
+        socket.write('response');
+        socket.destroy();
+      });
+    });
+    const audit = sockclose.auditCloses(server, { recent: 2 });
+    cleanups.push(() => audit.stop());
+    const lingering = sockclose.enableLingeringClose(server, { maxLingering: 2, idleTimeout: 5000 });
+    cleanups.push(lingering);
+    await listen(server);
+    cleanups.push(() => closeServer(server));
+    const clients: net.Socket[] = [];
+    cleanups.push(() => clients.forEach((client) => client.destroy()));
+    // Resolves at the server's FIN; the client never sends its own until told (allowHalfOpen).
+    const connect = (body: string) => {
+      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true }, () => client.write(body));
+      client.on('error', () => {});
+      client.resume();
+      clients.push(client);
+      return nextEvent(client, 'end', 5000, 'the server\'s FIN');
+    };
+    const holders = [connect('a'), connect('a')];
+    await Promise.all(holders);
+    await until(() => lingering.stats().lingering === 2, 5000, 'two lingers holding the pool');
+    await connect('x'.repeat(200_000));
+    await until(() => audit.counts().lingerOverload === 1, 5000, 'the overload close recorded');
+    expect(audit.recent().map((close) => close.lingered?.reason)).toEqual(['overload']);
+    clients[0]!.end();
+    clients[1]!.end();
+    await within(lingering.drained(), 5000, 'the two lingers ended by their peers');
+    const uploads = [connect('x'.repeat(200_000)), connect('x'.repeat(200_000))];
+    await Promise.all(uploads);
+    await until(() => lingering.stats().lingering === 2, 5000, 'the two uploads lingering');
+    // Mid-linger: the uploads' connections are open, nothing said about them yet.
+    expect(audit.counts()).toMatchObject({ closed: 3, resetsWithData: 1, lingered: 2, ends: { fin: 2, rst: 1 } });
+    expect(audit.recent().map((close) => close.lingered?.reason)).toEqual(['overload']);
+    clients[3]!.end();
+    clients[4]!.end();
+    await within(lingering.drained(), 5000, 'the uploads\' lingers ended by their peers');
+    await until(() => audit.counts().closed === 5, 5000, 'every close counted');
+    expect(audit.counts()).toMatchObject({ closed: 5, resetsWithData: 1, lingered: 4, lingerOverload: 1, ends: { fin: 4, rst: 1 } });
+    expect(audit.recent().map((close) => close.lingered?.reason)).toEqual(['overload']);
   });
 
   it('a sockclose:linger:end report that comes after the close was recorded turns its unread-input RST into the linger\'s end', async () => {

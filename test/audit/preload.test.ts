@@ -163,6 +163,53 @@ describe('sockclose/audit preload', () => {
     }
   });
 
+  it('connections still lingering are not reported as ended on SIGUSR2; SIGTERM counts them as the process\'s end closes them', async () => {
+    // A 413 to uploads it never reads, under lingering close; it says when both lingers began.
+    const script = `
+      const http = require('node:http');
+      const { enableLingeringClose } = require(process.env.SOCKCLOSE_LIB);
+      const server = http.createServer((req, res) => res.writeHead(413, { connection: 'close' }).end('too large'));
+      const lingering = enableLingeringClose(server, { idleTimeout: 20000 });
+      const said = setInterval(() => lingering.stats().lingering === 2 && (clearInterval(said), console.log('lingering 2')), 10);
+      server.listen(0, '127.0.0.1', () => console.log('ready ' + server.address().port));`;
+    const child = started(['--require', 'sockclose/audit', '-e', script], env);
+    const clients: net.Socket[] = [];
+    try {
+      await within(child.ready, 20_000, 'the application to be ready');
+      const port = Number(/ready (\d+)/.exec(child.stdout)![1]);
+      for (let i = 0; i < 2; i++) {
+        // Never its FIN: the linger waits for it (20 s idle).
+        const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
+          client.write(`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 400000\r\n\r\n${'u'.repeat(400_000)}`),
+        );
+        client.on('error', () => {});
+        client.resume();
+        clients.push(client);
+      }
+      await within(
+        new Promise<void>((resolve) => child.process.stdout!.on('data', () => child.stdout.includes('lingering 2') && resolve())),
+        10_000,
+        'both closes lingering',
+      );
+      child.process.kill('SIGUSR2');
+      await within(
+        new Promise<void>((resolve) => child.process.stderr!.on('data', () => child.stderr.includes('SIGUSR2') && child.stderr.endsWith('\n') && resolve())),
+        10_000,
+        'the SIGUSR2 report',
+      );
+      // Before: "2 of 2 connections ended with RST …; enable lingering close." while both lingered.
+      expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGUSR2\): No connection has closed yet\.$/m);
+      child.process.kill('SIGTERM');
+      const [code, signal] = await within(child.exited, 10_000, 'the application to end');
+      expect([code, signal]).toEqual([null, 'SIGTERM']);
+      // The process's end closes both with the upload unread: RST, as the look at their close saw.
+      expect(child.stderr).toMatch(/^sockclose audit \(pid \d+, SIGTERM\): 2 of 2 connections ended with RST/m);
+    } finally {
+      for (const client of clients) client.destroy();
+      child.process.kill('SIGKILL');
+    }
+  });
+
   it('SIGHUP (the terminal closed) prints it, then still ends the process by that signal', async () => {
     const child = started(['--require', 'sockclose/audit', app], { ...env, SEED_WAIT: '1' });
     try {
