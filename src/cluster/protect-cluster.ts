@@ -87,6 +87,8 @@ function isPinned(cluster: Cluster): boolean {
  * (`SOCKCLOSE_CLUSTER_POLICY_PINNED`). It also sets `NODE_CLUSTER_SCHED_POLICY=none` for child
  * processes unless `{ env: false }`. Elsewhere it changes nothing and says why. Once applied, the
  * protection stays: a later call reports it applied (by an earlier call), even without `force`.
+ * Both settings are the calling thread's (a worker thread has its own `cluster` module and its own
+ * copy of `process.env`): call it in the thread that calls `cluster.fork()`.
  *
  * The cost: with SCHED_NONE the operating system decides which worker accepts, which can be less
  * even than round-robin (Node made round-robin the default on Linux for that reason).
