@@ -59,7 +59,8 @@ Options:
       --await-request         raw: start once the client has sent a byte (it stays unread)
       --linger-idle <ms>      lingering-close, close: idle timeout, >= 1 (default 2000)
       --linger-max <ms>       lingering-close, close: total cap, >= 1 (default 30000)
-  -n, --count <n>             exit 0 after n connections have closed
+  -n, --count <n>             exit 0 after n connections have closed (stall: never on its own, as
+                              a stalled connection is reported only when the server closes)
       --json                  machine-readable output
   -q, --quiet                 no per-connection lines (the address is still printed)
       --progress / --no-progress   progress of --count on stderr (default: only on a terminal)

@@ -86,9 +86,9 @@ class Pipe {
   dropped = 0;
   ended = false;
   private queued = 0;
-  // `base`: when the item would be due unshaped (its arrival plus the latency then in force), from
-  // which retime() shapes it again.
-  private readonly queue: Array<{ due: number; base: number; item: Item }> = [];
+  // `arrived`: when the item reached the proxy, from which retime() times it again by the toxics
+  // then in force (latency, and slow_close for a FIN it held: `slowFin`), and shapes it again.
+  private readonly queue: Array<{ due: number; arrived: number; slowFin: boolean; item: Item }> = [];
   private timer: NodeJS.Timeout | undefined;
   private lastDue = 0;
   /** A FIN (or reset) went to dst: no more data goes. */
@@ -160,11 +160,12 @@ class Pipe {
    * and `bandwidth` toxics (each piece due once the slowest rate has carried it).
    */
   private enqueueData(chunk: Buffer, delay: number): void {
-    this.shape(chunk, performance.now() + delay);
+    const now = performance.now();
+    this.shape(chunk, now + delay, now);
   }
 
-  /** Queues `chunk` from `base` on, shaped by the slicer and bandwidth toxics in force now. */
-  private shape(chunk: Buffer, base: number): void {
+  /** Queues `chunk` (arrived at `arrived`) from `base` on, shaped by the slicer and bandwidth toxics in force now. */
+  private shape(chunk: Buffer, base: number, arrived: number): void {
     let rate = Infinity; // bytes per ms (= KB/s)
     const slicers: Array<ToxicAttributes['slicer']> = [];
     for (const toxic of this.link.active(this.stream)) {
@@ -172,7 +173,7 @@ class Pipe {
       else if (toxic.type === 'slicer') slicers.push(toxic.attributes);
     }
     if (rate === Infinity && slicers.length === 0) {
-      this.enqueueFrom(chunk, base);
+      this.enqueueFrom(chunk, base, arrived);
       return;
     }
     let pieces = [chunk];
@@ -187,14 +188,15 @@ class Pipe {
     pieces.forEach((piece, index) => {
       if (index > 0) due += spacing;
       if (rate !== Infinity) due += piece.length / rate;
-      this.enqueueAt(piece, due, base);
+      this.enqueueAt(piece, due, arrived);
     });
   }
 
   /**
-   * The toxics changed: what is still queued is shaped again from now by the toxics in force, so
-   * that removing (or easing) a bandwidth or slicer toxic frees the data it was holding back (its
-   * times were fixed as the data was read, up to HIGH_WATER ahead: ~17 minutes at rate 1).
+   * The toxics changed: what is still queued is timed and shaped again by the toxics in force, so
+   * that removing (or easing) a bandwidth, slicer, latency or slow_close toxic frees the data (or
+   * the FIN) it was holding back (its times were fixed as the data was read, up to HIGH_WATER
+   * ahead: ~17 minutes at rate 1; a latency or slow_close delay in full).
    */
   retime(): void {
     if (this.queue.length === 0 || this.resetOut) return;
@@ -202,10 +204,12 @@ class Pipe {
     const items = this.queue.splice(0);
     this.queued = 0;
     this.lastDue = performance.now();
-    // Each one queued again schedules the (new) head.
-    for (const { base, item } of items) {
-      if (typeof item === 'string') this.enqueueAt(item, base);
-      else this.shape(item, base);
+    // Each one queued again schedules the (new) head. Data keeps its order (enqueueAt()); the
+    // latency is the one in force now, without jitter.
+    for (const { arrived, slowFin, item } of items) {
+      const base = arrived + this.latency() + (slowFin ? this.slowCloseDelay() : 0);
+      if (typeof item === 'string') this.enqueueAt(item, base, arrived, slowFin);
+      else this.shape(item, base, arrived);
     }
   }
 
@@ -246,7 +250,7 @@ class Pipe {
         this.link.note(toxic, 'delay-fin');
       }
     }
-    this.enqueue('fin', delay);
+    this.enqueue('fin', delay, true);
   }
 
   /** Queues an end after the data already queued (with this stream's latency). */
@@ -269,6 +273,15 @@ class Pipe {
     return delay;
   }
 
+  /** The slow_close delay in force on this stream's FIN. */
+  private slowCloseDelay(): number {
+    let delay = 0;
+    for (const toxic of this.link.active(this.stream)) {
+      if (toxic.type === 'slow_close') delay += toxic.attributes.delay;
+    }
+    return delay;
+  }
+
   private drop(bytes: number, toxic: Toxic): void {
     this.dropped += bytes;
     if (!this.dropNoted.has(toxic.name)) {
@@ -277,26 +290,27 @@ class Pipe {
     }
   }
 
-  private enqueue(item: Item, delay: number): void {
-    this.enqueueFrom(item, performance.now() + delay);
+  private enqueue(item: Item, delay: number, slowFin = false): void {
+    const now = performance.now();
+    this.enqueueFrom(item, now + delay, now, slowFin);
   }
 
   /** Passes `item` on at `at`: at once if that is now and nothing waits before it. */
-  private enqueueFrom(item: Item, at: number): void {
+  private enqueueFrom(item: Item, at: number, arrived: number, slowFin = false): void {
     if (this.resetOut) return;
     if (at <= performance.now() && this.queue.length === 0) {
       this.deliver(item);
       return;
     }
-    this.enqueueAt(item, at);
+    this.enqueueAt(item, at, arrived, slowFin);
   }
 
-  private enqueueAt(item: Item, at: number, base = at): void {
+  private enqueueAt(item: Item, at: number, arrived: number, slowFin = false): void {
     if (this.resetOut) return;
     // Never before an earlier item: data and ends keep their order, whatever the jitter.
     const due = Math.max(this.lastDue, at);
     this.lastDue = due;
-    this.queue.push({ due, base, item });
+    this.queue.push({ due, arrived, slowFin, item });
     if (typeof item !== 'string') this.queued += item.length;
     this.flow();
     this.schedule();

@@ -94,9 +94,9 @@ const ATTRIBUTES = new Map<string, readonly string[]>(
 export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalidArgType('toxic', 'of type object', spec, caller);
   const given = spec as { type?: unknown; name?: unknown; stream?: unknown; toxicity?: unknown; attributes?: unknown };
-  if (typeof given.type !== 'string' || !ATTRIBUTES.has(given.type)) {
-    throw invalidArgValue('toxic.type', given.type, `must be one of: ${TYPES.join(', ')}`, caller);
-  }
+  // As Node's validators: the type first (ERR_INVALID_ARG_TYPE), then the value.
+  if (typeof given.type !== 'string') throw invalidArgType('toxic.type', 'of type string', given.type, caller);
+  if (!ATTRIBUTES.has(given.type)) throw invalidArgValue('toxic.type', given.type, `must be one of: ${TYPES.join(', ')}`, caller);
   const type = given.type as ToxicType;
   const stream = choiceOption(given.stream, 'toxic.stream', ['upstream', 'downstream'], 'downstream', caller);
   const name = given.name === undefined ? `${type}_${stream}` : nonEmptyString(given.name, 'toxic.name', caller);

@@ -129,6 +129,8 @@ describe('fault proxy and server: argument checks', () => {
     await expect(createFaultProxy({ upstream: 'nope' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(createFaultProxy({ upstream: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'nope' } as never] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    // Not a string: the type's error, as Node's validators give it.
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 5 } as never] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', name: 'TypeError' });
     await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency', attributes: { latency: -1 } }] })).rejects.toMatchObject({
       code: 'ERR_OUT_OF_RANGE',
       name: 'RangeError',

@@ -144,6 +144,34 @@ describe('shaping toxics changed on an open connection', () => {
   });
 });
 
+describe('delaying toxics changed on an open connection', () => {
+  // latency and slow_close fixed each item's time as it was read, and retime() kept it: removing
+  // (or zeroing) the toxic still held the data, or the FIN, for the whole old delay.
+  it.each([
+    ['latency removed', [{ type: 'latency', attributes: { latency: 60_000 } }], (proxy: Proxy) => proxy.removeToxic('latency_downstream')],
+    ['latency set to 0', [{ type: 'latency', attributes: { latency: 60_000 } }], (proxy: Proxy) => void proxy.updateToxic('latency_downstream', { attributes: { latency: 0 } })],
+    ['slow_close removed', [{ type: 'slow_close', attributes: { delay: 60_000 } }], (proxy: Proxy) => proxy.removeToxic('slow_close_downstream')],
+  ] as const)('%s: what it held comes at once, in order, then the FIN', async (_label, toxics, change) => {
+    const payload = pattern(50_000);
+    const upstream = await sender(payload);
+    // A slow_close (of 0 ms where the test is about latency) says when the upstream's FIN, after
+    // all of the data, has been read and queued: 'delay-fin'.
+    const marker = toxics[0].type === 'slow_close' ? [] : [{ type: 'slow_close', name: 'marker', attributes: { delay: 0 } }];
+    const proxy = cleanup.add(await createFaultProxy({ upstream: upstream.port, toxics: [...toxics, ...marker] as never }));
+    const queued = nextEvent<[{ action: string }]>(proxy, 'toxic');
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = nextEvent(socket, 'end');
+    cleanup.add({ close: async () => void socket.destroy() });
+    expect((await within(queued, 10_000, "the upstream's FIN queued in the proxy"))[0].action).toBe('delay-fin');
+    change(proxy);
+    // Unhealed, the end would take 60 s.
+    await within(ended, 5000, 'the data and FIN once the toxic changed');
+    expect(Buffer.concat(chunks).equals(payload)).toBe(true);
+  });
+});
+
 describe('disable() / enable(): the proxy down and up again', () => {
   it('down: open connections end, new ones are refused; up: the same port works again, toxics kept', async () => {
     const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
