@@ -51,7 +51,13 @@ export interface SocketInspection {
    * 'LISTEN', 'ESTABLISHED', 'CLOSE_WAIT' (the peer shut its side) or 'CLOSE' (both sides shut).
    */
   state: TcpStateName | null;
-  /** Bytes received and not yet read by anyone: a close now would reset the connection. */
+  /**
+   * Bytes received and not yet read by anyone: a close now would reset the connection. On Linux,
+   * with urgent data pending (a byte the peer sent with MSG_OOB, which recv() skips and Node never
+   * reads), the kernel counts only the bytes before the urgent mark: 0 when the urgent byte is next,
+   * though a close still resets. Not looked for (one syscall more on every call, for a case only
+   * legacy protocols and hostile peers make); see {@link closeWouldReset}.
+   */
   unreadBytes: number | null;
   /**
    * Bytes queued in the kernel, not yet sent. On Linux, after our FIN, the FIN counts as one
@@ -65,7 +71,10 @@ export interface SocketInspection {
   /**
    * Bytes Node's handle holds, not yet given to the kernel: libuv's queue; on a TLS socket, the
    * TLS layer's encrypted output, which includes it (after `'finish'` libuv's only: see
-   * docs/lingering.md on the close_notify Node may never write). The stream's own buffer
+   * docs/lingering.md on the close_notify Node may never write). On TLS that is an upper bound:
+   * the TLS layer counts a write in progress whole until it completes, the part the kernel already
+   * took included (up to the kernel's send buffer, megabytes: 8 MiB written to a peer that does not
+   * read counted 8.4 MB while the kernel held 4.1 MB of it). The stream's own buffer
    * (`socket.writableLength`) is not counted. Null for a descriptor number.
    */
   nodeQueuedBytes: number | null;
@@ -275,7 +284,9 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
  * whose peer has not read all of our bytes), where the reset destroys what the peer has not
  * received; there an abortive linger resets only while bytes are still unsent. (AF_UNIX has no
  * RST, but closing with unread input makes the peer's next read fail with ECONNRESET: that counts
- * too.)
+ * too.) Not seen: urgent data (MSG_OOB) the peer sent and nothing read, when the urgent byte is
+ * the next one (Linux counts unread bytes only up to the urgent mark): it says false, and a close
+ * resets. A lingering close reads past it.
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
  * @returns True if a close now would send RST (or, on AF_UNIX, fail the peer's next read).

@@ -55,6 +55,10 @@ let everEmulated = false;
  *   emitted then); at once if the peer resets meanwhile, or an abortive close is asked for
  *   (`resetAndDestroy()`). What Node's stream still buffered (writes behind a full queue, a
  *   `cork()`) is discarded by `destroy()`, as with the kernel's linger: `end()` first to send it.
+ *   When the `n` seconds are up the handle closes as a plain close does: what the kernel holds is
+ *   still delivered (as after the kernel's linger), but what libuv still held is discarded, and the
+ *   peer sees its FIN after a truncated stream, not an RST (`inspectSocket().nodeQueuedBytes` says
+ *   how much that is; `hardReset()` instead if the peer must be told).
  *   The event loop never blocks. `{ blocking: true }` sets the kernel option for real.
  *
  * On a listening socket, Linux copies SO_LINGER to every connection accepted afterwards: a
