@@ -26,6 +26,11 @@ const pending = new WeakSet<SocketInternals>();
  * over IPC with `keepOpen: true`, a descriptor a child inherited) is not reset by this process's
  * close: the RST goes out when the last holder closes it (SO_LINGER {1, 0} stays set on it).
  *
+ * A descriptor number is closed by this call: pass one that no Node socket holds. sockclose refuses
+ * the numbers it handed out itself (`socketFd()`, `inspectSocket()`), but cannot recognise one it
+ * never gave out (a `new net.Socket({ fd })` on an inherited descriptor, a number from another
+ * addon): closed under a live Node handle, it makes libuv abort the process. Pass the socket.
+ *
  * Without the native binary (or on Windows) a plain TCP socket is still reset, through Node's
  * `resetAndDestroy()`; other targets throw `ERR_SOCKCLOSE_UNSUPPORTED`.
  *
