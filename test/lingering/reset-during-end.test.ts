@@ -43,24 +43,34 @@ async function expectReset({ closed, errors }: { closed: Promise<unknown>; error
   expect(errors).toEqual(['ECONNRESET']);
 }
 
+/** A plain server's accepted socket (its 'close' and errors watched) and the reading client. */
+async function accepted() {
+  const srv = net.createServer();
+  await listen(srv);
+  cleanups.add(() => closeServer(srv));
+  const client = readingClient(portOf(srv));
+  const [socket] = await nextEvent<[net.Socket]>(srv, 'connection');
+  return { client, socket, ...closeOf(socket) };
+}
+
+/** lingeringClose()'s rejection for a close that became a reset before it could linger. */
+async function expectResetBeforeLinger(close: Promise<unknown>): Promise<void> {
+  await expect(within(close, 5000, 'the lingering close to settle')).rejects.toMatchObject({
+    code: 'ERR_SOCKCLOSE_CLOSED',
+    message: expect.stringContaining('reset before it could linger'),
+  });
+}
+
 describe("Node's resetAndDestroy() while end() is under way", () => {
   it('right after lingeringClose(): the connection is reset and closed, and the promise settles', async () => {
-    const srv = net.createServer();
-    await listen(srv);
-    cleanups.add(() => closeServer(srv));
-    const client = readingClient(portOf(srv));
-    const [socket] = await nextEvent<[net.Socket]>(srv, 'connection');
-    const { closed, errors } = closeOf(socket);
+    const { client, socket, closed, errors } = await accepted();
 
     const close = lingeringClose(socket, { maxTimeout: 1000 });
     socket.resetAndDestroy();
 
     await closed;
     // Closed abortively before it could linger, as after hardReset().
-    await expect(within(close, 5000, 'the lingering close to settle')).rejects.toMatchObject({
-      code: 'ERR_SOCKCLOSE_CLOSED',
-      message: expect.stringContaining('reset before it could linger'),
-    });
+    await expectResetBeforeLinger(close);
     expect(errors).toEqual([]);
     await expectReset(client);
   });
@@ -86,18 +96,10 @@ describe("Node's resetAndDestroy() while end() is under way", () => {
   });
 
   it('after setLinger(socket, 0), lingeringClose() resets with no FIN first, and says it was reset', async () => {
-    const srv = net.createServer();
-    await listen(srv);
-    cleanups.add(() => closeServer(srv));
-    const client = readingClient(portOf(srv));
-    const [socket] = await nextEvent<[net.Socket]>(srv, 'connection');
-    const { closed, errors } = closeOf(socket);
+    const { client, socket, closed, errors } = await accepted();
 
     setLinger(socket, 0);
-    await expect(within(lingeringClose(socket), 5000, 'the lingering close to settle')).rejects.toMatchObject({
-      code: 'ERR_SOCKCLOSE_CLOSED',
-      message: expect.stringContaining('reset before it could linger'),
-    });
+    await expectResetBeforeLinger(lingeringClose(socket));
     await closed;
     expect(errors).toEqual([]);
     // Before: 'end' (our FIN, from the flush's end()), then ECONNRESET.
