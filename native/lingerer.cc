@@ -65,6 +65,8 @@ class Connection {
   // left for now) or kMore (the per-wake-up share is used up; the rest comes next time).
   enum DrainResult { kEnded, kWouldBlock, kMore };
   DrainResult Drain() {
+    // The peer has finished: reads only say so again. What is left is our bytes' acknowledgement.
+    if (peer_finished_) return OursAcknowledged() ? End(kEndEof, 0) : kWouldBlock;
     for (int i = 0; i < kReadsPerWakeup; i++) {
       // Never more than one byte past the limit: reaching it is what the read must tell.
       const double room = max_drain_bytes_ - drained_bytes_;
@@ -80,7 +82,7 @@ class Connection {
         if (drained_bytes_ > max_drain_bytes_) return End(kEndDrainLimit, 0);
         continue;
       }
-      if (count == 0) return End(kEndEof, 0);
+      if (count == 0) return PeerFinished();
       if (WouldBlock(count)) return kWouldBlock;
       // IBM i fails reads after our shutdown(SHUT_WR) with ECONNRESET (libuv issue 3494): there
       // it means the peer is done, not that it reset.
@@ -88,6 +90,39 @@ class Connection {
       return End(kEndError, static_cast<int>(-count));
     }
     return kMore;
+  }
+
+  // The peer's FIN was read. On TCP (kAckedBeforeEof) with bytes of ours still unacknowledged, a
+  // close now would orphan them in the kernel (LAST_ACK: a peer that half-closed and keeps its
+  // window shut holds our response in kernel memory for minutes, past every bound, counted
+  // nowhere). Then the linger goes on, on the timer alone (the FIN keeps the socket readable, so
+  // the poller would only wake us again), until the queue drains ('eof', a normal close) or a bound
+  // ends it as any other. One ioctl on every linger's end; AF_UNIX has nothing of this.
+  DrainResult PeerFinished() {
+    if (!(flags_ & kAckedBeforeEof)) return End(kEndEof, 0);
+    const double queued = sys::platform::SendQueueMeter(fd_);
+    if (queued <= 0) return End(kEndEof, 0);  // acknowledged, or unknown (-1): nothing to wait for
+    peer_finished_ = true;
+    if (registered_) owner_->poller_.Remove(fd_, watch_);
+    registered_ = false;
+    watch_ = nullptr;
+    send_queue_ = queued;
+    next_queue_look_ = uv_now(owner_->loop_) + QueueLookInterval();
+    if (heap_index_ != SIZE_MAX) owner_->Advance(this, NextDeadline());
+    return kWouldBlock;
+  }
+
+  // After the peer finished: true once nothing of ours waits for its acknowledgement (a queue that
+  // shrank is progress, as in CheckDeadlines()).
+  bool OursAcknowledged() {
+    const double queued = sys::platform::SendQueueMeter(fd_);
+    if (queued <= 0) return true;
+    if (queued < send_queue_) {
+      const uint64_t now = uv_now(owner_->loop_);
+      if (now > last_progress_) last_progress_ = now;
+    }
+    send_queue_ = queued;
+    return false;
   }
 
   // 0, or -errno (the poller could not watch it).
@@ -102,7 +137,7 @@ class Connection {
   // response is not cut off: the send queue is read at the first read (the baseline), then every
   // idle_ms / kQueueLooksPerIdle while it is not empty.
   bool CheckDeadlines(uint64_t now) {
-    if (!registered_ && now >= started_ + kFirstReadMs) {
+    if (!registered_ && !peer_finished_ && now >= started_ + kFirstReadMs) {
       // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
       // read leaves (a flood past this wake-up's share) the level-triggered poller reports at once.
       if (Drain() == kEnded) return true;
@@ -123,6 +158,8 @@ class Connection {
       if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_ && now > last_progress_) last_progress_ = now;
       send_queue_ = queued;
       next_queue_look_ = now + QueueLookInterval();
+      // The peer had finished, and everything of ours is acknowledged now: the linger is over.
+      if (peer_finished_ && queued == 0) return End(kEndEof, 0) == kEnded;
     }
     if (now < last_progress_ + idle_ms_) return false;
     if (Drain() == kEnded) return true;
@@ -133,9 +170,9 @@ class Connection {
   // When the timer must look at this connection next.
   uint64_t NextDeadline() const {
     uint64_t deadline = last_progress_ + idle_ms_;
-    if (!registered_ && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
+    if (!registered_ && !peer_finished_ && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
     // Only a queue that can still shrink is worth a look (unknown, -1, keeps the idle deadline's).
-    if (registered_ && send_queue_ > 0 && next_queue_look_ < deadline) deadline = next_queue_look_;
+    if ((registered_ || peer_finished_) && send_queue_ > 0 && next_queue_look_ < deadline) deadline = next_queue_look_;
     return deadline < total_deadline_ ? deadline : total_deadline_;
   }
 
@@ -181,7 +218,8 @@ class Connection {
   // Readable (or, with `error`, the backend saw an error condition: uv_poll_t then stops watching).
   void OnReady(bool error) {
     DrainResult result = Drain();
-    if (result == kEnded || !error) return;
+    // Its FIN read with ours unacknowledged: the timer has it now (PeerFinished()).
+    if (result == kEnded || !error || peer_finished_) return;
     // A reset connection: what arrived before it is finite (the receive queue), the error after it.
     while (result == kMore) result = Drain();
     if (result == kEnded) return;
@@ -196,6 +234,7 @@ class Connection {
   size_t heap_index_ = SIZE_MAX;       // where it sits in the due heap; SIZE_MAX: not in it
   Watch* watch_ = nullptr;
   bool registered_ = false;
+  bool peer_finished_ = false;         // its FIN read while ours were unacknowledged (PeerFinished())
 
  private:
   int fd_;
@@ -347,6 +386,14 @@ void Lingerer::OnTimer() {
     HeapSiftDown(index);
   }
   if (!due_heap_.empty()) ArmTimer(due_heap_[0].due);
+}
+
+void Lingerer::Advance(Connection* connection, uint64_t due) {
+  const size_t index = connection->heap_index_;
+  if (due >= due_heap_[index].due) return;
+  due_heap_[index].due = due;
+  HeapSiftUp(index);
+  ArmTimer(due);
 }
 
 void Lingerer::HeapPush(Connection* connection, uint64_t due) {

@@ -43,6 +43,7 @@ enum StartFlag : unsigned {
   kResetAfterShutdownIsEnd = 1u << 2,  // IBM i: ECONNRESET after our FIN is the peer's end
   kLingerChecked = 1u << 3,         // SO_LINGER was read by the caller: neither {1, 0} nor positive
   kInputEnded = 1u << 4,            // Node saw the peer's FIN: try reading before registering
+  kAckedBeforeEof = 1u << 5,        // TCP: the peer's FIN ends the linger once ours are acknowledged
 };
 
 struct StartRequest {
@@ -134,6 +135,8 @@ class Lingerer {
   void HeapErase(Connection* connection);
   void HeapSiftDown(size_t index);
   void HeapSiftUp(size_t index);
+  // A connection's next deadline moved earlier than its entry says: the entry, and the timer, follow.
+  void Advance(Connection* connection, uint64_t due);
   void ArmTimer(uint64_t deadline);
   void QueueReport(const Report& report);
   void OnTimer();

@@ -13,7 +13,7 @@ import type { LingerPool } from './pool.js';
 import type { LingerEndReason, LingerReport } from './types.js';
 
 /** lingerStart() flags (native/lingerer.h StartFlag). */
-const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, lingerChecked: 8, inputEnded: 16 } as const;
+const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, lingerChecked: 8, inputEnded: 16, ackedBeforeEof: 32 } as const;
 
 /** EndReason numbers (native/lingerer.h) to names. */
 const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit', 'aborted'];
@@ -95,7 +95,9 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     (settings.onTimeout === 'reset' && request.canReset ? Flag.resetOnTimeout : 0) |
     (resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
     (request.lingerChecked ? Flag.lingerChecked : 0) |
-    (request.inputEnded ? Flag.inputEnded : 0);
+    (request.inputEnded ? Flag.inputEnded : 0) |
+    // TCP: the peer's FIN ends the linger once our bytes are acknowledged (AF_UNIX has no such wait).
+    (request.canReset ? Flag.ackedBeforeEof : 0);
   const token = nextToken;
   nextToken = (nextToken + 1) >>> 0;
   const left = Math.max(0, Math.ceil(settings.maxTimeout - request.elapsedMs));

@@ -1,0 +1,76 @@
+// A peer that sends its FIN at once but never reads our response (its window shut): the linger's
+// read sees the FIN while bytes of ours are still unacknowledged. Closing then (as 'eof', a normal
+// close) left them orphaned in the kernel (LAST-ACK, the response held in kernel memory for minutes,
+// past every bound, the connection no longer counted anywhere). The linger now goes on until the
+// queue drains (then 'eof') or a bound ends it (RST by default).
+import fs from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { closeServer, connectionsLeftOnServer, unixPair } from '../helpers/net.js';
+import { sockclose } from '../helpers/sockclose.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
+import { reportingServer } from './reporting-server.js';
+
+const { lingeringClose } = sockclose;
+
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
+const RESPONSE = 256 * 1024;
+
+describe('the peer finished, our response unacknowledged', () => {
+  it('a peer that half-closes and never reads: ended at the idle timeout with RST, nothing left in the kernel', async () => {
+    const { server, port, control, reports } = await reportingServer(
+      cleanups,
+      (socket) => {
+        socket.write(Buffer.alloc(RESPONSE)); // into the kernel's send queue; the peer takes ~16 KiB
+        socket.destroy();
+      },
+      { idleTimeout: 300, maxTimeout: 5000 },
+    );
+    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { awaitError: true }], timeoutMs: 10_000 });
+    await until(() => reports.length === 1, 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset', drainedBytes: 4 });
+    // The idle timeout ended it, not the total cap (before: 'eof' at the peer's FIN, ~17 ms).
+    expect(reports[0]!.durationMs).toBeGreaterThanOrEqual(300);
+    // Reported once the descriptor is closed: the reset left no orphan holding our response.
+    expect(connectionsLeftOnServer(server)).toBe(0);
+    expect(control.stats()).toMatchObject({ lingering: 0, resets: 1 });
+    expect(control.stats().reasons).toMatchObject({ eof: 0, 'idle-timeout': 1 });
+    expect((await seen).awaited).toBe('error');
+  });
+
+  it('a peer that half-closes, then reads everything: the whole response, then eof and a normal close', async () => {
+    const { port, control, reports } = await reportingServer(
+      cleanups,
+      (socket) => {
+        socket.write(Buffer.alloc(RESPONSE));
+        socket.destroy();
+      },
+      { idleTimeout: 300, maxTimeout: 5000 },
+    );
+    const seen = await peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { waitMs: 100 }, { recvEnd: true }], timeoutMs: 10_000 });
+    expect(seen).toMatchObject({ received: RESPONSE, end: 'eof' });
+    await until(() => reports.length === 1, 5000, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: 4, error: null });
+    expect(control.stats()).toMatchObject({ lingering: 0, resets: 0 });
+  });
+
+  it("AF_UNIX: what we wrote stays in the peer's receive queue, so the peer's FIN still ends the linger at once", async () => {
+    const { client, server, listener, dir } = await unixPair();
+    cleanups.add(async () => {
+      client.destroy();
+      await closeServer(listener);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    client.pause(); // never reads
+    server.write(Buffer.alloc(160 * 1024)); // fits the socket buffers: none left in libuv; the client buffers 64 KiB, the kernel the rest
+    client.end(Buffer.alloc(4)); // its FIN
+    await nextEvent(client, 'finish');
+    const report = await within(lingeringClose(server, { idleTimeout: 2000, maxTimeout: 5000 }), 5000, 'the report');
+    // At the FIN, not held to the idle timeout (2 s) waiting for acknowledgements AF_UNIX has not.
+    expect(report).toMatchObject({ reason: 'eof', closedWith: 'close' });
+    expect(report.durationMs).toBeLessThan(2000);
+  });
+});
