@@ -16,6 +16,7 @@
 #include <climits>
 #include <cmath>
 
+#include "exact_int.h"
 #include "handed_out.h"
 #include "lingerer_api.h"
 #include "probe.h"
@@ -65,12 +66,10 @@ bool ArgInt(napi_env env, napi_value value, int min, int* out) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: argument must be a number");
     return false;
   }
-  // The range test comes first: converting an out-of-range double to int is undefined behaviour.
-  if (!(number >= min && number <= INT_MAX) || static_cast<double>(static_cast<int>(number)) != number) {
+  if (!ExactInt(number, min, out)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "sockclose native: argument out of range");
     return false;
   }
-  *out = static_cast<int>(number);
   return true;
 }
 

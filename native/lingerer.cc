@@ -66,7 +66,7 @@ class Connection {
   enum DrainResult { kEnded, kWouldBlock, kMore };
   DrainResult Drain() {
     // The peer has finished: reads only say so again. What is left is our bytes' acknowledgement.
-    if (peer_finished_) return OursAcknowledged() ? End(kEndEof, 0) : kWouldBlock;
+    if (peer_finished_) return LookAtSendQueue(uv_now(owner_->loop_)) <= 0 ? End(kEndEof, 0) : kWouldBlock;
     for (int i = 0; i < kReadsPerWakeup; i++) {
       // Never more than one byte past the limit: reaching it is what the read must tell.
       const double room = max_drain_bytes_ - drained_bytes_;
@@ -100,29 +100,30 @@ class Connection {
   // ends it as any other. One ioctl on every linger's end; AF_UNIX has nothing of this.
   DrainResult PeerFinished() {
     if (!(flags_ & kAckedBeforeEof)) return End(kEndEof, 0);
-    const double queued = sys::platform::SendQueueMeter(fd_);
-    if (queued <= 0) return End(kEndEof, 0);  // acknowledged, or unknown (-1): nothing to wait for
+    // Acknowledged, or unknown (-1): nothing to wait for.
+    if (LookAtSendQueue(uv_now(owner_->loop_)) <= 0) return End(kEndEof, 0);
     peer_finished_ = true;
-    if (registered_) owner_->poller_.Remove(fd_, watch_);
-    registered_ = false;
-    watch_ = nullptr;
-    send_queue_ = queued;
-    next_queue_look_ = uv_now(owner_->loop_) + QueueLookInterval();
-    if (heap_index_ != SIZE_MAX) owner_->Advance(this, NextDeadline());
+    Unwatch();
+    // Always in the due heap while it lingers (Start() puts it there before any read).
+    owner_->Advance(this, NextDeadline());
     return kWouldBlock;
   }
 
-  // After the peer finished: true once nothing of ours waits for its acknowledgement (a queue that
-  // shrank is progress, as in CheckDeadlines()).
-  bool OursAcknowledged() {
+  // Reads our send queue (-1 if unknown) and schedules the next look. A queue that shrank is
+  // progress: bytes of ours acknowledged, dated by the look that sees it.
+  double LookAtSendQueue(uint64_t now) {
     const double queued = sys::platform::SendQueueMeter(fd_);
-    if (queued <= 0) return true;
-    if (queued < send_queue_) {
-      const uint64_t now = uv_now(owner_->loop_);
-      if (now > last_progress_) last_progress_ = now;
-    }
+    if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_ && now > last_progress_) last_progress_ = now;
     send_queue_ = queued;
-    return false;
+    next_queue_look_ = now + QueueLookInterval();
+    return queued;
+  }
+
+  // Stops the poller's watch, if any (before the number is freed, or when only the timer looks).
+  void Unwatch() {
+    if (registered_) owner_->poller_.Remove(fd_, watch_);
+    registered_ = false;
+    watch_ = nullptr;
   }
 
   // 0, or -errno (the poller could not watch it).
@@ -143,8 +144,7 @@ class Connection {
       if (Drain() == kEnded) return true;
       const int registered = Register();
       if (registered != 0) return End(kEndError, -registered) == kEnded;
-      send_queue_ = sys::platform::SendQueueMeter(fd_);
-      next_queue_look_ = now + QueueLookInterval();
+      LookAtSendQueue(now);  // the baseline
     }
     // A deadline ends the linger only after a last read: the peer's FIN may have come since the
     // last one (libuv runs timers before it polls; and a timeout shorter than kFirstReadMs comes
@@ -154,15 +154,13 @@ class Connection {
     // After our FIN nothing joins the send queue: once seen empty it has no progress left to show,
     // and a silent peer's idle deadline costs no syscall.
     if (send_queue_ != 0 && (now >= next_queue_look_ || now >= last_progress_ + idle_ms_)) {
-      const double queued = sys::platform::SendQueueMeter(fd_);
-      if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_ && now > last_progress_) last_progress_ = now;
-      send_queue_ = queued;
-      next_queue_look_ = now + QueueLookInterval();
       // The peer had finished, and everything of ours is acknowledged now: the linger is over.
-      if (peer_finished_ && queued == 0) return End(kEndEof, 0) == kEnded;
+      if (LookAtSendQueue(now) <= 0 && peer_finished_) return End(kEndEof, 0) == kEnded;
     }
     if (now < last_progress_ + idle_ms_) return false;
-    if (Drain() == kEnded) return true;
+    // After the peer's FIN the look just above was the last read there is (send_queue_ stays
+    // non-zero until it ends the linger): nothing more to learn before the idle end.
+    if (!peer_finished_ && Drain() == kEnded) return true;
     // Bytes read now are progress (Drain() dated it): not idle after all.
     return now >= last_progress_ + idle_ms_ && End(kEndIdleTimeout, 0) == kEnded;
   }
@@ -189,8 +187,7 @@ class Connection {
 
   // Closes the descriptor (SO_LINGER {1, 0} first when `reset`); true if it was made abortive.
   bool CloseDescriptor(bool reset) {
-    if (registered_) owner_->poller_.Remove(fd_, watch_);  // before the number is freed
-    registered_ = false;
+    Unwatch();  // before the number is freed
     bool reset_done = false;
     if (reset) {
       reset_done = sys::SetLinger(fd_, true, 0) == 0;

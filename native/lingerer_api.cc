@@ -8,10 +8,10 @@
 
 #include <uv.h>
 
-#include <climits>
 #include <cstdint>
 #include <vector>
 
+#include "exact_int.h"
 #include "lingerer.h"
 
 namespace sockclose {
@@ -68,16 +68,10 @@ void DeliverReports(void* context) {
   napi_close_handle_scope(env, scope);
 }
 
-// An integer argument in [0, INT32_MAX], exactly (as addon.cc's ArgInt()): napi_get_value_int32()
-// would read NaN and Infinity as 0, 1.9 as 1 and 2 ** 32 + 1 as 1, so a wrong number would name
-// another descriptor (NaN: stdin) or another timeout.
+// An integer argument in [0, INT_MAX], exactly (exact_int.h).
 bool NonNegativeInt(napi_env env, napi_value value, int32_t* out) {
   double number = 0;
-  if (napi_get_value_double(env, value, &number) != napi_ok) return false;
-  // The range test first: converting an out-of-range double to int is undefined behaviour.
-  if (!(number >= 0 && number <= INT32_MAX) || static_cast<double>(static_cast<int32_t>(number)) != number) return false;
-  *out = static_cast<int32_t>(number);
-  return true;
+  return napi_get_value_double(env, value, &number) == napi_ok && ExactInt(number, 0, out);
 }
 
 napi_value Int32(napi_env env, int32_t value) {

@@ -93,29 +93,31 @@ function received(value: unknown): string {
   if (value === null || value === undefined) return `Received ${String(value)}`;
   if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    let name: unknown;
-    try {
-      name = (value as object).constructor?.name;
-    } catch {
-      // A Proxy whose traps throw (a revoked one): inspect() names it as such.
-    }
-    return typeof name === 'string' && name ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
+    const name = className(value);
+    return name !== null ? `Received an instance of ${name}` : `Received ${inspect(value, { depth: -1 })}`;
   }
   let shown = inspect(value, { colors: false });
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return `Received type ${typeof value} (${shown})`;
 }
 
+/** The name of an object's class, or null (none, or a Proxy whose traps throw: a revoked one). */
+function className(value: object): string | null {
+  try {
+    const name: unknown = value.constructor?.name;
+    return typeof name === 'string' && name ? name : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Node's ERR_INVALID_ARG_VALUE ending: the value inspected, cut at 128 characters; an instance of a
  * class (a server, a socket) by its class, as ERR_INVALID_ARG_TYPE names it, not its whole state.
  */
-const PLAIN = new Set(['Received an instance of Object', 'Received an instance of Array']);
 function receivedValue(value: unknown): string {
-  if (typeof value === 'object' && value !== null) {
-    const described = received(value);
-    if (described.startsWith('Received an instance of ') && !PLAIN.has(described)) return described;
-  }
+  const name = typeof value === 'object' && value !== null ? className(value) : null;
+  if (name !== null && name !== 'Object' && name !== 'Array') return `Received an instance of ${name}`;
   const shown = inspect(value);
   return `Received ${shown.length > 128 ? `${shown.slice(0, 128)}...` : shown}`;
 }
