@@ -460,7 +460,9 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
   reports_.clear();
   while (!due_heap_.empty()) {
     Connection* connection = due_heap_.back().connection;  // the last: no reordering as it leaves
-    connection->CloseDescriptor(false);
+    // The environment ending cuts every linger short: closed as a cut one is (RST under onTimeout
+    // 'reset'), not left in FIN-WAIT holding kernel memory after the worker is gone.
+    connection->CloseDescriptor(connection->flags() & kResetOnTimeout);
     Remove(connection);
   }
   closing_ += 4;

@@ -143,8 +143,10 @@ if (possible && number(possible[1]) > 0) {
   }
 }
 if (problems.length > 0) {
-  console.error(`[valgrind] FAILED: ${problems.join('; ')}\n[valgrind] logs kept in ${logDir}`);
+  // The verdict last: a CI log may keep only its tail.
   console.error(main.slice(-6000));
+  if (run.stderr.trim()) console.error(`[valgrind] the exercise's stderr, its end:\n${run.stderr.slice(-2000)}`);
+  console.error(`[valgrind] FAILED: ${problems.join('; ')}\n[valgrind] logs kept in ${logDir}`);
   process.exit(1);
 }
 fs.rmSync(logDir, { recursive: true, force: true });
