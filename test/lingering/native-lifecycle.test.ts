@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 
 import { describe, expect, it } from 'vitest';
 
-import { openSockets, socketsOpenedSince } from '../helpers/net.js';
+import { openSockets, socketsOpenedSince, ssByPort } from '../helpers/net.js';
 import { root } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 import { kernelPeerForFile } from './lifecycle.js';
@@ -18,8 +18,8 @@ const peer = kernelPeerForFile();
 const fixture = (name: string) => path.join(root, 'test', 'lingering', 'fixtures', name);
 
 /** A worker running fixtures/lingering-worker.cjs, and a way to ask for its lingering count. */
-async function lingeringWorker() {
-  const worker = new Worker(fixture('lingering-worker.cjs'));
+async function lingeringWorker(onTimeout?: 'reset' | 'close') {
+  const worker = new Worker(fixture('lingering-worker.cjs'), { workerData: { onTimeout } });
   const messages: Record<string, number>[] = [];
   const waiters: (() => void)[] = [];
   worker.on('message', (message: Record<string, number>) => {
@@ -52,6 +52,29 @@ describe('native lingerer lifecycle', () => {
     await until(() => socketsOpenedSince(before).length === 0, 10_000, "the worker's descriptors to be closed");
     await held.release();
   });
+
+  // A termination cuts every linger short, as an aborted one: RST under onTimeout 'reset' (the
+  // default), so nothing is left in the kernel; under 'close', FIN-WAIT-2 orphans until the kernel's
+  // own timeout (the held peer never sends its FIN).
+  for (const onTimeout of ['reset', 'close'] as const) {
+    it(`a worker terminated mid-linger closes as onTimeout '${onTimeout}' says`, async () => {
+      const before = openSockets();
+      const { worker, port, lingering } = await lingeringWorker(onTimeout);
+      const held = await peer.hold(port, 20, 0);
+      try {
+        await until(async () => (await lingering()) === 20, 20_000, '20 sockets lingering in the worker');
+        const exited = nextEvent<[number]>(worker, 'exit', 20_000);
+        await worker.terminate();
+        await exited;
+        await until(() => socketsOpenedSince(before).length === 0, 10_000, "the worker's descriptors to be closed");
+        const serverSide = ssByPort(port).filter((row) => row.localPort === port);
+        if (onTimeout === 'reset') expect(serverSide).toEqual([]);
+        else expect(serverSide.filter((row) => row.state.startsWith('FIN-WAIT-')).length).toBe(20);
+      } finally {
+        await held.release();
+      }
+    });
+  }
 
   it("a worker calling process.exit() mid-linger exits with its code, its lingering descriptors closed", async () => {
     const before = openSockets();
