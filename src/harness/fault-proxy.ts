@@ -4,10 +4,21 @@ import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import type { EmitterOwnEvents, TypedEmitter } from './events.js';
-import { integerOption, MAX_MS, optionsObject, parseAddress, refuseFixed, type AddressInput, type ConnectAddressInput, type Endpoint } from './options.js';
+import {
+  integerOption,
+  MAX_MS,
+  optionKeys,
+  optionsObject,
+  parseAddress,
+  refuseFixed,
+  refuseUnknown,
+  type AddressInput,
+  type ConnectAddressInput,
+  type Endpoint,
+} from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
 import { ReportingServer } from './reporting-server.js';
-import { resolveToxic, type Toxic, type ToxicSpec } from './toxics.js';
+import { resolveToxic, SPEC_KEYS, type Toxic, type ToxicSpec } from './toxics.js';
 
 /** Options for {@link createFaultProxy}. */
 export interface FaultProxyOptions {
@@ -61,14 +72,17 @@ export interface FaultProxy extends TypedEmitter<FaultProxyEvents> {
   readonly reports: readonly ProxyLinkReport[];
   /**
    * Adds a toxic; it acts on open connections at once. Throws `ERR_INVALID_ARG_VALUE` if its name
-   * is taken or empty, `ERR_INVALID_ARG_TYPE` if it is not a string.
+   * is taken or empty, or for a key of the spec or of its attributes that it does not have (naming
+   * the one it may have meant: `strem`, "did you mean 'stream'?"); `ERR_INVALID_ARG_TYPE` if the
+   * name is not a string.
    */
   addToxic(spec: ToxicSpec): Toxic;
   /**
    * Changes a toxic's attributes (only those given; one given as undefined keeps its value) and
    * toxicity; its clocks restart on open connections. Its type, name and stream cannot change
-   * (`ERR_INVALID_ARG_VALUE`): remove it and add another. `attributes` that is not an object is
-   * `ERR_INVALID_ARG_TYPE`.
+   * (`ERR_INVALID_ARG_VALUE`): remove it and add another. A key of `changes` or of `attributes`
+   * that a toxic does not have is `ERR_INVALID_ARG_VALUE` too; `attributes` that is not an object
+   * is `ERR_INVALID_ARG_TYPE`.
    */
   updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic;
   /** Removes a toxic; returns whether it existed. */
@@ -111,7 +125,9 @@ export interface FaultProxy extends TypedEmitter<FaultProxyEvents> {
  * @returns A promise of the listening {@link FaultProxy}.
  * @throws As a rejection: `ERR_INVALID_ARG_TYPE` for an option of the wrong type (an address host
  *   or a toxic name that is not a string), `ERR_INVALID_ARG_VALUE` for a bad value (an empty
- *   address host or toxic name, a duplicate toxic name), `ERR_OUT_OF_RANGE` for a number out of range.
+ *   address host or toxic name, a duplicate toxic name) or an unknown key (of the options, an
+ *   address object, a toxic or its attributes; `connectTimeout`: "did you mean
+ *   'connectTimeoutMs'?"), `ERR_OUT_OF_RANGE` for a number out of range.
  * @example
  * ```ts
  * const proxy = await createFaultProxy({
@@ -124,6 +140,7 @@ export interface FaultProxy extends TypedEmitter<FaultProxyEvents> {
  */
 export async function createFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const given = optionsObject(options, 'options', createFaultProxy);
+  refuseUnknown(given, PROXY_KEYS, 'options', 'an option of createFaultProxy()', createFaultProxy);
   if (given.upstream === undefined) throw invalidArgValue('options.upstream', undefined, 'is required', createFaultProxy);
   const upstream = parseAddress(given.upstream, 'options.upstream', '127.0.0.1', false, createFaultProxy);
   const listen = parseAddress(given.listen ?? 0, 'options.listen', '127.0.0.1', true, createFaultProxy);
@@ -135,6 +152,8 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   await proxy.listen(listen);
   return proxy;
 }
+
+const PROXY_KEYS = optionKeys<FaultProxyOptions>({ listen: true, upstream: true, toxics: true, connectTimeoutMs: true });
 
 class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements FaultProxy {
   private nextId = 1;
@@ -167,6 +186,8 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
   updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic {
     const index = this.indexOf(name, this.updateToxic);
     const given = optionsObject(changes, 'changes', this.updateToxic);
+    // Type, name and stream are known (not typos), and refused below as fixed.
+    refuseUnknown(given, SPEC_KEYS, 'changes', 'a field of a toxic', this.updateToxic);
     // A toxic's identity stays: remove it and add another to change those.
     refuseFixed(given, ['type', 'name', 'stream'], 'changes', this.updateToxic);
     const old = this.list[index]!;

@@ -16,9 +16,11 @@ import {
   MAX_BYTES,
   MAX_MS,
   MAX_PAYLOAD,
+  optionKeys,
   optionsObject,
   parseAddress,
   refuseFixed,
+  refuseUnknown,
   type AddressInput,
   type Endpoint,
 } from './options.js';
@@ -157,9 +159,10 @@ export interface FaultServer extends TypedEmitter<FaultServerEvents> {
   readonly reports: readonly FaultConnectionReport[];
   /**
    * Changes the behaviour (and any other option but the address: `listen` is refused with
-   * `ERR_INVALID_ARG_VALUE`) for connections accepted from now on. Options not given keep their
-   * values, except that a change of behaviour resets `responseBytes`, `bytes` and `delayMs` to the
-   * new behaviour's defaults: each behaviour reads them its own way.
+   * `ERR_INVALID_ARG_VALUE`, as is a key that is no option, naming the one it may have meant)
+   * for connections accepted from now on. Options not given keep their values, except that a
+   * change of behaviour resets `responseBytes`, `bytes` and `delayMs` to the new behaviour's
+   * defaults: each behaviour reads them its own way.
    */
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void;
   /**
@@ -181,7 +184,8 @@ export interface FaultServer extends TypedEmitter<FaultServerEvents> {
  * @returns A promise of the listening {@link FaultServer}.
  * @throws As a rejection: `ERR_INVALID_ARG_TYPE` for an option of the wrong type (a `listen` host
  *   that is not a string), `ERR_INVALID_ARG_VALUE` for a bad value (an unknown behaviour, an empty
- *   `listen` host), `ERR_OUT_OF_RANGE` for a number out of range.
+ *   `listen` host) or a key that is no option (`delay`: "did you mean 'delayMs'?"; in a `listen`
+ *   object too), `ERR_OUT_OF_RANGE` for a number out of range.
  * @example
  * ```ts
  * const server = await createFaultServer({ behavior: 'reset-after-bytes', bytes: 1000 });
@@ -192,12 +196,26 @@ export interface FaultServer extends TypedEmitter<FaultServerEvents> {
  */
 export async function createFaultServer(options: FaultServerOptions): Promise<FaultServer> {
   const given = optionsObject(options, 'options', createFaultServer);
+  refuseUnknown(given, SERVER_KEYS, 'options', 'an option of createFaultServer()', createFaultServer);
   const settings = resolveSettings(given, undefined);
   const listen = parseAddress(given.listen ?? 0, 'options.listen', '127.0.0.1', true, createFaultServer);
   const server = new Server(settings);
   await server.listen(listen);
   return server;
 }
+
+const SERVER_KEYS = optionKeys<FaultServerOptions>({
+  behavior: true,
+  listen: true,
+  protocol: true,
+  responseBytes: true,
+  bytes: true,
+  delayMs: true,
+  timeoutMs: true,
+  awaitRequest: true,
+  lingerIdleMs: true,
+  lingerMaxMs: true,
+});
 
 class Server extends ReportingServer<net.Socket, FaultConnectionReport> implements FaultServer {
   private current: BehaviorSettings;
@@ -222,6 +240,8 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
 
   configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void {
     const given = optionsObject(options, 'options', this.configure);
+    // `listen` is known here, only fixed: refused below as what cannot change, not as a typo.
+    refuseUnknown(given, SERVER_KEYS, 'options', 'an option of configure()', this.configure);
     // The address is the listening socket's: it cannot move while the server runs.
     refuseFixed(given, ['listen'], 'options', this.configure);
     // An option given as undefined is not given (as everywhere else): the behaviour too stays.

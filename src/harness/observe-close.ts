@@ -14,7 +14,7 @@ import { socketKind, type NodeHandle, type SocketInternals } from '../target.js'
 import type { TcpStateName } from '../native/layout.js';
 import { unwrittenBytes } from '../node-handle.js';
 import type { LingerReport } from '../lingering/types.js';
-import { choiceOption, optionsObject } from './options.js';
+import { choiceOption, optionKeys, optionsObject, refuseUnknown } from './options.js';
 import { judge, type CloseSnapshot, type EndKind, type Moments, type NodeView } from './close-verdict.js';
 
 export type { CloseSnapshot, EndKind } from './close-verdict.js';
@@ -129,6 +129,8 @@ const WATCHER = 'observe-close';
 
 const SIDES = ['client', 'server'] as const;
 
+const OBSERVE_KEYS = optionKeys<ObserveCloseOptions>({ side: true });
+
 /**
  * Watches a socket until it closes and reports how the connection really ended: FIN or RST, from
  * which side, after how many bytes each way, in which TCP state, with timings. It asks the kernel
@@ -144,7 +146,8 @@ const SIDES = ['client', 'server'] as const;
  * @returns A promise of the {@link CloseObservation}.
  * @throws At the call, not as a rejection (the observer must be in place before the close):
  *   `ERR_INVALID_ARG_TYPE` for a non-socket or options of the wrong type, `ERR_INVALID_ARG_VALUE`
- *   for a `side` not named, `ERR_SOCKCLOSE_CLOSED` for a socket already destroyed.
+ *   for a `side` not named or a key that is no option (`sides`: "did you mean 'side'?"),
+ *   `ERR_SOCKCLOSE_CLOSED` for a socket already destroyed.
  * @example
  * ```ts
  * const socket = net.connect(port, '127.0.0.1');
@@ -158,7 +161,9 @@ const SIDES = ['client', 'server'] as const;
 export function observeClose(socket: net.Socket, options?: ObserveCloseOptions): Promise<CloseObservation> {
   // socketKind(): a Proxy whose traps throw (a revoked one) is refused like any non-socket.
   if (socketKind(socket) !== 'socket') throw invalidArgType('socket', 'an instance of net.Socket', socket, observeClose);
-  const { side: sideOption } = optionsObject(options, 'options', observeClose);
+  const given = optionsObject(options, 'options', observeClose);
+  refuseUnknown(given, OBSERVE_KEYS, 'options', 'an option of observeClose()', observeClose);
+  const { side: sideOption } = given;
   const internals = socket as Internals;
   const side = choiceOption(sideOption, 'options.side', SIDES, internals.server ? 'server' : 'client', observeClose);
   // Nothing would ever resolve the promise: say so instead of hanging.

@@ -3,7 +3,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import net from 'node:net';
 
-import { invalidArgType, invalidArgValue, outOfRange, type Caller } from '../errors.js';
+import { invalidArgType, invalidArgValue, isOptionsObject, outOfRange, type Caller } from '../errors.js';
 
 /** A TCP endpoint. */
 export interface Endpoint {
@@ -13,16 +13,22 @@ export interface Endpoint {
   port: number;
 }
 
-/** What the harness accepts for an address: `'host:port'`, `'[::1]:port'`, a port, or an object. */
-export type AddressInput = string | number | { host?: string; port?: number };
+/**
+ * What the harness accepts for an address: `'host:port'`, `'[::1]:port'`, a port, or an object:
+ * `{ host, port }`, or what `server.address()` returns (`address` for `host`; `family` is ignored).
+ */
+export type AddressInput = string | number | { host?: string; port?: number } | { address: string; family?: string; port?: number };
 
-/** An address to connect to: `'host:port'`, a port (on 127.0.0.1), or `{ host?, port }` (a port is required). */
-export type ConnectAddressInput = string | number | { host?: string; port: number };
+/**
+ * An address to connect to: `'host:port'`, a port (on 127.0.0.1), `{ host?, port }` or
+ * `server.address()`'s `{ address, family?, port }` (a port is required).
+ */
+export type ConnectAddressInput = string | number | { host?: string; port: number } | { address: string; family?: string; port: number };
 
 /** Throws unless `value` is a plain object (or undefined, then returns `{}`). */
 export function optionsObject<T extends object>(value: T | undefined, name: string, caller: Caller): Partial<T> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgType(name, 'of type object', value, caller);
+  if (!isOptionsObject(value)) throw invalidArgType(name, 'of type object', value, caller);
   return value;
 }
 
@@ -35,6 +41,62 @@ export function refuseFixed(given: object, fixed: readonly string[], name: strin
     const value = (given as Record<string, unknown>)[key];
     if (value !== undefined) throw invalidArgValue(`${name}.${key}`, value, 'cannot be changed here', caller);
   }
+}
+
+/**
+ * The keys of an options type, from a record that names each once: the compiler checks that it
+ * lists every key of `T` and no other, so a new option cannot be left out of {@link refuseUnknown}.
+ */
+export function optionKeys<T>(keys: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
+/**
+ * Throws `ERR_INVALID_ARG_VALUE` for an own enumerable key of `given` not in `known`, whatever its
+ * value: a misspelt option (`delay` for `delayMs`) would otherwise be ignored without a word, and
+ * the caller would believe it took effect. The message names the key and, where one is close, the
+ * known key meant; else every known key. `what` completes "is not …" (`'an option of probe()'`).
+ */
+export function refuseUnknown(given: object, known: readonly string[], name: string, what: string, caller: Caller): void {
+  for (const key of Object.keys(given)) {
+    if (known.includes(key)) continue;
+    const meant = closestKeys(key, known);
+    const hint = meant.length > 0 ? `did you mean ${meant.map((k) => `'${k}'`).join(' or ')}?` : `it has: ${known.join(', ')}`;
+    throw invalidArgValue(`${name}.${key}`, (given as Record<string, unknown>)[key], `is not ${what} (${hint})`, caller);
+  }
+}
+
+/**
+ * The known keys `key` was most likely meant as: the same but for case, else those within two
+ * edits (fewer than the key's own length, so that `'id'` suggests nothing), else those it starts
+ * or that start it (3 characters at least: `'delay'` for `'delayMs'`). Several only on a tie.
+ */
+function closestKeys(key: string, known: readonly string[]): string[] {
+  const lower = key.toLowerCase();
+  const sameCase = known.filter((k) => k.toLowerCase() === lower);
+  if (sameCase.length > 0) return sameCase;
+  const distances = known.map((k) => editDistance(lower, k.toLowerCase()));
+  const best = Math.min(...distances);
+  if (best <= 2 && best < key.length) return known.filter((_, i) => distances[i] === best);
+  return known.filter((k) => {
+    const other = k.toLowerCase();
+    const [shorter, longer] = other.length < lower.length ? [other, lower] : [lower, other];
+    return shorter.length >= 3 && longer.startsWith(shorter);
+  });
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from `a` to `b`: `'delyaMs'` is one from `'delayMs'`. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) rows[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
 }
 
 /** An integer option in [min, max], or its default. */
@@ -90,15 +152,22 @@ export const MAX_BUFFER = Math.min(MAX_BYTES, bufferConstants.MAX_LENGTH);
 /** Bytes of a response body: one Buffer, less room for an HTTP head. Larger would fail at each connection. */
 export const MAX_PAYLOAD = MAX_BUFFER - 4096;
 
+// `address` and `family` as well: what `server.address()` returns (net.AddressInfo) is an address.
+const ADDRESS_KEYS = optionKeys<Endpoint & Partial<net.AddressInfo>>({ host: true, port: true, address: true, family: true });
+
 /**
  * Parses an address. `'host:port'`, `'[v6]:port'` and `':port'` / a bare port (then `defaultHost`)
- * are accepted; port 0 means "any free port" where `allowZero` says so (listening addresses).
+ * are accepted, and objects `{ host, port }` or `server.address()`'s `{ address, family, port }`;
+ * port 0 means "any free port" where `allowZero` says so (listening addresses).
  */
 export function parseAddress(value: unknown, name: string, defaultHost: string, allowZero: boolean, caller: Caller): Endpoint {
   const minPort = allowZero ? 0 : 1;
   if (typeof value === 'number') return { host: defaultHost, port: integerOption(value, name, minPort, 65535, 0, caller) };
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const { host = defaultHost, port } = value as { host?: unknown; port?: unknown };
+    refuseUnknown(value, ADDRESS_KEYS, name, 'a field of an address', caller);
+    const { host: named, address, port } = value as { host?: unknown; address?: unknown; port?: unknown };
+    if (named !== undefined && address !== undefined) throw invalidArgValue(`${name}.address`, address, "cannot be given with 'host' (they name the same thing)", caller);
+    const host = named ?? address ?? defaultHost;
     const checkedHost = nonEmptyString(host, `${name}.host`, caller);
     if (port === undefined && !allowZero) throw invalidArgValue(`${name}.port`, port, 'is required', caller);
     return { host: unbracket(checkedHost), port: integerOption(port, `${name}.port`, minPort, 65535, 0, caller) };

@@ -6,7 +6,7 @@ import { invalidArgType } from '../errors.js';
 import { queuedWriteBytes, type SocketInternals } from '../node-handle.js';
 import { after, type Timer } from './clock.js';
 import { observeClose, type CloseObservation } from './observe-close.js';
-import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, nonEmptyString, optionsObject, unbracket } from './options.js';
+import { booleanOption, integerOption, MAX_MS, MAX_BUFFER, nonEmptyString, optionKeys, optionsObject, refuseUnknown, unbracket } from './options.js';
 
 /** Options for {@link probe}. */
 export interface ProbeOptions {
@@ -23,6 +23,8 @@ export interface ProbeOptions {
   /** Give up connecting after this long. Default `timeoutMs`. */
   connectTimeoutMs?: number;
 }
+
+const PROBE_KEYS = optionKeys<ProbeOptions>({ send: true, shutdown: true, timeoutMs: true, connectTimeoutMs: true });
 
 /**
  * The probe's one-word verdict: `'fin'` the peer closed cleanly; `'rst'` it reset; `'fin-rst'` it
@@ -99,8 +101,8 @@ export type ProbeResult = ProbeConnectErrorResult | ProbeConnectedResult;
  * @param port - TCP port.
  * @param options - {@link ProbeOptions}.
  * @throws As a rejection, for bad arguments only: `ERR_INVALID_ARG_TYPE` for one of the wrong type
- *   (a host that is not a string), `ERR_INVALID_ARG_VALUE` for an empty host, `ERR_OUT_OF_RANGE`
- *   for a port or option out of range.
+ *   (a host that is not a string), `ERR_INVALID_ARG_VALUE` for an empty host or a key that is no
+ *   option (`timeout`: "did you mean 'timeoutMs'?"), `ERR_OUT_OF_RANGE` for a port or option out of range.
  * @example
  * ```ts
  * const result = await probe('127.0.0.1', 8125, { send: 4 });
@@ -112,6 +114,7 @@ export async function probe(host: string, port: number, options: ProbeOptions = 
   if (typeof port !== 'number') throw invalidArgType('port', 'of type number', port, probe);
   const endpoint = { host: unbracket(host), port: integerOption(port, 'port', 1, 65535, 0, probe) };
   const given = optionsObject(options, 'options', probe);
+  refuseUnknown(given, PROBE_KEYS, 'options', 'an option of probe()', probe);
   const payload = toPayload(given.send);
   const shutdown = booleanOption(given.shutdown, 'options.shutdown', false, probe);
   const timeoutMs = integerOption(given.timeoutMs, 'options.timeoutMs', 1, MAX_MS, 10_000, probe);

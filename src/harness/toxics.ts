@@ -1,7 +1,7 @@
 // Toxics of the fault proxy, modelled on Toxiproxy's: what each one takes, its defaults, its
 // checks, and the CLI's one-line notation for them.
 import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
-import { choiceOption, integerOption, MAX_BYTES, MAX_MS, nonEmptyString, numberOption } from './options.js';
+import { choiceOption, integerOption, MAX_BYTES, MAX_MS, nonEmptyString, numberOption, optionKeys, refuseUnknown } from './options.js';
 
 /** One line per toxic type: what it does. The CLI's help prints these. */
 export const TOXIC_TYPES = {
@@ -90,9 +90,13 @@ const ATTRIBUTES = new Map<string, readonly string[]>(
   } satisfies { [T in ToxicType]: ReadonlyArray<keyof ToxicAttributes[T]> }),
 );
 
+/** The fields of a toxic spec (of updateToxic()'s changes too, where some are fixed). */
+export const SPEC_KEYS = optionKeys<ToxicSpec>({ type: true, name: true, stream: true, toxicity: true, attributes: true });
+
 /** Checks a spec and fills in the defaults. */
 export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalidArgType('toxic', 'of type object', spec, caller);
+  refuseUnknown(spec, SPEC_KEYS, 'toxic', 'a field of a toxic', caller);
   const given = spec as { type?: unknown; name?: unknown; stream?: unknown; toxicity?: unknown; attributes?: unknown };
   // As Node's validators: the type first (ERR_INVALID_ARG_TYPE), then the value.
   if (typeof given.type !== 'string') throw invalidArgType('toxic.type', 'of type string', given.type, caller);
@@ -118,12 +122,7 @@ function ownAttributes(raw: object): Record<string, unknown> {
 }
 
 function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller: Caller): ToxicAttributes[ToxicType] {
-  const known = ATTRIBUTES.get(type)!;
-  for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) {
-      throw invalidArgValue(`toxic.attributes.${key}`, raw[key], `is not an attribute of ${type} (it has: ${known.join(', ')})`, caller);
-    }
-  }
+  refuseUnknown(raw, ATTRIBUTES.get(type)!, 'toxic.attributes', `an attribute of ${type}`, caller);
   const ms = (key: string) => integerOption(raw[key], `toxic.attributes.${key}`, 0, MAX_MS, 0, caller);
   const required = (key: string, what: string) => {
     if (raw[key] === undefined) throw invalidArgValue(`toxic.attributes.${key}`, undefined, `is required for ${type} (${what})`, caller);
@@ -162,12 +161,14 @@ function resolveAttributes(type: ToxicType, raw: Record<string, unknown>, caller
  * `reset_peer/upstream:timeout=500`, `limit_data:bytes=1000,mode=reset`, `bandwidth:rate=100`,
  * `slicer:average_size=10,delay=1000`. The keys `name` and
  * `toxicity` set those fields; the others are attributes (numbers where they look like numbers,
- * `1e3` included). A name in parentheses at the end, as {@link formatToxic} writes it
- * (`latency/downstream:latency=100,jitter=0 (slow)`), names the toxic too.
+ * `1e3` included). A key may come once only. A name in parentheses at the end, as
+ * {@link formatToxic} writes it (`latency/downstream:latency=100,jitter=0 (slow)`), names the toxic too.
  *
  * @param text - The toxic in CLI notation.
  * @returns The {@link Toxic}, every default filled in.
- * @throws TypeError `ERR_INVALID_ARG_VALUE` / RangeError `ERR_OUT_OF_RANGE` naming what is wrong.
+ * @throws TypeError `ERR_INVALID_ARG_VALUE` / RangeError `ERR_OUT_OF_RANGE` naming what is wrong:
+ *   a key given twice (`latency=10,latency=20`), an attribute the type does not have (naming the
+ *   one it may have meant), a value out of range, …
  * @example
  * ```ts
  * proxy.addToxic(parseToxic('limit_data:bytes=1000,mode=reset'));
@@ -200,8 +201,9 @@ export function parseToxicFor(text: string, caller: Caller): Toxic {
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /**
- * The `key=value,...` part of the notation, unchecked: `name` and `toxicity` apart, the rest as
- * attributes (numbers where they look like numbers). For changing only the keys given.
+ * The `key=value,...` part of the notation, unchecked but for a key given twice: `name` and
+ * `toxicity` apart, the rest as attributes (numbers where they look like numbers). For changing
+ * only the keys given.
  */
 export function parseToxicPairs(
   list: string,
@@ -211,10 +213,14 @@ export function parseToxicPairs(
   // No prototype: every key, `__proto__` included, becomes an own attribute (and is checked).
   const attributes = Object.create(null) as Record<string, unknown>;
   const result: { name: unknown; toxicity: unknown; attributes: Record<string, unknown> } = { name: undefined, toxicity: undefined, attributes };
+  const seen = new Set<string>();
   for (const pair of list.split(',').filter((part) => part.trim() !== '')) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw invalidArgValue('toxic', whole, `has '${pair}' where key=value was expected`, caller);
     const key = pair.slice(0, eq).trim();
+    // The last would silently win: `latency=10,latency=20` is more likely a slip than a choice.
+    if (seen.has(key)) throw invalidArgValue('toxic', whole, `gives the key '${key}' twice`, caller);
+    seen.add(key);
     const rawValue = pair.slice(eq + 1).trim();
     const value = NUMBER.test(rawValue) ? Number(rawValue) : rawValue;
     // A name is text whatever it looks like (`name=404`).

@@ -80,6 +80,22 @@ describe('sockclose proxy --toxic: names', () => {
     }
     expect(await say('list')).toMatchObject({ ok: true, message: 'latency/downstream:latency=0,jitter=0 (slow)' });
   });
+
+  it('a key given twice is a usage error on the command line, and refused by add and update', async () => {
+    const stderr = await usageError(['--toxic', 'latency:latency=10,latency=20']);
+    expect(stderr).toContain("--toxic 'latency:latency=10,latency=20': The argument 'toxic' gives the key 'latency' twice");
+    const proc = cli(['proxy', '--upstream', '127.0.0.1:1', '--control', '--json']);
+    running.push(proc);
+    expect(await proc.json()).toMatchObject({ event: 'listening' });
+    const say = async (command: string) => {
+      proc.child.stdin.write(`${command}\n`);
+      return proc.json<{ ok: boolean; message: string; toxics: unknown[] }>();
+    };
+    expect(await say('add latency:jitter=1,jitter=2')).toMatchObject({ ok: false, message: expect.stringContaining("gives the key 'jitter' twice"), toxics: [] });
+    expect(await say('add latency:name=slow')).toMatchObject({ ok: true });
+    expect(await say('update slow latency=1,latency=2')).toMatchObject({ ok: false, message: expect.stringContaining("gives the key 'latency' twice") });
+    expect(await say('list')).toMatchObject({ ok: true, message: 'latency/downstream:latency=0,jitter=0 (slow)' });
+  });
 });
 
 describe('toxics given by code: inherited names are unknown ones', () => {

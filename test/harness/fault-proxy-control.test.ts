@@ -206,4 +206,67 @@ describe('fault proxy and server: argument checks', () => {
     expect(() => parseToxic('latency:latency')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => parseToxic('reset_peer:from=later')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
+
+  it('refuses a key given twice in the notation (the last one won)', () => {
+    for (const [text, key] of [
+      ['latency:latency=10,latency=20', 'latency'],
+      ['latency:latency=10, latency =10', 'latency'],
+      ['limit_data:bytes=1,mode=reset,name=a,name=b', 'name'],
+      ['latency:toxicity=1,toxicity=0.5', 'toxicity'],
+    ]) {
+      expect(() => parseToxic(text!), text).toThrow(
+        expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: `The argument 'toxic' gives the key '${key}' twice. Received '${text}'` }),
+      );
+    }
+    // Keys differ by case: two attributes, one of them unknown (and the known one suggested).
+    expect(() => parseToxic('latency:latency=1,Latency=2')).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("'toxic.attributes.Latency' is not an attribute of latency (did you mean 'latency'?)") }),
+    );
+    expect(parseToxic('latency:latency=10,jitter=10')).toMatchObject({ attributes: { latency: 10, jitter: 10 } });
+  });
+});
+
+describe('toxics: keys the proxy does not know are refused, not ignored', () => {
+  const unknownKey = (property: string, rest: string) => ({
+    name: 'TypeError',
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: expect.stringContaining(`The property '${property}' ${rest}`),
+  });
+
+  it('in a toxic given to createFaultProxy or addToxic, and in its attributes', async () => {
+    await expect(createFaultProxy({ upstream: 1, toxics: [{ type: 'latency', strem: 'upstream' } as never] })).rejects.toMatchObject(
+      unknownKey('toxic.strem', "is not a field of a toxic (did you mean 'stream'?)"),
+    );
+    const proxy = await echoProxy();
+    expect(() => proxy.addToxic({ type: 'latency', attribute: { latency: 5 } } as never)).toThrow(
+      expect.objectContaining(unknownKey('toxic.attribute', "is not a field of a toxic (did you mean 'attributes'?)")),
+    );
+    expect(() => proxy.addToxic({ type: 'latency', attributes: { jiter: 5 } as never })).toThrow(
+      expect.objectContaining(unknownKey('toxic.attributes.jiter', "is not an attribute of latency (did you mean 'jitter'?)")),
+    );
+    expect(() => proxy.addToxic({ type: 'slow_close', attributes: { delayMs: 5 } as never })).toThrow(
+      expect.objectContaining(unknownKey('toxic.attributes.delayMs', "is not an attribute of slow_close (did you mean 'delay'?)")),
+    );
+    expect(proxy.toxics).toEqual([]);
+    // Every documented field taken.
+    const toxic = proxy.addToxic({ type: 'limit_data', name: 'cut', stream: 'upstream', toxicity: 0.5, attributes: { bytes: 10, mode: 'reset' } });
+    expect(toxic).toEqual({ type: 'limit_data', name: 'cut', stream: 'upstream', toxicity: 0.5, attributes: { bytes: 10, mode: 'reset' } });
+  });
+
+  it('in the changes given to updateToxic', async () => {
+    const proxy = await echoProxy([{ type: 'latency', name: 'slow', attributes: { latency: 5 } }]);
+    const client = await openClient(proxy.port);
+    expect(() => proxy.updateToxic('slow', { toxicty: 0 } as never)).toThrow(
+      expect.objectContaining(unknownKey('changes.toxicty', "is not a field of a toxic (did you mean 'toxicity'?)")),
+    );
+    expect(() => proxy.updateToxic('slow', { attributes: { latncy: 0 } } as never)).toThrow(
+      expect.objectContaining(unknownKey('toxic.attributes.latncy', "is not an attribute of latency (did you mean 'latency'?)")),
+    );
+    expect(proxy.toxics[0]).toMatchObject({ toxicity: 1, attributes: { latency: 5 } });
+    expect(proxy.updateToxic('slow', { attributes: { latency: 0, jitter: 0 }, toxicity: 0.25 })).toMatchObject({ toxicity: 0.25, attributes: { latency: 0, jitter: 0 } });
+    // Still passing data.
+    expect(await client.echo('after')).toBe('after');
+    client.socket.destroy();
+    await client.closed();
+  });
 });

@@ -1,6 +1,7 @@
 // Harness contracts, each on real loopback sockets: option checks that used to let through
-// what crashes later or changes nothing, echo's unbounded memory with a peer that does not read,
-// and the proxy's report naming the wrong side as the one that ended a connection.
+// what crashes later or changes nothing (a misspelt option key among them), echo's unbounded
+// memory with a peer that does not read, and the proxy's report naming the wrong side as the one
+// that ended a connection.
 import { constants as bufferConstants } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -254,5 +255,116 @@ describe('probe: what it says it sent', () => {
     expect(r.sent).toBe(r.observation.bytes.sent - r.observation.bytes.queuedAtClose);
     expect(r.sent).toBeLessThan(send);
     expect(r.sent).toBeGreaterThanOrEqual(r.observation.bytes.acked ?? 0);
+  });
+});
+
+/** The error for an option key the harness does not know: the key named, then the hint. */
+function unknownKey(property: string, rest: string) {
+  return { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining(`The property '${property}' ${rest}`) };
+}
+
+describe('option keys the harness does not know are refused, not ignored', () => {
+  it('createFaultServer: names the key and the option it was close to', async () => {
+    const cases: Array<[Record<string, unknown>, string, string]> = [
+      [{ delay: 100 }, 'options.delay', "(did you mean 'delayMs'?)"],
+      [{ behaviour: 'close' }, 'options.behaviour', "(did you mean 'behavior'?)"],
+      [{ timeoutms: 10 }, 'options.timeoutms', "(did you mean 'timeoutMs'?)"],
+      [{ linger: 1 }, 'options.linger', "(did you mean 'lingerIdleMs' or 'lingerMaxMs'?)"],
+      // Nothing close: every option is listed instead. Refused even when undefined: still a slip.
+      [{ port: undefined }, 'options.port', '(it has: behavior, listen, protocol, responseBytes, bytes, delayMs, timeoutMs, awaitRequest, lingerIdleMs, lingerMaxMs)'],
+      [{ listen: { hots: 'localhost', port: 0 } }, 'options.listen.hots', "is not a field of an address (did you mean 'host'?)"],
+    ];
+    for (const [extra, property, hint] of cases) {
+      const options = { behavior: 'close', ...extra } as never;
+      await expect(createFaultServer(options), property).rejects.toMatchObject(unknownKey(property, hint.startsWith('is ') ? hint : `is not an option of createFaultServer() ${hint}`));
+    }
+  });
+
+  it('createFaultServer and configure: every documented option is taken', async () => {
+    const all = {
+      behavior: 'reset-after-bytes',
+      listen: { host: '127.0.0.1', port: 0 },
+      protocol: 'raw',
+      responseBytes: 5000,
+      bytes: 100,
+      delayMs: 0,
+      timeoutMs: 4000,
+      awaitRequest: true,
+      lingerIdleMs: 500,
+      lingerMaxMs: 3000,
+    } as const;
+    const server = cleanup.add(await createFaultServer(all));
+    const { listen: _listen, ...settings } = all;
+    expect(server.settings).toEqual(settings);
+    expect(() => server.configure({ ...settings, delay: 5 } as never)).toThrow(expect.objectContaining(unknownKey('options.delay', "is not an option of configure() (did you mean 'delayMs'?)")));
+    // `listen` is known, only fixed: refused as what cannot change, not as a typo.
+    expect(() => server.configure({ listen: 0 } as never)).toThrow(expect.objectContaining(unknownKey('options.listen', 'cannot be changed here')));
+    expect(server.settings).toEqual(settings);
+    server.configure({ ...settings, bytes: 200 });
+    expect(server.settings.bytes).toBe(200);
+    expect(await probe('127.0.0.1', server.port, { send: 1, timeoutMs: 5000 })).toMatchObject({ outcome: 'rst', received: 200 });
+  });
+
+  it('createFaultProxy: its options and its address objects', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    await expect(createFaultProxy({ upstream: server.port, connectTimeout: 100 } as never)).rejects.toMatchObject(
+      unknownKey('options.connectTimeout', "is not an option of createFaultProxy() (did you mean 'connectTimeoutMs'?)"),
+    );
+    await expect(createFaultProxy({ upstream: server.port, toxic: [] } as never)).rejects.toMatchObject(
+      unknownKey('options.toxic', "is not an option of createFaultProxy() (did you mean 'toxics'?)"),
+    );
+    await expect(createFaultProxy({ upstream: { host: '127.0.0.1', port: server.port, Port: 1 } } as never)).rejects.toMatchObject(
+      unknownKey('options.upstream.Port', "is not a field of an address (did you mean 'port'?)"),
+    );
+    // Every documented option taken, and the proxy passes data.
+    const proxy = cleanup.add(
+      await createFaultProxy({ listen: '127.0.0.1:0', upstream: { host: '127.0.0.1', port: server.port }, toxics: [{ type: 'latency' }], connectTimeoutMs: 3000 }),
+    );
+    expect(proxy.toxics.map((t) => t.name)).toEqual(['latency_downstream']);
+    expect(await probe('127.0.0.1', proxy.port, { send: 'ping', shutdown: true, timeoutMs: 5000 })).toMatchObject({ outcome: 'fin', received: 4 });
+    // What server.address() returns is an address too (its `address` is the host), on IPv6 as well.
+    const v6 = net.createServer((socket) => socket.pipe(socket));
+    cleanup.add({ close: () => v6.close() });
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    const info = v6.address() as net.AddressInfo;
+    const toV6 = cleanup.add(await createFaultProxy({ upstream: info }));
+    expect(await probe('127.0.0.1', toV6.port, { send: 'ping', shutdown: true, timeoutMs: 5000 })).toMatchObject({ outcome: 'fin', received: 4 });
+    await expect(createFaultProxy({ upstream: { ...info, host: '127.0.0.1' } } as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringContaining("The property 'options.upstream.address' cannot be given with 'host'"),
+    });
+  });
+
+  it('observeClose: refuses at the call; takes side', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'close' }));
+    const refused = net.connect(server.port, '127.0.0.1');
+    cleanup.add({ close: () => refused.destroy() });
+    expect(() => observeClose(refused, { sides: 'client' } as never)).toThrow(
+      expect.objectContaining(unknownKey('options.sides', "is not an option of observeClose() (did you mean 'side'?)")),
+    );
+    const socket = net.connect(server.port, '127.0.0.1');
+    const observed = within(observeClose(socket, { side: 'client' }), 10_000, 'the socket to close');
+    socket.resume();
+    expect(await observed).toMatchObject({ peer: 'fin' });
+  });
+
+  it('probe: refuses before connecting; takes every documented option', async () => {
+    const server = cleanup.add(await createFaultServer({ behavior: 'echo' }));
+    await expect(probe('127.0.0.1', server.port, { timeout: 100 } as never)).rejects.toMatchObject(
+      unknownKey('options.timeout', "is not an option of probe() (did you mean 'timeoutMs'?)"),
+    );
+    await expect(probe('127.0.0.1', server.port, { shutdwon: true } as never)).rejects.toMatchObject(
+      unknownKey('options.shutdwon', "is not an option of probe() (did you mean 'shutdown'?)"),
+    );
+    // An own '__proto__' key (JSON) is a key like any other.
+    await expect(probe('127.0.0.1', server.port, JSON.parse('{"__proto__": {}}') as never)).rejects.toMatchObject(unknownKey('options.__proto__', 'is not an option of probe()'));
+    expect(server.reports).toHaveLength(0);
+    const r = await probe('127.0.0.1', server.port, { send: 'ping', shutdown: true, timeoutMs: 5000, connectTimeoutMs: 5000 });
+    expect(r).toMatchObject({ outcome: 'fin', received: 4, sent: 4 });
+    // Own enumerable keys only: what an object inherits, or hides, is not an option given.
+    const inherited = Object.create({ bogus: 1 }) as Record<string, unknown>;
+    Object.defineProperty(inherited, 'hidden', { value: 1, enumerable: false });
+    Object.assign(inherited, { send: 'pong', shutdown: true, timeoutMs: 5000 });
+    expect(await probe('127.0.0.1', server.port, inherited as never)).toMatchObject({ outcome: 'fin', received: 4 });
   });
 });
