@@ -101,6 +101,28 @@ function received(value: unknown): string {
   return `Received type ${typeof value} (${shown})`;
 }
 
+/**
+ * Whether `value` is an options object: an object, not an array. A revoked Proxy is none: every
+ * look at it throws (`Array.isArray`'s included), so it is refused as a wrong type, as Node does.
+ */
+export function isOptionsObject(value: unknown): value is object {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** `value instanceof type`, but false where asking throws (a revoked Proxy) rather than V8's uncoded TypeError. */
+export function isInstance<T>(value: unknown, type: abstract new (...args: never[]) => T): value is T {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
 /** The name of an object's class, or null (none, or a Proxy whose traps throw: a revoked one). */
 function className(value: object): string | null {
   try {

@@ -1,5 +1,5 @@
 import { closeHook } from './close-hook-lazy.js';
-import { blockingLinger, invalidArgType, outOfRange, systemError } from './errors.js';
+import { blockingLinger, invalidArgType, isOptionsObject, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
 import { Field, Slot, State } from './native/layout.js';
 import { nodeResetInProgress, queuedWriteBytes, transportHandle } from './node-handle.js';
@@ -109,7 +109,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   // No default `= {}`: it would allocate an object on every call.
   let blocking = false;
   if (options !== undefined) {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, setLinger);
+    if (!isOptionsObject(options)) throw invalidArgType('options', 'of type object', options, setLinger);
     const value = options.blocking === undefined ? false : options.blocking;
     if (typeof value !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', value, setLinger);
     blocking = value;

@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { invalidArgType, invalidArgValue, isInstance, isOptionsObject, outOfRange } from '../errors.js';
 import { Recorder, watchServer } from './recorder.js';
 import type { AuditClosesOptions, CloseAudit } from './types.js';
 
@@ -38,8 +38,8 @@ const audited = new WeakSet<net.Server>();
  * ```
  */
 export function auditCloses(server: net.Server, options: AuditClosesOptions = {}): CloseAudit {
-  if (!(server instanceof net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, auditCloses);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, auditCloses);
+  if (!isInstance(server, net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, auditCloses);
+  if (!isOptionsObject(options)) throw invalidArgType('options', 'of type object', options, auditCloses);
   const size = options.recent === undefined ? DEFAULT_RECENT : options.recent;
   if (typeof size !== 'number') throw invalidArgType('options.recent', 'of type number', size, auditCloses);
   if (!Number.isInteger(size) || size < 0 || size > MAX_RECENT) {

@@ -8,7 +8,7 @@
 // themselves and no connection handle ever crosses IPC, so there is nothing to lose.
 import type { Cluster } from 'node:cluster';
 
-import { clusterStarted, invalidArgType, type Caller } from '../errors.js';
+import { clusterStarted, invalidArgType, isOptionsObject, type Caller } from '../errors.js';
 import { POLICY_PINNED } from './errors.js';
 import { clusterHangExposure, type ClusterHangExposure } from './exposure.js';
 
@@ -135,7 +135,7 @@ export function protect(options: unknown, exposure: ClusterHangExposure, caller:
 
 function readOptions(options: unknown, caller: Caller): { force: boolean; env: boolean } {
   if (options === undefined) return { force: false, env: true };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw invalidArgType('options', 'of type object', options, caller);
   }
   const { force = false, env = true } = options as { force?: unknown; env?: unknown };

@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { invalidArgType, invalidArgValue, unsupported } from '../errors.js';
+import { invalidArgType, invalidArgValue, isInstance, unsupported } from '../errors.js';
 import { serverKind } from '../node-handle.js';
 import { currentPlatform } from '../platform/index.js';
 import { requireNative } from '../target.js';
@@ -70,7 +70,7 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
  * ```
  */
 export function enableLingeringClose(server: net.Server, options: EnableLingeringCloseOptions = {}): LingeringCloseControl {
-  if (!(server instanceof net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, enableLingeringClose);
+  if (!isInstance(server, net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, enableLingeringClose);
   const settings = lingerSettings(options, enableLingeringClose);
   const limits = poolLimits(options, enableLingeringClose);
   const onReport = reportCallback(options, enableLingeringClose);

@@ -1,7 +1,7 @@
 // Validates the options of the lingering close and fills in the defaults (Apache's and nginx's).
 import type net from 'node:net';
 
-import { invalidArgType, invalidArgValue, outOfRange, type Caller } from '../errors.js';
+import { invalidArgType, invalidArgValue, isOptionsObject, outOfRange, type Caller } from '../errors.js';
 import type { EnableLingeringCloseOptions, LingerReport } from './types.js';
 
 
@@ -41,7 +41,7 @@ export function defaultLimits(maxLingering = DEFAULT_MAX_LINGERING): PoolLimits 
 }
 
 function checkObject(options: unknown, caller: Caller): asserts options is Record<string, unknown> {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgType('options', 'of type object', options, caller);
+  if (!isOptionsObject(options)) throw invalidArgType('options', 'of type object', options, caller);
 }
 
 function integerOption(

@@ -1,7 +1,7 @@
 // A revoked Proxy throws at every trap, `instanceof` included. Given as a target it is simply not a
 // socket: Node's own TypeError (ERR_INVALID_ARG_TYPE, with a code), never the engine's code-less
 // "Cannot perform 'getPrototypeOf' on a proxy that has been revoked".
-import type net from 'node:net';
+import net from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
@@ -25,5 +25,24 @@ describe('a revoked Proxy as the target', () => {
     expect(() => sockclose.setLinger(revoked(), 0)).toThrow(expect.objectContaining(NOT_A_SOCKET));
     await expect(sockclose.shutdownWrite(revoked())).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(sockclose.lingeringClose(revoked())).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+// The same for a revoked Proxy given as a server or as an options object: the argument is named.
+describe('a revoked Proxy as a server or as options', () => {
+  const notA = (argument: string) => ({ ...NOT_A_SOCKET, message: expect.stringMatching(new RegExp(`^The "${argument}" argument .*Received <Revoked Proxy>$`)) });
+  const server = () => new net.Server();
+
+  it('enableLingeringClose() and auditCloses() name the server', () => {
+    expect(() => sockclose.enableLingeringClose(revoked() as never)).toThrow(expect.objectContaining(notA('server')));
+    expect(() => sockclose.auditCloses(revoked() as never)).toThrow(expect.objectContaining(notA('server')));
+  });
+
+  it('every function taking options names them', () => {
+    const options = revoked() as never;
+    expect(() => sockclose.enableLingeringClose(server(), options)).toThrow(expect.objectContaining(notA('options')));
+    expect(() => sockclose.auditCloses(server(), options)).toThrow(expect.objectContaining(notA('options')));
+    expect(() => sockclose.protectCluster(options)).toThrow(expect.objectContaining(notA('options')));
+    expect(() => sockclose.setLinger(new net.Socket(), false, options)).toThrow(expect.objectContaining(notA('options')));
   });
 });
