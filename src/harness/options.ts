@@ -167,8 +167,10 @@ export function parseAddress(value: unknown, name: string, defaultHost: string, 
     refuseUnknown(value, ADDRESS_KEYS, name, 'a field of an address', caller);
     const { host: named, address, port } = value as { host?: unknown; address?: unknown; port?: unknown };
     if (named !== undefined && address !== undefined) throw invalidArgValue(`${name}.address`, address, "cannot be given with 'host' (they name the same thing)", caller);
-    const host = named ?? address ?? defaultHost;
-    const checkedHost = nonEmptyString(host, `${name}.host`, caller);
+    // Only an absent host is defaulted: null is a bad type, as Node says.
+    const host = named !== undefined ? named : address !== undefined ? address : defaultHost;
+    const hostName = named !== undefined || address === undefined ? `${name}.host` : `${name}.address`;
+    const checkedHost = nonEmptyString(host, hostName, caller);
     if (port === undefined && !allowZero) throw invalidArgValue(`${name}.port`, port, 'is required', caller);
     return { host: unbracket(checkedHost), port: integerOption(port, `${name}.port`, minPort, 65535, 0, caller) };
   }

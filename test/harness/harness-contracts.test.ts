@@ -333,6 +333,10 @@ describe('option keys the harness does not know are refused, not ignored', () =>
       code: 'ERR_INVALID_ARG_VALUE',
       message: expect.stringContaining("The property 'options.upstream.address' cannot be given with 'host'"),
     });
+    await expect(createFaultProxy({ upstream: { address: null, port: 1 } } as never)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('"options.upstream.address"'),
+    });
   });
 
   it('observeClose: refuses at the call; takes side', async () => {
