@@ -63,14 +63,19 @@ describe('sockclose proxy --toxic: names', () => {
     }
   });
 
-  it('--control: add and update refuse inherited names as unknown ones', async () => {
+  /** A proxy under --control, listening; what it answers to each command line. */
+  async function controlledProxy() {
     const proc = cli(['proxy', '--upstream', '127.0.0.1:1', '--control', '--json']);
     running.push(proc);
     expect(await proc.json()).toMatchObject({ event: 'listening' });
-    const say = async (command: string) => {
+    return async (command: string) => {
       proc.child.stdin.write(`${command}\n`);
       return proc.json<{ ok: boolean; message: string; toxics: unknown[] }>();
     };
+  }
+
+  it('--control: add and update refuse inherited names as unknown ones', async () => {
+    const say = await controlledProxy();
     for (const command of ['add constructor', 'add __proto__:x=1', 'add latency:__proto__=1', 'add latency:constructor=1']) {
       expect(await say(command), command).toMatchObject({ ok: false, toxics: [] });
     }
@@ -84,13 +89,7 @@ describe('sockclose proxy --toxic: names', () => {
   it('a key given twice is a usage error on the command line, and refused by add and update', async () => {
     const stderr = await usageError(['--toxic', 'latency:latency=10,latency=20']);
     expect(stderr).toContain("--toxic 'latency:latency=10,latency=20': The argument 'toxic' gives the key 'latency' twice");
-    const proc = cli(['proxy', '--upstream', '127.0.0.1:1', '--control', '--json']);
-    running.push(proc);
-    expect(await proc.json()).toMatchObject({ event: 'listening' });
-    const say = async (command: string) => {
-      proc.child.stdin.write(`${command}\n`);
-      return proc.json<{ ok: boolean; message: string; toxics: unknown[] }>();
-    };
+    const say = await controlledProxy();
     expect(await say('add latency:jitter=1,jitter=2')).toMatchObject({ ok: false, message: expect.stringContaining("gives the key 'jitter' twice"), toxics: [] });
     expect(await say('add latency:name=slow')).toMatchObject({ ok: true });
     expect(await say('update slow latency=1,latency=2')).toMatchObject({ ok: false, message: expect.stringContaining("gives the key 'latency' twice") });
