@@ -67,10 +67,22 @@ function subscribe(): void {
   diagnosticsChannel.subscribe(ChannelNames.lingerEnd, onLingerEnd);
 }
 
+// Let go in a microtask, never synchronously: release() runs inside a publish on the very channel
+// it leaves (onLingerEnd settling the last awaited report; a subscriber stopping an audit), and the
+// diagnostics_channel of several Node versions (18.12, 18.20, 20.9, 22.11 among those tested; not
+// 20.20, 22.23, 24, 26) removes a subscriber by splicing the array its publish() is iterating: the
+// subscriber after ours would miss that message.
+let releaseQueued = false;
+
 function release(): void {
-  if (!subscribed || watching > 0 || awaitingReports > 0) return;
-  subscribed = false;
-  diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
+  if (!subscribed || watching > 0 || awaitingReports > 0 || releaseQueued) return;
+  releaseQueued = true;
+  queueMicrotask(() => {
+    releaseQueued = false;
+    if (!subscribed || watching > 0 || awaitingReports > 0) return;
+    subscribed = false;
+    diagnosticsChannel.unsubscribe(ChannelNames.lingerEnd, onLingerEnd);
+  });
 }
 
 /** Counters and the ring of the latest RST-with-data closes. */
