@@ -139,7 +139,7 @@ export function installCloseLook(): void {
 }
 
 function lookAtClose(socket: SocketInternals, handle: NodeHandle | null, handedOver: boolean): void {
-  const listener = listenerFor(socket);
+  const listener = listenerFor(socket, handle);
   if (listener === undefined) return;
   try {
     listener(socket, handle ? look(socket, handle, handedOver) : null);
@@ -149,13 +149,32 @@ function lookAtClose(socket: SocketInternals, handle: NodeHandle | null, handedO
   }
 }
 
+// A raw socket under a TLSSocket whose close was looked at (for the servers of both): its own
+// close, on the same descriptor, is the same connection's and is not looked at again.
+const kUnderTls = Symbol('sockclose.audit.underTls');
+type RawSocket = net.Socket & { [kUnderTls]?: true };
+let anyUnderTls = false;
+
+/**
+ * The net.Socket a TLSSocket was made over (its TLSWrap's `_parentWrap`, Node 18 to 26), or null:
+ * a TLS server given a raw socket that a plain net server accepted (or was given) terminates TLS
+ * for that server's connection, which the raw socket's servers audit too.
+ */
+function rawSocketUnder(socket: net.Socket, handle: NodeHandle | null): RawSocket | null {
+  if ((socket as { encrypted?: boolean }).encrypted !== true || handle === null) return null;
+  const raw = (handle as NodeHandle & { _parentWrap?: unknown })._parentWrap;
+  return raw instanceof net.Socket && raw !== socket ? raw : null;
+}
+
 /** Who is told of `socket`'s close: the watchers of every watched server it went through. */
-function listenerFor(socket: SocketInternals): CloseListener | undefined {
+function listenerFor(socket: SocketInternals, handle: NodeHandle | null): CloseListener | undefined {
+  if (anyUnderTls && (socket as RawSocket)[kUnderTls] === true) return undefined;
   const server = servingServer(socket);
   const accepted = acceptingServer(socket);
   const owners = givenTo(socket);
+  const raw = rawSocketUnder(socket, handle);
   // The usual socket: its server accepted it and gave it to nobody. One lookup, nothing allocated.
-  if (owners === undefined && (accepted === null || accepted === server)) {
+  if (raw === null && owners === undefined && (accepted === null || accepted === server)) {
     const watched = server ? watchedServers.get(server) : undefined;
     return watched !== undefined && audits(watched, socket) ? watched.listener : undefined;
   }
@@ -163,10 +182,21 @@ function listenerFor(socket: SocketInternals): CloseListener | undefined {
   // and it is the server a recorder watching several records it as, and the channel publishes).
   const servers = owners ? owners.slice().reverse() : [];
   for (const owner of [server, accepted]) if (owner && !servers.includes(owner)) servers.push(owner);
+  // A TLSSocket over a raw socket: then the raw socket's servers (a net server in front of the
+  // TLS one), the connection recorded once for each, as its TLSSocket.
+  if (raw !== null) {
+    const rawOwners = givenTo(raw);
+    const under = [...(rawOwners ? rawOwners.slice().reverse() : []), servingServer(raw), acceptingServer(raw)];
+    for (const owner of under) if (owner && !servers.includes(owner)) servers.push(owner);
+  }
   let listener: CloseListener | undefined;
   for (const owner of servers) {
     const watched = watchedServers.get(owner);
     if (watched !== undefined && audits(watched, socket)) listener = listener ? both(listener, watched.listener) : watched.listener;
+  }
+  if (listener !== undefined && raw !== null) {
+    anyUnderTls = true;
+    raw[kUnderTls] = true;
   }
   return listener;
 }

@@ -1,0 +1,81 @@
+// A plain net server in front of an https (or tls) server it hands its raw sockets to: one TCP
+// connection, two sockets (the raw net.Socket the front accepted, the TLSSocket over it), both
+// closed through _destroy on the same descriptor. docs/observability.md: "TLS connections are
+// recorded once each, as their TLSSocket ..., not as the raw socket under it", and the channel
+// publishes each close once. Before: the raw socket was recorded too, as the front's, so the
+// preload counted each connection twice and sockclose:audit:close published it twice.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { root } from '../helpers/sockclose.js';
+import { testCert } from '../helpers/tls.js';
+
+const RUNS = 3;
+
+function run(preload: boolean, secureListens: boolean): Record<string, unknown> {
+  const { key, cert } = testCert();
+  const script = `
+    const diagnosticsChannel = require('node:diagnostics_channel');
+    const https = require('node:https');
+    const net = require('node:net');
+    const tls = require('node:tls');
+    const lib = ${JSON.stringify(path.join(root, 'lib'))};
+    const preload = ${preload} ? require(lib + '/audit/preload.js') : null;
+    const { auditCloses } = require(lib + '/index.js');
+    const timer = setTimeout(() => { process.stdout.write(JSON.stringify({ error: 'timed out' })); process.exit(1); }, 15000);
+    const published = [];
+    diagnosticsChannel.subscribe('sockclose:audit:close', ({ socket, server, close }) =>
+      published.push((socket instanceof tls.TLSSocket ? 'tls' : 'raw') + '@' + (server === front ? 'front' : 'secure') + ':' + close.end + (close.request ? ' ' + close.request.path : '')));
+    const secure = https.createServer({ key: process.env.KEY, cert: process.env.CERT }, (req, res) => {
+      if (req.url === '/upload') res.writeHead(413, { connection: 'close' }).end('too large');
+      else res.end('ok');
+    });
+    const front = net.createServer((socket) => secure.emit('connection', socket));
+    const audits = preload ? null : [auditCloses(front), auditCloses(secure)];
+    const one = (request) => new Promise((resolve) => {
+      const client = tls.connect({ port: front.address().port, host: '127.0.0.1', rejectUnauthorized: false }, () => client.write(request));
+      client.resume();
+      client.on('error', () => {});
+      client.on('close', resolve);
+    });
+    const go = async () => {
+      for (let run = 0; run < ${RUNS}; run++) {
+        await one('GET / HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n');
+        await one('POST /upload HTTP/1.1\\r\\nhost: x\\r\\ncontent-length: 4000000\\r\\n\\r\\n' + 'u'.repeat(100000));
+      }
+      // Bounded: both sockets of every connection closed.
+      for (let round = 0; round < 250 && (front._connections > 0 || published.length < ${2 * RUNS}); round++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      clearTimeout(timer);
+      const counts = preload ? [preload.processAuditReport().counts] : audits.map((audit) => audit.counts());
+      const tally = {};
+      for (const message of published) tally[message] = (tally[message] || 0) + 1;
+      process.stdout.write(JSON.stringify({ counts: counts.map(({ closed, ends }) => ({ closed, fin: ends.fin, rst: ends.rst })), published: tally }));
+      front.close();
+      if (${secureListens}) secure.close();
+    };
+    if (${secureListens}) secure.listen(0, '127.0.0.1', () => front.listen(0, '127.0.0.1', go));
+    else front.listen(0, '127.0.0.1', go);`;
+  return JSON.parse(
+    execFileSync(process.execPath, ['-e', script], { env: { ...process.env, KEY: key.toString(), CERT: cert.toString() }, encoding: 'utf8', timeout: 30_000 }),
+  );
+}
+
+describe('review2: a net server handing raw sockets to a TLS server', () => {
+  const each = { closed: 2 * RUNS, fin: RUNS, rst: RUNS };
+  const asTls = { 'tls@secure:fin /': RUNS, 'tls@secure:rst /upload': RUNS };
+
+  it('two audits (front and https): each counts each connection once; the channel publishes it once, as its TLSSocket', () => {
+    expect(run(false, false)).toEqual({ counts: [each, each], published: asTls });
+  });
+
+  it('sockclose/audit, the https server listening too (so audited): each connection counted once', () => {
+    expect(run(true, true)).toEqual({ counts: [each], published: asTls });
+  });
+
+  it('sockclose/audit, the https server never listening (found by no one): each connection counted once, as its TLSSocket, for the front', () => {
+    expect(run(true, false)).toEqual({ counts: [each], published: { 'tls@front:fin': RUNS, 'tls@front:rst': RUNS } });
+  });
+});
