@@ -4,11 +4,12 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
 import net from 'node:net';
+import { types } from 'node:util';
 
 import { auditCloseSubscribed, ChannelNames, publishAuditClose, type LingerEndMessage } from '../diagnostics/channels.js';
 import { otherManager } from '../lingering/claims.js';
 import type { LingerReport } from '../lingering/types.js';
-import type { SocketInternals } from '../target.js';
+import { realSocket, type SocketInternals } from '../target.js';
 import { servingServer, serverKind } from '../node-handle.js';
 import { giveSocket, lookAtClosesOf, stopLookingAt, type CloseLook } from './close-look.js';
 import { summarize } from './summary.js';
@@ -305,7 +306,15 @@ export function watchServer(server: net.Server, recorder: Recorder): ServerWatch
   const isHttp = server instanceof http.Server || typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
   let sweepAt = SWEEP_FROM;
   const onRequest = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    const socket = request.socket;
+    // http2's compatibility API (whose secure server has closeIdleConnections() from Node 20 on)
+    // gives each request a Proxy of its own as `socket`: keyed by it, every response of a
+    // long-lived session stayed in the map (the close comes for the session's socket, never for
+    // a proxy). Keyed by the connection's own socket, as for http; a proxy that leads to none is skipped.
+    let socket = request.socket;
+    if (types.isProxy(socket)) {
+      socket = realSocket(socket);
+      if (types.isProxy(socket)) return;
+    }
     // Only a connection whose close onClose will see: the server's own (http sets `socket.server`
     // on every connection it serves, given ones too), or one a request given to it came on (from
     // another server: then audited as given to this one too). Never a Duplex that is no net.Socket.
