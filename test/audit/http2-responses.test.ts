@@ -16,7 +16,7 @@ import { testCert } from '../helpers/tls.js';
 const N = 300;
 const listensToRequests = typeof (http2.createSecureServer({}) as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
 
-describe('review2: an audited http2 server', () => {
+describe('an audited http2 server', () => {
   it.runIf(listensToRequests)('keeps one response per open session, not one per request; the session\'s close is recorded with its last request', () => {
     const { key, cert } = testCert();
     const script = `

@@ -49,7 +49,7 @@ const script = `
     });
   });`;
 
-describe('review2: the audit leaves sockclose:linger:end without costing other subscribers a message', () => {
+describe('the audit leaves sockclose:linger:end without costing other subscribers a message', () => {
   const nodes = [process.execPath, ...splicingNodes()];
   it.each(nodes)('the application subscriber after the audit gets the linger that released it (%s)', (node) => {
     const result = JSON.parse(execFileSync(node, ['-e', script], { encoding: 'utf8', timeout: 30_000 }));

@@ -63,7 +63,7 @@ function run(preload: boolean, secureListens: boolean): Record<string, unknown> 
   );
 }
 
-describe('review2: a net server handing raw sockets to a TLS server', () => {
+describe('a net server handing raw sockets to a TLS server', () => {
   const each = { closed: 2 * RUNS, fin: RUNS, rst: RUNS };
   const asTls = { 'tls@secure:fin /': RUNS, 'tls@secure:rst /upload': RUNS };
 
