@@ -224,6 +224,26 @@ export function inputEnded(socket: SocketInternals): boolean {
   return socket.readableEnded || state?.ended === true || (state?.errored ?? null) !== null;
 }
 
+/**
+ * Whether nobody reads the socket's input: it flows (resume()) into no 'data' or 'readable'
+ * listener, and no 'end' listener but Node's own (`onReadableStreamEnd`) waits for the peer's
+ * end. What it reads is thrown away. http2's graceful close leaves its sockets so (socket.end()
+ * and socket.resume() once the session is done), and so does a net server's `resume(); end()`.
+ */
+export function inputDiscarded(socket: SocketInternals): boolean {
+  if (socket.readableFlowing !== true || socket.listenerCount('data') > 0 || socket.listenerCount('readable') > 0) return false;
+  return socket.listeners('end').every((listener) => listener.name === 'onReadableStreamEnd');
+}
+
+/**
+ * Whether `socket` is (or was) an http2 session's transport: http2 listens for its 'close' with
+ * `socketOnClose` (Node 18 to 26). The application never holds such a socket: it gets a proxy
+ * that refuses listeners and end()/destroy().
+ */
+export function http2Transport(socket: SocketInternals): boolean {
+  return socket.listeners('close').some((listener) => listener.name === 'socketOnClose');
+}
+
 /** Makes libuv read from the handle (a no-op if it already does): 0, or a negative errno. */
 export function startReading(handle: NodeHandle): number {
   const drainable = handle as DrainableHandle;

@@ -30,6 +30,8 @@ import type { Transport } from '../platform/behaviour.js';
 import {
   detachHttpParser,
   dropReads,
+  http2Transport,
+  inputDiscarded,
   inputEnded,
   nodeResetInProgress,
   queuedWriteBytes,
@@ -115,6 +117,9 @@ export class Managed implements ReadSink, Ticking {
   wakeAt = Number.POSITIVE_INFINITY;
   watched = false;
   private halfClosed: SocketInternals | null = null;
+  // The half-closed socket whose input nobody reads, while its chunks are counted (onDiscarded).
+  private discarding: SocketInternals | null = null;
+  private onDiscarded: ((chunk: Buffer | string) => void) | null = null;
   // What the last look saw: bytes the application had read, and our bytes in the kernel's send
   // queue (-1: unknown). Progress is either growing or the queue shrinking, never the queue growing.
   private bytesSeen = 0;
@@ -138,6 +143,15 @@ export class Managed implements ReadSink, Ticking {
       return;
     }
     this.halfClosed = socket;
+    // Nobody reads its input (http2's graceful close: resume() into no listener, until the peer's
+    // FIN): Node reads, decrypts and throws away whatever the peer sends. That is a drain, ours to
+    // bound and count as the native lingerer's is: unbounded, a peer flooding after GOAWAY had 8 GB
+    // read under a 1 MiB maxDrainBytes in 5 s, reported as drainedBytes 0. The socket already
+    // flows, so a listener changes nothing of its flow.
+    if (inputDiscarded(socket)) {
+      this.discarding = socket;
+      socket.on('data', (this.onDiscarded ??= (chunk) => this.discarded(chunk)));
+    }
     // The baseline, taken now: taken at the first look, it would count as progress and give a
     // silent peer a second idle timeout.
     this.bytesSeen = socket.bytesRead;
@@ -151,6 +165,17 @@ export class Managed implements ReadSink, Ticking {
     if (!this.halfClosed) return;
     this.halfClosed = null;
     unwatch(this);
+    if (this.discarding !== null) this.discarding.off('data', this.onDiscarded!);
+    this.discarding = null;
+  }
+
+  /** A chunk read while half-closed, on a socket whose input nobody reads: dropped, counted, bounded. */
+  private discarded(chunk: Buffer | string): void {
+    const socket = this.discarding;
+    // The application listens now: what it reads is its own, not drained.
+    if (socket === null || socket.listenerCount('data') > 1) return;
+    this.drainedBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (this.drainedBytes > this.limits().maxDrainBytes) this.expire(socket, 'drain-limit');
   }
 
   /**
@@ -312,6 +337,18 @@ export function afterOurFin(socket: SocketInternals): void {
   if (state === undefined || !state.owner.active || state.admission !== null) return;
   // Kept from now on: the close that follows (destroy(), the watch's timeout) finds it.
   managed.set(socket, state);
+  // http2's graceful close (GOAWAY; once the streams are done, socket.end() and resume()): nobody
+  // reads the input but Node, which throws it away, and its native session may still consume it
+  // unseen; nothing of the socket is the application's. Left half-closed, a peer flooding after
+  // the GOAWAY was read until maxTimeout (8 GB under a 1 MiB maxDrainBytes, in 5 s), reported as
+  // drainedBytes 0. The native lingerer drains it instead, within every bound, from now on (the
+  // close's clock starts here). Only where it can: not over a JavaScript stream.
+  const handle = socket._handle;
+  if (handle !== null && transportKind(handle) !== null && handle.fd >= 0 && inputDiscarded(socket) && http2Transport(socket)) {
+    state.startedAt ??= clockNow();
+    socket.destroy();
+    return;
+  }
   state.watchHalfClose(socket);
 }
 
