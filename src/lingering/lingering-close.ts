@@ -1,6 +1,7 @@
 import net from 'node:net';
 
-import { abortivelyClosed, closedSocket, type CodedError } from '../errors.js';
+import { abortivelyClosed, closedSocket, invalidArgValue, type CodedError } from '../errors.js';
+import { http2Transport } from '../node-handle.js';
 import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
@@ -49,7 +50,9 @@ let threadOwner: Owner | undefined;
  *   with no FIN before the RST);
  *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch;
  *   with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments
- *   (never thrown).
+ *   (never thrown); `ERR_INVALID_ARG_VALUE` too for the socket of a live http2 session (or its
+ *   proxy, `session.socket`), whose frames still queued in the session would be lost: close the
+ *   session instead (`session.close()`), under {@link enableLingeringClose}.
  * @example
  * ```ts
  * // A 413 to an upload we will not read, without losing the 413 to an RST.
@@ -75,6 +78,13 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     if (manager) return manager.lingeringClose(socket, options);
     // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
     resolveSocket(real, lingeringClose, 'stream');
+    // A live http2 session writes through nghttp2, whose frames end() does not flush: a response
+    // just written (HEADERS, DATA) never reached the peer, and the close was reported as 'eof'.
+    // Its socket ends with the session (session.close(): GOAWAY first; enableLingeringClose()
+    // lingers it then).
+    if (http2Transport(real) && !real.writableEnded) {
+      throw invalidArgValue('socket', socket, 'is the transport of a live http2 session, whose queued frames end() would lose: close the session (session.close(), under enableLingeringClose())', lingeringClose);
+    }
     requireNative(lingeringClose);
     installLingeringHooks();
     const state = manageDirect(

@@ -195,4 +195,36 @@ describe('lingering close of http2 servers', () => {
       expect(control.stats()).toMatchObject({ lingering: 0, reasons: { 'drain-limit': 1, 'max-timeout': 0 } });
     });
   }
+
+  it("lingeringClose() on a live session's socket rejects ERR_INVALID_ARG_VALUE and closes nothing: the response still arrives", async () => {
+    const { key, cert } = testCert();
+    const server = http2.createSecureServer({ key, cert });
+    const outcomes: unknown[] = [];
+    server.on('stream', (stream) => {
+      stream.respond({ ':status': 413 });
+      stream.end('too large');
+      // Before: the socket was end()ed under the session, its HEADERS and DATA never sent, and
+      // the close reported as 'eof'; the client saw no response at all.
+      lingeringClose(stream.session!.socket).then(
+        (report) => outcomes.push(report.reason),
+        (error: NodeJS.ErrnoException) => outcomes.push(error.code),
+      );
+      stream.session?.close();
+    });
+    await listen(server);
+    cleanups.add(() => closeServer(server));
+    const client = http2.connect(`https://127.0.0.1:${portOf(server)}`, { rejectUnauthorized: false });
+    cleanups.add(() => void client.destroy());
+    client.on('error', () => undefined);
+    const request = client.request({ ':path': '/' });
+    let status: number | undefined;
+    let body = '';
+    request.on('response', (headers) => (status = headers[':status']));
+    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    request.on('error', () => undefined);
+    await within(new Promise((resolve) => request.on('close', resolve)), 10_000, 'the response');
+    expect({ status, body }).toEqual({ status: 413, body: 'too large' });
+    await until(() => outcomes.length === 1, 5000, 'the lingeringClose() outcome');
+    expect(outcomes).toEqual(['ERR_INVALID_ARG_VALUE']);
+  });
 });
