@@ -344,7 +344,8 @@ export function afterOurFin(socket: SocketInternals): void {
   // drainedBytes 0. The native lingerer drains it instead, within every bound, from now on (the
   // close's clock starts here). Only where it can: not over a JavaScript stream.
   const handle = socket._handle;
-  if (handle !== null && transportKind(handle) !== null && handle.fd >= 0 && inputDiscarded(socket) && http2Transport(socket)) {
+  // Cheapest first: most sockets here have a reader (inputDiscarded() is false at its first test).
+  if (inputDiscarded(socket) && http2Transport(socket) && handle !== null && handle.fd >= 0 && transportKind(handle) !== null) {
     state.startedAt ??= clockNow();
     socket.destroy();
     return;
