@@ -39,7 +39,13 @@ export function summarize(counts: CloseAuditCounts): string {
         : 'after a response had been sent' +
           (atRisk > 0 ? ` (${size(atRisk)} of responses sent but not acknowledged, at risk)` : '') +
           ': a client that had not read it yet lost it';
-    return `${ended} ${lost}${handled}; enable lingering close.`;
+    // Lingering close that turned closes away (maxLingering reached, or no descriptor for the
+    // lingerer) is on already: the fix there is a larger bound, not enabling it.
+    const advice =
+      counts.lingerOverload > 0
+        ? `lingering close turned ${count(counts.lingerOverload)} away (maxLingering reached, or no descriptor for it): raise maxLingering`
+        : 'enable lingering close';
+    return `${ended} ${lost}${handled}; ${advice}.`;
   }
   // No RST lost data; a close may still have dropped what Node held for it (a destroy() before the
   // write finished): a FIN then ends a response the client never gets whole. Node's own queue,

@@ -471,6 +471,8 @@ describe('auditCloses and a lingering close that reports after the look', () => 
     await until(() => audit.counts().closed === 5, 5000, 'every close counted');
     expect(audit.counts()).toMatchObject({ closed: 5, resetsWithData: 1, lingered: 4, lingerOverload: 1, ends: { fin: 4, rst: 1 } });
     expect(audit.recent().map((close) => close.lingered?.reason)).toEqual(['overload']);
+    // Lingering close is on: the advice is its bound, not to enable it.
+    expect(audit.summary()).toMatch(/^1 of 5 connections ended with RST .*\(lingering close handled 4\); lingering close turned 1 away \(maxLingering reached, or no descriptor for it\): raise maxLingering\.$/);
   });
 
   it('a sockclose:linger:end report that comes after the close was recorded turns its unread-input RST into the linger\'s end', async () => {
