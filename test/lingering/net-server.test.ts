@@ -107,9 +107,10 @@ describe('enableLingeringClose on a net.Server', () => {
       });
       const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }] });
       // The reset can beat the client's connect() or send() (it is that fast): any of them may
-      // report it; what must never appear is a clean end.
+      // report it. A FIN before it would show as a clean end with no ECONNRESET anywhere. (Once
+      // connect() or send() reported it, the error is consumed and the read after it returns 0:
+      // an end of 'eof' then is no FIN; seen once on Node 26.10 in CI.)
       expect([seen.connectError, seen.sendError, seen.end]).toContain('ECONNRESET');
-      expect(seen.end).not.toBe('eof');
       expect(reports).toHaveLength(0);
       expect(disable.stats().lingering).toBe(0);
     }
