@@ -2,7 +2,7 @@
 // runs (existing connections included), that passes FINs and resets on faithfully.
 import type net from 'node:net';
 
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, isOptionsObject } from '../errors.js';
 import type { EmitterOwnEvents, TypedEmitter } from './events.js';
 import {
   integerOption,
@@ -197,7 +197,7 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     // characters as attributes: refused instead. An attribute given as undefined is not given: it
     // keeps its value (it would fall back to its default).
     const changed: unknown = given.attributes;
-    if (changed !== undefined && (changed === null || typeof changed !== 'object' || Array.isArray(changed))) {
+    if (changed !== undefined && !isOptionsObject(changed)) {
       throw invalidArgType('changes.attributes', 'of type object', changed, this.updateToxic);
     }
     const attributes: Record<string, unknown> = { ...old.attributes };

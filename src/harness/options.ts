@@ -163,7 +163,7 @@ const ADDRESS_KEYS = optionKeys<Endpoint & Partial<net.AddressInfo>>({ host: tru
 export function parseAddress(value: unknown, name: string, defaultHost: string, allowZero: boolean, caller: Caller): Endpoint {
   const minPort = allowZero ? 0 : 1;
   if (typeof value === 'number') return { host: defaultHost, port: integerOption(value, name, minPort, 65535, 0, caller) };
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+  if (isOptionsObject(value)) {
     refuseUnknown(value, ADDRESS_KEYS, name, 'a field of an address', caller);
     const { host: named, address, port } = value as { host?: unknown; address?: unknown; port?: unknown };
     if (named !== undefined && address !== undefined) throw invalidArgValue(`${name}.address`, address, "cannot be given with 'host' (they name the same thing)", caller);

@@ -1,6 +1,6 @@
 // Toxics of the fault proxy, modelled on Toxiproxy's: what each one takes, its defaults, its
 // checks, and the CLI's one-line notation for them.
-import { invalidArgType, invalidArgValue, type Caller } from '../errors.js';
+import { invalidArgType, invalidArgValue, isOptionsObject, type Caller } from '../errors.js';
 import { choiceOption, integerOption, MAX_BYTES, MAX_MS, nonEmptyString, numberOption, optionKeys, refuseUnknown } from './options.js';
 
 /** One line per toxic type: what it does. The CLI's help prints these. */
@@ -95,7 +95,7 @@ export const SPEC_KEYS = optionKeys<ToxicSpec>({ type: true, name: true, stream:
 
 /** Checks a spec and fills in the defaults. */
 export function resolveToxic(spec: unknown, caller: Caller): Toxic {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalidArgType('toxic', 'of type object', spec, caller);
+  if (!isOptionsObject(spec)) throw invalidArgType('toxic', 'of type object', spec, caller);
   refuseUnknown(spec, SPEC_KEYS, 'toxic', 'a field of a toxic', caller);
   const given = spec as { type?: unknown; name?: unknown; stream?: unknown; toxicity?: unknown; attributes?: unknown };
   // As Node's validators: the type first (ERR_INVALID_ARG_TYPE), then the value.
@@ -106,7 +106,7 @@ export function resolveToxic(spec: unknown, caller: Caller): Toxic {
   const name = given.name === undefined ? `${type}_${stream}` : nonEmptyString(given.name, 'toxic.name', caller);
   const toxicity = numberOption(given.toxicity, 'toxic.toxicity', 0, 1, 1, caller);
   const raw = given.attributes ?? {};
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgType('toxic.attributes', 'of type object', raw, caller);
+  if (!isOptionsObject(raw)) throw invalidArgType('toxic.attributes', 'of type object', raw, caller);
   return { type, name, stream, toxicity, attributes: resolveAttributes(type, ownAttributes(raw), caller) } as Toxic;
 }
 

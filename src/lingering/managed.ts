@@ -134,8 +134,11 @@ export class Managed implements ReadSink, Ticking {
     if (end) this.inputEnded = true;
   }
 
-  /** Begins the close at our half-close: counted from now, bounded by the timeouts. */
-  watchHalfClose(socket: SocketInternals): void {
+  /**
+   * Begins the close at our half-close: counted from now, bounded by the timeouts. `discarded`:
+   * nobody reads the socket's input (inputDiscarded(), asked once, by the caller).
+   */
+  watchHalfClose(socket: SocketInternals, discarded: boolean): void {
     this.startedAt ??= clockNow();
     this.admission = this.owner.pool.admit();
     if (this.admission === 'refused') {
@@ -148,7 +151,7 @@ export class Managed implements ReadSink, Ticking {
     // bound and count as the native lingerer's is: unbounded, a peer flooding after GOAWAY had 8 GB
     // read under a 1 MiB maxDrainBytes in 5 s, reported as drainedBytes 0. The socket already
     // flows, so a listener changes nothing of its flow.
-    if (inputDiscarded(socket)) {
+    if (discarded) {
       this.discarding = socket;
       socket.on('data', (this.onDiscarded ??= (chunk) => this.discarded(chunk)));
     }
@@ -345,12 +348,13 @@ export function afterOurFin(socket: SocketInternals): void {
   // close's clock starts here). Only where it can: not over a JavaScript stream.
   const handle = socket._handle;
   // Cheapest first: most sockets here have a reader (inputDiscarded() is false at its first test).
-  if (inputDiscarded(socket) && http2Transport(socket) && handle !== null && handle.fd >= 0 && transportKind(handle) !== null) {
+  const discarded = inputDiscarded(socket);
+  if (discarded && http2Transport(socket) && handle !== null && handle.fd >= 0 && transportKind(handle) !== null) {
     state.startedAt ??= clockNow();
     socket.destroy();
     return;
   }
-  state.watchHalfClose(socket);
+  state.watchHalfClose(socket, discarded);
 }
 
 /** An abortive close skips the linger (hardReset()): a close that had begun gives its place back. */

@@ -32,7 +32,12 @@ describe('an audited http2 server', () => {
       });
       const audit = auditCloses(server);
       const requests = [];
-      diagnosticsChannel.subscribe('sockclose:audit:close', ({ close }) => requests.push(close.request));
+      let recorded;
+      const closeRecorded = new Promise((resolve) => (recorded = resolve));
+      diagnosticsChannel.subscribe('sockclose:audit:close', ({ close }) => {
+        requests.push(close.request);
+        recorded();
+      });
       const collect = async () => { for (let round = 0; round < 20; round++) { global.gc(); await new Promise((resolve) => setImmediate(resolve)); } };
       server.listen(0, '127.0.0.1', async () => {
         const session = http2.connect('https://localhost:' + server.address().port, { rejectUnauthorized: false });
@@ -48,8 +53,9 @@ describe('an audited http2 server', () => {
         await collect();
         const freedWhileOpen = freed;
         session.close();
-        // Bounded: the server's side of the session closed (its close recorded).
-        for (let round = 0; round < 250 && audit.counts().closed === 0; round++) await new Promise((resolve) => setTimeout(resolve, 20));
+        // The server's side of the session closed, its close recorded (bounded by the timer above).
+        await closeRecorded;
+        await new Promise((resolve) => setImmediate(resolve));
         await collect();
         clearTimeout(timer);
         process.stdout.write(JSON.stringify({ freedWhileOpen, freedAfter: freed, closed: audit.counts().closed, requests }));
