@@ -6,19 +6,22 @@ import { nodeResetInProgress, queuedWriteBytes, transportHandle } from './node-h
 import { platform } from './platform/index.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
 
-/** A socket's SO_LINGER setting as sockclose sees it. */
+/**
+ * A socket's SO_LINGER setting as sockclose sees it. {@link getLinger} returns it frozen: the two
+ * common settings (off, and abortive) are shared objects, so that the call allocates nothing.
+ */
 export interface LingerSetting {
   /** Whether close() lingers (a timed linger) or resets (`seconds` 0). */
-  enabled: boolean;
+  readonly enabled: boolean;
   /**
    * The linger time; 0 with `enabled` means the next close sends RST. Always 0 when not enabled
    * (Linux remembers the last time set even then, but it has no effect). `Infinity` for a linger
    * without limit, which only other code can set: Linux takes a negative time as "wait forever"
    * (and its getsockopt() reports it as a meaningless number).
    */
-  seconds: number;
+  readonly seconds: number;
   /** True when sockclose emulates a timed linger asynchronously instead of the kernel. */
-  emulated: boolean;
+  readonly emulated: boolean;
 }
 
 /** Options for {@link setLinger}. */
@@ -42,6 +45,10 @@ const STEP = 'linger';
 const emulated = new WeakMap<NodeHandle, { seconds: number; socket: SocketInternals }>();
 // Until an emulated linger is first set, getLinger() and setLinger() skip the WeakMap.
 let everEmulated = false;
+// getLinger()'s answers for SO_LINGER off and {1, 0}, the settings nearly every socket has: shared
+// and frozen, so the call allocates nothing (a fresh object cost ~15 ns, a tenth of the call).
+const LINGER_OFF: LingerSetting = Object.freeze({ enabled: false, seconds: 0, emulated: false });
+const LINGER_ABORTIVE: LingerSetting = Object.freeze({ enabled: true, seconds: 0, emulated: false });
 
 /**
  * Sets SO_LINGER: how the next close of this socket ends the connection.
@@ -169,7 +176,8 @@ function checkKernelLinger(seconds: number): void {
  * resets then, and that is what is reported).
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
- * @returns `{ enabled, seconds, emulated }`.
+ * @returns `{ enabled, seconds, emulated }`, frozen; the same object for every socket with linger off,
+ *   and for every one with the abortive {1, 0} (the call then allocates nothing).
  * @throws `ERR_SOCKCLOSE_NOT_TCP` for AF_UNIX and UDP; `ERR_SOCKCLOSE_UNSUPPORTED` without the
  *   native binary or on Windows;
  *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
@@ -194,11 +202,12 @@ export function getLinger(target: SocketTarget): LingerSetting {
   const emulatedSeconds = handle !== null && everEmulated ? emulated.get(lingerKey(handle))?.seconds : undefined;
   // {1, 0} on the descriptor (set through it since) overrides the emulated linger: the close then
   // resets at once (lingerAsynchronously), so that is the setting in force.
-  if (emulatedSeconds !== undefined && result !== ABORTIVE) return { enabled: true, seconds: emulatedSeconds, emulated: true };
+  if (emulatedSeconds !== undefined && result !== ABORTIVE) return Object.freeze({ enabled: true, seconds: emulatedSeconds, emulated: true });
+  if (result === ABORTIVE) return LINGER_ABORTIVE;
+  // Off: Linux keeps the last time set, and reports it, but it means nothing then.
+  if (result % 2 === 0) return LINGER_OFF;
   // Infinity: a linger without limit, which only other code can set (a negative l_linger).
-  if (result === Infinity) return { enabled: true, seconds: Infinity, emulated: false };
-  const enabled = result % 2 === 1;
-  return { enabled, seconds: enabled ? Math.floor(result / 2) : 0, emulated: false };
+  return Object.freeze({ enabled: true, seconds: result === Infinity ? Infinity : (result - 1) / 2, emulated: false });
 }
 
 /**

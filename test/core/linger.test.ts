@@ -75,6 +75,37 @@ describe('setLinger / getLinger', () => {
     expect(getLinger(client)).toEqual({ enabled: false, seconds: 0, emulated: false });
   });
 
+  it('returns frozen settings, one shared object each for off and abortive (no allocation per call)', async () => {
+    const first = await stuckClient(1);
+    const second = await stuckClient(1);
+    const off = getLinger(first.client);
+    expect(Object.isFrozen(off)).toBe(true);
+    expect(getLinger(second.client)).toBe(off);
+    // Off after a kernel time was set: Linux still reports that time, and it means nothing.
+    setLinger(second.client, 9, { blocking: true });
+    setLinger(second.client, false);
+    expect(getLinger(second.client)).toBe(off);
+    setLinger(first.client, 0);
+    setLinger(second.client, 0);
+    const abortive = getLinger(first.client);
+    expect(abortive).toEqual({ enabled: true, seconds: 0, emulated: false });
+    expect(Object.isFrozen(abortive)).toBe(true);
+    expect(getLinger(second.client)).toBe(abortive);
+    expect(getLinger(socketFd(second.client))).toBe(abortive);
+    // Every other setting is a fresh object, frozen as well.
+    setLinger(first.client, 65535, { blocking: true });
+    const timed = getLinger(first.client);
+    expect(timed).toEqual({ enabled: true, seconds: 65535, emulated: false });
+    expect(Object.isFrozen(timed)).toBe(true);
+    setLinger(first.client, 3);
+    expect(Object.isFrozen(getLinger(first.client))).toBe(true);
+    expect(() => {
+      'use strict';
+      (abortive as { seconds: number }).seconds = 5;
+    }).toThrow(TypeError);
+    expect(getLinger(second.client).seconds).toBe(0);
+  });
+
   it('makes the next close abortive with 0: the peer sees ECONNRESET', async () => {
     const listener = await listen(
       net.createServer((socket) => {
