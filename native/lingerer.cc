@@ -200,13 +200,23 @@ class Connection {
     return reset_done;
   }
 
-  Report MakeReport(int reason, int error, bool reset) const {
+  // Bytes waiting to be read, -1 if unknown. Looked at only before a plain close a bound makes
+  // (rare): the drain limit stops reading while the peer may still be sending.
+  double UnreadNow() const {
+    double probe[kProbeSlotCount];
+    probe[kSlotUnread] = -1;
+    sys::platform::ProbeUnread(fd_, probe);
+    return probe[kSlotUnread];
+  }
+
+  Report MakeReport(int reason, int error, bool reset, double unread) const {
     Report report;
     report.token = token_;
     report.group = group_;
     report.reason = reason;
     report.error = error;
     report.reset = reset;
+    report.unread_bytes = unread;
     report.drained_bytes = drained_bytes_;
     report.duration_ms = elapsed_ms_ + static_cast<double>(uv_hrtime() - started_ns_) / 1e6;
     return report;
@@ -336,11 +346,14 @@ void Lingerer::CutNow(Connection* connection) {
 }
 
 void Lingerer::Finish(Connection* connection, int reason, int error) {
-  const bool reset_asked = (reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit ||
-                            reason == kEndAborted) &&
-                           (connection->flags() & kResetOnTimeout);
+  const bool bound = reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit ||
+                     reason == kEndAborted;
+  const bool reset_asked = bound && (connection->flags() & kResetOnTimeout);
+  // A plain close with input unread is answered by the kernel with RST all the same: the report
+  // says so. The peer's FIN or failure leaves nothing to read; an asked reset discards it anyway.
+  const double unread = bound && !reset_asked && (connection->flags() & kUnreadResets) ? connection->UnreadNow() : 0;
   const bool reset = connection->CloseDescriptor(reset_asked);
-  QueueReport(connection->MakeReport(reason, error, reset));
+  QueueReport(connection->MakeReport(reason, error, reset, unread));
   Remove(connection);
 }
 

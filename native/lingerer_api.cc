@@ -17,8 +17,9 @@
 namespace sockclose {
 namespace {
 
-// A report in the batch: token, group, reason, errno, reset (1/0), drained bytes, duration (ms).
-constexpr size_t kReportFields = 7;
+// A report in the batch: token, group, reason, errno, reset (1/0), drained bytes, duration (ms),
+// unread bytes at a plain close (Report::unread_bytes).
+constexpr size_t kReportFields = 8;
 
 // Per environment (main thread, each worker): given to the functions as their data.
 struct LingererState {
@@ -56,6 +57,7 @@ void DeliverReports(void* context) {
       *out++ = report.reset ? 1 : 0;
       *out++ = report.drained_bytes;
       *out++ = report.duration_ms;
+      *out++ = report.unread_bytes;
     }
     // napi_make_callback: async hooks see the call, and microtasks run after it, as after any
     // libuv callback into JavaScript. An exception is the process's, as from an event listener.

@@ -178,11 +178,14 @@ export class Recorder {
           return;
         }
         const end = lingerEnd(look, report);
-        count(this.counts, end, report, false, 0, 1);
-        if (!auditCloseSubscribed()) return;
-        const close = record(socket, end, report, 0, false, response);
-        // The byte counts the look took for an RST describe no close that happened.
-        Object.assign(close, { unsentBytes: null, unackedBytes: null, unreceivedBytes: 0 });
+        // A bound ended the linger with input still unread: the kernel reset, with the response
+        // at risk as in any unread-input RST (the client may not have read it yet).
+        const lost = end.cause === 'unread' && socket.bytesWritten > 0;
+        count(this.counts, end, report, lost, 0, 1);
+        const keep = lost && this.size > 0;
+        if (!keep && !auditCloseSubscribed()) return;
+        const close = record(socket, end, report, 0, lost, response);
+        if (keep) this.keep(close);
         publishAuditClose({ close, socket, server });
       },
       settleAsSeen,
@@ -219,21 +222,26 @@ export class Recorder {
     }
     count(this.counts, look, null, lostData, unreceived, -1);
     const end = lingerEnd(look, report);
-    count(this.counts, end, report, false, 0, 1);
+    // Still an unread-input RST (a bound ended the linger with input unread): lost as before.
+    const lost = end.cause === 'unread' && lostData;
+    count(this.counts, end, report, lost, 0, 1);
     if (close) {
       // The linger held the descriptor until now (its report comes right as it closes): `at` is
-      // the close, not the look at the linger's start. The byte counts the look took for an RST
-      // describe no close that happened: unknown (or none lost), as the counters count them.
+      // the close, not the look at the linger's start. The look's state and byte counts describe
+      // no close that happened: unknown (or none lost), as the counters count them.
       Object.assign(close, {
         at: Date.now(),
         end: end.end,
         cause: end.cause,
+        state: end.state,
+        unreadBytes: end.unread,
         unsentBytes: null,
         unackedBytes: null,
         unreceivedBytes: 0,
-        remote: null,
+        remote: lost ? close.remote : null,
         lingered: { reason: report.reason, drainedBytes: report.drainedBytes, closedWith: report.closedWith },
       });
+      if (lost) return;
       const kept = this.recent().filter((entry) => entry !== close);
       this.ring.splice(0, this.ring.length, ...kept);
       this.next = kept.length % Math.max(1, this.size);
@@ -279,9 +287,14 @@ function awaitReport(socket: net.Socket, onReport: Correction, unreported: (() =
  * unread too); else a FIN.
  */
 function lingerEnd(look: CloseLook, report: LingerReport): CloseLook {
-  if (report.reason === 'error') return { ...look, end: 'none', cause: null };
-  if (report.closedWith === 'reset') return { ...look, end: 'rst', cause: 'abortive' };
-  return { ...look, end: 'fin', cause: null };
+  // The look was taken when the linger began: the state and queues it saw are not the close's.
+  const after: CloseLook = { ...look, state: null, unsent: null, unacked: null };
+  if (report.reason === 'error') return { ...after, end: 'none', cause: null, unread: null };
+  // A plain close that left input unread: the kernel's RST, not one asked for.
+  if (report.unreadBytes > 0) return { ...after, end: 'rst', cause: 'unread', unread: report.unreadBytes };
+  // An abortive close discards what is unread without looking.
+  if (report.closedWith === 'reset') return { ...after, end: 'rst', cause: 'abortive', unread: null };
+  return { ...after, end: 'fin', cause: null, unread: 0 };
 }
 
 /** What watchServer() returns. */
@@ -356,6 +369,7 @@ function emptyCounts(): CloseAuditCounts {
     unreadBytes: 0,
     lingered: 0,
     lingerOverload: 0,
+    lingerUnreadResets: 0,
     discardedWrites: 0,
     discardedBytes: 0,
   };
@@ -379,6 +393,7 @@ function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport |
   if (report) {
     if (report.reason === 'overload') counts.lingerOverload += sign;
     else counts.lingered += sign;
+    if (report.reason !== 'overload' && look.cause === 'unread') counts.lingerUnreadResets += sign;
   }
   if (look.queued > 0) {
     counts.discardedWrites += sign;

@@ -39,13 +39,21 @@ export function summarize(counts: CloseAuditCounts): string {
         : 'after a response had been sent' +
           (atRisk > 0 ? ` (${size(atRisk)} of responses sent but not acknowledged, at risk)` : '') +
           ': a client that had not read it yet lost it';
-    // Lingering close that turned closes away (maxLingering reached, or no descriptor for the
-    // lingerer) is on already: the fix there is a larger bound, not enabling it.
-    const advice =
-      counts.lingerOverload > 0
-        ? `lingering close turned ${count(counts.lingerOverload)} away (maxLingering reached, or no descriptor for it): raise maxLingering`
-        : 'enable lingering close';
-    return `${ended} ${lost}${handled}; ${advice}.`;
+    // Where lingering close is on already, the fix is a larger bound, not enabling it: one that
+    // turned closes away (maxLingering reached, or no descriptor for the lingerer), or one that
+    // gave up with the client still sending (the kernel resets a close that leaves input unread).
+    const advice: string[] = [];
+    if (counts.lingerOverload > 0) {
+      advice.push(`lingering close turned ${count(counts.lingerOverload)} away (maxLingering reached, or no descriptor for it): raise maxLingering`);
+    }
+    if (counts.lingerUnreadResets > 0) {
+      advice.push(
+        `lingering close gave up on ${count(counts.lingerUnreadResets)} with the client still sending ` +
+          "(maxDrainBytes reached, or a timeout under onTimeout: 'close'): raise maxDrainBytes if such uploads are legitimate",
+      );
+    }
+    if (advice.length === 0) advice.push('enable lingering close');
+    return `${ended} ${lost}${handled}; ${advice.join('; ')}.`;
   }
   // No RST lost data; a close may still have dropped what Node held for it (a destroy() before the
   // write finished): a FIN then ends a response the client never gets whole. Node's own queue,

@@ -184,6 +184,12 @@ export interface CloseAuditCounts {
   lingered: number;
   /** Closes a lingering close refused for overload (closed at once). */
   lingerOverload: number;
+  /**
+   * Over `unreadResets`: closes a lingering close handled that still ended with input unread, which
+   * the kernel answers with RST: a bound ended the linger while the client was still sending (the
+   * drain limit under `onTimeout: 'close'`, typically). Closes it turned away are `lingerOverload`.
+   */
+  lingerUnreadResets: number;
   /** Closes that discarded bytes Node still held for writing (a destroy() before the write finished). */
   discardedWrites: number;
   /** Over `discardedWrites`: the bytes Node still held, never sent, whichever way the close ended. */

@@ -479,7 +479,7 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   if (state.admission === 'refused') {
     neverBlocking(handle);
     pool.count('overload', 0, false);
-    deliver(socket, state, endReport('overload', startedAt, false, null, false));
+    deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), null, false));
     return true;
   }
   if (state.failed) return endFailed(socket, state, state.failed);
@@ -679,7 +679,8 @@ function handOverNow(
   // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
   neverBlocking(handle);
   state.owner.pool.finish('overload', 0, false);
-  deliver(socket, state, endReport('overload', startedAt, false, systemError(result.errno, result.syscall, lingeringCloseStep), shortened));
+  const error = systemError(result.errno, result.syscall, lingeringCloseStep);
+  deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), error, shortened));
   return true;
 }
 
@@ -688,14 +689,15 @@ function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, re
   const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
   if (!reset) neverBlocking(handle);
   state.owner.pool.finish(reason, state.drainedBytes, reset);
-  deliver(socket, state, endReport(reason, state.startedAt!, reset, null, state.admission === 'short', state.drainedBytes));
+  const unread = reset ? 0 : unreadAtClose(handle.fd, transportKind(handle));
+  deliver(socket, state, endReport(reason, state.startedAt!, reset, unread, null, state.admission === 'short', state.drainedBytes));
   return true;
 }
 
 /** The connection failed under us (a reset): closed as Node closes it, reported as an error. */
 function endFailed(socket: SocketInternals, state: Managed, error: CodedError): true {
   state.owner.pool.finish('error', state.drainedBytes, false);
-  deliver(socket, state, endReport('error', state.startedAt!, false, error, state.admission === 'short', state.drainedBytes));
+  deliver(socket, state, endReport('error', state.startedAt!, false, 0, error, state.admission === 'short', state.drainedBytes));
   return true;
 }
 
@@ -719,6 +721,18 @@ function connectionFailed(handle: NodeHandle): boolean {
 /** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */
 function peerFinished(socket: SocketInternals): boolean {
   return inputEnded(socket) || (socket._handle !== null && kernelPeerEnd(socket._handle) === 'fin');
+}
+
+/**
+ * Input the kernel holds unread on a TCP connection about to be closed plainly, which the kernel
+ * then answers with RST (0: none, not TCP, or unknown). Looked at only on the rare closes that do
+ * not linger, so that their report says how they really ended.
+ */
+function unreadAtClose(fd: number, transport: Transport | null): number {
+  const native = binding();
+  if (transport !== 'tcp' || native === null || !(fd >= 0) || native.probe(fd, Field.unread) < 0) return 0;
+  const unread = record[Slot.unread]!;
+  return unread > 0 ? unread : 0;
 }
 
 /** Bytes in the kernel's send queue (raw: our FIN, once sent, may count), or -1 where unknown. */
@@ -749,11 +763,22 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
 }
 
 // The overloads are the report's variants (types.ts): each caller builds one that is true.
-function endReport(reason: 'overload', startedAt: number, reset: false, error: SystemError | null, shortened: boolean): LingerOverloadReport;
-function endReport(reason: EarlyEnd, startedAt: number, reset: boolean, error: null, shortened: boolean, drainedBytes: number): LingerTimeoutReport;
-function endReport(reason: 'error', startedAt: number, reset: false, error: CodedError, shortened: boolean, drainedBytes: number): LingerErrorReport;
-function endReport(reason: LingerEndReason, startedAt: number, reset: boolean, error: CodedError | null, shortened: boolean, drainedBytes = 0): LingerReport {
-  return { reason, drainedBytes, durationMs: clockNow() - startedAt, closedWith: reset ? 'reset' : 'close', error, shortened } as LingerReport;
+// `reset`: SO_LINGER {1, 0} was set; `unread`: input left unread at a plain close (TCP), which the
+// kernel answers with RST too.
+function endReport(reason: 'overload', startedAt: number, reset: false, unread: number, error: SystemError | null, shortened: boolean): LingerOverloadReport;
+function endReport(reason: EarlyEnd, startedAt: number, reset: boolean, unread: number, error: null, shortened: boolean, drainedBytes: number): LingerTimeoutReport;
+function endReport(reason: 'error', startedAt: number, reset: false, unread: 0, error: CodedError, shortened: boolean, drainedBytes: number): LingerErrorReport;
+function endReport(
+  reason: LingerEndReason,
+  startedAt: number,
+  reset: boolean,
+  unread: number,
+  error: CodedError | null,
+  shortened: boolean,
+  drainedBytes = 0,
+): LingerReport {
+  const closedWith = reset || unread > 0 ? 'reset' : 'close';
+  return { reason, drainedBytes, durationMs: clockNow() - startedAt, closedWith, unreadBytes: unread, error, shortened } as LingerReport;
 }
 
 function shorten(settings: LingerSettings, total: number): LingerSettings {

@@ -13,12 +13,12 @@ import type { LingerPool } from './pool.js';
 import type { LingerEndReason, LingerReport } from './types.js';
 
 /** lingerStart() flags (native/lingerer.h StartFlag). */
-const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, lingerChecked: 8, inputEnded: 16, ackedBeforeEof: 32 } as const;
+const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, lingerChecked: 8, inputEnded: 16, ackedBeforeEof: 32, unreadResets: 64 } as const;
 
 /** EndReason numbers (native/lingerer.h) to names. */
 const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit', 'aborted'];
 /** Numbers per report in a batch (native/lingerer_api.cc kReportFields). */
-const FIELDS = 7;
+const FIELDS = 8;
 
 /** What a hand-over needs besides the descriptor. */
 export interface HandOver {
@@ -96,8 +96,9 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     (resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
     (request.lingerChecked ? Flag.lingerChecked : 0) |
     (request.inputEnded ? Flag.inputEnded : 0) |
-    // TCP: the peer's FIN ends the linger once our bytes are acknowledged (AF_UNIX has no such wait).
-    (request.canReset ? Flag.ackedBeforeEof : 0);
+    // TCP: the peer's FIN ends the linger once our bytes are acknowledged (AF_UNIX has no such
+    // wait), and a close with input unread resets (the report then says so).
+    (request.canReset ? Flag.ackedBeforeEof | Flag.unreadResets : 0);
   const token = nextToken;
   nextToken = (nextToken + 1) >>> 0;
   const left = Math.max(0, Math.ceil(settings.maxTimeout - request.elapsedMs));
@@ -168,13 +169,17 @@ function onBatch(reports: Float64Array): void {
     if (!consumer) continue;
     consumers.delete(token);
     const errno = reports[i + 3]!;
+    // Input left unread at a plain close (TCP; -1, unknown, counts as none): the kernel reset it.
+    const unread = Math.max(0, reports[i + 7]!);
     // A LingerReport variant (types.ts): native/lingerer.cc's Finish() resets only the closes a
-    // timeout, the drain limit or a cut ended (kResetOnTimeout); an error is named for 'error' only.
+    // timeout, the drain limit or a cut ended (kResetOnTimeout), and looks for unread input only
+    // on those it closes plainly; an error is named for 'error' only.
     consumer({
       reason,
       drainedBytes,
       durationMs: reports[i + 6]!,
-      closedWith: reset ? 'reset' : 'close',
+      closedWith: reset || unread > 0 ? 'reset' : 'close',
+      unreadBytes: unread,
       error: reason === 'error' && errno > 0 ? pendingSocketError(errno, 'read', false, handOver) : null,
       shortened: false,
     } as LingerReport);

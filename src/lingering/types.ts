@@ -30,10 +30,18 @@ export interface LingerReportFields {
   /** Milliseconds from the start of the lingering close to the close of the descriptor. */
   durationMs: number;
   /**
-   * How the descriptor was closed: `'close'` (a normal close after our FIN) or `'reset'` (an
-   * abortive close, SO_LINGER {1, 0}: the timeout policy, see `onTimeout`, which an abort follows too).
+   * How the connection ended: `'close'` (a normal close after our FIN) or `'reset'` (RST: an
+   * abortive close, SO_LINGER {1, 0}, by the timeout policy, see `onTimeout`, which an abort follows
+   * too; or a plain close with input still unread, which TCP answers with RST: see `unreadBytes`).
    */
   closedWith: 'close' | 'reset';
+  /**
+   * Bytes the peer had sent that were still unread when the descriptor was closed plainly (TCP):
+   * the kernel then sends RST (`closedWith: 'reset'`), and the peer may lose what it had not read
+   * of ours. Typically the drain limit under `onTimeout: 'close'`, with the peer still sending.
+   * 0 when none was (and after an abortive close, which discards it unlooked at; or on AF_UNIX).
+   */
+  unreadBytes: number;
   /**
    * For `'error'`: the error the connection ended with (`code` such as `'ECONNRESET'`, with `errno`
    * and `syscall`), or null where the lingerer could not name it; for `'overload'` for want of a
@@ -50,6 +58,8 @@ export interface LingerEofReport extends LingerReportFields {
   reason: 'eof';
   /** Always `'close'`: the timeout policy (`onTimeout`) never applies to a peer that finished. */
   closedWith: 'close';
+  /** Always 0: everything the peer sent was drained. */
+  unreadBytes: number;
   /** Always null. */
   error: null;
 }
@@ -66,7 +76,8 @@ export interface LingerTimeoutReport extends LingerReportFields {
   reason: 'idle-timeout' | 'max-timeout' | 'drain-limit' | 'aborted';
   /**
    * `'reset'` when `onTimeout` is `'reset'` (the default) and SO_LINGER {1, 0} could be set (TCP
-   * only: AF_UNIX has no RST), else `'close'`.
+   * only: AF_UNIX has no RST), or when the plain close left input unread (`unreadBytes` > 0), which
+   * the kernel answers with RST; else `'close'`.
    */
   closedWith: 'close' | 'reset';
   /** Always null. */
@@ -82,6 +93,8 @@ export interface LingerErrorReport extends LingerReportFields {
   reason: 'error';
   /** Always `'close'`: the connection was already over; no RST is asked for. */
   closedWith: 'close';
+  /** Always 0. */
+  unreadBytes: number;
   /**
    * The error the connection ended with (`code` such as `'ECONNRESET'`, with `errno` and
    * `syscall`), or null where the lingerer could not name it: test it before reading its `code`.
@@ -98,8 +111,11 @@ export interface LingerOverloadReport extends LingerReportFields {
   reason: 'overload';
   /** 0: nothing was drained. */
   drainedBytes: number;
-  /** Always `'close'`. */
-  closedWith: 'close';
+  /**
+   * `'close'`, or `'reset'` when input waited unread (`unreadBytes` > 0): the close without a
+   * linger is then the RST lingering close exists to prevent.
+   */
+  closedWith: 'close' | 'reset';
   /**
    * The failure that left the linger without a descriptor (`'EMFILE'`, `'ENFILE'`, with `errno` and
    * the `syscall` that failed), or null when `maxLingering` was the cause.
@@ -116,7 +132,7 @@ export interface LingerOverloadReport extends LingerReportFields {
  * | `'eof'` | `'close'` | `null` |
  * | `'idle-timeout'`, `'max-timeout'`, `'drain-limit'`, `'aborted'` | `'close'` or `'reset'` | `null` |
  * | `'error'` | `'close'` | {@link CodedError} or `null` |
- * | `'overload'` | `'close'` | {@link SystemError} or `null` |
+ * | `'overload'` | `'close'` or `'reset'` (input unread) | {@link SystemError} or `null` |
  *
  * @example
  * ```ts

@@ -150,6 +150,27 @@ describe('auditCloses', () => {
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({ request: { method: 'POST', path: '/upload', status: 413 }, lingered: { reason: 'eof', closedWith: 'close' } });
     expect(published[0]!.lingered!.drainedBytes).toBeGreaterThan(0);
+    // As the close was, not as the linger's start looked (request bytes unread, our FIN in flight).
+    expect(published[0]).toMatchObject({ state: null, unreadBytes: 0, unsentBytes: null, unackedBytes: null });
+  });
+
+  it("a 413 whose upload outruns maxDrainBytes under onTimeout: 'close': the kernel's RST on unread input, counted as such, and the advice names the drain limit", async () => {
+    const server = http.createServer(uploadHandler);
+    const { audit, port } = await start(server);
+    cleanups.push(sockclose.enableLingeringClose(server, { maxDrainBytes: 64 * 1024, onTimeout: 'close' }));
+    const published = closesPublished();
+    const outcome = await uploadClient(port);
+    // Whether the 413 survived the reset depends on whether the client read it first.
+    expect(outcome.error === null || ['ECONNRESET', 'EPIPE'].includes(outcome.error)).toBe(true);
+    await until(() => audit.counts().closed === 1, 10_000, 'the lingering close recorded');
+    expect(audit.counts()).toMatchObject({ closed: 1, ends: { rst: 1, fin: 0 }, unreadResets: 1, abortiveResets: 0, resetsWithData: 1, lingered: 1, lingerUnreadResets: 1 });
+    expect(audit.counts().unreadBytes).toBeGreaterThan(0);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ end: 'rst', cause: 'unread', state: null, lingered: { reason: 'drain-limit', closedWith: 'reset' } });
+    expect(published[0]!.unreadBytes).toBeGreaterThan(0);
+    expect(audit.recent()).toHaveLength(1);
+    expect(audit.summary()).toMatch(/raise maxDrainBytes/);
+    expect(audit.summary()).not.toMatch(/enable lingering close/);
   });
 
   it('keep-alive: one connection, several requests; the last request is the one on record, the close is clean', async () => {

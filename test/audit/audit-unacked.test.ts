@@ -105,6 +105,7 @@ describe('the summary: "had not received" is the certain figure only', () => {
     unreadBytes: 80,
     lingered: 0,
     lingerOverload: 0,
+    lingerUnreadResets: 0,
     discardedWrites: 0,
     discardedBytes: 0,
   });

@@ -101,7 +101,7 @@ describe('lingeringClose', () => {
     client.resume();
     await nextEvent(client, 'end');
     const report = await nextReport();
-    expect(report).toMatchObject({ reason: 'idle-timeout', drainedBytes: 0, closedWith: 'close' });
+    expect(report).toMatchObject({ reason: 'idle-timeout', drainedBytes: 0, closedWith: 'close', unreadBytes: 0 });
     // Nothing was unread: the close is an ordinary one, and the client sees no error.
     expect(peekSocketError(client)).toBeNull();
     client.destroy();
@@ -129,8 +129,23 @@ describe('lingeringClose', () => {
       peer.run({ port, steps: [{ recvEnd: true }, { send: 8_000_000 }, { recvEnd: true }] }),
       nextReport(),
     ]);
-    expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset' });
+    expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset', unreadBytes: 0 });
     expect(report.drainedBytes).toBeGreaterThan(65_536);
+    expect(['ECONNRESET', 'EPIPE']).toContain(seen.sendError ?? seen.end);
+  });
+
+  it("says the drain limit reset under onTimeout: 'close' too: the plain close left input unread, which TCP answers with RST", async () => {
+    const { port, nextReport } = await lingeringServer((socket) => socket.write('hello'), {
+      maxDrainBytes: 65_536,
+      onTimeout: 'close',
+    });
+    const [seen, report] = await Promise.all([
+      peer.run({ port, steps: [{ recvEnd: true }, { send: 8_000_000 }, { recvEnd: true }] }),
+      nextReport(),
+    ]);
+    expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset' });
+    expect(report.unreadBytes).toBeGreaterThan(0);
+    // The peer, still sending, ran into the kernel's RST.
     expect(['ECONNRESET', 'EPIPE']).toContain(seen.sendError ?? seen.end);
   });
 
