@@ -336,6 +336,11 @@ function stateOf(socket: SocketInternals): Managed | undefined {
  */
 export function afterOurFin(socket: SocketInternals): void {
   if (socket.destroyed || inputEnded(socket)) return;
+  // Only a connection on a descriptor lingers: TLS over a JavaScript stream stays Node's to close,
+  // as its destroy() does (closeStep). Watched, it took a place, then ended with no reason and no
+  // report.
+  const handle = socket._handle;
+  if (handle === null || transportKind(handle) === null) return;
   const state = stateOf(socket);
   if (state === undefined || !state.owner.active || state.admission !== null) return;
   // Kept from now on: the close that follows (destroy(), the watch's timeout) finds it.
@@ -345,11 +350,10 @@ export function afterOurFin(socket: SocketInternals): void {
   // unseen; nothing of the socket is the application's. Left half-closed, a peer flooding after
   // the GOAWAY was read until maxTimeout (8 GB under a 1 MiB maxDrainBytes, in 5 s), reported as
   // drainedBytes 0. The native lingerer drains it instead, within every bound, from now on (the
-  // close's clock starts here). Only where it can: not over a JavaScript stream.
-  const handle = socket._handle;
+  // close's clock starts here).
   // Cheapest first: most sockets here have a reader (inputDiscarded() is false at its first test).
   const discarded = inputDiscarded(socket);
-  if (discarded && http2Transport(socket) && handle !== null && handle.fd >= 0 && transportKind(handle) !== null) {
+  if (discarded && http2Transport(socket) && handle.fd >= 0) {
     state.startedAt ??= clockNow();
     socket.destroy();
     return;

@@ -2,6 +2,7 @@
 // reports 'ragged-eof' for a FIN without it), also on forced close paths, and the response is
 // never lost to an RST.
 import https from 'node:https';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 
 import { describe, expect, it } from 'vitest';
@@ -166,5 +167,48 @@ describe('lingering close over TLS', () => {
     client.end(); // the peer's close_notify and FIN
     await until(() => reports.length === 1, 5000, 'the report');
     expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close' });
+  });
+
+  it('TLS over a JavaScript stream (no descriptor) is left to Node: a half-close takes no place and ends with no report, as a destroy() does', async () => {
+    // Two Duplex ends joined in memory: what carries TLS over a proxy's stream, or a test's.
+    const ends: Duplex[] = [];
+    for (let i = 0; i < 2; i++) {
+      ends.push(
+        new Duplex({
+          read() {},
+          write(chunk, _encoding, done) {
+            ends[1 - i]!.push(chunk);
+            done();
+          },
+          final(done) {
+            ends[1 - i]!.push(null);
+            done();
+          },
+        }),
+      );
+    }
+    const { key, cert } = testCert();
+    const reports: unknown[] = [];
+    let serverSocket: tls.TLSSocket | undefined;
+    const server = tls.createServer({ key, cert }, (socket) => {
+      serverSocket = socket;
+      socket.on('error', () => {});
+      socket.end('hello'); // our half-close; the client never ends its side until told
+    });
+    const control = sockclose.enableLingeringClose(server, { idleTimeout: 100, onReport: (report) => reports.push(report) });
+    cleanups.add(control);
+    server.emit('connection', ends[0]);
+    const client = tls.connect({ socket: ends[1]!, rejectUnauthorized: false, allowHalfOpen: true });
+    client.on('error', () => {});
+    client.resume();
+    await nextEvent(client, 'end', 5000);
+    await until(() => serverSocket?.writableFinished === true, 5000, "the server's half-close");
+    expect(control.stats()).toMatchObject({ lingering: 0, peakLingering: 0 });
+    expect(() => sockclose.socketFd(serverSocket!)).toThrow(expect.objectContaining({ code: 'ERR_SOCKCLOSE_NO_FD' }));
+    client.end();
+    await nextEvent(serverSocket!, 'close', 5000);
+    expect(control.stats()).toMatchObject({ lingering: 0, peakLingering: 0 });
+    expect(Object.values(control.stats().reasons).every((count) => count === 0)).toBe(true);
+    expect(reports).toEqual([]);
   });
 });
