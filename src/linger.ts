@@ -1,6 +1,7 @@
 import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, isOptionsObject, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
+import { optionKeys, refuseUnknown } from './option-keys.js';
 import { Field, Slot, State } from './native/layout.js';
 import { nodeResetInProgress, queuedWriteBytes, transportHandle } from './node-handle.js';
 import { platform } from './platform/index.js';
@@ -35,6 +36,7 @@ export interface SetLingerOptions {
 }
 
 const MAX_SECONDS = 65535;
+const SET_LINGER_KEYS = optionKeys<SetLingerOptions>({ blocking: true });
 // The native getLinger() result for SO_LINGER {1, 0}: enabled + 2 * seconds.
 const ABORTIVE = 1;
 const STEP = 'linger';
@@ -77,7 +79,8 @@ const LINGER_ABORTIVE: LingerSetting = Object.freeze({ enabled: true, seconds: 0
  *   it in 16 bits.
  * @param options - {@link SetLingerOptions}.
  * @throws `ERR_SOCKCLOSE_BLOCKING_LINGER` for `n > 0` on a raw descriptor without `blocking`;
- *   `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for `seconds` or `options` not as above;
+ *   `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for `seconds` or `options` not as above
+ *   (`ERR_INVALID_ARG_VALUE` for an option other than `blocking`);
  *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
  *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
  *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
@@ -117,6 +120,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   let blocking = false;
   if (options !== undefined) {
     if (!isOptionsObject(options)) throw invalidArgType('options', 'of type object', options, setLinger);
+    refuseUnknown(options, SET_LINGER_KEYS, 'options', 'an option of setLinger()', setLinger);
     const value = options.blocking === undefined ? false : options.blocking;
     if (typeof value !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', value, setLinger);
     blocking = value;

@@ -1,11 +1,13 @@
 import net from 'node:net';
 
 import { invalidArgType, invalidArgValue, isInstance, isOptionsObject, outOfRange } from '../errors.js';
+import { optionKeys, refuseUnknown } from '../option-keys.js';
 import { Recorder, watchServer } from './recorder.js';
 import type { AuditClosesOptions, CloseAudit } from './types.js';
 
 const DEFAULT_RECENT = 100;
 const MAX_RECENT = 100_000;
+const AUDIT_KEYS = optionKeys<AuditClosesOptions>({ recent: true });
 
 const audited = new WeakSet<net.Server>();
 
@@ -29,7 +31,8 @@ const audited = new WeakSet<net.Server>();
  * @param options - {@link AuditClosesOptions}.
  * @returns A {@link CloseAudit}: `counts()`, `recent()`, `summary()`, `stop()`.
  * @throws `ERR_INVALID_ARG_VALUE` if `server` is already audited; `ERR_INVALID_ARG_TYPE` for options
- *   that are not an object or a `recent` that is not a number, `ERR_OUT_OF_RANGE` for a bad number.
+ *   that are not an object or a `recent` that is not a number, `ERR_OUT_OF_RANGE` for a bad number,
+ *   `ERR_INVALID_ARG_VALUE` for an option it does not have (a misspelt `recent`).
  * @example
  * ```ts
  * const audit = auditCloses(server);
@@ -40,6 +43,7 @@ const audited = new WeakSet<net.Server>();
 export function auditCloses(server: net.Server, options: AuditClosesOptions = {}): CloseAudit {
   if (!isInstance(server, net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, auditCloses);
   if (!isOptionsObject(options)) throw invalidArgType('options', 'of type object', options, auditCloses);
+  refuseUnknown(options, AUDIT_KEYS, 'options', 'an option of auditCloses()', auditCloses);
   const size = options.recent === undefined ? DEFAULT_RECENT : options.recent;
   if (typeof size !== 'number') throw invalidArgType('options.recent', 'of type number', size, auditCloses);
   if (!Number.isInteger(size) || size < 0 || size > MAX_RECENT) {

@@ -9,6 +9,7 @@
 import type { Cluster } from 'node:cluster';
 
 import { clusterStarted, invalidArgType, isOptionsObject, type Caller } from '../errors.js';
+import { optionKeys, refuseUnknown } from '../option-keys.js';
 import { POLICY_PINNED } from './errors.js';
 import { clusterHangExposure, type ClusterHangExposure } from './exposure.js';
 
@@ -97,7 +98,7 @@ function isPinned(cluster: Cluster): boolean {
  * @returns A {@link ClusterProtectionReport}: what was changed, what was not, and why.
  * @throws `ERR_SOCKCLOSE_CLUSTER_STARTED` in a worker, or after `setupPrimary()` / `fork()` (the
  *   policy is frozen then), on every platform so that a misplaced call shows up in development;
- *   `ERR_INVALID_ARG_TYPE` for bad options.
+ *   `ERR_INVALID_ARG_TYPE` for bad options, `ERR_INVALID_ARG_VALUE` for an option it does not have.
  * @example
  * ```ts
  * import cluster from 'node:cluster';
@@ -133,11 +134,14 @@ export function protect(options: unknown, exposure: ClusterHangExposure, caller:
   return Object.freeze({ ...exposure, forced: force, applied, settings: Object.freeze(settings.map((s) => Object.freeze(s))) });
 }
 
+const PROTECT_KEYS = optionKeys<ProtectClusterOptions>({ force: true, env: true });
+
 function readOptions(options: unknown, caller: Caller): { force: boolean; env: boolean } {
   if (options === undefined) return { force: false, env: true };
   if (!isOptionsObject(options)) {
     throw invalidArgType('options', 'of type object', options, caller);
   }
+  refuseUnknown(options, PROTECT_KEYS, 'options', 'an option of protectCluster()', caller);
   const { force = false, env = true } = options as { force?: unknown; env?: unknown };
   if (typeof force !== 'boolean') throw invalidArgType('options.force', 'of type boolean', force, caller);
   if (typeof env !== 'boolean') throw invalidArgType('options.env', 'of type boolean', env, caller);

@@ -9,7 +9,7 @@ import { installLingeringHooks } from './hooks.js';
 // Loaded with this module: it answers other copies' calls on this copy's sockets (claims.ts).
 import './lingering-close.js';
 import { abortOwner } from './managed.js';
-import { abortSignalOption, lingerSettings, poolLimits, reportCallback } from './options.js';
+import { abortSignalOption, lingerSettings, poolLimits, refuseUnknownEnableOptions, reportCallback } from './options.js';
 import { preparePool } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
 import { addServer, removeServer, type Owner } from './servers.js';
@@ -54,7 +54,9 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
  *   if lingering close is already enabled on `server`, by this copy of sockclose or by another one
  *   loaded in the same thread (a second install); `ERR_INVALID_ARG_TYPE` for a `server` that is no
  *   net.Server and for options of the wrong type, `ERR_OUT_OF_RANGE` for numbers outside their
- *   ranges (see {@link EnableLingeringCloseOptions}; `shortLingerAbove` at most `maxLingering`).
+ *   ranges (see {@link EnableLingeringCloseOptions}; `shortLingerAbove` at most `maxLingering`),
+ *   `ERR_INVALID_ARG_VALUE` for an option it does not have (a misspelt one, named with the option
+ *   meant), rather than leave a default in force unsaid.
  * @example
  * ```ts
  * const server = http.createServer(handler);
@@ -72,6 +74,7 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
 export function enableLingeringClose(server: net.Server, options: EnableLingeringCloseOptions = {}): LingeringCloseControl {
   if (!isInstance(server, net.Server)) throw invalidArgType('server', 'an instance of net.Server', server, enableLingeringClose);
   const settings = lingerSettings(options, enableLingeringClose);
+  refuseUnknownEnableOptions(options, enableLingeringClose);
   const limits = poolLimits(options, enableLingeringClose);
   const onReport = reportCallback(options, enableLingeringClose);
   const signal = abortSignalOption(options, enableLingeringClose);

@@ -7,7 +7,7 @@ import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
 import { abortiveLingerSet, Flush, isSystemError, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
-import { abortSignalOption, defaultLimits, lingerSettings } from './options.js';
+import { abortSignalOption, defaultLimits, lingerSettings, refuseUnknownCallOptions } from './options.js';
 import { LingerPool } from './pool.js';
 import { whenAborted } from './signals.js';
 import type { LingerReport, LingeringCloseCallOptions } from './types.js';
@@ -50,7 +50,8 @@ let threadOwner: Owner | undefined;
  *   with no FIN before the RST);
  *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch;
  *   with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments
- *   (never thrown); `ERR_INVALID_ARG_VALUE` too for the socket of a live http2 session (or its
+ *   (never thrown: an option it does not have, a misspelt bound, is one); `ERR_INVALID_ARG_VALUE`
+ *   too for the socket of a live http2 session (or its
  *   proxy, `session.socket`), whose frames still queued in the session would be lost: close the
  *   session instead (`session.close()`), under {@link enableLingeringClose}.
  * @example
@@ -67,6 +68,7 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     if (kind === 'other') throw notASocket(socket, 'socket', 'an instance of net.Socket', lingeringClose);
     // http2's socket proxy once its session closed: every read of it throws.
     if (kind === 'unbound') throw closedSocket(lingeringClose);
+    refuseUnknownCallOptions(options, lingeringClose);
     const signal = abortSignalOption(options, lingeringClose);
     const real = realSocket(socket);
     // A second call while one runs: the same close (the first call's options stand).

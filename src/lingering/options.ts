@@ -2,7 +2,31 @@
 import type net from 'node:net';
 
 import { invalidArgType, invalidArgValue, isOptionsObject, outOfRange, type Caller } from '../errors.js';
-import type { EnableLingeringCloseOptions, LingerReport } from './types.js';
+import { optionKeys, refuseUnknown } from '../option-keys.js';
+import type { EnableLingeringCloseOptions, LingerReport, LingeringCloseCallOptions } from './types.js';
+
+const CALL_KEYS = optionKeys<LingeringCloseCallOptions>({ idleTimeout: true, maxTimeout: true, onTimeout: true, maxDrainBytes: true, signal: true });
+const ENABLE_KEYS = optionKeys<EnableLingeringCloseOptions>({
+  idleTimeout: true,
+  maxTimeout: true,
+  onTimeout: true,
+  maxDrainBytes: true,
+  maxLingering: true,
+  shortLingerAbove: true,
+  shortLingerTimeout: true,
+  signal: true,
+  onReport: true,
+});
+
+/** Refuses an option `lingeringClose()` does not have (a misspelt bound would keep its default). */
+export function refuseUnknownCallOptions(options: unknown, caller: Caller): void {
+  if (isOptionsObject(options)) refuseUnknown(options, CALL_KEYS, 'options', 'an option of lingeringClose()', caller);
+}
+
+/** Refuses an option `enableLingeringClose()` does not have. */
+export function refuseUnknownEnableOptions(options: unknown, caller: Caller): void {
+  if (isOptionsObject(options)) refuseUnknown(options, ENABLE_KEYS, 'options', 'an option of enableLingeringClose()', caller);
+}
 
 
 /** One linger's settings, validated. */

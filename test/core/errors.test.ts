@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { closeServer, listen, tcpPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { tlsOverJsStream } from '../helpers/tls-over-js.js';
 
@@ -139,6 +140,45 @@ describe('bad input', () => {
     expect(error).toBeInstanceOf(TypeError);
     const firstFrame = (error as Error).stack!.split('\n')[1]!;
     expect(firstFrame).toContain('errors.test.ts');
+  });
+});
+
+describe('misspelt options', () => {
+  it('are refused with ERR_INVALID_ARG_VALUE naming the option meant, by every function that takes options, before anything changes', async () => {
+    const { client, listener } = await tcpPair();
+    cleanups.push(() => closeServer(listener), () => void client.destroy());
+    const server = net.createServer();
+    await listen(server);
+    cleanups.push(() => closeServer(server));
+    const refused = (call: () => unknown, key: string, meant: string) => {
+      let error: unknown;
+      try {
+        call();
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error, key).toBeInstanceOf(TypeError);
+      expect(error, key).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      expect((error as Error).message, key).toContain(`The property 'options.${key}'`);
+      expect((error as Error).message, key).toContain(`(did you mean '${meant}'?)`);
+    };
+    refused(() => sockclose.enableLingeringClose(server, { idle: 5 } as object), 'idle', 'idleTimeout');
+    refused(() => sockclose.enableLingeringClose(server, { maxLinger: 5 } as object), 'maxLinger', 'maxLingering');
+    refused(() => sockclose.auditCloses(server, { recnet: 5 } as object), 'recnet', 'recent');
+    refused(() => sockclose.setLinger(client, 0, { blockin: true } as object), 'blockin', 'blocking');
+    refused(() => sockclose.protectCluster({ froce: true } as object), 'froce', 'force');
+    await expect(sockclose.lingeringClose(client, { maxTimout: 100 } as object)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: expect.stringContaining("(did you mean 'maxTimeout'?)"),
+    });
+    // Nothing changed: the server takes both again, the socket is open, its linger still off.
+    expect(client.destroyed).toBe(false);
+    expect(sockclose.getLinger(client)).toMatchObject({ enabled: false });
+    const audit = sockclose.auditCloses(server, { recent: 5 });
+    cleanups.push(() => audit.stop());
+    cleanups.push(sockclose.enableLingeringClose(server, { idleTimeout: 5 }));
+    // A key far from any: every option is named.
+    expect(() => sockclose.setLinger(client, 0, { zzzzzz: 1 } as object)).toThrow('(it has: blocking)');
   });
 });
 
