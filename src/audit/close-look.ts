@@ -183,8 +183,10 @@ function listenerFor(socket: SocketInternals, handle: NodeHandle | null): CloseL
   const servers = owners ? owners.slice().reverse() : [];
   for (const owner of [server, accepted]) if (owner && !servers.includes(owner)) servers.push(owner);
   // A TLSSocket over a raw socket: then the raw socket's servers (a net server in front of the
-  // TLS one), the connection recorded once for each, as its TLSSocket.
-  if (raw !== null) {
+  // TLS one), the connection recorded once for each, as its TLSSocket. Unless the raw socket was
+  // destroyed first (the application ended the connection under TLS): its own close, which closed
+  // the descriptor, was its servers' record of the connection already.
+  if (raw !== null && !raw.destroyed) {
     const rawOwners = givenTo(raw);
     const under = [...(rawOwners ? rawOwners.slice().reverse() : []), servingServer(raw), acceptingServer(raw)];
     for (const owner of under) if (owner && !servers.includes(owner)) servers.push(owner);

@@ -5,12 +5,18 @@
 // publishes each close once. Before: the raw socket was recorded too, as the front's, so the
 // preload counted each connection twice and sockclose:audit:close published it twice.
 import { execFileSync } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 
 import { describe, expect, it } from 'vitest';
 
-import { root } from '../helpers/sockclose.js';
+import { closeServer, listen, portOf } from '../helpers/net.js';
+import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
+import { nextEvent, until } from '../helpers/wait.js';
 
 const RUNS = 3;
 
@@ -93,5 +99,43 @@ describe('a net server handing raw sockets to a TLS server', () => {
     expect(Object.values(published).reduce((a, b) => a + b, 0)).toBe(2 * RUNS);
     expect(Object.keys(published).every((key) => /^tls@front:(fin|rst)$/.test(key))).toBe(true);
     expect(published['tls@front:fin']).toBeGreaterThanOrEqual(RUNS);
+  });
+
+  it('the raw socket destroyed first (the application ends the connection under TLS): each audit still counts it once', async () => {
+    const { key, cert } = testCert();
+    const raws: net.Socket[] = [];
+    const secure = https.createServer({ key, cert }, (_req, res) => {
+      res.write('partial');
+      raws.shift()!.destroy(); // before the TLSSocket, which follows it on its 'close'
+    });
+    const front = net.createServer((socket) => {
+      raws.push(socket);
+      secure.emit('connection', socket);
+    });
+    const audits = [sockclose.auditCloses(front), sockclose.auditCloses(secure)];
+    const published: string[] = [];
+    const onClose = (message: unknown) => {
+      const { socket, server } = message as { socket: net.Socket; server: net.Server };
+      published.push(`${socket instanceof tls.TLSSocket ? 'tls' : 'raw'}@${server === front ? 'front' : 'secure'}`);
+    };
+    diagnosticsChannel.subscribe(sockclose.ChannelNames.auditClose, onClose);
+    try {
+      await listen(front);
+      const client = tls.connect({ port: portOf(front), host: '127.0.0.1', rejectUnauthorized: false }, () => client.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+      client.on('error', () => {});
+      client.resume();
+      await nextEvent(client, 'close', 10_000);
+      // The TLSSocket closes last (on the raw socket's 'close'): once https recorded it, nothing is left to come.
+      await until(() => audits.every((audit) => audit.counts().closed >= 1), 5000, 'both audits to record the connection');
+      await new Promise((resolve) => setImmediate(resolve));
+      // Before: the front counted 2 (the raw socket's close, then the TLSSocket's as its too).
+      expect(audits.map((audit) => audit.counts().closed)).toEqual([1, 1]);
+      // One message per socket that closed: the raw one for the front, the TLSSocket for https.
+      expect(published.sort()).toEqual(['raw@front', 'tls@secure']);
+    } finally {
+      diagnosticsChannel.unsubscribe(sockclose.ChannelNames.auditClose, onClose);
+      for (const audit of audits) audit.stop();
+      await closeServer(front);
+    }
   });
 });
