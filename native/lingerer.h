@@ -44,7 +44,7 @@ enum StartFlag : unsigned {
   kLingerChecked = 1u << 3,         // SO_LINGER was read by the caller: neither {1, 0} nor positive
   kInputEnded = 1u << 4,            // Node saw the peer's FIN: try reading before registering
   kAckedBeforeEof = 1u << 5,        // TCP: the peer's FIN ends the linger once ours are acknowledged
-  kUnreadResets = 1u << 6,          // TCP: a close with input unread sends RST (AF_UNIX has none)
+  kUnreadResets = 1u << 6,          // TCP where a close with input unread sends RST (not the BSDs)
 };
 
 struct StartRequest {

@@ -73,10 +73,13 @@ let sinkInstalled = false;
 // Read once a pool exists, not at the hand-over: the platform's module must not be loaded lazily
 // at the moment a close runs (the descriptor table may be full then, as in an EMFILE fallback).
 let resetAfterShutdownIsEnd = false;
+let unreadInputResets = false;
 
 /** Readies hand-overs for a new pool (reads the platform's rules while descriptors are free). */
 export function preparePool(): void {
-  resetAfterShutdownIsEnd = platform().resetAfterShutdownIsEnd;
+  const rules = platform();
+  resetAfterShutdownIsEnd = rules.resetAfterShutdownIsEnd;
+  unreadInputResets = rules.unreadInputResets;
 }
 
 /**
@@ -97,8 +100,10 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     (request.lingerChecked ? Flag.lingerChecked : 0) |
     (request.inputEnded ? Flag.inputEnded : 0) |
     // TCP: the peer's FIN ends the linger once our bytes are acknowledged (AF_UNIX has no such
-    // wait), and a close with input unread resets (the report then says so).
-    (request.canReset ? Flag.ackedBeforeEof | Flag.unreadResets : 0);
+    // wait), and a close with input unread resets where the kernel does so (the report then says
+    // so; the BSDs and macOS send FIN).
+    (request.canReset ? Flag.ackedBeforeEof : 0) |
+    (request.canReset && unreadInputResets ? Flag.unreadResets : 0);
   const token = nextToken;
   nextToken = (nextToken + 1) >>> 0;
   const left = Math.max(0, Math.ceil(settings.maxTimeout - request.elapsedMs));

@@ -39,7 +39,8 @@ export interface LingerReportFields {
    * Bytes the peer had sent that were still unread when the descriptor was closed plainly (TCP):
    * the kernel then sends RST (`closedWith: 'reset'`), and the peer may lose what it had not read
    * of ours. Typically the drain limit under `onTimeout: 'close'`, with the peer still sending.
-   * 0 when none was (and after an abortive close, which discards it unlooked at; or on AF_UNIX).
+   * 0 when none was (and after an abortive close, which discards it unlooked at; or on AF_UNIX,
+   * and on the BSDs and macOS, whose kernels discard unread input and send FIN).
    */
   unreadBytes: number;
   /**

@@ -68,6 +68,12 @@ export interface PlatformBehaviour {
    */
   readonly sendQueueCountsFin: boolean;
   /**
+   * Whether a plain close() of a TCP connection with input unread sends RST (Linux; AIX, assumed
+   * as closeWouldReset() assumes it). The BSDs and macOS discard the input and send FIN. A linger
+   * a bound ends reports its unread input as a reset only where this holds.
+   */
+  readonly unreadInputResets: boolean;
+  /**
    * The longest SO_LINGER time, in seconds, the kernel stores without wrapping: macOS keeps it in
    * clock ticks in 16 bits (327 s), the other BSDs in a 16-bit field. setLinger() refuses more
    * where the kernel would be given it.

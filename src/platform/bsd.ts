@@ -58,6 +58,8 @@ export function bsd(name: PlatformName): PlatformBehaviour {
     resetAfterShutdownIsEnd: false,
     // FIONWRITE / SO_NWRITE: bytes in the socket buffer, where a FIN takes no room.
     sendQueueCountsFin: false,
+    // tcp_disconnect() flushes the receive buffer and sends FIN (see above).
+    unreadInputResets: false,
     maxLingerSeconds: bsdMaxLingerSeconds(name),
   });
 }

@@ -87,6 +87,7 @@ export const linux: PlatformBehaviour = Object.freeze({
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: true,
+  unreadInputResets: true,
   // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.
   maxLingerSeconds: 65535,
 });

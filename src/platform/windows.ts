@@ -17,6 +17,8 @@ export const windows: PlatformBehaviour = Object.freeze({
   peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: false,
+  // Winsock resets, but nothing here lingers (no descriptors).
+  unreadInputResets: true,
   // Winsock's l_linger is a u_short; nothing here sets it (there is no native layer).
   maxLingerSeconds: 65535,
 });
