@@ -227,7 +227,10 @@ export interface LingeringCloseStats {
   reasons: Record<LingerEndReason, number>;
   /** Lingers shortened because `shortLingerAbove` sockets were lingering. */
   shortened: number;
-  /** Closes made abortive (RST) by the timeout policy. */
+  /**
+   * Closes made abortive (RST) by the timeout policy. Not the kernel's RST on a plain close that
+   * left input unread: those reports say `closedWith: 'reset'` with `unreadBytes` > 0, uncounted here.
+   */
   resets: number;
   /** Bytes drained and discarded in all. */
   drainedBytes: number;
