@@ -52,7 +52,12 @@ export function summarize(counts: CloseAuditCounts): string {
           "(maxDrainBytes reached, or a timeout under onTimeout: 'close'): raise maxDrainBytes if such uploads are legitimate",
       );
     }
+    // Unread-input RSTs it neither handled nor turned away closed where it is off (another server
+    // under the preload, or closes before it was enabled): those still need it. A lower bound:
+    // lingerOverload also counts refused closes that ended with FIN.
+    const unhandled = unreadResets - counts.lingerUnreadResets - counts.lingerOverload;
     if (advice.length === 0) advice.push('enable lingering close');
+    else if (unhandled > 0) advice.push(`enable lingering close for the other ${count(unhandled)}`);
     return `${ended} ${lost}${handled}; ${advice.join('; ')}.`;
   }
   // No RST lost data; a close may still have dropped what Node held for it (a destroy() before the

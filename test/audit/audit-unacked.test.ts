@@ -121,6 +121,19 @@ describe('the summary: "had not received" is the certain figure only', () => {
     expect(summarize(counts(0, 0))).toBe('20 of 20 connections ended with RST after a response had been sent: a client that had not read it yet lost it; enable lingering close.');
   });
 
+  it('still advises enabling lingering close for the unread-input RSTs it neither handled nor turned away, beside raising a bound', () => {
+    // 20 RSTs: 1 a linger's drain limit ended, 2 lingering close turned away, 17 where it is off.
+    const mixed = { ...counts(0, 0), lingered: 1, lingerUnreadResets: 1, lingerOverload: 2 };
+    expect(summarize(mixed)).toBe(
+      '20 of 20 connections ended with RST after a response had been sent: a client that had not read it yet lost it (lingering close handled 1); ' +
+        'lingering close turned 2 away (maxLingering reached, or no descriptor for it): raise maxLingering; ' +
+        "lingering close gave up on 1 with the client still sending (maxDrainBytes reached, or a timeout under onTimeout: 'close'): raise maxDrainBytes if such uploads are legitimate; " +
+        'enable lingering close for the other 17.',
+    );
+    // Every RST one it handled or turned away: nothing to enable.
+    expect(summarize({ ...mixed, closed: 3, ends: { fin: 0, rst: 3, none: 0, unknown: 0 }, unreadResets: 3, resetsWithData: 3 })).not.toMatch(/enable lingering close/);
+  });
+
   it('names what Node still held at closes that were not resets with data: a FIN then ended a response the client never got whole', () => {
     const base = { ...counts(0, 0), ends: { fin: 20, rst: 0, none: 0, unknown: 0 }, unreadResets: 0, resetsWithData: 0, unreadBytes: 0 };
     expect(summarize({ ...base, discardedWrites: 1, discardedBytes: 3_842_048 })).toBe(
