@@ -186,7 +186,9 @@ class Connection {
   }
 
   // Closes the descriptor (SO_LINGER {1, 0} first when `reset`); true if it was made abortive.
-  bool CloseDescriptor(bool reset) {
+  // With `unread`, a close that ends up plain (no reset asked, or SO_LINGER refused) first counts
+  // the input waiting there into it (-1 unknown): the kernel answers such a close with RST.
+  bool CloseDescriptor(bool reset, double* unread = nullptr) {
     Unwatch();  // before the number is freed
     bool reset_done = false;
     if (reset) {
@@ -195,6 +197,7 @@ class Connection {
       // A positive SO_LINGER would make close() block the loop's thread; the linger is over.
       sys::SetLinger(fd_, false, 0);
     }
+    if (unread != nullptr && !reset_done) *unread = UnreadNow();
     sys::Close(fd_);
     fd_ = -1;
     return reset_done;
@@ -350,9 +353,10 @@ void Lingerer::Finish(Connection* connection, int reason, int error) {
                      reason == kEndAborted;
   const bool reset_asked = bound && (connection->flags() & kResetOnTimeout);
   // A plain close with input unread is answered by the kernel with RST all the same: the report
-  // says so. The peer's FIN or failure leaves nothing to read; an asked reset discards it anyway.
-  const double unread = bound && !reset_asked && (connection->flags() & kUnreadResets) ? connection->UnreadNow() : 0;
-  const bool reset = connection->CloseDescriptor(reset_asked);
+  // says so. The peer's FIN or failure leaves nothing to read; a reset discards it anyway.
+  double unread = 0;
+  const bool look = bound && (connection->flags() & kUnreadResets);
+  const bool reset = connection->CloseDescriptor(reset_asked, look ? &unread : nullptr);
   QueueReport(connection->MakeReport(reason, error, reset, unread));
   Remove(connection);
 }

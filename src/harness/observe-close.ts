@@ -318,6 +318,8 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
  */
 function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: number): CloseSnapshot {
   const reset = report.closedWith === 'reset';
+  // A reset the kernel made for input left unread is not SO_LINGER {1, 0}.
+  const unread = report.unreadBytes > 0 ? report.unreadBytes : null;
   const code = (report.error as { code?: unknown } | null)?.code;
   return {
     at: 'final',
@@ -325,11 +327,11 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
     state: report.reason === 'eof' || report.reason === 'error' ? 'CLOSE' : null,
     pendingError: report.reason === 'error' && typeof code === 'string' ? code : null,
     pendingErrorKnown: true,
-    unreadBytes: null,
+    unreadBytes: unread,
     unsentBytes: null,
     unackedBytes: null,
     closeWouldReset: reset,
-    abortive: reset,
+    abortive: reset && unread === null,
     kernelBytesReceived: null,
     kernelBytesAcked: null,
     nodeBytesRead,
