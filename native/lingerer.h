@@ -44,7 +44,7 @@ enum StartFlag : unsigned {
   kLingerChecked = 1u << 3,         // SO_LINGER was read by the caller: neither {1, 0} nor positive
   kInputEnded = 1u << 4,            // Node saw the peer's FIN: try reading before registering
   kAckedBeforeEof = 1u << 5,        // TCP: the peer's FIN ends the linger once ours are acknowledged
-  kUnreadResets = 1u << 6,          // TCP where a close with input unread sends RST (not the BSDs)
+  kUnreadResets = 1u << 6,          // a close with input unread resets here (TCP RST, Linux AF_UNIX)
 };
 
 struct StartRequest {
@@ -75,8 +75,8 @@ struct Report {
   int reason;          // EndReason
   int error;           // errno for kEndError, else 0
   bool reset;          // closed with RST (SO_LINGER {1, 0})
-  // TCP (kUnreadResets): input waiting unread at a plain close a bound made (0 otherwise; -1
-  // unknown). The kernel answers such a close with RST, whatever the timeout policy said.
+  // kUnreadResets: input waiting unread at a plain close a bound made (0 otherwise; -1 unknown).
+  // The kernel answers such a close with a reset, whatever the timeout policy said.
   double unread_bytes;
   double drained_bytes;
   double duration_ms;

@@ -728,14 +728,15 @@ function peerFinished(socket: SocketInternals): boolean {
 }
 
 /**
- * Input the kernel holds unread on a TCP connection about to be closed plainly, which the kernel
- * then answers with RST (0: none, not TCP, unknown, or a kernel that sends FIN then: the BSDs).
+ * Input the kernel holds unread on a connection about to be closed plainly, which the kernel then
+ * answers with a reset (TCP: RST; AF_UNIX on Linux: the peer's read fails with ECONNRESET). 0:
+ * none, unknown, or a kernel that sends FIN then (the BSDs).
  * Looked at only on the rare closes that do not linger, so that their report says how they really
  * ended.
  */
 function unreadAtClose(fd: number, transport: Transport | null): number {
   const native = binding();
-  if (transport !== 'tcp' || native === null || !(fd >= 0) || !platform().unreadInputResets) return 0;
+  if (transport === null || native === null || !(fd >= 0) || !platform().unreadInputResets[transport]) return 0;
   if (native.probe(fd, Field.unread) < 0) return 0;
   const unread = record[Slot.unread]!;
   return unread > 0 ? unread : 0;

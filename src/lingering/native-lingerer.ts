@@ -6,6 +6,7 @@
 // promise, an onReport listener): a connection handed over is, to JavaScript, a counter in its
 // pool until its report arrives.
 import { pendingSocketError } from '../errors.js';
+import type { PlatformBehaviour } from '../platform/behaviour.js';
 import { platform } from '../platform/index.js';
 import { requireNative } from '../target.js';
 import type { LingerSettings } from './options.js';
@@ -73,7 +74,7 @@ let sinkInstalled = false;
 // Read once a pool exists, not at the hand-over: the platform's module must not be loaded lazily
 // at the moment a close runs (the descriptor table may be full then, as in an EMFILE fallback).
 let resetAfterShutdownIsEnd = false;
-let unreadInputResets = false;
+let unreadInputResets: PlatformBehaviour['unreadInputResets'] = { tcp: false, unix: false };
 
 /** Readies hand-overs for a new pool (reads the platform's rules while descriptors are free). */
 export function preparePool(): void {
@@ -103,7 +104,8 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     // wait), and a close with input unread resets where the kernel does so (the report then says
     // so; the BSDs and macOS send FIN).
     (request.canReset ? Flag.ackedBeforeEof : 0) |
-    (request.canReset && unreadInputResets ? Flag.unreadResets : 0);
+    // canReset: TCP; AF_UNIX otherwise.
+    (unreadInputResets[request.canReset ? 'tcp' : 'unix'] ? Flag.unreadResets : 0);
   const token = nextToken;
   nextToken = (nextToken + 1) >>> 0;
   const left = Math.max(0, Math.ceil(settings.maxTimeout - request.elapsedMs));

@@ -32,15 +32,18 @@ export interface LingerReportFields {
   /**
    * How the connection ended: `'close'` (a normal close after our FIN) or `'reset'` (RST: an
    * abortive close, SO_LINGER {1, 0}, by the timeout policy, see `onTimeout`, which an abort follows
-   * too; or a plain close with input still unread, which TCP answers with RST: see `unreadBytes`).
+   * too; or a plain close with input still unread, which the kernel answers with a reset: see
+   * `unreadBytes`).
    */
   closedWith: 'close' | 'reset';
   /**
-   * Bytes the peer had sent that were still unread when the descriptor was closed plainly (TCP):
-   * the kernel then sends RST (`closedWith: 'reset'`), and the peer may lose what it had not read
-   * of ours. Typically the drain limit under `onTimeout: 'close'`, with the peer still sending.
-   * 0 when none was (and after an abortive close, which discards it unlooked at; or on AF_UNIX,
-   * and on the BSDs and macOS, whose kernels discard unread input and send FIN).
+   * Bytes the peer had sent that were still unread when the descriptor was closed plainly: the
+   * kernel then resets the connection (`closedWith: 'reset'`; TCP sends RST, and on Linux an
+   * AF_UNIX peer's next read fails with ECONNRESET), and the peer may lose what it had not read of
+   * ours. Typically the drain limit under `onTimeout: 'close'` (or on AF_UNIX, which has no
+   * abortive close), with the peer still sending. 0 when none was (and after an abortive close,
+   * which discards it unlooked at; and on the BSDs and macOS, whose kernels discard unread input
+   * and send FIN).
    */
   unreadBytes: number;
   /**
@@ -78,7 +81,7 @@ export interface LingerTimeoutReport extends LingerReportFields {
   /**
    * `'reset'` when `onTimeout` is `'reset'` (the default) and SO_LINGER {1, 0} could be set (TCP
    * only: AF_UNIX has no RST), or when the plain close left input unread (`unreadBytes` > 0), which
-   * the kernel answers with RST; else `'close'`.
+   * the kernel answers with a reset; else `'close'`.
    */
   closedWith: 'close' | 'reset';
   /** Always null. */

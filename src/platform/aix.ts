@@ -69,8 +69,8 @@ export function aix(name: PlatformName): PlatformBehaviour {
     resetAfterShutdownIsEnd: name === 'os400',
     // No send queue is read here (sys_aix.cc): nothing to correct.
     sendQueueCountsFin: false,
-    // As closeWouldReset() assumes.
-    unreadInputResets: true,
+    // As closeWouldReset() assumes, on either transport.
+    unreadInputResets: Object.freeze({ tcp: true, unix: true }),
     // Assumed, not verified: AIX's socket layer derives from 4.4BSD, whose so_linger is a short.
     maxLingerSeconds: 32767,
   });

@@ -68,11 +68,12 @@ export interface PlatformBehaviour {
    */
   readonly sendQueueCountsFin: boolean;
   /**
-   * Whether a plain close() of a TCP connection with input unread sends RST (Linux; AIX, assumed
-   * as closeWouldReset() assumes it). The BSDs and macOS discard the input and send FIN. A linger
-   * a bound ends reports its unread input as a reset only where this holds.
+   * By transport: whether a plain close() with input unread resets the connection. TCP: RST
+   * (Linux; AIX, assumed as closeWouldReset() assumes it); AF_UNIX: the peer's next read fails
+   * with ECONNRESET (Linux). The BSDs and macOS discard the input and send FIN. A linger a bound
+   * ends reports its unread input as a reset only where this holds, as closeWouldReset() would.
    */
-  readonly unreadInputResets: boolean;
+  readonly unreadInputResets: Readonly<Record<Transport, boolean>>;
   /**
    * The longest SO_LINGER time, in seconds, the kernel stores without wrapping: macOS keeps it in
    * clock ticks in 16 bits (327 s), the other BSDs in a 16-bit field. setLinger() refuses more

@@ -59,7 +59,7 @@ export function bsd(name: PlatformName): PlatformBehaviour {
     // FIONWRITE / SO_NWRITE: bytes in the socket buffer, where a FIN takes no room.
     sendQueueCountsFin: false,
     // tcp_disconnect() flushes the receive buffer and sends FIN (see above).
-    unreadInputResets: false,
+    unreadInputResets: Object.freeze({ tcp: false, unix: false }),
     maxLingerSeconds: bsdMaxLingerSeconds(name),
   });
 }

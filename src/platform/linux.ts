@@ -87,7 +87,8 @@ export const linux: PlatformBehaviour = Object.freeze({
   peerFinReceived: finByByteCount,
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: true,
-  unreadInputResets: true,
+  // __tcp_close() resets; unix_release_sock() sets ECONNRESET on the peer.
+  unreadInputResets: Object.freeze({ tcp: true, unix: true }),
   // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.
   maxLingerSeconds: 65535,
 });

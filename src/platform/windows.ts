@@ -18,7 +18,7 @@ export const windows: PlatformBehaviour = Object.freeze({
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: false,
   // Winsock resets, but nothing here lingers (no descriptors).
-  unreadInputResets: true,
+  unreadInputResets: Object.freeze({ tcp: true, unix: false }),
   // Winsock's l_linger is a u_short; nothing here sets it (there is no native layer).
   maxLingerSeconds: 65535,
 });

@@ -226,6 +226,35 @@ describe('lingeringClose on AF_UNIX', () => {
   });
 });
 
+describe('lingeringClose on AF_UNIX, input left unread', () => {
+  it('the drain limit with the peer still sending: reported as the reset Linux makes it (ECONNRESET at the peer)', async () => {
+    const dir = tempDir();
+    const reports: Promise<LingerReport>[] = [];
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      socket.write('hello');
+      reports.push(lingeringClose(socket, { maxDrainBytes: 65_536 }));
+    });
+    await listen(server, { path: path.join(dir, 'u.sock') });
+    cleanups.add(() => closeServer(server));
+    try {
+      const client = net.connect(path.join(dir, 'u.sock'));
+      let failure: string | null = null;
+      client.on('error', (error: NodeJS.ErrnoException) => (failure ??= error.code ?? error.message));
+      client.resume();
+      await nextEvent(client, 'connect');
+      client.write(Buffer.alloc(8_000_000, 'u'));
+      const report = await within(reports[0]!, 10_000, 'the report');
+      // AF_UNIX has no abortive close: the close is plain, and the kernel resets it all the same.
+      expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset' });
+      expect(report.unreadBytes).toBeGreaterThan(0);
+      await nextEvent(client, 'close', 10_000, 'ignore');
+      expect(['ECONNRESET', 'EPIPE']).toContain(failure);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('lingeringClose arguments', () => {
   it('rejects what is not a socket, bad options, and closed or unconnected sockets', async () => {
     await expect(lingeringClose(42 as unknown as net.Socket)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });

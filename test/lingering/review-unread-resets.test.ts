@@ -20,16 +20,18 @@ const { Slot, State } = layout;
 describe('unread input at a plain close', () => {
   const rules = { linux, darwin: bsd('darwin'), freebsd: bsd('freebsd'), openbsd: bsd('openbsd'), aix: aix('aix'), os400: aix('os400') };
   for (const [name, rule] of Object.entries(rules)) {
-    it(`${name}: reported as a reset exactly where closeWouldReset() says such a close resets`, () => {
-      // An established TCP connection, SO_LINGER off, 3 bytes unread: the close a bound makes.
+    it(`${name}: reported as a reset exactly where closeWouldReset() says such a close resets, on TCP and AF_UNIX`, () => {
+      // An established connection, SO_LINGER off, 3 bytes unread: the close a bound makes.
       const facts = new Float64Array(layout.SLOT_NAMES.length).fill(-1);
       Object.assign(facts, { [Slot.lingerEnabled]: 0, [Slot.lingerSeconds]: 0, [Slot.unread]: 3, [Slot.state]: State.ESTABLISHED });
-      expect(typeof rule.unreadInputResets, name).toBe('boolean');
-      expect(rule.unreadInputResets, name).toBe(rule.closeWouldReset(facts, 'tcp'));
+      for (const transport of ['tcp', 'unix'] as const) {
+        expect(typeof rule.unreadInputResets[transport], `${name} ${transport}`).toBe('boolean');
+        expect(rule.unreadInputResets[transport], `${name} ${transport}`).toBe(rule.closeWouldReset(facts, transport));
+      }
     });
   }
-  it('the BSDs and macOS send FIN there, Linux resets', () => {
-    expect(bsd('darwin').unreadInputResets).toBe(false);
-    expect(linux.unreadInputResets).toBe(true);
+  it('the BSDs and macOS send FIN there, Linux resets (AF_UNIX: ECONNRESET at the peer)', () => {
+    expect(bsd('darwin').unreadInputResets).toEqual({ tcp: false, unix: false });
+    expect(linux.unreadInputResets).toEqual({ tcp: true, unix: true });
   });
 });
