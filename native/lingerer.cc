@@ -186,10 +186,10 @@ class Connection {
   }
 
   // Closes the descriptor (SO_LINGER {1, 0} first when `reset`); true if it was made abortive.
-  // With `unread`, a close that ends up plain (no reset asked, or SO_LINGER refused) first counts
-  // the input waiting there into it (-1 unknown): the kernel answers such a close with RST.
+  // With `unread`, first counts the input waiting into it (-1 unknown).
   bool CloseDescriptor(bool reset, double* unread = nullptr) {
     Unwatch();  // before the number is freed
+    if (unread != nullptr) *unread = UnreadNow();
     bool reset_done = false;
     if (reset) {
       reset_done = sys::SetLinger(fd_, true, 0) == 0;
@@ -197,13 +197,12 @@ class Connection {
       // A positive SO_LINGER would make close() block the loop's thread; the linger is over.
       sys::SetLinger(fd_, false, 0);
     }
-    if (unread != nullptr && !reset_done) *unread = UnreadNow();
     sys::Close(fd_);
     fd_ = -1;
     return reset_done;
   }
 
-  // Bytes waiting to be read, -1 if unknown. Looked at only before a plain close a bound makes
+  // Bytes waiting to be read, -1 if unknown. Looked at only before the closes a bound makes
   // (rare): the drain limit stops reading while the peer may still be sending.
   double UnreadNow() const {
     double probe[kProbeSlotCount];
@@ -352,10 +351,12 @@ void Lingerer::Finish(Connection* connection, int reason, int error) {
   const bool bound = reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit ||
                      reason == kEndAborted;
   const bool reset_asked = bound && (connection->flags() & kResetOnTimeout);
-  // A plain close with input unread is answered by the kernel with RST all the same: the report
-  // says so. The peer's FIN or failure leaves nothing to read; a reset discards it anyway.
+  // Input left unread: a plain close is answered by the kernel with a reset all the same, and a
+  // reset asked for then hits a peer still sending (the drain limit, say), which may not have read
+  // our response: the report says how much. The peer's FIN or failure leaves nothing to read; an
+  // idle timeout came after a last read that found nothing (no ioctl on the common bound end).
   double unread = 0;
-  const bool look = bound && (connection->flags() & kUnreadResets);
+  const bool look = bound && (reset_asked ? reason != kEndIdleTimeout : (connection->flags() & kUnreadResets) != 0);
   const bool reset = connection->CloseDescriptor(reset_asked, look ? &unread : nullptr);
   QueueReport(connection->MakeReport(reason, error, reset, unread));
   Remove(connection);

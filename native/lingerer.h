@@ -75,8 +75,9 @@ struct Report {
   int reason;          // EndReason
   int error;           // errno for kEndError, else 0
   bool reset;          // closed with RST (SO_LINGER {1, 0})
-  // kUnreadResets: input waiting unread at a plain close a bound made (0 otherwise; -1 unknown).
-  // The kernel answers such a close with a reset, whatever the timeout policy said.
+  // Input waiting unread when a bound ended the linger (0 otherwise, and at an idle timeout that
+  // resets; -1 unknown): a plain close with any resets where kUnreadResets says so, and a reset
+  // asked for hits a peer still sending.
   double unread_bytes;
   double drained_bytes;
   double duration_ms;

@@ -49,7 +49,7 @@ export function summarize(counts: CloseAuditCounts): string {
     if (counts.lingerUnreadResets > 0) {
       advice.push(
         `lingering close gave up on ${count(counts.lingerUnreadResets)} with the client still sending ` +
-          "(maxDrainBytes reached, or a timeout under onTimeout: 'close'): raise maxDrainBytes, or maxTimeout, if such uploads are legitimate",
+          "(maxDrainBytes reached, or maxTimeout): raise maxDrainBytes, or maxTimeout, if such uploads are legitimate",
       );
     }
     // Unread-input RSTs it neither handled nor turned away closed where it is off (another server

@@ -185,9 +185,10 @@ export interface CloseAuditCounts {
   /** Closes a lingering close refused for overload (closed at once). */
   lingerOverload: number;
   /**
-   * Over `unreadResets`: closes a lingering close handled that still ended with input unread, which
-   * the kernel answers with RST: a bound ended the linger while the client was still sending (the
-   * drain limit under `onTimeout: 'close'`, typically). Closes it turned away are `lingerOverload`.
+   * Over `unreadResets`: closes a lingering close handled that still ended with an RST on input
+   * unread: a bound ended the linger while the client was still sending (the drain limit,
+   * typically), and the RST, the timeout policy's or the kernel's answer to a plain close, may
+   * cost the client our response. Closes it turned away are `lingerOverload`.
    */
   lingerUnreadResets: number;
   /** Closes that discarded bytes Node still held for writing (a destroy() before the write finished). */

@@ -318,7 +318,8 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
  */
 function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: number): CloseSnapshot {
   const reset = report.closedWith === 'reset';
-  // A reset the kernel made for input left unread is not SO_LINGER {1, 0}.
+  // A reset on input left unread is named as such, not as SO_LINGER {1, 0}, which it may also have
+  // been (a reset asked for that hit a peer still sending): the report does not tell them apart.
   const unread = report.unreadBytes > 0 ? report.unreadBytes : null;
   const code = (report.error as { code?: unknown } | null)?.code;
   return {

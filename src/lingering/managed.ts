@@ -693,7 +693,8 @@ function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, re
   const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
   if (!reset) neverBlocking(handle);
   state.owner.pool.finish(reason, state.drainedBytes, reset);
-  const unread = reset ? 0 : unreadAtClose(handle.fd, transportKind(handle));
+  // A reset asked for counts what input it hits too (a peer still sending), but at an idle timeout.
+  const unread = !reset ? unreadAtClose(handle.fd, transportKind(handle)) : reason === 'idle-timeout' ? 0 : unreadNow(handle.fd);
   deliver(socket, state, endReport(reason, state.startedAt!, reset, unread, null, state.admission === 'short', state.drainedBytes));
   return true;
 }
@@ -735,9 +736,13 @@ function peerFinished(socket: SocketInternals): boolean {
  * ended.
  */
 function unreadAtClose(fd: number, transport: Transport | null): number {
+  return transport !== null && platform().unreadInputResets[transport] ? unreadNow(fd) : 0;
+}
+
+/** Input the kernel holds unread on `fd` (0: none, or unknown). */
+function unreadNow(fd: number): number {
   const native = binding();
-  if (transport === null || native === null || !(fd >= 0) || !platform().unreadInputResets[transport]) return 0;
-  if (native.probe(fd, Field.unread) < 0) return 0;
+  if (native === null || !(fd >= 0) || native.probe(fd, Field.unread) < 0) return 0;
   const unread = record[Slot.unread]!;
   return unread > 0 ? unread : 0;
 }

@@ -37,13 +37,14 @@ export interface LingerReportFields {
    */
   closedWith: 'close' | 'reset';
   /**
-   * Bytes the peer had sent that were still unread when the descriptor was closed plainly: the
-   * kernel then resets the connection (`closedWith: 'reset'`; TCP sends RST, and on Linux an
-   * AF_UNIX peer's next read fails with ECONNRESET), and the peer may lose what it had not read of
-   * ours. Typically the drain limit under `onTimeout: 'close'` (or on AF_UNIX, which has no
-   * abortive close), with the peer still sending. 0 when none was (and after an abortive close,
-   * which discards it unlooked at; and on the BSDs and macOS, whose kernels discard unread input
-   * and send FIN).
+   * Bytes the peer had sent that were still unread when a bound ended the linger (the drain limit,
+   * typically, with the peer still sending): the connection ended with a reset (`closedWith:
+   * 'reset'`), which may cost the peer what it had not read of ours. With `onTimeout: 'reset'` that
+   * reset was asked for; with `'close'` the kernel makes it, answering a plain close that leaves
+   * input unread (TCP sends RST; on Linux an AF_UNIX peer's next read fails with ECONNRESET). 0 when
+   * none was, after the peer's FIN or failure, at an idle timeout that resets (a last read just
+   * found nothing), and on the BSDs and macOS after a plain close (their kernels discard unread
+   * input and send FIN, and are not asked).
    */
   unreadBytes: number;
   /**

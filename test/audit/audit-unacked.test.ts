@@ -127,7 +127,7 @@ describe('the summary: "had not received" is the certain figure only', () => {
     expect(summarize(mixed)).toBe(
       '20 of 20 connections ended with RST after a response had been sent: a client that had not read it yet lost it (lingering close handled 1); ' +
         'lingering close turned 2 away (maxLingering reached, or no descriptor for it): raise maxLingering; ' +
-        "lingering close gave up on 1 with the client still sending (maxDrainBytes reached, or a timeout under onTimeout: 'close'): raise maxDrainBytes, or maxTimeout, if such uploads are legitimate; " +
+        "lingering close gave up on 1 with the client still sending (maxDrainBytes reached, or maxTimeout): raise maxDrainBytes, or maxTimeout, if such uploads are legitimate; " +
         'enable lingering close for the other 17.',
     );
     // Every RST one it handled or turned away: nothing to enable.

@@ -129,7 +129,9 @@ describe('lingeringClose', () => {
       peer.run({ port, steps: [{ recvEnd: true }, { send: 8_000_000 }, { recvEnd: true }] }),
       nextReport(),
     ]);
-    expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset', unreadBytes: 0 });
+    expect(report).toMatchObject({ reason: 'drain-limit', closedWith: 'reset' });
+    // The reset hit a peer still sending: the report says how much it left unread.
+    expect(report.unreadBytes).toBeGreaterThan(0);
     expect(report.drainedBytes).toBeGreaterThan(65_536);
     expect(['ECONNRESET', 'EPIPE']).toContain(seen.sendError ?? seen.end);
   });
