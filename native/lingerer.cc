@@ -358,6 +358,9 @@ void Lingerer::Finish(Connection* connection, int reason, int error) {
   double unread = 0;
   const bool look = bound && (reset_asked ? reason != kEndIdleTimeout : (connection->flags() & kUnreadResets) != 0);
   const bool reset = connection->CloseDescriptor(reset_asked, look ? &unread : nullptr);
+  // A reset asked for but refused (SO_LINGER not set) leaves a plain close: where that sends FIN
+  // on unread input (the BSDs), no reset happened to report.
+  if (!reset && !(connection->flags() & kUnreadResets)) unread = 0;
   QueueReport(connection->MakeReport(reason, error, reset, unread));
   Remove(connection);
 }

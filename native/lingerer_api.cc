@@ -18,7 +18,7 @@ namespace sockclose {
 namespace {
 
 // A report in the batch: token, group, reason, errno, reset (1/0), drained bytes, duration (ms),
-// unread bytes at a plain close (Report::unread_bytes).
+// unread bytes when a bound ended it (Report::unread_bytes).
 constexpr size_t kReportFields = 8;
 
 // Per environment (main thread, each worker): given to the functions as their data.
