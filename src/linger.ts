@@ -229,7 +229,10 @@ async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle)
   // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
   // (most closes are done within a round trip) and back off to 50 ms.
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    if (native.probe(handle.fd, Field.queues | Field.linger | Field.tcp) < 0) return; // no descriptor left
+    // No descriptor left: closed under the step (a TLS socket's transport destroyed first makes
+    // handle.fd -1, which the binding would refuse with a RangeError), or the probe fails.
+    const fd = handle.fd;
+    if (!(fd >= 0) || native.probe(fd, Field.queues | Field.linger | Field.tcp) < 0) return;
     if (record[Slot.lingerEnabled] === 1 && record[Slot.lingerSeconds] === 0) return;
     // A reset connection keeps counting what it held: its send queue never drains.
     if (rules.tcpState(record, 'tcp') === State.CLOSE) return;

@@ -252,6 +252,23 @@ describe('a positive linger never freezes the event loop', () => {
     await closed;
   });
 
+  it('emulated on a TLS connection whose transport was destroyed first: the linger ends quietly, no warning', async () => {
+    const { tls: secure, raw } = await tlsServerConnection();
+    raw.on('error', () => undefined);
+    setLinger(secure, 30);
+    secure.write(Buffer.alloc(8 * 1024 * 1024));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    cleanups.push(() => void process.off('warning', onWarning));
+    const closed = nextEvent(secure, 'close', 10_000);
+    raw.destroy(); // closes the shared TCP handle: the TLS socket's close finds no descriptor left
+    await closed;
+    // A warning is emitted on the next tick: let it come before looking.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((warning) => `${(warning as { code?: string }).code}: ${warning.message}`)).toEqual([]);
+  });
+
   it('emulated: closes as soon as everything is acknowledged when the peer does read', async () => {
     const total = 4 * 1024 * 1024;
     const { client, peer } = await stuckClient(total);
