@@ -178,8 +178,8 @@ export class Recorder {
           return;
         }
         const end = lingerEnd(look, report);
-        // A bound ended the linger with input still unread: the kernel reset, with the response
-        // at risk as in any unread-input RST (the client may not have read it yet).
+        // A bound ended the linger with input still unread: an RST, with the response at risk as
+        // in any unread-input RST (the client may not have read it yet).
         const lost = end.cause === 'unread' && socket.bytesWritten > 0;
         count(this.counts, end, report, lost, 0, 1);
         const keep = lost && this.size > 0;
@@ -290,9 +290,10 @@ function lingerEnd(look: CloseLook, report: LingerReport): CloseLook {
   // The look was taken when the linger began: the state and queues it saw are not the close's.
   const after: CloseLook = { ...look, state: null, unsent: null, unacked: null };
   if (report.reason === 'error') return { ...after, end: 'none', cause: null, unread: null };
-  // A plain close that left input unread: the kernel's RST, not one asked for.
+  // An RST on input left unread (the kernel's answer to a plain close, or the timeout policy's
+  // hitting a peer still sending): the response is at risk as in any unread-input RST.
   if (report.unreadBytes > 0) return { ...after, end: 'rst', cause: 'unread', unread: report.unreadBytes };
-  // An abortive close discards what is unread without looking.
+  // The policy's RST at an idle timeout: nothing was left unread to look at.
   if (report.closedWith === 'reset') return { ...after, end: 'rst', cause: 'abortive', unread: null };
   return { ...after, end: 'fin', cause: null, unread: 0 };
 }
@@ -391,9 +392,12 @@ function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport |
     counts.unackedBytes += sign * (look.unacked ?? 0);
   }
   if (report) {
-    if (report.reason === 'overload') counts.lingerOverload += sign;
-    else counts.lingered += sign;
-    if (report.reason !== 'overload' && look.cause === 'unread') counts.lingerUnreadResets += sign;
+    if (report.reason === 'overload') {
+      counts.lingerOverload += sign;
+    } else {
+      counts.lingered += sign;
+      if (look.cause === 'unread') counts.lingerUnreadResets += sign;
+    }
   }
   if (look.queued > 0) {
     counts.discardedWrites += sign;

@@ -41,7 +41,7 @@ export function summarize(counts: CloseAuditCounts): string {
           ': a client that had not read it yet lost it';
     // Where lingering close is on already, the fix is a larger bound, not enabling it: one that
     // turned closes away (maxLingering reached, or no descriptor for the lingerer), or one that
-    // gave up with the client still sending (the kernel resets a close that leaves input unread).
+    // gave up with the client still sending (its close, a reset on input left unread).
     const advice: string[] = [];
     if (counts.lingerOverload > 0) {
       advice.push(`lingering close turned ${count(counts.lingerOverload)} away (maxLingering reached, or no descriptor for it): raise maxLingering`);

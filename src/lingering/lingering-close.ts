@@ -51,9 +51,9 @@ let threadOwner: Owner | undefined;
  *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch;
  *   with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments
  *   (never thrown: an option it does not have, a misspelt bound, is one); `ERR_INVALID_ARG_VALUE`
- *   too for the socket of a live http2 session (or its
- *   proxy, `session.socket`), whose frames still queued in the session would be lost: close the
- *   session instead (`session.close()`), under {@link enableLingeringClose}.
+ *   too for the socket of a live http2 session (or its proxy, `session.socket`), whose frames still
+ *   queued in the session would be lost: close the session instead (`session.close()`), under
+ *   {@link enableLingeringClose}.
  * @example
  * ```ts
  * // A 413 to an upload we will not read, without losing the 413 to an RST.

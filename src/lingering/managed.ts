@@ -775,8 +775,8 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
 }
 
 // The overloads are the report's variants (types.ts): each caller builds one that is true.
-// `reset`: SO_LINGER {1, 0} was set; `unread`: input left unread at a plain close (TCP), which the
-// kernel answers with RST too.
+// `reset`: SO_LINGER {1, 0} was set; `unread`: input the close left unread (unreadAtClose(),
+// unreadNow()), which makes it a reset either way.
 function endReport(reason: 'overload', startedAt: number, reset: false, unread: number, error: SystemError | null, shortened: boolean): LingerOverloadReport;
 function endReport(reason: EarlyEnd, startedAt: number, reset: boolean, unread: number, error: null, shortened: boolean, drainedBytes: number): LingerTimeoutReport;
 function endReport(reason: 'error', startedAt: number, reset: false, unread: 0, error: CodedError, shortened: boolean, drainedBytes: number): LingerErrorReport;

@@ -100,11 +100,10 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     (resetAfterShutdownIsEnd ? Flag.resetAfterShutdownIsEnd : 0) |
     (request.lingerChecked ? Flag.lingerChecked : 0) |
     (request.inputEnded ? Flag.inputEnded : 0) |
-    // TCP: the peer's FIN ends the linger once our bytes are acknowledged (AF_UNIX has no such
-    // wait), and a close with input unread resets where the kernel does so (the report then says
-    // so; the BSDs and macOS send FIN).
+    // TCP (canReset; AF_UNIX otherwise): the peer's FIN ends the linger once our bytes are
+    // acknowledged (AF_UNIX has no such wait).
     (request.canReset ? Flag.ackedBeforeEof : 0) |
-    // canReset: TCP; AF_UNIX otherwise.
+    // Where the kernel resets a plain close on unread input (not the BSDs and macOS).
     (unreadInputResets[request.canReset ? 'tcp' : 'unix'] ? Flag.unreadResets : 0);
   const token = nextToken;
   nextToken = (nextToken + 1) >>> 0;
@@ -176,11 +175,11 @@ function onBatch(reports: Float64Array): void {
     if (!consumer) continue;
     consumers.delete(token);
     const errno = reports[i + 3]!;
-    // Input left unread at a plain close (TCP; -1, unknown, counts as none): the kernel reset it.
+    // Input a bound's close left unread (-1, unknown, counts as none): that close was a reset.
     const unread = Math.max(0, reports[i + 7]!);
     // A LingerReport variant (types.ts): native/lingerer.cc's Finish() resets only the closes a
-    // timeout, the drain limit or a cut ended (kResetOnTimeout), and looks for unread input only
-    // on those it closes plainly; an error is named for 'error' only.
+    // timeout, the drain limit or a cut ended (kResetOnTimeout), and looks for unread input only on
+    // those (see Report::unread_bytes); an error is named for 'error' only.
     consumer({
       reason,
       drainedBytes,
