@@ -29,6 +29,7 @@ export type {
   AuditedUnknownClose,
   CloseAudit,
   CloseAuditCounts,
+  LingerUnreadResetReasons,
 } from './audit/types.js';
 export import capabilities = capabilitiesModule.capabilities;
 export type { Capabilities } from './capabilities.js';

@@ -1,7 +1,7 @@
 import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
-import { emulatedLinger } from './linger.js';
+import { emulatedLinger, nativeLingerSetting } from './linger.js';
 import { Family, Field, Revents, Slot, SLOT_NAMES, State, TCP_STATES, type TcpStateName } from './native/layout.js';
-import type { Transport } from './platform/behaviour.js';
+import type { PendingVerdict, Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { queuedWriteBytes, transportBytesRead, transportKind } from './node-handle.js';
 import { binding, record } from './native/binding.js';
@@ -80,14 +80,16 @@ export interface SocketInspection {
   nodeQueuedBytes: number | null;
   /**
    * Whether the peer's FIN has arrived, even when Node has not read it yet (or took an RST for
-   * it). Known on Linux for Node TCP sockets (TLS included), by counting bytes; null elsewhere.
+   * it). Known on Linux: from the TCP state (a descriptor number's too), and once the connection
+   * is CLOSE, which a FIN and an RST both end in, for Node TCP sockets (TLS included) by counting
+   * bytes (null there for a descriptor number). Null elsewhere.
    */
   peerFinReceived: boolean | null;
   /** The pending error, read without consuming it (see peekSocketError). */
   pendingError: PendingSocketError | null;
   /** False where the platform cannot peek a pending error (then `pendingError` is null). */
   pendingErrorKnown: boolean;
-  /** SO_LINGER, or the emulated linger (as `getLinger()` reports it). */
+  /** SO_LINGER, or the emulated linger, as `getLinger()` reports it (frozen; off and {1, 0} are shared objects). */
   linger: LingerSetting | null;
   /** Whether closing now would send RST (see closeWouldReset). */
   closeWouldReset: boolean;
@@ -172,13 +174,12 @@ export function inspectSocket(target: SocketTarget): SocketInspection {
   if (fd >= 0 && binding() !== null) {
     // The fast path: a live TCP socket, probed at once.
     const handle = (target as SocketInternals)._handle!;
-    // A plain TCP handle (liveTcpFd said so) carries its own bytes: no handle-kind lookups.
-    const bytesRead = handle.bytesRead;
     const record = probeLive(fd, handle);
     // The number goes out in the result: hardReset(fd) must refuse it while the socket lives.
     recordHandedOut(target as SocketInternals, handle, fd);
     const queued = handle.writeQueueSize ?? null;
-    return inspection(record, fd, 'tcp', handle, queued, typeof bytesRead === 'number' ? bytesRead : null, inspectSocket);
+    // A plain TCP handle (liveTcpFd said so) carries its own bytes: no handle-kind lookups.
+    return inspection(record, fd, 'tcp', handle, queued, true, inspectSocket);
   }
   const resolved = resolve(target, inspectSocket, 'stream', ALL);
   if (resolved.kind === 'socket') recordHandedOut(resolved.socket, resolved.handle, resolved.fd);
@@ -195,26 +196,42 @@ export function inspectHandle(socket: SocketInternals, handle: NodeHandle): Sock
 
 function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   const record = probeResolved(resolved, resolved.kind === 'fd' ? ALL : SOCKET_FIELDS, caller);
-  if (resolved.kind !== 'socket') return inspection(record, resolved.fd, resolved.transport, null, null, null, caller);
+  if (resolved.kind !== 'socket') return inspection(record, resolved.fd, resolved.transport, null, null, false, caller);
   const { socket, handle } = resolved;
   // TLS: read as the lingering close reads its queues (queuedWriteBytes()).
   const queued = handle.writeQueueSize === undefined ? null : queuedWriteBytes(socket, handle);
-  return inspection(record, resolved.fd, resolved.transport, handle, queued, transportBytesRead(handle), caller);
+  return inspection(record, resolved.fd, resolved.transport, handle, queued, false, caller);
+}
+
+// What the handle of the inspection in progress has read, asked for only by the rules that need it
+// (the peer's FIN in CLOSE, a pending error's name): a native accessor that most inspections skip.
+// Set for one synchronous inspection, then cleared, so that no socket is kept alive.
+let bytesHandle: NodeHandle | null = null;
+let bytesDirect = false; // a plain TCP handle (the fast path): its own accessor, no kind lookup
+let bytesRead: number | null | undefined;
+function handleBytesRead(): number | null {
+  if (bytesRead === undefined) {
+    if (bytesHandle === null) bytesRead = null;
+    else if (bytesDirect) {
+      const read = bytesHandle.bytesRead;
+      bytesRead = typeof read === 'number' ? read : null;
+    } else bytesRead = transportBytesRead(bytesHandle);
+  }
+  return bytesRead;
 }
 
 // The peek context inspection() hands the platform: reused, its answers set before each verdict.
-let contextBytesRead: number | null = null;
 let contextFin = false;
 const peekContext: { transport: Transport; handleBytesRead(): number | null; finCounted(): boolean } = {
   transport: 'tcp',
-  handleBytesRead: () => contextBytesRead,
+  handleBytesRead,
   finCounted: () => contextFin,
 };
 
 /**
  * The inspection of a probed record; `handle` is the Node socket's (null for a raw descriptor),
- * `nodeQueued` what Node holds unwritten, `handleBytesRead` what its transport has read (null
- * without one).
+ * `nodeQueued` what Node holds unwritten, `direct` whether `handle` is a plain TCP handle (else
+ * its transport's bytes are read).
  */
 function inspection(
   record: Float64Array,
@@ -222,7 +239,7 @@ function inspection(
   transport: Transport,
   handle: NodeHandle | null,
   nodeQueued: number | null,
-  handleBytesRead: number | null,
+  direct: boolean,
   caller: Caller,
 ): SocketInspection {
   const rules = platform();
@@ -230,7 +247,20 @@ function inspection(
   // As getLinger(): {1, 0} on the descriptor overrides an emulated linger (the close resets).
   const abortive = lingerEnabled === 1 && record[LINGER_SECONDS] === 0;
   const emulated = handle !== null && !abortive ? emulatedLinger(handle) : undefined;
+
+  // The two rules that may ask what the handle has read; neither throws.
+  bytesHandle = handle;
+  bytesDirect = direct;
+  bytesRead = undefined;
   const peerFinReceived = transport === 'tcp' ? rules.peerFinReceived(record, handleBytesRead) : null;
+  const pendingErrorKnown = rules.peekFields !== 0;
+  let verdict: PendingVerdict | null = null;
+  if (pendingErrorKnown) {
+    peekContext.transport = transport;
+    contextFin = peerFinReceived === true;
+    verdict = rules.pendingError(record, peekContext);
+  }
+  bytesHandle = null;
 
   const inspection = result(
     fd,
@@ -239,22 +269,16 @@ function inspection(
     record,
     nodeQueued,
     peerFinReceived,
-    rules.peekFields !== 0,
+    pendingErrorKnown,
     emulated !== undefined
-      ? { enabled: true, seconds: emulated, emulated: true }
+      ? Object.freeze({ enabled: true, seconds: emulated, emulated: true })
       : lingerEnabled < 0
         ? null
-        : { enabled: lingerEnabled === 1, seconds: lingerEnabled === 1 ? record[LINGER_SECONDS]! : 0, emulated: false },
+        : nativeLingerSetting(lingerEnabled === 1, record[LINGER_SECONDS]!),
     rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, transport),
     transport === 'tcp' ? tcpCounters(record) : null,
   );
-  if (inspection.pendingErrorKnown) {
-    peekContext.transport = transport;
-    contextBytesRead = handleBytesRead;
-    contextFin = peerFinReceived === true;
-    const verdict = rules.pendingError(record, peekContext);
-    inspection.pendingError = verdict === null ? null : verdictError(verdict, caller);
-  }
+  if (verdict !== null) inspection.pendingError = verdictError(verdict, caller);
   return inspection;
 }
 
@@ -271,7 +295,7 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
   const rules = platform();
   const state = rules.tcpState(record, 'tcp');
   if (state === State.CLOSE) {
-    const fin = rules.peerFinReceived(record, transportBytesRead(handle));
+    const fin = rules.peerFinReceived(record, () => transportBytesRead(handle));
     return fin === null ? null : fin ? 'fin' : 'reset';
   }
   return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT ? 'fin' : null;

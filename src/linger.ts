@@ -53,6 +53,15 @@ const LINGER_OFF: LingerSetting = Object.freeze({ enabled: false, seconds: 0, em
 const LINGER_ABORTIVE: LingerSetting = Object.freeze({ enabled: true, seconds: 0, emulated: false });
 
 /**
+ * SO_LINGER as a probe read it, in getLinger()'s form: its shared objects for off and {1, 0}, a
+ * fresh frozen one otherwise. Internal (inspectSocket()).
+ */
+export function nativeLingerSetting(enabled: boolean, seconds: number): LingerSetting {
+  if (!enabled) return LINGER_OFF;
+  return seconds === 0 ? LINGER_ABORTIVE : Object.freeze({ enabled: true, seconds, emulated: false });
+}
+
+/**
  * Sets SO_LINGER: how the next close of this socket ends the connection.
  *
  * - `false`: the default graceful close (FIN; the kernel keeps delivering queued data).

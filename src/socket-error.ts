@@ -73,7 +73,7 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
     transport: resolved.transport,
     handleBytesRead: () => (resolved.kind === 'socket' ? transportBytesRead(resolved.handle) : null),
     // Only a reset needs this, so only then is the unread count probed.
-    finCounted: (bytesRead) => rules.peerFinReceived(probe(resolved.fd, Field.unread | Field.tcp, peekSocketError), bytesRead) === true,
+    finCounted: (bytesRead) => rules.peerFinReceived(probe(resolved.fd, Field.unread | Field.tcp, peekSocketError), () => bytesRead) === true,
   });
   return verdict === null ? null : verdictError(verdict, peekSocketError);
 }
@@ -84,7 +84,7 @@ let fastHandle: NodeHandle | null = null;
 const fastContext: PeekContext = {
   transport: 'tcp',
   handleBytesRead: () => (fastHandle ? transportBytesRead(fastHandle) : null),
-  finCounted: (bytesRead) => platform().peerFinReceived(probe(fastFd, Field.unread | Field.tcp, peekSocketError), bytesRead) === true,
+  finCounted: (bytesRead) => platform().peerFinReceived(probe(fastFd, Field.unread | Field.tcp, peekSocketError), () => bytesRead) === true,
 };
 
 /**

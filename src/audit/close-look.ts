@@ -255,7 +255,7 @@ export function look(socket: SocketInternals, handle: NodeHandle, handedOver = f
     if (native.probe(fd, Field.queues) >= 0) queues(result, state, rules.sendQueueCountsFin);
   } else if (transport === 'tcp' && state === State.CLOSE) {
     // Over before this close: both FINs exchanged (a clean end), or the peer reset it.
-    result.end = rules.peerFinReceived(record, transportBytesRead(handle)) === true ? 'fin' : 'none';
+    result.end = rules.peerFinReceived(record, () => transportBytesRead(handle)) === true ? 'fin' : 'none';
   } else {
     result.end = 'fin';
   }

@@ -249,7 +249,7 @@ export class Recorder {
   }
 
   snapshot(): CloseAuditCounts {
-    return { ...this.counts, ends: { ...this.counts.ends } };
+    return { ...this.counts, ends: { ...this.counts.ends }, lingerUnreadResetReasons: { ...this.counts.lingerUnreadResetReasons } };
   }
 
   recent(): AuditedClose[] {
@@ -371,6 +371,7 @@ function emptyCounts(): CloseAuditCounts {
     lingered: 0,
     lingerOverload: 0,
     lingerUnreadResets: 0,
+    lingerUnreadResetReasons: { 'drain-limit': 0, 'max-timeout': 0, 'idle-timeout': 0, aborted: 0 },
     discardedWrites: 0,
     discardedBytes: 0,
   };
@@ -396,7 +397,13 @@ function count(counts: CloseAuditCounts, look: CloseLook, report: LingerReport |
       counts.lingerOverload += sign;
     } else {
       counts.lingered += sign;
-      if (look.cause === 'unread') counts.lingerUnreadResets += sign;
+      if (look.cause === 'unread') {
+        counts.lingerUnreadResets += sign;
+        const reason = report.reason;
+        if (reason === 'drain-limit' || reason === 'max-timeout' || reason === 'idle-timeout' || reason === 'aborted') {
+          counts.lingerUnreadResetReasons[reason] += sign;
+        }
+      }
     }
   }
   if (look.queued > 0) {

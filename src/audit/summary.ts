@@ -46,12 +46,7 @@ export function summarize(counts: CloseAuditCounts): string {
     if (counts.lingerOverload > 0) {
       advice.push(`lingering close turned ${count(counts.lingerOverload)} away (maxLingering reached, or no descriptor for it): raise maxLingering`);
     }
-    if (counts.lingerUnreadResets > 0) {
-      advice.push(
-        `lingering close gave up on ${count(counts.lingerUnreadResets)} with the client still sending ` +
-          "(maxDrainBytes reached, or maxTimeout): raise maxDrainBytes, or maxTimeout, if such uploads are legitimate",
-      );
-    }
+    if (counts.lingerUnreadResets > 0) advice.push(gaveUp(counts));
     // Unread-input RSTs it neither handled nor turned away closed where it is off (another server
     // under the preload, or closes before it was enabled): those still need it. A lower bound:
     // lingerOverload also counts refused closes that ended with FIN.
@@ -74,6 +69,30 @@ export function summarize(counts: CloseAuditCounts): string {
     return `${connections(closed)} closed; the kernel could not be asked how they ended (no native binary, or this platform cannot tell)${but}.`;
   }
   return `None of ${connections(closed)} ended with an RST that could lose a response${handled}${but}.`;
+}
+
+// The bounds a linger can end on with the client still sending, and the option each is.
+const BOUNDS = [
+  ['drain-limit', 'maxDrainBytes'],
+  ['max-timeout', 'maxTimeout'],
+  ['idle-timeout', 'idleTimeout'],
+] as const;
+
+/** The advice for lingers a bound ended with the client still sending: which bound, and to raise it. */
+function gaveUp(counts: CloseAuditCounts): string {
+  const reasons = counts.lingerUnreadResetReasons;
+  const which: string[] = [];
+  const raise: string[] = [];
+  for (const [reason, option] of BOUNDS) {
+    if (reasons[reason] > 0) {
+      which.push(`${count(reasons[reason])} at ${option}`);
+      raise.push(option);
+    }
+  }
+  if (reasons.aborted > 0) which.push(`${count(reasons.aborted)} aborted by a signal`);
+  const why = which.length > 0 ? ` (${which.join(', ')})` : '';
+  const advice = raise.length > 0 ? `: raise ${raise.join(' and ')} if such uploads are legitimate` : '';
+  return `lingering close gave up on ${count(counts.lingerUnreadResets)} with the client still sending${why}${advice}`;
 }
 
 function discards(closes: number, bytes: number): string {

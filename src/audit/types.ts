@@ -191,10 +191,23 @@ export interface CloseAuditCounts {
    * cost the client our response. Closes it turned away are `lingerOverload`.
    */
   lingerUnreadResets: number;
+  /**
+   * `lingerUnreadResets` by the bound that ended each linger (its report's `reason`): which bound
+   * to raise, if such clients are legitimate. `aborted`: the close's or the server's signal.
+   */
+  lingerUnreadResetReasons: LingerUnreadResetReasons;
   /** Closes that discarded bytes Node still held for writing (a destroy() before the write finished). */
   discardedWrites: number;
   /** Over `discardedWrites`: the bytes Node still held, never sent, whichever way the close ended. */
   discardedBytes: number;
+}
+
+/** {@link CloseAuditCounts.lingerUnreadResetReasons}: lingers a bound ended with input unread, by bound. */
+export interface LingerUnreadResetReasons {
+  'drain-limit': number;
+  'max-timeout': number;
+  'idle-timeout': number;
+  aborted: number;
 }
 
 /** Options for {@link auditCloses}. */

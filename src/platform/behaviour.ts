@@ -50,11 +50,13 @@ export interface PlatformBehaviour {
    */
   closeWouldResetByHints(hints: number): boolean | null;
   /**
-   * Whether the peer's FIN has arrived, from a record with `Field.tcp | Field.unread`, given the
-   * bytes Node's TCP handle has read: where the kernel counts a FIN as one received byte,
-   * received = read + unread + 1 exactly when it did. Null when this cannot be told.
+   * Whether the peer's FIN has arrived, from a record with `Field.tcp | Field.unread`: from the TCP
+   * state where it tells, and in CLOSE (a FIN and an RST both end there) from the bytes Node's TCP
+   * handle has read, where the kernel counts a FIN as one received byte (received = read + unread
+   * + 1 exactly when it did). `handleBytesRead` is called only when needed (null without a Node
+   * handle). Null when this cannot be told.
    */
-  peerFinReceived(record: Float64Array, handleBytesRead: number | null): boolean | null;
+  peerFinReceived(record: Float64Array, handleBytesRead: () => number | null): boolean | null;
   /**
    * Whether a read failing with ECONNRESET after our own shutdown(SHUT_WR) is just the peer's end
    * of the conversation (IBM i, libuv issue 3494), rather than a reset to report.

@@ -7,7 +7,7 @@
 import { errno } from '../errno.js';
 import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
-import { finByByteCount } from './fin-count.js';
+import { finByStateOrByteCount } from './fin-count.js';
 import { finishing, resettable, resettableOrFinishing } from './resettable.js';
 
 // Slot indices and constants as module constants: read through the layout module's objects they
@@ -84,7 +84,7 @@ export const linux: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
   closeWouldResetByHints,
-  peerFinReceived: finByByteCount,
+  peerFinReceived: finByStateOrByteCount,
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: true,
   // __tcp_close() resets; unix_release_sock() sets ECONNRESET on the peer.

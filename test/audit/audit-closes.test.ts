@@ -167,12 +167,13 @@ describe('auditCloses', () => {
     expect(outcome.error === null || ['ECONNRESET', 'EPIPE'].includes(outcome.error)).toBe(true);
     await until(() => audit.counts().closed === 1, 10_000, 'the lingering close recorded');
     expect(audit.counts()).toMatchObject({ closed: 1, ends: { rst: 1, fin: 0 }, unreadResets: 1, abortiveResets: 0, resetsWithData: 1, lingered: 1, lingerUnreadResets: 1 });
+    expect(audit.counts().lingerUnreadResetReasons).toEqual({ 'drain-limit': 1, 'max-timeout': 0, 'idle-timeout': 0, aborted: 0 });
     expect(audit.counts().unreadBytes).toBeGreaterThan(0);
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({ end: 'rst', cause: 'unread', state: null, lingered: { reason: 'drain-limit', closedWith: 'reset' } });
     expect(published[0]!.unreadBytes).toBeGreaterThan(0);
     expect(audit.recent()).toHaveLength(1);
-    expect(audit.summary()).toMatch(/raise maxDrainBytes/);
+    expect(audit.summary()).toMatch(/gave up on 1 with the client still sending \(1 at maxDrainBytes\): raise maxDrainBytes if/);
     expect(audit.summary()).not.toMatch(/enable lingering close/);
   });
 

@@ -93,6 +93,8 @@ describe('auditCloses: bytes sent but not acknowledged', () => {
   });
 });
 
+const NO_REASONS = { 'drain-limit': 0, 'max-timeout': 0, 'idle-timeout': 0, aborted: 0 };
+
 describe('the summary: "had not received" is the certain figure only', () => {
   const counts = (unreceivedBytes: number, unackedBytes: number): Counts => ({
     closed: 20,
@@ -106,6 +108,7 @@ describe('the summary: "had not received" is the certain figure only', () => {
     lingered: 0,
     lingerOverload: 0,
     lingerUnreadResets: 0,
+    lingerUnreadResetReasons: { 'drain-limit': 0, 'max-timeout': 0, 'idle-timeout': 0, aborted: 0 },
     discardedWrites: 0,
     discardedBytes: 0,
   });
@@ -123,15 +126,27 @@ describe('the summary: "had not received" is the certain figure only', () => {
 
   it('still advises enabling lingering close for the unread-input RSTs it neither handled nor turned away, beside raising a bound', () => {
     // 20 RSTs: 1 a linger's drain limit ended, 2 lingering close turned away, 17 where it is off.
-    const mixed = { ...counts(0, 0), lingered: 1, lingerUnreadResets: 1, lingerOverload: 2 };
+    const mixed = { ...counts(0, 0), lingered: 1, lingerUnreadResets: 1, lingerUnreadResetReasons: { ...NO_REASONS, 'drain-limit': 1 }, lingerOverload: 2 };
     expect(summarize(mixed)).toBe(
       '20 of 20 connections ended with RST after a response had been sent: a client that had not read it yet lost it (lingering close handled 1); ' +
         'lingering close turned 2 away (maxLingering reached, or no descriptor for it): raise maxLingering; ' +
-        "lingering close gave up on 1 with the client still sending (maxDrainBytes reached, or maxTimeout): raise maxDrainBytes, or maxTimeout, if such uploads are legitimate; " +
+        'lingering close gave up on 1 with the client still sending (1 at maxDrainBytes): raise maxDrainBytes if such uploads are legitimate; ' +
         'enable lingering close for the other 17.',
     );
     // Every RST one it handled or turned away: nothing to enable.
     expect(summarize({ ...mixed, closed: 3, ends: { fin: 0, rst: 3, none: 0, unknown: 0 }, unreadResets: 3, resetsWithData: 3 })).not.toMatch(/enable lingering close/);
+  });
+
+  it('names the bound that ended each linger with the client still sending, and raises only those', () => {
+    const handled = { ...counts(0, 0), closed: 6, ends: { fin: 0, rst: 6, none: 0, unknown: 0 }, unreadResets: 6, resetsWithData: 6, lingered: 6, lingerUnreadResets: 6 };
+    const intro = '6 of 6 connections ended with RST after a response had been sent: a client that had not read it yet lost it (lingering close handled 6); ';
+    expect(summarize({ ...handled, lingerUnreadResetReasons: { 'drain-limit': 3, 'max-timeout': 2, 'idle-timeout': 0, aborted: 1 } })).toBe(
+      `${intro}lingering close gave up on 6 with the client still sending (3 at maxDrainBytes, 2 at maxTimeout, 1 aborted by a signal): raise maxDrainBytes and maxTimeout if such uploads are legitimate.`,
+    );
+    // A signal's cut (a shutdown's deadline, say) is nothing a bound can fix.
+    expect(summarize({ ...handled, lingerUnreadResetReasons: { ...NO_REASONS, aborted: 6 } })).toBe(
+      `${intro}lingering close gave up on 6 with the client still sending (6 aborted by a signal).`,
+    );
   });
 
   it('names what Node still held at closes that were not resets with data: a FIN then ended a response the client never got whole', () => {

@@ -67,6 +67,20 @@ describe('inspectSocket', () => {
     expect(inspectSocket(client).peerFinReceived).toBe(false);
   });
 
+  it("tells the peer's FIN from the state for a descriptor number too; in CLOSE only a socket's byte count can", async () => {
+    const { client, server } = await pausedPair();
+    const fd = sockclose.socketFd(server);
+    expect(inspectSocket(fd).peerFinReceived).toBe(false); // ESTABLISHED
+    client.end('abc');
+    await until(() => inspectSocket(fd).state === 'CLOSE_WAIT', 5000, 'the FIN to arrive');
+    expect(inspectSocket(fd).peerFinReceived).toBe(true);
+    // Our FIN, then the peer's ACK: LAST_ACK, then CLOSE, where a FIN and an RST look alike.
+    server.end();
+    await until(() => inspectSocket(server).state === 'CLOSE', 5000, 'the connection to end');
+    expect(inspectSocket(server).peerFinReceived).toBe(true); // received 4: the 3 bytes still unread, and the FIN
+    expect(inspectSocket(fd).peerFinReceived).toBeNull(); // no handle to count what was read
+  });
+
   it('after a reset: CLOSE, the error pending, and no RST left to send', async () => {
     const { client, server } = await pausedPair();
     client.write('unread by the server');
