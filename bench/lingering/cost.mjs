@@ -26,12 +26,13 @@
 // (NOT MEASURED, a miss for --check) unless every connection of every round lingered to its idle
 // timeout, all N at once.
 //
-//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--idle 3000] [--check]
+//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--idle 3000] [--no-pin] [--check]
 // The idle timeout must outlast the connecting of all N (~1 s for 5,000 here), or the first lingers
 // end before the last begin: the line's "lingering at once" says how many overlapped.
 // --check: exit 1 when a target is missed or not measured.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -61,10 +62,19 @@ const rounds = positive('--rounds', option('--rounds', 6));
 const heapRounds = positive('--heap-rounds', option('--heap-rounds', 3));
 const idle = positive('--idle', option('--idle', 3000));
 
+// Servers on the last core, this process (the clients) on the first, as bench:linger-throughput
+// does: the scheduler then never moves a server mid-round or makes it share a core with its
+// clients, which spread single rounds' ratios. --no-pin runs both unpinned.
+// Pinned only if this process could be (a cpuset that excludes core 0 refuses it). The core count
+// is read first: once pinned, this process sees one.
+const cores = os.availableParallelism();
+const lastCore = String(cores - 1);
+const pin = !process.argv.includes('--no-pin') && cores >= 2 && spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0;
+
 function startServer(mode) {
-  const child = spawn(process.execPath, ['--expose-gc', path.join(here, 'cost-server.mjs'), mode, String(idle)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const server = [process.execPath, '--expose-gc', path.join(here, 'cost-server.mjs'), mode, String(idle)];
+  const [command, ...args] = pin ? ['taskset', '-c', lastCore, ...server] : server;
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     port: lines.next().then(({ value }) => Number(value)),
@@ -158,7 +168,10 @@ async function pair(n, round, heap, what) {
 
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
-console.log(`bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N\n`);
+console.log(
+  `bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N` +
+    `${pin ? `; servers on core ${lastCore}, clients on core 0` : '; unpinned'}\n`,
+);
 // Warm-up at the largest N, not counted: JIT, socket buffers, and the descriptor table, which the
 // kernel grows by doubling (a grace period each time) and never shrinks: a one-time cost per process.
 const largest = Math.max(...sizes);
