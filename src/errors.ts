@@ -158,6 +158,16 @@ export function invalidArgValue(name: string, value: unknown, reason: string, ca
   return finish(new TypeError(message), 'ERR_INVALID_ARG_VALUE', caller);
 }
 
+/** ERR_INVALID_ARG_VALUE for the net.Socket a live TLS connection runs over (see carriesTls()). */
+export function underTls(name: string, value: unknown, caller: Caller) {
+  return invalidArgValue(
+    name,
+    value,
+    "is the TCP socket under a live TLS connection (a tls.TLSSocket runs over it): a FIN here would end the connection without TLS's close_notify and fail the TLS socket's queued writes. Pass the TLSSocket",
+    caller,
+  );
+}
+
 export function outOfRange(name: string, range: string, value: unknown, caller: Caller) {
   const message = `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value)}`;
   return finish(new RangeError(message), 'ERR_OUT_OF_RANGE', caller);

@@ -244,6 +244,20 @@ export function http2Transport(socket: SocketInternals): boolean {
   return socket.listeners('close').some((listener) => listener.name === 'socketOnClose');
 }
 
+/**
+ * Whether a TLS connection runs over this socket: a `tls.TLSSocket` was made over it (an https
+ * server does so with each connection's net.Socket, as does `new tls.TLSSocket(socket)`) and has
+ * not been destroyed (that destroys this socket too). Node gives the socket no link to it; what it
+ * leaves is the accessor every TLSSocket defines for `reading` on its transport's handle (Node 18
+ * to 26, lib/_tls_wrap.js), where a plain handle has a data property.
+ */
+export function carriesTls(socket: SocketInternals): boolean {
+  const handle = socket._handle;
+  if (!handle) return false;
+  const property = Object.getOwnPropertyDescriptor(handle, 'reading');
+  return property !== undefined && typeof property.get === 'function';
+}
+
 /** Makes libuv read from the handle (a no-op if it already does): 0, or a negative errno. */
 export function startReading(handle: NodeHandle): number {
   const drainable = handle as DrainableHandle;

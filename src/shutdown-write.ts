@@ -1,8 +1,9 @@
 import { finished } from 'node:stream/promises';
 
 import { errno } from './errno.js';
-import { closedSocket, invalidArgValue, prematureClose, systemError } from './errors.js';
+import { closedSocket, invalidArgValue, prematureClose, systemError, underTls } from './errors.js';
 import { kernelPeerEnd } from './inspect-socket.js';
+import { carriesTls } from './node-handle.js';
 import { checkTarget, isDestroyed, noHandle, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
@@ -19,7 +20,8 @@ import { checkTarget, isDestroyed, noHandle, realSocket, requireNative, resolve,
  *   process), the socket's error, or `ERR_STREAM_PREMATURE_CLOSE` if it closes first; `ENOTCONN` (`syscall: 'shutdown'`) when the
  *   peer had reset the connection, so no FIN could go out (Node itself reports success then; told
  *   with the binary, on TCP); `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to
- *   shut down), as `hardReset()` does.
+ *   shut down), as `hardReset()` does; `ERR_INVALID_ARG_VALUE` for the net.Socket under a live
+ *   TLS connection (pass the `tls.TLSSocket`: its end() sends close_notify first).
  * @example
  * ```ts
  * await shutdownWrite(socket); // the peer now reads EOF; we can still read its reply
@@ -42,6 +44,8 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   if (isDestroyed(socket)) throw closedSocket(shutdownWrite);
   // Never connected and not connecting: end() would wait for a connection that never comes.
   if (!socket._handle && !socket.connecting) throw noHandle(socket, shutdownWrite);
+  // A FIN under a live TLS connection ends it without close_notify and fails its queued writes.
+  if (carriesTls(socket)) throw underTls('target', target, shutdownWrite);
   if (socket.writableFinished) return;
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();

@@ -1,7 +1,7 @@
 import net from 'node:net';
 
-import { abortivelyClosed, closedSocket, invalidArgValue, type CodedError } from '../errors.js';
-import { http2Transport } from '../node-handle.js';
+import { abortivelyClosed, closedSocket, invalidArgValue, underTls, type CodedError } from '../errors.js';
+import { carriesTls, http2Transport } from '../node-handle.js';
 import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
@@ -53,7 +53,8 @@ let threadOwner: Owner | undefined;
  *   (never thrown: an option it does not have, a misspelt bound, is one); `ERR_INVALID_ARG_VALUE`
  *   too for the socket of a live http2 session (or its proxy, `session.socket`), whose frames still
  *   queued in the session would be lost: close the session instead (`session.close()`), under
- *   {@link enableLingeringClose}.
+ *   {@link enableLingeringClose}; and for the net.Socket under a live TLS connection (pass the
+ *   `tls.TLSSocket`, whose close sends close_notify first).
  * @example
  * ```ts
  * // A 413 to an upload we will not read, without losing the 413 to an RST.
@@ -87,6 +88,7 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     if (http2Transport(real) && !real.writableEnded) {
       throw invalidArgValue('socket', socket, 'is the transport of a live http2 session, whose queued frames end() would lose: close the session (session.close(), under enableLingeringClose())', lingeringClose);
     }
+    if (carriesTls(real)) throw underTls('socket', socket, lingeringClose);
     requireNative(lingeringClose);
     installLingeringHooks();
     const state = manageDirect(
