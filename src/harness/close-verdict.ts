@@ -130,7 +130,10 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
   const looks = snapshots.filter((s) => s.inspectError === null);
   // The last look before the descriptor closed decides what this side's close sent.
   const lastLook = looks.find((s) => s.at === 'final') ?? looks.find((s) => s.at === 'destroy');
-  const finCounted = looks.some((s) => s.peerFinReceived !== null);
+  // Whether the kernel told the peer's FIN wherever a look needed it: a live state tells it by
+  // itself (inspectSocket answers from it), CLOSE only by the byte count, which fails (null) for a
+  // handle that did not read from the start. A live look's answer alone says nothing of the count.
+  const finCounted = looks.some((s) => s.peerFinReceived !== null) && !looks.some((s) => s.state === 'CLOSE' && s.peerFinReceived === null);
 
   const code = node.error?.code ?? null;
   const fromKernel = code !== null && KERNEL_SYSCALLS.has(node.error?.syscall ?? '');
@@ -143,9 +146,10 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
   const finByKernel = looks.some((s) => s.peerFinReceived === true || PEER_FIN_STATES.has(s.state));
   let sawFin = finByKernel;
   if (!finCounted) {
-    // No FIN count (another platform, AF_UNIX, no native binary): Node's events are the best
-    // left. An EOF with no error anywhere is taken for the FIN (with one pending, it may have been
-    // a reset libuv read as EOF); an error named EPIPE says a FIN came first.
+    // No FIN count (another platform, AF_UNIX, no native binary, a count that did not add up in
+    // CLOSE): Node's events are the best left. An EOF with no error anywhere is taken for the FIN
+    // (with one pending, it may have been a reset libuv read as EOF); an error named EPIPE says a
+    // FIN came first.
     sawFin ||= (node.sawEnd && !nodeGotReset && pendingLook === undefined) || pendingLook?.pendingError === 'EPIPE';
   }
   const sawRst = pendingLook !== undefined || nodeGotReset || closedWithoutFin;
