@@ -80,9 +80,10 @@ export interface SocketInspection {
   nodeQueuedBytes: number | null;
   /**
    * Whether the peer's FIN has arrived, even when Node has not read it yet (or took an RST for
-   * it). Known on Linux: from the TCP state (a descriptor number's too), and once the connection
-   * is CLOSE, which a FIN and an RST both end in, for Node TCP sockets (TLS included) by counting
-   * bytes (null there for a descriptor number). Null elsewhere.
+   * it). Known on Linux: from the TCP state (a descriptor number's too; null for a listening one,
+   * which has no peer), and once the connection is CLOSE, which a FIN and an RST both end in, for
+   * Node TCP sockets (TLS included) by counting bytes (null there for a descriptor number). Null
+   * elsewhere.
    */
   peerFinReceived: boolean | null;
   /** The pending error, read without consuming it (see peekSocketError). */

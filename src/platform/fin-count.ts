@@ -6,7 +6,7 @@ import { Slot, State } from '../native/layout.js';
 
 // Slot indices as module constants (cheaper than reading them through the layout module per call).
 const { bytesReceived: BYTES_RECEIVED, state: STATE, unread: UNREAD } = Slot;
-const { CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT } = State;
+const { CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, LISTEN } = State;
 
 /**
  * For platforms whose kernel counts the FIN (Linux); see PlatformBehaviour.peerFinReceived.
@@ -15,7 +15,11 @@ const { CLOSE, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT } = State;
  */
 export function finByStateOrByteCount(record: Float64Array, handleBytesRead: () => number | null): boolean | null {
   const state = record[STATE]!;
-  if (state > 0 && state !== CLOSE) return state === CLOSE_WAIT || state === LAST_ACK || state === CLOSING || state === TIME_WAIT;
+  if (state > 0 && state !== CLOSE) {
+    // A listening socket (a descriptor number) has no peer: there is no FIN to tell of.
+    if (state === LISTEN) return null;
+    return state === CLOSE_WAIT || state === LAST_ACK || state === CLOSING || state === TIME_WAIT;
+  }
   const received = record[BYTES_RECEIVED]!;
   const unread = record[UNREAD]!;
   if (received < 0 || unread < 0) return null;
