@@ -236,6 +236,17 @@ export function inputDiscarded(socket: SocketInternals): boolean {
 }
 
 /**
+ * Whether Node's http server gave up on `socket`'s input: its 'clientError' came (a parse error, a
+ * headers or request timeout), which takes `socketOnError` off the socket's 'error' listeners,
+ * while its parser, still attached, is given (and throws away, calling 'clientError' again) all
+ * the peer sends (Node 18 to 26). Nothing read from then on is the application's.
+ */
+export function httpInputAbandoned(socket: SocketInternals): boolean {
+  if (!(socket as SocketInternals & { parser?: unknown }).parser) return false;
+  return !socket.listeners('error').some((listener) => listener.name === 'socketOnError');
+}
+
+/**
  * Whether `socket` is (or was) an http2 session's transport: http2 listens for its 'close' with
  * `socketOnClose` (Node 18 to 26). The application never holds such a socket: it gets a proxy
  * that refuses listeners and end()/destroy().

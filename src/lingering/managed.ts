@@ -31,6 +31,7 @@ import {
   detachHttpParser,
   dropReads,
   http2Transport,
+  httpInputAbandoned,
   inputDiscarded,
   inputEnded,
   nodeResetInProgress,
@@ -351,9 +352,13 @@ export function afterOurFin(socket: SocketInternals): void {
   // the GOAWAY was read until maxTimeout (8 GB under a 1 MiB maxDrainBytes, in 5 s), reported as
   // drainedBytes 0. The native lingerer drains it instead, within every bound, from now on (the
   // close's clock starts here).
+  // So is an http socket that a 'clientError' handler ended (`socket.end('HTTP/1.1 400 …')`, as
+  // Node's documentation shows): Node's failed parser throws away what the peer still sends
+  // (calling the handler again per chunk). Left half-closed, a peer flooding after its parse error
+  // had 2.1 GB read in 1.5 s under an 8 MiB maxDrainBytes, reported as drainedBytes 0.
   // Cheapest first: most sockets here have a reader (inputDiscarded() is false at its first test).
   const discarded = inputDiscarded(socket);
-  if (discarded && http2Transport(socket) && handle.fd >= 0) {
+  if ((discarded ? http2Transport(socket) : httpInputAbandoned(socket)) && handle.fd >= 0) {
     state.startedAt ??= clockNow();
     socket.destroy();
     return;
