@@ -118,7 +118,7 @@ function emit(reason: string): void {
   try {
     report = processAuditReport(reason);
     const file = process.env.SOCKCLOSE_AUDIT_FILE;
-    if (file) fs.writeFileSync(file.replace(/%p/g, String(process.pid)), `${JSON.stringify(report)}\n`);
+    if (file) writeReportFile(file.replace(/%p/g, String(process.pid)), `${JSON.stringify(report)}\n`);
     else fs.writeSync(2, formatReport(report));
   } catch (error) {
     try {
@@ -127,6 +127,50 @@ function emit(reason: string): void {
     } catch {
       // stderr is gone: nothing left to tell.
     }
+  }
+}
+
+/**
+ * Replaces the report file whole: written beside it, then renamed over it. Written in place
+ * (truncated, then written), it was empty to a reader while the report was written, and two
+ * processes writing the same name (a cluster, a name without `%p`) left a short report over the
+ * tail of a longer one. A name that is no regular file (/dev/stderr, a pipe) is written as it is;
+ * so is one whose directory takes no new file.
+ */
+function writeReportFile(name: string, text: string): void {
+  let target = name;
+  let stats: fs.Stats | undefined;
+  try {
+    stats = fs.lstatSync(name);
+  } catch {
+    // Not there yet: made by the rename.
+  }
+  if (stats?.isSymbolicLink()) {
+    // The link stays: its target is replaced (written through, if it is missing or no file).
+    try {
+      target = fs.realpathSync.native(name);
+      if (!fs.statSync(target).isFile()) return fs.writeFileSync(name, text);
+    } catch {
+      return fs.writeFileSync(name, text);
+    }
+  } else if (stats !== undefined && !stats.isFile()) {
+    return fs.writeFileSync(name, text);
+  }
+  const temporary = `${target}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(temporary, text);
+  } catch {
+    return fs.writeFileSync(target, text);
+  }
+  try {
+    fs.renameSync(temporary, target);
+  } catch (error) {
+    try {
+      fs.unlinkSync(temporary);
+    } catch {
+      // Gone already.
+    }
+    throw error;
   }
 }
 
