@@ -70,8 +70,9 @@ export interface FaultServerOptions {
    * A peer that leaves meanwhile (its reset) ends a wait for a request byte or an acknowledgement
    * at once, as it ends `delayMs` (a `'peer-left'` step; the behaviour stops). Its FIN ends the
    * wait for a request byte (none can follow; result `'peer-finished'`), and the behaviour goes on.
-   * A socket closed during a wait (a reset Node saw first, as while reading an http request head;
-   * or `close()`) gives that wait `result: 'closed'`, and the behaviour stops there.
+   * A socket closed during a wait (a reset Node saw first, as while reading an http request head
+   * or writing the response; or `close()`) gives that wait `result: 'closed'`, and the behaviour
+   * stops there; after the peer's reset (not after `close()`) a `'peer-left'` step follows it.
    */
   timeoutMs?: number;
   /**
@@ -100,7 +101,8 @@ export interface FaultStep {
    * queued bytes (its FIN goes out only if they drain); `'fin-failed'` is `{ error }`.
    * `'peer-left'`: the peer closed or reset the connection while the behaviour waited out `delayMs`
    * (or waited for it: a request byte, an acknowledgement), so the wait ended there and the
-   * behaviour's remaining steps were skipped; also a closing reset that found the peer gone (its
+   * behaviour's remaining steps were skipped, or its reset closed the socket under a wait (that
+   * wait's `result: 'closed'`); also a closing reset that found the peer gone (its
    * reset, or in fin-then-reset its FIN: after both FINs there is no connection left to reset, and
    * no RST is sent). Its detail is `{ end, state, error }`: `'fin'`, `'rst'` or `'fin-rst'` (as
    * {@link CloseObservation}'s `peer`), the server socket's TCP state, and the reset the kernel
@@ -286,13 +288,22 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
  * its own, or, after our FIN, its FIN. The observation looks inside the close itself: when that
  * look found the peer gone and no RST of ours (`local` `'fin'` or `'none'`, `peer` not `'none'`),
  * the closing `'reset'` step never reached the wire, and becomes the `'peer-left'` it was.
+ * Likewise a wait that ended `'closed'` because Node saw the peer's reset first (a write into it
+ * failed, a read returned it: Node destroyed the socket under the wait) ends with a `'peer-left'`
+ * step when the observation says the peer reset and our close sent nothing: the peer left, as it
+ * does when a look sees it first. A server.close() leaves the peer `'none'`, and no such step.
  */
 function reconciled(steps: FaultStep[], observation: CloseObservation): FaultStep[] {
   const last = steps[steps.length - 1];
   const { local, peer } = observation;
-  if (last?.step !== 'reset' || (local !== 'fin' && local !== 'none') || peer === 'none') return steps;
   const detail = { end: peer, state: observation.state.atClose, error: observation.kernelError };
-  return [...steps.slice(0, -1), { step: 'peer-left', atMs: last.atMs, detail }];
+  if (last?.step === 'reset' && (local === 'fin' || local === 'none') && peer !== 'none') {
+    return [...steps.slice(0, -1), { step: 'peer-left', atMs: last.atMs, detail }];
+  }
+  if (last?.detail?.result === 'closed' && (peer === 'rst' || peer === 'fin-rst') && local === 'none') {
+    return [...steps, { step: 'peer-left', atMs: last.atMs, detail }];
+  }
+  return steps;
 }
 
 function resolveSettings(given: Partial<FaultServerOptions>, previous: BehaviorSettings | undefined): BehaviorSettings {

@@ -204,8 +204,10 @@ describe('fault server (http), the client leaves during the request head', () =>
       await new Promise<void>((resolve) => server.once('connection', (_id: number, socket: net.Socket) => socket.once('data', () => resolve())));
       client.resetAndDestroy();
       const r = await report;
-      expect(r.steps.map((s) => s.step)).toEqual(['request-head']);
+      // The wait, closed under it by Node (which read the reset), then the departure.
+      expect(r.steps.map((s) => s.step)).toEqual(['request-head', 'peer-left']);
       expect(r.steps[0]!.detail).toMatchObject({ result: 'closed' });
+      expect(r.steps[1]!.detail).toMatchObject({ end: 'rst' });
     },
   );
 });
