@@ -284,6 +284,20 @@ function inspection(
 }
 
 /**
+ * TCP, the state read CLOSE: whether a reset ended the connection after the peer's FIN, which
+ * kernelPeerEnd() calls 'fin'. A connection both sides finished normally has neither an error
+ * pending nor bytes of ours unacknowledged; a reset after the FIN (a write of ours to a peer that
+ * had closed) leaves one or both (the send queue's count stays, never acknowledged). Internal.
+ */
+export function resetAfterPeerFin(fd: number): boolean {
+  const native = binding();
+  if (native === null || !(fd >= 0) || native.probe(fd, Field.tcp | Field.queues | Field.poll) < 0) return false;
+  if (platform().tcpState(record, 'tcp') !== State.CLOSE) return false;
+  const revents = record[Slot.revents]!;
+  return (revents >= 0 && (revents & Revents.err) !== 0) || record[Slot.sendQueue]! > 0;
+}
+
+/**
  * How the peer ended the TCP connection, as the kernel says: `'fin'`, its FIN arrived (a state
  * only that FIN leads to, or CLOSE with the FIN counted: a socket our FIN had left in FIN_WAIT2
  * goes to CLOSE at the peer's, as the connection moves on to TIME_WAIT); `'reset'`, CLOSE without

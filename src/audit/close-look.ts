@@ -31,6 +31,7 @@ import {
   type SocketInternals,
 } from '../node-handle.js';
 import { platform } from '../platform/index.js';
+import { resetAfterPeerFin } from '../inspect-socket.js';
 import type { AuditedEnd } from './types.js';
 
 /** What the kernel said at the close. */
@@ -254,8 +255,10 @@ export function look(socket: SocketInternals, handle: NodeHandle, handedOver = f
     // fewer on every clean close).
     if (native.probe(fd, Field.queues) >= 0) queues(result, state, rules.sendQueueCountsFin);
   } else if (transport === 'tcp' && state === State.CLOSE) {
-    // Over before this close: both FINs exchanged (a clean end), or the peer reset it.
-    result.end = rules.peerFinReceived(record, () => transportBytesRead(handle)) === true ? 'fin' : 'none';
+    // Over before this close: both FINs exchanged (a clean end), or the peer reset it (before its
+    // FIN, or after it: a write of ours to a peer that had closed, which Node's 400 after a
+    // failed parse is).
+    result.end = rules.peerFinReceived(record, () => transportBytesRead(handle)) === true && !resetAfterPeerFin(fd) ? 'fin' : 'none';
   } else {
     result.end = 'fin';
   }

@@ -23,7 +23,7 @@ import { errno } from '../errno.js';
 import { pendingSocketError, systemError, type CodedError, type SystemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
-import { kernelPeerEnd } from '../inspect-socket.js';
+import { kernelPeerEnd, resetAfterPeerFin } from '../inspect-socket.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import type { Transport } from '../platform/behaviour.js';
@@ -493,6 +493,13 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   }
   if (state.failed) return endFailed(socket, state, state.failed);
   if (state.expired) return endHere(socket, handle, state, state.expired);
+  // The peer's FIN was read, then a reset may have ended the connection (a write of ours to a
+  // peer that had closed: Node's 400 after a failed parse). Looked at only where the FIN came
+  // first: the server closing first (Connection: close) pays nothing more.
+  if (state.inputEnded) {
+    const gone = resetAfterFin(handle);
+    if (gone !== null) return endFailed(socket, state, gone);
+  }
   if (queuedWriteBytes(socket, handle) > 0) return flushThenHandOver(socket, handle, state);
   return handOverNow(socket, handle, state, fd, transport, beginsNow);
 }
@@ -514,6 +521,8 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   if (!(fd >= 0) || kernelPeerEnd(handle) === 'reset') {
     return endFailed(socket, state, pendingSocketError(errno().ECONNRESET, 'write', true, lingeringCloseStep));
   }
+  const gone = resetAfterFin(handle);
+  if (gone !== null) return endFailed(socket, state, gone);
   return handOverNow(socket, handle, state, fd, transportKind(handle), false);
 }
 
@@ -725,7 +734,21 @@ export function isSystemError(error: Error | null | undefined): error is CodedEr
  */
 function connectionFailed(handle: NodeHandle): boolean {
   if (!(handle.fd >= 0)) return true;
-  return transportKind(handle) !== 'tcp' || kernelPeerEnd(handle) === 'reset';
+  return transportKind(handle) !== 'tcp' || kernelPeerEnd(handle) === 'reset' || resetAfterFin(handle) !== null;
+}
+
+/**
+ * TCP: whether a reset ended the connection after the peer's FIN (kernelPeerEnd() says 'fin' of
+ * it): the state is CLOSE with an error pending, or with bytes of ours never acknowledged (a
+ * connection both sides finished normally has neither). Then there is nothing to linger on: a
+ * read returns the FIN again (Linux answers a read after a FIN with 0, the reset pending or not),
+ * and the acknowledgement the lingerer would wait for never comes: it held the descriptor to the
+ * idle timeout and reported an RST it sent to no connection. The error, named as peekSocketError()
+ * names it (EPIPE: the FIN came first), or null.
+ */
+function resetAfterFin(handle: NodeHandle): CodedError | null {
+  if (transportKind(handle) !== 'tcp' || !resetAfterPeerFin(handle.fd)) return null;
+  return pendingSocketError(errno().EPIPE, 'read', true, lingeringCloseStep);
 }
 
 /** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */
