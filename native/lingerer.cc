@@ -66,7 +66,7 @@ class Connection {
   enum DrainResult { kEnded, kWouldBlock, kMore };
   DrainResult Drain() {
     // The peer has finished: reads only say so again. What is left is our bytes' acknowledgement.
-    if (peer_finished_) return LookAtSendQueue(uv_now(owner_->loop_)) <= 0 ? End(kEndEof, 0) : kWouldBlock;
+    if (peer_finished_) return AwaitAcknowledgement();
     for (int i = 0; i < kReadsPerWakeup; i++) {
       // Never more than one byte past the limit: reaching it is what the read must tell.
       const double room = max_drain_bytes_ - drained_bytes_;
@@ -100,12 +100,26 @@ class Connection {
   // ends it as any other. One ioctl on every linger's end; AF_UNIX has nothing of this.
   DrainResult PeerFinished() {
     if (!(flags_ & kAckedBeforeEof)) return End(kEndEof, 0);
-    // Acknowledged, or unknown (-1): nothing to wait for.
-    if (LookAtSendQueue(uv_now(owner_->loop_)) <= 0) return End(kEndEof, 0);
+    const DrainResult result = AwaitAcknowledgement();
+    if (result == kEnded) return kEnded;
     peer_finished_ = true;
     Unwatch();
     // Always in the due heap while it lingers (Start() puts it there before any read).
     owner_->Advance(this, NextDeadline());
+    return kWouldBlock;
+  }
+
+  // After the peer's FIN: ends the linger once our bytes are acknowledged (or the queue cannot be
+  // read: -1), or once a reset has ended the connection. A reset after the peer's FIN (a write of
+  // ours to a peer that had closed: Node's 400 after a failed parse, to a client gone mid-upload)
+  // leaves our bytes unacknowledged for good and its error pending (EPIPE), while a read says only
+  // EOF again: the linger waited for an acknowledgement that never came, to the idle timeout, then
+  // sent an RST to no connection. The error is read only with bytes unacknowledged (reading it
+  // clears it, which harms nobody: this descriptor is about to close).
+  DrainResult AwaitAcknowledgement() {
+    if (LookAtSendQueue(uv_now(owner_->loop_)) <= 0) return End(kEndEof, 0);
+    int pending = 0;
+    if (sys::TakeError(fd_, &pending) == 0 && pending != 0) return End(kEndError, pending);
     return kWouldBlock;
   }
 
@@ -154,8 +168,13 @@ class Connection {
     // After our FIN nothing joins the send queue: once seen empty it has no progress left to show,
     // and a silent peer's idle deadline costs no syscall.
     if (send_queue_ != 0 && (now >= next_queue_look_ || now >= last_progress_ + idle_ms_)) {
-      // The peer had finished, and everything of ours is acknowledged now: the linger is over.
-      if (LookAtSendQueue(now) <= 0 && peer_finished_) return End(kEndEof, 0) == kEnded;
+      // The peer had finished, and everything of ours is acknowledged now (or a reset ended it):
+      // the linger is over.
+      if (peer_finished_) {
+        if (AwaitAcknowledgement() == kEnded) return true;
+      } else {
+        LookAtSendQueue(now);
+      }
     }
     if (now < last_progress_ + idle_ms_) return false;
     // After the peer's FIN the look just above was the last read there is (send_queue_ stays

@@ -284,26 +284,27 @@ function inspection(
 }
 
 /**
- * TCP, the state read CLOSE: whether a reset ended the connection after the peer's FIN, which
- * kernelPeerEnd() calls 'fin'. A connection both sides finished normally has neither an error
- * pending nor bytes of ours unacknowledged; a reset after the FIN (a write of ours to a peer that
- * had closed) leaves one or both (the send queue's count stays, never acknowledged). Internal.
+ * TCP, the state read CLOSE with the peer's FIN counted: whether a reset ended the connection
+ * after that FIN (a write of ours to a peer that had closed: Node's 400 after a failed parse, to a
+ * client gone mid-upload), which the byte count calls a clean end. A connection both sides
+ * finished reaches CLOSE only once our bytes and FIN are acknowledged; a reset (or a
+ * retransmission timeout) leaves them counted in the send queue for good. Its error is no sign:
+ * Node's next write to the socket takes it. Two ioctls; overwrites the probe record. Internal.
  */
 export function resetAfterPeerFin(fd: number): boolean {
   const native = binding();
-  if (native === null || !(fd >= 0) || native.probe(fd, Field.tcp | Field.queues | Field.poll) < 0) return false;
-  if (platform().tcpState(record, 'tcp') !== State.CLOSE) return false;
-  const revents = record[Slot.revents]!;
-  return (revents >= 0 && (revents & Revents.err) !== 0) || record[Slot.sendQueue]! > 0;
+  if (native === null || !(fd >= 0) || native.probe(fd, Field.queues) < 0) return false;
+  return record[Slot.sendQueue]! > 0;
 }
 
 /**
  * How the peer ended the TCP connection, as the kernel says: `'fin'`, its FIN arrived (a state
  * only that FIN leads to, or CLOSE with the FIN counted: a socket our FIN had left in FIN_WAIT2
  * goes to CLOSE at the peer's, as the connection moves on to TIME_WAIT); `'reset'`, CLOSE without
- * it; null while it has not ended, or where the kernel cannot tell.
+ * it; `'fin-reset'`, CLOSE after its FIN and then a reset (see resetAfterPeerFin()); null while it
+ * has not ended, or where the kernel cannot tell.
  */
-export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
+export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | 'fin-reset' | null {
   const native = binding();
   if (native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return null;
   if (native.probe(handle.fd, Field.tcp | Field.unread) < 0) return null;
@@ -311,7 +312,9 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | null {
   const state = rules.tcpState(record, 'tcp');
   if (state === State.CLOSE) {
     const fin = rules.peerFinReceived(record, () => transportBytesRead(handle));
-    return fin === null ? null : fin ? 'fin' : 'reset';
+    if (fin === null) return null;
+    if (!fin) return 'reset';
+    return resetAfterPeerFin(handle.fd) ? 'fin-reset' : 'fin';
   }
   return state === State.TIME_WAIT || state === State.CLOSING || state === State.LAST_ACK || state === State.CLOSE_WAIT ? 'fin' : null;
 }

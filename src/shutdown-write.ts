@@ -53,6 +53,7 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   // finished() also settles when destroy() discarded what was queued: no FIN went out then.
   if (!socket.writableFinished) throw prematureClose('its FIN was handed to the kernel', shutdownWrite);
   // Nor did one on a connection the peer had reset: Node takes shutdown()'s ENOTCONN for success.
-  if (socket._handle && kernelPeerEnd(socket._handle) === 'reset') throw systemError(-errno().ENOTCONN, 'shutdown', shutdownWrite);
+  const end = socket._handle ? kernelPeerEnd(socket._handle) : null;
+  if (end === 'reset' || end === 'fin-reset') throw systemError(-errno().ENOTCONN, 'shutdown', shutdownWrite);
 }
 

@@ -23,7 +23,7 @@ import { errno } from '../errno.js';
 import { pendingSocketError, systemError, type CodedError, type SystemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Slot } from '../native/layout.js';
-import { kernelPeerEnd, resetAfterPeerFin } from '../inspect-socket.js';
+import { kernelPeerEnd } from '../inspect-socket.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import type { Transport } from '../platform/behaviour.js';
@@ -493,13 +493,6 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   }
   if (state.failed) return endFailed(socket, state, state.failed);
   if (state.expired) return endHere(socket, handle, state, state.expired);
-  // The peer's FIN was read, then a reset may have ended the connection (a write of ours to a
-  // peer that had closed: Node's 400 after a failed parse). Looked at only where the FIN came
-  // first: the server closing first (Connection: close) pays nothing more.
-  if (state.inputEnded) {
-    const gone = resetAfterFin(handle);
-    if (gone !== null) return endFailed(socket, state, gone);
-  }
   if (queuedWriteBytes(socket, handle) > 0) return flushThenHandOver(socket, handle, state);
   return handOverNow(socket, handle, state, fd, transport, beginsNow);
 }
@@ -509,21 +502,27 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   state.closesLater = true;
   // The peer's reset ends the wait too: nothing will be written any more, and a TLS socket's
   // count of what its layer holds never falls back to 0 then (the transport's does).
-  const end = await new Flush(socket, handle, state).until(
-    () => queuedWriteBytes(socket, handle) === 0 || !(handle.fd >= 0) || kernelPeerEnd(handle) === 'reset',
-  );
+  const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(socket, handle) === 0 || connectionGone(handle));
   if (end !== 'flushed') return endHere(socket, handle, state, end);
   // Aborted meanwhile (Managed.abort() stops the flush).
   if (state.expired) return endHere(socket, handle, state, state.expired);
   // Our writes failed meanwhile (the peer reset; Node's socket is destroyed, so nobody heard):
   // there is no connection left to linger on.
-  const fd = handle.fd;
-  if (!(fd >= 0) || kernelPeerEnd(handle) === 'reset') {
+  if (connectionGone(handle)) {
     return endFailed(socket, state, pendingSocketError(errno().ECONNRESET, 'write', true, lingeringCloseStep));
   }
-  const gone = resetAfterFin(handle);
-  if (gone !== null) return endFailed(socket, state, gone);
-  return handOverNow(socket, handle, state, fd, transportKind(handle), false);
+  return handOverNow(socket, handle, state, handle.fd, transportKind(handle), false);
+}
+
+/**
+ * Whether the connection is over, for the flush: no descriptor, or the peer reset it, before its
+ * FIN or after it ('fin-reset': a peer that half-closed, never read our response, then closed;
+ * the flush waited to its idle timeout, then sent an RST to no connection).
+ */
+function connectionGone(handle: NodeHandle): boolean {
+  if (!(handle.fd >= 0)) return true;
+  const end = kernelPeerEnd(handle);
+  return end === 'reset' || end === 'fin-reset';
 }
 
 // The flushes running now: few (a close flushes only while Node still holds bytes of it), and an
@@ -734,26 +733,19 @@ export function isSystemError(error: Error | null | undefined): error is CodedEr
  */
 function connectionFailed(handle: NodeHandle): boolean {
   if (!(handle.fd >= 0)) return true;
-  return transportKind(handle) !== 'tcp' || kernelPeerEnd(handle) === 'reset' || resetAfterFin(handle) !== null;
-}
-
-/**
- * TCP: whether a reset ended the connection after the peer's FIN (kernelPeerEnd() says 'fin' of
- * it): the state is CLOSE with an error pending, or with bytes of ours never acknowledged (a
- * connection both sides finished normally has neither). Then there is nothing to linger on: a
- * read returns the FIN again (Linux answers a read after a FIN with 0, the reset pending or not),
- * and the acknowledgement the lingerer would wait for never comes: it held the descriptor to the
- * idle timeout and reported an RST it sent to no connection. The error, named as peekSocketError()
- * names it (EPIPE: the FIN came first), or null.
- */
-function resetAfterFin(handle: NodeHandle): CodedError | null {
-  if (transportKind(handle) !== 'tcp' || !resetAfterPeerFin(handle.fd)) return null;
-  return pendingSocketError(errno().EPIPE, 'read', true, lingeringCloseStep);
+  if (transportKind(handle) !== 'tcp') return true;
+  // A reset after the peer's FIN too: Node's write that met it is the error here (EPIPE), and it
+  // took the error the kernel held; the linger went on to its idle timeout, then sent an RST to no
+  // connection.
+  const end = kernelPeerEnd(handle);
+  return end === 'reset' || end === 'fin-reset';
 }
 
 /** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */
 function peerFinished(socket: SocketInternals): boolean {
-  return inputEnded(socket) || (socket._handle !== null && kernelPeerEnd(socket._handle) === 'fin');
+  if (inputEnded(socket)) return true;
+  const end = socket._handle === null ? null : kernelPeerEnd(socket._handle);
+  return end === 'fin' || end === 'fin-reset';
 }
 
 /**

@@ -86,3 +86,42 @@ describe('a connection the peer reset after its FIN, before the hand-over', () =
     expect(audit.counts().ends).toMatchObject({ none: 3, rst: 0, fin: 0 });
   });
 });
+
+describe('a connection the peer reset after its FIN, while its response was still going out', () => {
+  /** A peer that sends its request with its FIN, never reads, and resets when told. */
+  async function halfClosedReader(port: number): Promise<net.Socket> {
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    cleanups.add(() => void client.destroy());
+    client.on('error', () => undefined);
+    client.pause();
+    await new Promise<void>((resolve) => client.once('connect', resolve));
+    client.end('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    return client;
+  }
+
+  for (const [name, size] of [
+    ['in the native lingerer (the response all in the kernel)', 1024 * 1024],
+    ["before the hand-over (Node's write failed, destroy(EPIPE))", 16 * 1024 * 1024],
+  ] as const) {
+    it(`${name}: 'error', not an idle timeout with an RST to no connection`, async () => {
+      const reports: LingerReport[] = [];
+      const server = http.createServer((_request, response) => {
+        response.writeHead(200, { connection: 'close' });
+        response.end(Buffer.alloc(size, 0x79));
+      });
+      const control = enableLingeringClose(server, { idleTimeout: 4000, onReport: (report) => reports.push(report) });
+      await listen(server);
+      cleanups.add(() => closeServer(server), control);
+      const client = await halfClosedReader(portOf(server));
+      // The response fills what the kernels hold; the small one is then lingering natively,
+      // waiting for its acknowledgement, the large one still in Node's hands.
+      await until(() => (sockclose.inspectSocket(client).unreadBytes ?? 0) > 0, 5000, 'the response to arrive');
+      if (size < 2 * 1024 * 1024) await until(() => control.stats().lingering === 1, 5000, 'the linger');
+      client.destroy(); // unread input: an RST
+      await until(() => reports.length === 1, 10_000, 'the report');
+      expect(reports[0]).toMatchObject({ reason: 'error', closedWith: 'close' });
+      expect(['EPIPE', 'ECONNRESET']).toContain(reports[0]!.error?.code);
+      expect(control.stats()).toMatchObject({ lingering: 0, resets: 0, reasons: { error: 1, 'idle-timeout': 0 } });
+    });
+  }
+});
