@@ -112,15 +112,17 @@ class Connection {
   // After the peer's FIN: ends the linger once our bytes are acknowledged (or the queue cannot be
   // read: -1), or once a reset has ended the connection. A reset after the peer's FIN (a write of
   // ours to a peer that had closed: Node's 400 after a failed parse, to a client gone mid-upload)
-  // leaves our bytes unacknowledged for good and its error pending (EPIPE), while a read says only
-  // EOF again: the linger waited for an acknowledgement that never came, to the idle timeout, then
-  // sent an RST to no connection. The error is read only with bytes unacknowledged (reading it
-  // clears it, which harms nobody: this descriptor is about to close).
+  // leaves our bytes unacknowledged for good, while a read says only EOF again: the linger waited
+  // for an acknowledgement that never came, to the idle timeout, then sent an RST to no
+  // connection. The kernel's state tells (CLOSE), asked only with bytes unacknowledged; not the
+  // pending error alone, which an ICMP soft error sets on a live connection (and reading it clears
+  // it). The error, once CLOSE says it is final, names the end (EPIPE if someone took it).
   DrainResult AwaitAcknowledgement() {
     if (LookAtSendQueue(uv_now(owner_->loop_)) <= 0) return End(kEndEof, 0);
+    if (!sys::platform::ConnectionClosed(fd_)) return kWouldBlock;
     int pending = 0;
-    if (sys::TakeError(fd_, &pending) == 0 && pending != 0) return End(kEndError, pending);
-    return kWouldBlock;
+    sys::TakeError(fd_, &pending);
+    return End(kEndError, pending != 0 ? pending : EPIPE);
   }
 
   // Reads our send queue (-1 if unknown) and schedules the next look. A queue that shrank is

@@ -94,6 +94,11 @@ int ProbeQueues(int fd, double* probe);
 // bytes, which falls as the peer reads all the same.
 double SendQueueMeter(int fd);
 
+// Whether the kernel has ended the TCP connection (CLOSE): after the peer's FIN, with our bytes
+// still counted in SendQueueMeter(), only a reset or a timeout leaves it so. One call where the
+// platform tells (Linux: the state, TCP_INFO's first byte); false elsewhere.
+bool ConnectionClosed(int fd);
+
 // poll(2) events this platform reports for a socket, mapped to ProbeRevents bits (ProbeField::kPoll).
 int PollEvents();
 int NativeToRevents(int revents);

@@ -49,6 +49,8 @@ int ProbeUnread(int fd, double* probe) { return posix::UnreadByFionread(fd, prob
 // No documented unprivileged way to read the send queue: unknown.
 int ProbeQueues(int, double*) { return 0; }
 double SendQueueMeter(int) { return -1; }
+// Never asked: with the send queue unknown the lingerer waits for no acknowledgement.
+bool ConnectionClosed(int) { return false; }
 
 // AIX's poll() has no POLLRDHUP; POLLERR and POLLHUP are reported without being asked for.
 int PollEvents() { return POLLIN | POLLOUT; }

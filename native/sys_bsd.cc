@@ -212,6 +212,10 @@ double SendQueueMeter(int fd) {
   return probe[kSlotSendQueue];
 }
 
+// The BSDs empty the send buffer when a reset ends the connection (soisdisconnected()): the
+// queue reads 0 then, and the lingerer never needs to ask.
+bool ConnectionClosed(int) { return false; }
+
 int PollEvents() { return POLLIN | POLLOUT | kPollRdHup; }
 
 int NativeToRevents(int revents) {

@@ -137,6 +137,13 @@ double SendQueueMeter(int fd) {
   return queued > 0 ? queued - 1 : 0;
 }
 
+bool ConnectionClosed(int fd) {
+  // tcpi_state is TCP_INFO's first byte, and the kernel copies only as much as asked for.
+  uint8_t state = 0;
+  socklen_t length = sizeof state;
+  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &state, &length) == 0 && length == sizeof state && state == kTcpClose;
+}
+
 int PollEvents() { return POLLIN | POLLOUT | POLLRDHUP; }
 
 int NativeToRevents(int revents) {
