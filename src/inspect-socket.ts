@@ -1,5 +1,5 @@
 import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
-import { emulatedLinger, nativeLingerSetting } from './linger.js';
+import { emulatedLinger, emulatedLingerSetting, nativeLingerSetting } from './linger.js';
 import { Family, Field, Revents, Slot, SLOT_NAMES, State, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { PendingVerdict, Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
@@ -204,8 +204,8 @@ function inspectResolved(resolved: Resolved, caller: Caller): SocketInspection {
   return inspection(record, resolved.fd, resolved.transport, handle, queued, false, caller);
 }
 
-// What the handle of the inspection in progress has read, asked for only by the rules that need it
-// (the peer's FIN in CLOSE, a pending error's name): a native accessor that most inspections skip.
+// What the handle of the inspection in progress has read, asked for only by the rule that needs it
+// (the peer's FIN in CLOSE, which also names a pending error): a native accessor most inspections skip.
 // Set for one synchronous inspection, then cleared, so that no socket is kept alive.
 let bytesHandle: NodeHandle | null = null;
 let bytesDirect = false; // a plain TCP handle (the fast path): its own accessor, no kind lookup
@@ -223,9 +223,8 @@ function handleBytesRead(): number | null {
 
 // The peek context inspection() hands the platform: reused, its answers set before each verdict.
 let contextFin = false;
-const peekContext: { transport: Transport; handleBytesRead(): number | null; finCounted(): boolean } = {
+const peekContext: { transport: Transport; finCounted(): boolean } = {
   transport: 'tcp',
-  handleBytesRead,
   finCounted: () => contextFin,
 };
 
@@ -249,7 +248,7 @@ function inspection(
   const abortive = lingerEnabled === 1 && record[LINGER_SECONDS] === 0;
   const emulated = handle !== null && !abortive ? emulatedLinger(handle) : undefined;
 
-  // The two rules that may ask what the handle has read; neither throws.
+  // The rule that may ask what the handle has read, and the one that uses its answer; neither throws.
   bytesHandle = handle;
   bytesDirect = direct;
   bytesRead = undefined;
@@ -272,7 +271,7 @@ function inspection(
     peerFinReceived,
     pendingErrorKnown,
     emulated !== undefined
-      ? Object.freeze({ enabled: true, seconds: emulated, emulated: true })
+      ? emulatedLingerSetting(emulated)
       : lingerEnabled < 0
         ? null
         : nativeLingerSetting(lingerEnabled === 1, record[LINGER_SECONDS]!),

@@ -61,6 +61,11 @@ export function nativeLingerSetting(enabled: boolean, seconds: number): LingerSe
   return seconds === 0 ? LINGER_ABORTIVE : Object.freeze({ enabled: true, seconds, emulated: false });
 }
 
+/** An emulated linger of `seconds`, in getLinger()'s form (frozen). Internal. */
+export function emulatedLingerSetting(seconds: number): LingerSetting {
+  return Object.freeze({ enabled: true, seconds, emulated: true });
+}
+
 /**
  * Sets SO_LINGER: how the next close of this socket ends the connection.
  *
@@ -215,7 +220,7 @@ export function getLinger(target: SocketTarget): LingerSetting {
   const emulatedSeconds = handle !== null && everEmulated ? emulated.get(lingerKey(handle))?.seconds : undefined;
   // {1, 0} on the descriptor (set through it since) overrides the emulated linger: the close then
   // resets at once (lingerAsynchronously), so that is the setting in force.
-  if (emulatedSeconds !== undefined && result !== ABORTIVE) return Object.freeze({ enabled: true, seconds: emulatedSeconds, emulated: true });
+  if (emulatedSeconds !== undefined && result !== ABORTIVE) return emulatedLingerSetting(emulatedSeconds);
   if (result === ABORTIVE) return LINGER_ABORTIVE;
   // Off: Linux keeps the last time set, and reports it, but it means nothing then.
   if (result % 2 === 0) return LINGER_OFF;

@@ -71,9 +71,11 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
   const record = probeResolved(resolved, rules.peekFields, peekSocketError);
   const verdict = rules.pendingError(record, {
     transport: resolved.transport,
-    handleBytesRead: () => (resolved.kind === 'socket' ? transportBytesRead(resolved.handle) : null),
     // Only a reset needs this, so only then is the unread count probed.
-    finCounted: (bytesRead) => rules.peerFinReceived(probe(resolved.fd, Field.unread | Field.tcp, peekSocketError), () => bytesRead) === true,
+    finCounted: () =>
+      rules.peerFinReceived(probe(resolved.fd, Field.unread | Field.tcp, peekSocketError), () =>
+        resolved.kind === 'socket' ? transportBytesRead(resolved.handle) : null,
+      ) === true,
   });
   return verdict === null ? null : verdictError(verdict, peekSocketError);
 }
@@ -81,10 +83,10 @@ export function peekSocketError(target: SocketTarget): PendingSocketError | null
 // The fast path's peek context: what it needs is set right before the (synchronous) verdict.
 let fastFd = -1;
 let fastHandle: NodeHandle | null = null;
+const fastBytesRead = (): number | null => (fastHandle ? transportBytesRead(fastHandle) : null);
 const fastContext: PeekContext = {
   transport: 'tcp',
-  handleBytesRead: () => (fastHandle ? transportBytesRead(fastHandle) : null),
-  finCounted: (bytesRead) => platform().peerFinReceived(probe(fastFd, Field.unread | Field.tcp, peekSocketError), () => bytesRead) === true,
+  finCounted: () => platform().peerFinReceived(probe(fastFd, Field.unread | Field.tcp, peekSocketError), fastBytesRead) === true,
 };
 
 /**

@@ -732,13 +732,9 @@ export function isSystemError(error: Error | null | undefined): error is CodedEr
  * elsewhere the error is taken at its word, as nothing tells them apart.
  */
 function connectionFailed(handle: NodeHandle): boolean {
-  if (!(handle.fd >= 0)) return true;
-  if (transportKind(handle) !== 'tcp') return true;
-  // A reset after the peer's FIN too: Node's write that met it is the error here (EPIPE), and it
-  // took the error the kernel held; the linger went on to its idle timeout, then sent an RST to no
-  // connection.
-  const end = kernelPeerEnd(handle);
-  return end === 'reset' || end === 'fin-reset';
+  // A reset after the peer's FIN too (connectionGone()): Node's write that met it is the error
+  // here (EPIPE), and it took the error the kernel held.
+  return transportKind(handle) !== 'tcp' || connectionGone(handle);
 }
 
 /** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */

@@ -13,13 +13,12 @@ export type Transport = 'tcp' | 'unix';
 /** What peek knows besides the record. */
 export interface PeekContext {
   readonly transport: Transport;
-  /** Bytes Node's TCP handle has read from this connection, or null (raw descriptor, not TCP). */
-  handleBytesRead(): number | null;
   /**
-   * Whether the FIN was counted, given the handle's bytes read: may probe the unread count, which
+   * Whether the peer's FIN was counted before the error (PlatformBehaviour.peerFinReceived, with
+   * the bytes Node's TCP handle has read; false without one): may probe the unread count, which
    * overwrites the record (read everything else first).
    */
-  finCounted(handleBytesRead: number): boolean;
+  finCounted(): boolean;
 }
 
 export interface PlatformBehaviour {

@@ -42,8 +42,7 @@ function pendingError(record: Float64Array, context: PeekContext): PendingVerdic
   if (record[Slot.rttMicros] === 0 && record[Slot.bytesAcked] === 0 && record[Slot.bytesReceived] === 0) {
     return { errno: record[Slot.retransmits]! > 0 ? ETIMEDOUT : ECONNREFUSED, syscall: 'poll', inferred: true };
   }
-  const bytesRead = context.handleBytesRead();
-  if (bytesRead !== null && context.finCounted(bytesRead)) {
+  if (context.finCounted()) {
     return { errno: EPIPE, syscall: 'poll', inferred: true };
   }
   return { errno: ECONNRESET, syscall: 'poll', inferred: true };
