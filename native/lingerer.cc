@@ -117,9 +117,12 @@ class Connection {
   // connection. The kernel's state tells (CLOSE), asked only with bytes unacknowledged; not the
   // pending error alone, which an ICMP soft error sets on a live connection (and reading it clears
   // it). The error, once CLOSE says it is final, names the end (EPIPE if someone took it).
+  // The final ACK of a clean end also leads to CLOSE and may land between the two looks: in CLOSE
+  // the queue no longer moves, so a second look tells the two apart.
   DrainResult AwaitAcknowledgement() {
     if (LookAtSendQueue(uv_now(owner_->loop_)) <= 0) return End(kEndEof, 0);
     if (!sys::platform::ConnectionClosed(fd_)) return kWouldBlock;
+    if (sys::platform::SendQueueMeter(fd_) == 0) return End(kEndEof, 0);
     int pending = 0;
     sys::TakeError(fd_, &pending);
     return End(kEndError, pending != 0 ? pending : EPIPE);
