@@ -10,9 +10,12 @@
 // ratio says nothing of its cost); at least half the rounds must be such. Target >= 0.95.
 // Each round also prints the server's CPU time per request in each mode, which the other load on a
 // shared machine disturbs much less than requests per second.
+// --server-share F (0 < F <= 1): each server gets F of its core (a cgroup cpu quota, cpu-quota.mjs;
+// needs root). On two cores wrk costs more per request than the plain server does, so without it
+// the server is never the limit (NOT MEASURED); with 0.5 it is, and "busy" is read against F.
 //
 //   node bench/lingering/throughput.mjs [--rounds 6] [--duration 5] [--connections 20]
-//                                       [--generator wrk|autocannon] [--check]
+//                                       [--generator wrk|autocannon] [--server-share F] [--check]
 // --check: exit 1 if the median ratio is below the target, or if the lingering server's counters
 // show fewer lingering closes than requests it answered (NOT MEASURED).
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -22,6 +25,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { median } from '../core/stats.mjs';
+import { limitCpu } from './cpu-quota.mjs';
 
 import autocannon from 'autocannon';
 
@@ -42,6 +46,13 @@ const rounds = option('--rounds', 'BENCH_THROUGHPUT_ROUNDS', 6);
 const duration = option('--duration', 'BENCH_THROUGHPUT_DURATION', 5);
 const connections = option('--connections', 'BENCH_THROUGHPUT_CONNECTIONS', 20);
 
+const shareIndex = process.argv.indexOf('--server-share');
+const share = shareIndex >= 0 ? Number(process.argv[shareIndex + 1]) : 1;
+if (!(share > 0 && share <= 1)) {
+  console.error('bench:linger-throughput: --server-share takes a fraction of a core, 0 < F <= 1');
+  process.exit(2);
+}
+
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 const wanted = process.argv.includes('--generator') ? process.argv[process.argv.indexOf('--generator') + 1] : has('wrk') ? 'wrk' : 'autocannon';
 if (wanted !== 'wrk' && wanted !== 'autocannon') {
@@ -60,14 +71,29 @@ const pinned = (core, command, args) => (pin ? ['taskset', ['-c', core, command,
 function startServer(mode) {
   const [command, args] = pinned(lastCore, process.execPath, [path.join(here, 'throughput-server.mjs'), mode]);
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let quota = null;
+  if (share < 1) {
+    quota = limitCpu(child.pid, share, mode);
+    if (quota.reason) {
+      console.error(`bench:linger-throughput: --server-share ${share}: ${quota.reason}`);
+      child.kill();
+      process.exit(2);
+    }
+  }
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     port: lines.next().then(({ value }) => Number(value)),
+    throttled: () => (quota ? quota.throttled() : 0),
     stats: async () => {
       child.stdin.write('stats\n');
       return JSON.parse((await lines.next()).value);
     },
-    stop: () => child.stdin.end(),
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+      quota?.release();
+    },
   };
 }
 
@@ -99,7 +125,7 @@ const servers = { plain: startServer('plain'), lingering: startServer('lingering
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
 
 console.log(
-  `bench:linger-throughput — http server, Connection: close on every response; ${wanted}${wanted === 'autocannon' && !process.argv.includes('--generator') ? ' (wrk is not installed)' : ''}, ${connections} connections, ${duration} s per run, ${rounds} rounds${pin ? `; server on core ${lastCore}, ${wanted === 'wrk' ? 'wrk on core 0' : 'autocannon unpinned'}` : ''}\n`,
+  `bench:linger-throughput — http server, Connection: close on every response; ${wanted}${wanted === 'autocannon' && !process.argv.includes('--generator') ? ' (wrk is not installed)' : ''}, ${connections} connections, ${duration} s per run, ${rounds} rounds${pin ? `; server on core ${lastCore}, ${wanted === 'wrk' ? 'wrk on core 0' : 'autocannon unpinned'}` : ''}${share < 1 ? `; each server limited to ${share} of its core (cgroup cpu quota)` : ''}\n`,
 );
 console.log('round  order              plain req/s  lingering req/s  ratio  server CPU µs/req plain / lingering  server busy plain / lingering  errors plain / lingering');
 // A short warm-up of each, not counted: JIT, socket buffers, the kernel's port ranges.
@@ -128,8 +154,9 @@ for (let round = 1; round <= rounds; round++) {
     results[mode] = await load(ports[mode]);
     const after = await servers[mode].stats();
     cpu[mode] = (after.cpuMicros - before.cpuMicros) / Math.max(1, after.requests - before.requests);
-    // The share of its core the server used: near 1 if it, not the load generator, was the limit.
-    busy[mode] = (after.cpuMicros - before.cpuMicros) / 1e6 / results[mode].duration;
+    // The share of its core (of its quota, with --server-share) the server used: near 1 if it, not
+    // the load generator, was the limit.
+    busy[mode] = (after.cpuMicros - before.cpuMicros) / 1e6 / results[mode].duration / share;
     leastBusy = Math.min(leastBusy, busy[mode]);
     // Less one request per connection: the last responses' closes may not have begun yet.
     if (mode === 'lingering') lingeredShare.push((begun(after) - begun(before)) / Math.max(1, after.requests - before.requests - connections));
@@ -149,8 +176,7 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 const { lingering: stats } = await servers.lingering.stats();
-servers.plain.stop();
-servers.lingering.stop();
+await Promise.all([servers.plain.stop(), servers.lingering.stop()]);
 const enoughJudged = judged.length * 2 >= rounds;
 const verdict = judged.length > 0 ? median(judged) : NaN;
 // Precondition: the lingering server lingered (at least) every connection it answered, in every round.
@@ -169,7 +195,7 @@ console.log(
   !lingered
     ? 'NOT MEASURED: the lingering server did not linger every connection'
     : !enoughJudged
-      ? `NOT MEASURED: a server was the limit in only ${judged.length} of ${rounds} rounds (at least half needed); rerun on a quieter machine`
+      ? `NOT MEASURED: a server was the limit in only ${judged.length} of ${rounds} rounds (at least half needed)${share < 1 ? '; rerun on a quieter machine, or with a smaller --server-share' : '; rerun on a quieter machine, or with --server-share 0.5 (as root)'}`
       : met
         ? 'target met'
         : 'BELOW TARGET',
