@@ -135,7 +135,8 @@ function emit(reason: string): void {
  * (truncated, then written), it was empty to a reader while the report was written, and two
  * processes writing the same name (a cluster, a name without `%p`) left a short report over the
  * tail of a longer one. A name that is no regular file (/dev/stderr, a pipe) is written as it is;
- * so is one whose directory takes no new file.
+ * so is one whose directory takes no new file, or whose file's mode or owner the new one cannot
+ * take (see writeLike()).
  */
 function writeReportFile(name: string, text: string): void {
   let target = name;
@@ -149,7 +150,8 @@ function writeReportFile(name: string, text: string): void {
     // The link stays: its target is replaced (written through, if it is missing or no file).
     try {
       target = fs.realpathSync.native(name);
-      if (!fs.statSync(target).isFile()) return fs.writeFileSync(name, text);
+      stats = fs.statSync(target);
+      if (!stats.isFile()) return fs.writeFileSync(name, text);
     } catch {
       return fs.writeFileSync(name, text);
     }
@@ -158,19 +160,50 @@ function writeReportFile(name: string, text: string): void {
   }
   const temporary = `${target}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(temporary, text);
+    writeLike(temporary, text, stats);
   } catch {
+    removeQuietly(temporary);
     return fs.writeFileSync(target, text);
   }
   try {
     fs.renameSync(temporary, target);
   } catch (error) {
-    try {
-      fs.unlinkSync(temporary);
-    } catch {
-      // Gone already.
-    }
+    removeQuietly(temporary);
     throw error;
+  }
+}
+
+/**
+ * Writes `text` to the file `name`, with the permission bits and, where permitted, the owner and
+ * group of `like` (the file it is to replace: an operator's 0640 report file owned by another user
+ * or group stays so, where the new file would otherwise take the umask's mode and the writer's
+ * owner). Only root may give a file away: a writer that may not (EPERM) writes its own file, with
+ * `like`'s permission bits. Any other failure throws.
+ */
+function writeLike(name: string, text: string, like: fs.Stats | undefined): void {
+  if (like === undefined) return fs.writeFileSync(name, text);
+  // Made no more open than `like` (the umask only narrows it), and given its mode and owner
+  // before the report is in it: no reader gets in through a wider mode meanwhile.
+  const fd = fs.openSync(name, 'w', like.mode & 0o777);
+  try {
+    try {
+      fs.fchownSync(fd, like.uid, like.gid);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    }
+    // After the chown, which clears the set-id bits.
+    fs.fchmodSync(fd, like.mode & 0o7777);
+    fs.writeFileSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function removeQuietly(name: string): void {
+  try {
+    fs.unlinkSync(name);
+  } catch {
+    // Gone already, or never made.
   }
 }
 

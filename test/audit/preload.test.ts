@@ -75,6 +75,48 @@ describe('sockclose/audit preload', () => {
     }
   });
 
+  it('SOCKCLOSE_AUDIT_FILE replaced whole keeps the mode of the file it replaces (named directly or through a symlink)', () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const file = path.join(dir, 'audit.json');
+      const link = path.join(dir, 'link.json');
+      fs.symlinkSync(file, link);
+      for (const [name, mode] of [[file, 0o600], [link, 0o640]] as const) {
+        fs.writeFileSync(file, '{"the operator":"made this"}\n');
+        fs.chmodSync(file, mode);
+        const before = fs.statSync(file).ino;
+        const result = runApp(['--require', 'sockclose/audit'], { SOCKCLOSE_AUDIT_FILE: name });
+        expect(result.stderr).toBe('');
+        expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ reason: 'exit', counts: { closed: 10 } });
+        const after = fs.statSync(file);
+        // Still a new file (replaced whole), with the old one's permissions, not the umask's 0644.
+        expect({ replaced: after.ino !== before, mode: after.mode & 0o7777 }).toEqual({ replaced: true, mode });
+      }
+      expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(fs.readdirSync(dir).sort()).toEqual(['audit.json', 'link.json']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Only root may give a file to another owner (a writer that may not writes its own file).
+  it.skipIf(process.getuid?.() !== 0)('SOCKCLOSE_AUDIT_FILE replaced whole keeps the owner and group of the file it replaces (as root)', () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const file = path.join(dir, 'audit.json');
+      fs.writeFileSync(file, '{"the operator":"made this"}\n');
+      fs.chmodSync(file, 0o640);
+      fs.chownSync(file, 12345, 12345);
+      const result = runApp(['--require', 'sockclose/audit'], { SOCKCLOSE_AUDIT_FILE: file });
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ reason: 'exit', counts: { closed: 10 } });
+      const { uid, gid, mode } = fs.statSync(file);
+      expect({ uid, gid, mode: mode & 0o7777 }).toEqual({ uid: 12345, gid: 12345, mode: 0o640 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('SOCKCLOSE_AUDIT_FILE that cannot be written: the reason on stderr, then the report itself (it was lost)', () => {
     const dir = tempDir('sockclose-audit-');
     try {
