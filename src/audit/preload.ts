@@ -7,6 +7,10 @@
 // cluster workers all use, is wrapped: the wrapper only starts the audit, then calls it), and,
 // for a server that was listening before this module loaded, at its first connection through
 // Node's own `net.server.socket` diagnostics channel.
+//
+// One audit per process: the first copy of this module to load (two installs of sockclose, each
+// preloaded, or an application's own under `sockclose audit`) registers itself; a later one starts
+// nothing, and its processAuditReport() is the first one's.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -30,6 +34,20 @@ let pruneAt = 64;
 let servers = 0;
 let started = false;
 let finalDone = false;
+
+/**
+ * What the copy that owns the process's audit registers, for copies loaded after it. `version`
+ * says the format (a later one keeps `processAuditReport`).
+ */
+interface AuditRegistration {
+  readonly version: 1;
+  readonly processAuditReport: (reason?: string) => ProcessAuditReport;
+}
+
+// A registered symbol, on `process`: the same for every copy of this module in the main thread.
+const AUDIT = Symbol.for('sockclose.audit');
+// This copy's report, or, once another copy owns the audit, that copy's.
+let reportOf: (reason: string) => ProcessAuditReport = auditReport;
 
 function watch(server: net.Server): ServerWatch {
   let found = watched.get(server);
@@ -72,7 +90,9 @@ function wrapListen(): void {
  * Importing `sockclose/audit` (for this function or otherwise) is what starts that audit, in the
  * main thread: every server that listens from then on is audited, the report is printed at exit
  * and on SIGUSR2, and, once a server exists and nothing else handles them, before SIGINT, SIGTERM
- * and SIGHUP end the process. For the types alone, `import type`.
+ * and SIGHUP end the process. For the types alone, `import type`. One audit per process: where two
+ * copies of sockclose are loaded (two installs), the first to load runs it; the other starts
+ * nothing, and its `processAuditReport()` returns the first one's report.
  *
  * @param reason - Why the report is made (recorded in it). Default `'call'`.
  * @returns A {@link ProcessAuditReport}.
@@ -84,6 +104,10 @@ function wrapListen(): void {
  * ```
  */
 export function processAuditReport(reason = 'call'): ProcessAuditReport {
+  return reportOf(reason);
+}
+
+function auditReport(reason: string): ProcessAuditReport {
   return {
     pid: process.pid,
     at: Date.now(),
@@ -233,8 +257,9 @@ function onExit(): void {
 // SIGINT, SIGTERM and SIGHUP (the terminal closed) kill a process that has no listener, without 'exit'. When nobody else
 // listens, print, then let the signal do what it would have done; otherwise the application
 // decides, and 'exit' prints if it exits. Every copy of the preload marks its listener (a
-// process-wide symbol): two copies (`sockclose audit` over an application that preloads its own)
-// must not each take the other for the application and leave the signal without effect.
+// process-wide symbol): two copies that each run an audit (a copy from before the registration
+// above, beside a later one) must not each take the other for the application and leave the
+// signal without effect.
 const PRELOAD_LISTENER = Symbol.for('sockclose.audit.terminatingSignal');
 
 function onTerminatingSignal(signal: NodeJS.Signals): void {
@@ -251,6 +276,16 @@ function onTerminatingSignal(signal: NodeJS.Signals): void {
 function start(): void {
   if (started || !isMainThread) return;
   started = true;
+  const owner = registeredOwner();
+  if (owner !== undefined) {
+    // Another copy audits this process: auditing again would count every connection twice and
+    // print a second report (or race the first for SOCKCLOSE_AUDIT_FILE).
+    reportOf = owner.processAuditReport;
+    return;
+  }
+  const registration: AuditRegistration = { version: 1, processAuditReport };
+  // Not enumerable: nothing that lists the process's properties sees it.
+  Object.defineProperty(process, AUDIT, { value: Object.freeze(registration), configurable: true });
   installCloseLook();
   wrapListen();
   diagnosticsChannel.subscribe('net.server.socket', onServerSocket);
@@ -258,6 +293,12 @@ function start(): void {
   // changes nothing an application relies on, unless it used SIGUSR2 to kill itself.
   process.on('SIGUSR2', onReportSignal);
   process.on('exit', onExit);
+}
+
+/** The registration of the copy that owns the process's audit, if one has registered. */
+function registeredOwner(): AuditRegistration | undefined {
+  const registered = (process as { [AUDIT]?: Partial<AuditRegistration> })[AUDIT];
+  return typeof registered?.processAuditReport === 'function' ? (registered as AuditRegistration) : undefined;
 }
 
 /**

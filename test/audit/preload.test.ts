@@ -6,10 +6,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { tempDir } from '../helpers/net.js';
-import { root } from '../helpers/sockclose.js';
+import { copyOfPackage } from '../helpers/package-copy.js';
+import { root, sockclose } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
 
 const app = path.join(root, 'test', 'audit', 'fixtures', 'seed-app.cjs');
@@ -297,20 +298,57 @@ describe("sockclose/audit preload and the application's own signal handling", ()
 });
 
 describe('sockclose/audit preload loaded twice', () => {
-  it('two copies of the preload (sockclose audit over an app that preloads its own): SIGTERM still ends the process, after both reports', async () => {
-    // The second copy: the same files loaded again as other modules, as a second install would be.
-    const lib = path.join(root, 'lib');
+  // A second install: its own lib/ (other module instances) and its own binary.
+  let copyDir: string;
+  beforeAll(() => {
+    copyDir = copyOfPackage('sockclose-audit-copy-', sockclose.capabilities().binary!);
+  });
+  afterAll(() => fs.rmSync(copyDir, { recursive: true, force: true }));
+  const preload = () => path.join(root, 'lib', 'audit', 'preload.js');
+  const copyPreload = () => path.join(copyDir, 'lib', 'audit', 'preload.js');
+  const EXIT_REPORT = /^sockclose audit \(pid \d+, exit\): /gm;
+
+  it('two installs preloaded (--require one --require the other): one report, by the first', () => {
+    const result = spawnSync(process.execPath, ['--require', preload(), '--require', copyPreload(), app], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(0);
+    expect(result.stderr.match(EXIT_REPORT)).toHaveLength(1);
+    expect(result.stderr).toMatch(SUMMARY);
+    // Each close audited once: 10 closes, not 20 (nor 10 in each of two reports).
+    expect(result.stderr).toMatch(/^ {2}10 closes on 1 server: /m);
+  });
+
+  it('an application that loads its own copy after the preload: that copy reports what the first audits', () => {
+    // Three connections before the application's copy loads, two after: a copy auditing on its own
+    // would see only the last two (it finds the server at its first connection after loading).
     const script = `
-      require(${JSON.stringify(path.join(lib, 'audit', 'preload.js'))});
-      for (const file of Object.keys(require.cache)) if (file.startsWith(${JSON.stringify(lib + path.sep)})) delete require.cache[file];
-      require(${JSON.stringify(path.join(lib, 'audit', 'preload.js'))});
-      require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
-    const child = started(['-e', script], env);
+      const net = require('node:net');
+      const server = net.createServer((socket) => socket.end('x'));
+      const connect = () => new Promise((resolve) => net.connect(server.address().port, '127.0.0.1').on('error', () => {}).resume().on('close', resolve));
+      server.listen(0, '127.0.0.1', async () => {
+        for (let i = 0; i < 3; i++) await connect();
+        const own = require(${JSON.stringify(copyPreload())});
+        for (let i = 0; i < 2; i++) await connect();
+        await new Promise((resolve) => server.close(resolve));
+        const first = require(${JSON.stringify(preload())}).processAuditReport();
+        const second = own.processAuditReport('asked');
+        process.stdout.write(JSON.stringify({ first, second, distinct: own !== require(${JSON.stringify(preload())}) }));
+      });`;
+    const result = spawnSync(process.execPath, ['--require', preload(), '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(0);
+    const { first, second, distinct } = JSON.parse(result.stdout);
+    expect(distinct).toBe(true);
+    expect(first).toMatchObject({ reason: 'call', servers: 1, counts: { closed: 5 } });
+    expect(second).toMatchObject({ reason: 'asked', servers: 1, counts: first.counts, summary: first.summary });
+    expect(result.stderr.match(EXIT_REPORT)).toHaveLength(1);
+  });
+
+  it('two copies of the preload (sockclose audit over an app that preloads its own): SIGTERM still ends the process, after one report', async () => {
+    const child = started(['--require', preload(), '--require', copyPreload(), '-e', "require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\n'));"], env);
     try {
       await within(child.ready, 20_000, 'the server to listen');
       child.process.kill('SIGTERM');
       expect(await within(child.exited, 10_000, 'SIGTERM to end the process')).toEqual([null, 'SIGTERM']);
-      expect(child.stderr.match(/^sockclose audit \(pid \d+, SIGTERM\): No connection has closed yet\.$/gm)).toHaveLength(2);
+      expect(child.stderr.match(/^sockclose audit \(pid \d+, SIGTERM\): No connection has closed yet\.$/gm)).toHaveLength(1);
     } finally {
       child.process.kill('SIGKILL');
     }
