@@ -16,6 +16,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 
+import { threadStats } from '../lingering/pool.js';
+
 import { installCloseLook } from './close-look.js';
 import { Recorder, watchServer, type ServerWatch } from './recorder.js';
 import { formatReport, type ProcessAuditReport } from './report.js';
@@ -114,6 +116,7 @@ function auditReport(reason: string): ProcessAuditReport {
     reason,
     servers,
     open: openConnections(),
+    lingering: threadStats().lingering,
     summary: recorder.summary(),
     counts: recorder.snapshot(),
     recent: recorder.recent(),

@@ -18,6 +18,13 @@ export interface ProcessAuditReport {
    * wait unread, and no look at them precedes it.
    */
   open: number;
+  /**
+   * Connections this thread's lingering closes (this copy of sockclose's) still held when the
+   * report was made: handed over by Node, so not in `open`; their close was audited as it began.
+   * At exit or a terminating signal the process's end cuts them short, closed as their
+   * `onTimeout` says (RST under the default `'reset'`), before their peers finished.
+   */
+  lingering: number;
   /** The one-sentence summary. */
   summary: string;
   /** The counters over every server. */
@@ -40,6 +47,14 @@ export function formatReport(report: ProcessAuditReport): string {
     lines.push(
       `  ${count(report.open)} connection${one ? '' : 's'} ${runsOn ? (one ? 'is' : 'are') : one ? 'was' : 'were'} still open` +
         (runsOn ? '' : `: the process's end closes ${them} unaudited (with RST where request bytes wait unread); close ${them} before exiting`),
+    );
+  }
+  if (report.lingering > 0) {
+    const one = report.lingering === 1;
+    const runsOn = report.reason === 'SIGUSR2' || report.reason === 'call';
+    lines.push(
+      `  ${count(report.lingering)} lingering close${one ? '' : 's'} ${runsOn ? (one ? 'is' : 'are') : one ? 'was' : 'were'} still under way` +
+        (runsOn ? '' : `: the process's end cuts ${one ? 'it' : 'them'} short (RST under onTimeout 'reset'); wait for control.drained() before exiting`),
     );
   }
   if (counts.closed > 0) {
