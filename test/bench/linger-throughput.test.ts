@@ -48,12 +48,18 @@ describe('bench:linger-throughput', () => {
     }
   });
 
-  it.skipIf(quotaUnavailable() !== null)('--server-share 0.5: no server runs past its quota; the cgroups are removed after', async () => {
+  it.skipIf(quotaUnavailable() !== null)('--server-share 0.5: no server runs past its quota; the cgroups are removed after', async (context) => {
     const before = ours();
     const { code, stdout, stderr } = await runNode(
       [bench, '--generator', 'autocannon', '--rounds', '2', '--duration', '2', '--connections', '8', '--server-share', '0.5'],
       { cwd: root, timeoutMs: 60_000 },
     );
+    // A cgroup v2 tree whose cpu controller cannot be given to a new child here (a container's
+    // own cgroup holds processes): the bench says so and measures nothing; so does this test.
+    if (code === 2 && /cannot make a cgroup with a cpu quota \(v2/.test(stderr)) {
+      console.warn(`skipped: ${stderr.trim()}`);
+      context.skip();
+    }
     expect(code, stderr).toBe(0);
     expect(stdout).toContain('each server limited to 0.5 of its core (cgroup cpu quota)');
     // Busy is read against the share. Without the quota a server here uses ~0.6-0.7 of its core,
