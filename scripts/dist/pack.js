@@ -30,8 +30,12 @@ const { run } = require('./run.js');
  * Raised again on the evening of 2026-12-05 when CHANGELOG.md went into `files` (53 KB; npm adds
  * README and LICENSE by itself, not a changelog): ~376 KB packed and ~1,212 KB unpacked with both
  * prebuilds, over 1,152 KiB unpacked and within 8 KB of 384 KiB packed.
+ *
+ * Raised again on 2026-12-06 (unpacked only): CHANGELOG.md at 70 KB and the close audit's one
+ * registration per process and lingering count put the consumer-build test's tarball at
+ * 1,314,932 B unpacked, 4 KB over 1,280 KiB. Growth of that kind, not bloat: 1,344 KiB.
  */
-const BUDGET = { packed: 416 * 1024, unpacked: 1280 * 1024 };
+const BUDGET = { packed: 416 * 1024, unpacked: 1344 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [
