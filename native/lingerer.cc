@@ -161,9 +161,13 @@ class Connection {
       // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
       // read leaves (a flood past this wake-up's share) the level-triggered poller reports at once.
       if (Drain() == kEnded) return true;
-      const int registered = Register();
-      if (registered != 0) return End(kEndError, -registered) == kEnded;
-      LookAtSendQueue(now);  // the baseline
+      // Its FIN read here with ours unacknowledged (PeerFinished()): the timer alone has it now. A
+      // watch would report the readable EOF on every loop iteration (a busy loop to the bound).
+      if (!peer_finished_) {
+        const int registered = Register();
+        if (registered != 0) return End(kEndError, -registered) == kEnded;
+        LookAtSendQueue(now);  // the baseline
+      }
     }
     // A deadline ends the linger only after a last read: the peer's FIN may have come since the
     // last one (libuv runs timers before it polls; and a timeout shorter than kFirstReadMs comes

@@ -9,11 +9,11 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer, connectionsLeftOnServer, unixPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { nextEvent, until, within } from '../helpers/wait.js';
+import { nextEvent, until, untilSync, within } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 import { reportingServer } from './reporting-server.js';
 
-const { lingeringClose } = sockclose;
+const { inspectSocket, lingeringClose } = sockclose;
 
 const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
@@ -39,6 +39,37 @@ describe('the peer finished, our response unacknowledged', () => {
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 1 });
     expect(control.stats().reasons).toMatchObject({ eof: 0, 'idle-timeout': 1 });
     expect((await seen).awaited).toBe('error');
+  });
+
+  // The FIN already in the kernel at the hand-over (Node read nothing: a paused socket), so the
+  // lingerer's first read (10 ms in) is what finds it. That read left the connection watched by the
+  // poller, which reported the readable EOF on every loop iteration: the loop spun (one ioctl and
+  // one getsockopt per turn, ~100 % of a core) until the bound ended the linger.
+  it('the FIN found by the first read, our response unacknowledged: the loop stays idle while the linger waits', async () => {
+    const IDLE = 500;
+    let cpuAtHandOver = process.cpuUsage();
+    let handedOverAt = 0;
+    const { port, reports } = await reportingServer(
+      cleanups,
+      (socket) => {
+        // A state another process brings about (no event to wait on): the peer's FIN has arrived.
+        untilSync(() => inspectSocket(socket).state === 'CLOSE_WAIT', 5000, "the peer's FIN to arrive");
+        socket.write(Buffer.alloc(RESPONSE));
+        socket.destroy();
+        cpuAtHandOver = process.cpuUsage();
+        handedOverAt = performance.now();
+      },
+      { idleTimeout: IDLE, maxTimeout: 5000 },
+    );
+    const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { awaitError: true }], timeoutMs: 10_000 });
+    await until(() => reports.length === 1, 5000, 'the report');
+    const cpu = process.cpuUsage(cpuAtHandOver);
+    const wallMs = performance.now() - handedOverAt;
+    expect((await seen).awaited).toBe('error');
+    expect(reports[0]).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset', drainedBytes: 4 });
+    expect(wallMs).toBeGreaterThanOrEqual(IDLE - 10);
+    // Idle: a few milliseconds of CPU for the timer's looks (it was all of the linger's time).
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(0.25 * wallMs);
   });
 
   it('a peer that half-closes, then reads everything: the whole response, then eof and a normal close', async () => {
