@@ -2,6 +2,9 @@
 // prebuilds/ holds exactly the prebuilds sockclose ships, each a stripped Linux ELF for its folder's
 // arch, built after the last change to the native sources. The intended release publishes the
 // tarball `npm run check:dist -- --out dist` verified instead (npm runs no scripts for a tarball).
+// With --warn ("prepack": a plain `npm pack` in a checkout) it only says what such a tarball lacks:
+// installed, it compiles the addon (or runs JavaScript-only where no compiler is), which nobody
+// packing a checkout expects.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -37,6 +40,12 @@ module.exports = { SHIPPED, prebuildProblems };
 
 if (require.main === module) {
   const problems = prebuildProblems();
+  if (problems.length > 0 && process.argv.includes('--warn')) {
+    console.error(`sockclose: warning: this checkout's prebuilds are not the ones sockclose ships:\n  ${problems.join('\n  ')}`);
+    console.error('A tarball packed from it compiles the addon at install (or runs without it where no compiler is).');
+    console.error('For the tarball users get: npm run check:dist -- --out dist');
+    process.exit(0);
+  }
   if (problems.length > 0) {
     console.error(`sockclose: refusing to publish this checkout:\n  ${problems.join('\n  ')}`);
     console.error('Publish the verified tarball instead: npm run check:dist -- --out dist && npm publish dist/sockclose-<version>.tgz');
