@@ -189,6 +189,7 @@ function writeReportFile(name: string, text: string): void {
   try {
     writeLike(temporary, text, stats);
   } catch {
+    // Ours half written, or whatever was already at the name (EEXIST): removed either way.
     removeQuietly(temporary);
     return fs.writeFileSync(target, text);
   }
@@ -205,13 +206,17 @@ function writeReportFile(name: string, text: string): void {
  * group of `like` (the file it is to replace: an operator's 0640 report file owned by another user
  * or group stays so, where the new file would otherwise take the umask's mode and the writer's
  * owner). Only root may give a file away: a writer that may not (EPERM) writes its own file, with
- * `like`'s permission bits. Any other failure throws.
+ * `like`'s permission bits. Any other failure throws, `name` already existing (EEXIST) included.
  */
 function writeLike(name: string, text: string, like: fs.Stats | undefined): void {
-  if (like === undefined) return fs.writeFileSync(name, text);
+  // 'wx' (O_EXCL): a new file or nothing. The name is predictable (pid): with 'w', a symlink
+  // planted there was followed (the file it names truncated, written, given `like`'s mode and
+  // owner, and the link renamed over the report), and a file planted there kept its mode and any
+  // reader's descriptor.
+  if (like === undefined) return fs.writeFileSync(name, text, { flag: 'wx' });
   // Made no more open than `like` (the umask only narrows it), and given its mode and owner
   // before the report is in it: no reader gets in through a wider mode meanwhile.
-  const fd = fs.openSync(name, 'w', like.mode & 0o777);
+  const fd = fs.openSync(name, 'wx', like.mode & 0o777);
   try {
     try {
       fs.fchownSync(fd, like.uid, like.gid);

@@ -118,6 +118,38 @@ describe('sockclose/audit preload', () => {
     }
   });
 
+  it('SOCKCLOSE_AUDIT_FILE: a symlink or file already at the temporary name (<file>.<pid>.tmp) is not written through', () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const file = path.join(dir, 'audit.json');
+      const victim = path.join(dir, 'victim');
+      // Planted as another user could in a shared directory: the pid is no secret.
+      const plant = path.join(dir, 'plant.cjs');
+      fs.writeFileSync(
+        plant,
+        `const fs = require('node:fs');
+         const temporary = process.env.SOCKCLOSE_AUDIT_FILE + '.' + process.pid + '.tmp';
+         if (process.env.PLANT === 'link') fs.symlinkSync(${JSON.stringify(victim)}, temporary);
+         else { fs.writeFileSync(temporary, ''); fs.chmodSync(temporary, 0o666); }`,
+      );
+      for (const [existing, planted] of [[false, 'link'], [true, 'link'], [true, 'file']] as const) {
+        fs.rmSync(file, { force: true });
+        fs.writeFileSync(victim, 'not the report\n');
+        if (existing) fs.writeFileSync(file, '{"the operator":"made this"}\n', { mode: 0o600 });
+        const result = runApp(['--require', 'sockclose/audit', '--require', plant], { SOCKCLOSE_AUDIT_FILE: file, PLANT: planted });
+        const where = `report file there before: ${existing}, planted: ${planted}`;
+        expect(fs.readFileSync(victim, 'utf8'), where).toBe('not the report\n');
+        expect(fs.lstatSync(file).isFile(), where).toBe(true);
+        expect(JSON.parse(fs.readFileSync(file, 'utf8')), where).toMatchObject({ reason: 'exit', counts: { closed: 10 } });
+        if (existing) expect(fs.statSync(file).mode & 0o777, where).toBe(0o600);
+        expect(result.stderr, where).toBe('');
+        expect(fs.readdirSync(dir).sort(), where).toEqual(['audit.json', 'plant.cjs', 'victim']);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('SOCKCLOSE_AUDIT_FILE that cannot be written: the reason on stderr, then the report itself (it was lost)', () => {
     const dir = tempDir('sockclose-audit-');
     try {
