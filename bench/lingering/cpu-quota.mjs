@@ -8,6 +8,29 @@ import path from 'node:path';
 
 const PERIOD_US = 100_000;
 
+// The cgroups made and not yet removed, each with its removal: run at exit and before a
+// terminating signal (Ctrl-C) ends the bench, or a bench that failed or was interrupted left them
+// under /sys/fs/cgroup (none of the removals in its normal course ran).
+const made = new Map();
+let hooked = false;
+
+function removeAll() {
+  for (const remove of made.values()) remove();
+}
+
+function removeOnEnd() {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', removeAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      removeAll();
+      // Listener gone: the signal now ends the bench as it would have.
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
 /** Where a cgroup with a cpu quota can be made here, or a reason why not. */
 function hierarchy() {
   const v2 = '/sys/fs/cgroup';
@@ -31,9 +54,28 @@ export function limitCpu(pid, share, name) {
   const where = hierarchy();
   if (where.reason) return where;
   const dir = path.join(where.root, `sockclose-bench-${name}-${process.pid}`);
+  const remove = () => {
+    made.delete(dir);
+    try {
+      // A process still in it (a server not stopped: the bench failed or was interrupted) would
+      // keep rmdir from removing it (EBUSY): moved back to the root first.
+      for (const task of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          fs.writeFileSync(path.join(where.root, 'cgroup.procs'), task);
+        } catch {
+          // exited meanwhile
+        }
+      }
+      fs.rmdirSync(dir);
+    } catch (error) {
+      console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
+    }
+  };
   try {
     if (where.kind === 'v2') fs.writeFileSync(path.join(where.root, 'cgroup.subtree_control'), '+cpu');
     fs.mkdirSync(dir);
+    removeOnEnd();
+    made.set(dir, remove);
     const quota = String(Math.round(share * PERIOD_US));
     if (where.kind === 'v2') {
       fs.writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${PERIOD_US}`);
@@ -43,11 +85,7 @@ export function limitCpu(pid, share, name) {
     }
     fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
   } catch (error) {
-    try {
-      fs.rmdirSync(dir);
-    } catch {
-      // never made
-    }
+    if (made.has(dir)) remove();
     return { reason: `cannot make a cgroup with a cpu quota (${where.kind}, ${dir}): ${error.code ?? error.message}` };
   }
   return {
@@ -57,13 +95,9 @@ export function limitCpu(pid, share, name) {
       const stat = fs.readFileSync(path.join(dir, 'cpu.stat'), 'utf8');
       return Number(/nr_throttled (\d+)/.exec(stat)?.[1] ?? NaN);
     },
-    /** Removes the cgroup: call once the process has exited (and been reaped). */
+    /** Removes the cgroup (once the process has exited; else it is moved out first). */
     release() {
-      try {
-        fs.rmdirSync(dir);
-      } catch (error) {
-        console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
-      }
+      if (made.has(dir)) remove();
     },
   };
 }

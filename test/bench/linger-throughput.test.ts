@@ -3,6 +3,7 @@
 // costs more per request than the plain server: without a quota the bench could only say NOT
 // MEASURED). No figure is judged here (the bench's business, as ratios): only that the quota held
 // (every run judged, each server busy against its share) and that its cgroups are gone after.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 
 import { runNode } from '../helpers/run-node.js';
 import { root } from '../helpers/sockclose.js';
+import { within } from '../helpers/wait.js';
 
-const bench = path.join(root, 'bench', 'lingering', 'throughput.mjs');
+const benchPath = path.join(root, 'bench', 'lingering', 'throughput.mjs');
 const v1 = '/sys/fs/cgroup/cpu';
 
 /** Why a CPU quota cannot be set here (null if it can: root, and a cgroup cpu controller). */
@@ -27,10 +29,10 @@ function quotaUnavailable(): string | null {
   return v2 || fs.existsSync(path.join(v1, 'cpu.cfs_quota_us')) ? null : 'no cgroup cpu controller';
 }
 
-const ours = () => {
+const ours = (pid?: number) => {
   for (const dir of ['/sys/fs/cgroup', v1]) {
     try {
-      const left = fs.readdirSync(dir).filter((name) => name.startsWith('sockclose-bench-'));
+      const left = fs.readdirSync(dir).filter((name) => name.startsWith('sockclose-bench-') && (pid === undefined || name.endsWith(`-${pid}`)));
       if (left.length > 0) return left;
     } catch {
       // no such hierarchy here
@@ -42,7 +44,7 @@ const ours = () => {
 describe('bench:linger-throughput', () => {
   it('--server-share outside (0, 1] is refused before anything runs', async () => {
     for (const share of ['0', '1.5', 'half']) {
-      const { code, stderr } = await runNode([bench, '--server-share', share], { cwd: root, timeoutMs: 20_000 });
+      const { code, stderr } = await runNode([benchPath, '--server-share', share], { cwd: root, timeoutMs: 20_000 });
       expect(code, stderr).toBe(2);
       expect(stderr).toContain('--server-share takes a fraction of a core');
     }
@@ -51,7 +53,7 @@ describe('bench:linger-throughput', () => {
   it.skipIf(quotaUnavailable() !== null)('--server-share 0.5: no server runs past its quota; the cgroups are removed after', async (context) => {
     const before = ours();
     const { code, stdout, stderr } = await runNode(
-      [bench, '--generator', 'autocannon', '--rounds', '2', '--duration', '2', '--connections', '8', '--server-share', '0.5'],
+      [benchPath, '--generator', 'autocannon', '--rounds', '2', '--duration', '2', '--connections', '8', '--server-share', '0.5'],
       { cwd: root, timeoutMs: 60_000 },
     );
     // A cgroup v2 tree whose cpu controller cannot be given to a new child here (a container's
@@ -77,5 +79,44 @@ describe('bench:linger-throughput', () => {
     }
     expect(stdout).toMatch(/^lingering closes begun per request it served .*: (1\.\d+) \(must be >= 1\)$/m);
     expect(ours()).toEqual(before);
+  });
+
+  // Interrupted (Ctrl-C: SIGINT to the whole foreground group), or a server gone mid-run: the
+  // servers' cgroups must go with the bench, not stay under /sys/fs/cgroup until someone rmdirs them.
+  it.skipIf(quotaUnavailable() !== null).each(['Ctrl-C', 'a server crashing'])('--server-share 0.5: the cgroups are removed after %s', async (how, context) => {
+    const bench = spawn(process.execPath, [benchPath, '--rounds', '2', '--duration', '2', '--connections', '8', '--server-share', '0.5'], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = { stdout: '', stderr: '' };
+    bench.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => bench.on('exit', (code, signal) => resolve([code, signal])));
+    // The table's header: both servers started, each in its cgroup.
+    const running = new Promise<void>((resolve) =>
+      bench.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk).includes('round  order') && resolve()),
+    );
+    try {
+      await within(Promise.race([running, exited]), 30_000, 'the bench to start its servers');
+      if (/cannot make a cgroup with a cpu quota \(v2/.test(output.stderr)) context.skip();
+      const made = ours(bench.pid);
+      expect(made, output.stderr).toHaveLength(2);
+      if (how === 'Ctrl-C') {
+        process.kill(-bench.pid!, 'SIGINT');
+      } else {
+        const dir = fs.existsSync(path.join(v1, made[0]!)) ? v1 : '/sys/fs/cgroup';
+        const server = Number(fs.readFileSync(path.join(dir, made.find((name) => name.includes('-lingering-'))!, 'cgroup.procs'), 'utf8').trim().split('\n')[0]);
+        process.kill(server, 'SIGKILL');
+      }
+      const [code] = await within(exited, 60_000, 'the bench to end');
+      expect(code, output.stderr).not.toBe(0);
+      expect(ours(bench.pid)).toEqual([]);
+    } finally {
+      try {
+        process.kill(-bench.pid!, 'SIGKILL');
+      } catch {
+        // ended already
+      }
+    }
   });
 });
