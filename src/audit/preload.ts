@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { isMainThread } from 'node:worker_threads';
 
-import { threadStats } from '../lingering/pool.js';
+import { lingeringInThread } from '../lingering/pool.js';
 
 import { installCloseLook } from './close-look.js';
 import { Recorder, watchServer, type ServerWatch } from './recorder.js';
@@ -116,7 +116,7 @@ function auditReport(reason: string): ProcessAuditReport {
     reason,
     servers,
     open: openConnections(),
-    lingering: threadStats().lingering,
+    lingering: lingeringInThread(),
     summary: recorder.summary(),
     counts: recorder.snapshot(),
     recent: recorder.recent(),

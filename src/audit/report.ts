@@ -19,8 +19,9 @@ export interface ProcessAuditReport {
    */
   open: number;
   /**
-   * Connections this thread's lingering closes (this copy of sockclose's) still held when the
-   * report was made: handed over by Node, so not in `open`; their close was audited as it began.
+   * Connections this thread's lingering closes (those of every copy of sockclose loaded in it)
+   * still held when the report was made: handed over by Node, so not in `open`; their close was
+   * audited as it began.
    * At exit or a terminating signal the process's end cuts them short, closed as their
    * `onTimeout` says (RST under the default `'reset'`), before their peers finished.
    */

@@ -53,6 +53,14 @@ class Tally {
 const thread = new Tally();
 let nextId = 0;
 
+// Every copy of sockclose loaded in this thread (two installs) adds its count of lingering closes
+// here, on globalThis (per thread) under a registered symbol: the process audit, whichever copy
+// runs it, must count the lingering closes of an application's own copy too.
+const COPIES = Symbol.for('sockclose.lingering.copies');
+const holder = globalThis as { [COPIES]?: (() => number)[] };
+if (holder[COPIES] === undefined) Object.defineProperty(holder, COPIES, { value: [] });
+holder[COPIES]!.push(() => thread.snapshot().lingering);
+
 /** A set of lingering sockets under one bound. */
 export class LingerPool extends Tally {
   /** How the native lingerer's reports name this pool. */
@@ -148,4 +156,11 @@ export class LingerPool extends Tally {
 /** The counters of every lingering close in this thread. */
 export function threadStats(): LingeringCloseStats {
   return thread.snapshot();
+}
+
+/** Lingering closes under way in this thread, those of every copy of sockclose loaded in it. Internal. */
+export function lingeringInThread(): number {
+  let lingering = 0;
+  for (const count of holder[COPIES]!) lingering += count();
+  return lingering;
 }

@@ -377,6 +377,44 @@ describe('sockclose/audit preload loaded twice', () => {
     expect(result.stderr.match(EXIT_REPORT)).toHaveLength(1);
   });
 
+  it("the lingering closes of another install's lingering close are counted (sockclose audit's copy over the application's own)", async () => {
+    // The application's lingering close is its own install's; the audit is the preloaded one's.
+    const script = `
+      const http = require('node:http');
+      const { enableLingeringClose } = require(process.env.SOCKCLOSE_LIB);
+      const server = http.createServer((req, res) => res.writeHead(413, { connection: 'close' }).end('too large'));
+      const lingering = enableLingeringClose(server, { idleTimeout: 20000 });
+      const said = setInterval(() => lingering.stats().lingering === 2 && (clearInterval(said), console.log('lingering 2')), 10);
+      server.listen(0, '127.0.0.1', () => console.log('ready ' + server.address().port));`;
+    const child = started(['--require', preload(), '-e', script], { ...env, SOCKCLOSE_LIB: path.join(copyDir, 'lib', 'index.js') });
+    const clients: net.Socket[] = [];
+    try {
+      await within(child.ready, 20_000, 'the application to be ready');
+      const port = Number(/ready (\d+)/.exec(child.stdout)![1]);
+      for (let i = 0; i < 2; i++) {
+        // Never its FIN: the linger waits for it (20 s idle).
+        const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
+          client.write(`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 400000\r\n\r\n${'u'.repeat(400_000)}`),
+        );
+        client.on('error', () => {});
+        client.resume();
+        clients.push(client);
+      }
+      await within(
+        new Promise<void>((resolve) => child.process.stdout!.on('data', () => child.stdout.includes('lingering 2') && resolve())),
+        10_000,
+        'both closes lingering',
+      );
+      child.process.kill('SIGTERM');
+      const [code, signal] = await within(child.exited, 10_000, 'the application to end');
+      expect([code, signal]).toEqual([null, 'SIGTERM']);
+      expect(child.stderr).toMatch(/^ {2}2 lingering closes were still under way: the process's end cuts them short/m);
+    } finally {
+      for (const client of clients) client.destroy();
+      child.process.kill('SIGKILL');
+    }
+  });
+
   it('two copies of the preload (sockclose audit over an app that preloads its own): SIGTERM still ends the process, after one report', async () => {
     const child = started(['--require', preload(), '--require', copyPreload(), '-e', "require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\n'));"], env);
     try {
