@@ -206,7 +206,7 @@ function writeReportFile(name: string, text: string): void {
  * group of `like` (the file it is to replace: an operator's 0640 report file owned by another user
  * or group stays so, where the new file would otherwise take the umask's mode and the writer's
  * owner). Only root may give a file away: a writer that may not (EPERM) writes its own file, with
- * `like`'s permission bits. Any other failure throws, `name` already existing (EEXIST) included.
+ * `like`'s permission bits and its group if the writer is in it. Any other failure throws, `name` already existing (EEXIST) included.
  */
 function writeLike(name: string, text: string, like: fs.Stats | undefined): void {
   // 'wx' (O_EXCL): a new file or nothing. The name is predictable (pid): with 'w', a symlink
@@ -222,6 +222,13 @@ function writeLike(name: string, text: string, like: fs.Stats | undefined): void
       fs.fchownSync(fd, like.uid, like.gid);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+      // The group alone, where the writer is in it: else the group bits went to the writer's own
+      // group, and the group the file was made for lost it.
+      try {
+        fs.fchownSync(fd, -1, like.gid);
+      } catch (groupError) {
+        if ((groupError as NodeJS.ErrnoException).code !== 'EPERM') throw groupError;
+      }
     }
     // After the chown, which clears the set-id bits.
     fs.fchmodSync(fd, like.mode & 0o7777);

@@ -118,6 +118,33 @@ describe('sockclose/audit preload', () => {
     }
   });
 
+  // A writer that is not root but is in the file's group (setpriv: another user, with that group
+  // as a supplementary one) keeps the group: the file is its own, the group the one it was made for.
+  it.skipIf(process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0)(
+    "SOCKCLOSE_AUDIT_FILE replaced whole by a writer that may not give it away keeps its group, if the writer's",
+    () => {
+      const dir = tempDir('sockclose-audit-');
+      try {
+        fs.chmodSync(dir, 0o777);
+        const file = path.join(dir, 'audit.json');
+        fs.writeFileSync(file, '{"the operator":"made this"}\n');
+        fs.chmodSync(file, 0o640);
+        fs.chownSync(file, 12345, 12345);
+        const result = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--groups', '12345', process.execPath, '--require', 'sockclose/audit', app], {
+          env: { ...env, SOCKCLOSE_AUDIT_FILE: file },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        expect(result.stderr).toBe('');
+        expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ reason: 'exit', counts: { closed: 10 } });
+        const { uid, gid, mode } = fs.statSync(file);
+        expect({ uid, gid, mode: mode & 0o7777 }).toEqual({ uid: 65534, gid: 12345, mode: 0o640 });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('SOCKCLOSE_AUDIT_FILE: a symlink or file already at the temporary name (<file>.<pid>.tmp) is not written through', () => {
     const dir = tempDir('sockclose-audit-');
     try {
