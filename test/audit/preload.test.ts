@@ -36,6 +36,38 @@ function started(args: string[], childEnv: NodeJS.ProcessEnv) {
   });
 }
 
+// A 413 to uploads it never reads, under lingering close; it says when both lingers began.
+const LINGERING_413 = `
+  const http = require('node:http');
+  const { enableLingeringClose } = require(process.env.SOCKCLOSE_LIB);
+  const server = http.createServer((req, res) => res.writeHead(413, { connection: 'close' }).end('too large'));
+  const lingering = enableLingeringClose(server, { idleTimeout: 20000 });
+  const said = setInterval(() => lingering.stats().lingering === 2 && (clearInterval(said), console.log('lingering 2')), 10);
+  server.listen(0, '127.0.0.1', () => console.log('ready ' + server.address().port));`;
+
+/**
+ * Waits until `child` (running LINGERING_413) is ready, sends it two uploads whose clients never
+ * send their FIN (pushed to `clients`, for the caller to destroy), and resolves once both linger.
+ */
+async function twoLingering(child: ReturnType<typeof started>, clients: net.Socket[]): Promise<void> {
+  await within(child.ready, 20_000, 'the application to be ready');
+  const port = Number(/ready (\d+)/.exec(child.stdout)![1]);
+  for (let i = 0; i < 2; i++) {
+    // Never its FIN: the linger waits for it (20 s idle).
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
+      client.write(`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 400000\r\n\r\n${'u'.repeat(400_000)}`),
+    );
+    client.on('error', () => {});
+    client.resume();
+    clients.push(client);
+  }
+  await within(
+    new Promise<void>((resolve) => child.process.stdout!.on('data', () => child.stdout.includes('lingering 2') && resolve())),
+    10_000,
+    'both closes lingering',
+  );
+}
+
 describe('sockclose/audit preload', () => {
   it('--require: audits the unmodified seed 004 server, summary on stderr at exit, exit code kept', () => {
     const result = runApp(['--require', 'sockclose/audit'], { SEED_EXIT: '7' });
@@ -266,33 +298,10 @@ describe('sockclose/audit preload', () => {
   });
 
   it('connections still lingering are not reported as ended on SIGUSR2; SIGTERM counts them as the process\'s end closes them', async () => {
-    // A 413 to uploads it never reads, under lingering close; it says when both lingers began.
-    const script = `
-      const http = require('node:http');
-      const { enableLingeringClose } = require(process.env.SOCKCLOSE_LIB);
-      const server = http.createServer((req, res) => res.writeHead(413, { connection: 'close' }).end('too large'));
-      const lingering = enableLingeringClose(server, { idleTimeout: 20000 });
-      const said = setInterval(() => lingering.stats().lingering === 2 && (clearInterval(said), console.log('lingering 2')), 10);
-      server.listen(0, '127.0.0.1', () => console.log('ready ' + server.address().port));`;
-    const child = started(['--require', 'sockclose/audit', '-e', script], env);
+    const child = started(['--require', 'sockclose/audit', '-e', LINGERING_413], env);
     const clients: net.Socket[] = [];
     try {
-      await within(child.ready, 20_000, 'the application to be ready');
-      const port = Number(/ready (\d+)/.exec(child.stdout)![1]);
-      for (let i = 0; i < 2; i++) {
-        // Never its FIN: the linger waits for it (20 s idle).
-        const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
-          client.write(`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 400000\r\n\r\n${'u'.repeat(400_000)}`),
-        );
-        client.on('error', () => {});
-        client.resume();
-        clients.push(client);
-      }
-      await within(
-        new Promise<void>((resolve) => child.process.stdout!.on('data', () => child.stdout.includes('lingering 2') && resolve())),
-        10_000,
-        'both closes lingering',
-      );
+      await twoLingering(child, clients);
       child.process.kill('SIGUSR2');
       await within(
         new Promise<void>((resolve) => child.process.stderr!.on('data', () => child.stderr.includes('SIGUSR2') && child.stderr.endsWith('\n') && resolve())),
@@ -406,32 +415,10 @@ describe('sockclose/audit preload loaded twice', () => {
 
   it("the lingering closes of another install's lingering close are counted (sockclose audit's copy over the application's own)", async () => {
     // The application's lingering close is its own install's; the audit is the preloaded one's.
-    const script = `
-      const http = require('node:http');
-      const { enableLingeringClose } = require(process.env.SOCKCLOSE_LIB);
-      const server = http.createServer((req, res) => res.writeHead(413, { connection: 'close' }).end('too large'));
-      const lingering = enableLingeringClose(server, { idleTimeout: 20000 });
-      const said = setInterval(() => lingering.stats().lingering === 2 && (clearInterval(said), console.log('lingering 2')), 10);
-      server.listen(0, '127.0.0.1', () => console.log('ready ' + server.address().port));`;
-    const child = started(['--require', preload(), '-e', script], { ...env, SOCKCLOSE_LIB: path.join(copyDir, 'lib', 'index.js') });
+    const child = started(['--require', preload(), '-e', LINGERING_413], { ...env, SOCKCLOSE_LIB: path.join(copyDir, 'lib', 'index.js') });
     const clients: net.Socket[] = [];
     try {
-      await within(child.ready, 20_000, 'the application to be ready');
-      const port = Number(/ready (\d+)/.exec(child.stdout)![1]);
-      for (let i = 0; i < 2; i++) {
-        // Never its FIN: the linger waits for it (20 s idle).
-        const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () =>
-          client.write(`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 400000\r\n\r\n${'u'.repeat(400_000)}`),
-        );
-        client.on('error', () => {});
-        client.resume();
-        clients.push(client);
-      }
-      await within(
-        new Promise<void>((resolve) => child.process.stdout!.on('data', () => child.stdout.includes('lingering 2') && resolve())),
-        10_000,
-        'both closes lingering',
-      );
+      await twoLingering(child, clients);
       child.process.kill('SIGTERM');
       const [code, signal] = await within(child.exited, 10_000, 'the application to end');
       expect([code, signal]).toEqual([null, 'SIGTERM']);
