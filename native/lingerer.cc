@@ -353,7 +353,7 @@ void Lingerer::ArmTimer(uint64_t deadline) {
 // the only list.
 bool Lingerer::Cut(uint32_t token) {
   for (const DueEntry& entry : due_heap_) {
-    Connection* connection = slots_[entry.slot].connection;
+    Connection* connection = Of(entry);
     if (connection->token() != token) continue;
     CutNow(connection);  // the heap changes: no step further
     return true;
@@ -364,7 +364,7 @@ bool Lingerer::Cut(uint32_t token) {
 size_t Lingerer::CutGroup(uint32_t group) {
   std::vector<Connection*> cut;
   for (const DueEntry& entry : due_heap_) {
-    Connection* connection = slots_[entry.slot].connection;
+    Connection* connection = Of(entry);
     if (connection->group() == group) cut.push_back(connection);
   }
   // Each ends alone (Finish() deletes only it): the others' pointers stay good.
@@ -426,7 +426,7 @@ void Lingerer::OnTimer() {
   // Only what is due: a connection that ends leaves the heap (Remove), the others go back in
   // with their next deadline, which is later than now (CheckDeadlines ends what is due).
   while (!due_heap_.empty() && due_heap_[0].due <= now) {
-    Connection* connection = AtTop();
+    Connection* connection = Of(due_heap_[0]);
     PrefetchNextTop();
     if (connection->CheckDeadlines(now)) continue;
     const uint64_t next = connection->NextDeadline();
@@ -446,7 +446,7 @@ size_t Lingerer::HeapIndex(const Connection* connection) const { return slots_[c
 void Lingerer::PrefetchNextTop() const {
   const size_t size = due_heap_.size();
   for (size_t child = 1; child <= 2 && child < size; child++) {
-    const char* connection = reinterpret_cast<const char*>(slots_[due_heap_[child].slot].connection);
+    const char* connection = reinterpret_cast<const char*>(Of(due_heap_[child]));
     __builtin_prefetch(connection);
     __builtin_prefetch(connection + 64);  // what CheckDeadlines() reads spans two lines
   }
@@ -470,8 +470,7 @@ void Lingerer::HeapPush(Connection* connection, uint64_t due) {
     slots_[connection->slot_].connection = connection;
   }
   due_heap_.push_back(DueEntry{due, connection->slot_});
-  slots_[connection->slot_].heap_index = due_heap_.size() - 1;
-  HeapSiftUp(due_heap_.size() - 1);
+  HeapSiftUp(due_heap_.size() - 1);  // records its position wherever it settles
 }
 
 void Lingerer::HeapErase(Connection* connection) {
@@ -532,7 +531,7 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
   done_context_ = context;
   reports_.clear();
   while (!due_heap_.empty()) {
-    Connection* connection = slots_[due_heap_.back().slot].connection;  // the last: no reordering as it leaves
+    Connection* connection = Of(due_heap_.back());  // the last: no reordering as it leaves
     // The environment ending cuts every linger short: closed as a cut one is (RST under onTimeout
     // 'reset'), not left in FIN-WAIT holding kernel memory after the worker is gone.
     connection->CloseDescriptor(connection->flags() & kResetOnTimeout);

@@ -143,6 +143,15 @@ class Lingerer {
   void HeapErase(Connection* connection);
   void HeapSiftDown(size_t index);
   void HeapSiftUp(size_t index);
+  // The connection an entry stands for, and where a connection's entry sits.
+  Connection* Of(const DueEntry& entry) const { return slots_[entry.slot].connection; }
+  size_t HeapIndex(const Connection* connection) const;
+  // Puts `entry` at `index`, recording the position in its slot.
+  void Place(size_t index, const DueEntry& entry) {
+    due_heap_[index] = entry;
+    slots_[entry.slot].heap_index = index;
+  }
+  void PrefetchNextTop() const;
   // A connection's next deadline moved earlier than its entry says: the entry, and the timer, follow.
   void Advance(Connection* connection, uint64_t due);
   void ArmTimer(uint64_t deadline);
@@ -173,14 +182,6 @@ class Lingerer {
     Connection* connection;
     size_t heap_index;
   };
-  Connection* AtTop() const { return slots_[due_heap_[0].slot].connection; }
-  size_t HeapIndex(const Connection* connection) const;
-  void PrefetchNextTop() const;
-  void Place(size_t index, const DueEntry& entry) {
-    due_heap_[index] = entry;
-    slots_[entry.slot].heap_index = index;
-  }
-
   std::vector<DueEntry> due_heap_;  // every lingering connection (see HeapPush)
   std::vector<Slot> slots_;         // indexed by a connection's slot; free ones in free_slots_
   std::vector<uint32_t> free_slots_;

@@ -47,8 +47,8 @@ function hierarchy() {
 }
 
 /**
- * Limits `pid` (all its threads) to `share` of one core. Returns `{ kind, throttled(), release() }`,
- * or `{ reason }`.
+ * Limits `pid` (all its threads) to `share` of one core. Returns `{ kind, release() }`, or
+ * `{ reason }`.
  */
 export function limitCpu(pid, share, name) {
   const where = hierarchy();
@@ -90,11 +90,6 @@ export function limitCpu(pid, share, name) {
   }
   return {
     kind: where.kind,
-    /** Times the quota held the process back so far (cpu.stat nr_throttled). */
-    throttled() {
-      const stat = fs.readFileSync(path.join(dir, 'cpu.stat'), 'utf8');
-      return Number(/nr_throttled (\d+)/.exec(stat)?.[1] ?? NaN);
-    },
     /** Removes the cgroup (once the process has exited; else it is moved out first). */
     release() {
       if (made.has(dir)) remove();

@@ -84,7 +84,6 @@ function startServer(mode) {
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     port: lines.next().then(({ value }) => Number(value)),
-    throttled: () => (quota ? quota.throttled() : 0),
     stats: async () => {
       child.stdin.write('stats\n');
       return JSON.parse((await lines.next()).value);

@@ -206,7 +206,8 @@ function writeReportFile(name: string, text: string): void {
  * group of `like` (the file it is to replace: an operator's 0640 report file owned by another user
  * or group stays so, where the new file would otherwise take the umask's mode and the writer's
  * owner). Only root may give a file away: a writer that may not (EPERM) writes its own file, with
- * `like`'s permission bits and its group if the writer is in it. Any other failure throws, `name` already existing (EEXIST) included.
+ * `like`'s permission bits and its group if the writer is in it. Any other failure throws, `name`
+ * already existing (EEXIST) included.
  */
 function writeLike(name: string, text: string, like: fs.Stats | undefined): void {
   // 'wx' (O_EXCL): a new file or nothing. The name is predictable (pid): with 'w', a symlink

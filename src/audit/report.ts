@@ -40,21 +40,22 @@ const SHOWN = 10;
 export function formatReport(report: ProcessAuditReport): string {
   const { counts, recent } = report;
   const lines = [`sockclose audit (pid ${report.pid}, ${report.reason}): ${report.summary}`];
+  // The process runs on after these two; at exit or a terminating signal its end closes what is
+  // still open or lingering, unlooked at.
+  const runsOn = report.reason === 'SIGUSR2' || report.reason === 'call';
+  const still = (n: number) => (runsOn ? (n === 1 ? 'is' : 'are') : n === 1 ? 'was' : 'were');
   if (report.open > 0) {
     const one = report.open === 1;
-    // The process runs on after these two; at exit or a terminating signal its end closes them, unlooked at.
-    const runsOn = report.reason === 'SIGUSR2' || report.reason === 'call';
     const them = one ? 'it' : 'them';
     lines.push(
-      `  ${count(report.open)} connection${one ? '' : 's'} ${runsOn ? (one ? 'is' : 'are') : one ? 'was' : 'were'} still open` +
+      `  ${count(report.open)} connection${one ? '' : 's'} ${still(report.open)} still open` +
         (runsOn ? '' : `: the process's end closes ${them} unaudited (with RST where request bytes wait unread); close ${them} before exiting`),
     );
   }
   if (report.lingering > 0) {
     const one = report.lingering === 1;
-    const runsOn = report.reason === 'SIGUSR2' || report.reason === 'call';
     lines.push(
-      `  ${count(report.lingering)} lingering close${one ? '' : 's'} ${runsOn ? (one ? 'is' : 'are') : one ? 'was' : 'were'} still under way` +
+      `  ${count(report.lingering)} lingering close${one ? '' : 's'} ${still(report.lingering)} still under way` +
         (runsOn ? '' : `: the process's end cuts ${one ? 'it' : 'them'} short (RST under onTimeout 'reset'); wait for control.drained() before exiting`),
     );
   }
