@@ -46,6 +46,53 @@ function hierarchy() {
   return { reason: 'no cgroup cpu controller (v2 cpu controller or v1 cpu hierarchy) found under /sys/fs/cgroup' };
 }
 
+/** Whether a process with this pid exists (EPERM: it does, someone else's). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the cgroups of earlier benches that could not remove their own (SIGKILL, a crash of
+ * node itself): named for a bench process that no longer exists. Once per bench.
+ */
+let swept = false;
+function sweepAbandoned(root) {
+  if (swept) return;
+  swept = true;
+  let names = [];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = /^sockclose-bench-.+-(\d+)$/.exec(name);
+    if (owner === null || Number(owner[1]) === process.pid || alive(Number(owner[1]))) continue;
+    emptyAndRemove(root, path.join(root, name));
+  }
+}
+
+/** Moves what is left in `dir` back to the root (rmdir refuses a cgroup with tasks: EBUSY), then removes it. */
+function emptyAndRemove(root, dir) {
+  try {
+    for (const task of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        fs.writeFileSync(path.join(root, 'cgroup.procs'), task);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    fs.rmdirSync(dir);
+  } catch (error) {
+    console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
+  }
+}
+
 /**
  * Limits `pid` (all its threads) to `share` of one core. Returns `{ kind, release() }`, or
  * `{ reason }`.
@@ -54,23 +101,13 @@ export function limitCpu(pid, share, name) {
   const where = hierarchy();
   if (where.reason) return where;
   const dir = path.join(where.root, `sockclose-bench-${name}-${process.pid}`);
+  // A process still in it (a server not stopped: the bench failed or was interrupted) is moved
+  // out first.
   const remove = () => {
     made.delete(dir);
-    try {
-      // A process still in it (a server not stopped: the bench failed or was interrupted) would
-      // keep rmdir from removing it (EBUSY): moved back to the root first.
-      for (const task of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-        try {
-          fs.writeFileSync(path.join(where.root, 'cgroup.procs'), task);
-        } catch {
-          // exited meanwhile
-        }
-      }
-      fs.rmdirSync(dir);
-    } catch (error) {
-      console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
-    }
+    emptyAndRemove(where.root, dir);
   };
+  sweepAbandoned(where.root);
   try {
     if (where.kind === 'v2') fs.writeFileSync(path.join(where.root, 'cgroup.subtree_control'), '+cpu');
     fs.mkdirSync(dir);

@@ -157,6 +157,9 @@ function emit(reason: string): void {
   }
 }
 
+// O_NOFOLLOW where the platform has it (not Windows, whose links this module does not plant).
+const IN_PLACE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | (fs.constants.O_NOFOLLOW ?? 0);
+
 /**
  * Replaces the report file whole: written beside it, then renamed over it. Written in place
  * (truncated, then written), it was empty to a reader while the report was written, and two
@@ -191,7 +194,10 @@ function writeReportFile(name: string, text: string): void {
   } catch {
     // Ours half written, or whatever was already at the name (EEXIST): removed either way.
     removeQuietly(temporary);
-    return fs.writeFileSync(target, text);
+    // In place, at a name just seen as a regular file or as nothing: a symlink put there since is
+    // not followed (ELOOP: the report goes to stderr instead). Else a link planted at the report's
+    // own name once the temporary was blocked had the file it names truncated and written.
+    return fs.writeFileSync(target, text, { flag: IN_PLACE });
   }
   try {
     fs.renameSync(temporary, target);

@@ -209,6 +209,41 @@ describe('sockclose/audit preload', () => {
     }
   });
 
+  it('SOCKCLOSE_AUDIT_FILE: with the temporary blocked, a symlink planted at the report name after the audit looked is not written through', () => {
+    const dir = tempDir('sockclose-audit-');
+    try {
+      const file = path.join(dir, 'audit.json');
+      const victim = path.join(dir, 'victim');
+      fs.writeFileSync(victim, 'not the report\n');
+      // The race, made certain: the temporary's name is taken from the start (the pid is no
+      // secret), and the link appears right after the audit's lstat() found nothing at the name.
+      const plant = path.join(dir, 'plant.cjs');
+      fs.writeFileSync(
+        plant,
+        `const fs = require('node:fs');
+         const name = process.env.SOCKCLOSE_AUDIT_FILE;
+         fs.writeFileSync(name + '.' + process.pid + '.tmp', '');
+         const lstat = fs.lstatSync;
+         fs.lstatSync = function (target, ...rest) {
+           try {
+             return lstat.call(this, target, ...rest);
+           } finally {
+             if (target === name && !fs.existsSync(name)) fs.symlinkSync(${JSON.stringify(victim)}, name);
+           }
+         };`,
+      );
+      const result = runApp(['--require', plant, '--require', 'sockclose/audit'], { SOCKCLOSE_AUDIT_FILE: file });
+      expect(result.status).toBe(0);
+      expect(fs.readFileSync(victim, 'utf8')).toBe('not the report\n');
+      expect(fs.lstatSync(file).isSymbolicLink()).toBe(true);
+      // Not lost: the reason, then the report, on stderr.
+      expect(result.stderr).toMatch(/^sockclose audit: could not write the report: ELOOP/m);
+      expect(result.stderr).toMatch(SUMMARY);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('SOCKCLOSE_AUDIT_FILE that cannot be written: the reason on stderr, then the report itself (it was lost)', () => {
     const dir = tempDir('sockclose-audit-');
     try {

@@ -119,4 +119,51 @@ describe('bench:linger-throughput', () => {
       }
     }
   });
+
+  // SIGKILL leaves nothing to run: the next bench removes what a killed one left (its cgroups name
+  // a process that no longer exists), a task still inside included.
+  it.skipIf(quotaUnavailable() !== null)('--server-share 0.5: the cgroups of a bench killed with SIGKILL are removed by the next run', async (context) => {
+    const bench = spawn(process.execPath, [benchPath, '--rounds', '2', '--duration', '5', '--connections', '8', '--server-share', '0.5'], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    bench.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<void>((resolve) => bench.on('exit', () => resolve()));
+    const running = new Promise<void>((resolve) => bench.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk).includes('round  order') && resolve()));
+    let stray: ReturnType<typeof spawn> | null = null;
+    try {
+      await within(Promise.race([running, exited]), 30_000, 'the bench to start its servers');
+      if (/cannot make a cgroup with a cpu quota \(v2/.test(stderr)) context.skip();
+      const made = ours(bench.pid);
+      expect(made, stderr).toHaveLength(2);
+      // The bench alone: its servers stay, in their cgroups, until their stdin closes.
+      process.kill(bench.pid!, 'SIGKILL');
+      await within(exited, 10_000, 'the killed bench to end');
+      const dir = fs.existsSync(path.join(v1, made[0]!)) ? v1 : '/sys/fs/cgroup';
+      // And a process that outlives them all in one of them.
+      stray = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+      fs.writeFileSync(path.join(dir, made[0]!, 'cgroup.procs'), String(stray.pid));
+      expect(ours(bench.pid)).toEqual(made);
+
+      const next = await runNode([benchPath, '--generator', 'autocannon', '--rounds', '2', '--duration', '1', '--connections', '4', '--server-share', '0.5'], {
+        cwd: root,
+        timeoutMs: 60_000,
+      });
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stderr).not.toContain('could not remove');
+      expect(ours(bench.pid)).toEqual([]);
+      // Moved out, not killed.
+      expect(stray.exitCode).toBeNull();
+    } finally {
+      stray?.kill('SIGKILL');
+      try {
+        process.kill(-bench.pid!, 'SIGKILL');
+      } catch {
+        // ended already
+      }
+    }
+  });
 });
