@@ -197,7 +197,12 @@ function writeReportFile(name: string, text: string): void {
     // In place, at a name just seen as a regular file or as nothing: a symlink put there since is
     // not followed (ELOOP: the report goes to stderr instead). Else a link planted at the report's
     // own name once the temporary was blocked had the file it names truncated and written.
-    return fs.writeFileSync(target, text, { flag: IN_PLACE });
+    const fd = fs.openSync(target, IN_PLACE, 0o666);
+    try {
+      return fs.writeFileSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   try {
     fs.renameSync(temporary, target);
