@@ -22,7 +22,7 @@ import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.j
 import { errno } from '../errno.js';
 import { pendingSocketError, systemError, type CodedError, type SystemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
-import { Field, Slot } from '../native/layout.js';
+import { Field, Slot, State } from '../native/layout.js';
 import { kernelPeerEnd } from '../inspect-socket.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
@@ -501,8 +501,11 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
   state.closesLater = true;
   // The peer's reset ends the wait too: nothing will be written any more, and a TLS socket's
-  // count of what its layer holds never falls back to 0 then (the transport's does).
-  const end = await new Flush(socket, handle, state).until(() => queuedWriteBytes(socket, handle) === 0 || connectionGone(handle));
+  // count of what its layer holds never falls back to 0 then (the transport's does). So does our
+  // FIN gone out: nothing can follow it (see transportShutDown()).
+  const end = await new Flush(socket, handle, state).until(
+    () => queuedWriteBytes(socket, handle) === 0 || connectionGone(handle) || transportShutDown(handle),
+  );
   if (end !== 'flushed') return endHere(socket, handle, state, end);
   // Aborted meanwhile (Managed.abort() stops the flush).
   if (state.expired) return endHere(socket, handle, state, state.expired);
@@ -523,6 +526,29 @@ function connectionGone(handle: NodeHandle): boolean {
   if (!(handle.fd >= 0)) return true;
   const end = kernelPeerEnd(handle);
   return end === 'reset' || end === 'fin-reset';
+}
+
+/**
+ * Whether the connection can carry nothing more of ours: our FIN is out (Node's shutdown went
+ * through), or the connection is over. What Node still counts as queued then is never written: a
+ * TLS 1.3 socket destroyed in the tick its handshake completed keeps its session tickets (~0.5 KB)
+ * counted in its TLS layer's queue for good, while its transport's shutdown went out; waiting for
+ * that count held the close to the idle timeout, then reset it, its peer long finished. TCP only
+ * (the state says it).
+ */
+function transportShutDown(handle: NodeHandle): boolean {
+  const native = binding();
+  if (native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return false;
+  if (native.probe(handle.fd, Field.tcp) < 0) return false;
+  const tcp = platform().tcpState(record, 'tcp');
+  return (
+    tcp === State.FIN_WAIT1 ||
+    tcp === State.FIN_WAIT2 ||
+    tcp === State.CLOSING ||
+    tcp === State.LAST_ACK ||
+    tcp === State.TIME_WAIT ||
+    tcp === State.CLOSE
+  );
 }
 
 // The flushes running now: few (a close flushes only while Node still holds bytes of it), and an
