@@ -487,8 +487,7 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   state.admission ??= pool.admit();
   if (state.admission === 'refused') {
     neverBlocking(handle);
-    pool.count('overload', 0, false);
-    deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), null, false));
+    deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), null, false), null);
     return true;
   }
   if (state.failed) return endFailed(socket, state, state.failed);
@@ -715,15 +714,14 @@ function handOverNow(
   }
   if (result === 'abortive') {
     // SO_LINGER {1, 0}, set after our last look: Node's close resets, as asked. No report.
-    state.owner.pool.release();
     state.abortive = true;
+    afterClose(state, () => state.owner.pool.release());
     return true;
   }
   // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
   neverBlocking(handle);
-  state.owner.pool.finish('overload', 0, false);
   const error = systemError(result.errno, result.syscall, lingeringCloseStep);
-  deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), error, shortened));
+  deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), error, shortened), false);
   return true;
 }
 
@@ -731,17 +729,15 @@ function handOverNow(
 function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, reason: EarlyEnd): true {
   const reset = state.limits().onTimeout === 'reset' && setAbortive(handle);
   if (!reset) neverBlocking(handle);
-  state.owner.pool.finish(reason, state.drainedBytes, reset);
   // A reset asked for counts what input it hits too (a peer still sending), but at an idle timeout.
   const unread = !reset ? unreadAtClose(handle.fd, transportKind(handle)) : reason === 'idle-timeout' ? 0 : unreadNow(handle.fd);
-  deliver(socket, state, endReport(reason, state.startedAt!, reset, unread, null, state.admission === 'short', state.drainedBytes));
+  deliver(socket, state, endReport(reason, state.startedAt!, reset, unread, null, state.admission === 'short', state.drainedBytes), reset);
   return true;
 }
 
 /** The connection failed under us (a reset): closed as Node closes it, reported as an error. */
 function endFailed(socket: SocketInternals, state: Managed, error: CodedError): true {
-  state.owner.pool.finish('error', state.drainedBytes, false);
-  deliver(socket, state, endReport('error', state.startedAt!, false, 0, error, state.admission === 'short', state.drainedBytes));
+  deliver(socket, state, endReport('error', state.startedAt!, false, 0, error, state.admission === 'short', state.drainedBytes), false);
   return true;
 }
 
@@ -871,15 +867,39 @@ function neverBlocking(handle: NodeHandle): void {
   if (lingerOf(handle) === 'other') binding()?.lingerOff(handle.fd);
 }
 
-function deliver(socket: SocketInternals, state: Managed, report: LingerReport): void {
+/**
+ * Counts the close that ended here (`reset`: the RST the timeout policy asked for; null: a refused
+ * close, which held no place) and delivers its report.
+ */
+function deliver(socket: SocketInternals, state: Managed, report: LingerReport, reset: boolean | null): void {
   state.report = report;
+  const count = (): void => {
+    const { pool } = state.owner;
+    if (reset === null) pool.count(report.reason, 0, false);
+    else pool.finish(report.reason, report.drainedBytes, reset);
+  };
+  if (!state.closesLater) count();
   // The channel now, right before the descriptor closes, as for every close decided here: the
   // close audit's look at that close must find the report (else it counts a reset it asked for as
-  // one it saw). The promise and onReport wait for the close itself when it comes later: the check
-  // phase comes after the microtasks that lead to Node's close (src/close-hook.ts).
+  // one it saw). The counters, the promise and onReport wait for the close itself when it comes
+  // later (see afterClose()).
   publishLingerEnd(report, socket);
-  if (state.closesLater) setImmediate(deliverToCaller, socket, state, report);
-  else deliverToCaller(socket, state, report);
+  if (!state.closesLater) return deliverToCaller(socket, state, report);
+  afterClose(state, () => {
+    count();
+    deliverToCaller(socket, state, report);
+  });
+}
+
+/**
+ * Runs `settle` once Node has closed the descriptor: now when the close follows in this same call,
+ * else in the check phase, which comes after the microtasks that lead to Node's close
+ * (src/close-hook.ts). Given back earlier, a place let `stats().lingering` say 0 and `drained()`
+ * resolve while the connection was still open, before onReport had its report.
+ */
+function afterClose(state: Managed, settle: () => void): void {
+  if (state.closesLater) setImmediate(settle);
+  else settle();
 }
 
 function deliverToCaller(socket: SocketInternals, state: Managed, report: LingerReport): void {
