@@ -5,9 +5,9 @@
 import net from 'node:net';
 
 import { closeBypassed, setFirstStep } from '../close-hook.js';
-import type { SocketInternals } from '../node-handle.js';
+import { nodeResetInProgress, type SocketInternals } from '../node-handle.js';
 import { countCopy } from './claims.js';
-import { abandonClose, afterOurFin, destroyLingering, lingerStep, type Destroy } from './managed.js';
+import { abandonClose, afterOurFin, destroyLingering, lingerStep, resetWhileFlushing, type Destroy } from './managed.js';
 import { serverEntryOf } from './servers.js';
 
 type Final = (this: SocketInternals, callback: (error?: Error | null) => void) => void;
@@ -26,7 +26,11 @@ export function installLingeringHooks(): void {
 
   proto.destroy = function destroyUnderLingeringClose(this: SocketInternals, error?: Error | null, callback?: (error: Error | null) => void) {
     const handle = this._handle;
-    if (this.destroyed || handle === null) return destroy.call(this, error, callback);
+    if (this.destroyed || handle === null) {
+      // resetAndDestroy() of a socket whose close still holds its handle (a flush): reset now.
+      if (handle !== null && nodeResetInProgress(this)) resetWhileFlushing(this);
+      return destroy.call(this, error, callback);
+    }
     // hardReset() asked for an immediate close: nothing to prepare (no end(), no close_notify).
     if (closeBypassed(this)) {
       abandonClose(this);

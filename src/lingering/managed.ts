@@ -501,10 +501,18 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   state.closesLater = true;
   // The peer's reset ends the wait too: nothing will be written any more, and a TLS socket's
   // count of what its layer holds never falls back to 0 then (the transport's does). So does our
-  // FIN gone out: nothing can follow it (see transportShutDown()).
+  // FIN gone out: nothing can follow it (see transportShutDown()). And so does Node's
+  // resetAndDestroy() meanwhile (resetWhileFlushing() wakes the flush).
   const end = await new Flush(socket, handle, state).until(
-    () => queuedWriteBytes(socket, handle) === 0 || connectionGone(handle) || transportShutDown(handle),
+    () => nodeResetInProgress(socket) || queuedWriteBytes(socket, handle) === 0 || connectionGone(handle) || transportShutDown(handle),
   );
+  // An abortive close asked for is never a linger, nor waits for one: reset now, as at destroy().
+  if (nodeResetInProgress(socket)) {
+    state.abortive = true;
+    resetDespiteShutdown(socket, handle);
+    afterClose(state, () => state.owner.pool.release());
+    return true;
+  }
   if (end !== 'flushed') return endHere(socket, handle, state, end);
   // Aborted meanwhile (Managed.abort() stops the flush).
   if (state.expired) return endHere(socket, handle, state, state.expired);
@@ -514,6 +522,16 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
     return endFailed(socket, state, pendingSocketError(errno().ECONNRESET, 'write', true, lingeringCloseStep));
   }
   return handOverNow(socket, handle, state, handle.fd, transportKind(handle), false);
+}
+
+/**
+ * Node's resetAndDestroy() of a socket already destroyed, its handle still open: if its lingering
+ * close is flushing, the flush ends now and the close resets (flushThenHandOver()). Node only
+ * marks such a socket (its destroy() does nothing more), and the flush went on until its bound
+ * (the idle timeout, maxTimeout for a slow reader), then lingered on the connection.
+ */
+export function resetWhileFlushing(socket: SocketInternals): void {
+  for (const flush of flushing) if (flush.closes(socket)) flush.wake();
 }
 
 /**
@@ -608,6 +626,11 @@ export class Flush implements ReadSink {
       stopReading(this.handle);
       this.wake();
     }
+  }
+
+  /** Whether this flush is of `socket`'s close. */
+  closes(socket: SocketInternals): boolean {
+    return this.socket === socket;
   }
 
   /** Whether this flush is a close of `owner`'s. */
