@@ -235,7 +235,6 @@ export function getLinger(target: SocketTarget): LingerSetting {
  * SO_LINGER {1, 0} set on the descriptor).
  */
 async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
-  if (nodeResetInProgress(socket)) return;
   const seconds = emulated.get(lingerKey(handle))?.seconds ?? 0;
   const deadline = Date.now() + seconds * 1000;
   const native = requireNative(setLinger);
@@ -243,6 +242,8 @@ async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle)
   // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
   // (most closes are done within a round trip) and back off to 50 ms.
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    // resetAndDestroy() during the wait (the socket is destroyed, Node only marks it): reset now.
+    if (nodeResetInProgress(socket)) return;
     // No descriptor left: closed under the step (a TLS socket's transport destroyed first makes
     // handle.fd -1, which the binding would refuse with a RangeError), or the probe fails.
     const fd = handle.fd;
