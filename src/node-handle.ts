@@ -330,22 +330,31 @@ type GivenSocket = net.Socket & { [kGivenTo]?: net.Server[] };
 let anyGiven = false;
 
 /**
- * Records that `server` was given `socket` without accepting it; the first time, after the server
- * serving it then (which http, given it next, would overwrite).
+ * Records that `server` was given `socket` without accepting it, after the server serving it then
+ * (`socket.server`: the one that accepted it, or an http server given it since, which sets it), so
+ * that the list stays in the order the socket went: its last entry is the server holding it now
+ * unless an http server took it after (see {@link givenTo}).
  */
 export function markGiven(socket: net.Socket, server: net.Server): void {
   anyGiven = true;
   const given = socket as GivenSocket;
-  const servers = given[kGivenTo];
-  if (servers === undefined) {
-    const had = servingServer(socket);
-    given[kGivenTo] = had !== null && had !== server ? [had, server] : [server];
-  } else if (!servers.includes(server)) {
-    servers.push(server);
-  }
+  const servers = (given[kGivenTo] ??= []);
+  const had = servingServer(socket);
+  if (had !== null && had !== server && servers[servers.length - 1] !== had) moveLast(servers, had);
+  moveLast(servers, server);
 }
 
-/** The servers `socket` went through by being given (see markGiven()), oldest first, if any. */
+function moveLast(servers: net.Server[], server: net.Server): void {
+  const at = servers.indexOf(server);
+  if (at >= 0) servers.splice(at, 1);
+  servers.push(server);
+}
+
+/**
+ * The servers `socket` went through by being given (see markGiven()), oldest first, if any. While
+ * `socket.server` is among them, no http server took the socket since its last give: the last one
+ * holds it.
+ */
 export function givenTo(socket: net.Socket): readonly net.Server[] | undefined {
   return anyGiven ? (socket as GivenSocket)[kGivenTo] : undefined;
 }

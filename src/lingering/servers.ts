@@ -94,12 +94,15 @@ export function removeServer(server: net.Server): void {
 /** The lingering server `socket` belongs to, if any. */
 export function serverEntryOf(socket: SocketInternals): ServerEntry | undefined {
   const server = servingServer(socket);
-  let entry = server ? entryOf(server) : undefined;
+  const given = givenTo(socket);
+  // Given to a net server, which sets nothing: `server` still names the server it came from, and
+  // the server holding it is the last one it was given to (unless an http server took it since,
+  // setting `server` to itself). That one's entry comes first, as an http server's does.
+  let entry = server !== null && (given === undefined || !given.includes(server)) ? entryOf(server) : undefined;
   if (entry === undefined) {
     // Given away: the server serving it is not under lingering close (http overwrote `server`
     // with its own); one it was given to (the latest first) or the one that accepted it may be.
     // A client socket, or an accepted one never given away, pays two property reads.
-    const given = givenTo(socket);
     for (let i = given === undefined ? -1 : given.length - 1; entry === undefined && i >= 0; i--) entry = entryOf(given![i]!);
     const accepted = acceptingServer(socket);
     if (entry === undefined && accepted !== null && accepted !== server) entry = entryOf(accepted);
