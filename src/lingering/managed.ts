@@ -510,7 +510,7 @@ async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, st
   if (nodeResetInProgress(socket)) {
     state.abortive = true;
     resetDespiteShutdown(socket, handle);
-    afterClose(state, () => state.owner.pool.release());
+    afterClose(socket, state, () => state.owner.pool.release());
     return true;
   }
   if (end !== 'flushed') return endHere(socket, handle, state, end);
@@ -738,7 +738,7 @@ function handOverNow(
   if (result === 'abortive') {
     // SO_LINGER {1, 0}, set after our last look: Node's close resets, as asked. No report.
     state.abortive = true;
-    afterClose(state, () => state.owner.pool.release());
+    afterClose(socket, state, () => state.owner.pool.release());
     return true;
   }
   // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
@@ -887,7 +887,10 @@ function resetDespiteShutdown(socket: SocketInternals, handle: NodeHandle): void
  * { blocking: true }), or other code's) is turned off first, as the native lingerer does.
  */
 function neverBlocking(handle: NodeHandle): void {
-  if (lingerOf(handle) === 'other') binding()?.lingerOff(handle.fd);
+  // Read once, and only on a live descriptor: the binding refuses -1 with a RangeError (a TLS
+  // handle whose transport was destroyed under it has no descriptor left, nor a linger to undo).
+  const fd = handle.fd;
+  if (fd >= 0 && lingerOf(handle) === 'other') binding()?.lingerOff(fd);
 }
 
 /**
@@ -908,7 +911,7 @@ function deliver(socket: SocketInternals, state: Managed, report: LingerReport, 
   // later (see afterClose()).
   publishLingerEnd(report, socket);
   if (!state.closesLater) return deliverToCaller(socket, state, report);
-  afterClose(state, () => {
+  afterClose(socket, state, () => {
     count();
     deliverToCaller(socket, state, report);
   });
@@ -916,13 +919,21 @@ function deliver(socket: SocketInternals, state: Managed, report: LingerReport, 
 
 /**
  * Runs `settle` once Node has closed the descriptor: now when the close follows in this same call,
- * else in the check phase, which comes after the microtasks that lead to Node's close
- * (src/close-hook.ts). Given back earlier, a place let `stats().lingering` say 0 and `drained()`
- * resolve while the connection was still open, before onReport had its report.
+ * else at the socket's 'close' or in the check phase, whichever comes first, both after the
+ * microtasks that lead to Node's close (src/close-hook.ts). 'close' can come first (a TLS socket
+ * whose transport was destroyed under it): lingeringClose()'s promise, which settles at 'close',
+ * then finds the close counted. Given back earlier, a place let `stats().lingering` say 0 and `drained()` resolve while
+ * the connection was still open, before onReport had its report.
  */
-function afterClose(state: Managed, settle: () => void): void {
-  if (state.closesLater) setImmediate(settle);
-  else settle();
+function afterClose(socket: SocketInternals, state: Managed, settle: () => void): void {
+  if (!state.closesLater) return settle();
+  const once = (): void => {
+    socket.off('close', once);
+    clearImmediate(immediate);
+    settle();
+  };
+  socket.once('close', once);
+  const immediate = setImmediate(once);
 }
 
 function deliverToCaller(socket: SocketInternals, state: Managed, report: LingerReport): void {
