@@ -29,6 +29,12 @@ constexpr uint64_t kQueueLooksPerIdle = 8;
 
 bool WouldBlock(long result) { return result == -EAGAIN || result == -EWOULDBLOCK; }
 
+// The monotonic clock in milliseconds, rounded up: a hand-over or a progress dated with it is never
+// dated before it happened, so no deadline counted from it comes early. The loop's time is floored
+// to the millisecond and taken before the callbacks of its iteration run: dated with it, an idle
+// linger ended up to 0.75 ms before idleTimeout had passed since the peer's last byte.
+uint64_t ClockMsRoundedUp() { return (uv_hrtime() + 999999) / 1000000; }
+
 }  // namespace
 
 // One lingering connection: our duplicate of its descriptor and the poll watching it.
@@ -78,8 +84,8 @@ class Connection {
       const long count = sys::Read(fd_, owner_->buffer_.get(), want);
       if (count > 0) {
         drained_bytes_ += static_cast<double>(count);
-        // Never back in time: from Start() the loop's time is older than started_.
-        const uint64_t now = uv_now(owner_->loop_);
+        // Dated now, rounded up (ClockMsRoundedUp()), and never back in time.
+        const uint64_t now = ClockMsRoundedUp();
         if (now > last_progress_) last_progress_ = now;
         if (drained_bytes_ > max_drain_bytes_) return End(kEndDrainLimit, 0);
         continue;
@@ -131,10 +137,14 @@ class Connection {
   }
 
   // Reads our send queue (-1 if unknown) and schedules the next look. A queue that shrank is
-  // progress: bytes of ours acknowledged, dated by the look that sees it.
+  // progress: bytes of ours acknowledged, dated by the look that sees it (rounded up, as a read's:
+  // `now`, the loop's time, may be older than the acknowledgement).
   double LookAtSendQueue(uint64_t now) {
     const double queued = sys::platform::SendQueueMeter(fd_);
-    if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_ && now > last_progress_) last_progress_ = now;
+    if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_) {
+      const uint64_t seen = ClockMsRoundedUp();
+      if (seen > last_progress_) last_progress_ = seen;
+    }
     send_queue_ = queued;
     next_queue_look_ = now + QueueLookInterval();
     return queued;
