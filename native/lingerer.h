@@ -79,6 +79,10 @@ struct Report {
   // resets; -1 unknown): a plain close with any resets where kUnreadResets says so, and a reset
   // asked for hits a peer still sending.
   double unread_bytes;
+  // Bytes of ours (our FIN counted as one) not yet sent when that close reset: the reset discarded
+  // them, and our FIN with them (0: it had left). Looked at only for a TCP close that resets with
+  // bytes of ours unacknowledged at the last look; -1 otherwise, and where the platform cannot tell.
+  double unsent_bytes;
   double drained_bytes;
   double duration_ms;
 };

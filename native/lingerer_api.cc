@@ -18,8 +18,9 @@ namespace sockclose {
 namespace {
 
 // A report in the batch: token, group, reason, errno, reset (1/0), drained bytes, duration (ms),
-// unread bytes when a bound ended it (Report::unread_bytes).
-constexpr size_t kReportFields = 8;
+// unread bytes when a bound ended it (Report::unread_bytes), our bytes unsent at a reset
+// (Report::unsent_bytes).
+constexpr size_t kReportFields = 9;
 
 // Per environment (main thread, each worker): given to the functions as their data.
 struct LingererState {
@@ -58,6 +59,7 @@ void DeliverReports(void* context) {
       *out++ = report.drained_bytes;
       *out++ = report.duration_ms;
       *out++ = report.unread_bytes;
+      *out++ = report.unsent_bytes;
     }
     // napi_make_callback: async hooks see the call, and microtasks run after it, as after any
     // libuv callback into JavaScript. An exception is the process's, as from an event listener.

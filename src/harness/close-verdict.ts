@@ -196,10 +196,12 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
  * waited behind unsent bytes (the kernel counts the FIN as one of them), and the close reset,
  * which discards the send queue. No look ever saw it gone (a state past it, or nothing unsent).
  * A plain close keeps sending it; a close step that kept the descriptor open after the look (a
- * lingering close) may have let it out: its last look (the linger's report) shows no queue.
+ * lingering close) may have let it out: its last look (the linger's report) tells, where the
+ * lingerer counted what its reset discarded (no state there: unsent bytes after our FIN are it).
  */
 function finDiscarded(looks: readonly CloseSnapshot[], lastLook: CloseSnapshot | undefined, node: NodeView): boolean {
-  const queued = (s: CloseSnapshot) => FIN_QUEUED_STATES.has(s.state) && s.unsentBytes !== null && s.unsentBytes > 0;
+  const queued = (s: CloseSnapshot) =>
+    (FIN_QUEUED_STATES.has(s.state) || (s.at === 'final' && s.state === null)) && s.unsentBytes !== null && s.unsentBytes > 0;
   if (lastLook === undefined || !queued(lastLook) || !(lastLook.closeWouldReset || node.nodeReset)) return false;
   return !looks.some((s) => OUR_FIN_STATES.has(s.state) && !queued(s));
 }

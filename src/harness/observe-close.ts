@@ -13,6 +13,7 @@ import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-
 import { socketKind, type NodeHandle, type SocketInternals } from '../target.js';
 import type { TcpStateName } from '../native/layout.js';
 import { unwrittenBytes } from '../node-handle.js';
+import { unsentAtLingerReset } from '../lingering/native-lingerer.js';
 import type { LingerReport } from '../lingering/types.js';
 import { choiceOption, optionKeys, optionsObject, refuseUnknown } from './options.js';
 import { judge, type CloseSnapshot, type EndKind, type Moments, type NodeView } from './close-verdict.js';
@@ -314,7 +315,8 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
 
 /**
  * The end of a connection the native lingerer closed, as a snapshot right before that close: a
- * FIN from the peer ('eof'), its reset ('error'), or our own reset after a timeout.
+ * FIN from the peer ('eof'), its reset ('error'), or our own reset after a timeout, with what of
+ * ours that reset discarded where the lingerer looked (our FIN among it if any was unsent).
  */
 function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: number): CloseSnapshot {
   const reset = report.closedWith === 'reset';
@@ -329,7 +331,7 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
     pendingError: report.reason === 'error' && typeof code === 'string' ? code : null,
     pendingErrorKnown: true,
     unreadBytes: unread,
-    unsentBytes: null,
+    unsentBytes: reset ? unsentAtLingerReset(report) : null,
     unackedBytes: null,
     closeWouldReset: reset,
     abortive: reset && unread === null,

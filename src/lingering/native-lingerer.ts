@@ -19,7 +19,7 @@ const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, linger
 /** EndReason numbers (native/lingerer.h) to names. */
 const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit', 'aborted'];
 /** Numbers per report in a batch (native/lingerer_api.cc kReportFields). */
-const FIELDS = 8;
+const FIELDS = 9;
 
 /** What a hand-over needs besides the descriptor. */
 export interface HandOver {
@@ -63,6 +63,9 @@ const POLLER_FAILED = -(1 << 16);
 const GET_LINGER_FAILED = -(2 << 16);
 
 const consumers = new Map<number, ReportConsumer>();
+// Of a report whose close reset, our bytes the kernel had not sent (our FIN counted as one), where
+// the lingerer looked: no public field, only the harness's verdict asks whether our FIN left.
+const unsentAtReset = new WeakMap<LingerReport, number>();
 // The pools the native lingerer holds connections of, by id: only while it holds some (a server
 // dropped without undoing lingering close must not stay reachable from here).
 const pools = new Map<number, LingerPool>();
@@ -180,7 +183,7 @@ function onBatch(reports: Float64Array): void {
     // A LingerReport variant (types.ts): native/lingerer.cc's Finish() resets only the closes a
     // timeout, the drain limit or a cut ended (kResetOnTimeout), and looks for unread input only on
     // those (see Report::unread_bytes); an error is named for 'error' only.
-    consumer({
+    const report = {
       reason,
       drainedBytes,
       durationMs: reports[i + 6]!,
@@ -188,6 +191,19 @@ function onBatch(reports: Float64Array): void {
       unreadBytes: unread,
       error: reason === 'error' && errno > 0 ? pendingSocketError(errno, 'read', false, handOver) : null,
       shortened: false,
-    } as LingerReport);
+    } as LingerReport;
+    const unsent = reports[i + 8]!;
+    if (unsent >= 0 && report.closedWith === 'reset') unsentAtReset.set(report, unsent);
+    consumer(report);
   }
+}
+
+/**
+ * Our bytes (our FIN counted as one) the kernel had not yet sent when the native lingerer's close
+ * of `report` reset: that reset discarded them, our FIN with them unless this is 0. Null where it
+ * was not looked at (no reset, everything of ours already acknowledged, AF_UNIX) or the platform
+ * cannot tell (Linux's TCP_INFO only).
+ */
+export function unsentAtLingerReset(report: LingerReport): number | null {
+  return unsentAtReset.get(report) ?? null;
 }
