@@ -27,6 +27,7 @@ import type { Transport } from './platform/behaviour.js';
 export interface NodeHandle {
   readonly fd: number;
   readonly bytesRead?: number;
+  readonly bytesWritten?: number;
   readonly writeQueueSize?: number;
   readonly _parent?: NodeHandle;
   readonly constructor: { readonly name: string };
@@ -131,6 +132,19 @@ export function transportBytesRead(handle: NodeHandle): number | null {
   // Read once: `bytesRead` is a native accessor (~40 instructions a read).
   const bytesRead = transport!.bytesRead;
   return typeof bytesRead === 'number' ? bytesRead : null;
+}
+
+/**
+ * Bytes the transport has handed to the kernel (raw bytes, TLS records included): what its writes
+ * submitted less what libuv still holds of them; null when there is no transport handle. A write
+ * that failed counts as handed (libuv does not say how much of it the kernel took).
+ */
+export function transportBytesHanded(handle: NodeHandle): number | null {
+  const transport = transportHandle(handle);
+  const kind = kindOf(transport);
+  if (kind !== 'tcp' && kind !== 'unix') return null;
+  const { bytesWritten, writeQueueSize } = transport!;
+  return typeof bytesWritten === 'number' && typeof writeQueueSize === 'number' ? bytesWritten - writeQueueSize : null;
 }
 
 /**

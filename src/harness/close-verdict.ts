@@ -12,6 +12,8 @@
 // - a pending error (POLLERR, peeked without consuming it), named EPIPE when the FIN came first;
 // - the TCP state: only an RST (or a timeout) takes a connection to CLOSE without the peer's FIN;
 //   CLOSE after it, with no reset, means both FINs were exchanged;
+// - our FIN takes a sequence number: the kernel's acknowledged, unacknowledged and unsent counts
+//   exceed what Node handed it by one once shutdown(2) queued it (in CLOSE too, after a reset);
 // - an error Node got from a syscall (read, write, connect): libuv read it from the kernel.
 import type { TcpStateName } from '../native/layout.js';
 
@@ -52,6 +54,14 @@ export interface CloseSnapshot {
   nodeBytesRead: number;
   /** Whether the peer's FIN had arrived (inspectSocket's peerFinReceived); null where unknown. */
   peerFinReceived: boolean | null;
+  /**
+   * Whether our FIN had been handed to the kernel (shutdown(2) queued it): it takes a sequence
+   * number, so the kernel's acknowledged, unacknowledged and unsent counts (Linux) add up to one
+   * more than the bytes Node handed it (and the connecting side's SYN). Told in CLOSE too, after a
+   * reset, where no state shows it. Null where they do not add up either way (another platform,
+   * AF_UNIX, a write that failed).
+   */
+  finQueued: boolean | null;
   /** Set when inspecting failed (the handle was already gone, no native binary, …): its code. */
   inspectError: string | null;
 }
@@ -119,8 +129,10 @@ const SILENT_CLOSE_STATES = new Set<TcpStateName | null>(['CLOSE', 'SYN_SENT', '
  * - the peer sent FIN if the kernel counted it, or a state only its FIN leads to was seen (where
  *   the kernel counts no FIN: Node's clean EOF with nothing pending, or an EPIPE);
  * - this side sent FIN if a state only our FIN leads to was seen (unless the FIN was still behind
- *   unsent bytes when the close reset: it never left), or the connection closed cleanly after
- *   the peer's FIN (CLOSE_WAIT leaves only by our FIN or a reset); Node's 'finish' alone proves
+ *   unsent bytes when the close reset: it never left), or a look counted it queued with nothing
+ *   unsent (a reset that answers it at once leaves CLOSE at the look at 'finish'), or the
+ *   connection closed cleanly after the peer's FIN (CLOSE_WAIT leaves only by our FIN or a
+ *   reset); Node's 'finish' alone proves
  *   nothing (its shutdown on a reset connection sends nothing): it counts only where no look can
  *   check it;
  * - this side's close sends RST if it would reset at the last look (unread input, linger 0,
@@ -173,7 +185,7 @@ export function judge(snapshots: readonly CloseSnapshot[], node: NodeView, at: M
   // Our FIN: a state only it leads to, unless it was still behind unsent bytes when the close
   // reset (the reset discards them, and it); or a clean CLOSE after the peer's FIN. Node's word for
   // it ('finish') only where no look can check it.
-  const finByState = looks.some((s) => OUR_FIN_STATES.has(s.state)) && !finDiscarded(looks, lastLook, node);
+  const finByState = (looks.some((s) => OUR_FIN_STATES.has(s.state)) && !finDiscarded(looks, lastLook, node)) || looks.some(finLeft);
   const cleanClose = !sawRst && looks.some((s) => s.state === 'CLOSE' && s.peerFinReceived === true);
   const keptWord = node.finished && !finishChecked(looks, at);
   const finSent = finByState || cleanClose || keptWord;
@@ -203,7 +215,16 @@ function finDiscarded(looks: readonly CloseSnapshot[], lastLook: CloseSnapshot |
   const queued = (s: CloseSnapshot) =>
     (FIN_QUEUED_STATES.has(s.state) || (s.at === 'final' && s.state === null)) && s.unsentBytes !== null && s.unsentBytes > 0;
   if (lastLook === undefined || !queued(lastLook) || !(lastLook.closeWouldReset || node.nodeReset)) return false;
-  return !looks.some((s) => OUR_FIN_STATES.has(s.state) && !queued(s));
+  return !looks.some((s) => (OUR_FIN_STATES.has(s.state) && !queued(s)) || finLeft(s));
+}
+
+/**
+ * Whether a look counted our FIN sent: queued (it took its sequence number) with nothing unsent,
+ * the FIN being the last of what the kernel sends. Whatever state the look found: a peer that
+ * answers our FIN with a reset at once has the connection CLOSE before Node's 'finish'.
+ */
+function finLeft(s: CloseSnapshot): boolean {
+  return s.finQueued === true && s.unsentBytes === 0;
 }
 
 /**

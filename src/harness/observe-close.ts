@@ -12,7 +12,7 @@ import { closedSocket, invalidArgType } from '../errors.js';
 import { inspectHandle, inspectSocket, type SocketInspection } from '../inspect-socket.js';
 import { socketKind, type NodeHandle, type SocketInternals } from '../target.js';
 import type { TcpStateName } from '../native/layout.js';
-import { unwrittenBytes } from '../node-handle.js';
+import { transportBytesHanded, unwrittenBytes } from '../node-handle.js';
 import { unsentAtLingerReset } from '../lingering/native-lingerer.js';
 import type { LingerReport } from '../lingering/types.js';
 import { choiceOption, optionKeys, optionsObject, refuseUnknown } from './options.js';
@@ -129,6 +129,7 @@ type Internals = SocketInternals & { server?: unknown; resetAndClosing?: boolean
 const WATCHER = 'observe-close';
 
 const SIDES = ['client', 'server'] as const;
+type Side = (typeof SIDES)[number];
 
 const OBSERVE_KEYS = optionKeys<ObserveCloseOptions>({ side: true });
 
@@ -185,7 +186,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   // A socket already destroyed has had its last look (at destroy()): an 'end' or 'finish' that
   // Node delivers after that (an earlier listener destroyed it, as http's client does) adds nothing.
   const look = (moment: CloseSnapshot['at']) => {
-    if (!socket.destroyed) snapshots.push(snapshot(socket, moment, since()));
+    if (!socket.destroyed) snapshots.push(snapshot(socket, side, moment, since()));
   };
   // The real close may come later than destroy(): close steps (an emulated linger, a lingering
   // close draining input) keep the handle open after it. A watcher looks at the kernel right
@@ -195,7 +196,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   let later: Promise<LingerReport> | null = null;
   const lookAtRealClose: CloseWatcher = (_socket, handle, handedOver) => {
     later = handedOver;
-    if (!handedOver) snapshots.push(snapshotOfHandle(internals, handle, socket.bytesRead, since()));
+    if (!handedOver) snapshots.push(snapshotOfHandle(internals, handle, side, socket.bytesRead, since()));
   };
 
   const onConnect = () => {
@@ -339,23 +340,25 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
     kernelBytesAcked: null,
     nodeBytesRead,
     peerFinReceived: report.reason === 'eof' ? true : report.reason === 'error' ? false : null,
+    finQueued: null,
     inspectError: null,
   };
 }
 
 /** The kernel's view now, or a snapshot recording why it could not be read. Never throws. */
-function snapshot(socket: net.Socket, at: CloseSnapshot['at'], atMs: number): CloseSnapshot {
+function snapshot(socket: net.Socket, side: Side, at: CloseSnapshot['at'], atMs: number): CloseSnapshot {
   try {
-    return { at, atMs, ...fromInspection(inspectSocket(socket)), nodeBytesRead: socket.bytesRead, inspectError: null };
+    const handle = (socket as SocketInternals)._handle;
+    return { at, atMs, ...fromInspection(inspectSocket(socket), handle, side), nodeBytesRead: socket.bytesRead, inspectError: null };
   } catch (error) {
     return unreadable(at, atMs, socket.bytesRead, error);
   }
 }
 
 /** The same, through the handle a close step holds open (the socket itself is already destroyed). */
-function snapshotOfHandle(socket: SocketInternals, handle: NodeHandle, nodeBytesRead: number, atMs: number): CloseSnapshot {
+function snapshotOfHandle(socket: SocketInternals, handle: NodeHandle, side: Side, nodeBytesRead: number, atMs: number): CloseSnapshot {
   try {
-    return { at: 'final', atMs, ...fromInspection(inspectHandle(socket, handle)), nodeBytesRead, inspectError: null };
+    return { at: 'final', atMs, ...fromInspection(inspectHandle(socket, handle), handle, side), nodeBytesRead, inspectError: null };
   } catch (error) {
     return unreadable('final', atMs, nodeBytesRead, error);
   }
@@ -377,11 +380,12 @@ function unreadable(at: CloseSnapshot['at'], atMs: number, nodeBytesRead: number
     kernelBytesAcked: null,
     nodeBytesRead,
     peerFinReceived: null,
+    finQueued: null,
     inspectError: errorName(error),
   };
 }
 
-function fromInspection(inspection: SocketInspection) {
+function fromInspection(inspection: SocketInspection, handle: NodeHandle | null, side: Side) {
   return {
     state: inspection.state,
     pendingError: inspection.pendingError?.code ?? null,
@@ -394,7 +398,24 @@ function fromInspection(inspection: SocketInspection) {
     kernelBytesReceived: inspection.tcp?.bytesReceived ?? null,
     kernelBytesAcked: inspection.tcp?.bytesAcked ?? null,
     peerFinReceived: inspection.peerFinReceived,
+    finQueued: finQueued(inspection, handle, side),
   };
+}
+
+/**
+ * Whether our FIN has taken its sequence number (see CloseSnapshot.finQueued): the sequence space
+ * the kernel counts (acknowledged, where Linux counts the connecting side's SYN; unacknowledged;
+ * unsent) against the bytes the transport handed it. Null where either is unknown, or they
+ * differ by anything but the FIN (a failed write counted as handed).
+ */
+function finQueued(inspection: SocketInspection, handle: NodeHandle | null, side: Side): boolean | null {
+  const acked = inspection.tcp?.bytesAcked ?? null;
+  const { unackedBytes: unacked, unsentBytes: unsent } = inspection;
+  if (handle === null || acked === null || unacked === null || unsent === null) return null;
+  const handed = transportBytesHanded(handle);
+  if (handed === null) return null;
+  const used = acked - (side === 'client' ? 1 : 0) + unacked + unsent;
+  return used === handed + 1 ? true : used === handed ? false : null;
 }
 
 function errorName(error: unknown): string {

@@ -19,6 +19,8 @@ export type LookInput = {
   unsent?: number | null;
   closeWouldReset?: boolean;
   abortive?: boolean;
+  /** Our FIN took its sequence number (the kernel's counts add up to it); null (unknown) by default. */
+  finQueued?: boolean | null;
 };
 
 /** A look at the kernel taken at `at`, `atMs` into the connection. */
@@ -38,6 +40,7 @@ export function look(at: CloseSnapshot['at'], atMs: number, input: LookInput): C
     kernelBytesAcked: null,
     nodeBytesRead: 0,
     peerFinReceived: input.fin,
+    finQueued: input.finQueued ?? null,
     inspectError: null,
   };
 }

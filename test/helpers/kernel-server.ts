@@ -21,7 +21,7 @@ export interface KernelServer {
 }
 
 /** Starts test/fixtures/kernel_server.py and resolves once it listens. */
-export async function kernelServer(options: { tls?: { cert: string; key: string }; send?: number } = {}): Promise<KernelServer> {
+export async function kernelServer(options: { tls?: { cert: string; key: string }; send?: number; resetAtEof?: boolean } = {}): Promise<KernelServer> {
   const script = path.join(root, 'test', 'fixtures', 'kernel_server.py');
   const child = spawn('python3', [script, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
