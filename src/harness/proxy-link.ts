@@ -2,7 +2,7 @@
 // that passes data through the toxics in force. Ends are passed on faithfully: a FIN as a FIN
 // (half-closes included), a reset as a reset, after the data that preceded it. A reset that Node
 // reports as a clean 'end' is recognised by peeking the kernel's pending error, so a FIN is never
-// passed on where the kernel saw an RST.
+// passed on where the kernel saw an RST; one that follows a FIN passed on, by polling it.
 import net from 'node:net';
 
 import { hardReset } from '../hard-reset.js';
@@ -78,6 +78,9 @@ const HIGH_WATER = 1 << 20;
 // waits for the peers' FINs before destroying (nothing is unread then: the close stays a FIN).
 const FLUSH_MS = 2000;
 const CLOSE_MS = 5000;
+// After a source's FIN its pending error is polled (libuv reads no more from it): from 1 ms, backing
+// off to this, so a reset that follows the FIN is passed on within about this long.
+const RESET_POLL_MAX_MS = 50;
 
 class Pipe {
   /** Bytes accepted for passing on (written or queued). */
@@ -97,6 +100,8 @@ class Pipe {
   private readonly dropNoted = new Set<string>();
   /** The source's end arrived while a `timeout` toxic held it back: passed on once none does. */
   private endHeld = false;
+  /** The next look for a reset after the source's FIN (watchForReset()). */
+  private resetWatch: NodeJS.Timeout | undefined;
 
   constructor(
     readonly link: Link,
@@ -251,6 +256,30 @@ class Pipe {
       }
     }
     this.enqueue('fin', delay, true);
+    this.watchForReset();
+  }
+
+  /**
+   * After the source's FIN, libuv reads no more from it, and nothing is written to it while the
+   * other direction is idle: a reset that follows the FIN (FIN then RST) would reach nobody, the
+   * peer across left with a clean FIN. So its pending error is polled until the source closes or
+   * the link ends otherwise, and a reset found is passed on after the FIN, as FIN-then-RST.
+   */
+  private watchForReset(): void {
+    let delay = 1;
+    const look = (): void => {
+      this.resetWatch = undefined;
+      if (this.src.destroyed || this.link.ending !== null) return;
+      const pending = pendingReset(this.src);
+      if (pending !== null) {
+        this.link.passReset(this, pending === 'EPIPE');
+        return;
+      }
+      delay = Math.min(delay * 2, RESET_POLL_MAX_MS);
+      this.resetWatch = setTimeout(look, delay);
+    };
+    this.resetWatch = setTimeout(look, delay);
+    this.src.once('close', () => clearTimeout(this.resetWatch));
   }
 
   /** Queues an end after the data already queued (with this stream's latency). */
@@ -258,9 +287,10 @@ class Pipe {
     this.enqueue(item, this.latency());
   }
 
-  /** Drops everything still queued. */
+  /** Drops everything still queued (and stops looking for a reset of the source). */
   clear(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.resetWatch);
     this.queue.length = 0;
     this.queued = 0;
   }
