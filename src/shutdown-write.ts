@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import { errno } from './errno.js';
 import { closedSocket, invalidArgValue, prematureClose, systemError, underTls } from './errors.js';
 import { kernelPeerEnd } from './inspect-socket.js';
-import { carriesTls } from './node-handle.js';
+import { carriesTls, http2Transport } from './node-handle.js';
 import { checkTarget, isDestroyed, noHandle, realSocket, requireNative, resolve, type SocketTarget } from './target.js';
 
 /**
@@ -21,7 +21,10 @@ import { checkTarget, isDestroyed, noHandle, realSocket, requireNative, resolve,
  *   peer had reset the connection, so no FIN could go out (Node itself reports success then; told
  *   with the binary, on TCP); `ERR_INVALID_ARG_VALUE` for a listening descriptor (no connection to
  *   shut down), as `hardReset()` does; `ERR_INVALID_ARG_VALUE` for the net.Socket under a live
- *   TLS connection (pass the `tls.TLSSocket`: its end() sends close_notify first).
+ *   TLS connection (pass the `tls.TLSSocket`: its end() sends close_notify first); and
+ *   `ERR_INVALID_ARG_VALUE` for the socket of a live http2 session (or its proxy,
+ *   `session.socket`), whose frames still queued in the session a FIN would cut off: close the
+ *   session instead (`session.close()`).
  * @example
  * ```ts
  * await shutdownWrite(socket); // the peer now reads EOF; we can still read its reply
@@ -46,6 +49,11 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
   if (!socket._handle && !socket.connecting) throw noHandle(socket, shutdownWrite);
   // A FIN under a live TLS connection ends it without close_notify and fails its queued writes.
   if (carriesTls(socket)) throw underTls('target', target, shutdownWrite);
+  // nghttp2 writes its frames straight to the handle: end() does not wait for them, and a FIN here
+  // cut off the response the session had just queued (the client got none). As lingeringClose().
+  if (http2Transport(socket) && !socket.writableEnded) {
+    throw invalidArgValue('target', target, 'is the transport of a live http2 session, whose queued frames a FIN would cut off: close the session (session.close())', shutdownWrite);
+  }
   if (socket.writableFinished) return;
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();
