@@ -55,13 +55,23 @@ export async function shutdownWrite(target: SocketTarget): Promise<void> {
     throw invalidArgValue('target', target, 'is the transport of a live http2 session, whose queued frames a FIN would cut off: close the session (session.close())', shutdownWrite);
   }
   if (socket.writableFinished) return;
+  // Nor does a FIN go out on a connection the peer had reset: Node takes shutdown()'s ENOTCONN for
+  // success. The kernel is asked at 'finish', while the handle is still open: a socket whose input
+  // had ended is destroyed right after it (autoDestroy), and then nothing was asked.
+  let end: ReturnType<typeof kernelPeerEnd> = null;
+  const look = (): void => {
+    end = socket._handle ? kernelPeerEnd(socket._handle) : null;
+  };
+  socket.once('finish', look);
   const done = finished(socket, { readable: false });
   if (!socket.writableEnded) socket.end();
-  await done;
+  try {
+    await done;
+  } finally {
+    socket.off('finish', look);
+  }
   // finished() also settles when destroy() discarded what was queued: no FIN went out then.
   if (!socket.writableFinished) throw prematureClose('its FIN was handed to the kernel', shutdownWrite);
-  // Nor did one on a connection the peer had reset: Node takes shutdown()'s ENOTCONN for success.
-  const end = socket._handle ? kernelPeerEnd(socket._handle) : null;
   if (end === 'reset' || end === 'fin-reset') throw systemError(-errno().ENOTCONN, 'shutdown', shutdownWrite);
 }
 
