@@ -285,15 +285,19 @@ function inspection(
 /**
  * TCP, the state read CLOSE with the peer's FIN counted: whether a reset ended the connection
  * after that FIN (a write of ours to a peer that had closed: Node's 400 after a failed parse, to a
- * client gone mid-upload), which the byte count calls a clean end. A connection both sides
- * finished reaches CLOSE only once our bytes and FIN are acknowledged; a reset (or a
- * retransmission timeout) leaves them counted in the send queue for good. Its error is no sign:
- * Node's next write to the socket takes it. Two ioctls; overwrites the probe record. Internal.
+ * client gone mid-upload; a peer that half-closed, then closed abortively), which the byte count
+ * calls a clean end. A connection both sides finished reaches CLOSE only once our bytes and FIN
+ * are acknowledged, and with no error. A reset (or a retransmission timeout) leaves what was
+ * outstanding counted in the send queue for good, and its error (EPIPE) pending until something
+ * takes it: Node's next write does, so neither sign alone is enough (with nothing of ours
+ * outstanding, the send queue is empty). Two ioctls and a poll(); overwrites the probe record.
+ * Internal.
  */
 export function resetAfterPeerFin(fd: number): boolean {
   const native = binding();
-  if (native === null || !(fd >= 0) || native.probe(fd, Field.queues) < 0) return false;
-  return record[Slot.sendQueue]! > 0;
+  if (native === null || !(fd >= 0) || native.probe(fd, Field.queues | Field.poll) < 0) return false;
+  const revents = record[Slot.revents]!;
+  return record[Slot.sendQueue]! > 0 || (revents >= 0 && (revents & Revents.err) !== 0);
 }
 
 /**

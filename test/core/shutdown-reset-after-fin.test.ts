@@ -56,6 +56,15 @@ describe('shutdownWrite() on a connection reset after the peer\'s FIN', () => {
     await expect(sockclose.shutdownWrite(client)).rejects.toMatchObject({ code: 'ENOTCONN', syscall: 'shutdown' });
   });
 
+  it('rejects with ENOTCONN, nothing of ours outstanding (only the pending error tells it from a clean end)', async () => {
+    const client = await resetAfterFin(0);
+    // The kernel's view: over, the peer's FIN counted and an empty send queue, as after a clean
+    // end of both sides; but the reset's error (EPIPE) is pending.
+    expect(sockclose.inspectSocket(client)).toMatchObject({ state: 'CLOSE', peerFinReceived: true, sendQueueBytes: 0, pendingError: { code: 'EPIPE' } });
+    // Before: kernelPeerEnd() took it for a clean end ('fin'), and it resolved.
+    await expect(sockclose.shutdownWrite(client)).rejects.toMatchObject({ code: 'ENOTCONN', syscall: 'shutdown' });
+  });
+
   it('still resolves on a connection both sides finished cleanly (the peer\'s FIN first, then ours)', async () => {
     const srv = await listen(net.createServer({ allowHalfOpen: true }, (socket) => socket.end()));
     cleanups.push(() => closeServer(srv));
