@@ -135,9 +135,14 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (options !== undefined) {
     if (!isOptionsObject(options)) throw invalidArgType('options', 'of type object', options, setLinger);
     refuseUnknown(options, SET_LINGER_KEYS, 'options', 'an option of setLinger()', setLinger);
-    const value = options.blocking === undefined ? false : options.blocking;
-    if (typeof value !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', value, setLinger);
-    blocking = value;
+    // Read once: a getter runs at each read.
+    const value = options.blocking;
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgType('options.blocking', 'of type boolean', value, setLinger);
+    blocking = value === true;
+    // Reading the options ran the caller's code (a getter, a Proxy's traps), which may have
+    // destroyed the socket: the number read above may name another descriptor by now. Read again
+    // (a destroyed socket then takes the full resolution, and its ERR_SOCKCLOSE_CLOSED).
+    if (fd >= 0) fd = liveTcpFd(target);
   }
   const emulate = seconds !== false && seconds > 0 && !blocking;
 
