@@ -241,7 +241,11 @@ export function getLinger(target: SocketTarget): LingerSetting {
  */
 async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle): Promise<void> {
   const seconds = emulated.get(lingerKey(handle))?.seconds ?? 0;
-  const deadline = Date.now() + seconds * 1000;
+  // The monotonic clock, as the kernel's linger (jiffies): a step of the wall clock (NTP, a resumed
+  // VM) made Date.now()'s wait an hour longer, or nothing. Read only here, once a linger begins
+  // (the global's first read loads perf_hooks).
+  const clock = globalThis.performance;
+  const deadline = clock.now() + seconds * 1000;
   const native = requireNative(setLinger);
   const rules = platform();
   // Poll rather than block: the kernel has no notification for "all acknowledged". Start fast
@@ -258,7 +262,7 @@ async function lingerAsynchronously(socket: SocketInternals, handle: NodeHandle)
     if (rules.tcpState(record, 'tcp') === State.CLOSE) return;
     // Node's queues (TLS's and the transport's; see queuedWriteBytes()), then the kernel's.
     if (queuedWriteBytes(socket, handle) === 0 && !(record[Slot.sendQueue]! > 0)) return;
-    const left = deadline - Date.now();
+    const left = deadline - clock.now();
     if (left <= 0) return;
     // The global timer, not node:timers/promises: that module would load with require('sockclose').
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
