@@ -18,7 +18,8 @@ const pending = new WeakSet<SocketInternals>();
  *
  * Works where Node's `socket.resetAndDestroy()` does not: TLS sockets (client and server side),
  * sockets that already called `end()`. A socket still connecting is reset once it connects, as
- * `resetAndDestroy()` does; if it never connects, there is nothing to reset. Nor is there once the
+ * `resetAndDestroy()` does; if it never connects, there is nothing to reset (a connection made
+ * later on the same socket, after its `'close'`, is left alone). Nor is there once the
  * connection is over (the peer reset it, or both FINs were exchanged and acknowledged); and on Linux,
  * after both sides sent their FIN (LAST_ACK, CLOSING), the kernel sends RST only while bytes of ours
  * are still unsent, else it drops the connection silently (tcp_disconnect()). `closeWouldReset()`
@@ -109,7 +110,8 @@ function setAbortiveLinger(fd: number): void {
 function resetOnceConnected(socket: SocketInternals): void {
   if (pending.has(socket)) return;
   pending.add(socket);
-  socket.once('connect', () => {
+  const onConnect = (): void => {
+    socket.off('close', onClose);
     pending.delete(socket);
     if (socket.destroyed) return;
     try {
@@ -118,7 +120,15 @@ function resetOnceConnected(socket: SocketInternals): void {
       // Nobody is on the stack to catch it: fail the socket with it rather than lose it.
       socket.destroy(error as Error);
     }
-  });
+  };
+  // This attempt never connected (refused, destroyed): the reset was its own. Node lets the socket
+  // connect again after 'close', and that connection was never asked to reset.
+  const onClose = (): void => {
+    socket.off('connect', onConnect);
+    pending.delete(socket);
+  };
+  socket.once('connect', onConnect);
+  socket.once('close', onClose);
 }
 
 /** JavaScript-only path: Node's own reset, for the sockets it accepts. */
