@@ -34,8 +34,12 @@ const { run } = require('./run.js');
  * Raised again on 2026-12-06 (unpacked only): CHANGELOG.md at 70 KB and the close audit's one
  * registration per process and lingering count put the consumer-build test's tarball at
  * 1,314,932 B unpacked, 4 KB over 1,280 KiB. Growth of that kind, not bloat: 1,344 KiB.
+ *
+ * Raised again later on 2026-12-06 (packed only): the day's review fixes (seventeen, each with its
+ * TSDoc, docs and CHANGELOG entry) put the consumer-build test's tarball at 427,513 B packed, 1.5 KB
+ * over 416 KiB: 448 KiB.
  */
-const BUDGET = { packed: 416 * 1024, unpacked: 1344 * 1024 };
+const BUDGET = { packed: 448 * 1024, unpacked: 1344 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [
