@@ -6,10 +6,11 @@ import http2 from 'node:http2';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { http2Get } from '../helpers/http2.js';
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
-import { until, within } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -40,21 +41,10 @@ describe.each([
     const client = http2.connect(`${secure ? 'https' : 'http'}://127.0.0.1:${portOf(server)}`, { rejectUnauthorized: false });
     client.on('error', () => undefined);
     cleanups.push(() => void client.destroy());
-    const request = client.request({ ':path': '/' });
-    let status: number | undefined;
-    let body = '';
-    request.on('response', (headers) => (status = headers[':status']));
-    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    request.on('error', () => undefined);
-    await within(new Promise((resolve) => request.on('close', resolve)), 10_000, 'the response');
-    expect({ status, body }).toEqual({ status: 200, body: 'the whole body' });
+    expect(await http2Get(client)).toEqual({ status: 200, body: 'the whole body' });
     await until(() => outcomes.length === 1, 5000, 'the shutdownWrite() outcome');
     expect(outcomes).toEqual(['ERR_INVALID_ARG_VALUE']);
     // The session is still usable: a second request on the same connection is answered.
-    const again = client.request({ ':path': '/' });
-    let second = '';
-    again.setEncoding('utf8').on('data', (chunk: string) => (second += chunk));
-    await within(new Promise((resolve) => again.on('close', resolve)), 10_000, 'the second response');
-    expect(second).toBe('the whole body');
+    expect((await http2Get(client)).body).toBe('the whole body');
   });
 });

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 
 import { describe, expect, it } from 'vitest';
 
+import { http2Get } from '../helpers/http2.js';
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
@@ -216,14 +217,7 @@ describe('lingering close of http2 servers', () => {
     const client = http2.connect(`https://127.0.0.1:${portOf(server)}`, { rejectUnauthorized: false });
     cleanups.add(() => void client.destroy());
     client.on('error', () => undefined);
-    const request = client.request({ ':path': '/' });
-    let status: number | undefined;
-    let body = '';
-    request.on('response', (headers) => (status = headers[':status']));
-    request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-    request.on('error', () => undefined);
-    await within(new Promise((resolve) => request.on('close', resolve)), 10_000, 'the response');
-    expect({ status, body }).toEqual({ status: 413, body: 'too large' });
+    expect(await http2Get(client)).toEqual({ status: 413, body: 'too large' });
     await until(() => outcomes.length === 1, 5000, 'the lingeringClose() outcome');
     expect(outcomes).toEqual(['ERR_INVALID_ARG_VALUE']);
   });
