@@ -33,7 +33,8 @@ bool WouldBlock(long result) { return result == -EAGAIN || result == -EWOULDBLOC
 // dated before it happened, so no deadline counted from it comes early. The loop's time is floored
 // to the millisecond and taken before the callbacks of its iteration run: dated with it, an idle
 // linger ended up to 0.75 ms before idleTimeout had passed since the peer's last byte.
-uint64_t ClockMsRoundedUp() { return (uv_hrtime() + 999999) / 1000000; }
+uint64_t MsRoundedUp(uint64_t ns) { return (ns + 999999) / 1000000; }
+uint64_t ClockMsRoundedUp() { return MsRoundedUp(uv_hrtime()); }
 
 }  // namespace
 
@@ -57,7 +58,7 @@ class Connection {
     // early. The same monotonic clock, read now (the loop's may trail it by a tick, never lead),
     // rounded up: deadlines counted from the millisecond the hand-over falls in came up to 1 ms
     // early (99.2 ms reported for a 100 ms bound).
-    const uint64_t now = (started_ns_ + 999999) / 1000000;
+    const uint64_t now = MsRoundedUp(started_ns_);
     started_ = now;
     // The idle clock of the stages before (half-closed, flushing) runs on: a peer silent there
     // is not given a fresh idle timeout here.

@@ -499,12 +499,12 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
 /** Libuv still holds bytes of ours: wait until they are in the kernel, within the linger's bounds. */
 async function flushThenHandOver(socket: SocketInternals, handle: NodeHandle, state: Managed): Promise<FirstOutcome> {
   state.closesLater = true;
-  // The peer's reset ends the wait too: nothing will be written any more, and a TLS socket's
-  // count of what its layer holds never falls back to 0 then (the transport's does). So does our
-  // FIN gone out: nothing can follow it (see transportShutDown()). And so does Node's
+  // The connection carrying nothing more of ours ends the wait too (transportShutDown()): our FIN
+  // gone out, or the peer's reset (CLOSE: nothing will be written any more, and a TLS socket's count
+  // of what its layer holds never falls back to 0 then; the transport's does). So does Node's
   // resetAndDestroy() meanwhile (resetWhileFlushing() wakes the flush).
   const end = await new Flush(socket, handle, state).until(
-    () => nodeResetInProgress(socket) || queuedWriteBytes(socket, handle) === 0 || connectionGone(handle) || transportShutDown(handle),
+    () => nodeResetInProgress(socket) || queuedWriteBytes(socket, handle) === 0 || transportShutDown(handle),
   );
   // An abortive close asked for is never a linger, nor waits for one: reset now, as at destroy().
   if (nodeResetInProgress(socket)) {
@@ -546,16 +546,18 @@ function connectionGone(handle: NodeHandle): boolean {
 }
 
 /**
- * Whether the connection can carry nothing more of ours: our FIN is out (Node's shutdown went
- * through), or the connection is over. What Node still counts as queued then is never written: a
- * TLS 1.3 socket destroyed in the tick its handshake completed keeps its session tickets (~0.5 KB)
- * counted in its TLS layer's queue for good, while its transport's shutdown went out; waiting for
- * that count held the close to the idle timeout, then reset it, its peer long finished. TCP only
- * (the state says it).
+ * Whether the connection can carry nothing more of ours: no descriptor, our FIN is out (Node's
+ * shutdown went through), or the connection is over (CLOSE: both FINs, or a reset, before or after
+ * the peer's FIN, which is everything connectionGone() tells, from the same one look). What Node
+ * still counts as queued then is never written: a TLS 1.3 socket destroyed in the tick its
+ * handshake completed keeps its session tickets (~0.5 KB) counted in its TLS layer's queue for
+ * good, while its transport's shutdown went out; waiting for that count held the close to the idle
+ * timeout, then reset it, its peer long finished. The state only on TCP.
  */
 function transportShutDown(handle: NodeHandle): boolean {
+  if (!(handle.fd >= 0)) return true;
   const native = binding();
-  if (native === null || transportKind(handle) !== 'tcp' || !(handle.fd >= 0)) return false;
+  if (native === null || transportKind(handle) !== 'tcp') return false;
   if (native.probe(handle.fd, Field.tcp) < 0) return false;
   const tcp = platform().tcpState(record, 'tcp');
   return (
