@@ -140,12 +140,22 @@ function resetThroughNode(socket: SocketInternals): void {
   const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     const connecting = socket.connecting;
+    // A second call while the first waits for the connection is the same one reset, published
+    // once (as the native path's): Node would add a second reset and this a second message.
+    if (connecting && pending.has(socket)) return;
     socket.resetAndDestroy();
+    if (!connecting) return publishHardReset(socket, -1);
     // Still connecting, Node resets once connected (its 'connect' listener, added first, runs
     // first), and never if the connect fails: published when the reset happened, as the native
     // path does.
-    if (connecting) socket.once('connect', () => publishHardReset(socket, -1));
-    else publishHardReset(socket, -1);
+    pending.add(socket);
+    const onClose = (): void => void pending.delete(socket);
+    socket.once('connect', () => {
+      socket.off('close', onClose);
+      pending.delete(socket);
+      publishHardReset(socket, -1);
+    });
+    socket.once('close', onClose);
     return;
   }
   const why = !plainTcp
