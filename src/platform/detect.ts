@@ -77,10 +77,13 @@ export function currentPlatform(): PlatformInfo {
  * Whether a libuv version has the AIX / IBM i fix for reset sockets passed between processes
  * (libuv 1.44.2, commit 5ec89b8c5: uv_guess_handle() takes getsockname()'s EINVAL as TCP under
  * `_AIX`, and under `__PASE__` also when fstat() fails first; in Node 18.13.0 and 19.1.0). A version
- * that does not parse counts as not fixed.
+ * that does not parse counts as not fixed, and so does a prerelease of 1.44.2 (`1.44.2-dev`).
  */
 export function libuvHasAixResetFix(uvVersion: string = process.versions.uv ?? '0.0.0'): boolean {
   const [major = 0, minor = 0, patch = 0] = uvVersion.split('.').map((part) => Number.parseInt(part, 10) || 0);
   if (major !== 1) return major > 1;
-  return minor > 44 || (minor === 44 && patch >= 2);
+  // A prerelease comes before its release: `1.44.2-dev` is libuv's tree between 1.44.1 and 1.44.2,
+  // where the fix landed, so a build of it may not have it. (`+…` is build metadata, not one.)
+  const prerelease = /^[^+]*-/.test(uvVersion);
+  return minor > 44 || (minor === 44 && (patch > 2 || (patch === 2 && !prerelease)));
 }
