@@ -92,6 +92,15 @@ export function auditCloseSubscribed(): boolean {
 const PUBLISHED = Symbol.for('sockclose.audit.published');
 
 /**
+ * Which connection of `socket` this is: Node's async id of its handle (kept after the close, new at
+ * each connect(), as Node lets a socket connect again after 'close'); `true` where there is none.
+ */
+function connectionOf(socket: object): unknown {
+  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'async_id_symbol');
+  return key === undefined ? true : (socket as Record<symbol, unknown>)[key];
+}
+
+/**
  * Publishes an audited close on `sockclose:audit:close`: at the close, or, for a connection the
  * lingering close took over, once its linger's report said how it ended. Internal.
  */
@@ -99,9 +108,12 @@ export function publishAuditClose(message: AuditCloseMessage): void {
   if (!auditClose.hasSubscribers) return;
   // Once per close, however many audits recorded it (the preload's and the application's own
   // auditCloses(), even from two copies of sockclose: hence a registered symbol). Marked only here,
-  // on a socket that is done, so that nothing is paid while nobody subscribes.
-  const socket = message.socket as net.Socket & { [PUBLISHED]?: true };
-  if (socket[PUBLISHED]) return;
-  socket[PUBLISHED] = true;
+  // on a socket that is done, so that nothing is paid while nobody subscribes. Marked with its
+  // connection, not `true`: a socket connected again after its close (and audited again) was
+  // published once for good.
+  const socket = message.socket as net.Socket & { [PUBLISHED]?: unknown };
+  const connection = connectionOf(socket);
+  if (socket[PUBLISHED] === connection) return;
+  socket[PUBLISHED] = connection;
   auditClose.publish(message);
 }
