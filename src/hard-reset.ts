@@ -107,7 +107,7 @@ function setAbortiveLinger(fd: number): void {
   if (result < 0 && result !== -errno().EINVAL && result !== -errno().ECONNRESET) throw systemError(result, 'setsockopt', hardReset);
 }
 
-function resetOnceConnected(socket: SocketInternals): void {
+function resetOnceConnected(socket: SocketInternals, reset: (socket: SocketInternals) => void = hardReset): void {
   if (pending.has(socket)) return;
   pending.add(socket);
   const onConnect = (): void => {
@@ -115,7 +115,7 @@ function resetOnceConnected(socket: SocketInternals): void {
     pending.delete(socket);
     if (socket.destroyed) return;
     try {
-      hardReset(socket);
+      reset(socket);
     } catch (error) {
       // Nobody is on the stack to catch it: fail the socket with it rather than lose it.
       socket.destroy(error as Error);
@@ -131,6 +131,16 @@ function resetOnceConnected(socket: SocketInternals): void {
   socket.once('close', onClose);
 }
 
+/**
+ * Node's reset of a connected plain TCP socket, published. Also once a connect that hardReset()
+ * waited for completes, even if end() was called meanwhile: this 'connect' listener, added first,
+ * resets before Node's deferred shutdown runs, as Node's own wait did.
+ */
+function resetConnected(socket: SocketInternals): void {
+  socket.resetAndDestroy!();
+  publishHardReset(socket, -1);
+}
+
 /** JavaScript-only path: Node's own reset, for the sockets it accepts. */
 function resetThroughNode(socket: SocketInternals): void {
   const handle = socket._handle;
@@ -139,23 +149,11 @@ function resetThroughNode(socket: SocketInternals): void {
   if (!handle) throw noHandle(socket, hardReset);
   const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
-    const connecting = socket.connecting;
-    // A second call while the first waits for the connection is the same one reset, published
-    // once (as the native path's): Node would add a second reset and this a second message.
-    if (connecting && pending.has(socket)) return;
-    socket.resetAndDestroy();
-    if (!connecting) return publishHardReset(socket, -1);
-    // Still connecting, Node resets once connected (its 'connect' listener, added first, runs
-    // first), and never if the connect fails: published when the reset happened, as the native
-    // path does.
-    pending.add(socket);
-    const onClose = (): void => void pending.delete(socket);
-    socket.once('connect', () => {
-      socket.off('close', onClose);
-      pending.delete(socket);
-      publishHardReset(socket, -1);
-    });
-    socket.once('close', onClose);
+    // Still connecting: our own wait, as the native path's (one reset however many calls, none if
+    // the connect fails), not Node's: its 'connect' listener outlives a failed connect and resets
+    // the next connection made on the socket after 'close'.
+    if (socket.connecting) return resetOnceConnected(socket, resetConnected);
+    resetConnected(socket);
     return;
   }
   const why = !plainTcp
