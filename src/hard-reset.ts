@@ -7,7 +7,7 @@ import { binding, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 import { heldByLiveSocket } from './socket-fd.js';
-import { checkTarget, isDestroyed, liveTcpFd, noHandle, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
+import { checkTarget, handleTransport, isDestroyed, liveTcpFd, noHandle, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
 const pending = new WeakSet<SocketInternals>();
 
@@ -33,7 +33,9 @@ const pending = new WeakSet<SocketInternals>();
  * addon): closed under a live Node handle, it makes libuv abort the process. Pass the socket.
  *
  * Without the native binary (or on Windows) a plain TCP socket is still reset, through Node's
- * `resetAndDestroy()`; other targets throw `ERR_SOCKCLOSE_UNSUPPORTED`.
+ * `resetAndDestroy()`; a TLS socket or a raw descriptor throws `ERR_SOCKCLOSE_UNSUPPORTED`, and
+ * the targets no binary could reset throw as they do with one (AF_UNIX `ERR_SOCKCLOSE_NOT_TCP`,
+ * TLS over a JavaScript stream `ERR_SOCKCLOSE_NO_FD`).
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @throws `ERR_SOCKCLOSE_CLOSED` if the socket is already destroyed; `ERR_SOCKCLOSE_NOT_TCP` for
@@ -147,6 +149,11 @@ function resetThroughNode(socket: SocketInternals): void {
   // Never connected (or handed to another process): as the native path says. Node's
   // resetAndDestroy() would destroy it with an 'error' nobody may be listening for.
   if (!handle) throw noHandle(socket, hardReset);
+  // What no binary would change is said as the native path says it, not as "unsupported here":
+  // TLS over a JavaScript stream has no descriptor (NO_FD), an AF_UNIX socket no RST (NOT_TCP).
+  if (handleTransport(handle, hardReset) === 'unix') {
+    throw notTcp('tcp', 'this is an AF_UNIX socket or a pipe (a Node Pipe handle), which has no RST and no linger', hardReset);
+  }
   const plainTcp = kindOf(handle) === 'tcp';
   if (typeof socket.resetAndDestroy === 'function' && plainTcp && !socket.writableEnded) {
     // Still connecting: our own wait, as the native path's (one reset however many calls, none if

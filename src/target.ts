@@ -120,8 +120,11 @@ export function realSocket(target: net.Socket): SocketInternals {
   return target as SocketInternals;
 }
 
-/** TCP or AF_UNIX for a Node handle, looking through TLS to the transport below it. */
-function handleTransport(handle: NodeHandle, caller: Caller): Transport {
+/**
+ * TCP or AF_UNIX for a Node handle, looking through TLS to the transport below it; throws
+ * ERR_SOCKCLOSE_NO_FD when there is no socket below (TLS over a JavaScript stream).
+ */
+export function handleTransport(handle: NodeHandle, caller: Caller): Transport {
   const kind = transportKind(handle);
   if (kind) return kind;
   const transport = transportHandle(handle);
