@@ -7,7 +7,7 @@ import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
 import { abortiveLingerSet, Flush, isSystemError, manageDirect, type Managed, type Owner } from './managed.js';
 import { preparePool } from './native-lingerer.js';
-import { abortSignalOption, defaultLimits, lingerSettings, refuseUnknownCallOptions } from './options.js';
+import { abortSignalOption, defaultLimits, givenLingerSettings, lingerSettings, refuseUnknownCallOptions } from './options.js';
 import { LingerPool } from './pool.js';
 import { whenAborted } from './signals.js';
 import type { LingerReport, LingeringCloseCallOptions } from './types.js';
@@ -71,6 +71,7 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     if (kind === 'unbound') throw closedSocket(lingeringClose);
     refuseUnknownCallOptions(options, lingeringClose);
     const signal = abortSignalOption(options, lingeringClose);
+    const given = givenLingerSettings(options, lingeringClose);
     const real = realSocket(socket);
     // A second call while one runs: the same close (the first call's options stand).
     const running = closing.get(real);
@@ -78,7 +79,8 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     // Another copy of sockclose (a second install) manages this socket's close, or its server's:
     // that copy answers, as it answers a call of its own. One linger, one report, counted once.
     const manager = otherManager(real);
-    if (manager) return manager.lingeringClose(socket, options);
+    // The values already read, so the caller's getters run once.
+    if (manager) return manager.lingeringClose(socket, signal ? { ...given, signal } : given);
     // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
     resolveSocket(real, lingeringClose, 'stream');
     // A live http2 session writes through nghttp2, whose frames end() does not flush: a response
@@ -93,7 +95,7 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     installLingeringHooks();
     const state = manageDirect(
       real,
-      (base) => lingerSettings(options, lingeringClose, base),
+      (base) => lingerSettings(given, lingeringClose, base),
       () => (threadOwner ??= threadPoolOwner()),
     );
     // Aborted already: no flush (nothing is end()ed), the close ends as a timeout ends it.

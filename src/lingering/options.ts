@@ -98,6 +98,19 @@ export function lingerSettings(options: unknown, caller: Caller, base: LingerSet
   return Object.freeze({ idleTimeout, maxTimeout, onTimeout, maxDrainBytes });
 }
 
+/**
+ * lingeringClose()'s own bounds, read once and checked at the call, before whether the close can
+ * happen here (a bad value is the caller's error, with or without the native binary); the server's
+ * settings, if it has any, fill in the rest later: {@link lingerSettings} of the copy returned.
+ */
+export function givenLingerSettings(options: unknown, caller: Caller): Record<string, unknown> {
+  checkObject(options, caller);
+  const { idleTimeout, maxTimeout, maxDrainBytes, onTimeout } = options;
+  const given = { idleTimeout, maxTimeout, maxDrainBytes, onTimeout };
+  lingerSettings(given, caller);
+  return given;
+}
+
 /** A server's bounds, from {@link EnableLingeringCloseOptions}. */
 export function poolLimits(options: EnableLingeringCloseOptions, caller: Caller): PoolLimits {
   const record = options as Record<string, unknown>;
