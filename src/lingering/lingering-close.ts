@@ -1,8 +1,9 @@
 import net from 'node:net';
 
 import { abortivelyClosed, closedSocket, invalidArgValue, underTls, type CodedError } from '../errors.js';
+import { Field } from '../native/layout.js';
 import { carriesTls, http2Transport } from '../node-handle.js';
-import { notASocket, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
+import { notASocket, probe, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
 import { answerWith, otherManager } from './claims.js';
 import { installLingeringHooks } from './hooks.js';
 import { abortiveLingerSet, Flush, isSystemError, manageDirect, type Managed, type Owner } from './managed.js';
@@ -49,6 +50,8 @@ let threadOwner: Owner | undefined;
  *   Node's `resetAndDestroy()`, or SO_LINGER {1, 0} from `setLinger(socket, 0)`: then it is reset
  *   with no FIN before the RST);
  *   with `ERR_SOCKCLOSE_NO_FD` / `ERR_SOCKCLOSE_UNSUPPORTED` when there is no descriptor to watch;
+ *   with `ENOTSOCK` (`syscall: 'getsockopt'`) for a socket over a pipe that is no socket (a FIFO),
+ *   left open;
  *   with `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments
  *   (never thrown: an option it does not have, a misspelt bound, is one); `ERR_INVALID_ARG_VALUE`
  *   too for the socket of a live http2 session (or its proxy, `session.socket`), whose frames still
@@ -82,7 +85,7 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     // The values already read, so the caller's getters run once.
     if (manager) return manager.lingeringClose(socket, signal ? { ...given, signal } : given);
     // Checks it is not destroyed, that there is a live descriptor to watch, and (next) the binary.
-    resolveSocket(real, lingeringClose, 'stream');
+    const resolved = resolveSocket(real, lingeringClose, 'stream');
     // A live http2 session writes through nghttp2, whose frames end() does not flush: a response
     // just written (HEADERS, DATA) never reached the peer, and the close was reported as 'eof'.
     // Its socket ends with the session (session.close(): GOAWAY first; enableLingeringClose()
@@ -92,6 +95,10 @@ export function lingeringClose(socket: net.Socket, options: LingeringCloseCallOp
     }
     if (carriesTls(real)) throw underTls('socket', socket, lingeringClose);
     requireNative(lingeringClose);
+    // A Pipe handle may hold a pipe that is no socket (a FIFO, process.stdin from a shell pipe),
+    // which no linger can watch: the lingerer's refusal was reported as 'overload', the pipe
+    // closed. Its getsockopt() error now, before anything changes, as inspectSocket() says.
+    if (resolved.transport === 'unix') probe(resolved.fd, Field.describe, lingeringClose);
     installLingeringHooks();
     const state = manageDirect(
       real,
