@@ -164,7 +164,7 @@ function resetThroughNode(socket: SocketInternals): void {
     return;
   }
   const why = !plainTcp
-    ? "Node's resetAndDestroy() rejects TLS and AF_UNIX sockets"
+    ? "Node's resetAndDestroy() rejects TLS sockets"
     : socket.writableEnded
       ? "Node's resetAndDestroy() cannot reset after end() (libuv refuses while a shutdown is pending)"
       : "this Node has no resetAndDestroy() (Node >= 16.17 / 18.3)";
