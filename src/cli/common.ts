@@ -96,7 +96,10 @@ export async function runUntilStopped<R>(
     });
     announce();
   });
-  const why = await stopped;
+  // Held until stopped: a proxy taken down (--control's `down`) with stdin at its end holds no
+  // handle, and Node would end the run by itself (exit 0, no last line) instead of waiting.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1);
+  const why = await stopped.finally(() => clearInterval(keepAlive));
   stopping = true;
   progress?.finish();
   await server.close();
