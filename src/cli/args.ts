@@ -22,23 +22,35 @@ export function parse(args: string[], options: Options, allowPositionals: boolea
     return { values: values as Parsed['values'], positionals };
   } catch (error) {
     const { code, message } = error as { code?: string; message: string };
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) throw new UsageError(dashedValue(args, message));
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) throw new UsageError(dashedValue(args, message, options));
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(lowerFirst(message.split('\n')[0]!));
     throw error;
   }
 }
 
 /**
- * parseArgs calls `--send -4` "ambiguous" (is -4 a value or a flag?). Every value that starts with
- * a dash is a mistake here: negative numbers are never accepted, and no other value starts so.
+ * parseArgs calls `--send -4` "ambiguous" (is -4 a value or a flag?). A value that names one of
+ * the command's options is a missing value; a negative number is never accepted; any other value
+ * that starts with a dash (`--send-text -PING`, free text) must be attached with '='.
  */
-function dashedValue(args: string[], message: string): string {
+function dashedValue(args: string[], message: string, options: Options): string {
   // Node names the option as '-s, --send' (or '--send'); say it as the user spelled it.
   const names = (/Option '([^']+)'/.exec(message)?.[1] ?? '').split(', ').map((name) => name.split(' ')[0]!);
   const spelled = args.find((arg) => names.includes(arg)) ?? names.at(-1) ?? 'an option';
   const next = args[args.indexOf(spelled) + 1];
-  if (next !== undefined && /^-\d/.test(next)) return `${spelled} takes no negative number (got ${next})`;
-  return `${spelled} needs a value${next === undefined ? '' : `, not the option '${next}'`}`;
+  if (next === undefined || isOption(next, options)) return `${spelled} needs a value${next === undefined ? '' : `, not the option '${next}'`}`;
+  const long = names.find((name) => name.startsWith('--')) ?? spelled;
+  if (/^-\d/.test(next) && !FREE_TEXT.has(long)) return `${spelled} takes no negative number (got ${next})`;
+  return `${spelled} '${next}': a value that starts with '-' is written ${long}=${next}`;
+}
+
+// Flags whose value is any text, a leading dash included: never "a negative number".
+const FREE_TEXT = new Set(['--send-text']);
+
+/** Whether `arg` names one of `options` (`--name`, `--name=value`, `-s`). */
+function isOption(arg: string, options: Options): boolean {
+  if (arg.startsWith('--')) return Object.hasOwn(options, arg.slice(2).split('=')[0]!);
+  return Object.values(options).some((option) => option.short !== undefined && arg === `-${option.short}`);
 }
 
 /** A non-negative integer flag (digits only, `_` allowed as a separator), or `fallback` when absent. */
