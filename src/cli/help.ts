@@ -122,10 +122,11 @@ Options:
       --shutdown         send FIN after sending (the reply is still read)
       --timeout <ms>     give up this long after connecting (default 10000); exit code 4. Also
                          the bound on connecting: then exit code 5 (ETIMEDOUT)
-  -n, --count <n>        probe n times in a row and summarise (default 1)
+  -n, --count <n>        probe n times in a row and summarise (n = 1 too; without it: one probe,
+                         its result)
       --expect <end>     exit 0 if every run ended so, else 6: fin, rst, fin-rst, timeout,
                          connect-error
-      --json             machine-readable output (with --count: a summary object)
+      --json             machine-readable output (with --count: a summary object, whatever n)
       --progress / --no-progress   progress of --count on stderr (default: only on a terminal)
   -h, --help
 

@@ -68,7 +68,8 @@ export async function probe(args: string[], io: Io): Promise<number> {
     progress.finish();
   }
 
-  if (count === 1 && results.length === 1) {
+  // --count N summarises whatever N: a script running `--count "$N" --json` reads one shape.
+  if (values.count === undefined && results.length === 1) {
     const [result] = results as [ProbeResult];
     out.result(probeJson(result), () => describeProbe(result));
   } else {
