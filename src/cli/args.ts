@@ -23,6 +23,8 @@ export function parse(args: string[], options: Options, allowPositionals: boolea
   } catch (error) {
     const { code, message } = error as { code?: string; message: string };
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes('ambiguous')) throw new UsageError(dashedValue(args, message, options));
+    // Node's advice on positionals that start with '-' does not apply: probe's host:port never does.
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(lowerFirst(message.split('. To specify')[0]!));
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(lowerFirst(message.split('\n')[0]!));
     throw error;
   }
