@@ -61,6 +61,11 @@ function parseAudit(args: string[]): { help: boolean; file: string | undefined; 
     if (arg === '-f' || arg === '--file') {
       const value = args[++i];
       if (value === undefined || value === '') throw new UsageError(`${arg} needs a path`);
+      // `--file -- node app.js`: the path was forgotten, not named '--'. A path that starts with
+      // '-' is written attached, as the other commands take such values.
+      if (value.startsWith('-')) {
+        throw new UsageError(`${arg} needs a path, not '${value}'${value === '--' ? '' : ` (a path that starts with '-' is written --file=${value})`}`);
+      }
       file = value;
       continue;
     }
