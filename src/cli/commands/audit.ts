@@ -88,6 +88,8 @@ export async function audit(args: string[], io: Io): Promise<number> {
     return ExitCode.OK;
   }
   if (command.length === 0) throw new UsageError('no command to run (sockclose audit -- <command> [args...])');
+  // `-- "$CMD"` with the variable unset: spawn() would throw, reported as an unexpected error.
+  if (command[0] === '') throw new UsageError('no command to run: its name is empty (sockclose audit -- <command> [args...])');
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS, preloadPath()) };
   if (file !== undefined) env.SOCKCLOSE_AUDIT_FILE = path.resolve(file);
 
