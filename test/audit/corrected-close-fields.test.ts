@@ -1,6 +1,6 @@
 // A close the audit first saw as an RST with input unread, that a lingering close then handled: the
 // record is corrected to the linger's end. Its byte counts were taken for that RST; once the close
-// was a FIN (or the peer's reset: review-linger-peer-reset.test.ts), they describe nothing that happened, and the field docs say they
+// was a FIN (or the peer's reset: linger-peer-reset.test.ts), they describe nothing that happened, and the field docs say they
 // are null when the close is not an RST: the record must agree with the counters, which count no
 // lost bytes for it.
 import diagnosticsChannel from 'node:diagnostics_channel';

@@ -1,4 +1,4 @@
-// Review of "peerFinReceived from the TCP state" (53655a1): the state now answers in every state
+// peerFinReceived from the TCP state: the state now answers in every state
 // but CLOSE, while in CLOSE the answer still rests on the byte count, which fails (null) for a
 // handle that did not read from the start (its bytes read by someone else first: a sticky-session
 // primary that read the request before passing the socket on, a native reader). A look in a live

@@ -1,4 +1,4 @@
-// Review of 53655a1 (peerFinReceived from the TCP state, a descriptor number's too): a listening
+// peerFinReceived from the TCP state, a descriptor number's too: a listening
 // descriptor has no peer, so no FIN to tell of: null, as before, never a "no FIN yet".
 import net from 'node:net';
 
