@@ -14,12 +14,13 @@ export function scratchDir(prefix = 'sockclose-bench-') {
 }
 
 /**
- * `gcc -O2` of bench/core/<name>.c into `dir`; returns the executable's path.
+ * `gcc -O2` of <from>/<name>.c (bench/core by default) into `dir`; returns the executable's path.
  * @param {string} name
  * @param {string} dir
+ * @param {string} [from]
  */
-export function compileC(name, dir) {
-  const source = path.join(here, `${name}.c`);
+export function compileC(name, dir, from = here) {
+  const source = path.join(from, `${name}.c`);
   const output = path.join(dir, name);
   execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-o', output, source], { stdio: 'inherit' });
   return output;
