@@ -32,7 +32,8 @@ export interface FaultProxyOptions {
    * Bound on connecting to the upstream, for each client, in ms. Default 5000. An upstream that
    * does not answer (its SYNs dropped: the kernel alone would retry for about two minutes) is then
    * treated as an unreachable one: the client is reset, and the report says
-   * `endedBy: 'upstream-connect'`, `upstreamError: 'ETIMEDOUT'`.
+   * `endedBy: 'upstream-connect'`, `upstreamError: 'ETIMEDOUT'`. A client that resets meanwhile
+   * ends the connection at once (`endedBy: 'client'`, the connect abandoned); its FIN does not.
    */
   connectTimeoutMs?: number;
 }

@@ -6,6 +6,7 @@
 import net from 'node:net';
 
 import { hardReset } from '../hard-reset.js';
+import { inspectSocket } from '../inspect-socket.js';
 import { peekSocketError } from '../socket-error.js';
 import { after, type Timer } from './clock.js';
 import { allAcknowledged, finSent, waitForKernel } from './kernel-wait.js';
@@ -407,6 +408,8 @@ export class Link {
   private upstreamError: string | null = null;
   private closeTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
+  /** The next look for the client's reset while the upstream connect is under way (watchClient()). */
+  private clientWatch: NodeJS.Timeout | undefined;
   readonly done: Promise<ProxyLinkReport>;
 
   constructor(
@@ -433,25 +436,30 @@ export class Link {
     }, owner.connectTimeoutMs);
     upstream.once('connect', () => {
       clearTimeout(this.connectTimer);
+      clearTimeout(this.clientWatch);
       this.established(upstream);
     });
     upstream.once('error', (error: Error & { code?: string }) => {
       if (this.pipes === null) unreachable(error.code ?? error.message);
     });
     client.once('close', () => {
+      clearTimeout(this.clientWatch);
       if (this.pipes === null && !upstream.destroyed) upstream.destroy();
       this.settle();
     });
     upstream.once('close', () => {
       clearTimeout(this.connectTimer);
+      clearTimeout(this.clientWatch);
       this.settle();
     });
+    this.watchClient(upstream);
     client.on('error', () => this.socketFailed(client));
     upstream.on('error', () => this.socketFailed(upstream));
 
     this.done = Promise.all([clientSide, upstreamSide]).then(([clientObservation, upstreamObservation]) => {
       clearTimeout(this.closeTimer);
       clearTimeout(this.connectTimer);
+      clearTimeout(this.clientWatch);
       for (const state of this.states.values()) state.timer?.cancel();
       this.pipes?.upstream.clear();
       this.pipes?.downstream.clear();
@@ -593,6 +601,30 @@ export class Link {
     if (this.upstream && !this.upstream.destroyed) this.upstream.destroy();
   }
 
+  /**
+   * While the upstream connect is under way the client's socket is paused: no read is pending, so
+   * nothing tells of its reset, and a client that gave up would be held (and counted) until
+   * connectTimeoutMs. Its kernel is polled instead: a reset (pending, or read: CLOSE) ends the link
+   * at once, the connect abandoned, as the client's ending. Its FIN is no departure: a half-closed
+   * client may still read the answer.
+   */
+  private watchClient(upstream: net.Socket): void {
+    let delay = 1;
+    const look = (): void => {
+      this.clientWatch = undefined;
+      if (this.pipes !== null || this.client.destroyed || upstream.destroyed) return;
+      if (clientReset(this.client)) {
+        this.endedBy ??= 'client';
+        this.client.destroy();
+        upstream.destroy();
+        return;
+      }
+      delay = Math.min(delay * 2, RESET_POLL_MAX_MS);
+      this.clientWatch = setTimeout(look, delay);
+    };
+    this.clientWatch = setTimeout(look, delay);
+  }
+
   private established(upstream: net.Socket): void {
     if (this.client.destroyed) {
       upstream.destroy();
@@ -706,6 +738,16 @@ function pendingReset(socket: net.Socket): string | null {
     return peekSocketError(socket)?.code ?? null;
   } catch {
     return null;
+  }
+}
+
+/** Whether the kernel shows `socket`'s peer reset it: an error pending, or CLOSE (false where it cannot tell). */
+function clientReset(socket: net.Socket): boolean {
+  try {
+    const inspection = inspectSocket(socket);
+    return inspection.pendingError !== null || inspection.state === 'CLOSE';
+  } catch {
+    return false;
   }
 }
 
