@@ -126,7 +126,10 @@ export interface ObserveCloseOptions {
 type Destroy = (this: net.Socket, error?: Error) => net.Socket;
 type Internals = SocketInternals & { server?: unknown; resetAndClosing?: boolean };
 
-const WATCHER = 'observe-close';
+// Each observation watches the real close under its own name: watchers are kept by name, and a
+// second observer of the same socket (a test's, besides the fault server's) under the shared one
+// replaced the first's, which then lost its look at the real close (and a lingering close's end).
+let observations = 0;
 
 const SIDES = ['client', 'server'] as const;
 type Side = (typeof SIDES)[number];
@@ -171,6 +174,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   // Nothing would ever resolve the promise: say so instead of hanging.
   if (socket.destroyed) throw closedSocket(observeClose);
 
+  const watcher = `observe-close#${++observations}`;
   const startedAt = Date.now();
   const origin = performance.now();
   const since = () => Math.round((performance.now() - origin) * 1000) / 1000;
@@ -245,7 +249,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
       look('destroy');
       // An abortive close (hardReset: linger {1, 0}) closes at once, steps bypassed: nothing later to see.
       const last = snapshots[snapshots.length - 1]!;
-      if (!last.abortive && last.inspectError === null) watchRealClose(internals, WATCHER, lookAtRealClose);
+      if (!last.abortive && last.inspectError === null) watchRealClose(internals, watcher, lookAtRealClose);
     }
     return destroy.call(this, error);
   } as typeof socket.destroy;
