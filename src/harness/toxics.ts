@@ -233,15 +233,23 @@ export function parseToxicPairs(
 
 /**
  * The CLI notation of a toxic, with its name in parentheses: {@link parseToxic} reads it back to
- * the same toxic.
+ * the same toxic. A spec (what `proxy.addToxic()` takes) is written with its defaults
+ * filled in.
  *
+ * @param toxic - A toxic, as `proxy.toxics` lists it, or a spec.
+ * @returns The toxic in CLI notation.
+ * @throws As addToxic() does: `ERR_INVALID_ARG_TYPE` for a non-object, `ERR_INVALID_ARG_VALUE` /
+ *   `ERR_OUT_OF_RANGE` for a type, field or attribute it does not have or a value out of range.
  * @example
  * ```ts
  * formatToxic(parseToxic('latency:latency=100')); // 'latency/downstream:latency=100,jitter=0 (latency_downstream)'
  * ```
  */
-export function formatToxic(toxic: Toxic): string {
-  const attributes = Object.entries(toxic.attributes).map(([key, value]) => `${key}=${String(value)}`);
-  if (toxic.toxicity !== 1) attributes.push(`toxicity=${toxic.toxicity}`);
-  return `${toxic.type}/${toxic.stream}:${attributes.join(',')} (${toxic.name})`;
+export function formatToxic(toxic: Toxic | ToxicSpec): string {
+  // Checked and completed as addToxic() does: a spec's missing stream, name and defaults would be
+  // written as 'undefined' (parseToxic() cannot read that back), and null read a property of null.
+  const resolved = resolveToxic(toxic, formatToxic);
+  const attributes = Object.entries(resolved.attributes).map(([key, value]) => `${key}=${String(value)}`);
+  if (resolved.toxicity !== 1) attributes.push(`toxicity=${resolved.toxicity}`);
+  return `${resolved.type}/${resolved.stream}:${attributes.join(',')} (${resolved.name})`;
 }
