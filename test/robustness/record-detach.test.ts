@@ -27,15 +27,16 @@ interface DetachReport {
 const ROUNDS = 200;
 
 describe('a detached probe record', () => {
-  it.each(['structuredClone', 'postMessage', 'transfer'])('detached by %s: probes refuse with a coded error, nothing is written into freed memory', async (how) => {
+  it.for(['structuredClone', 'postMessage', 'transfer'])('detached by %s: probes refuse with a coded error, nothing is written into freed memory', async (how, context) => {
     const { stdout } = await run(process.execPath, ['--expose-gc', fixture, how], { timeout: 60_000 });
     const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as DetachReport;
     expect(report.before).toBe('returned 0');
     if (report.detach === 'unavailable') {
-      // ArrayBuffer.prototype.transfer arrived in Node 21; nothing to detach it with here.
+      // ArrayBuffer.prototype.transfer arrived in Node 21; nothing to detach it with here. Nothing
+      // of the title was checked: reported as skipped, not passed.
       expect(how).toBe('transfer');
       expect(typeof (new ArrayBuffer(8) as ArrayBuffer & { transfer?: unknown }).transfer).toBe('undefined');
-      return;
+      context.skip();
     }
     expect(report.lengthAfter).toBe(0);
     expect(report.calls).toEqual({
