@@ -83,7 +83,7 @@ describe('bench:linger-throughput', () => {
 
   // Interrupted (Ctrl-C: SIGINT to the whole foreground group), or a server gone mid-run: the
   // servers' cgroups must go with the bench, not stay under /sys/fs/cgroup until someone rmdirs them.
-  it.skipIf(quotaUnavailable() !== null).each(['Ctrl-C', 'a server crashing'])('--server-share 0.5: the cgroups are removed after %s', async (how, context) => {
+  it.skipIf(quotaUnavailable() !== null).for(['Ctrl-C', 'a server crashing'])('--server-share 0.5: the cgroups are removed after %s', async (how, context) => {
     const bench = spawn(process.execPath, [benchPath, '--rounds', '2', '--duration', '2', '--connections', '8', '--server-share', '0.5'], {
       cwd: root,
       detached: true,
