@@ -47,6 +47,8 @@ describe('protectCluster() on a system that is not exposed (this Linux machine)'
     expect(result.ok).toBe(true);
     expect(result.value).toMatchObject({ exposed: false, forced: false, applied: false });
     expect(result.value!.reason).toMatch(/only happens on AIX and IBM i/);
+    // Both settings are reported (the loop below checks each: an empty list would pass it).
+    expect(result.value!.settings.map((entry) => entry.setting)).toEqual(['cluster.schedulingPolicy', 'NODE_CLUSTER_SCHED_POLICY']);
     for (const entry of result.value!.settings) {
       expect(entry.changed).toBe(false);
       expect(entry.why).toMatch(/not exposed.*force: true/);
@@ -86,6 +88,7 @@ describe('protectCluster() on a system that is not exposed (this Linux machine)'
   it('is idempotent: a second call reports the policy as already pinned', async () => {
     const { first, second } = (await scenario('twice')) as unknown as { first: Attempt; second: Attempt };
     expect(first.value!.settings.some((entry) => entry.changed)).toBe(true);
+    expect(second.value!.settings.map((entry) => entry.setting)).toEqual(['cluster.schedulingPolicy', 'NODE_CLUSTER_SCHED_POLICY']);
     expect(second.value!.settings.every((entry) => !entry.changed)).toBe(true);
     expect(setting(second.value, 'cluster.schedulingPolicy')!.why).toMatch(/earlier protectCluster/);
   });
@@ -102,6 +105,7 @@ describe('protectCluster() on a system that is not exposed (this Linux machine)'
     for (const later of [second, third]) {
       expect(later.ok).toBe(true);
       expect(later.value).toMatchObject({ exposed: false, forced: false, applied: true });
+      expect(later.value!.settings.map((entry) => entry.setting)).toEqual(['cluster.schedulingPolicy', 'NODE_CLUSTER_SCHED_POLICY']);
       expect(later.value!.settings.every((entry) => !entry.changed)).toBe(true);
       for (const entry of later.value!.settings) expect(entry.why).not.toMatch(/not exposed|pass \{ force: true \}/);
       expect(setting(later.value, 'cluster.schedulingPolicy')).toMatchObject({ before: 'none', after: 'none' });

@@ -58,6 +58,7 @@ describe('protectCluster(): the pin is read from cluster.schedulingPolicy itself
     expect(copies).toBe(true);
     expect(first).toMatchObject({ forced: true, applied: true });
     expect(second).toMatchObject({ forced: false, applied: true });
+    expect(second.settings.map((entry) => entry.setting)).toEqual(['cluster.schedulingPolicy', 'NODE_CLUSTER_SCHED_POLICY']);
     expect(second.settings.every((entry) => !entry.changed)).toBe(true);
     for (const entry of second.settings) expect(entry.why).toMatch(/earlier protectCluster/);
     expect(policy).toBe('none');
