@@ -61,6 +61,9 @@ describe('fault server, the peer leaves during delayMs', () => {
       const { closed } = await halfClosedClient(server.port);
       const r = await report;
       expect(steps(r)).toEqual(['reset']);
+      // After delayMs (300), not at the half-close: a lower bound, with room for a timer that fires
+      // on a loop time a few milliseconds stale.
+      expect(r.steps[0]!.atMs).toBeGreaterThanOrEqual(250);
       expect(await closed).toMatchObject({ peer: 'rst', kernelError: 'ECONNRESET' });
     },
     TEST_MS,
