@@ -24,9 +24,10 @@ async function through(upstream: FaultServerOptions, toxics: ToxicSpec[]) {
 
 /**
  * A Node net client that sends `send`, then FIN, and reads to the end. `sendToFirstByteMs`: from
- * just before the send to the first byte back (causal: nothing can come back sooner).
+ * just before the send to the first byte back; `sendToEndMs`: to the peer's FIN ('end'). Causal
+ * both: nothing can come back sooner than the send that prompts it.
  */
-async function netClient(port: number, send: Buffer): Promise<CloseObservation & { sendToFirstByteMs: number | null }> {
+async function netClient(port: number, send: Buffer): Promise<CloseObservation & { sendToFirstByteMs: number | null; sendToEndMs: number | null }> {
   const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
   const observed = observeClose(socket);
   let sentAt = 0;
@@ -35,11 +36,15 @@ async function netClient(port: number, send: Buffer): Promise<CloseObservation &
     sentAt = performance.now();
     socket.end(send);
   });
+  let endAt: number | null = null;
   socket.once('data', () => (firstAt = performance.now()));
-  socket.once('end', () => socket.destroy());
+  socket.once('end', () => {
+    endAt = performance.now();
+    socket.destroy();
+  });
   socket.resume();
   const observation = await within(observed, 10_000, 'the client socket to close');
-  return { ...observation, sendToFirstByteMs: firstAt === null ? null : firstAt - sentAt };
+  return { ...observation, sendToFirstByteMs: firstAt === null ? null : firstAt - sentAt, sendToEndMs: endAt === null ? null : endAt - sentAt };
 }
 
 const ECHO: FaultServerOptions = { behavior: 'echo' };
@@ -91,6 +96,8 @@ describe('fault proxy, Node net client', () => {
     const { proxy, link } = await through(ECHO, [{ type: 'slow_close', attributes: { delay: 100 } }]);
     const o = await netClient(proxy.port, Buffer.alloc(1000));
     expect(o).toMatchObject({ peer: 'fin', bytes: { received: 1000 } });
+    // The FIN answers ours, which left with the data: it cannot come sooner after the send.
+    expect(o.sendToEndMs).toBeGreaterThanOrEqual(100);
     expect((await link).toxics.map((t) => t.action)).toEqual(['delay-fin']);
   });
 });
