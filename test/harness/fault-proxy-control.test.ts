@@ -80,6 +80,14 @@ describe('fault proxy: toxics changed while running', () => {
     await held;
     proxy.updateToxic('timeout_upstream', { attributes: { timeout: 0 } });
     // Still held: the FIN has not reached the echo server, whose answer would end the connection.
+    // Released, it would be back at the client within milliseconds (loopback, one process); looked
+    // at right after the update it could not have been yet. So this is a window, on purpose and
+    // generous: no end may come within 500 ms.
+    const early = await nextEvent(client.socket, 'end', 500).then(
+      () => 'ended',
+      (error: Error) => error.message,
+    );
+    expect(early).toBe("timed out after 500 ms waiting for 'end'");
     expect(proxy.activeConnections).toBe(1);
     expect(client.socket.readableEnded).toBe(false);
     proxy.updateToxic('timeout_upstream', { toxicity: 0 });
