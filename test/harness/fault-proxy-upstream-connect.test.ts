@@ -72,6 +72,9 @@ describe('fault proxy: a client that leaves while the upstream connect is under 
     const r = await probe('127.0.0.1', proxy.port, { send: 'x', shutdown: true, timeoutMs: 5000 });
     // Held until the bound, then reset as for an unreachable upstream (not ended as the client's).
     expect(r).toMatchObject({ outcome: 'rst', received: 0 });
+    // Not before the bound (counted from the proxy's accept, a moment within the client's connect:
+    // room for that and for a timer on a stale loop time).
+    expect(r.durationMs - r.connectMs!).toBeGreaterThanOrEqual(250);
     expect(await report).toMatchObject({ endedBy: 'upstream-connect', upstreamError: 'ETIMEDOUT', upstreamSide: null });
   });
 });

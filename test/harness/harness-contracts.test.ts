@@ -169,6 +169,9 @@ describe('fault proxy: an upstream that does not answer', () => {
     const report = nextReport<ProxyLinkReport>(proxy);
     const r = await probe('127.0.0.1', proxy.port, { send: 'x', timeoutMs: 10_000 });
     expect(r).toMatchObject({ outcome: 'rst', received: 0 });
+    // Once connectTimeoutMs has run out, not before (the bound counts from the proxy's accept, a
+    // moment within the client's connect: room for that and for a timer on a stale loop time).
+    expect(r.durationMs - r.connectMs!).toBeGreaterThanOrEqual(150);
     expect(await report).toMatchObject({ endedBy: 'upstream-connect', upstreamError: 'ETIMEDOUT', upstreamSide: null });
     expect(proxy.activeConnections).toBe(0);
   });
