@@ -183,12 +183,16 @@ describe('auditCloses', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const closed = nextServerSocketClosed(server);
     for (const path of ['/first', '/second', '/third?x=1']) {
-      const body = await new Promise<string>((resolve, reject) => {
-        http.get({ port, host: '127.0.0.1', path, agent }, (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text));
-        }).on('error', reject);
-      });
+      const body = await within(
+        new Promise<string>((resolve, reject) => {
+          http.get({ port, host: '127.0.0.1', path, agent }, (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text));
+          }).on('error', reject);
+        }),
+        10_000,
+        `the response to ${path}`,
+      );
       expect(body).toBe(`ok ${path}`);
     }
     agent.destroy();
@@ -204,14 +208,18 @@ describe('auditCloses', () => {
       const { server, audit, port } = await start(https.createServer({ key, cert }, uploadHandler), lingering);
       const published = closesPublished();
       const closed = nextServerSocketClosed(server, 'secureConnection');
-      const ok = await new Promise<string>((resolve, reject) => {
-        https
-          .get({ port, host: '127.0.0.1', path: '/ok', rejectUnauthorized: false, agent: false, headers: { connection: 'close' } }, (res) => {
-            let text = '';
-            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text));
-          })
-          .on('error', reject);
-      });
+      const ok = await within(
+        new Promise<string>((resolve, reject) => {
+          https
+            .get({ port, host: '127.0.0.1', path: '/ok', rejectUnauthorized: false, agent: false, headers: { connection: 'close' } }, (res) => {
+              let text = '';
+              res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text));
+            })
+            .on('error', reject);
+        }),
+        10_000,
+        'the response to GET /ok',
+      );
       expect(ok).toBe('ok /ok');
       await closed;
       const lingered = (n: number) => !lingering || audit.counts().lingered === n;

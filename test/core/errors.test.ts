@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeServer, listen, tcpPair } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { tlsOverJsStream } from '../helpers/tls-over-js.js';
+import { nextEvent } from '../helpers/wait.js';
 
 type AnyCall = (target: unknown) => unknown;
 const SYNC: [string, AnyCall][] = [
@@ -80,10 +81,10 @@ describe('bad input', () => {
   it.each([[2 ** 40], [3.5], ['7'], [Number.NaN]])('a socket whose handle reports fd %s: ERR_SOCKCLOSE_NO_FD, never the value', async (fd) => {
     const listener = net.createServer().listen(0, '127.0.0.1');
     cleanups.push(() => void listener.close());
-    await new Promise((resolve) => listener.once('listening', resolve));
+    await nextEvent(listener, 'listening');
     const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
     cleanups.push(() => void client.destroy());
-    await new Promise((resolve) => client.once('connect', resolve));
+    await nextEvent(client, 'connect');
     // Node's handle is what reports the number; stand in for one that reports a bad value.
     const internals = client as unknown as { _handle: object };
     const real = internals._handle;

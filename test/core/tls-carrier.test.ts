@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
+import { nextEvent } from '../helpers/wait.js';
 
 const { lingeringClose, shutdownWrite } = sockclose;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -62,7 +63,9 @@ describe('the net.Socket under a live TLS connection', () => {
     const listener = await listen(net.createServer((socket) => void shutdownWrite(socket).then(() => socket.destroy())));
     cleanups.push(() => closeServer(listener));
     const plain = net.connect(portOf(listener), '127.0.0.1');
-    await new Promise<void>((resolve) => plain.once('end', resolve).resume());
+    const plainEnded = nextEvent(plain, 'end');
+    plain.resume();
+    await plainEnded;
     plain.destroy();
   });
 });

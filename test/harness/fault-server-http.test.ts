@@ -9,6 +9,7 @@ import { fetchOnce, httpRequest } from './http-clients.js';
 import { harness } from './load.js';
 import { expectHiddenResetConsistent, expectNodeReportOfReset } from './node-reports.js';
 import { Cleanup, nextReport } from './util.js';
+import { within } from '../helpers/wait.js';
 
 const { createFaultServer } = harness;
 const cleanup = new Cleanup();
@@ -201,7 +202,11 @@ describe('fault server (http), the client leaves during the request head', () =>
       const client = net.connect(server.port, '127.0.0.1', () => client.write('GET / HT')); // half a request line
       client.on('error', () => {});
       // The server has the partial head once its socket has read it; then the client resets.
-      await new Promise<void>((resolve) => server.once('connection', (_id: number, socket: net.Socket) => socket.once('data', () => resolve())));
+      await within(
+        new Promise<void>((resolve) => server.once('connection', (_id: number, socket: net.Socket) => socket.once('data', () => resolve()))),
+        5000,
+        'the server to read the partial head',
+      );
       client.resetAndDestroy();
       const r = await report;
       // The wait, closed under it by Node (which read the reset), then the departure.

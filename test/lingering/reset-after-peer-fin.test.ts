@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { until, within } from '../helpers/wait.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 import { cleanupsAfterEach } from './lifecycle.js';
 
 const { auditCloses, enableLingeringClose } = sockclose;
@@ -94,7 +94,7 @@ describe('a connection the peer reset after its FIN, while its response was stil
     cleanups.add(() => void client.destroy());
     client.on('error', () => undefined);
     client.pause();
-    await new Promise<void>((resolve) => client.once('connect', resolve));
+    await nextEvent(client, 'connect');
     client.end('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
     return client;
   }
