@@ -115,6 +115,16 @@ export function transportHandle(handle: NodeHandle): NodeHandle | undefined {
   return kindOf(handle) === 'tls' ? handle._parent : handle;
 }
 
+/**
+ * The JavaScript stream a TLSWrap was made over (its `_parentWrap`, Node 18 to 26: a net.Socket
+ * given to a TLS server, or Node's wrapper of a JavaScript stream), or null for any other handle.
+ */
+export function tlsParentStream(handle: NodeHandle): object | null {
+  if (kindOf(handle) !== 'tls') return null;
+  const parent = (handle as NodeHandle & { _parentWrap?: unknown })._parentWrap;
+  return typeof parent === 'object' && parent !== null ? parent : null;
+}
+
 /** TCP or AF_UNIX under the handle, or null for anything else (TLS over a JavaScript stream). */
 export function transportKind(handle: NodeHandle): Transport | null {
   const kind = kindOf(transportHandle(handle));

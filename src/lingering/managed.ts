@@ -39,6 +39,7 @@ import {
   resetThroughClose,
   startReading,
   stopReading,
+  tlsParentStream,
   transportBytesRead,
   transportKind,
   unwrittenBytes,
@@ -322,8 +323,14 @@ export function abortOwner(owner: Owner): void {
   for (const flush of [...flushing]) if (flush.ownedBy(owner)) flush.wake();
 }
 
+// The net.Sockets under TLSSockets whose close is ours (see lingerStep()): their own close is
+// the same connection's, already decided.
+const underOurTls = new WeakSet<object>();
+let anyUnderOurTls = false;
+
 /** The socket's lingering-close state, kept or new, if its close is ours to decide. */
 function stateOf(socket: SocketInternals): Managed | undefined {
+  if (anyUnderOurTls && underOurTls.has(socket)) return undefined;
   const kept = managed.get(socket);
   if (kept !== undefined) return kept;
   const entry = serverEntryOf(socket);
@@ -463,6 +470,15 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   // A server that undid lingering close lets its sockets close as Node does, unless their close
   // had begun (they finish their bounded linger).
   if (!state.owner.active && state.admission === null) return undefined;
+  // A TLSSocket made over a net.Socket (a TLS server given a raw socket another server accepted):
+  // Node's close of its TLSWrap destroys that socket next, on the same descriptor. This close
+  // decides how the connection ends; the raw socket's, under the server that accepted it, lingered
+  // it a second time (two dups, two reports, two places for one connection).
+  const raw = tlsParentStream(handle);
+  if (raw !== null) {
+    underOurTls.add(raw);
+    anyUnderOurTls = true;
+  }
   // Its server's signal aborted after the close began: it ends here, as a timeout would.
   if (state.owner.aborted) state.expired ??= 'aborted';
   // Destroyed without our destroy() wrapper (a caller holding the prototype's): decide here.
