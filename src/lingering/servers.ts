@@ -6,7 +6,7 @@
 // connection: a socket's close looks its server up.
 import net from 'node:net';
 
-import { acceptingServer, givenTo, markGiven, servingServer, tlsHandshakeDone, type ServerKind, type SocketInternals } from '../node-handle.js';
+import { acceptingServer, givenTo, markGiven, servingServer, tlsHandshakeDone, tlsParentStream, type ServerKind, type SocketInternals } from '../node-handle.js';
 import type { LingerSettings } from './options.js';
 import type { LingerPool } from './pool.js';
 import type { LingerReport } from './types.js';
@@ -106,8 +106,23 @@ export function serverEntryOf(socket: SocketInternals): ServerEntry | undefined 
     for (let i = given === undefined ? -1 : given.length - 1; entry === undefined && i >= 0; i--) entry = entryOf(given![i]!);
     const accepted = acceptingServer(socket);
     if (entry === undefined && accepted !== null && accepted !== server) entry = entryOf(accepted);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) return entryUnderTls(socket);
   }
   if (entry.tls && !tlsHandshakeDone(socket)) return undefined;
   return entry;
+}
+
+/**
+ * A TLSSocket made over a socket of a lingering server, by the application (STARTTLS) or by a TLS
+ * server without lingering close given it: the connection is that server's, and its TLSSocket is
+ * what closes it (close_notify, then FIN), once its handshake is done. Found nowhere, its half-close
+ * went unbounded and uncounted (the raw socket under it is never ended itself), and lingeringClose()
+ * counted it in the thread's pool. A client socket, or one of no TLS, pays one handle read.
+ */
+function entryUnderTls(socket: SocketInternals): ServerEntry | undefined {
+  const handle = socket._handle;
+  const raw = handle === null ? null : tlsParentStream(handle);
+  if (raw === null || raw === socket || !(raw instanceof net.Socket)) return undefined;
+  const entry = serverEntryOf(raw as SocketInternals);
+  return entry !== undefined && tlsHandshakeDone(socket) ? entry : undefined;
 }
