@@ -473,11 +473,13 @@ export function lingerStep(socket: SocketInternals, handle: NodeHandle): FirstOu
   // A TLSSocket made over a net.Socket (a TLS server given a raw socket another server accepted):
   // Node's close of its TLSWrap destroys that socket next, on the same descriptor. This close
   // decides how the connection ends; the raw socket's, under the server that accepted it, lingered
-  // it a second time (two dups, two reports, two places for one connection).
+  // it a second time (two dups, two reports, two places for one connection). Claimed too: another
+  // copy of sockclose, whose server accepted it, must not linger it either.
   const raw = tlsParentStream(handle);
   if (raw !== null) {
     underOurTls.add(raw);
     anyUnderOurTls = true;
+    claimForServerClose(raw);
   }
   // Its server's signal aborted after the close began: it ends here, as a timeout would.
   if (state.owner.aborted) state.expired ??= 'aborted';

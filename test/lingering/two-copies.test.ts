@@ -4,6 +4,7 @@
 // kernel-level client (what recv()/send() returned) and by both copies' counters.
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { copyOfPackage } from '../helpers/package-copy.js';
 import { sockclose } from '../helpers/sockclose.js';
+import { testCert } from '../helpers/tls.js';
 import { within } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
@@ -204,6 +206,36 @@ describe('two copies of sockclose in one application', () => {
       }
       await within(Promise.all([outerControl.drained(), innerControl.drained()]), 10_000, 'the lingers to end');
       // Whichever copy took each close, it was taken once.
+      expect(total(outerControl.stats()) + total(innerControl.stats())).toBe(RUNS);
+      expect(outerLog.seen.length + innerLog.seen.length).toBe(RUNS);
+    });
+
+    it("a socket the first copy's net server hands to the second copy's https server lingers once, as its TLSSocket", async () => {
+      const [first, second] = [firstOf(), secondOf()];
+      const { key, cert } = testCert();
+      const inner = https.createServer({ key, cert }, (_req, res) => {
+        res.writeHead(413, { Connection: 'close', 'Content-Length': 9 });
+        res.end('too large');
+      });
+      const outer = net.createServer((socket) => inner.emit('connection', socket));
+      const outerLog = reportLog();
+      const innerLog = reportLog();
+      const outerControl = first.enableLingeringClose(outer, { onReport: outerLog.onReport });
+      const innerControl = second.enableLingeringClose(inner, { onReport: innerLog.onReport });
+      cleanups.add(() => closeServer(outer), outerControl, innerControl);
+      await listen(outer);
+
+      for (let run = 0; run < RUNS; run++) {
+        const seen = await peer.run({
+          port: portOf(outer),
+          tls: true,
+          steps: [{ sendText: `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${UPLOAD}\r\n\r\n` }, { send: UPLOAD }, { recvEnd: true }],
+        });
+        expect(seen).toMatchObject({ end: 'eof', sendError: null, connectError: null });
+        expect(seen.head).toMatch(/^HTTP\/1\.1 413 [^]*too large$/);
+      }
+      await within(Promise.all([outerControl.drained(), innerControl.drained()]), 10_000, 'the lingers to end');
+      // The raw socket Node destroys after the TLSSocket's close is the same connection: taken once.
       expect(total(outerControl.stats()) + total(innerControl.stats())).toBe(RUNS);
       expect(outerLog.seen.length + innerLog.seen.length).toBe(RUNS);
     });
