@@ -22,7 +22,7 @@ import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.j
 import { errno } from '../errno.js';
 import { pendingSocketError, systemError, type CodedError, type SystemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
-import { Field, Slot, State } from '../native/layout.js';
+import { Field, Revents, Slot, State } from '../native/layout.js';
 import { kernelPeerEnd } from '../inspect-socket.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
@@ -805,8 +805,24 @@ function connectionFailed(handle: NodeHandle): boolean {
 /** Whether the peer's FIN has arrived: Node read it (its stream ended, consumed or not), or the kernel says so. */
 function peerFinished(socket: SocketInternals): boolean {
   if (inputEnded(socket)) return true;
-  const end = socket._handle === null ? null : kernelPeerEnd(socket._handle);
+  const handle = socket._handle;
+  if (handle === null) return false;
+  // AF_UNIX has no TCP state to ask: the peer's end was not seen there, and the close went on as
+  // an idle timeout, its unread input making the peer's last read fail (ECONNRESET, not EOF).
+  if (transportKind(handle) === 'unix') return unixPeerFinished(handle.fd);
+  const end = kernelPeerEnd(handle);
   return end === 'fin' || end === 'fin-reset';
+}
+
+/**
+ * Whether an AF_UNIX peer has shut its side down: poll() says so (POLLRDHUP; POLLHUP once both
+ * sides are), with no error pending (a peer gone with bytes of ours unread).
+ */
+function unixPeerFinished(fd: number): boolean {
+  const native = binding();
+  if (native === null || !(fd >= 0)) return false;
+  const revents = native.pollRevents(fd);
+  return revents >= 0 && (revents & (Revents.rdhup | Revents.hup)) !== 0 && (revents & Revents.err) === 0;
 }
 
 /**
