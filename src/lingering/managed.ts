@@ -570,12 +570,21 @@ function connectionGone(handle: NodeHandle): boolean {
  * still counts as queued then is never written: a TLS 1.3 socket destroyed in the tick its
  * handshake completed keeps its session tickets (~0.5 KB) counted in its TLS layer's queue for
  * good, while its transport's shutdown went out; waiting for that count held the close to the idle
- * timeout, then reset it, its peer long finished. The state only on TCP.
+ * timeout, then reset it, its peer long finished. The state on TCP; on AF_UNIX, both sides shut.
  */
 function transportShutDown(handle: NodeHandle): boolean {
   if (!(handle.fd >= 0)) return true;
   const native = binding();
-  if (native === null || transportKind(handle) !== 'tcp') return false;
+  if (native === null) return false;
+  const transport = transportKind(handle);
+  // AF_UNIX has no state to ask: poll() says POLLHUP once both sides are shut (or the peer has
+  // closed), when nothing more of ours can reach it. Not asked, the TLS 1.3 close above waited there
+  // for its idle timeout, its peer having answered our FIN at once.
+  if (transport === 'unix') {
+    const revents = native.pollRevents(handle.fd);
+    return revents >= 0 && (revents & Revents.hup) !== 0;
+  }
+  if (transport !== 'tcp') return false;
   if (native.probe(handle.fd, Field.tcp) < 0) return false;
   const tcp = platform().tcpState(record, 'tcp');
   return (
