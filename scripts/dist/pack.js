@@ -38,8 +38,12 @@ const { run } = require('./run.js');
  * Raised again later on 2026-12-06 (packed only): the day's review fixes (seventeen, each with its
  * TSDoc, docs and CHANGELOG entry) put the consumer-build test's tarball at 427,513 B packed, 1.5 KB
  * over 416 KiB: 448 KiB.
+ *
+ * Raised again on 2026-12-06, morning (unpacked only): twenty-two more review fixes (TSDoc, the
+ * CHANGELOG at ~90 KB, the lingering close's TLS hand-over checks) put the tarball at 1,385,286 B
+ * unpacked, 9 KB over 1,344 KiB (424.7 KB packed, within its budget): 1,408 KiB.
  */
-const BUDGET = { packed: 448 * 1024, unpacked: 1344 * 1024 };
+const BUDGET = { packed: 448 * 1024, unpacked: 1408 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [
