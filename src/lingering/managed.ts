@@ -955,7 +955,13 @@ function deliver(socket: SocketInternals, state: Managed, report: LingerReport, 
   // one it saw). The counters, the promise and onReport wait for the close itself when it comes
   // later (see afterClose()).
   publishLingerEnd(report, socket);
-  if (!state.closesLater) return deliverToCaller(socket, state, report);
+  if (!state.closesLater) {
+    // Node closes the descriptor right after this returns, in the same call (the close hook's step
+    // decided): the caller and onReport hear of it after that, as of every other end. Called from
+    // here, onReport saw the socket's handle still open.
+    process.nextTick(deliverToCaller, socket, state, report);
+    return;
+  }
   afterClose(socket, state, () => {
     count();
     deliverToCaller(socket, state, report);

@@ -291,6 +291,11 @@ describe('enableLingeringClose() with a signal', () => {
     }
     controller.abort();
     expect(sockets[0]!.destroyed).toBe(true);
+    // Ended and counted within abort() itself; onReport hears of it once Node has closed the
+    // descriptor, which follows in the same call: in the next tick.
+    expect(control.stats().reasons.aborted).toBe(1);
+    expect(reports).toEqual([]);
+    await new Promise((resolve) => process.nextTick(resolve));
     expect(reports.map((r) => r.reason)).toEqual(['aborted']);
     // The flushing one ends in the microtasks after abort(); its report waits for Node's real close,
     // which follows them, and comes in this turn's check phase: after this immediate, queued first.
