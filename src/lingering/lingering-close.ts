@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { abortivelyClosed, closedSocket, invalidArgValue, underTls, type CodedError } from '../errors.js';
+import { abortivelyClosed, closedSocket, invalidArgValue, underTls, type SystemError } from '../errors.js';
 import { Field } from '../native/layout.js';
 import { carriesTls, http2Transport } from '../node-handle.js';
 import { notASocket, probe, realSocket, requireNative, resolveSocket, socketKind, type SocketInternals } from '../target.js';
@@ -133,7 +133,7 @@ const closing = new WeakMap<SocketInternals, Promise<LingerReport>>();
 async function closeDirect(socket: SocketInternals, state: Managed): Promise<LingerReport> {
   // Node's own error for the connection's failure: the first system error the socket emits (one
   // the application emitted on it, a plain Error, is not the connection's).
-  let emitted = null as CodedError | null;
+  let emitted = null as SystemError | null;
   const onError = (error: Error) => {
     if (isSystemError(error)) emitted ??= error;
   };

@@ -20,7 +20,7 @@
 import { closeWatched, setLaterEnd, type FirstOutcome } from '../close-hook.js';
 import { lingerEndSubscribed, publishLingerEnd } from '../diagnostics/channels.js';
 import { errno } from '../errno.js';
-import { pendingSocketError, systemError, type CodedError, type SystemError } from '../errors.js';
+import { pendingSocketError, systemError, type SystemError } from '../errors.js';
 import { binding, record } from '../native/binding.js';
 import { Field, Revents, Slot, State } from '../native/layout.js';
 import { kernelPeerEnd } from '../inspect-socket.js';
@@ -94,7 +94,7 @@ export class Managed implements ReadSink, Ticking {
   /** The flush running now, if any. */
   flush: Flush | null = null;
   /** destroy() came with a system error of the socket's own I/O: no connection left to linger on. */
-  failed: CodedError | null = null;
+  failed: SystemError | null = null;
   /** lingeringClose()'s promise, waiting for the report. */
   consumer: ReportConsumer | null = null;
   /** The linger went to the native lingerer (its report comes from there). */
@@ -788,13 +788,13 @@ function endHere(socket: SocketInternals, handle: NodeHandle, state: Managed, re
 }
 
 /** The connection failed under us (a reset): closed as Node closes it, reported as an error. */
-function endFailed(socket: SocketInternals, state: Managed, error: CodedError): true {
+function endFailed(socket: SocketInternals, state: Managed, error: SystemError): true {
   deliver(socket, state, endReport('error', state.startedAt!, false, 0, error, state.admission === 'short', state.drainedBytes), false);
   return true;
 }
 
 /** An error shaped as a system error (Node's `read ECONNRESET`, `write EPIPE`…, or any other). Internal. */
-export function isSystemError(error: Error | null | undefined): error is CodedError {
+export function isSystemError(error: Error | null | undefined): error is SystemError {
   const system = error as (Error & { syscall?: unknown; errno?: unknown; code?: unknown }) | null | undefined;
   return typeof system?.syscall === 'string' && typeof system.errno === 'number' && typeof system.code === 'string';
 }
@@ -885,13 +885,13 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
 // unreadNow()), which makes it a reset either way.
 function endReport(reason: 'overload', startedAt: number, reset: false, unread: number, error: SystemError | null, shortened: boolean): LingerOverloadReport;
 function endReport(reason: EarlyEnd, startedAt: number, reset: boolean, unread: number, error: null, shortened: boolean, drainedBytes: number): LingerTimeoutReport;
-function endReport(reason: 'error', startedAt: number, reset: false, unread: 0, error: CodedError, shortened: boolean, drainedBytes: number): LingerErrorReport;
+function endReport(reason: 'error', startedAt: number, reset: false, unread: 0, error: SystemError, shortened: boolean, drainedBytes: number): LingerErrorReport;
 function endReport(
   reason: LingerEndReason,
   startedAt: number,
   reset: boolean,
   unread: number,
-  error: CodedError | null,
+  error: SystemError | null,
   shortened: boolean,
   drainedBytes = 0,
 ): LingerReport {

@@ -1,7 +1,7 @@
 // The public types of the lingering close.
 import type net from 'node:net';
 
-import type { CodedError, SystemError } from '../errors.js';
+import type { SystemError } from '../errors.js';
 
 /**
  * How a lingering close ended.
@@ -50,9 +50,10 @@ export interface LingerReportFields {
   /**
    * For `'error'`: the error the connection ended with (`code` such as `'ECONNRESET'`, with `errno`
    * and `syscall`), or null where the lingerer could not name it; for `'overload'` for want of a
-   * descriptor: that failure (`'EMFILE'`, with the call that failed); otherwise null.
+   * descriptor: that failure (`'EMFILE'`, with the call that failed); otherwise null. A
+   * {@link SystemError} either way.
    */
-  error: CodedError | null;
+  error: SystemError | null;
   /** True when the linger was shortened because many sockets were lingering at once. */
   shortened: boolean;
 }
@@ -104,7 +105,7 @@ export interface LingerErrorReport extends LingerReportFields {
    * The error the connection ended with (`code` such as `'ECONNRESET'`, with `errno` and
    * `syscall`), or null where the lingerer could not name it: test it before reading its `code`.
    */
-  error: CodedError | null;
+  error: SystemError | null;
 }
 
 /**
@@ -136,7 +137,7 @@ export interface LingerOverloadReport extends LingerReportFields {
  * | --- | --- | --- |
  * | `'eof'` | `'close'` | `null` |
  * | `'idle-timeout'`, `'max-timeout'`, `'drain-limit'`, `'aborted'` | `'close'` or `'reset'` | `null` |
- * | `'error'` | `'close'` | {@link CodedError} or `null` |
+ * | `'error'` | `'close'` | {@link SystemError} or `null` |
  * | `'overload'` | `'close'` or `'reset'` (input unread) | {@link SystemError} or `null` |
  *
  * @example
