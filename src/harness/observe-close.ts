@@ -110,7 +110,10 @@ export interface CloseTimings {
   localEndMs: number | null;
   /** When the first error came (an `'error'` event, or destroy() with an error); null if none did. */
   errorMs: number | null;
-  /** When Node emitted `'close'`, which ends the observation. */
+  /**
+   * When the descriptor closed, which ends the observation: Node's `'close'` (in `events`), or,
+   * for a connection a lingering close took over, the end of its linger, after Node's `'close'`.
+   */
   closeMs: number;
 }
 
