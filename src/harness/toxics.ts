@@ -55,7 +55,10 @@ export interface ToxicAttributes {
   slicer: { average_size: number; size_variation: number; delay: number };
 }
 
-/** A toxic to add: type, and optionally name, stream, toxicity and attributes. */
+/**
+ * A toxic to add: type, and optionally name, stream, toxicity and attributes (required for
+ * `bandwidth`, its `rate`, and `slicer`, its `average_size`).
+ */
 export type ToxicSpec = {
   [T in ToxicType]: {
     type: T;
@@ -66,7 +69,7 @@ export type ToxicSpec = {
     /** Probability (0 to 1) that the toxic applies to a given connection; default 1. */
     toxicity?: number;
     attributes?: Partial<ToxicAttributes[T]>;
-  };
+  } & (T extends 'bandwidth' ? { attributes: { rate: number } } : T extends 'slicer' ? { attributes: { average_size: number } } : unknown);
 }[ToxicType];
 
 /** A toxic in force. */
