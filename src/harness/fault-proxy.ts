@@ -18,7 +18,7 @@ import {
 } from './options.js';
 import { Link, type ProxyLinkReport, type ToxicEvent } from './proxy-link.js';
 import { ReportingServer } from './reporting-server.js';
-import { resolveToxic, SPEC_KEYS, type Toxic, type ToxicSpec } from './toxics.js';
+import { resolveToxic, SPEC_KEYS, type Toxic, type ToxicAttributes, type ToxicSpec, type ToxicType } from './toxics.js';
 
 /** Options for {@link createFaultProxy}. */
 export interface FaultProxyOptions {
@@ -85,7 +85,13 @@ export interface FaultProxy extends TypedEmitter<FaultProxyEvents> {
    * that a toxic does not have is `ERR_INVALID_ARG_VALUE` too; `attributes` that is not an object
    * is `ERR_INVALID_ARG_TYPE`.
    */
-  updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic;
+  updateToxic(
+    name: string,
+    changes: {
+      attributes?: { [T in ToxicType]: { [K in keyof ToxicAttributes[T]]?: ToxicAttributes[T][K] | undefined } }[ToxicType] | undefined;
+      toxicity?: number | undefined;
+    },
+  ): Toxic;
   /** Removes a toxic; returns whether it existed. */
   removeToxic(name: string): boolean;
   /** Removes every toxic. */
@@ -184,7 +190,7 @@ class ToxicProxy extends ReportingServer<Link, ProxyLinkReport> implements Fault
     return copyToxic(toxic);
   }
 
-  updateToxic(name: string, changes: Partial<Pick<ToxicSpec, 'attributes' | 'toxicity'>>): Toxic {
+  updateToxic(name: string, changes: Parameters<FaultProxy['updateToxic']>[1]): Toxic {
     const index = this.indexOf(name, this.updateToxic);
     const given = optionsObject(changes, 'changes', this.updateToxic);
     // Type, name and stream are known (not typos), and refused below as fixed.
