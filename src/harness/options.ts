@@ -19,14 +19,24 @@ export interface Endpoint {
 /**
  * What the harness accepts for an address: `'host:port'`, `'[::1]:port'`, a port, or an object:
  * `{ host, port }`, or what `server.address()` returns (`address` for `host`; `family` is ignored).
+ * Not both `host` and `address`: they name the same thing (`ERR_INVALID_ARG_VALUE`).
  */
-export type AddressInput = string | number | { host?: string; port?: number } | { address: string; family?: string; port?: number };
+export type AddressInput =
+  | string
+  | number
+  | { host?: string; address?: never; family?: string; port?: number }
+  | { address: string; host?: never; family?: string; port?: number };
 
 /**
  * An address to connect to: `'host:port'`, a port (on 127.0.0.1), `{ host?, port }` or
- * `server.address()`'s `{ address, family?, port }` (a port is required).
+ * `server.address()`'s `{ address, family?, port }` (a port is required; not both `host` and
+ * `address`).
  */
-export type ConnectAddressInput = string | number | { host?: string; port: number } | { address: string; family?: string; port: number };
+export type ConnectAddressInput =
+  | string
+  | number
+  | { host?: string; address?: never; family?: string; port: number }
+  | { address: string; host?: never; family?: string; port: number };
 
 /** Throws unless `value` is a plain object (or undefined, then returns `{}`). */
 export function optionsObject<T extends object>(value: T | undefined, name: string, caller: Caller): Partial<T> {
