@@ -1,7 +1,6 @@
 // The fault proxy while its upstream connect is still under way (an upstream that drops SYNs: a
 // listener whose accept queue is full): a client that resets meanwhile is its own ending, noticed
 // at once, not held (and counted) until connectTimeoutMs runs out.
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,30 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyLinkReport } from '../../lib/harness/index.js';
 import { nextEvent, within } from '../helpers/wait.js';
 import { harness } from './load.js';
-import { Cleanup, nextReport } from './util.js';
+import { Cleanup, nextReport, unansweringPort as unansweringPortOf } from './util.js';
 
 const { createFaultProxy, observeClose, probe } = harness;
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-/** A port whose listener never answers a SYN: its accept queue is full and nothing accepts (a child process holds it). */
+/** A port whose listener never answers a SYN (util.ts), checked: a direct connect times out. */
 async function unansweringPort(): Promise<number> {
-  const script = [
-    'import socket, sys',
-    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
-    'held = []',
-    'for _ in range(4):',
-    '    c = socket.socket(); c.setblocking(False)',
-    '    try: c.connect(s.getsockname())',
-    '    except BlockingIOError: pass',
-    '    held.append(c)',
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n');
-  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  cleanup.add({ close: () => child.kill() });
-  const [line] = await nextEvent<[Buffer]>(child.stdout, 'data', 10_000);
-  const port = Number(line.toString().trim());
+  const port = await unansweringPortOf(cleanup);
   // The port really drops SYNs: a direct connect times out.
   expect(await probe('127.0.0.1', port, { connectTimeoutMs: 200, timeoutMs: 200 })).toMatchObject({ outcome: 'connect-error', connectError: 'ETIMEDOUT' });
   return port;

@@ -3,7 +3,6 @@
 // memory with a peer that does not read, and the proxy's report naming the wrong side as the one
 // that ended a connection.
 import { constants as bufferConstants } from 'node:buffer';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import type { FaultConnectionReport, ProxyLinkReport } from '../../lib/harness/i
 import { nextEvent, until, within } from '../helpers/wait.js';
 import { refusingPort } from '../helpers/net.js';
 import { harness } from './load.js';
-import { Cleanup, nextReport } from './util.js';
+import { Cleanup, nextReport, unansweringPort } from './util.js';
 
 const { createFaultProxy, createFaultServer, observeClose, probe } = harness;
 const cleanup = new Cleanup();
@@ -134,32 +133,10 @@ describe("fault proxy: the report's endedBy", () => {
   });
 });
 
-/**
- * A port whose SYNs go unanswered: a listener (python, so that nothing accepts) whose accept queue
- * is full. Connecting to it hangs as to a host that drops packets.
- */
-async function unansweringPort(): Promise<number> {
-  const script = [
-    'import socket, sys',
-    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
-    'held = []',
-    'for _ in range(4):',
-    '    c = socket.socket(); c.setblocking(False)',
-    '    try: c.connect(s.getsockname())',
-    '    except BlockingIOError: pass',
-    '    held.append(c)',
-    'print(s.getsockname()[1], flush=True)',
-    'sys.stdin.read()',
-  ].join('\n');
-  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  cleanup.add({ close: () => child.kill() });
-  const [line] = await nextEvent<[Buffer]>(child.stdout, 'data', 10_000);
-  return Number(line.toString().trim());
-}
 
 describe('fault proxy: an upstream that does not answer', () => {
   it('resets the client once connectTimeoutMs has run out, instead of holding it for the kernel\'s two minutes', async () => {
-    const port = await unansweringPort();
+    const port = await unansweringPort(cleanup);
     // The port really drops SYNs: a direct connect times out.
     expect(await probe('127.0.0.1', port, { connectTimeoutMs: 200, timeoutMs: 200 })).toMatchObject({
       outcome: 'connect-error',

@@ -1,6 +1,6 @@
 // Small helpers for the harness tests: servers that always close, reports awaited with a timeout.
+import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-
 import net from 'node:net';
 
 import type { CloseObservation, FaultConnectionReport, FaultServerOptions } from '../../lib/harness/index.js';
@@ -70,4 +70,28 @@ export async function nonReader(
   await nextEvent(client, 'connect', 5000);
   if (send.length > 0) client.write(send);
   return { client, closed };
+}
+
+/**
+ * A port whose SYNs go unanswered: a listener (python, so that nothing accepts) whose accept queue
+ * is full. Connecting to it hangs as to a host that drops packets. The listener lives until
+ * `cleanup` runs.
+ */
+export async function unansweringPort(cleanup: Cleanup): Promise<number> {
+  const script = [
+    'import socket, sys',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    'held = []',
+    'for _ in range(4):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(s.getsockname())',
+    '    except BlockingIOError: pass',
+    '    held.append(c)',
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanup.add({ close: () => child.kill() });
+  const [line] = await nextEvent<[Buffer]>(child.stdout, 'data', 10_000);
+  return Number(line.toString().trim());
 }

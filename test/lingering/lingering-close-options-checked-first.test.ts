@@ -7,18 +7,10 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { runNode } from '../helpers/run-node.js';
+import { fixtureReport } from '../helpers/fixture-report.js';
 import { root } from '../helpers/sockclose.js';
 
-async function report(binary: string | undefined): Promise<Record<string, unknown>> {
-  const env: NodeJS.ProcessEnv = { ...process.env, SOCKCLOSE_LIB: path.join(root, 'lib', 'index.js') };
-  if (binary === undefined) delete env.SOCKCLOSE_BINARY;
-  else env.SOCKCLOSE_BINARY = binary;
-  const run = await runNode([path.join(root, 'test', 'fixtures', 'lingering-close-bad-options.cjs')], { timeoutMs: 20_000, env });
-  expect(run.stderr).toBe('');
-  expect(run.code).toBe(0);
-  return JSON.parse(run.stdout) as Record<string, unknown>;
-}
+const report = (binary: string | undefined) => fixtureReport('lingering-close-bad-options.cjs', binary);
 
 const badOptions = {
   negativeIdle: 'RangeError ERR_OUT_OF_RANGE',

@@ -79,6 +79,21 @@ function reportLog(): { seen: LingerReport[]; onReport: (report: LingerReport) =
   };
 }
 
+/**
+ * A net server of `first`'s, under its lingering close, that hands every socket to `inner`, under
+ * `second`'s: the protocol-sniffing front. Listening; closed after the test.
+ */
+async function frontedBy(first: Sockclose, second: Sockclose, inner: net.Server) {
+  const outer = net.createServer((socket) => inner.emit('connection', socket));
+  const outerLog = reportLog();
+  const innerLog = reportLog();
+  const outerControl = first.enableLingeringClose(outer, { onReport: outerLog.onReport });
+  const innerControl = second.enableLingeringClose(inner, { onReport: innerLog.onReport });
+  cleanups.add(() => closeServer(outer), outerControl, innerControl);
+  await listen(outer);
+  return { outer, outerLog, innerLog, outerControl, innerControl };
+}
+
 /** The client of every scenario: sends bytes the server never reads, reads the answer to its end. */
 async function uploadAndRead(port: number, head = ''): Promise<void> {
   const steps = head ? [{ sendText: head }, { send: UPLOAD }, { recvEnd: true as const }] : [{ send: UPLOAD }, { recvEnd: true as const }];
@@ -193,13 +208,7 @@ describe('two copies of sockclose in one application', () => {
         res.writeHead(413, { Connection: 'close', 'Content-Length': 9 });
         res.end('too large');
       });
-      const outer = net.createServer((socket) => inner.emit('connection', socket));
-      const outerLog = reportLog();
-      const innerLog = reportLog();
-      const outerControl = first.enableLingeringClose(outer, { onReport: outerLog.onReport });
-      const innerControl = second.enableLingeringClose(inner, { onReport: innerLog.onReport });
-      cleanups.add(() => closeServer(outer), outerControl, innerControl);
-      await listen(outer);
+      const { outer, outerLog, innerLog, outerControl, innerControl } = await frontedBy(first, second, inner);
 
       for (let run = 0; run < RUNS; run++) {
         await uploadAndRead(portOf(outer), `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${UPLOAD}\r\n\r\n`);
@@ -217,13 +226,7 @@ describe('two copies of sockclose in one application', () => {
         res.writeHead(413, { Connection: 'close', 'Content-Length': 9 });
         res.end('too large');
       });
-      const outer = net.createServer((socket) => inner.emit('connection', socket));
-      const outerLog = reportLog();
-      const innerLog = reportLog();
-      const outerControl = first.enableLingeringClose(outer, { onReport: outerLog.onReport });
-      const innerControl = second.enableLingeringClose(inner, { onReport: innerLog.onReport });
-      cleanups.add(() => closeServer(outer), outerControl, innerControl);
-      await listen(outer);
+      const { outer, outerLog, innerLog, outerControl, innerControl } = await frontedBy(first, second, inner);
 
       for (let run = 0; run < RUNS; run++) {
         const seen = await peer.run({
