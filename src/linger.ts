@@ -32,7 +32,7 @@ export interface SetLingerOptions {
    * the event loop) for up to `seconds` while sent data is unacknowledged. Without it a positive
    * linger on a socket is emulated asynchronously, and on a raw descriptor it is refused.
    */
-  blocking?: boolean;
+  blocking?: boolean | undefined;
 }
 
 const MAX_SECONDS = 65535;

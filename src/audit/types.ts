@@ -213,7 +213,7 @@ export interface LingerUnreadResetReasons {
 /** Options for {@link auditCloses}. */
 export interface AuditClosesOptions {
   /** How many recent RST-with-data closes to keep (default 100, 0 to keep none, at most 100,000). */
-  recent?: number;
+  recent?: number | undefined;
 }
 
 /** What {@link auditCloses} returns: the audit's readings, and a way to stop it. */

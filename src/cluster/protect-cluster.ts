@@ -19,13 +19,13 @@ export interface ProtectClusterOptions {
    * Apply the protection even where this system is not exposed (for tests, an emulation, or a
    * Node whose libuv you do not trust). Default `false`.
    */
-  force?: boolean;
+  force?: boolean | undefined;
   /**
    * Also set `NODE_CLUSTER_SCHED_POLICY=none` in `process.env`, which the workers and any process
    * started from here inherit, so a cluster started further down the process tree is protected
    * too. Default `true`.
    */
-  env?: boolean;
+  env?: boolean | undefined;
 }
 
 /** A setting {@link protectCluster} looks after. */

@@ -23,11 +23,11 @@ import { resolveToxic, SPEC_KEYS, type Toxic, type ToxicAttributes, type ToxicSp
 /** Options for {@link createFaultProxy}. */
 export interface FaultProxyOptions {
   /** Where to listen: `'host:port'`, a port, or `{ host, port }`. Default `127.0.0.1:0` (any free port). */
-  listen?: AddressInput;
+  listen?: AddressInput | undefined;
   /** Where to connect each client: `'host:port'`, a port (on 127.0.0.1), or `{ host, port }`. */
   upstream: ConnectAddressInput;
   /** Toxics in force from the start. */
-  toxics?: readonly ToxicSpec[];
+  toxics?: readonly ToxicSpec[] | undefined;
   /**
    * Bound on connecting to the upstream, for each client, in ms. Default 5000. An upstream that
    * does not answer (its SYNs dropped: the kernel alone would retry for about two minutes) is then
@@ -35,7 +35,7 @@ export interface FaultProxyOptions {
    * `endedBy: 'upstream-connect'`, `upstreamError: 'ETIMEDOUT'`. A client that resets meanwhile
    * ends the connection at once (`endedBy: 'client'`, the connect abandoned); its FIN does not.
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
 }
 
 /** The events of a {@link FaultProxy}: each one's listener arguments. */

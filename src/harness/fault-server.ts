@@ -32,21 +32,21 @@ export interface FaultServerOptions {
   /** How each connection ends; see {@link FAULT_BEHAVIORS}. */
   behavior: FaultBehavior;
   /** Where to listen: `'host:port'`, a port, or `{ host, port }`. Default `127.0.0.1:0` (any free port). */
-  listen?: AddressInput;
+  listen?: AddressInput | undefined;
   /**
    * `'raw'` (default): act on accept, read nothing first. `'http'`: read the request head first
    * and answer with an HTTP/1.1 response (`Content-Length`, `Connection: close`), so Node's http
    * client and fetch parse what arrives; a request body stays unread.
    */
-  protocol?: FaultProtocol;
+  protocol?: FaultProtocol | undefined;
   /**
    * Bytes of response body. Default 600,000 for close-with-unread and lingering-close (the seed 004
    * server), 1 MiB for reset-after-bytes, else 0. At most what one Buffer holds, less 4 KiB (on
    * Node 20: 4 GiB); larger is `ERR_OUT_OF_RANGE` here rather than a failure at each connection.
    */
-  responseBytes?: number;
+  responseBytes?: number | undefined;
   /** reset-after-bytes: wire bytes written (HTTP head included) before the RST. Default 16,384. */
-  bytes?: number;
+  bytes?: number | undefined;
   /**
    * The pause before the last step: slow-close's delay after the peer's EOF (default 1000 ms); 0
    * elsewhere. A peer that leaves during it (its reset; its FIN only in fin-then-reset, where it
@@ -56,7 +56,7 @@ export interface FaultServerOptions {
    * a client that closes at EOF answers within microseconds) gets no RST, since no connection is
    * left to reset: `'peer-left'` takes the place of the `'reset'` step.
    */
-  delayMs?: number;
+  delayMs?: number | undefined;
   /**
    * Bound on each wait, default 5000 ms. For the peer: the request head or byte, the
    * acknowledgement (reset-after-bytes), unread input (close-with-unread), every byte or our FIN
@@ -74,7 +74,7 @@ export interface FaultServerOptions {
    * or writing the response; or `close()`) gives that wait `result: 'closed'`, and the behaviour
    * stops there; after the peer's reset (not after `close()`) a `'peer-left'` step follows it.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * Start only once the client has sent at least one byte (which stays unread); in http mode the
    * response behaviours wait for the request head anyway, and this makes reset-on-accept wait too.
@@ -82,11 +82,11 @@ export interface FaultServerOptions {
    * matter: a reset that arrives before the client's connect() has returned (or, in Node, before
    * libuv completed the connect) fails the *connect* with ECONNRESET, with nothing read.
    */
-  awaitRequest?: boolean;
+  awaitRequest?: boolean | undefined;
   /** lingering-close and close: idle timeout between reads, at least 1 ms (default 2000 ms, as Apache). */
-  lingerIdleMs?: number;
+  lingerIdleMs?: number | undefined;
   /** lingering-close and close: total cap, at least 1 ms (default 30,000 ms, as Apache and nginx). */
-  lingerMaxMs?: number;
+  lingerMaxMs?: number | undefined;
 }
 
 /** One step a behaviour took, in milliseconds since the connection was accepted. */
@@ -162,11 +162,11 @@ export interface FaultServer extends TypedEmitter<FaultServerEvents> {
   /**
    * Changes the behaviour (and any other option but the address: `listen` is refused with
    * `ERR_INVALID_ARG_VALUE`, as is a key that is no option, naming the one it may have meant)
-   * for connections accepted from now on. Options not given keep their values, except that a
-   * change of behaviour resets `responseBytes`, `bytes` and `delayMs` to the new behaviour's
-   * defaults: each behaviour reads them its own way.
+   * for connections accepted from now on. Options not given (or given as undefined, `behavior`
+   * too) keep their values, except that a change of behaviour resets `responseBytes`, `bytes` and
+   * `delayMs` to the new behaviour's defaults: each behaviour reads them its own way.
    */
-  configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void;
+  configure(options: { [K in keyof Omit<FaultServerOptions, 'listen'>]?: FaultServerOptions[K] | undefined }): void;
   /**
    * Stops listening, destroys every remaining connection, and resolves once all have closed. A
    * connection in its lingering close (`close`, `lingering-close`) is cut short: its `'lingered'`
@@ -240,7 +240,7 @@ class Server extends ReportingServer<net.Socket, FaultConnectionReport> implemen
     return { ...this.current };
   }
 
-  configure(options: Partial<Omit<FaultServerOptions, 'listen'>>): void {
+  configure(options: { [K in keyof Omit<FaultServerOptions, 'listen'>]?: FaultServerOptions[K] | undefined }): void {
     const given = optionsObject(options, 'options', this.configure);
     // `listen` is known here, only fixed: refused below as what cannot change, not as a typo.
     refuseUnknown(given, SERVER_KEYS, 'options', 'an option of configure()', this.configure);

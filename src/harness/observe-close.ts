@@ -123,7 +123,7 @@ export interface ObserveCloseOptions {
    * Which side opened the connection; it decides whether the kernel's acknowledged-byte count
    * includes a SYN. Detected from the socket (accepted sockets know their server) when omitted.
    */
-  side?: 'client' | 'server';
+  side?: 'client' | 'server' | undefined;
 }
 
 type Destroy = (this: net.Socket, error?: Error) => net.Socket;

@@ -24,8 +24,8 @@ export interface Endpoint {
 export type AddressInput =
   | string
   | number
-  | { host?: string; address?: never; family?: string; port?: number }
-  | { address: string; host?: never; family?: string; port?: number };
+  | { host?: string | undefined; address?: undefined; family?: string | undefined; port?: number | undefined }
+  | { address: string; host?: undefined; family?: string | undefined; port?: number | undefined };
 
 /**
  * An address to connect to: `'host:port'`, a port (on 127.0.0.1), `{ host?, port }` or
@@ -35,8 +35,8 @@ export type AddressInput =
 export type ConnectAddressInput =
   | string
   | number
-  | { host?: string; address?: never; family?: string; port: number }
-  | { address: string; host?: never; family?: string; port: number };
+  | { host?: string | undefined; address?: undefined; family?: string | undefined; port: number }
+  | { address: string; host?: undefined; family?: string | undefined; port: number };
 
 /** Throws unless `value` is a plain object (or undefined, then returns `{}`). */
 export function optionsObject<T extends object>(value: T | undefined, name: string, caller: Caller): Partial<T> {

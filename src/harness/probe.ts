@@ -15,13 +15,13 @@ export interface ProbeOptions {
    * written in 64 KiB pieces as the connection takes them, never held whole), a string, or bytes.
    * Default nothing.
    */
-  send?: number | string | Uint8Array;
+  send?: number | string | Uint8Array | undefined;
   /** Send FIN after sending (a half-close); the peer's reply is still read. Default false. */
-  shutdown?: boolean;
+  shutdown?: boolean | undefined;
   /** Give up this long after connecting if the peer has not ended the connection; then this side closes. Default 10,000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Give up connecting after this long. Default `timeoutMs`. */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
 }
 
 const PROBE_KEYS = optionKeys<ProbeOptions>({ send: true, shutdown: true, timeoutMs: true, connectTimeoutMs: true });

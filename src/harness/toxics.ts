@@ -63,12 +63,12 @@ export type ToxicSpec = {
   [T in ToxicType]: {
     type: T;
     /** Default `<type>_<stream>`, as Toxiproxy. A non-empty string: `''` is `ERR_INVALID_ARG_VALUE`. */
-    name?: string;
+    name?: string | undefined;
     /** Default 'downstream', as Toxiproxy. */
-    stream?: ToxicStream;
+    stream?: ToxicStream | undefined;
     /** Probability (0 to 1) that the toxic applies to a given connection; default 1. */
-    toxicity?: number;
-    attributes?: Partial<ToxicAttributes[T]>;
+    toxicity?: number | undefined;
+    attributes?: { [K in keyof ToxicAttributes[T]]?: ToxicAttributes[T][K] | undefined } | undefined;
   } & (T extends 'bandwidth' ? { attributes: { rate: number } } : T extends 'slicer' ? { attributes: { average_size: number } } : unknown);
 }[ToxicType];
 

@@ -157,17 +157,17 @@ export interface LingeringCloseOptions {
    * Give up when nothing moves in either direction (no byte read, none of ours acknowledged) for
    * this long. Default 2000, as Apache httpd.
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** Give up after this long in all, whatever the peer does. Default 30000, as Apache and nginx. */
-  maxTimeout?: number;
+  maxTimeout?: number | undefined;
   /**
    * How to close when a timeout or `maxDrainBytes` ends the linger: `'reset'` (default, as nginx's
    * `reset_timedout_connection`: RST, no TIME_WAIT, nothing more to drain) or `'close'` (a normal
    * close; the kernel still sends RST if input is left unread).
    */
-  onTimeout?: 'reset' | 'close';
+  onTimeout?: 'reset' | 'close' | undefined;
   /** Stop draining (and close as `onTimeout` says) after this many bytes. Default 64 MiB. */
-  maxDrainBytes?: number;
+  maxDrainBytes?: number | undefined;
 }
 
 /** Options for one {@link lingeringClose} call: the linger's options, and a way to end it early. */
@@ -179,7 +179,7 @@ export interface LingeringCloseCallOptions extends LingeringCloseOptions {
    * Already aborted: the close ends at once, without a flush. For shutdowns that cannot wait for
    * `maxTimeout`, and test servers' `close()`.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Options for {@link enableLingeringClose}: the per-connection options, plus the server's bounds. */
@@ -189,15 +189,15 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
    * once (reason `'overload'`, counted). Default 1024. Sockets still lingering from an earlier
    * enable of the same server, undone, count too.
    */
-  maxLingering?: number;
+  maxLingering?: number | undefined;
   /**
    * When this many are already lingering, new lingers are short (`shortLingerTimeout` in all, as
    * Apache's event MPM under pressure), counted as `shortened`. Default: 3/4 of `maxLingering`;
    * at most `maxLingering`.
    */
-  shortLingerAbove?: number;
+  shortLingerAbove?: number | undefined;
   /** The whole time a short linger may take. Default 2000. */
-  shortLingerTimeout?: number;
+  shortLingerTimeout?: number | undefined;
   /**
    * For shutdowns with a deadline (nginx's `worker_shutdown_timeout`): aborting it undoes lingering
    * close on the server (as calling the returned function does) and ends every close of its that
@@ -205,14 +205,14 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
    * earlier enable of the server that was undone included, closed as a timeout closes them and
    * reported as `'aborted'`. Already aborted: nothing is enabled.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Called with each connection's report once its descriptor is closed (reports come in one batch
    * per event-loop iteration). The socket is the one that closed: it is kept in memory until its
    * report, which costs what a destroyed socket weighs for as long as it lingers; without
    * `onReport`, nothing of a lingering connection stays in JavaScript.
    */
-  onReport?: (report: LingerReport, socket: net.Socket) => void;
+  onReport?: ((report: LingerReport, socket: net.Socket) => void) | undefined;
 }
 
 /** Counters of lingering closes. Every fallback is counted. */
