@@ -771,9 +771,10 @@ function handOverNow(
     return true;
   }
   // No descriptor for the lingerer (EMFILE, ENFILE) or the connection is gone: no linger, counted.
+  // A flush or a half-close before it may have drained input already: reported and counted.
   neverBlocking(handle);
   const error = systemError(result.errno, result.syscall, lingeringCloseStep);
-  deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), error, shortened), false);
+  deliver(socket, state, endReport('overload', startedAt, false, unreadAtClose(fd, transport), error, shortened, state.drainedBytes), false);
   return true;
 }
 
@@ -883,7 +884,7 @@ function consumerFor(socket: SocketInternals, state: Managed, shortened: boolean
 // The overloads are the report's variants (types.ts): each caller builds one that is true.
 // `reset`: SO_LINGER {1, 0} was set; `unread`: input the close left unread (unreadAtClose(),
 // unreadNow()), which makes it a reset either way.
-function endReport(reason: 'overload', startedAt: number, reset: false, unread: number, error: SystemError | null, shortened: boolean): LingerOverloadReport;
+function endReport(reason: 'overload', startedAt: number, reset: false, unread: number, error: SystemError | null, shortened: boolean, drainedBytes?: number): LingerOverloadReport;
 function endReport(reason: EarlyEnd, startedAt: number, reset: boolean, unread: number, error: null, shortened: boolean, drainedBytes: number): LingerTimeoutReport;
 function endReport(reason: 'error', startedAt: number, reset: false, unread: 0, error: SystemError, shortened: boolean, drainedBytes: number): LingerErrorReport;
 function endReport(

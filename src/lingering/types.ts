@@ -115,7 +115,10 @@ export interface LingerErrorReport extends LingerReportFields {
 export interface LingerOverloadReport extends LingerReportFields {
   /** `'overload'`: no linger, closed at once. */
   reason: 'overload';
-  /** 0: nothing was drained. */
+  /**
+   * 0 when `maxLingering` refused it; when no descriptor could be had, what was drained before the
+   * hand-over (a flush of what Node still held, a half-close), else 0.
+   */
   drainedBytes: number;
   /**
    * `'close'`, or `'reset'` when input waited unread (`unreadBytes` > 0): the close without a
