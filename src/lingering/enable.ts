@@ -34,7 +34,9 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
  * Applies to every connection of `server` that closes from now on, those already open included
  * (TLS servers: once the handshake is done, the sockets `'secureConnection'` gives; close_notify
  * is sent before FIN), and to sockets handed on: those `server` accepted and gave to another
- * server, and those given to it with `server.emit('connection', socket)`.
+ * server, and those given to it with `server.emit('connection', socket)` (a plain net.Server: given
+ * once lingering close is enabled; Node records nothing of a hand-over, so a socket given before
+ * the enable closes as Node closes it).
  *
  * Bounded: at most `maxLingering` sockets linger at once (past it a closing socket closes at
  * once, counted as `'overload'`); past `shortLingerAbove` lingers are short; every linger ends
