@@ -8,7 +8,10 @@ import type { PendingVerdict } from './platform/behaviour.js';
 export const ErrorCodes = Object.freeze({
   /** The socket was destroyed or closed: sockclose never touches its old descriptor number. */
   CLOSED: 'ERR_SOCKCLOSE_CLOSED',
-  /** The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, its handle sent to another process, … */
+  /**
+   * The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, its handle
+   * sent to another process, … ; or none of a socket's: a TTY (`process.stdout` on a terminal).
+   */
   NO_FD: 'ERR_SOCKCLOSE_NO_FD',
   /** This platform or this install cannot do it; `reason` says why. */
   UNSUPPORTED: 'ERR_SOCKCLOSE_UNSUPPORTED',
@@ -198,6 +201,14 @@ export const NO_HANDLE = 'not connected, or its handle was sent to another proce
 
 export function noFd(why: string, caller: Caller) {
   return finish(new Error(`${caller.name}(): the socket has no file descriptor (${why})`), ErrorCodes.NO_FD, caller);
+}
+
+/**
+ * ERR_SOCKCLOSE_NO_FD for a net.Socket whose handle is no socket at all (`what`: a TTY), which has
+ * a descriptor, but no socket's.
+ */
+export function notASocketHandle(what: string, caller: Caller) {
+  return finish(new Error(`${caller.name}(): the target is ${what}, not a socket: it has no socket descriptor`), ErrorCodes.NO_FD, caller);
 }
 
 export function notTcp(needs: 'tcp' | 'stream', what: string, caller: Caller) {

@@ -8,11 +8,11 @@
 import net from 'node:net';
 import { types } from 'node:util';
 
-import { closedSocket, invalidArgType, NO_HANDLE, noFd, notTcp, outOfRange, systemError, unsupported, type Caller } from './errors.js';
+import { closedSocket, invalidArgType, NO_HANDLE, noFd, notASocketHandle, notTcp, outOfRange, systemError, unsupported, type Caller } from './errors.js';
 import { binding, record, unavailableReason } from './native/binding.js';
 import { Family, Field, Slot, SocketType } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
-import { isTcpHandle, transportHandle, transportKind, type NodeHandle, type SocketInternals } from './node-handle.js';
+import { isTcpHandle, kindOf, transportHandle, transportKind, type NodeHandle, type SocketInternals } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
 
 export type { NodeHandle, SocketInternals } from './node-handle.js';
@@ -122,13 +122,22 @@ export function realSocket(target: net.Socket): SocketInternals {
 
 /**
  * TCP or AF_UNIX for a Node handle, looking through TLS to the transport below it; throws
- * ERR_SOCKCLOSE_NO_FD when there is no socket below (TLS over a JavaScript stream).
+ * ERR_SOCKCLOSE_NO_FD when there is no socket below (TLS over a JavaScript stream; a TTY), naming
+ * what is there instead.
  */
 export function handleTransport(handle: NodeHandle, caller: Caller): Transport {
   const kind = transportKind(handle);
   if (kind) return kind;
   const transport = transportHandle(handle);
-  throw noFd(`its transport is a ${transport?.constructor.name ?? 'missing'} handle, not a socket (TLS over a JavaScript stream?)`, caller);
+  const name = transport?.constructor.name ?? 'missing';
+  // A TTY (tty.ReadStream / tty.WriteStream: process.stdout on a terminal) is a net.Socket too.
+  if (name === 'TTY') {
+    throw kindOf(handle) === 'tls'
+      ? noFd('its transport is a TTY (a terminal), not a socket', caller)
+      : notASocketHandle('a TTY (a terminal: a tty.ReadStream or tty.WriteStream, as process.stdout is on one)', caller);
+  }
+  if (name === 'JSStream') throw noFd('its transport is a JSStream handle, not a socket: TLS over a JavaScript stream', caller);
+  throw noFd(`its transport is a ${name} handle, not a socket`, caller);
 }
 
 /** The live handle of a socket, or the reason there is none. */
