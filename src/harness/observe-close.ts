@@ -84,7 +84,13 @@ export interface CloseBytes {
   sent: number;
   /** Of `sent`, bytes the peer's kernel acknowledged, per TCP_INFO at the last look; null if unknown. */
   acked: number | null;
-  /** Received bytes nobody read when this side closed (each one made the close an RST). */
+  /**
+   * Received bytes nobody read when this side closed (each one made the close an RST): 0 when none
+   * were, as after a lingering close the peer's FIN ended (everything it sent was drained); null
+   * when unknown: the last look at the kernel failed or could not count them (`inspectSocket()`'s
+   * `unreadBytes` null), none was taken at the close, or a lingering close ended otherwise and its
+   * report counted none (its 0 does not tell "none" from "not counted").
+   */
   unreadAtClose: number | null;
   /** Bytes Node had not yet handed to the kernel when this side closed: they never left. */
   queuedAtClose: number;
@@ -330,7 +336,9 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
   const reset = report.closedWith === 'reset';
   // A reset on input left unread is named as such, not as SO_LINGER {1, 0}, which it may also have
   // been (a reset asked for that hit a peer still sending): the report does not tell them apart.
-  const unread = report.unreadBytes > 0 ? report.unreadBytes : null;
+  // After the peer's FIN ('eof') the lingerer had drained everything: 0 is known then. Elsewhere a
+  // 0 does not tell "none" from "not counted" (see LingerReport.unreadBytes).
+  const unread = report.unreadBytes > 0 ? report.unreadBytes : report.reason === 'eof' ? 0 : null;
   const code = (report.error as { code?: unknown } | null)?.code;
   return {
     at: 'final',
@@ -342,7 +350,7 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
     unsentBytes: reset ? unsentAtLingerReset(report) : null,
     unackedBytes: null,
     closeWouldReset: reset,
-    abortive: reset && unread === null,
+    abortive: reset && !(report.unreadBytes > 0),
     kernelBytesReceived: null,
     kernelBytesAcked: null,
     nodeBytesRead,
