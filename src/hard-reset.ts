@@ -1,11 +1,12 @@
 
 import { errno } from './errno.js';
 import { closeHook } from './close-hook-lazy.js';
-import { publishHardReset } from './diagnostics/channels.js';
+import { hardResetObserved, publishHardReset } from './diagnostics/channels.js';
 import { closedSocket, invalidArgValue, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
-import { binding, unavailableReason } from './native/binding.js';
+import { binding, record, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
+import { platform } from './platform/index.js';
 import { heldByLiveSocket } from './socket-fd.js';
 import { checkTarget, handleTransport, isDestroyed, liveTcpFd, noHandle, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
 
@@ -70,10 +71,10 @@ export function hardReset(target: SocketTarget): void {
     }
     const { fd } = resolved;
     const native = requireNative(hardReset);
-    setAbortiveLinger(fd);
+    const resets = setAbortiveLinger(fd) && resetFollows(fd);
     const result = native.close(fd);
     if (result < 0) throw systemError(result, 'close', hardReset);
-    publishHardReset(null, fd);
+    if (resets) publishHardReset(null, fd);
     return;
   }
 
@@ -96,17 +97,41 @@ export function hardReset(target: SocketTarget): void {
   // The fast path for a live TCP socket; the full resolution (and its exact errors) for the rest.
   let fd = liveTcpFd(socket);
   if (fd < 0) fd = resolveSocket(socket, hardReset, 'tcp').fd;
-  setAbortiveLinger(fd);
+  const resets = setAbortiveLinger(fd) && resetFollows(fd);
   closeHook().bypassCloseSteps(socket);
   socket.destroy();
-  publishHardReset(socket, fd);
+  if (resets) publishHardReset(socket, fd);
 }
 
-function setAbortiveLinger(fd: number): void {
+/** Sets SO_LINGER {1, 0}; false when the kernel refused it on a connection that is already over. */
+function setAbortiveLinger(fd: number): boolean {
   const result = requireNative(hardReset).lingerAbortive(fd);
+  if (result >= 0) return true;
   // BSD-derived stacks refuse socket options on a connection that is already reset or shut down:
   // there is nothing left to reset then, and closing is all that remains to do.
-  if (result < 0 && result !== -errno().EINVAL && result !== -errno().ECONNRESET) throw systemError(result, 'setsockopt', hardReset);
+  if (result !== -errno().EINVAL && result !== -errno().ECONNRESET) throw systemError(result, 'setsockopt', hardReset);
+  return false;
+}
+
+/**
+ * Whether closing `fd`, SO_LINGER {1, 0} set, sends RST, for sockclose:hard-reset, which reports
+ * only resets that reset a connection: none once the connection is over (the peer reset it, or
+ * both FINs were exchanged; on Linux, LAST_ACK or CLOSING with nothing unsent). closeWouldReset()'s
+ * verdict, asked only while the channel has a subscriber (resetHints(): two or three getsockopts);
+ * true where the platform or a failed look cannot tell.
+ */
+function resetFollows(fd: number): boolean {
+  if (!hardResetObserved()) return true;
+  const native = binding();
+  const rules = platform();
+  if (native === null || rules.closeWouldResetFields === 0) return true;
+  const hints = native.resetHints(fd);
+  if (hints >= 0) {
+    const verdict = rules.closeWouldResetByHints(hints);
+    if (verdict !== null) return verdict;
+  }
+  if (native.probe(fd, rules.closeWouldResetFields) < 0) return true;
+  return rules.closeWouldReset(record, 'tcp');
 }
 
 function resetOnceConnected(socket: SocketInternals, reset: (socket: SocketInternals) => void = hardReset): void {

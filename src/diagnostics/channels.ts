@@ -35,7 +35,12 @@ export interface LingerEndMessage {
   socket: net.Socket;
 }
 
-/** The message on `sockclose:hard-reset`: published once per hardReset() that reset a connection, after it did. */
+/**
+ * The message on `sockclose:hard-reset`: published once per hardReset() that reset a connection,
+ * after it did; not for a connection already over (the peer had reset it, or both FINs were
+ * exchanged), whose close sends no RST (asked, while the channel has a subscriber, as
+ * `closeWouldReset()` asks; without the native binary every reset is published).
+ */
 export interface HardResetMessage {
   /** The socket reset, or null when hardReset() was given a raw descriptor. */
   socket: net.Socket | null;
@@ -76,6 +81,14 @@ export function publishLingerEnd(report: LingerReport, socket: net.Socket): void
 /** Whether anybody listens on `sockclose:linger:end` (a lingering close then keeps its socket for the report). Internal. */
 export function lingerEndSubscribed(): boolean {
   return lingerEnd.hasSubscribers;
+}
+
+/**
+ * Whether `sockclose:hard-reset` has a subscriber: hardReset() then asks whether a reset follows
+ * (a connection the peer already reset gets none), which costs syscalls nobody else needs. Internal.
+ */
+export function hardResetObserved(): boolean {
+  return hardResetChannel.hasSubscribers;
 }
 
 /** Publishes a reset on `sockclose:hard-reset`. Called by hardReset(). Internal. */
