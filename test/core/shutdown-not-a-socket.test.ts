@@ -5,15 +5,14 @@
 // inspectSocket() says; ERR_SOCKCLOSE_NO_FD for a TTY, as every other function says. The write end
 // of a pipe that reads nothing (readable: false) still works: Node closes it at 'finish', and the
 // reader sees EOF.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { tempDir } from '../helpers/net.js';
+import { fifoSocket } from '../helpers/net.js';
 import { runOnPty } from '../helpers/pty.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, within } from '../helpers/wait.js';
@@ -60,13 +59,8 @@ async function pipe2(): Promise<{ readFd: number; writeFd: number }> {
 
 describe('shutdownWrite() of a net.Socket that is no socket', () => {
   it('over a FIFO opened read-write: ENOTSOCK (getsockopt), and the socket is left as it was', async () => {
-    const dir = tempDir('sockclose-fifo-');
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const fifo = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-    const socket = new net.Socket({ fd, readable: true, writable: true });
-    cleanups.push(() => void socket.destroy());
+    const { socket, remove } = fifoSocket();
+    cleanups.push(remove);
     expect((socket as net.Socket & { _handle: { constructor: { name: string } } })._handle.constructor.name).toBe('Pipe');
 
     const outcome = await settled(sockclose.shutdownWrite(socket));

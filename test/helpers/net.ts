@@ -184,3 +184,23 @@ export function openSockets(): Set<string> {
 export function socketsOpenedSince(before: Set<string>): string[] {
   return [...openSockets()].filter((link) => !before.has(link));
 }
+
+/**
+ * A net.Socket over a FIFO opened read-write (Node gives it a Pipe handle, as AF_UNIX has: a
+ * descriptor that is no socket), with the descriptor; `remove()` destroys it and the FIFO's directory.
+ */
+export function fifoSocket(): { socket: net.Socket; fd: number; remove(): void } {
+  const dir = tempDir('sockclose-fifo-');
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  const socket = new net.Socket({ fd, readable: true, writable: true });
+  return {
+    socket,
+    fd,
+    remove: () => {
+      socket.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -3,15 +3,13 @@
 // can watch it: lingeringClose() rejects with the getsockopt() error, as inspectSocket() throws,
 // and leaves it open. It resolved instead with reason 'overload' (counted as one), the lingerer's
 // ENOTSOCK in `error`, the pipe closed.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { tempDir } from '../helpers/net.js';
+import { fifoSocket } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
 import { cleanupsAfterEach } from './lifecycle.js';
@@ -20,13 +18,8 @@ const cleanups = cleanupsAfterEach();
 
 describe('lingeringClose() of a net.Socket over a FIFO', () => {
   it('rejects with ENOTSOCK (getsockopt) and leaves the pipe open, no overload counted', async () => {
-    const dir = tempDir('sockclose-fifo-');
-    cleanups.add(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const fifo = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-    const socket = new net.Socket({ fd, readable: true, writable: true });
-    cleanups.add(() => void socket.destroy());
+    const { socket, fd, remove } = fifoSocket();
+    cleanups.add(remove);
     expect((socket as net.Socket & { _handle: { constructor: { name: string } } })._handle.constructor.name).toBe('Pipe');
     const overloadsBefore = sockclose.lingeringCloseStats().reasons.overload;
 
