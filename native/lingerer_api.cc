@@ -78,6 +78,12 @@ bool NonNegativeInt(napi_env env, napi_value value, int32_t* out) {
   return napi_get_value_double(env, value, &number) == napi_ok && ExactInt(number, 0, out);
 }
 
+// A uint32 argument (a token or a group), exactly (exact_int.h).
+bool Uint32(napi_env env, napi_value value, uint32_t* out) {
+  double number = 0;
+  return napi_get_value_double(env, value, &number) == napi_ok && ExactUint32(number, out);
+}
+
 napi_value Int32(napi_env env, int32_t value) {
   napi_value out = nullptr;
   napi_create_int32(env, value, &out);
@@ -100,8 +106,7 @@ napi_value LingerStart(napi_env env, napi_callback_info info) {
   int32_t idle_spent = -1;
   double max_drain = 0, drained = 0, elapsed = 0;
   if (argc < 10 || !NonNegativeInt(env, argv[0], &fd) ||
-      napi_get_value_uint32(env, argv[1], &token) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &group) != napi_ok ||
+      !Uint32(env, argv[1], &token) || !Uint32(env, argv[2], &group) ||
       !NonNegativeInt(env, argv[3], &flags) || !NonNegativeInt(env, argv[4], &idle) ||
       !NonNegativeInt(env, argv[5], &left) ||
       napi_get_value_double(env, argv[6], &max_drain) != napi_ok ||
@@ -158,7 +163,7 @@ bool CutArgument(napi_env env, napi_callback_info info, const char* refusal, Lin
   void* data = nullptr;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return false;
   *state = static_cast<LingererState*>(data);
-  if (argc < 1 || napi_get_value_uint32(env, argv[0], value) != napi_ok) {
+  if (argc < 1 || !Uint32(env, argv[0], value)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", refusal);
     return false;
   }
