@@ -66,7 +66,14 @@ int StillHeld(int fd) {
   if (entry == t.files.end()) return 0;
   // Under the lock: a Record() of the same number by another thread cannot slip in between.
   FileId now{};
-  if (Identify(fd, &now) == 0 && now.device == entry->second.device && now.inode == entry->second.inode) return 1;
+  const int identified = Identify(fd, &now);
+  if (identified == 0 ? now.device == entry->second.device && now.inode == entry->second.inode
+                      // Only EBADF says the number was closed. IBM i fails fstat() with EINVAL on a
+                      // socket its peer reset (libuv 5ec89b8c5), which a Node handle may still hold:
+                      // unknown reads as held, and the record stays.
+                      : identified != -EBADF) {
+    return 1;
+  }
   t.files.erase(entry);
   return 0;
 }

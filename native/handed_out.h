@@ -15,8 +15,9 @@ namespace handed_out {
 // Records that `fd` was handed out, and which open file it names: 0, or -errno (fstat()'s).
 int Record(int fd);
 
-// 1 if `fd` was recorded and still names the same open file; 0 if not (a record that no longer
-// holds is dropped: the number was closed, and may have been reused).
+// 1 if `fd` was recorded and still names the same open file, or fstat() cannot tell (any error but
+// EBADF); 0 if not (a record that no longer holds is dropped: the number was closed, and may have
+// been reused).
 int StillHeld(int fd);
 
 }  // namespace handed_out

@@ -20,7 +20,9 @@
  *   - Any fatal error counts (a refused connect, a retransmission timeout), not only a reset.
  *     Whether AIX treats those alike is not documented; the tests only produce resets.
  *   - IBM i additionally fails fstat() with EINVAL in that state (libuv 5ec89b8c5). A libuv
- *     without the fix answers UV_UNKNOWN_HANDLE either way, so emulating getsockname() is enough.
+ *     without the fix answers UV_UNKNOWN_HANDLE either way, so emulating getsockname() is enough
+ *     there. With SOCKCLOSE_EMULATE_IBMI_FSTAT=1 in the environment fstat() fails so too, for
+ *     what reads it directly (native/handed_out.cc).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,15 +31,28 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 typedef int (*getsockname_fn)(int, __SOCKADDR_ARG, socklen_t *__restrict);
 
+typedef int (*fstat_fn)(int, struct stat *);
+typedef int (*fstat64_fn)(int, struct stat64 *);
+
 static getsockname_fn real_getsockname;
+static fstat_fn real_fstat;
+static fstat64_fn real_fstat64;
+static int emulate_ibmi_fstat;
 
 /* Resolved once, when the library is loaded and before any thread of the process can call it. */
 __attribute__((constructor)) static void resolve_real_getsockname(void) {
   real_getsockname = (getsockname_fn)dlsym(RTLD_NEXT, "getsockname");
+  real_fstat = (fstat_fn)dlsym(RTLD_NEXT, "fstat");
+  real_fstat64 = (fstat64_fn)dlsym(RTLD_NEXT, "fstat64");
+  const char *flag = getenv("SOCKCLOSE_EMULATE_IBMI_FSTAT");
+  emulate_ibmi_fstat = flag != NULL && strcmp(flag, "1") == 0;
 }
 
 static int int_option(int fd, int level, int name, int *value) {
@@ -80,4 +95,32 @@ int getsockname(int fd, __SOCKADDR_ARG address, socklen_t *__restrict length) {
   }
   errno = saved; /* the probes above may have set it; a successful call must not show that */
   return real_getsockname(fd, address, length);
+}
+
+/* IBM i only (SOCKCLOSE_EMULATE_IBMI_FSTAT=1): fstat() fails with EINVAL in the error state. */
+static int ibmi_fstat_fails(int fd) {
+  if (!emulate_ibmi_fstat) return 0;
+  const int saved = errno;
+  if (in_aix_error_state(fd)) {
+    errno = EINVAL;
+    return 1;
+  }
+  errno = saved;
+  return 0;
+}
+
+int fstat(int fd, struct stat *status) {
+  if (real_fstat == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return ibmi_fstat_fails(fd) ? -1 : real_fstat(fd, status);
+}
+
+int fstat64(int fd, struct stat64 *status) {
+  if (real_fstat64 == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return ibmi_fstat_fails(fd) ? -1 : real_fstat64(fd, status);
 }
