@@ -53,6 +53,12 @@ class Tally {
 const thread = new Tally();
 let nextId = 0;
 
+function takeId(): number {
+  const id = nextId;
+  nextId = (nextId + 1) >>> 0;
+  return id;
+}
+
 // Every copy of sockclose loaded in this thread (two installs) adds its count of lingering closes
 // here, on globalThis (per thread) under a registered symbol: the process audit, whichever copy
 // runs it, must count the lingering closes of an application's own copy too.
@@ -63,8 +69,11 @@ holder[COPIES]!.push(() => thread.snapshot().lingering);
 
 /** A set of lingering sockets under one bound. */
 export class LingerPool extends Tally {
-  /** How the native lingerer's reports name this pool. */
-  readonly id = nextId++;
+  /**
+   * How the native lingerer's reports name this pool: a uint32, as the lingerer takes groups
+   * (exactly: it refuses anything else), wrapping as hand-over tokens do.
+   */
+  readonly id = takeId();
   /** Of its lingering sockets, those the native lingerer holds (native-lingerer.ts). */
   handedOver = 0;
   private waiters: (() => void)[] | null = null;
