@@ -3,9 +3,10 @@ import { errno } from './errno.js';
 import { closeHook } from './close-hook-lazy.js';
 import { hardResetObserved, publishHardReset } from './diagnostics/channels.js';
 import { closedSocket, invalidArgValue, notTcp, socketOwnsFd, systemError, unsupported } from './errors.js';
-import { binding, record, unavailableReason } from './native/binding.js';
+import { binding, unavailableReason } from './native/binding.js';
 import { kindOf, transportKind } from './node-handle.js';
 import { currentPlatform } from './platform/detect.js';
+import { tcpCloseWouldReset } from './inspect-socket.js';
 import { platform } from './platform/index.js';
 import { heldByLiveSocket } from './socket-fd.js';
 import { checkTarget, handleTransport, isDestroyed, liveTcpFd, noHandle, realSocket, requireNative, resolve, resolveSocket, type SocketInternals, type SocketTarget } from './target.js';
@@ -125,13 +126,11 @@ function resetFollows(fd: number): boolean {
   const native = binding();
   const rules = platform();
   if (native === null || rules.closeWouldResetFields === 0) return true;
-  const hints = native.resetHints(fd);
-  if (hints >= 0) {
-    const verdict = rules.closeWouldResetByHints(hints);
-    if (verdict !== null) return verdict;
+  try {
+    return tcpCloseWouldReset(fd, native, rules, hardReset);
+  } catch {
+    return true;
   }
-  if (native.probe(fd, rules.closeWouldResetFields) < 0) return true;
-  return rules.closeWouldReset(record, 'tcp');
 }
 
 function resetOnceConnected(socket: SocketInternals, reset: (socket: SocketInternals) => void = hardReset): void {

@@ -1,10 +1,10 @@
 import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger, emulatedLingerSetting, nativeLingerSetting } from './linger.js';
 import { Family, Field, Revents, Slot, SLOT_NAMES, State, TCP_STATES, type TcpStateName } from './native/layout.js';
-import type { PendingVerdict, Transport } from './platform/behaviour.js';
+import type { PendingVerdict, PlatformBehaviour, Transport } from './platform/behaviour.js';
 import { platform } from './platform/index.js';
 import { queuedWriteBytes, transportBytesRead, transportKind } from './node-handle.js';
-import { binding, record } from './native/binding.js';
+import { binding, record, type Binding } from './native/binding.js';
 import { recordHandedOut } from './socket-fd.js';
 import {
   liveTcpFd,
@@ -354,16 +354,25 @@ export function closeWouldReset(target: SocketTarget): boolean {
   if (native !== null) {
     // The fast path: the platform decides from resetHints() (two syscalls, a third with a hint;
     // no record) where it can; otherwise, or if they failed, the full probe and its exact errors.
-    const hints = native.resetHints(fd);
-    if (hints >= 0) {
-      const verdict = rules.closeWouldResetByHints(hints);
-      if (verdict !== null) return verdict;
-    }
-    return rules.closeWouldReset(probe(fd, rules.closeWouldResetFields, closeWouldReset), 'tcp');
+    return tcpCloseWouldReset(fd, native, rules, closeWouldReset);
   }
   const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);
   if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
   return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
+}
+
+/**
+ * closeWouldReset()'s verdict for a live TCP descriptor: from resetHints() where the platform can
+ * tell (two syscalls, a third with a hint), else from the full probe, which throws as `caller`'s
+ * would. Internal: hardReset() asks it too, for its diagnostics channel.
+ */
+export function tcpCloseWouldReset(fd: number, native: Binding, rules: PlatformBehaviour, caller: Caller): boolean {
+  const hints = native.resetHints(fd);
+  if (hints >= 0) {
+    const verdict = rules.closeWouldResetByHints(hints);
+    if (verdict !== null) return verdict;
+  }
+  return rules.closeWouldReset(probe(fd, rules.closeWouldResetFields, caller), 'tcp');
 }
 
 function familyName(family: number): SocketInspection['family'] {
