@@ -152,18 +152,30 @@ class Connection {
   }
 
   // Stops the poller's watch, if any (before the number is freed, or when only the timer looks).
-  void Unwatch() {
-    if (registered_) owner_->poller_.Remove(fd_, watch_);
+  // `closing`: our descriptor closes next (the epoll backend leaves the entry to the close).
+  void Unwatch(bool closing = false) {
+    if (registered_) owner_->poller_.Remove(fd_, watch_, closing);
     registered_ = false;
     watch_ = nullptr;
   }
 
   // 0, or -errno (the poller could not watch it).
   int Register() {
-    const int result = owner_->poller_.Add(fd_, this, &watch_);
+    const int result = owner_->poller_.Add(fd_, Key(), &watch_);
     registered_ = result == 0;
     return result;
   }
+
+  // After a readiness callback that left it watched: watch for the next one (or end, if the
+  // poller cannot: nothing but the timer would look at it again).
+  void Rearm() {
+    const int result = owner_->poller_.Rearm(fd_, Key(), watch_);
+    if (result != 0) End(kEndError, -result);
+  }
+
+  // What the poller knows it by (Lingerer::Watched()): its slot, and its token, which tells it
+  // from a later connection in the same slot.
+  uint64_t Key() const { return (static_cast<uint64_t>(slot_) << 32) | token_; }
 
   // A deadline passed, or the linger ended at its first read? Ends the linger if so (true).
   // Bytes of ours being acknowledged count as progress too, so a peer still reading a large
@@ -230,7 +242,7 @@ class Connection {
   // With `unread`, first counts the input waiting into it (-1 unknown). With `unsent`, counts our
   // bytes not yet sent into it (-1 unknown) when the close resets (asked for, or input unread).
   bool CloseDescriptor(bool reset, double* unread = nullptr, double* unsent = nullptr) {
-    Unwatch();  // before the number is freed
+    Unwatch(true);  // before the number is freed
     if (unread != nullptr) *unread = UnreadNow();
     if (unsent != nullptr && (reset || (unread != nullptr && *unread > 0))) *unsent = UnsentNow();
     bool reset_done = false;
@@ -324,7 +336,7 @@ class Connection {
 
 Lingerer::Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* context)
     : loop_(loop),
-      poller_(loop, ReadyCallback),
+      poller_(loop, ReadyCallback, this),
       on_reports_(on_reports),
       context_(context),
       buffer_(new char[kBufferBytes]) {
@@ -580,12 +592,25 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
 
 void Lingerer::PollerClosed(void* context) { static_cast<Lingerer*>(context)->HandleClosed(); }
 
-void Lingerer::ReadyCallback(void* data, bool error) {
-  auto* connection = static_cast<Connection*>(data);
-  Lingerer* owner = connection->owner_;  // the connection may be gone after OnReady()
-  owner->polling_ = true;
+Connection* Lingerer::Watched(uint64_t key) const {
+  const uint64_t slot = key >> 32;
+  if (slot >= slots_.size()) return nullptr;
+  Connection* connection = slots_[slot].connection;
+  if (connection == nullptr || connection->token() != static_cast<uint32_t>(key) || !connection->registered_) return nullptr;
+  return connection;
+}
+
+void Lingerer::ReadyCallback(void* context, uint64_t key, bool error) {
+  auto* self = static_cast<Lingerer*>(context);
+  Connection* connection = self->Watched(key);
+  // An entry that outlived its connection (poller_epoll.cc): nothing of ours.
+  if (connection == nullptr) return;
+  self->polling_ = true;
   connection->OnReady(error);
-  owner->polling_ = false;
+  self->polling_ = false;
+  // Still watched (not ended, nor left to the timer): the next event. Nothing starts a connection
+  // during OnReady(), so a slot it emptied is still empty here.
+  if (self->Watched(key) == connection) connection->Rearm();
 }
 
 void Lingerer::HandleClosed() {

@@ -171,7 +171,9 @@ class Lingerer {
   static void CheckCallback(uv_check_t* check);
   static void OwnHandleClosed(uv_handle_t* handle);
   static void PollerClosed(void* context);
-  static void ReadyCallback(void* data, bool error);
+  static void ReadyCallback(void* context, uint64_t key, bool error);
+  // The connection the poller's `key` names, if it still lingers and is watched.
+  Connection* Watched(uint64_t key) const;
 
   uv_loop_t* loop_;
   Poller poller_;

@@ -8,11 +8,13 @@
 //   poller_uv.cc     Everywhere else: a uv_poll_t per connection, so that libuv picks kqueue,
 //                    event ports or pollset, one design for every Unix.
 //
-// Readiness is level-triggered: what a callback leaves unread is reported again.
+// Readiness is level-triggered: what a callback leaves unread is reported again (once re-armed).
 #ifndef SOCKCLOSE_POLLER_H_
 #define SOCKCLOSE_POLLER_H_
 
 #include <uv.h>
+
+#include <cstdint>
 
 namespace sockclose {
 namespace lingerer {
@@ -22,9 +24,11 @@ struct Watch;
 
 class Poller {
  public:
-  // `ready(data, error)` runs on the loop for each readable connection; `error` when the backend
-  // saw an error condition (the reads that follow name it).
-  Poller(uv_loop_t* loop, void (*ready)(void* data, bool error));
+  // `ready(context, key, error)` runs on the loop for each readable connection, with the key it
+  // was added under; `error` when the backend saw an error condition (the reads that follow name
+  // it). A key, not a pointer: an epoll entry can outlive our descriptor (Remove()), so the
+  // caller checks that the key still names a connection of its own.
+  Poller(uv_loop_t* loop, void (*ready)(void* context, uint64_t key, bool error), void* context);
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;
   ~Poller();
@@ -36,11 +40,17 @@ class Poller {
   // The call Prepare() makes that can fail, named in the caller's error reports ("" if none).
   static const char* const kPrepareCall;
 
-  // Starts watching `fd` for `data`: 0, or -errno (nothing is watched then).
-  int Add(int fd, void* data, Watch** watch);
+  // Starts watching `fd` under `key`: 0, or -errno (nothing is watched then).
+  int Add(int fd, uint64_t key, Watch** watch);
 
-  // Stops watching, before the caller closes `fd`; `watch` is released by the backend.
-  void Remove(int fd, Watch* watch);
+  // After `ready` for a connection that stays watched: watches it for the next event (the epoll
+  // backend's entries are one-shot; libuv's polls go on by themselves). 0, or -errno.
+  int Rearm(int fd, uint64_t key, Watch* watch);
+
+  // Stops watching; `watch` is released by the backend. `closing`: the caller closes `fd` right
+  // after, and it is the connection's last descriptor as far as the caller knows (the epoll
+  // backend then leaves the entry to the close, one syscall less).
+  void Remove(int fd, Watch* watch, bool closing);
 
   // Environment teardown (every connection already removed): `done(context)` runs from the loop
   // once libuv has let go of the backend's handles; then the object may be deleted.

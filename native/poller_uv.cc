@@ -9,13 +9,14 @@ namespace lingerer {
 
 struct Watch {
   uv_poll_t poll;
-  void* data;
+  uint64_t key;
   Poller* owner;
 };
 
 struct Poller::Backend {
   uv_loop_t* loop;
-  void (*ready)(void*, bool);
+  void (*ready)(void*, uint64_t, bool);
+  void* context;
   int closing = 0;  // watches given to uv_close() whose callback has not run
   bool shutting_down = false;
   void (*done)(void*) = nullptr;
@@ -24,7 +25,8 @@ struct Poller::Backend {
   static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     auto* watch = static_cast<Watch*>(handle->data);
     // status < 0: libuv saw POLLERR and stopped watching; the reads that follow name the error.
-    watch->owner->backend_->ready(watch->data, status < 0);
+    Backend* self = watch->owner->backend_;
+    self->ready(self->context, watch->key, status < 0);
   }
 
   static void OnClosed(uv_handle_t* handle) {
@@ -36,9 +38,10 @@ struct Poller::Backend {
   }
 };
 
-Poller::Poller(uv_loop_t* loop, void (*ready)(void*, bool)) : backend_(new Backend()) {
+Poller::Poller(uv_loop_t* loop, void (*ready)(void*, uint64_t, bool), void* context) : backend_(new Backend()) {
   backend_->loop = loop;
   backend_->ready = ready;
+  backend_->context = context;
 }
 
 Poller::~Poller() { delete backend_; }
@@ -48,9 +51,9 @@ const char* const Poller::kPrepareCall = "";
 
 int Poller::Prepare() { return 0; }
 
-int Poller::Add(int fd, void* data, Watch** watch) {
+int Poller::Add(int fd, uint64_t key, Watch** watch) {
   auto* created = new Watch();
-  created->data = data;
+  created->key = key;
   created->owner = this;
   created->poll.data = created;
   int result = uv_poll_init(backend_->loop, &created->poll, fd);
@@ -64,13 +67,18 @@ int Poller::Add(int fd, void* data, Watch** watch) {
   result = uv_poll_start(&created->poll, UV_READABLE, Backend::OnReadable);
   *watch = created;
   if (result != 0) {
-    Remove(fd, created);
+    Remove(fd, created, false);
     *watch = nullptr;
   }
   return result;
 }
 
-void Poller::Remove(int /*fd*/, Watch* watch) {
+// A uv_poll_t watches until stopped.
+int Poller::Rearm(int /*fd*/, uint64_t /*key*/, Watch* /*watch*/) { return 0; }
+
+// Stopped either way: libuv keeps its own table of watched descriptors, which must not name a
+// number after it is freed.
+void Poller::Remove(int /*fd*/, Watch* watch, bool /*closing*/) {
   if (watch == nullptr) return;
   uv_poll_stop(&watch->poll);  // out of the backend before the caller frees the number
   backend_->closing++;
