@@ -1,4 +1,4 @@
-import { unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
+import { systemError, unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger, emulatedLingerSetting, nativeLingerSetting } from './linger.js';
 import { Family, Field, Revents, Slot, SLOT_NAMES, State, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { PendingVerdict, PlatformBehaviour, Transport } from './platform/behaviour.js';
@@ -10,6 +10,7 @@ import {
   liveTcpFd,
   probe,
   probeResolved,
+  requireNative,
   resolve,
   resolveHandle,
   type NodeHandle,
@@ -92,7 +93,10 @@ export interface SocketInspection {
   pendingErrorKnown: boolean;
   /** SO_LINGER, or the emulated linger, as `getLinger()` reports it (frozen; off and {1, 0} are shared objects). */
   linger: LingerSetting | null;
-  /** Whether closing now would send RST (see closeWouldReset). */
+  /**
+   * Whether closing now would send RST (see closeWouldReset): for a listening descriptor, to the
+   * connections waiting in its accept queue.
+   */
   closeWouldReset: boolean;
   /** TCP_INFO counters; null for AF_UNIX sockets and where TCP_INFO could not be read. */
   tcp: TcpCounters | null;
@@ -102,6 +106,8 @@ export interface SocketInspection {
 // the layout module's objects cost ~55 instructions per field in inspectSocket() (callgrind).
 const {
   family: FAMILY,
+  listening: LISTENING,
+  revents: REVENTS,
   state: STATE,
   unread: UNREAD,
   unsent: UNSENT,
@@ -275,7 +281,9 @@ function inspection(
       : lingerEnabled < 0
         ? null
         : nativeLingerSetting(lingerEnabled === 1, record[LINGER_SECONDS]!),
-    rules.closeWouldResetFields !== 0 && rules.closeWouldReset(record, transport),
+    rules.closeWouldResetFields !== 0 &&
+      // A listening descriptor (`listening` is read for descriptors only) by its accept queue.
+      (record[LISTENING] === 1 ? rules.listeningCloseWouldReset(record[REVENTS]!, transport) : rules.closeWouldReset(record, transport)),
     transport === 'tcp' ? tcpCounters(record) : null,
   );
   if (verdict !== null) inspection.pendingError = verdictError(verdict, caller);
@@ -333,8 +341,18 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | 'fin-reset'
  * the next one (Linux counts unread bytes only up to the urgent mark): it says false, and a close
  * resets. A lingering close reads past it.
  *
- * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number.
- * @returns True if a close now would send RST (or, on AF_UNIX, fail the peer's next read).
+ * A listening descriptor (one inherited, or the one given to `server.listen({ fd })`): true while
+ * connections wait in its accept queue (handshake done, not yet accepted), which its close fails:
+ * Linux sends each RST (on AF_UNIX, each client's next read fails with ECONNRESET); false while
+ * the queue is empty. Read with one poll() more (a listener is readable exactly while a connection
+ * waits). On macOS and the BSDs, TCP only (an AF_UNIX client reads EOF there); on AIX, assumed for
+ * both. A queued connection its client has already reset still counts, though nothing is sent to
+ * it. A `net.Server` itself is not a target.
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number (a
+ *   listening one included).
+ * @returns True if a close now would send RST (or, on AF_UNIX, fail the peer's next read); for a
+ *   listener, to the connections waiting in its accept queue.
  * @throws `ERR_SOCKCLOSE_UNSUPPORTED` where the platform cannot tell, without the native binary, or
  *   on Windows;
  *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
@@ -358,7 +376,19 @@ export function closeWouldReset(target: SocketTarget): boolean {
   }
   const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);
   if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
+  if (resolved.kind === 'fd' && resolved.listening) {
+    // A listener: its close fails the connections in its accept queue, which poll() reports (one
+    // syscall more, for a listener only).
+    return rules.listeningCloseWouldReset(pollListener(resolved.fd, closeWouldReset), resolved.transport);
+  }
   return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
+}
+
+/** poll() events of a listening descriptor (Revents bits), or the system error, as `caller`'s. */
+function pollListener(fd: number, caller: Caller): number {
+  const revents = requireNative(caller).pollRevents(fd);
+  if (revents < 0) throw systemError(revents, 'poll', caller);
+  return revents;
 }
 
 /**

@@ -47,6 +47,15 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
   return abortive || record[Slot.unread]! > 0;
 }
 
+/**
+ * A listener: true while a connection waits to be accepted. AIX's socket layer derives from
+ * 4.4BSD, whose close of a listener aborts each queued connection (TCP: RST); as for unread
+ * input, a "yes" is assumed where that is not documented (AF_UNIX).
+ */
+function listeningCloseWouldReset(revents: number): boolean {
+  return revents > 0 && (revents & Revents.in) !== 0;
+}
+
 /** The behaviour for AIX (`'aix'`) or IBM i (`'os400'`). */
 export function aix(name: PlatformName): PlatformBehaviour {
   return Object.freeze({
@@ -62,6 +71,7 @@ export function aix(name: PlatformName): PlatformBehaviour {
     closeWouldReset,
     // No hint is "no" here too; with one, the error state (getsockname()) decides: the full probe.
     closeWouldResetByHints: (hints: number) => (hints === 0 ? false : null),
+    listeningCloseWouldReset,
     peerFinReceived: finUnknown,
     // IBM i: read() can fail with ECONNRESET after our own shutdown(SHUT_WR) (libuv issue 3494,
     // IBM's shutdown() documentation); a lingering drain takes that as the peer's end. AIX is not

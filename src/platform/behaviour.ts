@@ -45,9 +45,19 @@ export interface PlatformBehaviour {
    * from bit 8 when a hint is set), or null when that is not enough (then the full probe
    * decides). Every platform's rule is false without an abortive linger or unread bytes: the common
    * case costs two syscalls and no record. Must agree with closeWouldReset() (held to it on real
-   * sockets by test/core/probe-screens.test.ts).
+   * sockets by test/core/probe-screens.test.ts). Asked of a Node TCP socket's descriptor only, never
+   * of a listener (see listeningCloseWouldReset).
    */
   closeWouldResetByHints(hints: number): boolean | null;
+  /**
+   * closeWouldReset() of a listening socket (a descriptor: only a descriptor can be one; the
+   * `listening` slot says so) from its poll() events (Revents bits, -1 if unknown): whether its
+   * close fails the connections waiting in its accept queue (handshake done, not yet accepted).
+   * Every kernel here reports a listener readable exactly while that queue holds one (it is how
+   * select() and poll() wait for a connection to accept): one syscall, asked only of a listener.
+   * What the close then does to those connections is the platform's rule.
+   */
+  listeningCloseWouldReset(revents: number, transport: Transport): boolean;
   /**
    * Whether the peer's FIN has arrived, from a record with `Field.tcp | Field.unread`: from the TCP
    * state where it tells, and in CLOSE (a FIN and an RST both end there) from the bytes Node's TCP

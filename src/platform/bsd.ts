@@ -10,8 +10,8 @@
 //
 // The native layer (native/sys_bsd.cc) reports a connection whose TCP_INFO fails with ECONNRESET
 // (FreeBSD: dropped, or TIME_WAIT up to 13.x) as CLOSE, so it is not taken for resettable.
-import { Field, ResetHint, Slot } from '../native/layout.js';
-import type { PlatformBehaviour } from './behaviour.js';
+import { Field, ResetHint, Revents, Slot } from '../native/layout.js';
+import type { PlatformBehaviour, Transport } from './behaviour.js';
 import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
 import { resettableOrFinishing } from './resettable.js';
@@ -53,6 +53,12 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       if ((hints & HINT_ABORTIVE) === 0) return false;
       const state = hints >> STATE_SHIFT;
       return state === 0 || resettableOrFinishing(state);
+    },
+    listeningCloseWouldReset(revents: number, transport: Transport): boolean {
+      // soclose() of a listener aborts each connection in its accept queue (soabort()): TCP's
+      // tcp_drop() sends RST to a synchronized one, whatever SO_LINGER says. An AF_UNIX client
+      // reads EOF instead (the error goes to the aborted server-side socket): no reset there.
+      return transport === 'tcp' && revents > 0 && (revents & Revents.in) !== 0;
     },
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,

@@ -13,7 +13,7 @@ import { finishing, resettable, resettableOrFinishing } from './resettable.js';
 // Slot indices and constants as module constants: read through the layout module's objects they
 // cost ~15-50 instructions each on inspectSocket()'s path (callgrind).
 const { revents: REVENTS, state: STATE, unread: UNREAD, unsent: UNSENT, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
-const { err: ERR } = Revents;
+const { err: ERR, in: IN } = Revents;
 const { unread: HINT_UNREAD, unsent: HINT_UNSENT, stateShift: STATE_SHIFT } = ResetHint;
 
 
@@ -72,6 +72,19 @@ function closeWouldResetByHints(hints: number): boolean {
   return finishing(state) && (hints & (HINT_UNREAD | HINT_UNSENT)) !== 0;
 }
 
+/**
+ * closeWouldReset() of a listener: true while a connection waits in its accept queue. Closing a TCP
+ * listener disconnects every queued child (inet_csk_listen_stop() -> tcp_disconnect()), which
+ * sends each RST; closing an AF_UNIX one releases each embryo, and its client's next read fails
+ * with ECONNRESET (unix_release_sock()). Measured here (Linux 6.x): three clients queued on
+ * either kind, three ECONNRESET. TCP_INFO counts the queue too (tcpi_unacked on a listener), but
+ * not for AF_UNIX, and only whether it is empty matters. A queued connection its client has
+ * already reset still counts, though its close sends nothing.
+ */
+function listeningCloseWouldReset(revents: number): boolean {
+  return revents > 0 && (revents & IN) !== 0;
+}
+
 export const linux: PlatformBehaviour = Object.freeze({
   name: 'linux',
   peekFields: Field.poll | Field.tcp,
@@ -83,6 +96,7 @@ export const linux: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: Field.unread | Field.linger | Field.tcp,
   closeWouldReset,
   closeWouldResetByHints,
+  listeningCloseWouldReset,
   peerFinReceived: finByStateOrByteCount,
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: true,

@@ -14,6 +14,7 @@ export const windows: PlatformBehaviour = Object.freeze({
   closeWouldResetFields: 0,
   closeWouldReset: () => false,
   closeWouldResetByHints: () => null,
+  listeningCloseWouldReset: () => false,
   peerFinReceived: finUnknown,
   resetAfterShutdownIsEnd: false,
   sendQueueCountsFin: false,
