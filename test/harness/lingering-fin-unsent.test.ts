@@ -8,7 +8,7 @@ import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { CloseObservation } from '../../lib/harness/index.js';
+import type { CloseObservation, FaultConnectionReport } from '../../lib/harness/index.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, within } from '../helpers/wait.js';
 import { harness } from './load.js';
@@ -27,6 +27,24 @@ const RESPONSE = 1_000_000;
 const IDLE_MS = 200;
 const REPORT_MS = 5000;
 const TEST_MS = 10_000;
+
+/**
+ * The fault server's lingering close: RESPONSE bytes once the request arrives, then the linger,
+ * idling out after IDLE_MS (its waits bounded at 300 ms); its next `report` within REPORT_MS.
+ */
+function lingeringFaultServer() {
+  return boundedFaultServer(
+    cleanup,
+    { behavior: 'lingering-close', responseBytes: RESPONSE, lingerIdleMs: IDLE_MS, awaitRequest: true },
+    300,
+    REPORT_MS,
+  );
+}
+
+/** The fault server's report: the linger idled out and closed the connection with a reset. */
+function expectLingerIdledOutToReset(r: FaultConnectionReport): void {
+  expect(stepOf(r, 'lingered')!.detail).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
+}
 
 /** The server's observation: our FIN was handed to the kernel behind unsent bytes, then the linger reset. */
 function expectFinLostInLinger(o: CloseObservation): void {
@@ -50,15 +68,10 @@ describe('lingering close reset at a timeout with our FIN behind unsent bytes: l
   it(
     "fault server's lingering-close (lingeringClose()), a client that does not read",
     async () => {
-      const { server, report } = await boundedFaultServer(
-        cleanup,
-        { behavior: 'lingering-close', responseBytes: RESPONSE, lingerIdleMs: IDLE_MS, awaitRequest: true },
-        300,
-        REPORT_MS,
-      );
+      const { server, report } = await lingeringFaultServer();
       const { client, closed } = await nonReader(cleanup, server.port, 'x', REPORT_MS);
       const r = await report;
-      expect(stepOf(r, 'lingered')!.detail).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
+      expectLingerIdledOutToReset(r);
       expectFinLostInLinger(r.observation);
       client.resume();
       expectResetAlone(await closed);
@@ -98,12 +111,7 @@ describe('lingering close reset at a timeout with our FIN behind unsent bytes: l
   it(
     "control: a client that reads everything and stays half-open gets the FIN, then the reset: 'fin-rst' both ways",
     async () => {
-      const { server, report } = await boundedFaultServer(
-        cleanup,
-        { behavior: 'lingering-close', responseBytes: RESPONSE, lingerIdleMs: IDLE_MS, awaitRequest: true },
-        300,
-        REPORT_MS,
-      );
+      const { server, report } = await lingeringFaultServer();
       // Reads everything, and never ends its side (no FIN of its own): the linger idles out.
       const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
       cleanup.add({ close: () => client.destroy() });
@@ -112,7 +120,7 @@ describe('lingering close reset at a timeout with our FIN behind unsent bytes: l
       client.write('x');
       client.resume();
       const r = await report;
-      expect(stepOf(r, 'lingered')!.detail).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
+      expectLingerIdledOutToReset(r);
       expect(r.observation.local).toBe('fin-rst');
       // Half-open after its EOF, it reads no more: nothing tells Node of the reset. Its close looks.
       client.destroy();
