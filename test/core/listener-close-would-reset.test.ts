@@ -140,41 +140,39 @@ function endings(clients: net.Socket[]): Promise<(string | undefined)[]> {
 }
 
 describe('closeWouldReset() of a listening descriptor', () => {
-  it('TCP: true while completed connections wait in the accept queue; the close then resets each of them', async () => {
-    const held = await heldListener({ port: 0, host: '127.0.0.1' });
-    const { port } = held;
-    // Nothing queued yet.
-    expect(closeWouldReset(held.fd)).toBe(false);
+  // The same steps over each transport: what a close of the listener does to its queued clients.
+  const transports = [
+    {
+      name: 'TCP: true while completed connections wait in the accept queue; the close then resets each of them',
+      address: async () => ({ port: 0, host: '127.0.0.1' }),
+    },
+    {
+      name: 'AF_UNIX: true while connections wait; the close then fails each client’s read with ECONNRESET',
+      address: async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-listener-'));
+        cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+        return { path: path.join(dir, 'listener.sock') };
+      },
+    },
+  ];
+  for (const { name, address } of transports) {
+    it(name, async () => {
+      const listenOn = await address();
+      const held = await heldListener(listenOn);
+      // Nothing queued yet.
+      expect(closeWouldReset(held.fd)).toBe(false);
 
-    const clients = await connectClients(CLIENTS, { port, host: '127.0.0.1' });
-    const ended = endings(clients);
-    expect(inspectSocket(held.fd).state).toBe('LISTEN');
-    expect(closeWouldReset(held.fd)).toBe(true);
-    expect(inspectSocket(held.fd).closeWouldReset).toBe(true);
+      const clients = await connectClients(CLIENTS, 'path' in listenOn ? { path: listenOn.path } : { port: held.port, host: '127.0.0.1' });
+      const ended = endings(clients);
+      expect(inspectSocket(held.fd).state).toBe('LISTEN');
+      expect(closeWouldReset(held.fd)).toBe(true);
+      expect(inspectSocket(held.fd).closeWouldReset).toBe(true);
 
-    await held.release();
-    expect(held.accepted()).toBe(false);
-    expect(await ended).toEqual(Array(CLIENTS).fill('ECONNRESET'));
-  });
-
-  it('AF_UNIX: true while connections wait; the close then fails each client’s read with ECONNRESET', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-listener-'));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const socketPath = path.join(dir, 'listener.sock');
-    const held = await heldListener({ path: socketPath });
-
-    expect(closeWouldReset(held.fd)).toBe(false);
-
-    const clients = await connectClients(CLIENTS, { path: socketPath });
-    const ended = endings(clients);
-    expect(inspectSocket(held.fd).state).toBe('LISTEN');
-    expect(closeWouldReset(held.fd)).toBe(true);
-    expect(inspectSocket(held.fd).closeWouldReset).toBe(true);
-
-    await held.release();
-    expect(held.accepted()).toBe(false);
-    expect(await ended).toEqual(Array(CLIENTS).fill('ECONNRESET'));
-  });
+      await held.release();
+      expect(held.accepted()).toBe(false);
+      expect(await ended).toEqual(Array(CLIENTS).fill('ECONNRESET'));
+    });
+  }
 
   it('false for an idle listener, and for one whose connections were all accepted', async () => {
     const server = await listen(net.createServer());
