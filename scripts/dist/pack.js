@@ -42,8 +42,16 @@ const { run } = require('./run.js');
  * Raised again on 2026-12-06, morning (unpacked only): twenty-two more review fixes (TSDoc, the
  * CHANGELOG at ~90 KB, the lingering close's TLS hand-over checks) put the tarball at 1,385,286 B
  * unpacked, 9 KB over 1,344 KiB (424.7 KB packed, within its budget): 1,408 KiB.
+ *
+ * Lowered on 2026-12-06, late morning (unpacked only): CHANGELOG.md, which had grown one entry per
+ * review fix and was the reason for most of the raises above, was rewritten as the 0.1.0 entry a
+ * user reads (97,810 B to 24,918 B). check:dist's tarball, with both real prebuilds (x64 117,488 B,
+ * arm64 133,824 B): 420,274 B packed, 1,347,914 B unpacked; the consumer-build test's, with its
+ * stand-ins: 419,971 B / 1,335,642 B (the old CHANGELOG put the latter at 446,403 B / 1,408,534 B).
+ * Unpacked: 1,376 KiB, 61 KB (4.5 %) above check:dist's tarball, the margin the raises above left.
+ * Packed stays at 448 KiB (38 KB above): 416 KiB would leave under 6 KB.
  */
-const BUDGET = { packed: 448 * 1024, unpacked: 1408 * 1024 };
+const BUDGET = { packed: 448 * 1024, unpacked: 1376 * 1024 };
 
 /** Paths allowed in the tarball; anything else is a leak. */
 const ALLOWED = [
