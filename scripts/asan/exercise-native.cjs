@@ -5,6 +5,7 @@
 // per-call leak would add up to something unmistakable. Prints a JSON line of what was called.
 //   node scripts/asan/exercise-native.cjs [repetitions]
 'use strict';
+const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -196,6 +197,101 @@ async function exerciseLingering(native) {
   }
 }
 
+/** Linux: whether an epoll entry of this process (the lingerer's poller, or libuv's) names the socket of `inode`, armed for input. */
+function armedFor(inode) {
+  return epollMasks(inode).some((mask) => (mask & 1) !== 0);
+}
+
+function epollMasks(inode) {
+  const masks = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let info;
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:[eventpoll]') continue;
+      info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of info.split('\n')) {
+      const entry = /^tfd:\s*\d+\s+events:\s*([0-9a-f]+).*\bino:([0-9a-f]+)/.exec(line);
+      if (entry && Number.parseInt(entry[2], 16) === inode) masks.push(Number.parseInt(entry[1], 16));
+    }
+  }
+  return masks;
+}
+
+/** Bytes in the receive queue of the TCP socket of `inode` (/proc/net/tcp), null if it has none. */
+function receiveQueue(inode) {
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length >= 10 && Number(fields[9]) === inode) return Number.parseInt(fields[4].split(':')[1], 16);
+  }
+  return null;
+}
+
+/** Polls `condition` (a kernel state, no event to wait on) for at most 30 s (valgrind is slow), then throws. */
+async function until(condition, what) {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`exercise-native: no ${what} within 30 s`);
+    // Not more often: each look reads /proc, and under valgrind allocation is what costs.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Linux: lingers the poller watches (its first read behind it) on each end: a trickle then the
+ * peer's FIN (a wake-up and a re-arm per byte), a flood past the drain limit, a reset, and, with a
+ * child holding the socket, the entry the epoll poller's close leaves behind firing after the linger.
+ */
+async function exerciseWatched() {
+  if (process.platform !== 'linux') return;
+  const ends = ['trickle', 'drain', 'reset', 'stale'];
+  for (let r = 0; r < 8; r++) {
+    const end = ends[r % ends.length];
+    trace(`watched ${r} ${end}`);
+    const { server, client, peer } = await pair();
+    client.allowHalfOpen = true;
+    const inode = Number(/^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${sockclose.socketFd(peer)}`))[1]);
+    const holder =
+      end === 'stale' ? spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'inherit', sockclose.socketFd(peer)] }) : null;
+    if (holder) await new Promise((resolve) => holder.once('spawn', resolve));
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    client.resume();
+    peer.write('response');
+    const closing = sockclose.lingeringClose(peer, {
+      idleTimeout: end === 'stale' ? 100 : 20_000,
+      maxTimeout: 30_000,
+      maxDrainBytes: 64 * 1024,
+      onTimeout: end === 'stale' ? 'close' : 'reset',
+    });
+    await ended;
+    await until(() => armedFor(inode), 'watch of the linger');
+    if (end === 'trickle') {
+      for (let i = 0; i < 3; i++) {
+        client.write('.');
+        // Read (the receive queue empty: a wake-up of the poller) and watched again.
+        await until(() => receiveQueue(inode) === 0 && armedFor(inode), 'the byte read and the watch re-armed');
+      }
+      client.end();
+    }
+    if (end === 'drain') client.write(Buffer.alloc(256 * 1024));
+    if (end === 'reset') client.resetAndDestroy();
+    const report = await closing.catch((error) => ({ reason: error.code }));
+    count(`watched ${end}: ${report.reason}`);
+    if (holder) {
+      // The entry outlived our descriptor: the peer's bytes fire it once, with a key no linger has.
+      client.write('after');
+      await until(() => epollMasks(inode).every((mask) => mask === 1 << 30), 'the stale entry to fire');
+      const exited = new Promise((resolve) => holder.once('exit', resolve));
+      holder.stdin.end();
+      await exited;
+    }
+    client.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 async function main() {
   if (!sockclose.capabilities().native) throw new Error(`no native binary: ${sockclose.capabilities().reason}`);
   const native = binding();
@@ -217,6 +313,7 @@ async function main() {
   sockclose.setLinger(tcp.client, false);
   await exercisePublic();
   await exerciseLingering(native);
+  await exerciseWatched();
 
   // Addon instances in other environments: each worker loads the binary (a new instance with its
   // own record), uses it, and exits or is terminated; its instance data must be freed.

@@ -129,7 +129,7 @@ try {
   problems.push(`exercise-native.cjs printed no report: ${run.stdout.slice(-500)} ${run.stderr.slice(-1500)}`);
 }
 const keys = Object.keys(calls);
-for (const wanted of [/^probe tcp ok/, /^probe closed error/, /^probe file error/, /^setLinger tcp ok/, /^setLinger closed error/, /^getLinger tcp ok/, /^getLinger file error/, /^takeError tcp ok/, /^takeError closed error/, /^shutdownWrite /, /^close file 0/, /^close closed -9/, /threw ERR_INVALID_ARG_TYPE/, /threw ERR_OUT_OF_RANGE/, /detached record\) threw ERR_SOCKCLOSE_NATIVE_STATE/, /^attach/, /^public round/, /^worker/]) {
+for (const wanted of [/^probe tcp ok/, /^probe closed error/, /^probe file error/, /^setLinger tcp ok/, /^setLinger closed error/, /^getLinger tcp ok/, /^getLinger file error/, /^takeError tcp ok/, /^takeError closed error/, /^shutdownWrite /, /^close file 0/, /^close closed -9/, /threw ERR_INVALID_ARG_TYPE/, /threw ERR_OUT_OF_RANGE/, /detached record\) threw ERR_SOCKCLOSE_NATIVE_STATE/, /^attach/, /^public round/, /^worker/, ...(process.platform === 'linux' ? [/^watched trickle: eof/, /^watched drain: drain-limit/, /^watched reset: error/, /^watched stale: idle-timeout/] : [])]) {
   if (!keys.some((key) => wanted.test(key))) problems.push(`the exercise never reached ${wanted}`);
 }
 
