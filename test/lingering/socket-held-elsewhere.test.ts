@@ -5,52 +5,22 @@
 // knows. It must be ignored (no crash, no use of a freed connection; ASan runs this file too), fire
 // only once (one-shot: no busy loop), and leave later lingers working.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
-import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
-import { root, sockclose } from '../helpers/sockclose.js';
+import { sockclose } from '../helpers/sockclose.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 import { cleanupsAfterEach } from './lifecycle.js';
+import { entriesFor, epollPoller, EPOLLIN, EPOLLONESHOT, inodeOf } from './watch-entries.js';
 
 const { enableLingeringClose, socketFd } = sockclose;
 type LingerReport = Parameters<NonNullable<NonNullable<Parameters<typeof enableLingeringClose>[1]>['onReport']>>[0];
 const cleanups = cleanupsAfterEach();
-const { binding } = createRequire(import.meta.url)(path.join(root, 'lib', 'native', 'binding.js'));
-// Only the epoll poller has entries of its own (the uv one stops libuv's poll before each close).
-const epollPoller = process.platform === 'linux' && binding()?.lingerPrepareCall === 'epoll_create1';
-
-const EPOLLIN = 0x1;
-const EPOLLONESHOT = 1 << 30;
 
 /** Our process's epoll entries for the socket of inode `inode`: each one's event mask. */
-function epollEntriesFor(inode: number): number[] {
-  const masks: number[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue; // closed meanwhile (the listing's own descriptor)
-    }
-    if (target !== 'anon_inode:[eventpoll]') continue;
-    for (const line of readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n')) {
-      const entry = /^tfd:\s*\d+\s+events:\s*([0-9a-f]+).*\bino:([0-9a-f]+)/.exec(line);
-      if (entry && Number.parseInt(entry[2]!, 16) === inode) masks.push(Number.parseInt(entry[1]!, 16));
-    }
-  }
-  return masks;
-}
-
-function inodeOf(fd: number): number {
-  const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-  if (!match) throw new Error(`descriptor ${fd} is no socket`);
-  return Number(match[1]);
-}
+const epollEntriesFor = (inode: number): number[] => entriesFor(inode).map((entry) => entry.mask);
 
 describe.runIf(epollPoller)('a lingering socket whose descriptor another process also holds', () => {
   it("ignores the entry its close left behind, which fires once; later lingers are unaffected", async () => {
