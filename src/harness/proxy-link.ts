@@ -354,12 +354,16 @@ class Pipe {
     clearTimeout(this.timer);
     const head = this.queue[0];
     if (!head) return;
-    this.timer = setTimeout(() => this.release(), Math.max(0, head.due - performance.now()));
+    // Rounded up: Node's timers count from the loop's cached time and can fire early by real time;
+    // release() then finds the head not due yet and waits out the rest here.
+    this.timer = setTimeout(() => this.release(), Math.max(0, Math.ceil(head.due - performance.now())));
   }
 
   private release(): void {
     const now = performance.now();
-    while (this.queue.length > 0 && this.queue[0]!.due <= now + 0.5) {
+    // Never before its time: a toxic's delay is "at least" (a latency of 150 ms once passed the
+    // client's bytes on after 149.984 ms, with half a millisecond of slack here).
+    while (this.queue.length > 0 && this.queue[0]!.due <= now) {
       const { item } = this.queue.shift()!;
       if (typeof item !== 'string') this.queued -= item.length;
       this.deliver(item);
