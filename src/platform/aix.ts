@@ -13,6 +13,7 @@ import { Field, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
+import { acceptQueueHolds } from './resettable.js';
 
 const { ECONNRESET, EINVAL } = constants.errno;
 
@@ -52,9 +53,7 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
  * 4.4BSD, whose close of a listener aborts each queued connection (TCP: RST); as for unread
  * input, a "yes" is assumed where that is not documented (AF_UNIX).
  */
-function listeningCloseWouldReset(revents: number): boolean {
-  return revents > 0 && (revents & Revents.in) !== 0;
-}
+const listeningCloseWouldReset = acceptQueueHolds;
 
 /** The behaviour for AIX (`'aix'`) or IBM i (`'os400'`). */
 export function aix(name: PlatformName): PlatformBehaviour {

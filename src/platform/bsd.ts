@@ -10,11 +10,11 @@
 //
 // The native layer (native/sys_bsd.cc) reports a connection whose TCP_INFO fails with ECONNRESET
 // (FreeBSD: dropped, or TIME_WAIT up to 13.x) as CLOSE, so it is not taken for resettable.
-import { Field, ResetHint, Revents, Slot } from '../native/layout.js';
+import { Field, ResetHint, Slot } from '../native/layout.js';
 import type { PlatformBehaviour, Transport } from './behaviour.js';
 import type { PlatformName } from './detect.js';
 import { finUnknown } from './fin-count.js';
-import { resettableOrFinishing } from './resettable.js';
+import { acceptQueueHolds, resettableOrFinishing } from './resettable.js';
 
 // ResetHint's bits as module constants (closeWouldReset()'s hot path, as in linux.ts).
 const { abortive: HINT_ABORTIVE, stateShift: STATE_SHIFT } = ResetHint;
@@ -58,7 +58,7 @@ export function bsd(name: PlatformName): PlatformBehaviour {
       // soclose() of a listener aborts each connection in its accept queue (soabort()): TCP's
       // tcp_drop() sends RST to a synchronized one, whatever SO_LINGER says. An AF_UNIX client
       // reads EOF instead (the error goes to the aborted server-side socket): no reset there.
-      return transport === 'tcp' && revents > 0 && (revents & Revents.in) !== 0;
+      return transport === 'tcp' && acceptQueueHolds(revents);
     },
     peerFinReceived: finUnknown,
     resetAfterShutdownIsEnd: false,

@@ -8,12 +8,12 @@ import { errno } from '../errno.js';
 import { Field, ResetHint, Revents, Slot, State } from '../native/layout.js';
 import type { PeekContext, PendingVerdict, PlatformBehaviour, Transport } from './behaviour.js';
 import { finByStateOrByteCount } from './fin-count.js';
-import { finishing, resettable, resettableOrFinishing } from './resettable.js';
+import { acceptQueueHolds, finishing, resettable, resettableOrFinishing } from './resettable.js';
 
 // Slot indices and constants as module constants: read through the layout module's objects they
 // cost ~15-50 instructions each on inspectSocket()'s path (callgrind).
 const { revents: REVENTS, state: STATE, unread: UNREAD, unsent: UNSENT, lingerEnabled: LINGER_ENABLED, lingerSeconds: LINGER_SECONDS } = Slot;
-const { err: ERR, in: IN } = Revents;
+const { err: ERR } = Revents;
 const { unread: HINT_UNREAD, unsent: HINT_UNSENT, stateShift: STATE_SHIFT } = ResetHint;
 
 
@@ -81,9 +81,7 @@ function closeWouldResetByHints(hints: number): boolean {
  * not for AF_UNIX, and only whether it is empty matters. A queued connection its client has
  * already reset still counts, though its close sends nothing.
  */
-function listeningCloseWouldReset(revents: number): boolean {
-  return revents > 0 && (revents & IN) !== 0;
-}
+const listeningCloseWouldReset = acceptQueueHolds;
 
 export const linux: PlatformBehaviour = Object.freeze({
   name: 'linux',

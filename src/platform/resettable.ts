@@ -11,7 +11,7 @@
 // write_seq); the BSDs' abortive close (tcp_drop) resets any synchronized connection. Measured
 // here (Linux 6.x, LAST_ACK, the client not reading): with 100 bytes unread the client then read
 // 4 KB and ECONNRESET; without them, all 2.99 MB and its EOF.
-import { State } from '../native/layout.js';
+import { Revents, State } from '../native/layout.js';
 
 const STATES = [State.ESTABLISHED, State.SYN_RECV, State.FIN_WAIT1, State.FIN_WAIT2, State.CLOSE_WAIT];
 const FINISHING = [State.LAST_ACK, State.CLOSING];
@@ -42,4 +42,13 @@ export function finishing(state: number): boolean {
 /** Whether `state` is in either set: a connection a close can still reset, given the facts. */
 export function resettableOrFinishing(state: number): boolean {
   return inMask(EITHER_MASK, state);
+}
+
+/**
+ * Whether a listener's accept queue holds a connection, from its poll() events (-1 if unknown):
+ * every kernel here reports a listener readable exactly then. What its close does to those
+ * connections is each platform's rule (listeningCloseWouldReset).
+ */
+export function acceptQueueHolds(revents: number): boolean {
+  return revents > 0 && (revents & Revents.in) !== 0;
 }
