@@ -11,14 +11,13 @@
 // is released, before its loop can accept anything, and the clients must get ECONNRESET: the
 // premise, proved on this kernel.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { afterEach, describe, expect, it } from 'vitest';
-
-import { createRequire } from 'node:module';
 
 import { closeServer, listen } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';

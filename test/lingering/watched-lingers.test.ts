@@ -307,13 +307,8 @@ describe.runIf(linux)('watched lingers', () => {
         await within(new Promise<void>((resolve) => waiters.push(resolve)), 20_000, `the worker's ${key}`);
       }
     };
-    const accepted = async (name: string, count: number) => {
-      for (;;) {
-        worker.postMessage({ accepted: name });
-        if ((await next<number>('accepted')) >= count) return;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    };
+    // The worker says so at each connection it accepts.
+    const accepted = (name: string, count: number) => next<number>(`${name}Accepted`, (n) => n >= count);
     const ports = await next<{ stale: number; live: number }>('ports');
 
     const stalePeers = Array.from({ length: STALE }, () => client(ports.stale));
