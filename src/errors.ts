@@ -10,7 +10,9 @@ export const ErrorCodes = Object.freeze({
   CLOSED: 'ERR_SOCKCLOSE_CLOSED',
   /**
    * The socket has no OS descriptor: still connecting, TLS over a JavaScript stream, its handle
-   * sent to another process, … ; or none of a socket's: a TTY (`process.stdout` on a terminal).
+   * sent to another process, … ; or none of a socket's: a TTY (`process.stdout` on a terminal);
+   * or a `net.Server` with no listening socket of its own: not listening, or a cluster worker's
+   * (the primary holds the listener).
    */
   NO_FD: 'ERR_SOCKCLOSE_NO_FD',
   /** This platform or this install cannot do it; `reason` says why. */
@@ -201,6 +203,14 @@ export const NO_HANDLE = 'not connected, or its handle was sent to another proce
 
 export function noFd(why: string, caller: Caller) {
   return finish(new Error(`${caller.name}(): the socket has no file descriptor (${why})`), ErrorCodes.NO_FD, caller);
+}
+
+/**
+ * ERR_SOCKCLOSE_NO_FD for a net.Server that holds no listening socket of its own (`why`: not
+ * listening, or a cluster worker's, whose listener the primary holds).
+ */
+export function noListener(why: string, caller: Caller) {
+  return finish(new Error(`${caller.name}(): the server holds no listening socket (${why})`), ErrorCodes.NO_FD, caller);
 }
 
 /**

@@ -1,4 +1,6 @@
-import { systemError, unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
+import net from 'node:net';
+
+import { isInstance, systemError, unsupported, verdictError, type Caller, type PendingSocketError } from './errors.js';
 import { emulatedLinger, emulatedLingerSetting, nativeLingerSetting } from './linger.js';
 import { Family, Field, Revents, Slot, SLOT_NAMES, State, TCP_STATES, type TcpStateName } from './native/layout.js';
 import type { PendingVerdict, PlatformBehaviour, Transport } from './platform/behaviour.js';
@@ -8,11 +10,14 @@ import { binding, record, type Binding } from './native/binding.js';
 import { recordHandedOut } from './socket-fd.js';
 import {
   liveTcpFd,
+  notASocket,
   probe,
   probeResolved,
   requireNative,
   resolve,
   resolveHandle,
+  resolveListeningServer,
+  socketKind,
   type NodeHandle,
   type Resolved,
   type SocketInternals,
@@ -347,25 +352,38 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | 'fin-reset'
  * the queue is empty. Read with one poll() more (a listener is readable exactly while a connection
  * waits). On macOS and the BSDs, TCP only (an AF_UNIX client reads EOF there); on AIX, assumed for
  * both. A queued connection its client has already reset still counts, though nothing is sent to
- * it. A `net.Server` itself is not a target.
+ * it.
  *
- * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), or a descriptor number (a
- *   listening one included).
+ * A listening `net.Server` (a `tls.Server`, `http.Server` or `https.Server` too): the verdict for
+ * its listening descriptor, read from its handle at the call, as above (TCP, or AF_UNIX for a
+ * server on a path): true while connections wait in its accept queue, which `server.close()`
+ * fails. A connection the server has accepted is no longer in the queue: ask about its socket. A
+ * server that is not listening (never, not yet, or closed) has no listening descriptor, and a
+ * cluster worker's server (unless it listened with `exclusive: true`) none of its own: the primary
+ * holds the listener, and the worker's `close()` does not close it (in round-robin mode the worker
+ * has no descriptor at all; with `SCHED_NONE` it holds a copy, and closes only that); the primary
+ * closes it once no worker's server uses it, which the worker cannot see. Both throw rather than
+ * answer false.
+ *
+ * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), a descriptor number (a
+ *   listening one included), or a listening `net.Server` (tls, http, https servers included).
  * @returns True if a close now would send RST (or, on AF_UNIX, fail the peer's next read); for a
- *   listener, to the connections waiting in its accept queue.
+ *   listener or a server, to the connections waiting in its accept queue.
  * @throws `ERR_SOCKCLOSE_UNSUPPORTED` where the platform cannot tell, without the native binary, or
  *   on Windows;
- *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket nor a number; `ERR_OUT_OF_RANGE`
- *   for a number that is not a descriptor (an integer 0 to 2^31 - 1); `ERR_SOCKCLOSE_CLOSED` once
- *   the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none (see socketFd);
- *   `ERR_SOCKCLOSE_NOT_TCP` for a UDP socket; a system error (`syscall`, `errno`) for a number that
- *   is not an open socket.
+ *   `ERR_INVALID_ARG_TYPE` for a target that is neither a socket, a server nor a number;
+ *   `ERR_OUT_OF_RANGE` for a number that is not a descriptor (an integer 0 to 2^31 - 1);
+ *   `ERR_SOCKCLOSE_CLOSED` once the socket is destroyed; `ERR_SOCKCLOSE_NO_FD` while it has none
+ *   (see socketFd), and for a server that is not listening (never listened, or closed) or is a
+ *   cluster worker's (the primary holds its listener); `ERR_SOCKCLOSE_NOT_TCP` for a UDP socket; a
+ *   system error (`syscall`, `errno`) for a number that is not an open socket.
  * @example
  * ```ts
  * if (closeWouldReset(socket)) await lingeringClose(socket); else socket.destroy();
+ * if (closeWouldReset(server)) console.warn('server.close() will reset the connections it has not accepted yet');
  * ```
  */
-export function closeWouldReset(target: SocketTarget): boolean {
+export function closeWouldReset(target: SocketTarget | net.Server): boolean {
   const rules = platform();
   const fd = liveTcpFd(target);
   const native = fd >= 0 && rules.closeWouldResetFields !== 0 ? binding() : null;
@@ -373,6 +391,13 @@ export function closeWouldReset(target: SocketTarget): boolean {
     // The fast path: the platform decides from resetHints() (two syscalls, a third with a hint;
     // no record) where it can; otherwise, or if they failed, the full probe and its exact errors.
     return tcpCloseWouldReset(fd, native, rules, closeWouldReset);
+  }
+  if (typeof target !== 'number' && socketKind(target) === 'other') {
+    // A server: its listening descriptor, as a listening descriptor number is answered below.
+    if (!isInstance(target, net.Server)) throw notASocket(target, 'target', CLOSE_WOULD_RESET_TYPES, closeWouldReset);
+    const listener = resolveListeningServer(target, closeWouldReset);
+    if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
+    return rules.listeningCloseWouldReset(pollListener(listener.fd, closeWouldReset), listener.transport);
   }
   const resolved = resolve(target, closeWouldReset, 'stream', rules.closeWouldResetFields);
   if (rules.closeWouldResetFields === 0) throw unsupported(rules.peekUnsupportedReason!, closeWouldReset);
@@ -383,6 +408,8 @@ export function closeWouldReset(target: SocketTarget): boolean {
   }
   return rules.closeWouldReset(probeResolved(resolved, rules.closeWouldResetFields, closeWouldReset), resolved.transport);
 }
+
+const CLOSE_WOULD_RESET_TYPES = 'an instance of net.Socket or net.Server, or of type number';
 
 /** poll() events of a listening descriptor (Revents bits), or the system error, as `caller`'s. */
 function pollListener(fd: number, caller: Caller): number {

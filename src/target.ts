@@ -8,7 +8,19 @@
 import net from 'node:net';
 import { types } from 'node:util';
 
-import { closedSocket, invalidArgType, NO_HANDLE, noFd, notASocketHandle, notTcp, outOfRange, systemError, unsupported, type Caller } from './errors.js';
+import {
+  closedSocket,
+  invalidArgType,
+  NO_HANDLE,
+  noFd,
+  noListener,
+  notASocketHandle,
+  notTcp,
+  outOfRange,
+  systemError,
+  unsupported,
+  type Caller,
+} from './errors.js';
 import { binding, record, unavailableReason } from './native/binding.js';
 import { Family, Field, Slot, SocketType } from './native/layout.js';
 import type { Transport } from './platform/behaviour.js';
@@ -182,6 +194,48 @@ export function resolveSocket(socket: SocketInternals, caller: Caller, needs: Ne
   // Checked whole, not just `>= 0`: a descriptor handed on (socketFd(), a syscall) must be one.
   if (!isDescriptor(fd)) throw noFd(socket.connecting ? 'still connecting: try after the "connect" event' : `handle.fd is ${String(fd)}`, caller);
   return { kind: 'socket', socket, handle, fd, transport };
+}
+
+/** A net.Server whose private fields sockclose reads: its listening handle, null while it does not listen. */
+type ServerInternals = net.Server & { _handle: NodeHandle | null };
+
+/**
+ * The listening descriptor of a `net.Server` (tls, http, https servers included), read once from
+ * its handle at the call, and its transport. Throws ERR_SOCKCLOSE_NO_FD when the server holds no
+ * listening socket of its own: not listening (never, not yet, or closed: Node sets `_handle` to
+ * null as it closes it), or a cluster worker's, whose listener is the primary's (see
+ * {@link clusterListener}); ERR_SOCKCLOSE_UNSUPPORTED on Windows, as for a socket.
+ */
+export function resolveListeningServer(server: net.Server, caller: Caller): { fd: number; transport: Transport } {
+  const handle = (server as ServerInternals)._handle;
+  if (!handle) throw noListener('not listening: never listened, its address still being looked up, or closed', caller);
+  const platform = currentPlatform();
+  if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, caller);
+  const shared = clusterListener(handle);
+  if (shared !== null) throw noListener(shared, caller);
+  const transport = handleTransport(handle, caller);
+  const fd = handle.fd;
+  if (!isDescriptor(fd)) throw noListener(`handle.fd is ${String(fd)}`, caller);
+  return { fd, transport };
+}
+
+/**
+ * Why a cluster worker's server has no listener of its own, or null for any other server. A
+ * worker's `listen()` (without `exclusive`) asks the primary (Node's lib/internal/cluster/child.js,
+ * Node 18 to 26), whose answer gives the server a handle with its own `close` (to tell the primary):
+ * round-robin (SCHED_RR, the default but on Windows), a plain object and no descriptor, the primary
+ * accepting every connection; SCHED_NONE, a copy of the primary's listening descriptor, so closing
+ * this server closes only the copy. Either way the primary closes the listener (failing its queue)
+ * once no worker's server uses it, which this worker cannot see: no verdict from here is right.
+ * node:cluster is loaded only for a handle with its own `close`.
+ */
+function clusterListener(handle: NodeHandle): string | null {
+  if (!Object.prototype.hasOwnProperty.call(handle, 'close')) return null;
+  const cluster = require('node:cluster') as import('node:cluster').Cluster;
+  if (!cluster.isWorker) return null;
+  return transportKind(handle) === null
+    ? "a cluster worker's server in round-robin mode (SCHED_RR): the primary holds the listener and accepts its connections"
+    : "a cluster worker's server sharing the primary's listener (SCHED_NONE): the primary holds it, and closing this server closes only this worker's copy of the descriptor";
 }
 
 // A constant the optimiser can see through: `instanceof net.Socket` (two property loads first)

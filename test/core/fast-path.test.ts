@@ -117,13 +117,18 @@ describe('the fast path', () => {
     expect(sockclose.inspectSocket(secure).fd).toBe(fd);
 
     // A server has a TCP handle too, and a look-alike can borrow a live one: neither is a socket.
+    // closeWouldReset() alone takes a listening server, and answers as for its listening descriptor.
     const { client } = await pair();
     const listener = await listen(net.createServer());
     cleanups.push(() => closeServer(listener));
     const lookAlike = { _handle: (client as net.Socket & { _handle: unknown })._handle, destroyed: false };
+    const listenerFd = (listener as net.Server & { _handle: { fd: number } })._handle.fd;
     for (const target of [listener, lookAlike]) {
       const results = everyResult(target as unknown as net.Socket);
-      for (const [name, result] of Object.entries(results)) expect(result, name).toBe('threw ERR_INVALID_ARG_TYPE');
+      for (const [name, result] of Object.entries(results)) {
+        if (target === listener && name === 'closeWouldReset') expect(result, name).toBe(sockclose.closeWouldReset(listenerFd));
+        else expect(result, name).toBe('threw ERR_INVALID_ARG_TYPE');
+      }
     }
   });
 

@@ -97,6 +97,12 @@ function expected(name: Name, kind: TargetKind): Expected {
   switch (kind) {
     case 'wrong-type':
       return typeError();
+    // closeWouldReset() alone takes a net.Server: the verdict of its listening descriptor (an idle
+    // one here), ERR_SOCKCLOSE_NO_FD once it no longer listens.
+    case 'listening-server':
+      return name === 'closeWouldReset' ? returns((value) => expect(value).toBe(false)) : typeError();
+    case 'closed-server':
+      return name === 'closeWouldReset' ? coded('ERR_SOCKCLOSE_NO_FD') : typeError();
     case 'udp-socket':
       // Said to be UDP, as a UDP descriptor is (lingeringClose() too).
       return coded('ERR_SOCKCLOSE_NOT_TCP', TypeError);

@@ -29,7 +29,9 @@ export type TargetKind =
   | 'connecting-no-fd'
   | 'syn-sent'
   | 'unix-socket'
-  | 'tls-over-js';
+  | 'tls-over-js'
+  | 'listening-server'
+  | 'closed-server';
 
 export interface HostileTarget {
   readonly label: string;
@@ -64,12 +66,22 @@ export const WRONG_TYPES: HostileTarget[] = [
       return socket;
     },
   },
+  // A net.Server is a target of closeWouldReset() only: the wrong type for everything else.
   {
     label: 'a listening net.Server',
-    kind: 'wrong-type',
+    kind: 'listening-server',
     async make(cleanups) {
       const server = await listen(net.createServer());
       cleanups.push(() => closeServer(server));
+      return server;
+    },
+  },
+  {
+    label: 'a closed net.Server',
+    kind: 'closed-server',
+    async make() {
+      const server = await listen(net.createServer());
+      await closeServer(server);
       return server;
     },
   },
