@@ -11,8 +11,11 @@
 //   code built on them ("weak objects" under --trace-deopt), and the recompilation that follows
 //   lands in the next window: measured 2026-12-05, ~80 µs per connection at N = 2,000 in both
 //   modes (plain 132–157 against 48–77 µs), which hid lingering's extra in a larger denominator.
-//   Each N after the first begins with one unmeasured round per mode, after the previous N's heap
-//   rounds.
+//   Each N begins with --warmup unmeasured rounds per mode (2 by default): measured 2026-12-06
+//   with --trace-opt, the first CPU round after a single warm-up round still finished 42 (plain)
+//   and 60 (lingering) TurboFan compilations and a mark-compact, on V8's background threads but in
+//   process.cpuUsage() (~1 ms each, up to ~10 µs per connection at N = 2,000, more for whichever
+//   server is newer to its code); from the third round on, 2–14 per round.
 // - heap rounds, after the CPU rounds and one unmeasured heap round per mode: heapUsed after full
 //   GCs with all N responses delivered, minus before, per connection. For the plain server this is
 //   what its closed connections leave behind. Their CPU is not used.
@@ -26,7 +29,7 @@
 // (NOT MEASURED, a miss for --check) unless every connection of every round lingered to its idle
 // timeout, all N at once.
 //
-//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--idle 3000] [--no-pin] [--check]
+//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--warmup 2] [--idle 3000] [--no-pin] [--check]
 // The idle timeout must outlast the connecting of all N (~1 s for 5,000 here), or the first lingers
 // end before the last begin: the line's "lingering at once" says how many overlapped.
 // --check: exit 1 when a target is missed or not measured.
@@ -60,6 +63,7 @@ const sizes = String(option('--n', '2000,5000')).split(',').map((n) => positive(
 // An even count: as many rounds start with each mode (the order moves each figure by up to ~20 %).
 const rounds = positive('--rounds', option('--rounds', 6));
 const heapRounds = positive('--heap-rounds', option('--heap-rounds', 3));
+const warmups = positive('--warmup', option('--warmup', 2));
 const idle = positive('--idle', option('--idle', 3000));
 
 // Servers on the last core, this process (the clients) on the first, as bench:linger-throughput
@@ -169,19 +173,21 @@ async function pair(n, round, heap, what) {
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
 console.log(
-  `bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N` +
+  `bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N after ${warmups} unmeasured` +
     `${pin ? `; servers on core ${lastCore}, clients on core 0` : '; unpinned'}\n`,
 );
-// Warm-up at the largest N, not counted: JIT, socket buffers, and the descriptor table, which the
-// kernel grows by doubling (a grace period each time) and never shrinks: a one-time cost per process.
+// Warm-up at the largest N first, not counted: JIT, socket buffers, and the descriptor table, which
+// the kernel grows by doubling (a grace period each time) and never shrinks: a one-time cost per
+// process.
 const largest = Math.max(...sizes);
-await pair(largest, 1, false, ' (the warm-up)');
+await pair(largest, 1, false, ' (the first warm-up)');
 
 let missed = false;
 for (const n of sizes) {
   console.log(`N = ${n}`);
-  // After the previous N's heap rounds: rewarms what their forced GCs made V8 throw away.
-  if (n !== sizes[0]) await pair(n, 1, false, ' warm-up');
+  // At this N (after the first N, also what the previous N's forced GCs made V8 throw away), until
+  // the JIT has settled; order alternating as in the measured rounds.
+  for (let round = n === sizes[0] ? 2 : 1; round <= warmups; round++) await pair(n, round, false, ' warm-up');
   console.log(
     'round  order              CPU µs/conn plain  lingering  ratio   (lingering at once)   server+client µs/conn plain  lingering  ratio',
   );
