@@ -21,6 +21,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { closeServer, listen } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
+import { connectClients, endings } from '../helpers/queued-clients.js';
 import { nextEvent, within } from '../helpers/wait.js';
 
 const { closeWouldReset, inspectSocket } = sockclose;
@@ -112,32 +113,6 @@ async function heldListener(where: net.ListenOptions): Promise<Held> {
   return { ...(await listening), release, accepted: () => accepted };
 }
 
-/** Connects `count` clients and resolves once each has its 'connect' event. */
-async function connectClients(count: number, options: net.NetConnectOpts): Promise<net.Socket[]> {
-  const clients = Array.from({ length: count }, () => net.connect(options));
-  for (const client of clients) cleanups.push(() => void client.destroy());
-  await Promise.all(clients.map((client) => nextEvent(client, 'connect')));
-  return clients;
-}
-
-/** The error each client ends with (they read all along, as Node sockets do). */
-function endings(clients: net.Socket[]): Promise<(string | undefined)[]> {
-  return within(
-    Promise.all(
-      clients.map(
-        (client) =>
-          new Promise<string | undefined>((resolve) => {
-            let code: string | undefined;
-            client.on('error', (error: NodeJS.ErrnoException) => (code = error.code));
-            client.on('close', () => resolve(code));
-          }),
-      ),
-    ),
-    5000,
-    "the clients' 'close' after the listener closed",
-  );
-}
-
 describe('closeWouldReset() of a listening descriptor', () => {
   // The same steps over each transport: what a close of the listener does to its queued clients.
   const transports = [
@@ -161,8 +136,8 @@ describe('closeWouldReset() of a listening descriptor', () => {
       // Nothing queued yet.
       expect(closeWouldReset(held.fd)).toBe(false);
 
-      const clients = await connectClients(CLIENTS, 'path' in listenOn ? { path: listenOn.path } : { port: held.port, host: '127.0.0.1' });
-      const ended = endings(clients);
+      const clients = await connectClients(CLIENTS, 'path' in listenOn ? { path: listenOn.path } : { port: held.port, host: '127.0.0.1' }, cleanups);
+      const ended = endings(clients, 'the listener closed');
       expect(inspectSocket(held.fd).state).toBe('LISTEN');
       expect(closeWouldReset(held.fd)).toBe(true);
       expect(inspectSocket(held.fd).closeWouldReset).toBe(true);
@@ -181,7 +156,7 @@ describe('closeWouldReset() of a listening descriptor', () => {
     expect(inspectSocket(fd).closeWouldReset).toBe(false);
 
     const accepted = nextEvent<[net.Socket]>(server, 'connection');
-    const [client] = await connectClients(1, { port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' });
+    const [client] = await connectClients(1, { port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' }, cleanups);
     const [socket] = await accepted;
     cleanups.push(() => void socket.destroy());
     expect(client).toBeDefined();

@@ -29,6 +29,7 @@ import { closeServer, listen, portOf } from '../helpers/net.js';
 import { runNode } from '../helpers/run-node.js';
 import { root, sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
+import { connectClients, endings } from '../helpers/queued-clients.js';
 import { nextEvent, within } from '../helpers/wait.js';
 
 const { closeWouldReset, ErrorCodes } = sockclose;
@@ -140,32 +141,6 @@ async function heldServer(kind: 'net' | 'http', where: net.ListenOptions): Promi
   return { ...(await listening), release, accepted: () => accepted };
 }
 
-/** Connects `count` clients and resolves once each has its 'connect' event (the handshake done). */
-async function connectClients(count: number, options: net.NetConnectOpts): Promise<net.Socket[]> {
-  const clients = Array.from({ length: count }, () => net.connect(options));
-  for (const client of clients) cleanups.push(() => void client.destroy());
-  await Promise.all(clients.map((client) => nextEvent(client, 'connect')));
-  return clients;
-}
-
-/** The error each client ends with (they read all along, as Node sockets do). */
-function endings(clients: net.Socket[]): Promise<(string | undefined)[]> {
-  return within(
-    Promise.all(
-      clients.map(
-        (client) =>
-          new Promise<string | undefined>((resolve) => {
-            let code: string | undefined;
-            client.on('error', (error: NodeJS.ErrnoException) => (code = error.code));
-            client.on('close', () => resolve(code));
-          }),
-      ),
-    ),
-    5000,
-    "the clients' 'close' after the server closed",
-  );
-}
-
 describe('closeWouldReset() of a listening net.Server, asked on its own thread', () => {
   const cases = [
     { name: 'net.Server over TCP', kind: 'net' as const, where: () => ({ port: 0, host: '127.0.0.1' }) },
@@ -178,8 +153,8 @@ describe('closeWouldReset() of a listening net.Server, asked on its own thread',
       const held = await heldServer(kind, listenOn);
       expect(held.empty).toEqual({ verdict: false });
 
-      const clients = await connectClients(CLIENTS, listenOn.path !== undefined ? { path: listenOn.path } : { port: held.port, host: '127.0.0.1' });
-      const ended = endings(clients);
+      const clients = await connectClients(CLIENTS, listenOn.path !== undefined ? { path: listenOn.path } : { port: held.port, host: '127.0.0.1' }, cleanups);
+      const ended = endings(clients, 'the server closed');
       const { queued, closed } = await held.release();
       expect(queued).toEqual({ verdict: true });
       expect(closed).toEqual({ code: ErrorCodes.NO_FD, message: expect.stringMatching(NOT_LISTENING) });
