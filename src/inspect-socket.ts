@@ -357,8 +357,10 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | 'fin-reset'
  * A listening `net.Server` (a `tls.Server`, `http.Server` or `https.Server` too): the verdict for
  * its listening descriptor, read from its handle at the call, as above (TCP, or AF_UNIX for a
  * server on a path): true while connections wait in its accept queue, which `server.close()`
- * fails. A connection the server has accepted is no longer in the queue: ask about its socket. A
- * server that is not listening (never, not yet, or closed) has no listening descriptor, and a
+ * fails. A connection the server has accepted is no longer in the queue: ask about its socket.
+ * Node accepts everything queued each time its loop polls, so on the server's own thread this is
+ * true only for connections completed since (a busy loop, synchronous work) — exactly the ones a
+ * `server.close()` made now would fail. A server that is not listening (never, not yet, or closed) has no listening descriptor, and a
  * cluster worker's server (unless it listened with `exclusive: true`) none of its own: the primary
  * holds the listener, and the worker's `close()` does not close it (in round-robin mode the worker
  * has no descriptor at all; with `SCHED_NONE` it holds a copy, and closes only that); the primary
