@@ -4,8 +4,8 @@
 // own copy at once: the connection lives on while ours is open), sends our FIN if Node has not,
 // then reads and discards until the peer's FIN or reset, the idle timeout, the total cap or the
 // drain-byte limit, and closes (abortively after a timeout when so configured). One timer runs
-// only while something lingers: it makes each linger's first read, 10 ms in (most peers have
-// answered our FIN by then: one pass ends them all, with no watcher and no wake-up of their own),
+// only while something lingers: it makes each linger's first read, 1 ms in (a peer close by has
+// answered our FIN by then: one pass ends all such, with no watcher and no wake-up of their own),
 // and checks the deadlines. A peer not finished by its first read is watched through poller.h
 // (one epoll descriptor on Linux; a uv_poll_t per connection elsewhere, so that libuv picks
 // kqueue, event ports or pollset). No thread, no JavaScript per connection: finished lingers are

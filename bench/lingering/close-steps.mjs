@@ -11,7 +11,7 @@
 //   node bench/lingering/close-steps.mjs [--n 2000] [--rounds 5]
 //
 // Steps in the state the lingerer meets them: a plain close, the hand-over and the first read
-// (10 ms after the response) warm; the idle timeout's steps cold (seconds later: the caches
+// (1–2 ms after the response) warm; the idle timeout's steps cold (seconds later: the caches
 // evicted first). Rounds interleave the steps in a rotating order; figures are medians.
 // Linux only (epoll, SIOCOUTQ); needs gcc.
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -147,7 +147,7 @@ async function measure(server, port, n, heap = false) {
   return {
     cpuPerConnection: cpuMicros / n,
     // The same CPU in two phases: up to all N responses delivered (accept, request, response; for
-    // the lingering server the hand-over, and the first reads, 10 ms after each, of the lingers
+    // the lingering server the hand-over, and the first reads, 1–2 ms after each, of the lingers
     // begun by then), then until the last linger ended (the rest of the first reads, the watches,
     // the idle timeout's resets; a plain server has nothing left to do).
     respondPerConnection: (mid.cpuMicros - before.cpuMicros) / n,

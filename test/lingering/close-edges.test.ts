@@ -214,14 +214,14 @@ describe('the lingering close at its edges', () => {
     expect(seen.peer).toBe('CLOSE');
   });
 
-  it('a timeout ends a linger only after a last read: a peer that finished first ends as itself (a timeout shorter than the first read too)', async () => {
+  it('a timeout ends a linger only after a last read: a peer that finished first ends as itself (a timeout as short as the first read too)', async () => {
     const reports: LingerReport[] = [];
     const accepted = new Promise<net.Socket>((resolve) => {
       const srv = net.createServer({ pauseOnConnect: true }, (socket) => {
         socket.on('error', () => {});
         resolve(socket);
       });
-      // Idle for 1 ms: the native lingerer's first read comes 10 ms after the hand-over, the deadline first.
+      // Idle for 1 ms: due with the native lingerer's first read (1 ms after the hand-over); the read comes first.
       const control = enableLingeringClose(srv, { idleTimeout: 1, onReport: (report) => reports.push(report) });
       void listen(srv).then(() => {
         cleanups.add(() => closeServer(srv), control);
