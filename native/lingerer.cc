@@ -22,13 +22,10 @@ constexpr uint64_t kMinScanIntervalMs = 10;
 // client on the same host) has answered our FIN by then, and one timer pass reads every FIN that
 // came meanwhile, where watching each connection from the start costs two epoll_ctl() calls and a
 // wake-up of the loop per connection. While the next thing due is such a first read, the timer
-// may fire this often too (kFirstReadScanIntervalMs): measured under wrk (2026-12-06, 5 runs of
-// 8-10 alternated rounds), first reads every 1 ms instead of every 10-20 ms cost 0.3-3.3 us less
-// server CPU per request (median 1.9; 1-6 % more requests/s): small batches of sockets a
-// millisecond old, where 10 ms left hundreds alive and cold, then closed them in bursts. A first read 1 ms in with the
-// 10 ms scan interval did not (its reads still came in bursts). Peers 1-10 ms away are now watched
-// (the poller's ADD and one wake-up each, ~1.5 us) where the 10 ms read ended them; peers farther
-// away are watched either way.
+// may fire this often too (kFirstReadScanIntervalMs): small batches of sockets a millisecond old
+// cost ~1.9 us less per request under wrk than the 10 ms design's bursts of ~150 cold ones; the
+// 1 ms delay alone, with 10 ms passes, did not help (docs/benchmarks.md, 2026-12-06). Peers
+// 1-10 ms away are watched now (an ADD and a wake-up, ~1.5 us) where a 10 ms read ended them.
 constexpr uint64_t kFirstReadMs = 1;
 constexpr uint64_t kFirstReadScanIntervalMs = 1;
 // While bytes of ours are unacknowledged, the send queue is read this many times per idle timeout:

@@ -11,7 +11,8 @@
 //   code built on them ("weak objects" under --trace-deopt), and the recompilation that follows
 //   lands in the next window: measured 2026-12-05, ~80 µs per connection at N = 2,000 in both
 //   modes (plain 132–157 against 48–77 µs), which hid lingering's extra in a larger denominator.
-//   Each N begins with --warmup unmeasured rounds per mode (2 by default): measured 2026-12-06
+//   Each N begins with --warmup unmeasured rounds per mode (2 by default; the first N's first is
+//   the one at the largest N, below): measured 2026-12-06
 //   with --trace-opt, the first CPU round after a single warm-up round still finished 42 (plain)
 //   and 60 (lingering) TurboFan compilations and a mark-compact, on V8's background threads but in
 //   process.cpuUsage() (~1 ms each, up to ~10 µs per connection at N = 2,000, more for whichever
