@@ -42,7 +42,7 @@ describe('the peer finished, our response unacknowledged', () => {
   });
 
   // The FIN already in the kernel at the hand-over (Node read nothing: a paused socket), so the
-  // lingerer's first read (10 ms in) is what finds it. That read left the connection watched by the
+  // lingerer's first read (1 ms in) is what finds it. That read left the connection watched by the
   // poller, which reported the readable EOF on every loop iteration: the loop spun (one ioctl and
   // one getsockopt per turn, ~100 % of a core) until the bound ended the linger.
   it('the FIN found by the first read, our response unacknowledged: the loop stays idle while the linger waits', async () => {
