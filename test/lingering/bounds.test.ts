@@ -91,7 +91,8 @@ describe('lingering close bounds', () => {
 
   it('a trickling peer is cut at maxTimeout under enableLingeringClose too', async () => {
     const before = openSockets();
-    const { port, control } = await helloServer({ idleTimeout: 200, maxTimeout: 600 });
+    // The idle timeout leaves the peer's process room to stall between two bytes (560 ms).
+    const { port, control } = await helloServer({ idleTimeout: 600, maxTimeout: 1200 });
     const seen = await peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }, { trickle: { everyMs: 40 } }] });
     expect(['ECONNRESET', 'EPIPE']).toContain(seen.sendError);
     await until(() => control.stats().reasons['max-timeout'] === 1, 5000, 'the linger to end');

@@ -56,7 +56,9 @@ describe('native lingerer deadlines are never early', () => {
   });
 
   it("idle-timeout: a peer's last byte, sent late in a millisecond, is followed by its whole idle timeout", async () => {
-    const IDLE = 500;
+    // Every byte must be sent before its linger's idle deadline (else it is never read): the 30
+    // pauses of 12 ms take ~360 ms, more on a loaded machine; 1 s leaves a stall of 600 ms room.
+    const IDLE = 1000;
     const CLIENTS = 30;
     // Apart by more than the lingerer's 10 ms scan interval: each idle end has a timer wake-up of its
     // own (deadlines closer together are taken by one later scan, which hides how early each was).
@@ -96,7 +98,7 @@ describe('native lingerer deadlines are never early', () => {
     await until(() => accepted.length === CLIENTS, 10_000, `${CLIENTS} connections`);
     for (const socket of accepted) socket.destroy();
     // Each peer's one byte (its last), late in a millisecond; the peers stay silent after it. All
-    // sent well within the idle timeout of the hand-over (30 x 12 ms < 500 ms).
+    // sent well within the idle timeout of the hand-over (30 x 12 ms < 1,000 ms).
     for (const client of clients) {
       await new Promise((resolve) => setTimeout(resolve, APART_MS));
       lateInAMillisecond();

@@ -41,10 +41,14 @@ describe('native lingerer: the due heap under mixed traffic', () => {
     };
 
     // Three TCP servers, each with silent, early and trickling peers (told apart by the peer's port).
+    // An early peer's FIN must reach the kernel before its linger's idle deadline: with both due
+    // (a stall of this process), the timers run first and its end() is sent only in the poll after
+    // them. Half of the idle timeout, at least 500 ms, is left between its last FIN and the deadline
+    // (80 % of 500 ms once left 100 ms), and a trickler's byte comes every quarter of it.
     const plans = [
-      { idle: 500, max: 1300 },
-      { idle: 800, max: 1700 },
-      { idle: 1100, max: 2100 },
+      { idle: 1000, max: 1800 },
+      { idle: 1300, max: 2200 },
+      { idle: 1600, max: 2600 },
     ];
     const tcp = await Promise.all(
       plans.map(async (plan) => {
@@ -128,8 +132,8 @@ describe('native lingerer: the due heap under mixed traffic', () => {
         for (const kind of ['silent', 'early', 'trickle'] as const) {
           const client = connect({ port: portOf(server), host: '127.0.0.1' }, (c) => kindOfPort.set(c.localPort!, kind));
           // The peer's own pace, not synchronisation: an early peer finishes somewhere in its
-          // linger's first 80 %, a trickler sends a byte every quarter idle timeout until cut off.
-          if (kind === 'early') client.once('end', () => timers.push(setTimeout(() => client.end(), Math.floor(((i + 1) / PER_KIND) * 0.8 * plan.idle))));
+          // linger's first half, a trickler sends a byte every quarter idle timeout until cut off.
+          if (kind === 'early') client.once('end', () => timers.push(setTimeout(() => client.end(), Math.floor(((i + 1) / PER_KIND) * 0.5 * plan.idle))));
           if (kind === 'trickle') client.once('end', () => timers.push(setInterval(() => client.writable && client.write('.'), plan.idle / 4)));
         }
       }

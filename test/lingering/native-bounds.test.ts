@@ -238,8 +238,9 @@ describe('native lingerer bounds', () => {
 // deadline), and on Linux the acknowledgement of our FIN, which the send queue counts as a byte
 // until a delayed ACK (~40 ms) arrives, after the lingerer's first read (10 ms). Either doubled the
 // bound. Nor is it held less: the lingerer counted from the loop's cached time, which is as old as
-// the iteration that hands the connection over. The upper limit leaves half an idle timeout for a
-// loaded machine's timers.
+// the iteration that hands the connection over. The upper limit leaves three quarters of an idle
+// timeout for a loaded machine's timers (a stall of this process delays the report as much), short
+// of the two a doubled bound takes.
 describe('a silent peer is held one idle timeout', () => {
   const IDLE = 1000;
   const CLIENTS = 5;
@@ -277,7 +278,7 @@ describe('a silent peer is held one idle timeout', () => {
     for (const report of reports) {
       expect(report.reason).toBe('idle-timeout');
       expect(report.durationMs).toBeGreaterThanOrEqual(IDLE - 10);
-      expect(report.durationMs).toBeLessThan(1.5 * IDLE);
+      expect(report.durationMs).toBeLessThan(1.75 * IDLE);
     }
   });
 });

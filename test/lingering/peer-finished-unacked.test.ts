@@ -79,7 +79,9 @@ describe('the peer finished, our response unacknowledged', () => {
         socket.write(Buffer.alloc(RESPONSE));
         socket.destroy();
       },
-      { idleTimeout: 300, maxTimeout: 5000 },
+      // The peer's first read must come within the idle timeout, after its 100 ms pause: 1 s leaves
+      // its process room to stall (it costs nothing: the linger ends at the peer's end).
+      { idleTimeout: 1000, maxTimeout: 5000 },
     );
     const seen = await peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { waitMs: 100 }, { recvEnd: true }], timeoutMs: 10_000 });
     expect(seen).toMatchObject({ received: RESPONSE, end: 'eof' });
