@@ -2,7 +2,8 @@
 // bench:linger-cost — what a lingering close costs the server, against a plain close in the same
 // run: N connections at once, each client sending one `Connection: close` request, reading the
 // response to the server's FIN, then staying silent (so a lingering server holds every connection
-// until its idle timeout, then resets it; a plain one has let go at once).
+// until its idle timeout, then resets it, or closes it under --on-timeout close; a plain one has
+// let go at once).
 //
 // Per N, in the server's own process (cost-server.mjs), two kinds of rounds:
 // - CPU rounds: process.cpuUsage() from before the connections to after the last linger ended,
@@ -28,9 +29,12 @@
 // Rounds alternate which mode goes first; the verdict is the median of the per-round ratios.
 // Targets: CPU per connection <= 1.2x plain; heap per lingering socket <= 500 B. Neither is judged
 // (NOT MEASURED, a miss for --check) unless every connection of every round lingered to its idle
-// timeout, all N at once.
+// timeout, all N at once, and closed as --on-timeout says (RST or not).
 //
-//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--warmup 2] [--idle 3000] [--no-pin] [--check]
+//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--warmup 2] [--idle 3000]
+//                                 [--on-timeout reset|close] [--no-pin] [--check]
+// --on-timeout: the lingering server's policy at the idle timeout ('reset', the default, is the
+// one the targets are judged on; 'close' shows what the RST costs on top).
 // The idle timeout must outlast the connecting of all N (~1 s for 5,000 here), or the first lingers
 // end before the last begin: the line's "lingering at once" says how many overlapped.
 // --check: exit 1 when a target is missed or not measured.
@@ -66,6 +70,11 @@ const rounds = positive('--rounds', option('--rounds', 6));
 const heapRounds = positive('--heap-rounds', option('--heap-rounds', 3));
 const warmups = positive('--warmup', option('--warmup', 2));
 const idle = positive('--idle', option('--idle', 3000));
+const onTimeout = String(option('--on-timeout', 'reset'));
+if (onTimeout !== 'reset' && onTimeout !== 'close') {
+  console.error(`bench:linger-cost: --on-timeout takes reset or close (got ${onTimeout})`);
+  process.exit(2);
+}
 
 // Servers on the last core, this process (the clients) on the first, as bench:linger-throughput
 // does: the scheduler then never moves a server mid-round or makes it share a core with its
@@ -77,7 +86,7 @@ const lastCore = String(cores - 1);
 const pin = !process.argv.includes('--no-pin') && cores >= 2 && spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' }).status === 0;
 
 function startServer(mode) {
-  const server = [process.execPath, '--expose-gc', path.join(here, 'cost-server.mjs'), mode, String(idle)];
+  const server = [process.execPath, '--expose-gc', path.join(here, 'cost-server.mjs'), mode, String(idle), onTimeout];
   const [command, ...args] = pin ? ['taskset', '-c', lastCore, ...server] : server;
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -160,6 +169,7 @@ async function measure(server, port, n, heap = false) {
     // lingered, and ended at the idle timeout (the clients stay silent).
     ended: after.ended - before.ended,
     idleTimeouts: after.idleTimeouts - before.idleTimeouts,
+    resets: after.resets - before.resets,
   };
 }
 
@@ -174,7 +184,7 @@ async function pair(n, round, heap, what) {
 const servers = { plain: startServer('plain'), lingering: startServer('lingering') };
 const ports = { plain: await servers.plain.port, lingering: await servers.lingering.port };
 console.log(
-  `bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms; ${rounds} rounds per N after ${warmups} unmeasured` +
+  `bench:linger-cost — N clients at once, each silent after its response; idle timeout ${idle} ms, then ${onTimeout === 'reset' ? 'RST' : 'a plain close'} (onTimeout '${onTimeout}'); ${rounds} rounds per N after ${warmups} unmeasured` +
     `${pin ? `; servers on core ${lastCore}, clients on core 0` : '; unpinned'}\n`,
 );
 // Warm-up at the largest N first, not counted: JIT, socket buffers, and the descriptor table, which
@@ -200,10 +210,13 @@ for (const n of sizes) {
   let fewestAtOnce = n;
   let fewestEnded = n;
   let fewestIdle = n;
+  // Closes that did not end as --on-timeout says (an RST under 'close', none under 'reset').
+  let wrongCloses = 0;
   const checkLingered = (lingering) => {
     fewestAtOnce = Math.min(fewestAtOnce, lingering.lingeringAtMid);
     fewestEnded = Math.min(fewestEnded, lingering.ended);
     fewestIdle = Math.min(fewestIdle, lingering.idleTimeouts);
+    wrongCloses = Math.max(wrongCloses, onTimeout === 'reset' ? lingering.ended - lingering.resets : lingering.resets);
   };
   for (let round = 1; round <= rounds; round++) {
     const { order, result } = await pair(n, round, false, '');
@@ -233,12 +246,16 @@ for (const n of sizes) {
   const cpu = median(cpuRatios);
   const heap = median(heaps);
   // Preconditions: the lingering server lingered every connection, to its idle timeout (else the
-  // CPU ratio compares two plain servers), and all N at once (else the heap, divided by N, is not
-  // per lingering socket). A figure whose precondition failed is not judged, and counts as missed.
-  const lingered = fewestEnded === n && fewestIdle === n;
+  // CPU ratio compares two plain servers), closed as --on-timeout says (else it measures the other
+  // policy), and all N at once (else the heap, divided by N, is not per lingering socket). A figure
+  // whose precondition failed is not judged, and counts as missed.
+  const lingered = fewestEnded === n && fewestIdle === n && wrongCloses === 0;
   const allAtOnce = fewestAtOnce === n;
-  if (!lingered) {
+  if (fewestEnded < n || fewestIdle < n) {
     console.log(`not measured: in some round only ${fewestEnded} of ${n} connections lingered (${fewestIdle} to the idle timeout): the lingering server did not linger`);
+  }
+  if (wrongCloses > 0) {
+    console.log(`not measured: in some round ${wrongCloses} of ${n} lingers ${onTimeout === 'reset' ? 'ended without' : 'ended with'} an RST, under onTimeout '${onTimeout}'`);
   }
   if (lingered && fewestAtOnce < n) {
     console.log(`not measured at N at once: as few as ${fewestAtOnce} of ${n} lingered at once (the first timed out before the last connected): rerun with a longer --idle`);
@@ -253,7 +270,7 @@ for (const n of sizes) {
   );
   // Not a target: where the lingering server's extra CPU goes (medians of the per-round differences).
   console.log(
-    `lingering's extra server CPU per connection, medians: ${median(extraRespond).toFixed(1)} µs up to the last response (hand-overs, most first reads), ${median(extraAfter).toFixed(1)} µs after it (watches, idle-timeout resets)\n`,
+    `lingering's extra server CPU per connection, medians: ${median(extraRespond).toFixed(1)} µs up to the last response (hand-overs, most first reads), ${median(extraAfter).toFixed(1)} µs after it (watches, idle-timeout ${onTimeout === 'reset' ? 'resets' : 'closes'})\n`,
   );
 }
 servers.plain.stop();

@@ -2,7 +2,8 @@
 // (cost-server.mjs) talk a protocol of their own ('cpu', 'look', 'drained'), which nothing else
 // exercises. No figure is judged here (timings on a shared machine are the bench's business, as
 // ratios): only that every round ran, that the lingering server lingered every connection to its
-// idle timeout, all of them at once, and that the heap rounds followed the CPU rounds.
+// idle timeout, all of them at once, closing as its --on-timeout says, and that the heap rounds
+// followed the CPU rounds.
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -20,9 +21,14 @@ function block(stdout: string, n: number): string[] {
 }
 
 describe('bench:linger-cost', () => {
-  it('runs its CPU rounds, then its heap rounds, for each N; every connection lingers, all at once', async () => {
-    const sizes = [30, 50];
-    const { code, stdout, stderr } = await runNode([path.join(root, 'bench', 'lingering', 'cost.mjs'), '--n', sizes.join(','), '--rounds', '2', '--heap-rounds', '1', '--idle', '400', '--check'], { cwd: root, timeoutMs: 50_000 });
+  it.each([
+    ['reset', [30, 50]],
+    ['close', [30]],
+  ] as const)('onTimeout %s: runs its CPU rounds, then its heap rounds, for each N; every connection lingers, all at once, and ends as the policy says', async (onTimeout, sizes) => {
+    const { code, stdout, stderr } = await runNode(
+      [path.join(root, 'bench', 'lingering', 'cost.mjs'), '--n', sizes.join(','), '--rounds', '2', '--heap-rounds', '1', '--idle', '400', '--on-timeout', onTimeout, '--check'],
+      { cwd: root, timeoutMs: 50_000 },
+    );
     // --check exits 1 when a target is missed, 0 when met: either is a completed run.
     expect([0, 1], stderr).toContain(code);
     expect(stdout).not.toMatch(/not measured/i);
@@ -43,5 +49,14 @@ describe('bench:linger-cost', () => {
       const verdict = lines.find((line) => line.startsWith('median: CPU per connection'));
       expect(verdict, stdout).toMatch(/target <= 1\.2: (met|MISSED)\).*target <= 500: (met|MISSED)\)/);
     }
+    // The policy it ran (and checked: a close that went otherwise would be NOT MEASURED above).
+    expect(stdout).toContain(`(onTimeout '${onTimeout}')`);
+    expect(stdout).toContain(`idle-timeout ${onTimeout === 'reset' ? 'resets' : 'closes'})`);
+  });
+
+  it('refuses an onTimeout it does not know', async () => {
+    const { code, stderr } = await runNode([path.join(root, 'bench', 'lingering', 'cost.mjs'), '--on-timeout', 'linger'], { cwd: root, timeoutMs: 20_000 });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--on-timeout takes reset or close (got linger)');
   });
 });
