@@ -1,12 +1,13 @@
 // What the kernel says about a lingering socket while the native lingerer has it: the epoll entries
 // that name it (any epoll descriptor of this process: the lingerer's own with the epoll poller,
-// libuv's with the uv one), each with its target number and event mask, and its receive queue.
+// libuv's with the uv one), each with its target number and event mask; its receive and send
+// queues.
 // Linux only (/proc); the tests that use it run only there.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-import { root } from '../helpers/sockclose.js';
+import { root, sockclose } from '../helpers/sockclose.js';
 
 const { binding } = createRequire(import.meta.url)(path.join(root, 'lib', 'native', 'binding.js'));
 
@@ -70,9 +71,25 @@ export function inodeOf(fd: number): number {
   return Number(match[1]);
 }
 
-/** Bytes waiting in the receive queue of the TCP socket of `inode` (/proc/net/tcp), null if none has it. */
-export function receiveQueue(inode: number): number | null {
-  return queues(inode)?.receive ?? null;
+/**
+ * Bytes waiting in the receive queue of the socket of `inode`, read through the descriptor its
+ * epoll entry was added under (the lingerer's own, while it lingers), once that number is seen to
+ * name the socket still: a few syscalls, where /proc/net/tcp lists every TCP socket of the host
+ * (tens of milliseconds to read once the suite has left thousands in TIME-WAIT). Null if no entry's number
+ * names it.
+ */
+export function unreadViaEntry(inode: number, all = epollEntries()): number | null {
+  for (const entry of entriesFor(inode, all)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${entry.tfd}`);
+    } catch {
+      continue; // closed since the entry was made
+    }
+    // Nothing else runs on this thread until the look below: the number cannot change meanwhile.
+    if (target === `socket:[${inode}]`) return sockclose.inspectSocket(entry.tfd).unreadBytes;
+  }
+  return null;
 }
 
 /** Bytes of ours not yet acknowledged by the peer of the TCP socket of `inode`, null if none has it. */
