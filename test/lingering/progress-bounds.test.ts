@@ -54,11 +54,13 @@ function slowReader(chunk: number, everyMs: number, times: number): Step[] {
 }
 
 describe('a peer that stops after some progress is held one idle timeout from it', () => {
-  // The peer reads once, 150 ms in (its window opens: the server's kernel sends more, which is
-  // acknowledged), then reads nothing more and sends nothing. Before the fix the progress was dated
-  // by the look at the idle deadline: closed ~2 idle timeouts in.
+  // The peer reads once, 150 ms into the linger (its window opens: the server's kernel sends more,
+  // which is acknowledged), then reads nothing more and sends nothing. Before the fix the progress
+  // was dated by the look at the idle deadline: closed ~2 idle timeouts in. Its 150 ms count from
+  // the linger's start (a gate), not from its connect: a stall of this process between the two
+  // (75 ms was enough) put the read before the linger, which then never saw any progress.
   const READ_AT = 150;
-  const steps: Step[] = [{ waitMs: READ_AT }, { recvUntil: 100_000 }, { awaitError: true }];
+  const steps: Step[] = [{ gate: 'lingering' }, { waitMs: READ_AT }, { recvUntil: 100_000 }, { awaitError: true }];
 
   it.each([
     [
@@ -67,8 +69,11 @@ describe('a peer that stops after some progress is held one idle timeout from it
     ],
     ['while half-closed (end() with 256 KiB, the peer never sends its FIN)', (socket: net.Socket) => socket.end(Buffer.alloc(256 * 1024))],
   ])('%s', async (_stage, close) => {
-    const { port, reports } = await lingeringServer(close, { idleTimeout: IDLE, maxTimeout: 10 * IDLE });
-    const seen = peer.run({ port, rcvbuf: 64 * 1024, steps, timeoutMs: 10 * IDLE });
+    const { port, reports, control } = await lingeringServer(close, { idleTimeout: IDLE, maxTimeout: 10 * IDLE });
+    const seen = peer.run(
+      { port, rcvbuf: 64 * 1024, steps, timeoutMs: 10 * IDLE },
+      { lingering: () => until(() => control.stats().lingering === 1, 5000, 'the linger to begin') },
+    );
     await until(() => reports.length === 1, 6 * IDLE, 'the report');
     const report = reports[0]!;
     expect(report.reason).toBe('idle-timeout');
