@@ -65,12 +65,12 @@ describe('sockclose serve + probe', () => {
   });
 
   it("human output of a reset Node reported as an 'error': no \"no end seen\" under \"reset (RST)\"", async () => {
-    // The RST 100 ms after the bytes were acknowledged: the client reads them first, and the RST then
-    // fails a read, which Node reports as an 'error' ECONNRESET. Back to back, bytes and RST come in
-    // one wake-up, which libuv up to 1.51 reads as a clean EOF: in a loaded CI run every one of 10
-    // attempts did (with 19 of 20 'error' on a quiet machine). Probe until it is an 'error', every
-    // run's lines consistent.
-    const { address } = await start(['serve', '--behavior', 'reset-after-bytes', '--bytes', '100', '--await-request', '--delay', '100']);
+    // The RST 400 ms after the bytes were acknowledged (by the probe's kernel, at once): the client
+    // reads them first, and the RST then fails a read, which Node reports as an 'error' ECONNRESET.
+    // Back to back, bytes and RST come in one wake-up, which libuv up to 1.51 reads as a clean EOF:
+    // with 100 ms, a loaded CI run once saw every one of 10 attempts do so (19 of 20 'error' on a
+    // quiet machine). Probe until it is an 'error', every run's lines consistent.
+    const { address } = await start(['serve', '--behavior', 'reset-after-bytes', '--bytes', '100', '--await-request', '--delay', '400']);
     let sawError = false;
     for (let attempt = 0; attempt < 10 && !sawError; attempt += 1) {
       const reset = await run(['probe', address, '--send', '1']);
