@@ -191,7 +191,7 @@ class Connection {
   // response is not cut off: the send queue is read at the first read (the baseline), then every
   // idle_ms / kQueueLooksPerIdle while it is not empty.
   bool CheckDeadlines(uint64_t now) {
-    if (!registered_ && !peer_finished_ && now >= started_ + kFirstReadMs) {
+    if (FirstReadPending() && now >= started_ + kFirstReadMs) {
       // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
       // read leaves (a flood past this wake-up's share) the level-triggered poller reports at once.
       if (Drain() == kEnded) return true;
@@ -230,7 +230,7 @@ class Connection {
   // When the timer must look at this connection next.
   uint64_t NextDeadline() const {
     uint64_t deadline = last_progress_ + idle_ms_;
-    if (!registered_ && !peer_finished_ && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
+    if (FirstReadPending() && started_ + kFirstReadMs < deadline) deadline = started_ + kFirstReadMs;
     // Only a queue that can still shrink is worth a look (unknown, -1, keeps the idle deadline's).
     if ((registered_ || peer_finished_) && send_queue_ > 0 && next_queue_look_ < deadline) deadline = next_queue_look_;
     return deadline < total_deadline_ ? deadline : total_deadline_;

@@ -361,11 +361,11 @@ export function kernelPeerEnd(handle: NodeHandle): 'fin' | 'reset' | 'fin-reset'
  * Node accepts everything queued each time its loop polls, so on the server's own thread this is
  * true only for connections completed since (a busy loop, synchronous work): exactly the ones a
  * `server.close()` made now would fail. A server that is not listening (never, not yet, or
- * closed) has no listening descriptor, and a cluster worker's server (unless it listened with `exclusive: true`) none of its own: the primary
- * holds the listener, and the worker's `close()` does not close it (in round-robin mode the worker
- * has no descriptor at all; with `SCHED_NONE` it holds a copy, and closes only that); the primary
- * closes it once no worker's server uses it, which the worker cannot see. Both throw rather than
- * answer false.
+ * closed) has no listening descriptor, and a cluster worker's server (unless it listened with
+ * `exclusive: true`) none of its own: the primary holds the listener, and the worker's `close()`
+ * does not close it (in round-robin mode the worker has no descriptor at all; with `SCHED_NONE` it
+ * holds a copy, and closes only that); the primary closes it once no worker's server uses it,
+ * which the worker cannot see. Both throw rather than answer false.
  *
  * @param target - A `net.Socket` / `tls.TLSSocket` (TCP or AF_UNIX), a descriptor number (a
  *   listening one included), or a listening `net.Server` (tls, http, https servers included).

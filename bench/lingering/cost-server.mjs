@@ -1,9 +1,12 @@
 // The server bench:linger-cost measures: an http server answering every request with a short body
 // and `Connection: close`, plain (argv[2] = 'plain') or under enableLingeringClose() ('lingering',
-// idle timeout argv[3] ms, onTimeout argv[4], 'reset' by default). Prints its port; answers on stdin:
-//   "look"   -> {"cpuMicros", "heapUsed", "lingering", "ended", "idleTimeouts", "resets"}: a full GC, then the
-//               heap; cpuMicros is the process's CPU time less what the looks' own GCs took;
-//   "cpu"    -> {"cpuMicros", "lingering", "ended", "idleTimeouts", "resets"}: no GC (the CPU rounds' looks);
+// idle timeout argv[3] ms, onTimeout argv[4], 'reset' by default). Prints its port; answers on
+// stdin:
+//   "look"   -> {"cpuMicros", "heapUsed", "lingering", "ended", "idleTimeouts", "resets"}: a full
+//               GC, then the heap; cpuMicros is the process's CPU time less what the looks' own
+//               GCs took;
+//   "cpu"    -> {"cpuMicros", "lingering", "ended", "idleTimeouts", "resets"}: no GC (the CPU
+//               rounds' looks);
 //   "drained" -> the same, once no linger is left (control.drained(); at once when plain). One
 //               answer, not a poll: each look costs the server CPU (~2 ms measured here: cold
 //               code after an idle wait), and polling only the server still lingering charged it

@@ -31,8 +31,8 @@
 // (NOT MEASURED, a miss for --check) unless every connection of every round lingered to its idle
 // timeout, all N at once, and closed as --on-timeout says (RST or not).
 //
-//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--warmup 2] [--idle 3000]
-//                                 [--on-timeout reset|close] [--no-pin] [--check]
+//   node bench/lingering/cost.mjs [--n 2000,5000] [--rounds 6] [--heap-rounds 3] [--warmup 2]
+//                                 [--idle 3000] [--on-timeout reset|close] [--no-pin] [--check]
 // --on-timeout: the lingering server's policy at the idle timeout ('reset', the default, is the
 // one the targets are judged on; 'close' shows what the RST costs on top).
 // The idle timeout must outlast the connecting of all N (~1 s for 5,000 here), or the first lingers

@@ -221,7 +221,8 @@ describe('the lingering close at its edges', () => {
         socket.on('error', () => {});
         resolve(socket);
       });
-      // Idle for 1 ms: due with the native lingerer's first read (1 ms after the hand-over); the read comes first.
+      // Idle for 1 ms: due with the native lingerer's first read (1 ms after the hand-over); the
+      // read comes first.
       const control = enableLingeringClose(srv, { idleTimeout: 1, onReport: (report) => reports.push(report) });
       void listen(srv).then(() => {
         cleanups.add(() => closeServer(srv), control);

@@ -43,8 +43,8 @@ describe('native lingerer: the due heap under mixed traffic', () => {
     // Three TCP servers, each with silent, early and trickling peers (told apart by the peer's port).
     // An early peer's FIN must reach the kernel before its linger's idle deadline: with both due
     // (a stall of this process), the timers run first and its end() is sent only in the poll after
-    // them. Half of the idle timeout, at least 500 ms, is left between its last FIN and the deadline
-    // (80 % of 500 ms once left 100 ms), and a trickler's byte comes every quarter of it.
+    // them. Half of the idle timeout, at least 500 ms, is left between its last FIN and the
+    // deadline (80 % of 500 ms once left 100 ms), and a trickler's byte comes every quarter of it.
     const plans = [
       { idle: 1000, max: 1800 },
       { idle: 1300, max: 2200 },

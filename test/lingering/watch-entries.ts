@@ -75,19 +75,19 @@ export function inodeOf(fd: number): number {
  * Bytes waiting in the receive queue of the socket of `inode`, read through the descriptor its
  * epoll entry was added under (the lingerer's own, while it lingers), once that number is seen to
  * name the socket still: a few syscalls, where /proc/net/tcp lists every TCP socket of the host
- * (tens of milliseconds to read once the suite has left thousands in TIME-WAIT). Null if no entry's number
- * names it.
+ * (tens of milliseconds to read once the suite has left thousands in TIME-WAIT). Null if no
+ * entry's number names it.
  */
 export function unreadViaEntry(inode: number, all = epollEntries()): number | null {
   for (const entry of entriesFor(inode, all)) {
-    let target: string;
+    let named: number;
     try {
-      target = readlinkSync(`/proc/self/fd/${entry.tfd}`);
+      named = inodeOf(entry.tfd);
     } catch {
-      continue; // closed since the entry was made
+      continue; // closed since the entry was made, or now a descriptor of another kind
     }
     // Nothing else runs on this thread until the look below: the number cannot change meanwhile.
-    if (target === `socket:[${inode}]`) return sockclose.inspectSocket(entry.tfd).unreadBytes;
+    if (named === inode) return sockclose.inspectSocket(entry.tfd).unreadBytes;
   }
   return null;
 }

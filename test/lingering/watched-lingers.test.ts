@@ -159,10 +159,10 @@ describe.runIf(linux)('watched lingers', () => {
     // Everything between the lingerer's read of a byte and this process's write of the next counts
     // against the idle timeout: the looks that see the read, and any stall of this process there.
     // A pause of a third of the timeout (100 ms of 300) after the look at /proc/net/tcp (every TCP
-    // socket of the host: tens of milliseconds with the suite's TIME-WAIT ones) once left too little
-    // on a loaded CI runner: the idle timeout ended the linger before byte 4 (reproduced with a
-    // 400 ms stall in a look). Now the pause runs from the write, the look is a few syscalls on the
-    // lingerer's descriptor, and 1 s is left for it.
+    // socket of the host: tens of milliseconds with the suite's TIME-WAIT ones) once left too
+    // little on a loaded CI runner: the idle timeout ended the linger before byte 4 (reproduced
+    // with a 400 ms stall in a look). Now the pause runs from the write, the look is a few
+    // syscalls on the lingerer's descriptor, and 1 s is left for it.
     const IDLE = 1000;
     const PACE = IDLE / 5;
     const BYTES = 25;
