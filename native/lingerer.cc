@@ -248,12 +248,13 @@ class Connection {
   }
 
   // Closes the descriptor (SO_LINGER {1, 0} first when `reset`); true if it was made abortive.
-  // With `unread`, first counts the input waiting into it (-1 unknown). With `unsent`, counts our
-  // bytes not yet sent into it (-1 unknown) when the close resets (asked for, or input unread).
-  bool CloseDescriptor(bool reset, double* unread = nullptr, double* unsent = nullptr) {
+  // With `unread`, first counts the input waiting into it (-1 unknown). With `tcp`, reads our bytes
+  // not yet sent and the TCP state into it (-1 unknown) when the close resets (asked for, or input
+  // unread).
+  bool CloseDescriptor(bool reset, double* unread = nullptr, TcpAtClose* tcp = nullptr) {
     Unwatch(true);  // before the number is freed
     if (unread != nullptr) *unread = UnreadNow();
-    if (unsent != nullptr && (reset || (unread != nullptr && *unread > 0))) *unsent = UnsentNow();
+    if (tcp != nullptr && (reset || (unread != nullptr && *unread > 0))) *tcp = TcpNow();
     bool reset_done = false;
     if (reset) {
       reset_done = sys::SetLinger(fd_, true, 0) == 0;
@@ -275,21 +276,24 @@ class Connection {
     return probe[kSlotUnread];
   }
 
-  // Our bytes not yet sent, our FIN counted as one (Linux's TCP_INFO, one call), -1 if unknown.
-  // Looked at only before a close that resets with bytes of ours unacknowledged (rare): whether our
-  // FIN left before the reset, which discards it otherwise (a peer that does not read).
-  double UnsentNow() const {
+  // Our bytes not yet sent, our FIN counted as one (Linux's TCP_INFO), and the TCP state, from one
+  // call; -1 each if unknown. Looked at only before a close that resets with bytes of ours
+  // unacknowledged (rare): whether our FIN left before the reset, which discards it otherwise (a
+  // peer that does not read), and whether the kernel sends the reset at all (Linux does not from
+  // LAST_ACK or CLOSING with nothing unsent: src/platform's abortiveCloseSendsNoReset).
+  TcpAtClose TcpNow() const {
     double probe[kProbeSlotCount];
     probe[kSlotUnsent] = -1;
+    probe[kSlotState] = -1;
     sys::platform::ProbeTcp(fd_, probe);
-    return probe[kSlotUnsent];
+    return TcpAtClose{probe[kSlotUnsent], probe[kSlotState]};
   }
 
   // Whether bytes of ours may still wait in the kernel: not seen acknowledged at the last look
   // (unknown counts). A silent peer's timeout with everything acknowledged looks no further.
   bool MayHoldUnsent() const { return send_queue_ != 0; }
 
-  Report MakeReport(int reason, int error, bool reset, double unread, double unsent) const {
+  Report MakeReport(int reason, int error, bool reset, double unread, const TcpAtClose& tcp) const {
     Report report;
     report.token = token_;
     report.group = group_;
@@ -297,7 +301,8 @@ class Connection {
     report.error = error;
     report.reset = reset;
     report.unread_bytes = unread;
-    report.unsent_bytes = unsent;
+    report.unsent_bytes = tcp.unsent_bytes;
+    report.tcp_state = tcp.state;
     report.drained_bytes = drained_bytes_;
     report.duration_ms = elapsed_ms_ + static_cast<double>(uv_hrtime() - started_ns_) / 1e6;
     return report;
@@ -442,13 +447,13 @@ void Lingerer::Finish(Connection* connection, int reason, int error) {
   const bool look = bound && (reset_asked ? reason != kEndIdleTimeout : (connection->flags() & kUnreadResets) != 0);
   // What of ours a reset discards (TCP: AF_UNIX has no FIN to lose), only with bytes of ours
   // unacknowledged: a FIN behind unsent bytes never left.
-  double unsent = -1;
+  TcpAtClose tcp;
   const bool look_unsent = bound && (connection->flags() & kAckedBeforeEof) && connection->MayHoldUnsent();
-  const bool reset = connection->CloseDescriptor(reset_asked, look ? &unread : nullptr, look_unsent ? &unsent : nullptr);
+  const bool reset = connection->CloseDescriptor(reset_asked, look ? &unread : nullptr, look_unsent ? &tcp : nullptr);
   // A reset asked for but refused (SO_LINGER not set) leaves a plain close: where that sends FIN
   // on unread input (the BSDs), no reset happened to report.
   if (!reset && !(connection->flags() & kUnreadResets)) unread = 0;
-  QueueReport(connection->MakeReport(reason, error, reset, unread, unsent));
+  QueueReport(connection->MakeReport(reason, error, reset, unread, tcp));
   Remove(connection);
 }
 

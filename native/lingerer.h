@@ -69,6 +69,12 @@ constexpr int kStartPollerFailed = -(1 << 16);
 // SO_LINGER could not be read (not a socket, say): kStartGetLingerFailed - errno. Nothing was taken.
 constexpr int kStartGetLingerFailed = -(2 << 16);
 
+// What a close that resets read of the connection just before (TCP_INFO; -1 each if unknown).
+struct TcpAtClose {
+  double unsent_bytes = -1;
+  double state = -1;
+};
+
 struct Report {
   uint32_t token;
   uint32_t group;
@@ -83,6 +89,10 @@ struct Report {
   // them, and our FIN with them (0: it had left). Looked at only for a TCP close that resets with
   // bytes of ours unacknowledged at the last look; -1 otherwise, and where the platform cannot tell.
   double unsent_bytes;
+  // The TCP state (probe numbering) read with unsent_bytes, just before that close; -1 otherwise.
+  // Whether an abortive close sends RST depends on it (Linux: not from LAST_ACK or CLOSING with
+  // nothing unsent), and that rule is the platform's, in TypeScript.
+  double tcp_state;
   double drained_bytes;
   double duration_ms;
 };

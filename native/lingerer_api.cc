@@ -19,8 +19,8 @@ namespace {
 
 // A report in the batch: token, group, reason, errno, reset (1/0), drained bytes, duration (ms),
 // unread bytes when a bound ended it (Report::unread_bytes), our bytes unsent at a reset
-// (Report::unsent_bytes).
-constexpr size_t kReportFields = 9;
+// (Report::unsent_bytes), the TCP state read with them (Report::tcp_state).
+constexpr size_t kReportFields = 10;
 
 // Per environment (main thread, each worker): given to the functions as their data.
 struct LingererState {
@@ -60,6 +60,7 @@ void DeliverReports(void* context) {
       *out++ = report.duration_ms;
       *out++ = report.unread_bytes;
       *out++ = report.unsent_bytes;
+      *out++ = report.tcp_state;
     }
     // napi_make_callback: async hooks see the call, and microtasks run after it, as after any
     // libuv callback into JavaScript. An exception is the process's, as from an event listener.

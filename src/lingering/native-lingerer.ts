@@ -19,7 +19,7 @@ const Flag = { finSent: 1, resetOnTimeout: 2, resetAfterShutdownIsEnd: 4, linger
 /** EndReason numbers (native/lingerer.h) to names. */
 const REASONS: readonly LingerEndReason[] = ['eof', 'idle-timeout', 'max-timeout', 'error', 'drain-limit', 'aborted'];
 /** Numbers per report in a batch (native/lingerer_api.cc kReportFields). */
-const FIELDS = 9;
+const FIELDS = 10;
 
 /** What a hand-over needs besides the descriptor. */
 export interface HandOver {
@@ -78,12 +78,14 @@ let sinkInstalled = false;
 // at the moment a close runs (the descriptor table may be full then, as in an EMFILE fallback).
 let resetAfterShutdownIsEnd = false;
 let unreadInputResets: PlatformBehaviour['unreadInputResets'] = { tcp: false, unix: false };
+let abortiveCloseSendsNoReset: PlatformBehaviour['abortiveCloseSendsNoReset'] = () => false;
 
 /** Readies hand-overs for a new pool (reads the platform's rules while descriptors are free). */
 export function preparePool(): void {
   const rules = platform();
   resetAfterShutdownIsEnd = rules.resetAfterShutdownIsEnd;
   unreadInputResets = rules.unreadInputResets;
+  abortiveCloseSendsNoReset = rules.abortiveCloseSendsNoReset;
 }
 
 /**
@@ -159,7 +161,13 @@ function onBatch(reports: Float64Array): void {
   for (let i = 0; i + FIELDS <= reports.length; i += FIELDS) {
     const token = reports[i]!;
     const reason = REASONS[reports[i + 2]!] ?? 'error';
-    const reset = reports[i + 4] === 1;
+    // Input a bound's close left unread (-1, unknown, counts as none): that close was a reset.
+    const unread = Math.max(0, reports[i + 7]!);
+    const unsent = reports[i + 8]!;
+    // SO_LINGER {1, 0} was set; whether the kernel then sent RST is the platform's rule, from the
+    // TCP state read just before (Linux sends none from LAST_ACK or CLOSING with nothing unsent:
+    // the peer had finished, and our bytes and FIN were all sent but not yet acknowledged).
+    const reset = reports[i + 4] === 1 && (unread > 0 || !abortiveCloseSendsNoReset(reports[i + 9]!, unsent));
     const drainedBytes = reports[i + 5]!;
     // Most batches are one server's: its pool is the last one's (a Map lookup per report saved).
     const id = reports[i + 1]!;
@@ -178,8 +186,6 @@ function onBatch(reports: Float64Array): void {
     if (!consumer) continue;
     consumers.delete(token);
     const errno = reports[i + 3]!;
-    // Input a bound's close left unread (-1, unknown, counts as none): that close was a reset.
-    const unread = Math.max(0, reports[i + 7]!);
     // A LingerReport variant (types.ts): native/lingerer.cc's Finish() resets only the closes a
     // timeout, the drain limit or a cut ended (kResetOnTimeout), and looks for unread input only on
     // those (see Report::unread_bytes); an error is named for 'error' only.
@@ -192,7 +198,6 @@ function onBatch(reports: Float64Array): void {
       error: reason === 'error' && errno > 0 ? pendingSocketError(errno, 'read', false, handOver) : null,
       shortened: false,
     } as LingerReport;
-    const unsent = reports[i + 8]!;
     if (unsent >= 0 && report.closedWith === 'reset') unsentAtReset.set(report, unsent);
     consumer(report);
   }

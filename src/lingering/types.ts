@@ -83,7 +83,9 @@ export interface LingerTimeoutReport extends LingerReportFields {
   /**
    * `'reset'` when `onTimeout` is `'reset'` (the default) and SO_LINGER {1, 0} could be set (TCP
    * only: AF_UNIX has no RST), or when the plain close left input unread (`unreadBytes` > 0), which
-   * the kernel answers with a reset; else `'close'`.
+   * the kernel answers with a reset; else `'close'`. Also `'close'` where the kernel sends no RST
+   * for that abortive close: on Linux, after the peer's FIN, with everything of ours (our FIN too)
+   * sent but not all acknowledged (LAST_ACK, CLOSING), it drops the connection without a word.
    */
   closedWith: 'close' | 'reset';
   /** Always null. */

@@ -80,6 +80,8 @@ export function aix(name: PlatformName): PlatformBehaviour {
     sendQueueCountsFin: false,
     // As closeWouldReset() assumes, on either transport.
     unreadInputResets: Object.freeze({ tcp: true, unix: true }),
+    // No TCP state is read here (no TCP_INFO): an abortive close is taken to reset, as in 4.4BSD.
+    abortiveCloseSendsNoReset: () => false,
     // Assumed, not verified: AIX's socket layer derives from 4.4BSD, whose so_linger is a short.
     maxLingerSeconds: 32767,
   });

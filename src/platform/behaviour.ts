@@ -86,6 +86,14 @@ export interface PlatformBehaviour {
    */
   readonly unreadInputResets: Readonly<Record<Transport, boolean>>;
   /**
+   * Whether an abortive close (SO_LINGER {1, 0}) of a TCP connection in `state` (probe numbering,
+   * -1 unknown) with `unsent` bytes of ours not yet sent (our FIN counted as one; -1 unknown) and
+   * no input unread sends no RST: the kernel drops the connection without a word. Linux does so in
+   * LAST_ACK and CLOSING with nothing unsent (tcp_disconnect()); the BSDs' tcp_drop() resets every
+   * synchronized connection. A linger's report says `closedWith: 'close'` then. False when unknown.
+   */
+  abortiveCloseSendsNoReset(state: number, unsent: number): boolean;
+  /**
    * The longest SO_LINGER time, in seconds, the kernel stores without wrapping: macOS keeps it in
    * clock ticks in 16 bits (327 s), the other BSDs in a 16-bit field. setLinger() refuses more
    * where the kernel would be given it.

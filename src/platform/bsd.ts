@@ -66,6 +66,8 @@ export function bsd(name: PlatformName): PlatformBehaviour {
     sendQueueCountsFin: false,
     // tcp_disconnect() flushes the receive buffer and sends FIN (see above).
     unreadInputResets: Object.freeze({ tcp: false, unix: false }),
+    // tcp_drop() resets every synchronized connection, LAST_ACK and CLOSING included.
+    abortiveCloseSendsNoReset: () => false,
     maxLingerSeconds: bsdMaxLingerSeconds(name),
   });
 }

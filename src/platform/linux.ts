@@ -63,6 +63,11 @@ function closeWouldReset(record: Float64Array, transport: Transport): boolean {
   return resettable(state) || (finishing(state) && record[UNSENT]! > 0);
 }
 
+/** tcp_disconnect()'s exception, as closeWouldReset() has it: LAST_ACK or CLOSING, nothing unsent. */
+function abortiveCloseSendsNoReset(state: number, unsent: number): boolean {
+  return unsent === 0 && finishing(state);
+}
+
 /** closeWouldReset() for a TCP socket, from resetHints(): the same rule. */
 function closeWouldResetByHints(hints: number): boolean {
   // No hint: nothing unread, no abortive linger. Else the state decides (0, unknown, is in no set).
@@ -100,6 +105,7 @@ export const linux: PlatformBehaviour = Object.freeze({
   sendQueueCountsFin: true,
   // __tcp_close() resets; unix_release_sock() sets ECONNRESET on the peer.
   unreadInputResets: Object.freeze({ tcp: true, unix: true }),
+  abortiveCloseSendsNoReset,
   // sk_lingertime is a long in jiffies, capped at MAX_SCHEDULE_TIMEOUT: the API's own limit rules.
   maxLingerSeconds: 65535,
 });

@@ -20,6 +20,8 @@ export const windows: PlatformBehaviour = Object.freeze({
   sendQueueCountsFin: false,
   // Winsock resets, but nothing here lingers (no descriptors).
   unreadInputResets: Object.freeze({ tcp: true, unix: false }),
+  // Nothing here lingers (no descriptors).
+  abortiveCloseSendsNoReset: () => false,
   // Winsock's l_linger is a u_short; nothing here sets it (there is no native layer).
   maxLingerSeconds: 65535,
 });

@@ -4,12 +4,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** The programs, and the Debian package each comes from (.ci/apt/interop.txt and core.txt list them). */
+/** The programs, and the Debian package each comes from (.ci/apt/*.txt lists them). */
 export const TOOLS = {
   curl: 'curl',
   nginx: 'nginx-light',
   haproxy: 'haproxy',
   python3: 'python3',
+  // test/lingering/abortive-close-after-fins: packet loss in a network namespace of its own.
+  nft: 'nftables',
+  ip: 'iproute2',
+  unshare: 'util-linux',
 } as const;
 
 export type Tool = keyof typeof TOOLS;
