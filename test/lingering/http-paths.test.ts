@@ -104,7 +104,9 @@ describe('http close paths under enableLingeringClose', () => {
 
   it('socket timeout (server.timeout) while the handler has not answered', async () => {
     const { port, nextReport, requests, server } = await start(() => {});
-    server.timeout = 150;
+    // 1 s, not less: the GET must be read before it fires, and it is armed at the accept (150 ms
+    // was short of a 400 ms stall of this process there: the GET itself drained, no request).
+    server.timeout = 1000;
     const seen = await peer.run({ port, steps: [{ sendText: getRequest('/slow') }, ...LATE] });
     expectCleanLateEnd(seen);
     expect(seen.received).toBe(0);
@@ -126,12 +128,14 @@ describe('http close paths under enableLingeringClose', () => {
   });
 
   it('request timeout: a body that never completes gets the 408, then the late bytes are drained', async () => {
+    // The headers must be parsed before headersTimeout, counted from the accept (150 ms was short
+    // of a 400 ms stall of this process there: a headers timeout's 408, no request): 1 s.
     const { port, nextReport, requests } = await start(
       (req, res) => {
         req.resume();
         req.on('end', () => ok(res));
       },
-      { headersTimeout: 150, requestTimeout: 200, connectionsCheckingInterval: 50 },
+      { headersTimeout: 1000, requestTimeout: 1000, connectionsCheckingInterval: 50 },
     );
     const seen = await peer.run({
       port,
