@@ -29,7 +29,9 @@ describe('native lingerer bounds', () => {
         socket.write('hello');
         socket.end(); // Node now waits for the peer's FIN, which never comes
       },
-      { idleTimeout: 300, maxTimeout: 5000 },
+      // All 200 half-closed before the first idles out (peakLingering 200): 1 s, not 300 ms, which a
+      // 400 ms stall of this process amid the accepts used up (peakLingering 99).
+      { idleTimeout: 1000, maxTimeout: 5000 },
     );
     const held = await peer.hold(port, 200, 4);
     expect(held.ends).toEqual({ eof: 200, open: 0 });
@@ -50,13 +52,16 @@ describe('native lingerer bounds', () => {
     ['in the kernel (a paused socket: Node read nothing)', true, 4],
     ["in Node's buffer (read, never consumed: Node emits no 'end')", false, 0],
   ])('end(), the peer finishes, its input left unread %s: ends at the idle timeout as eof, no reset', async (_where, paused, drained) => {
+    // The peer's FIN must come before the idle timeout: 1 s, not 300 ms, which a 350 ms stall of
+    // the Python peer before its close used up ('idle-timeout').
+    const IDLE = 1000;
     const server = net.createServer({ pauseOnConnect: paused }, (socket) => {
       socket.on('error', () => {});
       socket.write('hello');
       socket.end(); // never reads: no 'data' listener, no resume()
     });
     const reports: Report[] = [];
-    const control = enableLingeringClose(server, { idleTimeout: 300, maxTimeout: 5000, onReport: (report) => reports.push(report) });
+    const control = enableLingeringClose(server, { idleTimeout: IDLE, maxTimeout: 5000, onReport: (report) => reports.push(report) });
     await listen(server);
     cleanups.add(() => closeServer(server), control);
     // Sends 4 bytes, reads to our FIN, then closes (its FIN).
@@ -65,7 +70,7 @@ describe('native lingerer bounds', () => {
     await until(() => reports.length === 1, 5000, 'the report');
     expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: drained, error: null });
     // Held to the idle timeout all the same: the application had that long to read.
-    expect(reports[0]!.durationMs).toBeGreaterThanOrEqual(300);
+    expect(reports[0]!.durationMs).toBeGreaterThanOrEqual(IDLE);
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 0 });
     expect(control.stats().reasons).toMatchObject({ eof: 1, 'idle-timeout': 0 });
   });
