@@ -86,7 +86,10 @@ describe('fault proxy, Node net client', () => {
   });
 
   it('timeout: nothing passes, then FIN', async () => {
-    const { proxy, link } = await through(ECHO, [{ type: 'timeout', attributes: { timeout: 100 } }]);
+    // The echo must be back at the proxy (dropped) before the timeout, counted from the upstream
+    // connect: 1 s, not 100 ms, which a 300 ms stall of this process at the echo server's accept
+    // used up (nothing dropped downstream: the close came first).
+    const { proxy, link } = await through(ECHO, [{ type: 'timeout', attributes: { timeout: 1000 } }]);
     const o = await netClient(proxy.port, Buffer.alloc(1000));
     expect(o).toMatchObject({ peer: 'fin', bytes: { received: 0 } });
     expect((await link).bytes).toMatchObject({ droppedDownstream: 1000 });

@@ -64,15 +64,19 @@ describe('fault proxy toxics, kernel-level client', () => {
   });
 
   it('timeout: no data passes; after the timeout both ends get FIN', async () => {
+    // The upstream's response must reach the proxy (its 'drop') before the timeout, counted from
+    // the upstream connect: 1 s, not 150 ms, which a 300 ms stall of this process between the
+    // upstream's write and the proxy's read used up (the close alone, the bytes counted after it).
+    const TIMEOUT = 1000;
     const { proxy, linkReport } = await through({ behavior: 'lingering-close', responseBytes: 5000 }, [
-      { type: 'timeout', attributes: { timeout: 150 } },
+      { type: 'timeout', attributes: { timeout: TIMEOUT } },
     ]);
     const seen = await kernelClient({ port: proxy.port });
     expect(seen).toMatchObject({ received: 0, end: 'eof' });
     const link = await linkReport;
     expect(link.bytes).toMatchObject({ downstream: 0, droppedDownstream: 5000 });
     expect(link.toxics.map((t) => t.action)).toEqual(['drop', 'close']);
-    expect(link.toxics[1]!.atMs).toBeGreaterThanOrEqual(150);
+    expect(link.toxics[1]!.atMs).toBeGreaterThanOrEqual(TIMEOUT);
   });
 
   it('timeout 0: a half-open connection, nothing passes and nothing ends (the FIN is held too)', async () => {
