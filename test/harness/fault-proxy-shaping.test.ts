@@ -40,6 +40,26 @@ async function readAll(port: number): Promise<{ reads: number[]; data: Buffer; s
   return { reads, data: Buffer.concat(chunks), startedMs, endMs: performance.now() };
 }
 
+/**
+ * The sizes of the proxy's writes to its next client, in order. What the shaping toxics decide is
+ * the writes: the client's reads merge those that came back to back (a stall of this process, the
+ * proxy's too, delivers all that fell due meanwhile at once: a 450 ms stall at the first read left
+ * 2 reads of 50,000 bytes paced at 100 KB/s).
+ */
+function proxyWrites(proxy: Proxy): number[] {
+  const sizes: number[] = [];
+  proxy.once('connection', (_id: number, socket: net.Socket) => {
+    const write = socket.write.bind(socket) as (chunk: Buffer | string, ...rest: unknown[]) => boolean;
+    socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+      sizes.push(Buffer.byteLength(chunk));
+      return write(chunk, ...rest);
+    }) as typeof socket.write;
+  });
+  return sizes;
+}
+
+const sum = (sizes: number[]) => sizes.reduce((total, size) => total + size, 0);
+
 function pattern(size: number): Buffer {
   return Buffer.from(Array.from({ length: size }, (_, i) => i % 251));
 }
@@ -49,12 +69,14 @@ describe('bandwidth', () => {
     const payload = pattern(50_000);
     const upstream = await sender(payload);
     const proxy = cleanup.add(await createFaultProxy({ upstream: upstream.port, toxics: [{ type: 'bandwidth', attributes: { rate: 100 } }] }));
-    const { data, reads, startedMs, endMs } = await readAll(proxy.port);
+    const writes = proxyWrites(proxy);
+    const { data, startedMs, endMs } = await readAll(proxy.port);
     expect(data.equals(payload)).toBe(true);
     // A lower bound only (the rate is a ceiling): 50,000 bytes at 100 bytes/ms. Each write is at
-    // most 100 ms worth (10,000 bytes), so the bytes came in several reads.
+    // most 100 ms worth (10,000 bytes), so the bytes went out in several writes.
     expect(endMs - startedMs).toBeGreaterThanOrEqual(495);
-    expect(reads.length).toBeGreaterThanOrEqual(5);
+    expect(sum(writes)).toBe(50_000);
+    expect(Math.max(...writes), JSON.stringify(writes)).toBeLessThanOrEqual(10_000);
   });
 
   it('upstream too: the server receives the whole request, paced', async () => {
@@ -81,17 +103,18 @@ describe('bandwidth', () => {
 });
 
 describe('slicer', () => {
-  it('200 bytes in 10-byte slices 5 ms apart: the client reads them in many small pieces, every byte in order', async () => {
+  it('200 bytes in 10-byte slices 5 ms apart: written in 20 writes, read in whole slices, every byte in order', async () => {
     const payload = pattern(200);
     const upstream = await sender(payload);
     const proxy = cleanup.add(
       await createFaultProxy({ upstream: upstream.port, toxics: [{ type: 'slicer', attributes: { average_size: 10, delay: 5000 } }] }),
     );
+    const writes = proxyWrites(proxy);
     const { data, reads } = await readAll(proxy.port);
     expect(data.equals(payload)).toBe(true);
-    // Without the slicer one write of 200 bytes arrives as one read. Reads may merge slices (a
-    // busy client), never split one: each read is a whole number of slices.
-    expect(reads.length).toBeGreaterThanOrEqual(5);
+    // Without the slicer one write of 200 bytes arrives as one read.
+    expect(writes).toEqual(Array.from({ length: 20 }, () => 10));
+    // Reads may merge slices (a busy client), never split one: each read is a whole number of slices.
     for (const size of reads) expect(size % 10).toBe(0);
   });
 
@@ -101,9 +124,13 @@ describe('slicer', () => {
     const proxy = cleanup.add(
       await createFaultProxy({ upstream: upstream.port, toxics: [{ type: 'slicer', attributes: { average_size: 20, size_variation: 10, delay: 1000 } }] }),
     );
-    const { data, reads } = await readAll(proxy.port);
+    const writes = proxyWrites(proxy);
+    const { data } = await readAll(proxy.port);
     expect(data.equals(payload)).toBe(true);
-    expect(reads.length).toBeGreaterThanOrEqual(10);
+    // 2,000 bytes in slices of 10 to 30 (the last of what the proxy read at once may be shorter).
+    expect(sum(writes)).toBe(2000);
+    expect(Math.max(...writes), JSON.stringify(writes)).toBeLessThanOrEqual(30);
+    expect(writes.slice(0, -1).filter((size) => size < 10), JSON.stringify(writes)).toEqual([]);
   });
 
   it('bad attributes are refused, naming them', () => {
