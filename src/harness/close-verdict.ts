@@ -30,6 +30,11 @@ export interface CloseSnapshot {
   at: 'end' | 'finish' | 'destroy' | 'final';
   /** Milliseconds since the observation started. */
   atMs: number;
+  /**
+   * The socket's address family (inspectSocket's), null where unknown. On `'unix'` the state is
+   * poll()'s view (inspectSocket's AF_UNIX states), which shows no FIN of ours.
+   */
+  family: 'IPv4' | 'IPv6' | 'unix' | null;
   /** TCP state, as `ss` names it; null where unknown. */
   state: TcpStateName | null;
   /** The pending socket error's code (`'ECONNRESET'`, `'EPIPE'`, …), peeked, never consumed. */
@@ -235,7 +240,11 @@ function finLeft(s: CloseSnapshot): boolean {
  * before 'finish' that found the connection already CLOSE says there was nothing to send a FIN on
  * (an RST had closed it: libuv <= 1.51 read it as 'end', and Node's auto-end shut it down).
  */
-function finishChecked(looks: readonly CloseSnapshot[], at: Moments): boolean {
+function finishChecked(allLooks: readonly CloseSnapshot[], at: Moments): boolean {
+  // Only a look that can see our FIN checks anything: one with a TCP state or the kernel's counts.
+  // AF_UNIX has neither (its states are poll()'s: 'CLOSE' once the peer closed, whether or not we
+  // shut down), nor has a platform without TCP_INFO; there Node's word is all there is.
+  const looks = allLooks.filter((s) => s.family !== 'unix' && (s.state !== null || s.finQueued !== null));
   if (looks.some((s) => s.at === 'finish')) return true;
   const finishAt = at.finish;
   if (finishAt === null) return false;

@@ -343,6 +343,7 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
   return {
     at: 'final',
     atMs,
+    family: null,
     state: report.reason === 'eof' || report.reason === 'error' ? 'CLOSE' : null,
     pendingError: report.reason === 'error' && typeof code === 'string' ? code : null,
     pendingErrorKnown: true,
@@ -383,6 +384,7 @@ function unreadable(at: CloseSnapshot['at'], atMs: number, nodeBytesRead: number
   return {
     at,
     atMs,
+    family: null,
     state: null,
     pendingError: null,
     pendingErrorKnown: false,
@@ -402,6 +404,7 @@ function unreadable(at: CloseSnapshot['at'], atMs: number, nodeBytesRead: number
 
 function fromInspection(inspection: SocketInspection, handle: NodeHandle | null, side: Side) {
   return {
+    family: inspection.family,
     state: inspection.state,
     pendingError: inspection.pendingError?.code ?? null,
     pendingErrorKnown: inspection.pendingErrorKnown,

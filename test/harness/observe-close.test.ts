@@ -1,5 +1,6 @@
 // observeClose() on plain loopback sockets, each end produced with the core primitives: the
 // verdict (who ended it, FIN or RST, the kernel's error) must match what was done.
+import fs from 'node:fs';
 import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import type { CloseObservation } from '../../lib/harness/index.js';
 import { harness } from './load.js';
 import { expectNodeReportOfReset, libuvReadsResetAsError } from './node-reports.js';
 import { sockclose } from '../helpers/sockclose.js';
-import { refusingPort, tcpPair } from '../helpers/net.js';
+import { refusingPort, tcpPair, unixPair } from '../helpers/net.js';
 import { nextEvent, until, within } from '../helpers/wait.js';
 
 const { observeClose } = harness;
@@ -173,6 +174,44 @@ describe('observeClose()', () => {
     const o = await done(observed);
     expect(o).toMatchObject({ initiator: 'local', local: 'fin', peer: 'fin', kernelError: null });
     expect(o.timings.localEndMs!).toBeLessThanOrEqual(o.timings.peerEndMs!);
+  });
+
+  // AF_UNIX has no TCP state: inspectSocket's states there are poll()'s, and 'CLOSE' (both
+  // directions shut) comes once the peer closed whether or not we had shut down. Read as TCP's
+  // CLOSE it made every such end 'none' on our side and the peer its initiator (10 of 10).
+  describe('over AF_UNIX', () => {
+    async function unix() {
+      const { client, server, listener, dir } = await unixPair();
+      for (const socket of [client, server]) {
+        socket.on('error', () => {});
+        opened.push(socket);
+      }
+      opened.push(listener, { close: () => fs.rmSync(dir, { recursive: true, force: true }) });
+      return { client, server };
+    }
+
+    it('this side ends first, the peer closes after our EOF: local fin, peer fin, initiator local', async () => {
+      const { client, server } = await unix();
+      const observed = observeClose(server);
+      client.resume();
+      server.resume();
+      client.once('end', () => client.end());
+      server.end('bye');
+      const o = await done(observed);
+      expect(o).toMatchObject({ initiator: 'local', local: 'fin', peer: 'fin', kernelError: null });
+      expect(o.snapshots.every((s) => s.inspectError !== null || s.family === 'unix')).toBe(true);
+      expect(o.timings.localEndMs!).toBeLessThanOrEqual(o.timings.peerEndMs!);
+    });
+
+    it("the peer ends first, Node answers with our end: peer fin, local fin, initiator peer", async () => {
+      const { client, server } = await unix();
+      const observed = observeClose(server);
+      client.resume();
+      server.resume();
+      client.end();
+      const o = await done(observed);
+      expect(o).toMatchObject({ initiator: 'peer', local: 'fin', peer: 'fin', kernelError: null });
+    });
   });
 
   it("Node's own resetAndDestroy() is an RST too", async () => {
