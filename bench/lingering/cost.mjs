@@ -200,7 +200,7 @@ for (const n of sizes) {
   // the JIT has settled; order alternating as in the measured rounds.
   for (let round = n === sizes[0] ? 2 : 1; round <= warmups; round++) await pair(n, round, false, ' warm-up');
   console.log(
-    'round  order              CPU µs/conn plain  lingering  ratio   (lingering at once)   server+client µs/conn plain  lingering  ratio',
+    'round  order              CPU µs/conn plain  lingering  ratio   (lingering at once)   server+client µs/conn plain  lingering  ratio   extra µs/conn up to / after the last response',
   );
   const cpuRatios = [];
   const extraRespond = [];
@@ -228,7 +228,7 @@ for (const n of sizes) {
     bothRatios.push(both);
     checkLingered(result.lingering);
     console.log(
-      `${String(round).padStart(5)}  ${order.join(' → ').padEnd(17)}  ${result.plain.cpuPerConnection.toFixed(1).padStart(17)}  ${result.lingering.cpuPerConnection.toFixed(1).padStart(9)}  ${ratio.toFixed(3)}   (${String(result.lingering.lingeringAtMid).padStart(4)})               ${result.plain.bothPerConnection.toFixed(1).padStart(27)}  ${result.lingering.bothPerConnection.toFixed(1).padStart(9)}  ${both.toFixed(3)}`,
+      `${String(round).padStart(5)}  ${order.join(' → ').padEnd(17)}  ${result.plain.cpuPerConnection.toFixed(1).padStart(17)}  ${result.lingering.cpuPerConnection.toFixed(1).padStart(9)}  ${ratio.toFixed(3)}   (${String(result.lingering.lingeringAtMid).padStart(4)})               ${result.plain.bothPerConnection.toFixed(1).padStart(27)}  ${result.lingering.bothPerConnection.toFixed(1).padStart(9)}  ${both.toFixed(3)}   ${extraRespond.at(-1).toFixed(1).padStart(19)} / ${extraAfter.at(-1).toFixed(1)}`,
     );
   }
   // One unmeasured heap round per mode first: the first forced GCs after the CPU rounds throw away
@@ -268,7 +268,9 @@ for (const n of sizes) {
   console.log(
     `median: CPU per connection lingering / plain ${cpu.toFixed(3)} (rounds ${Math.min(...cpuRatios).toFixed(3)}–${Math.max(...cpuRatios).toFixed(3)}) (target <= ${CPU_TARGET}: ${verdict(cpuOk, lingered && allAtOnce)}); heap per lingering socket ${heap.toFixed(0)} B (target <= ${HEAP_TARGET}: ${verdict(heapOk, lingered && allAtOnce)}); server + client CPU ${median(bothRatios).toFixed(3)} (not a target)`,
   );
-  // Not a target: where the lingering server's extra CPU goes (medians of the per-round differences).
+  // Not a target: where the lingering server's extra CPU goes (medians of the per-round differences;
+  // each round's are on its line). Measured 2026-12-06: the part after the last response (the idle
+  // timeout's resets) is steady from round to round, the part up to it swings by ±10 µs or more.
   console.log(
     `lingering's extra server CPU per connection, medians: ${median(extraRespond).toFixed(1)} µs up to the last response (hand-overs, most first reads), ${median(extraAfter).toFixed(1)} µs after it (watches, idle-timeout ${onTimeout === 'reset' ? 'resets' : 'closes'})\n`,
   );
