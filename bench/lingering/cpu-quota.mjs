@@ -89,6 +89,9 @@ function emptyAndRemove(root, dir) {
     }
     fs.rmdirSync(dir);
   } catch (error) {
+    // Gone already: another bench starting at the same time removed the same leftover (seen with
+    // two test runs at once), which is what was wanted.
+    if (error.code === 'ENOENT') return;
     console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
   }
 }
