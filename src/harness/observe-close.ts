@@ -272,7 +272,9 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
   return new Promise<CloseObservation>((resolve) => {
     socket.once('close', () => {
       const nodeCloseMs = since();
-      if (later) void later.then((report) => finish(nodeCloseMs, snapshotOfLinger(report, socket.bytesRead, since())));
+      // The linger's look is of the same socket: its family is the earlier looks' (the handle is gone).
+      const family = snapshots.find((s) => s.family !== null)?.family ?? null;
+      if (later) void later.then((report) => finish(nodeCloseMs, snapshotOfLinger(report, family, socket.bytesRead, since())));
       else finish(nodeCloseMs, null);
     });
     // `closeMs`: when the descriptor closed (for a lingering close, the linger's end).
@@ -332,7 +334,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
  * FIN from the peer ('eof'), its reset ('error'), or our own reset after a timeout, with what of
  * ours that reset discarded where the lingerer looked (our FIN among it if any was unsent).
  */
-function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: number): CloseSnapshot {
+function snapshotOfLinger(report: LingerReport, family: CloseSnapshot['family'], nodeBytesRead: number, atMs: number): CloseSnapshot {
   const reset = report.closedWith === 'reset';
   // A reset on input left unread is named as such, not as SO_LINGER {1, 0}, which it may also have
   // been (a reset asked for that hit a peer still sending): the report does not tell them apart.
@@ -343,7 +345,7 @@ function snapshotOfLinger(report: LingerReport, nodeBytesRead: number, atMs: num
   return {
     at: 'final',
     atMs,
-    family: null,
+    family,
     state: report.reason === 'eof' || report.reason === 'error' ? 'CLOSE' : null,
     pendingError: report.reason === 'error' && typeof code === 'string' ? code : null,
     pendingErrorKnown: true,

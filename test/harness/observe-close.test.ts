@@ -242,6 +242,8 @@ describe('observeClose()', () => {
     const o = await done(observed);
     expect((await lingering).reason).toBe('eof');
     expect(o.snapshots.map((s) => s.at)).toContain('final');
+    // The linger's look names the socket's family, as the looks before it did.
+    expect(o.snapshots.map((s) => s.family)).toEqual(o.snapshots.map(() => 'IPv4'));
     // At destroy() the request was still unread (a close then would reset); at the real close, not.
     expect(o.snapshots.find((s) => s.at === 'destroy')!.closeWouldReset).toBe(true);
     expect(o).toMatchObject({ local: 'fin', side: 'server' });
