@@ -175,9 +175,11 @@ describe('two copies of sockclose in one application', () => {
       expect(total(control.stats())).toBe(RUNS);
       expect(total(first.lingeringCloseStats())).toBe(before.first + RUNS);
       expect(total(second.lingeringCloseStats())).toBe(before.second);
-      // The very reports the first copy gave its server's listener: one linger each.
+      // The very reports the first copy gave its server's listener: one linger each. Not in call
+      // order: a linger can end (and be reported) before the one of the run before it.
       expect(reports).toHaveLength(RUNS);
-      reports.forEach((report, i) => expect(report).toBe(log.seen[i]));
+      expect(new Set(reports).size).toBe(RUNS);
+      reports.forEach((report) => expect(log.seen).toContain(report));
       expect(reports.map((report) => report.reason)).toEqual(Array(RUNS).fill('eof'));
     });
 
