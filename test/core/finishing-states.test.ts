@@ -26,6 +26,7 @@ const { closeWouldReset, inspectSocket, lingeringClose, peekSocketError, setLing
 const CHUNK = 4096;
 const MAX_CHUNKS = 4096; // 16 MB: far beyond any loopback window and send buffer
 const STEADY = 16;
+const ATTEMPTS = 3;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -45,6 +46,29 @@ interface Case {
  * half-closed. Resolves with both sockets and how many bytes the server wrote.
  */
 async function lastAck({ request, abortive }: Case): Promise<{ server: net.Socket; client: net.Socket; written: number }> {
+  // The premise can fail on a loaded machine: the client's count can look steady while bytes the
+  // server sent are still on their way (most likely loopback delivery deferred to ksoftirqd), and
+  // once they land its kernel may take the rest, our FIN included: CLOSE instead of LAST_ACK (once
+  // in a full run on a slow machine, 2026-12-06). Waiting for nothing in flight instead does not
+  // work: under load the send buffer filled first (2 of 3 runs). Such an attempt shows nothing
+  // either way, so it is made again.
+  const states: string[] = [];
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const made = await attemptLastAck(request);
+    const { state } = inspectSocket(made.server);
+    if (state === 'LAST_ACK') {
+      if (abortive) setLinger(made.server, 0);
+      return made;
+    }
+    states.push(String(state));
+    made.server.destroy();
+    made.client.destroy();
+  }
+  throw new Error(`no attempt reached LAST_ACK (after end(): ${states.join(', ')})`);
+}
+
+/** One attempt at lastAck()'s state: the server half-closed behind bytes the client cannot take. */
+async function attemptLastAck(request: number): Promise<{ server: net.Socket; client: net.Socket; written: number }> {
   const { client, server, listener } = await tcpPair({ server: { pauseOnConnect: true, allowHalfOpen: true }, clientHalfOpen: true });
   client.pause();
   client.on('error', () => {});
@@ -62,9 +86,7 @@ async function lastAck({ request, abortive }: Case): Promise<{ server: net.Socke
   // Written chunk by chunk, each handed to the kernel (its callback) before the next: libuv keeps
   // nothing queued, so end() below shuts down at once, behind the kernel's unsent bytes. The
   // client's window is closed once its kernel took nothing of the last STEADY chunks while ours
-  // held them unsent with nothing in flight (unsent bytes alone can be a window that is still
-  // opening; bytes in flight can be a delivery a loaded machine deferred to ksoftirqd, after which
-  // the client's kernel took everything and the server went from LAST_ACK to CLOSE).
+  // held them unsent (unsent bytes alone can be a window that is still opening).
   const chunk = Buffer.alloc(CHUNK, 0x72);
   let written = 0;
   let steady = 0;
@@ -73,16 +95,13 @@ async function lastAck({ request, abortive }: Case): Promise<{ server: net.Socke
     await within(new Promise<void>((resolve, reject) => server.write(chunk, (error) => (error ? reject(error) : resolve()))), 5000, 'a chunk to reach the kernel');
     written += CHUNK;
     const held = inspectSocket(client).unreadBytes!;
-    const { unsentBytes, unackedBytes } = inspectSocket(server);
-    steady = held === clientHeld && unsentBytes! > 0 && unackedBytes === 0 ? steady + 1 : 0;
+    steady = held === clientHeld && inspectSocket(server).unsentBytes! > 0 ? steady + 1 : 0;
     clientHeld = held;
   }
   expect(steady).toBe(STEADY);
 
   server.end();
   await nextEvent(server, 'finish');
-  expect(inspectSocket(server).state).toBe('LAST_ACK');
-  if (abortive) setLinger(server, 0);
   return { server, client, written };
 }
 
