@@ -77,22 +77,43 @@ function sweepAbandoned(root) {
   }
 }
 
-/** Moves what is left in `dir` back to the root (rmdir refuses a cgroup with tasks: EBUSY), then removes it. */
+// How long a removal waits for tasks that are exiting to leave the cgroup (see emptyAndRemove).
+const EXITING_WAIT_MS = 2000;
+const EXITING_STEP_MS = 5;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Moves what is left in `dir` back to the root (rmdir refuses a cgroup with tasks: EBUSY), then
+ * removes it. A task already exiting cannot be moved (the kernel skips it) and stays in the cgroup
+ * until its exit reaches cgroup_exit(), after it closed its pipes: Ctrl-C signals the servers with
+ * the bench, and a crashed server's EOF reaches the bench first. Seen once on a loaded machine,
+ * both cgroups left behind. This runs at exit and in signal handlers, where no event can be
+ * awaited, so EBUSY is retried, a few milliseconds apart, for at most EXITING_WAIT_MS.
+ */
 function emptyAndRemove(root, dir) {
-  try {
-    for (const task of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-      try {
-        fs.writeFileSync(path.join(root, 'cgroup.procs'), task);
-      } catch {
-        // exited meanwhile
+  const deadline = Date.now() + EXITING_WAIT_MS;
+  for (;;) {
+    try {
+      for (const task of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          fs.writeFileSync(path.join(root, 'cgroup.procs'), task);
+        } catch {
+          // exited meanwhile
+        }
       }
+      fs.rmdirSync(dir);
+      return;
+    } catch (error) {
+      // Gone already: another bench starting at the same time removed the same leftover (seen with
+      // two test runs at once), which is what was wanted.
+      if (error.code === 'ENOENT') return;
+      if (error.code === 'EBUSY' && Date.now() < deadline) {
+        Atomics.wait(pause, 0, 0, EXITING_STEP_MS);
+        continue;
+      }
+      console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
+      return;
     }
-    fs.rmdirSync(dir);
-  } catch (error) {
-    // Gone already: another bench starting at the same time removed the same leftover (seen with
-    // two test runs at once), which is what was wanted.
-    if (error.code === 'ENOENT') return;
-    console.error(`bench: could not remove ${dir} (${error.code ?? error.message}): rmdir it by hand`);
   }
 }
 
