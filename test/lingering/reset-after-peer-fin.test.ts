@@ -23,6 +23,8 @@ import { cleanupsAfterEach } from './lifecycle.js';
 const { auditCloses, enableLingeringClose } = sockclose;
 type LingerReport = Parameters<NonNullable<NonNullable<Parameters<typeof enableLingeringClose>[1]>['onReport']>>[0];
 const cleanups = cleanupsAfterEach();
+/** Uploads at most, for three closes counted already over (plain Node's test). */
+const MAX_UPLOADS = 10;
 
 /** Posts `size` bytes as fast as it can, destroys the socket as soon as the 413 is in. */
 function abandoningUploader(port: number, size: number): Promise<string> {
@@ -78,12 +80,20 @@ describe('a connection the peer reset after its FIN, before the hand-over', () =
     const audit = auditCloses(server);
     await listen(server);
     cleanups.add(() => closeServer(server), () => audit.stop());
-    for (let i = 0; i < 3; i++) {
+    // The case: the peer's reset (its kernel's answer to Node's 400) is in before Node's close,
+    // which loopback makes so unless its delivery waits (most likely ksoftirqd on a loaded
+    // machine: seen once in CI, one close of three counted 'fin', the connection not yet over).
+    // Uploads go on until three closes were counted already over; before the fix none ever was.
+    let uploads = 0;
+    while (uploads < MAX_UPLOADS && audit.counts().ends.none < 3) {
       const received = await within(abandoningUploader(portOf(server), 32 * 1024 * 1024), 10_000, 'the 413');
       expect(received).toMatch(/^HTTP\/1\.1 413 /);
+      uploads++;
+      await until(() => audit.counts().closed === uploads, 5000, 'the audited close');
     }
-    await until(() => audit.counts().closed === 3, 5000, 'three audited closes');
-    expect(audit.counts().ends).toMatchObject({ none: 3, rst: 0, fin: 0 });
+    const { ends, closed } = audit.counts();
+    expect(ends).toMatchObject({ none: 3, rst: 0 });
+    expect(ends.none + ends.fin).toBe(closed);
   });
 });
 
