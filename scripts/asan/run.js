@@ -8,8 +8,8 @@
 //                            [test paths...]
 //
 // --poller=uv: the lingerer's portable poller (native/poller_uv.cc: a uv_poll_t per connection,
-// what macOS, the BSDs and AIX run) instead of Linux's epoll one, built into build-asan-uv/. Only
-// CI's uv-poller step otherwise runs that file on Linux, uninstrumented.
+// what macOS, the BSDs and AIX run) instead of Linux's epoll one, built into build-asan-uv/. CI's
+// ASan step runs test/lingering on it: the only run of that poller's tests in CI.
 // --json: vitest's JSON report. --verdict: {"passed": 1, "failed": 0} when the self-test passed and
 // no sanitizer report was found, else {"passed": 0, "failed": 1} (for CI's tally, which would
 // otherwise see only the tests).

@@ -6,9 +6,10 @@
 //    version, with this checkout's lib/: Node-API means one binary, and this proves it by SHA-256;
 //  - the node:test compatibility suite (test/compat) runs on every version;
 //  - the vitest suite runs on the newest release of lines vitest 4 supports, other than the
-//    machine's own Node (CI already runs the whole suite there, twice): the whole suite minus
-//    node-versions.json's vitestExclude (why each is left out is written there); --vitest <path>
-//    (repeatable) runs those paths instead.
+//    machine's own Node (CI already runs the whole suite there): the whole suite minus
+//    node-versions.json's vitestExclude (why each is left out is written there) where the line says
+//    `"vitest": true`, the paths it lists where it gives a list (an older line: the tests of what
+//    reads Node's handles); --vitest <path> (repeatable) runs those paths on every such line.
 //  - package.json "engines" must be exactly the range those floors prove.
 //
 // It never builds or writes into the checkout. Options: --report <file> (JSON with {passed, failed}
@@ -36,7 +37,10 @@ function provenEngines() {
     .join(' || ');
 }
 
-/** Every version to run: [{ version, major, role: 'floor' | 'latest', vitest }]. */
+/**
+ * Every version to run: [{ version, major, role: 'floor' | 'latest', vitest }]; `vitest` is false,
+ * true (the suite minus vitestExclude) or the list of paths to run.
+ */
 function matrix(only) {
   const rows = [];
   for (const [major, line] of Object.entries(versions.lines)) {
@@ -149,8 +153,9 @@ function main() {
     countTests(compat.failed === 0 && compat.passed > 0, compat);
 
     if (row.vitest && row.version !== process.versions.node && !argv.includes('--no-vitest')) {
-      const vitest = runVitest(node, vitestPaths, label, baseEnv);
-      record(`${label}: vitest ${vitestPaths.length ? vitestPaths.join(' ') : `suite without ${versions.vitestExclude.join(', ')}`}`, vitest.failed === 0 && vitest.passed > 0, `${vitest.passed} passed, ${vitest.failed} failed in ${vitest.seconds.toFixed(0)} s${vitest.failures ? `\n${vitest.failures}` : ''}`);
+      const paths = vitestPaths.length ? vitestPaths : Array.isArray(row.vitest) ? row.vitest : [];
+      const vitest = runVitest(node, paths, label, baseEnv);
+      record(`${label}: vitest ${paths.length ? paths.join(' ') : `suite without ${versions.vitestExclude.join(', ')}`}`, vitest.failed === 0 && vitest.passed > 0, `${vitest.passed} passed, ${vitest.failed} failed in ${vitest.seconds.toFixed(0)} s${vitest.failures ? `\n${vitest.failures}` : ''}`);
       countTests(vitest.failed === 0 && vitest.passed > 0, vitest);
     }
   }
