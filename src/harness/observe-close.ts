@@ -82,7 +82,12 @@ export interface CloseBytes {
   received: number;
   /** Bytes this side wrote (Node's bytesWritten, including any still queued when it closed). */
   sent: number;
-  /** Of `sent`, bytes the peer's kernel acknowledged, per TCP_INFO at the last look; null if unknown. */
+  /**
+   * Of `sent`, bytes the peer's kernel acknowledged, per TCP_INFO at the last look that could count
+   * them; null if none could. After a lingering close that is the look at the hand-over (the
+   * native lingerer counts no bytes), so the figure is a lower bound: what the peer acknowledged
+   * later, during the linger, is not in it.
+   */
   acked: number | null;
   /**
    * Received bytes nobody read when this side closed (each one made the close an RST): 0 when none
@@ -294,7 +299,9 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
 
       const verdict = judge(snapshots, node, at);
       const atEnd = snapshots.find((s) => s.at === 'end');
-      const last = [...snapshots].reverse().find((s) => s.inspectError === null);
+      // A lingering close's last look (its report) counts no bytes: the hand-over's look then has
+      // the latest count (acknowledgements only grow).
+      const lastAcked = [...snapshots].reverse().find((s) => s.kernelBytesAcked !== null);
       const atClose = [...snapshots].reverse().find((s) => s.at === 'final' || s.at === 'destroy');
       resolve({
         initiator: verdict.initiator,
@@ -307,7 +314,7 @@ export function observeClose(socket: net.Socket, options?: ObserveCloseOptions):
         bytes: {
           received: socket.bytesRead,
           sent: socket.bytesWritten,
-          acked: ackedData(last, side, socket.bytesWritten),
+          acked: ackedData(lastAcked, side, socket.bytesWritten),
           unreadAtClose: atClose?.unreadBytes ?? null,
           queuedAtClose,
         },

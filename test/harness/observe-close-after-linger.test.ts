@@ -3,6 +3,8 @@
 // 'close' (emitted once the native lingerer has the descriptor); its published TSDoc said "When Node
 // emitted 'close'", off by the whole linger. `bytes.unreadAtClose` is 0 there (the lingerer drained
 // every byte the peer sent before its FIN); it said null, which its TSDoc did not explain.
+// `bytes.acked` was null after every lingering close: it read only the last look, the linger's
+// report, which counts no bytes; the hand-over's look had the count.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -12,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer, listen, portOf } from '../helpers/net.js';
 import { root, sockclose } from '../helpers/sockclose.js';
-import { nextEvent, within } from '../helpers/wait.js';
+import { nextEvent, until, within } from '../helpers/wait.js';
 
 const require = createRequire(import.meta.url);
 const harness = require(path.join(root, 'lib', 'harness', 'index.js')) as typeof import('../../lib/harness/index.js');
@@ -73,5 +75,37 @@ describe("observeClose() after a lingering close that ended with the peer's FIN"
     expect({ reason: report.reason, unreadBytes: report.unreadBytes }).toEqual({ reason: 'eof', unreadBytes: 0 });
     expect(observation.bytes.unreadAtClose).toBe(0);
     expect(memberDoc('harness/observe-close.d.ts', 'CloseBytes', 'unreadAtClose')).toMatch(/null/);
+  });
+
+  it('bytes.acked is what the peer had acknowledged at the hand-over (a lower bound), not null', async () => {
+    const response = Buffer.from('hello, lingering world');
+    let observed!: ReturnType<typeof harness.observeClose>;
+    let lingered!: ReturnType<typeof sockclose.lingeringClose>;
+    let handedOver!: () => void;
+    const handOver = new Promise<void>((resolve) => (handedOver = resolve));
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+      observed = harness.observeClose(socket);
+      socket.write(response);
+      // Every byte acknowledged before the close begins: the count at the hand-over is then exact.
+      void until(() => sockclose.inspectSocket(socket).unackedBytes === 0, 5000, 'the response acknowledged').then(() => {
+        lingered = sockclose.lingeringClose(socket, { idleTimeout: 5000 });
+        handedOver();
+      });
+    });
+    await listen(server);
+    try {
+      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+      client.resume();
+      await within(nextEvent(client, 'end'), 5000, "the server's FIN");
+      await within(handOver, 5000, 'the lingering close begun');
+      client.end();
+      const report = await within(lingered, 10_000, 'the lingering close');
+      expect(report.reason).toBe('eof');
+      const observation = await within(observed, 10_000, 'the observation');
+      expect(observation.bytes).toMatchObject({ sent: response.length, acked: response.length });
+      expect(memberDoc('harness/observe-close.d.ts', 'CloseBytes', 'acked')).toMatch(/lower bound/);
+    } finally {
+      await closeServer(server);
+    }
   });
 });
