@@ -65,7 +65,10 @@ describe('a connection the peer reset after its FIN, before the hand-over', () =
     await until(() => reports.length === 3, 10_000, 'three reports');
     for (const report of reports) {
       expect(report).toMatchObject({ reason: 'error', closedWith: 'close' });
-      expect(report.error?.code).toBe('EPIPE');
+      // EPIPE: the reset came before our FIN (CLOSE_WAIT), as it does when loopback delivers at
+      // once. A loaded machine may defer its delivery (ksoftirqd) past our FIN (LAST_ACK), where
+      // Linux names it ECONNRESET: a reset all the same, which the lingerer must end on as well.
+      expect(['EPIPE', 'ECONNRESET']).toContain(report.error?.code);
     }
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 0, reasons: { error: 3, 'idle-timeout': 0 } });
     await until(() => audit.counts().closed === 3, 5000, 'three audited closes');
