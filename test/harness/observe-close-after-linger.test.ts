@@ -29,11 +29,12 @@ function memberDoc(file: string, owner: string, name: string): string {
 }
 
 /**
- * One connection: the server writes "hi" and closes it with lingeringClose(), observed; the client
- * reads to the server's FIN, waits for Node's 'close' of the server socket (the hand-over), then
- * ends with `last` (its FIN, after those bytes). Resolves with the observation and the report.
+ * One connection: the server writes `response` and closes it with lingeringClose(), observed (with
+ * `ackedFirst`, once the client's kernel has acknowledged every byte of it); the client reads to
+ * the server's FIN, waits for Node's 'close' of the server socket (the hand-over), then ends with
+ * `last` (its FIN, after those bytes). Resolves with the observation and the report.
  */
-async function observedLinger(last: Buffer | undefined) {
+async function observedLinger(last: Buffer | undefined, response = Buffer.from('hi'), ackedFirst = false) {
   let observed!: ReturnType<typeof harness.observeClose>;
   let lingered!: ReturnType<typeof sockclose.lingeringClose>;
   let nodeClosed!: () => void;
@@ -41,8 +42,10 @@ async function observedLinger(last: Buffer | undefined) {
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     observed = harness.observeClose(socket);
     socket.once('close', () => nodeClosed());
-    socket.write('hi');
-    lingered = sockclose.lingeringClose(socket, { idleTimeout: 5000 });
+    socket.write(response);
+    const close = () => (lingered = sockclose.lingeringClose(socket, { idleTimeout: 5000 }));
+    if (!ackedFirst) close();
+    else void until(() => sockclose.inspectSocket(socket).unackedBytes === 0, 5000, 'the response acknowledged').then(close);
   });
   await listen(server);
   try {
@@ -78,34 +81,11 @@ describe("observeClose() after a lingering close that ended with the peer's FIN"
   });
 
   it('bytes.acked is what the peer had acknowledged at the hand-over (a lower bound), not null', async () => {
+    // Every byte acknowledged before the close begins: the count at the hand-over is then exact.
     const response = Buffer.from('hello, lingering world');
-    let observed!: ReturnType<typeof harness.observeClose>;
-    let lingered!: ReturnType<typeof sockclose.lingeringClose>;
-    let handedOver!: () => void;
-    const handOver = new Promise<void>((resolve) => (handedOver = resolve));
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-      observed = harness.observeClose(socket);
-      socket.write(response);
-      // Every byte acknowledged before the close begins: the count at the hand-over is then exact.
-      void until(() => sockclose.inspectSocket(socket).unackedBytes === 0, 5000, 'the response acknowledged').then(() => {
-        lingered = sockclose.lingeringClose(socket, { idleTimeout: 5000 });
-        handedOver();
-      });
-    });
-    await listen(server);
-    try {
-      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
-      client.resume();
-      await within(nextEvent(client, 'end'), 5000, "the server's FIN");
-      await within(handOver, 5000, 'the lingering close begun');
-      client.end();
-      const report = await within(lingered, 10_000, 'the lingering close');
-      expect(report.reason).toBe('eof');
-      const observation = await within(observed, 10_000, 'the observation');
-      expect(observation.bytes).toMatchObject({ sent: response.length, acked: response.length });
-      expect(memberDoc('harness/observe-close.d.ts', 'CloseBytes', 'acked')).toMatch(/lower bound/);
-    } finally {
-      await closeServer(server);
-    }
+    const { observation, report } = await observedLinger(undefined, response, true);
+    expect(report.reason).toBe('eof');
+    expect(observation.bytes).toMatchObject({ sent: response.length, acked: response.length });
+    expect(memberDoc('harness/observe-close.d.ts', 'CloseBytes', 'acked')).toMatch(/lower bound/);
   });
 });
