@@ -8,8 +8,9 @@
 //  - the vitest suite runs on the newest release of lines vitest 4 supports, other than the
 //    machine's own Node (CI already runs the whole suite there): the whole suite minus
 //    node-versions.json's vitestExclude (why each is left out is written there) where the line says
-//    `"vitest": true`, the paths it lists where it gives a list (an older line: the tests of what
-//    reads Node's handles); --vitest <path> (repeatable) runs those paths on every such line.
+//    `"vitest": true`, the paths of handleTests where it says `"vitest": "handleTests"` (older lines:
+//    the tests of what reads Node's handles); --vitest <path> (repeatable) runs those paths on every
+//    such line.
 //  - package.json "engines" must be exactly the range those floors prove.
 //
 // It never builds or writes into the checkout. Options: --report <file> (JSON with {passed, failed}
@@ -37,6 +38,13 @@ function provenEngines() {
     .join(' || ');
 }
 
+/** A line's `vitest`: false, true, or "handleTests" (one list that every such line shares). */
+function vitestOf(major, vitest) {
+  if (vitest === 'handleTests') return versions.handleTests;
+  if (typeof vitest === 'boolean') return vitest;
+  throw new Error(`node-versions.json: line ${major}'s vitest is true, false or "handleTests", not ${JSON.stringify(vitest)}`);
+}
+
 /**
  * Every version to run: [{ version, major, role: 'floor' | 'latest', vitest }]; `vitest` is false,
  * true (the suite minus vitestExclude) or the list of paths to run.
@@ -46,7 +54,7 @@ function matrix(only) {
   for (const [major, line] of Object.entries(versions.lines)) {
     if (only && !only.includes(major)) continue;
     rows.push({ version: line.floor, major, role: 'floor', vitest: false });
-    rows.push({ version: line.latest, major, role: 'latest', vitest: line.vitest });
+    rows.push({ version: line.latest, major, role: 'latest', vitest: vitestOf(major, line.vitest) });
   }
   return rows;
 }
