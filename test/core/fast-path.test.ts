@@ -2,6 +2,7 @@
 // other target goes through the full resolution with exactly today's results and errors. The
 // descriptor is kept only on the live handle (test/core/fd-cache.test.ts), so a destroyed socket, a
 // reused descriptor number, TLS and AF_UNIX are all judged as before.
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -96,6 +97,7 @@ describe('the fast path', () => {
 
   it('leaves AF_UNIX, TLS, servers and look-alikes to the full path, with its exact errors', async () => {
     const unix = await unixPair();
+    cleanups.push(() => fs.rmSync(unix.dir, { recursive: true, force: true }));
     cleanups.push(() => closeServer(unix.listener));
     cleanups.push(() => void unix.client.destroy());
     cleanups.push(() => void unix.server.destroy());

@@ -3,6 +3,7 @@
 // new handle and its new number), only numbers a handle really has (never a connecting socket's
 // -1), used only while the handle is the live socket's (a reused number never reaches a destroyed
 // socket: see also test/core/fast-path.test.ts and stale-fd.test.ts), never for TLS or pipes.
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -92,6 +93,7 @@ describe('the fast path\'s descriptor cache', () => {
     warm(await connected(portOf(listener)));
 
     const unix = await unixPair();
+    cleanups.push(() => fs.rmSync(unix.dir, { recursive: true, force: true }));
     cleanups.push(() => closeServer(unix.listener));
     cleanups.push(() => void unix.client.destroy());
     cleanups.push(() => void unix.server.destroy());

@@ -5,6 +5,7 @@
 // ended at their total cap), single cuts (a close's signal: Cut()) and a server's cut (its signal:
 // CutGroup()) while the others linger. A mis-ordered heap shows as a silent peer held past its
 // deadline (the timer armed for another entry) or as a count left lingering.
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -109,6 +110,7 @@ describe('native lingerer: the due heap under mixed traffic', () => {
     // AF_UNIX: silent peers under an idle timeout of their own.
     const UNIX_IDLE = 650;
     const dir = tempDir();
+    cleanups.add(() => fs.rmSync(dir, { recursive: true, force: true }));
     const unixReports: Report[] = [];
     const unixServer = net.createServer({ pauseOnConnect: true }, (socket) => {
       socket.on('error', () => {});
