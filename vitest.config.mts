@@ -7,6 +7,8 @@ export default defineConfig({
     // count the process's descriptors.
     pool: 'forks',
     maxWorkers: 2,
+    // Checks that each file removed the temp directories it made.
+    setupFiles: ['test/setup/temp-dirs.ts'],
     // Generous ceilings: every wait inside a test has its own, shorter, loud timeout.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -99,9 +99,20 @@ export async function tcpPair(options: string | PairOptions = {}): Promise<{ cli
   return { client, server, listener };
 }
 
+// Every directory tempDir() made in this test file: test/setup/temp-dirs.ts fails the file if one is
+// still there after its tests (three tests once left an empty one behind on every run).
+const madeTempDirs = new Set<string>();
+
 /** A fresh directory for Unix sockets, removed by the caller's cleanup. */
 export function tempDir(prefix = 'sockclose-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeTempDirs.add(dir);
+  return dir;
+}
+
+/** The directories {@link tempDir} made in this file that still exist. */
+export function tempDirsLeft(): string[] {
+  return [...madeTempDirs].filter((dir) => fs.existsSync(dir));
 }
 
 /** A connected client/server pair over an AF_UNIX stream socket. */
