@@ -52,6 +52,8 @@ interface DrainableHandle extends NodeHandle {
 
 /** The parts of Node's http parser a drain touches. */
 interface HttpParser {
+  /** The request being read or answered; null once each was read to its end and answered. */
+  incoming?: unknown;
   _consumed?: boolean;
   unconsume?: () => void;
   remove?: () => void;
@@ -257,6 +259,22 @@ export function inputEnded(socket: SocketInternals): boolean {
 export function inputDiscarded(socket: SocketInternals): boolean {
   if (socket.readableFlowing !== true || socket.listenerCount('data') > 0 || socket.listenerCount('readable') > 0) return false;
   return socket.listeners('end').every((listener) => listener.name === 'onReadableStreamEnd');
+}
+
+/**
+ * Whether every request an http(s) server socket carried was read to its end and answered, as far
+ * as Node's objects tell: the socket has the server's parser, whose `incoming` Node's http server
+ * clears (`clearIncoming()`, Node 18 to 26) once a request has ended and its response finished; it
+ * stays set while a body is unread (an early 413), a response is under way, or a pipelined request
+ * came behind the one answered. Not after a parse error or a request timeout (the client may still
+ * be sending), not with input in the socket's buffer, and not while libuv is not reading the
+ * handle (paused: input may wait in the kernel). A socket with no parser (not http, or upgraded)
+ * is never done here.
+ */
+export function httpExchangeDone(socket: SocketInternals): boolean {
+  const parser = (socket as SocketInternals & { parser?: HttpParser | null }).parser;
+  if (!parser || parser.incoming !== null || socket.readableLength !== 0) return false;
+  return (socket._handle as DrainableHandle | null)?.reading === true && !httpInputAbandoned(socket);
 }
 
 /**

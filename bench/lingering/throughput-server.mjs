@@ -1,6 +1,7 @@
 // The server bench:linger-throughput and bench:linger-split load: an http server answering every
 // request with a short body and `Connection: close`, plain (argv[2] = 'plain') or with
-// enableLingeringClose() ('lingering'). 'syscalls' is plain plus argv[3] getsockopt(SO_LINGER)
+// enableLingeringClose() ('lingering'; 'as-needed' with its mode 'as-needed', which closes these
+// requests, each read whole, without a linger). 'syscalls' is plain plus argv[3] getsockopt(SO_LINGER)
 // calls per request, straight through the binding: the calibration that prices a syscall on this
 // machine, inside a real server's request path. Prints its port; answers "stats" on stdin with its
 // CPU time, requests served and (lingering) the lingering-close counters, and "drained" with
@@ -13,8 +14,8 @@ import { enableLingeringClose } from '../../lib/index.mjs';
 
 const mode = process.argv[2];
 const extraSyscalls = mode === 'syscalls' ? Number(process.argv[3]) : 0;
-if ((mode !== 'plain' && mode !== 'lingering' && mode !== 'syscalls') || !(Number.isInteger(extraSyscalls) && extraSyscalls >= 0)) {
-  console.error('usage: throughput-server.mjs plain|lingering|syscalls <count>');
+if (!['plain', 'lingering', 'as-needed', 'syscalls'].includes(mode) || !(Number.isInteger(extraSyscalls) && extraSyscalls >= 0)) {
+  console.error('usage: throughput-server.mjs plain|lingering|as-needed|syscalls <count>');
   process.exit(2);
 }
 const native = extraSyscalls > 0 ? createRequire(import.meta.url)('../../lib/native/binding.js').binding() : null;
@@ -26,7 +27,7 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { Connection: 'close', 'Content-Type': 'text/plain', 'Content-Length': body.length });
   res.end(body);
 });
-const control = mode === 'lingering' ? enableLingeringClose(server) : null;
+const control = mode === 'lingering' ? enableLingeringClose(server) : mode === 'as-needed' ? enableLingeringClose(server, { mode: 'as-needed' }) : null;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();

@@ -9,7 +9,7 @@ import { installLingeringHooks } from './hooks.js';
 // Loaded with this module: it answers other copies' calls on this copy's sockets (claims.ts).
 import './lingering-close.js';
 import { abortOwner } from './managed.js';
-import { abortSignalOption, lingerSettings, poolLimits, refuseUnknownEnableOptions, reportCallback } from './options.js';
+import { abortSignalOption, lingerMode, lingerSettings, poolLimits, refuseUnknownEnableOptions, reportCallback } from './options.js';
 import { preparePool } from './native-lingerer.js';
 import { LingerPool } from './pool.js';
 import { addServer, removeServer, type Owner } from './servers.js';
@@ -80,6 +80,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
   const limits = poolLimits(options, enableLingeringClose);
   const onReport = reportCallback(options, enableLingeringClose);
   const signal = abortSignalOption(options, enableLingeringClose);
+  const asNeeded = lingerMode(options, enableLingeringClose) === 'as-needed';
   const platform = currentPlatform();
   if (!platform.hasDescriptors) throw unsupported(platform.noDescriptorsReason!, enableLingeringClose);
   requireNative(enableLingeringClose);
@@ -102,7 +103,7 @@ export function enableLingeringClose(server: net.Server, options: EnableLingerin
     pool.takeOver(undone);
   }
   preparePool();
-  const owner: Owner = { active: true, aborted: false, pool, onReport };
+  const owner: Owner = { active: true, aborted: false, pool, onReport, asNeeded };
   ownerOf.set(pool, owner);
   // A TLS server's sockets are the TLSSocket objects Node (and http) close, not the raw ones.
   const kind = serverKind(server);

@@ -160,7 +160,7 @@ async function closeDirect(socket: SocketInternals, state: Managed): Promise<Lin
 function threadPoolOwner(): Owner {
   const pool = new LingerPool(defaultLimits());
   preparePool();
-  return { active: true, aborted: false, pool, onReport: null };
+  return { active: true, aborted: false, pool, onReport: null, asNeeded: false };
 }
 
 /**

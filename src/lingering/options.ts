@@ -16,6 +16,7 @@ const ENABLE_KEYS = optionKeys<EnableLingeringCloseOptions>({
   shortLingerTimeout: true,
   signal: true,
   onReport: true,
+  mode: true,
 });
 
 /** Refuses an option `lingeringClose()` does not have (a misspelt bound would keep its default). */
@@ -139,6 +140,13 @@ export function abortSignalOption(options: unknown, caller: Caller): AbortSignal
     throw invalidArgType('options.signal', 'an instance of AbortSignal', signal, caller);
   }
   return signal as AbortSignal;
+}
+
+/** `options.mode`, checked: which connections linger. */
+export function lingerMode(options: EnableLingeringCloseOptions, caller: Caller): 'always' | 'as-needed' {
+  const value = (options as Record<string, unknown>).mode ?? 'always';
+  if (value !== 'always' && value !== 'as-needed') throw invalidArgValue('options.mode', value, "must be 'always' or 'as-needed'", caller);
+  return value;
 }
 
 /** The report callback, checked. */

@@ -20,6 +20,7 @@ function emptyStats(): LingeringCloseStats {
     shortened: 0,
     resets: 0,
     drainedBytes: 0,
+    notNeeded: 0,
   };
 }
 
@@ -43,6 +44,11 @@ class Tally {
     counters.reasons[reason] += 1;
     counters.drainedBytes += drainedBytes;
     if (reset) counters.resets += 1;
+  }
+
+  /** A connection closed without a linger: `mode: 'as-needed'` found none needed. */
+  notNeeded(): void {
+    this.counters.notNeeded += 1;
   }
 
   snapshot(): LingeringCloseStats {
@@ -111,6 +117,12 @@ export class LingerPool extends Tally {
     let sum = 0;
     for (const pool of this.earlier) sum += pool.counters.lingering;
     return sum;
+  }
+
+  /** Counts a connection that closed without a linger, in this pool and the thread's totals. */
+  countNotNeeded(): void {
+    this.notNeeded();
+    thread.notNeeded();
   }
 
   /** Takes a place for a socket about to linger, or refuses (then nothing is held). */

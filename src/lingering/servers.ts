@@ -21,6 +21,8 @@ export interface Owner {
   aborted: boolean;
   pool: LingerPool;
   onReport: ReportListener | null;
+  /** `mode: 'as-needed'`: an http connection whose exchange is done closes without a linger. */
+  asNeeded: boolean;
 }
 
 /** A server under lingering close. */

@@ -204,6 +204,18 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
   /** The whole time a short linger may take. Default 2000. */
   shortLingerTimeout?: number | undefined;
   /**
+   * Which connections linger. `'always'` (the default, as Apache httpd and nginx's
+   * `lingering_close always`): every one. `'as-needed'` (as nginx's default, `lingering_close
+   * on`): a connection of an http or https server closes as Node closes it, with no linger, when
+   * every request it carried was read whole and answered and no input waits unread (in the kernel
+   * or in Node); every other connection lingers: a request body not read whole (an early 413, a
+   * 401 before an upload), a pipelined request, a parse error or request timeout, a connection
+   * with no parser (a plain net or TLS server's, an upgraded one such as a WebSocket's). Counted in
+   * `stats().notNeeded`, with no report. A close that began half-closed (the application's own
+   * `end()`) lingers as under `'always'`. What it cannot see: docs/lingering.md.
+   */
+  mode?: 'always' | 'as-needed' | undefined;
+  /**
    * For shutdowns with a deadline (nginx's `worker_shutdown_timeout`): aborting it undoes lingering
    * close on the server (as calling the returned function does) and ends every close of its that
    * began, at once, in whatever stage (native linger, half-closed, flush), those begun under an
@@ -244,6 +256,11 @@ export interface LingeringCloseStats {
   resets: number;
   /** Bytes drained and discarded in all. */
   drainedBytes: number;
+  /**
+   * Connections closed as Node closes them, with no linger, because `mode: 'as-needed'` found
+   * none needed (not counted under `reasons`, and no report).
+   */
+  notNeeded: number;
 }
 
 /**
