@@ -50,6 +50,12 @@ describe('bench:linger-throughput', () => {
     }
   });
 
+  it('--mode other than always or as-needed is refused before anything runs', async () => {
+    const { code, stderr } = await runNode([benchPath, '--mode', 'sometimes'], { cwd: root, timeoutMs: 20_000 });
+    expect(code, stderr).toBe(2);
+    expect(stderr).toContain('--mode takes always or as-needed');
+  });
+
   it.skipIf(quotaUnavailable() !== null)('--server-share 0.5: no server runs past its quota; the cgroups are removed after', async (context) => {
     const { code, stdout, stderr, pid } = await runNode(
       [benchPath, '--generator', 'autocannon', '--rounds', '2', '--duration', '2', '--connections', '8', '--server-share', '0.5'],
