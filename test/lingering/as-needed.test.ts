@@ -13,7 +13,7 @@ import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { until, within } from '../helpers/wait.js';
-import { BODY_END, getRequest, LATE_REQUEST, lingeringHttp, type LingeringHttp } from './http-server.js';
+import { answer413, BODY_END, expectWhole413, getRequest, LATE_REQUEST, lingeringHttp, uploadSteps, type LingeringHttp } from './http-server.js';
 import type { PeerResult, Step } from './kernel-peer.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
@@ -90,18 +90,9 @@ describe("enableLingeringClose({ mode: 'as-needed' })", () => {
   });
 
   it('an early 413 to a 4 MB POST never read: lingers, the 413 arrives whole', async () => {
-    const { port, disable, nextReport } = await start((_req, res) => {
-      res.writeHead(413, { Connection: 'close' });
-      res.end(`too large ${BODY_END}`);
-    });
+    const { port, disable, nextReport } = await start(answer413);
     const size = 4 * 1024 * 1024;
-    const seen = await peer.run({
-      port,
-      steps: [{ sendText: `POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${size}\r\n\r\n` }, { send: size }, { recvEnd: true }],
-    });
-    expect(seen.head).toMatch(/^HTTP\/1\.1 413 /);
-    expect(seen.head).toContain(BODY_END);
-    expect(seen).toMatchObject({ end: 'eof', sendError: null });
+    expectWhole413(await peer.run({ port, steps: uploadSteps(size) }));
     const report = await nextReport();
     expect(report.reason).toBe('eof');
     expect(report.drainedBytes).toBeGreaterThan(size / 2);

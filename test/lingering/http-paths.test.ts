@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer } from '../helpers/net.js';
 import { within } from '../helpers/wait.js';
-import { BODY_END, getRequest, LATE_REQUEST, lingeringHttp, type LingeringHttp } from './http-server.js';
+import { answer413, BODY_END, expectWhole413, getRequest, LATE_REQUEST, lingeringHttp, uploadSteps, type LingeringHttp } from './http-server.js';
 import type { KernelPeer, Step } from './kernel-peer.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
@@ -48,18 +48,9 @@ function expectCleanLateEnd(seen: Awaited<ReturnType<KernelPeer['run']>>): void 
 
 describe('http close paths under enableLingeringClose', () => {
   it('Connection: close: a 413 to a 4 MB POST arrives whole, the body is drained', async () => {
-    const { port, nextReport, requests } = await start((_req, res) => {
-      res.writeHead(413, { Connection: 'close', 'Content-Type': 'text/plain' });
-      res.end(`too large ${BODY_END}`);
-    });
+    const { port, nextReport, requests } = await start(answer413);
     const size = 4 * 1024 * 1024;
-    const seen = await peer.run({
-      port,
-      steps: [{ sendText: `POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${size}\r\n\r\n` }, { send: size }, { recvEnd: true }],
-    });
-    expect(seen.head).toMatch(/^HTTP\/1\.1 413 /);
-    expect(seen.head).toContain(BODY_END);
-    expect(seen).toMatchObject({ end: 'eof', sendError: null });
+    expectWhole413(await peer.run({ port, steps: uploadSteps(size) }));
     const report = await nextReport();
     expect(report).toMatchObject({ reason: 'eof', closedWith: 'close' });
     // Most of the body was still unread when the response ended (the rest went to the parser).

@@ -3,9 +3,12 @@
 import type http from 'node:http';
 import type net from 'node:net';
 
+import { expect } from 'vitest';
+
 import { listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { within } from '../helpers/wait.js';
+import type { PeerResult, Step } from './kernel-peer.js';
 
 type LingerReport = Parameters<NonNullable<Parameters<typeof sockclose.enableLingeringClose>[1]>['onReport'] & {}>[0];
 type EnableOptions = NonNullable<Parameters<typeof sockclose.enableLingeringClose>[1]>;
@@ -70,3 +73,21 @@ export const LATE_REQUEST = getRequest('/late');
 
 /** The body every test response ends with, so that the client can tell it has all of it. */
 export const BODY_END = 'BODY-END';
+
+/** The early answer this project exists for: a 413 with `Connection: close`, the upload never read. */
+export function answer413(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(413, { Connection: 'close', 'Content-Type': 'text/plain' });
+  res.end(`too large ${BODY_END}`);
+}
+
+/** What the client of {@link answer413} must have seen: the whole answer, then a clean end. */
+export function expectWhole413(seen: PeerResult): void {
+  expect(seen.head).toMatch(/^HTTP\/1\.1 413 /);
+  expect(seen.head).toContain(BODY_END);
+  expect(seen).toMatchObject({ end: 'eof', sendError: null });
+}
+
+/** A client's whole upload of `size` bytes, then its read of the answer to the server's FIN. */
+export function uploadSteps(size: number): Step[] {
+  return [{ sendText: `POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${size}\r\n\r\n` }, { send: size }, { recvEnd: true }];
+}
