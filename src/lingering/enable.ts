@@ -29,7 +29,8 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
  * headers/request timeouts (408), parse errors (400), `closeIdleConnections()`,
  * `closeAllConnections()` and `server.close()`; with a plain `net.Server`, any `destroy()`,
  * `destroySoon()` or end of both directions. `hardReset()` and `resetAndDestroy()` still reset at
- * once.
+ * once. With `mode: 'as-needed'` (nginx's default), an http(s) connection whose every request was
+ * read whole and answered closes as Node closes it instead (counted in `stats().notNeeded`).
  *
  * Applies to every connection of `server` that closes from now on, those already open included
  * (TLS servers: once the handshake is done, the sockets `'secureConnection'` gives; close_notify
@@ -57,8 +58,9 @@ const ownerOf = new WeakMap<LingerPool, Owner>();
  *   loaded in the same thread (a second install); `ERR_INVALID_ARG_TYPE` for a `server` that is no
  *   net.Server and for options of the wrong type, `ERR_OUT_OF_RANGE` for numbers outside their
  *   ranges (see {@link EnableLingeringCloseOptions}; `shortLingerAbove` at most `maxLingering`),
- *   `ERR_INVALID_ARG_VALUE` for an option it does not have (a misspelt one, named with the option
- *   meant), rather than leave a default in force unsaid.
+ *   `ERR_INVALID_ARG_VALUE` for an `onTimeout` or `mode` it does not take and for an option it
+ *   does not have (a misspelt one, named with the option meant), rather than leave a default in
+ *   force unsaid.
  * @example
  * ```ts
  * const server = http.createServer(handler);
