@@ -27,14 +27,16 @@ export interface UploadServer {
    * occurred and their counts (`{ eof: 20 }`); `{}` for a plain server.
    */
   lingerReasons(): Promise<Record<string, number>>;
+  /** Closes its lingering close found needed no linger (mode 'as-needed'); 0 for a plain server. */
+  notNeeded(): number;
   close(): Promise<void>;
 }
 
 /**
  * Starts the server on 127.0.0.1. `'too-large'`: 413 with TOO_LARGE_BODY; `'big'`: 200 with
- * BIG_ANSWER. `lingering`: with enableLingeringClose(server), or plain Node (the control).
+ * BIG_ANSWER. `lingering`: with enableLingeringClose(server) (in `mode`), or plain Node (the control).
  */
-export async function startUploadServer(answer: Answer, lingering: boolean): Promise<UploadServer> {
+export async function startUploadServer(answer: Answer, lingering: boolean, mode: 'always' | 'as-needed' = 'always'): Promise<UploadServer> {
   let requests = 0;
   const server = http.createServer((_req, res) => {
     requests += 1;
@@ -42,7 +44,7 @@ export async function startUploadServer(answer: Answer, lingering: boolean): Pro
     if (answer === 'too-large') res.writeHead(413, { Connection: 'close', 'Content-Type': 'text/plain' }).end(TOO_LARGE_BODY);
     else res.writeHead(200, { Connection: 'close', 'Content-Type': 'application/octet-stream' }).end(BIG_ANSWER);
   });
-  const disable = lingering ? sockclose.enableLingeringClose(server) : undefined;
+  const disable = lingering ? sockclose.enableLingeringClose(server, { mode }) : undefined;
   await listen(server);
   return {
     port: portOf(server),
@@ -52,6 +54,7 @@ export async function startUploadServer(answer: Answer, lingering: boolean): Pro
       await within(disable.drained(), 10_000, 'every lingering close of the server to end');
       return Object.fromEntries(Object.entries(disable.stats().reasons).filter(([, count]) => count > 0));
     },
+    notNeeded: () => disable?.stats().notNeeded ?? 0,
     close: async () => {
       await closeServer(server);
       disable?.();
