@@ -157,6 +157,20 @@ describe("enableLingeringClose({ mode: 'as-needed' })", () => {
     expect(disable.stats().notNeeded).toBe(0);
   });
 
+  it("the application's own end() after a finished exchange: the close began half-closed, so it lingers", async () => {
+    const { port, disable, nextReport } = await start((req, res) => {
+      // Keep-alive: Node leaves the socket open; the application ends it itself once answered.
+      res.once('finish', () => req.socket.end());
+      ok(res);
+    });
+    // The client answers our FIN with its own: nothing more to read, so only the half-close that
+    // began the close makes this a linger.
+    const seen = await peer.run({ port, steps: [{ sendText: getRequest() }, { recvText: BODY_END }, { recvEnd: true }, { shutdown: true }] });
+    expect(seen).toMatchObject({ end: 'eof', sendError: null });
+    expect((await nextReport()).reason).toBe('eof');
+    expect(disable.stats().notNeeded).toBe(0);
+  });
+
   it('a plain net server: no parser says the exchange is done, so it lingers', async () => {
     const server = net.createServer((socket) => {
       socket.once('data', () => socket.end(`ok ${BODY_END}`));
