@@ -13,16 +13,14 @@ import { closeServer, listen, portOf } from '../helpers/net.js';
 import { sockclose } from '../helpers/sockclose.js';
 import { testCert } from '../helpers/tls.js';
 import { until, within } from '../helpers/wait.js';
-import { answer413, BODY_END, expectWhole413, getRequest, LATE_REQUEST, lingeringHttp, uploadSteps, type LingeringHttp } from './http-server.js';
+import { answer413, BODY_END, expectCleanLateEnd, expectWhole413, getRequest, LATE, LATE_REQUEST, lingeringHttp, ok, uploadSteps, type LingeringHttp } from './http-server.js';
 import type { PeerResult, Step } from './kernel-peer.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
 
-/** After the server's FIN: a late request, our FIN, and the end the client sees. */
-const LATE: Step[] = [{ recvEnd: true }, { sendText: LATE_REQUEST }, { shutdown: true }, { recvEnd: true }];
-/** The same, the late request sent only once the server's close was decided (gate 'decided'). */
+/** {@link LATE}, the late request sent only once the server's close was decided (gate 'decided'). */
 const LATE_AFTER_CLOSE: Step[] = [{ recvEnd: true }, { gate: 'decided' }, { sendText: LATE_REQUEST }, { awaitError: true }];
 
 /** Opens once the server counted a close with no linger (Node closes the descriptor in that same call). */
@@ -31,16 +29,13 @@ function decided(control: LingeringHttp<http.Server>['disable']) {
 }
 const CLOSE = 'Connection: close\r\n';
 
-function ok(res: http.ServerResponse): void {
-  res.end(`ok ${BODY_END}`);
-}
-
+/** A lingering http server, in mode 'as-needed' unless `mode` says otherwise ('default': no mode given). */
 async function start(
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
   serverOptions: http.ServerOptions = {},
-  mode: 'always' | 'as-needed' = 'as-needed',
+  mode: 'always' | 'as-needed' | 'default' = 'as-needed',
 ): Promise<LingeringHttp<http.Server>> {
-  const started = await lingeringHttp(http.createServer(serverOptions), handler, { mode });
+  const started = await lingeringHttp(http.createServer(serverOptions), handler, mode === 'default' ? {} : { mode });
   cleanups.add(() => closeServer(started.server), started.disable);
   return started;
 }
@@ -51,11 +46,6 @@ async function start(
  */
 function expectResetLateEnd(seen: PeerResult): void {
   expect(seen, JSON.stringify(seen)).toMatchObject({ awaited: 'error', sendError: null });
-}
-
-/** The late request was drained by a linger: a clean end. */
-function expectCleanLateEnd(seen: PeerResult): void {
-  expect(seen).toMatchObject({ end: 'eof', sendError: null });
 }
 
 const zeroReasons = { eof: 0, 'idle-timeout': 0, 'max-timeout': 0, error: 0, 'drain-limit': 0, aborted: 0, overload: 0 };
@@ -71,7 +61,7 @@ describe("enableLingeringClose({ mode: 'as-needed' })", () => {
     // Nothing was enabled by the refused calls.
     const disable = sockclose.enableLingeringClose(server);
     disable();
-    const { port, nextReport, disable: control } = await start((_req, res) => ok(res), {}, 'always');
+    const { port, nextReport, disable: control } = await start((_req, res) => ok(res), {}, 'default');
     const seen = await peer.run({ port, steps: [{ sendText: getRequest('/', CLOSE) }, ...LATE] });
     expectCleanLateEnd(seen);
     expect((await nextReport()).reason).toBe('eof');

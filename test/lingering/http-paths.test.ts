@@ -11,19 +11,11 @@ import { describe, expect, it } from 'vitest';
 
 import { closeServer } from '../helpers/net.js';
 import { within } from '../helpers/wait.js';
-import { answer413, BODY_END, expectWhole413, getRequest, LATE_REQUEST, lingeringHttp, uploadSteps, type LingeringHttp } from './http-server.js';
-import type { KernelPeer, Step } from './kernel-peer.js';
+import { answer413, BODY_END, expectCleanLateEnd, expectWhole413, getRequest, LATE, LATE_REQUEST, lingeringHttp, ok, uploadSteps, type LingeringHttp } from './http-server.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 
 const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
-
-/** After the server's FIN: the late request, our FIN, and the end the client sees. */
-const LATE: Step[] = [{ recvEnd: true }, { sendText: LATE_REQUEST }, { shutdown: true }, { recvEnd: true }];
-
-function ok(res: http.ServerResponse): void {
-  res.end(`ok ${BODY_END}`);
-}
 
 async function start(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void, options: http.ServerOptions = {}) {
   return lingeringOn(http.createServer(options), handler);
@@ -38,12 +30,6 @@ async function lingeringOn(
   const started = await lingeringHttp(server, handler, options);
   cleanups.add(() => closeServer(started.server), started.disable);
   return started;
-}
-
-/** The client's view after the late request: a clean end, nothing failed. */
-function expectCleanLateEnd(seen: Awaited<ReturnType<KernelPeer['run']>>): void {
-  expect(seen.end).toBe('eof');
-  expect(seen.sendError).toBeNull();
 }
 
 describe('http close paths under enableLingeringClose', () => {

@@ -71,8 +71,22 @@ export function getRequest(path = '/', extra = ''): string {
 /** What the peer sends after our FIN: a pipelined request that must never reach the handler. */
 export const LATE_REQUEST = getRequest('/late');
 
+/** After the server's FIN: the late request, the client's FIN, and the end the client sees. */
+export const LATE: Step[] = [{ recvEnd: true }, { sendText: LATE_REQUEST }, { shutdown: true }, { recvEnd: true }];
+
+/** The client's view after the late request, drained by a linger: a clean end, nothing failed. */
+export function expectCleanLateEnd(seen: PeerResult): void {
+  expect(seen.end).toBe('eof');
+  expect(seen.sendError).toBeNull();
+}
+
 /** The body every test response ends with, so that the client can tell it has all of it. */
 export const BODY_END = 'BODY-END';
+
+/** A short answer ending with {@link BODY_END}. */
+export function ok(res: http.ServerResponse): void {
+  res.end(`ok ${BODY_END}`);
+}
 
 /** The early answer this project exists for: a 413 with `Connection: close`, the upload never read. */
 export function answer413(_req: http.IncomingMessage, res: http.ServerResponse): void {
