@@ -398,7 +398,8 @@ export function destroyLingering(socket: SocketInternals, handle: NodeHandle, de
   // before this loop iteration's poll was parsed; later bytes meet the close as they would
   // nginx's). Asking the kernel for unread input cost a probe of four syscalls per request, 1.09x
   // a plain server's CPU on this path (measured 2026-12-07).
-  const linger = !(state.owner.asNeeded && state.owner.active && !managed.has(socket) && httpExchangeDone(socket));
+  // (A state not kept is new, and stateOf() makes new ones only for an active owner.)
+  const linger = !(state.owner.asNeeded && !managed.has(socket) && httpExchangeDone(socket));
   if (linger) {
     if (isSystemError(error) && connectionFailed(handle)) state.failed = error;
     if (state.owner.active || state.admission !== null) beforeDestroy(socket, handle, state);

@@ -207,10 +207,11 @@ export interface EnableLingeringCloseOptions extends LingeringCloseOptions {
    * Which connections linger. `'always'` (the default, as Apache httpd and nginx's
    * `lingering_close always`): every one. `'as-needed'` (as nginx's default, `lingering_close
    * on`): a connection of an http or https server closes as Node closes it, with no linger, when
-   * every request it carried was read whole and answered and no input waits unread (in the kernel
-   * or in Node); every other connection lingers: a request body not read whole (an early 413, a
-   * 401 before an upload), a pipelined request, a parse error or request timeout, a connection
-   * with no parser (a plain net or TLS server's, an upgraded one such as a WebSocket's). Counted in
+   * every request it carried was read whole and answered, nothing waits in Node's buffer and libuv
+   * is reading it (judged from Node's objects, as nginx judges, with no syscall); every other
+   * connection lingers: a request body not read whole (an early 413, a 401 before an upload), a
+   * pipelined request, a parse error or request timeout, a paused socket, a connection with no
+   * parser (a plain net or TLS server's, an upgraded one such as a WebSocket's). Counted in
    * `stats().notNeeded`, with no report. A close that began half-closed (the application's own
    * `end()`) lingers as under `'always'`. What it cannot see: docs/lingering.md.
    */
