@@ -68,16 +68,31 @@ async function freePort() {
   return port;
 }
 
-/** Connects until nginx answers, bounded; fails loudly with its error log if it never does. */
-async function waitForListener(port, child, errorLog) {
+/** Rejects with `what` if `promise` has not settled within `ms`. */
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`bench:linger-nginx: ${what} took over ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a request to `port` gets an answer: only a worker answers (the master's socket accepts before it forks one). */
+function answers(port) {
+  const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.write('GET / HTTP/1.0\r\n\r\n'));
+  return within(new Promise((resolve) => socket.once('data', () => resolve(true)).once('error', () => resolve(false)).once('end', () => resolve(false))), 1000, 'an answer')
+    .catch(() => false)
+    .finally(() => socket.destroy());
+}
+
+/** Asks until nginx's worker answers, bounded; fails loudly with nginx's error log if it never does. */
+async function waitForAnswer(port, child, errorLog) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`bench:linger-nginx: nginx exited (${child.exitCode}): ${readOr(errorLog)}`);
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const connected = await new Promise((resolve) => socket.once('connect', () => resolve(true)).once('error', () => resolve(false)));
-    socket.destroy();
-    if (connected) return;
-    if (Date.now() > deadline) throw new Error(`bench:linger-nginx: nginx did not listen on ${port} within ${START_TIMEOUT_MS} ms: ${readOr(errorLog)}`);
+    if (await answers(port)) return;
+    if (Date.now() > deadline) throw new Error(`bench:linger-nginx: nginx did not answer on ${port} within ${START_TIMEOUT_MS} ms: ${readOr(errorLog)}`);
+    // Nothing to wait on for another process to listen: retried, backing off, within the deadline.
     await new Promise((resolve) => setTimeout(resolve, Math.min(100, 5 * 2 ** attempt)));
   }
 }
@@ -122,7 +137,7 @@ async function startNginx(mode, dir) {
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  await waitForListener(port, child, path.join(prefix, 'logs', 'error.log')).catch((error) => {
+  await waitForAnswer(port, child, path.join(prefix, 'logs', 'error.log')).catch((error) => {
     child.kill('SIGKILL');
     throw new Error(`${error.message} ${stderr.trim()}`);
   });
@@ -177,11 +192,20 @@ function workerOf(master) {
  */
 async function holdsAfterFin(server) {
   const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+  try {
+    return await within(seenAfterFin(client, server.port), START_TIMEOUT_MS, `the premise check on lingering_close ${server.mode}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** {@link holdsAfterFin}'s steps on `client`: request, read to nginx's FIN, look at the server side. */
+async function seenAfterFin(client, port) {
   await once(client, 'connect');
   client.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n');
   client.resume();
   await once(client, 'end');
-  const rows = execFileSync('ss', ['-Htanp', 'state', 'fin-wait-1', 'state', 'fin-wait-2', `( sport = :${server.port} and dport = :${client.localPort} )`], { encoding: 'utf8' })
+  const rows = execFileSync('ss', ['-Htanp', 'state', 'fin-wait-1', 'state', 'fin-wait-2', `( sport = :${port} and dport = :${client.localPort} )`], { encoding: 'utf8' })
     .split('\n')
     .filter(Boolean);
   client.end();

@@ -27,7 +27,7 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { Connection: 'close', 'Content-Type': 'text/plain', 'Content-Length': body.length });
   res.end(body);
 });
-const control = mode === 'lingering' ? enableLingeringClose(server) : mode === 'as-needed' ? enableLingeringClose(server, { mode: 'as-needed' }) : null;
+const control = mode === 'lingering' || mode === 'as-needed' ? enableLingeringClose(server, { mode: mode === 'as-needed' ? 'as-needed' : 'always' }) : null;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
 readline.createInterface({ input: process.stdin }).on('line', (line) => {
   const command = line.trim();

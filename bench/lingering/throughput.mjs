@@ -16,6 +16,7 @@
 //
 //   node bench/lingering/throughput.mjs [--rounds 6] [--duration 5] [--connections 20]
 //                                       [--generator wrk|autocannon] [--server-share F] [--check]
+//                                       [--mode always|as-needed]
 // --check: exit 1 if the median ratio is below the target, or if the lingering server's counters
 // show fewer lingering closes than requests it answered (NOT MEASURED).
 // --mode as-needed: the lingering server under enableLingeringClose({ mode: 'as-needed' }), which
@@ -148,11 +149,12 @@ const cpuRatios = [];
 // ends its connection, so each request must have begun one (else the ratio compares two plain servers).
 const lingeredShare = [];
 // 'overload' is no linger at all (the pool was full: closed at once), so it does not count.
-// Under --mode as-needed a close found not to need a linger counts too (it was decided, not missed).
+// Under --mode as-needed a close found not to need a linger counts too (it was decided, not
+// missed); in the default mode notNeeded stays 0.
 const begun = (stats) =>
   Object.entries(stats.lingering.reasons).reduce((sum, [reason, count]) => (reason === 'overload' ? sum : sum + count), 0) +
   stats.lingering.lingering +
-  (asNeeded ? stats.lingering.notNeeded : 0);
+  stats.lingering.notNeeded;
 const totals = { plain: 0, lingering: 0 };
 let leastBusy = Infinity;
 // Rounds in which both servers used >= BUSY of their core: the only ones judged.
