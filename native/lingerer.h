@@ -171,6 +171,9 @@ class Lingerer {
   void ArmTimer(uint64_t deadline);
   void QueueReport(const Report& report);
   void OnTimer();
+  // At an idle end: true (and one fewer left) if the timer's poll, this pass, answers for
+  // `connection`'s last read: it is watched, and the poll found nothing ready for it.
+  bool QuietSincePoll(const Connection* connection);
   void OnIdle();
   void OnCheck();
   void Deliver();
@@ -191,6 +194,8 @@ class Lingerer {
   uv_idle_t idle_;
   uv_check_t check_;
   bool polling_ = false;        // inside a poller callback (libuv's poll phase)
+  bool in_timer_ = false;       // inside OnTimer() (its poll's callbacks are not libuv's poll phase)
+  int quiet_left_ = 0;          // idle ends the timer's last poll still answers for (OnTimer())
   void (*on_reports_)(void*);
   void* context_;
   // A connection's slot: the connection and where its entry sits in the due heap.

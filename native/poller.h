@@ -47,6 +47,12 @@ class Poller {
   // backend's entries are one-shot; libuv's polls go on by themselves). 0, or -errno.
   int Rearm(int fd, uint64_t key, Watch* watch);
 
+  // Runs `ready` now, from the caller's context, for every watched connection that is readable, as
+  // libuv's poll phase would. True if that was all of them: a watched connection not reported then
+  // had nothing to read, no FIN and no error. False where the backend cannot tell that (poller_uv.cc:
+  // libuv polls only in its own phase) or when more were ready than one look takes.
+  bool PollNow();
+
   // Stops watching; `watch` is released by the backend. `closing`: the caller closes `fd` right
   // after, and it is the connection's last descriptor as far as the caller knows (the epoll
   // backend then leaves the entry to the close, one syscall less).

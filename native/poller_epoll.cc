@@ -35,16 +35,21 @@ struct Poller::Backend {
   uv_poll_t poll;
   epoll_event events[kEventsPerWakeup];
 
-  static void OnReadable(uv_poll_t* handle, int /*status*/, int /*events*/) {
-    auto* self = static_cast<Backend*>(handle->data);
+  // Takes what is ready (without waiting) and reports it: how many, or -1 if epoll_wait() failed.
+  int Dispatch() {
     int count;
     do {
-      count = epoll_wait(self->epoll_fd, self->events, kEventsPerWakeup, 0);
+      count = epoll_wait(epoll_fd, events, kEventsPerWakeup, 0);
     } while (count < 0 && errno == EINTR);
     for (int i = 0; i < count; i++) {
       // EPOLLHUP is no error: it only says both directions are shut (our FIN, then the peer's).
-      self->ready(self->context, self->events[i].data.u64, (self->events[i].events & EPOLLERR) != 0);
+      ready(context, events[i].data.u64, (events[i].events & EPOLLERR) != 0);
     }
+    return count;
+  }
+
+  static void OnReadable(uv_poll_t* handle, int /*status*/, int /*events*/) {
+    static_cast<Backend*>(handle->data)->Dispatch();
   }
 
   static void OnClosed(uv_handle_t* handle) {
@@ -114,6 +119,15 @@ int Poller::Rearm(int fd, uint64_t key, Watch* /*watch*/) {
   event.events = kWatchEvents;
   event.data.u64 = key;
   return epoll_ctl(backend_->epoll_fd, EPOLL_CTL_MOD, fd, &event) == 0 ? 0 : -errno;
+}
+
+// Entries are one-shot, re-armed after every event (Rearm()): at any moment between the lingerer's
+// callbacks, every watched connection is armed, and one epoll_wait() with fewer events than it
+// takes has reported all that are ready.
+bool Poller::PollNow() {
+  if (backend_->epoll_fd < 0) return false;
+  const int count = backend_->Dispatch();
+  return count >= 0 && count < kEventsPerWakeup;
 }
 
 void Poller::Remove(int fd, Watch* /*watch*/, bool closing) {

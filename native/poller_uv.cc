@@ -76,6 +76,9 @@ int Poller::Add(int fd, uint64_t key, Watch** watch) {
 // A uv_poll_t watches until stopped.
 int Poller::Rearm(int /*fd*/, uint64_t /*key*/, Watch* /*watch*/) { return 0; }
 
+// libuv polls only in its own phase of the loop: nothing to tell here.
+bool Poller::PollNow() { return false; }
+
 // Stopped either way: libuv keeps its own table of watched descriptors, which must not name a
 // number after it is freed.
 void Poller::Remove(int /*fd*/, Watch* watch, bool /*closing*/) {

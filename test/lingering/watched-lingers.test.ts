@@ -104,6 +104,23 @@ async function untilLingering(l: Linger, condition: () => boolean, what: string)
   await Promise.race([until(condition, 10_000, what), ended]);
 }
 
+/**
+ * Runs `act` and then blocks this thread until performance.now() reaches `until` (a bounded busy
+ * wait), from a setImmediate() callback: libuv's check phase, after which its timers run before it
+ * polls again (libuv >= 1.45 runs them at the end of an iteration, older ones at the start of the
+ * next), so a lingerer deadline that passed during the block meets what `act` made happen unpolled.
+ * Blocked from the timers phase instead, the poll would come first and see it.
+ */
+function blockedPastDeadline(until: number, act: () => void): Promise<void> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      act();
+      while (performance.now() < until); // bounded by `until`, a deadline a second or two away
+      resolve();
+    }),
+  );
+}
+
 /** Writes `total` bytes as fast as the socket takes them. */
 function blast(socket: net.Socket, total: number, chunk = Buffer.alloc(64 * 1024, 'b')): Promise<number> {
   return new Promise((resolve) => {
@@ -320,6 +337,68 @@ describe.runIf(linux)('watched lingers', () => {
     const all = epollEntries();
     expect(lingers.filter((l) => entriesFor(l.inode, all).length > 0).length).toBe(0);
   });
+  it("a FIN and bytes that came while the loop was blocked past the idle deadline: seen at the idle end, which libuv's timers reach before its poll (eof; progress, not a reset)", async () => {
+    // The epoll poller answers for a pass's idle ends with one poll of its own (Poller::PollNow());
+    // the uv one reads each. Either must see what came since libuv last polled: both peers act
+    // with the loop blocked, which stays blocked past both idle deadlines, so the timer comes
+    // first when it runs again. (Skipping the last read without that poll fails this test: both
+    // are reset as idle.)
+    const IDLE = 1000;
+    const srv = await server({ idleTimeout: IDLE });
+    const finPeer = client(srv.port);
+    const bytesPeer = client(srv.port);
+    const [finLinger, bytesLinger] = [srv.linger(await srv.next()), srv.linger(await srv.next())];
+    const handedOver = performance.now();
+    await Promise.all([finOf(finPeer), finOf(bytesPeer)]);
+    for (const l of [finLinger, bytesLinger]) await untilLingering(l, () => armed(l.inode), 'the linger to be watched');
+    // The block. Both syscalls reach the server's sockets at once (loopback), while nothing of
+    // this thread can run the lingerer: the deadline passes with the FIN and the bytes unread.
+    await blockedPastDeadline(handedOver + IDLE + 100, () => {
+      void sockclose.shutdownWrite(socketFd(finPeer));
+      fs.writeSync(socketFd(bytesPeer), 'late');
+    });
+    expect(await finLinger.report).toMatchObject({ reason: 'eof', closedWith: 'close' });
+    // The bytes were read at the idle end: progress, so the linger goes on to its peer's FIN.
+    await untilLingering(bytesLinger, () => unreadViaEntry(bytesLinger.inode) === 0, 'the late bytes to be read');
+    bytesPeer.end();
+    expect(await bytesLinger.report).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: 'late'.length });
+  });
+
+  it('300 FINs that came while the loop was blocked past the idle deadline, more than one poll takes (256): every linger ends as eof', async () => {
+    // The epoll poller's look reports at most 256: with more ready it cannot answer for the rest,
+    // which are then read one by one. (Taking a full look as complete fails this test: the 44 left
+    // over are reset as idle.)
+    const COUNT = 300;
+    // The hand-overs and the look at every linger's entry must fit in it: one scan of this
+    // process's epoll entries per look (a scan per linger took over 4 s under ASan).
+    const IDLE = 3000;
+    const srv = await server({ idleTimeout: IDLE });
+    const peers: net.Socket[] = [];
+    for (let i = 0; i < COUNT; i++) peers.push(client(srv.port));
+    const lingers: Linger[] = [];
+    for (let i = 0; i < COUNT; i++) lingers.push(srv.linger(await srv.next()));
+    const handedOver = performance.now();
+    await within(Promise.all(peers.map((peer) => ends.get(peer))), 10_000, 'our FINs');
+    let endedEarly: Report | null = null;
+    for (const l of lingers) void l.report.then((report) => (endedEarly ??= report), () => {}); // a missing report fails below
+    await until(
+      () => {
+        if (endedEarly) throw new Error(`a linger ended before every one was seen watched: ${JSON.stringify(endedEarly)}`);
+        const armedNow = new Set(epollEntries().filter((entry) => (entry.mask & EPOLLIN) !== 0).map((entry) => entry.inode));
+        return lingers.every((l) => armedNow.has(l.inode));
+      },
+      10_000,
+      'every linger to be watched',
+    );
+    await blockedPastDeadline(handedOver + IDLE + 100, () => {
+      for (const peer of peers) void sockclose.shutdownWrite(socketFd(peer));
+    });
+    const reports = await Promise.all(lingers.map((l) => l.report));
+    const reasons = new Map<string, number>();
+    for (const r of reports) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+    expect(Object.fromEntries(reasons)).toEqual({ eof: COUNT });
+  });
+
   it('a worker terminated with 300 watched lingers and 20 stale entries (half fired, half armed): every connection closed, every entry gone with the poller', async () => {
     const STALE = 20;
     const LIVE = 300;
