@@ -500,7 +500,6 @@ void Lingerer::OnTimer() {
   last_scan_ = now;
   timer_due_ = 0;
   in_timer_ = true;
-  quiet_left_ = 0;
   bool poll_unavailable = false;
   // Only what is due: a connection that ends leaves the heap (Remove), the others go back in
   // with their next deadline, which is later than now (CheckDeadlines ends what is due).
@@ -522,7 +521,7 @@ void Lingerer::OnTimer() {
     HeapSiftDown(index);
   }
   in_timer_ = false;
-  quiet_left_ = 0;
+  quiet_left_ = 0;  // answers only within its pass
   if (!due_heap_.empty()) ArmTimer(due_heap_[0].due);
 }
 

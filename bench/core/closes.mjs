@@ -13,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 import { median, pairedDifference, pairedRatio, quantile, seeded, shuffle } from './stats.mjs';
+import { within } from './within.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -73,15 +74,6 @@ async function settledStates(port, peerPorts) {
   }
 }
 
-/** `promise`, or a rejection naming `what` once `ms` has passed: a batch that stalls ends the run loudly. */
-function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`bench closes: ${what} took over ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 function request(child, message, reply) {
   return new Promise((resolve, reject) => {
     const onMessage = (answer) => {
@@ -130,7 +122,7 @@ export async function closes(options = {}) {
           entry.onAccept = () => entry.accepted.length === size && resolve();
         });
         await request(child, { port: entry.port, count: size }, 'connected');
-        await within(allAccepted, 30_000, `accepting a batch of ${size}`);
+        await within(allAccepted, 30_000, `bench closes: accepting a batch of ${size}`);
         entry.onAccept = null;
 
         const close = closer(sockclose, mode);
@@ -144,7 +136,7 @@ export async function closes(options = {}) {
         const start = process.hrtime.bigint();
         for (const socket of sockets) close(socket);
         const calls = Number(process.hrtime.bigint() - start);
-        await within(allClosed, 30_000, `closing a batch of ${size} (${mode})`);
+        await within(allClosed, 30_000, `bench closes: closing a batch of ${size} (${mode})`);
         const elapsed = Number(process.hrtime.bigint() - start);
         const cpu = process.cpuUsage(cpuBefore);
         entry.samples.push((size / elapsed) * 1e9);

@@ -46,6 +46,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { median } from '../core/stats.mjs';
+import { within } from '../core/within.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CPU_TARGET = 1.2;
@@ -98,15 +99,6 @@ function startServer(mode) {
     },
     stop: () => child.stdin.end(),
   };
-}
-
-/** Fails loudly instead of hanging. */
-function within(promise, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`bench:linger-cost: ${what} took over ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** N clients: request, read to the server's FIN, then silence. Resolves with the sockets. */
@@ -177,7 +169,7 @@ async function measure(server, port, n, heap = false) {
 async function pair(n, round, heap, what) {
   const order = round % 2 ? ['plain', 'lingering'] : ['lingering', 'plain'];
   const result = {};
-  for (const mode of order) result[mode] = await within(measure(servers[mode], ports[mode], n, heap), `N = ${n}, ${mode}${what}`);
+  for (const mode of order) result[mode] = await within(measure(servers[mode], ports[mode], n, heap), TIMEOUT_MS, `bench:linger-cost: N = ${n}, ${mode}${what}`);
   return { order, result };
 }
 

@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { median } from '../core/stats.mjs';
+import { within } from '../core/within.mjs';
 
 const MODES = ['on', 'always'];
 const START_TIMEOUT_MS = 10_000;
@@ -68,19 +69,10 @@ async function freePort() {
   return port;
 }
 
-/** Rejects with `what` if `promise` has not settled within `ms`. */
-function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`bench:linger-nginx: ${what} took over ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Whether a request to `port` gets an answer: only a worker answers (the master's socket accepts before it forks one). */
 function answers(port) {
   const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.write('GET / HTTP/1.0\r\n\r\n'));
-  return within(new Promise((resolve) => socket.once('data', () => resolve(true)).once('error', () => resolve(false)).once('end', () => resolve(false))), 1000, 'an answer')
+  return within(new Promise((resolve) => socket.once('data', () => resolve(true)).once('error', () => resolve(false)).once('end', () => resolve(false))), 1000, 'bench:linger-nginx: an answer')
     .catch(() => false)
     .finally(() => socket.destroy());
 }
@@ -193,7 +185,7 @@ function workerOf(master) {
 async function holdsAfterFin(server) {
   const client = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
   try {
-    return await within(seenAfterFin(client, server.port), START_TIMEOUT_MS, `the premise check on lingering_close ${server.mode}`);
+    return await within(seenAfterFin(client, server.port), START_TIMEOUT_MS, `bench:linger-nginx: the premise check on lingering_close ${server.mode}`);
   } finally {
     client.destroy();
   }
