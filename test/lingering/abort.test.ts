@@ -22,18 +22,27 @@ const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
 const LONG = 60_000;
 
-/** A server that lingering-closes each connection with `options`; `onConnection` may abort. */
+/**
+ * A server that lingering-closes each connection with `options`; `onConnection` may abort. With
+ * `unreadFirst`, the close waits until that many of the peer's bytes are in the kernel: the peer is
+ * another process, whose first send can come after an abort a few milliseconds in.
+ */
 async function abortableServer(
   onConnection: (socket: net.Socket, controller: AbortController) => void,
   options: CallOptions = {},
+  unreadFirst = 0,
 ): Promise<{ server: net.Server; port: number; report: Promise<LingerReport> }> {
   let resolveReport!: (report: Promise<LingerReport>) => void;
   const report = new Promise<Promise<LingerReport>>((resolve) => (resolveReport = resolve));
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     socket.on('error', () => {});
     const controller = new AbortController();
-    onConnection(socket, controller);
-    resolveReport(lingeringClose(socket, { idleTimeout: LONG, maxTimeout: LONG, ...options, signal: options.signal ?? controller.signal }));
+    const close = () => {
+      onConnection(socket, controller);
+      return lingeringClose(socket, { idleTimeout: LONG, maxTimeout: LONG, ...options, signal: options.signal ?? controller.signal });
+    };
+    if (unreadFirst === 0) resolveReport(close());
+    else resolveReport(until(() => (sockclose.inspectSocket(socket).unreadBytes ?? 0) >= unreadFirst, 5000, `${unreadFirst} bytes from the peer`).then(close));
   });
   await listen(server);
   cleanups.add(() => closeServer(server));
@@ -45,7 +54,7 @@ describe('lingeringClose() with a signal', () => {
     const { server, port, report } = await abortableServer((socket, controller) => {
       // 'close': Node let go of the socket, the native lingerer has the connection.
       socket.once('close', () => setImmediate(() => controller.abort()));
-    });
+    }, {}, 4);
     // Our FIN arrives, then the peer stays silent until the reset is there; its send then meets it
     // (EPIPE: a reset after the FIN, as Linux names it; without one the send would succeed).
     const seen = peer.run({ port, steps: [{ send: 4 }, { recvEnd: true }, { awaitError: true }, { send: 1 }], timeoutMs: 10_000 });
