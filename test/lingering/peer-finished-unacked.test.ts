@@ -18,6 +18,13 @@ const { inspectSocket, lingeringClose } = sockclose;
 const peer = kernelPeerForFile();
 const cleanups = cleanupsAfterEach();
 const RESPONSE = 256 * 1024;
+/**
+ * The wait for a report: past the lingers' 5 s cap, so that whatever ends a linger its report has
+ * come by then and its reason says what ended it. A wait as long as the cap failed once, as a
+ * timeout, under ASan with two busy loops beside the run (2026-12-07), where the peer process
+ * and the loop share what CPU is left.
+ */
+const REPORT_MS = 10_000;
 
 describe('the peer finished, our response unacknowledged', () => {
   it('a peer that half-closes and never reads: ended at the idle timeout with RST, nothing left in the kernel', async () => {
@@ -30,7 +37,7 @@ describe('the peer finished, our response unacknowledged', () => {
       { idleTimeout: 300, maxTimeout: 5000 },
     );
     const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { awaitError: true }], timeoutMs: 10_000 });
-    await until(() => reports.length === 1, 5000, 'the report');
+    await until(() => reports.length === 1, REPORT_MS, 'the report');
     expect(reports[0]).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset', drainedBytes: 4 });
     // The idle timeout ended it, not the total cap (before: 'eof' at the peer's FIN, ~17 ms).
     expect(reports[0]!.durationMs).toBeGreaterThanOrEqual(300);
@@ -62,7 +69,7 @@ describe('the peer finished, our response unacknowledged', () => {
       { idleTimeout: IDLE, maxTimeout: 5000 },
     );
     const seen = peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { awaitError: true }], timeoutMs: 10_000 });
-    await until(() => reports.length === 1, 5000, 'the report');
+    await until(() => reports.length === 1, REPORT_MS, 'the report');
     const cpu = process.cpuUsage(cpuAtHandOver);
     const wallMs = performance.now() - handedOverAt;
     expect((await seen).awaited).toBe('error');
@@ -85,7 +92,7 @@ describe('the peer finished, our response unacknowledged', () => {
     );
     const seen = await peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { shutdown: true }, { waitMs: 100 }, { recvEnd: true }], timeoutMs: 10_000 });
     expect(seen).toMatchObject({ received: RESPONSE, end: 'eof' });
-    await until(() => reports.length === 1, 5000, 'the report');
+    await until(() => reports.length === 1, REPORT_MS, 'the report');
     expect(reports[0]).toMatchObject({ reason: 'eof', closedWith: 'close', drainedBytes: 4, error: null });
     expect(control.stats()).toMatchObject({ lingering: 0, resets: 0 });
   });
