@@ -11,16 +11,15 @@ import net from 'node:net';
 import test from 'node:test';
 import tls from 'node:tls';
 
-import { closeAll, listen, nextEvent, portOf, sockclose, STEP_MS, testCert, until, within } from './helpers.mjs';
+import { closeAll, closed, listen, nextEvent, portOf, sockclose, STEP_MS, testCert, until, within } from './helpers.mjs';
 
 const { enableLingeringClose, lingeringClose, inspectSocket, peekSocketError } = sockclose;
 
 const UPLOAD = 4 * 1024 * 1024;
 const BODY = 'request entity too large\n';
 
-/** A raw client: everything it reads, whether it saw our FIN, and any error (a reset shows here). */
-function rawClient(port, { allowHalfOpen = false } = {}) {
-  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen });
+/** What a client socket saw: everything it read, whether our FIN came, any error (a reset shows here). */
+function watch(socket) {
   const seen = { text: '', ended: false, error: null };
   socket.setEncoding('latin1');
   socket.on('data', (chunk) => {
@@ -32,8 +31,12 @@ function rawClient(port, { allowHalfOpen = false } = {}) {
   socket.on('error', (error) => {
     seen.error = error;
   });
-  const closed = within(new Promise((resolve) => socket.once('close', resolve)), STEP_MS, "the client's 'close'");
-  return { socket, seen, closed };
+  return { socket, seen, done: closed(socket) };
+}
+
+/** A raw TCP client of `port`, watched. */
+function rawClient(port, { allowHalfOpen = false } = {}) {
+  return watch(net.connect({ port, host: '127.0.0.1', allowHalfOpen }));
 }
 
 /** An http(s) server under enableLingeringClose, its reports queued; `stop()` closes it. */
@@ -77,12 +80,12 @@ function answer413(req, res) {
 test('http, Connection: close: a 413 to a 4 MB upload never read arrives whole, the body is drained', async () => {
   const started = await lingeringServer(http.createServer(), answer413);
   try {
-    const { socket, seen, closed } = rawClient(started.port);
+    const { socket, seen, done } = rawClient(started.port);
     await nextEvent(socket, 'connect');
     socket.write(`POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${UPLOAD}\r\n\r\n`);
     // The whole body, then FIN: the server answered long before, and a plain close would reset.
     socket.end(Buffer.alloc(UPLOAD, 0x61));
-    await closed;
+    await done;
     assert.equal(seen.error, null, `the client got ${seen.error?.code}: the response could be lost`);
     assert.match(seen.text, /^HTTP\/1\.1 413 /);
     assert.ok(seen.text.endsWith(BODY), 'the whole response body');
@@ -104,14 +107,14 @@ test('http, Connection: close: a 413 to a 4 MB upload never read arrives whole, 
 test('http, keep-alive timeout: a request sent as the server closes is drained, never handled, never reset', async () => {
   const started = await lingeringServer(http.createServer({ keepAliveTimeout: 100 }), (req, res) => res.end('ok\n'));
   try {
-    const { socket, seen, closed } = rawClient(started.port, { allowHalfOpen: true });
+    const { socket, seen, done } = rawClient(started.port, { allowHalfOpen: true });
     await nextEvent(socket, 'connect');
     socket.write('GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n');
     // The server's FIN comes at its keep-alive timeout; the late request crosses it.
     await nextEvent(socket, 'end');
     const late = 'GET /late HTTP/1.1\r\nHost: localhost\r\n\r\n';
     socket.end(late);
-    await closed;
+    await done;
     assert.equal(seen.error, null, `the client got ${seen.error?.code}`);
     assert.match(seen.text, /^HTTP\/1\.1 200 [\s\S]*ok\n$/);
 
@@ -131,22 +134,12 @@ test('https, Connection: close: the response and close_notify arrive before our 
     res.end('secure\n');
   });
   try {
-    const socket = tls.connect({ port: started.port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false });
-    let text = '';
-    let error = null;
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk) => {
-      text += chunk;
-    });
-    socket.on('error', (failure) => {
-      error = failure;
-    });
-    const closed = within(new Promise((resolve) => socket.once('close', resolve)), STEP_MS, "the TLS client's 'close'");
+    const { socket, seen, done } = watch(tls.connect({ port: started.port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false }));
     await nextEvent(socket, 'secureConnect');
     socket.write('GET /tls HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    await closed;
-    assert.equal(error, null, `the TLS client got ${error?.code}`);
-    assert.match(text, /^HTTP\/1\.1 200 [\s\S]*secure\n$/);
+    await done;
+    assert.equal(seen.error, null, `the TLS client got ${seen.error?.code}`);
+    assert.match(seen.text, /^HTTP\/1\.1 200 [\s\S]*secure\n$/);
 
     const report = await started.nextReport();
     assert.equal(report.reason, 'eof');
@@ -160,7 +153,7 @@ test('lingeringClose(socket) of a net socket: what we wrote arrives, what the pe
   const listener = await listen(net.createServer());
   try {
     const accepted = nextEvent(listener, 'connection');
-    const { socket, seen, closed } = rawClient(portOf(listener), { allowHalfOpen: true });
+    const { socket, seen, done } = rawClient(portOf(listener), { allowHalfOpen: true });
     await nextEvent(socket, 'connect');
     const [server] = await accepted;
     server.pause();
@@ -169,7 +162,7 @@ test('lingeringClose(socket) of a net socket: what we wrote arrives, what the pe
     const report = lingeringClose(server);
     await nextEvent(socket, 'end');
     socket.end('sent after our FIN\n');
-    await closed;
+    await done;
     const result = await within(report, STEP_MS, "lingeringClose()'s report");
     assert.equal(seen.error, null, `the client got ${seen.error?.code}`);
     assert.equal(seen.text, 'bye\n');
