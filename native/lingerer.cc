@@ -54,13 +54,14 @@ uint64_t ClockMsRoundedUp() { return MsRoundedUp(uv_hrtime()); }
 // One lingering connection: our duplicate of its descriptor and the poll watching it.
 class Connection {
  public:
-  Connection(Lingerer* owner, const StartRequest& request, int fd, bool clear_linger)
+  Connection(Lingerer* owner, const StartRequest& request, int fd, bool clear_linger, bool linger_unread)
       : owner_(owner),
         fd_(fd),
         token_(request.token),
         group_(request.group),
         flags_(request.flags),
         clear_linger_(clear_linger),
+        linger_unread_(linger_unread),
         idle_ms_(request.idle_ms),
         max_drain_bytes_(request.max_drain_bytes),
         elapsed_ms_(request.elapsed_ms),
@@ -142,9 +143,15 @@ class Connection {
   // The final ACK of a clean end also leads to CLOSE and may land between the two looks: in CLOSE
   // the queue no longer moves, so a second look tells the two apart.
   DrainResult AwaitAcknowledgement() {
-    if (LookAtSendQueue(uv_now(owner_->loop_)) <= 0) return End(kEndEof, 0);
+    bool fin_acked = false;
+    if (LookAtSendQueue(uv_now(owner_->loop_), &fin_acked) <= 0) {
+      // Both FINs exchanged and ours acknowledged: the kernel has ended the connection (CLOSE).
+      over_ = fin_acked;
+      return End(kEndEof, 0);
+    }
     if (!sys::platform::ConnectionClosed(fd_)) return kWouldBlock;
-    if (sys::platform::SendQueueMeter(fd_) == 0) return End(kEndEof, 0);
+    over_ = true;
+    if (sys::platform::SendQueueMeter(fd_, &fin_acked) == 0) return End(kEndEof, 0);
     int pending = 0;
     sys::TakeError(fd_, &pending);
     return End(kEndError, pending != 0 ? pending : EPIPE);
@@ -153,8 +160,11 @@ class Connection {
   // Reads our send queue (-1 if unknown) and schedules the next look. A queue that shrank is
   // progress: bytes of ours acknowledged, dated by the look that sees it (rounded up, as a read's:
   // `now`, the loop's time, may be older than the acknowledgement).
-  double LookAtSendQueue(uint64_t now) {
-    const double queued = sys::platform::SendQueueMeter(fd_);
+  // `fin_acked`, if given: whether our FIN itself was seen acknowledged (SendQueueMeter()).
+  double LookAtSendQueue(uint64_t now, bool* fin_acked = nullptr) {
+    bool acked = false;
+    const double queued = sys::platform::SendQueueMeter(fd_, &acked);
+    if (fin_acked != nullptr) *fin_acked = acked;
     if (queued >= 0 && send_queue_ >= 0 && queued < send_queue_) {
       const uint64_t seen = ClockMsRoundedUp();
       if (seen > last_progress_) last_progress_ = seen;
@@ -267,6 +277,7 @@ class Connection {
   // unread).
   bool CloseDescriptor(bool reset, double* unread = nullptr, TcpAtClose* tcp = nullptr) {
     Unwatch(true);  // before the number is freed
+    if (!reset) ReadDeferredLinger();
     if (unread != nullptr) *unread = UnreadNow();
     if (tcp != nullptr && (reset || (unread != nullptr && *unread > 0))) *tcp = TcpNow();
     bool reset_done = false;
@@ -279,6 +290,37 @@ class Connection {
     sys::Close(fd_);
     fd_ = -1;
     return reset_done;
+  }
+
+  // Whether the close ending this linger resets: a bound's (`bound`: a timeout, the drain limit, a
+  // cut) under onTimeout 'reset', or under 'close' where SO_LINGER {1, 0} was set elsewhere (on the
+  // listening socket, through a raw descriptor: see ReadDeferredLinger()), as that setting asks.
+  // The peer's own end (FIN or reset) never: the linger did what it was for.
+  bool ResetAsked(bool bound) {
+    if (!bound) return false;
+    if (flags_ & kResetOnTimeout) return true;
+    ReadDeferredLinger();
+    return abortive_set_ && (flags_ & kAckedBeforeEof) != 0;  // TCP: AF_UNIX has no reset
+  }
+
+  // SO_LINGER, where Start() left it unread (the caller had not read it, and Node had sent our FIN:
+  // Node's close of its own copy sends nothing and cannot block while ours is open). Read before
+  // the first close it can change: a positive linger would block the loop's thread in close(), and
+  // is turned off, as is {1, 0} unless ResetAsked() honours it. Not once the connection is over:
+  // after both FINs with ours acknowledged (or once the kernel ended it) the state is CLOSE, where
+  // Linux's close() neither waits nor sends, whatever SO_LINGER says. So the common end, a peer that
+  // read our response and closed, costs no getsockopt (issue 10: one syscall of five per request).
+  void ReadDeferredLinger() {
+    if (!linger_unread_ || over_) return;
+    linger_unread_ = false;
+    bool enabled = false;
+    int seconds = 0;
+    if (sys::GetLinger(fd_, &enabled, &seconds) < 0) {
+      clear_linger_ = true;  // unknown: whatever it is, off
+      return;
+    }
+    abortive_set_ = enabled && seconds == 0;
+    clear_linger_ = enabled;
   }
 
   // Bytes waiting to be read, -1 if unknown. Looked at only before the closes a bound makes
@@ -348,7 +390,10 @@ class Connection {
   uint32_t token_;
   uint32_t group_;
   unsigned flags_;
-  bool clear_linger_;
+  bool clear_linger_;        // SO_LINGER is set: turned off before a close that does not reset
+  bool linger_unread_;       // SO_LINGER not read yet (ReadDeferredLinger())
+  bool abortive_set_ = false;  // it read {1, 0}
+  bool over_ = false;        // the kernel has ended the connection: SO_LINGER cannot matter any more
   uint64_t idle_ms_;
   double max_drain_bytes_;
   double elapsed_ms_;
@@ -379,7 +424,11 @@ Lingerer::Lingerer(uv_loop_t* loop, void (*on_reports)(void* context), void* con
 int Lingerer::Start(const StartRequest& request) {
   if (shutting_down_) return -ECANCELED;
   bool clear_linger = false;
-  if (!(request.flags & kLingerChecked)) {
+  // Node sent our FIN already (http's destroySoon()): SO_LINGER can wait for our close, and most
+  // closes never need it (Connection::ReadDeferredLinger()). Otherwise it is read now, before our
+  // FIN: an abortive close asked for must not send one first.
+  const bool linger_deferred = (request.flags & (kLingerChecked | kFinSent)) == kFinSent;
+  if (!(request.flags & kLingerChecked) && !linger_deferred) {
     bool enabled = false;
     int seconds = 0;
     const int result = sys::GetLinger(request.fd, &enabled, &seconds);
@@ -397,7 +446,7 @@ int Lingerer::Start(const StartRequest& request) {
   // cut off. A failure (the peer already reset) shows in the first read.
   if (!(request.flags & kFinSent)) sys::ShutdownWrite(fd);
 
-  auto* connection = new Connection(this, request, fd, clear_linger);
+  auto* connection = new Connection(this, request, fd, clear_linger, linger_deferred);
   // In the due heap from the start (its first read, kFirstReadMs in): the heap is also the list of
   // every lingering connection (Count(), Shutdown()).
   const uint64_t due = connection->NextDeadline();
@@ -452,7 +501,7 @@ void Lingerer::CutNow(Connection* connection) {
 void Lingerer::Finish(Connection* connection, int reason, int error) {
   const bool bound = reason == kEndIdleTimeout || reason == kEndMaxTimeout || reason == kEndDrainLimit ||
                      reason == kEndAborted;
-  const bool reset_asked = bound && (connection->flags() & kResetOnTimeout);
+  const bool reset_asked = connection->ResetAsked(bound);
   // Input left unread: a plain close is answered by the kernel with a reset all the same, and a
   // reset asked for then hits a peer still sending (the drain limit, say), which may not have read
   // our response: the report says how much. The peer's FIN or failure leaves nothing to read; an
@@ -628,7 +677,7 @@ void Lingerer::Shutdown(void (*done)(void* context), void* context) {
     Connection* connection = Of(due_heap_.back());  // the last: no reordering as it leaves
     // The environment ending cuts every linger short: closed as a cut one is (RST under onTimeout
     // 'reset'), not left in FIN-WAIT holding kernel memory after the worker is gone.
-    connection->CloseDescriptor(connection->flags() & kResetOnTimeout);
+    connection->CloseDescriptor(connection->ResetAsked(true));
     Remove(connection);
   }
   closing_ += 4;

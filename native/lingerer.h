@@ -61,7 +61,9 @@ struct StartRequest {
 };
 
 // Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed).
-constexpr int kStartAbortive = 1;  // SO_LINGER {1, 0} is set: the caller's close must reset
+// SO_LINGER {1, 0} is set: the caller's close must reset. Read at the start only before our FIN
+// (kFinSent clear); after it, at the close (Connection::ReadDeferredLinger() in lingerer.cc).
+constexpr int kStartAbortive = 1;
 // The poller could not be readied (its own descriptor, made at the first hand-over: EMFILE, say):
 // kStartPollerFailed - errno, so that the caller names the call that failed (Poller::kPrepareCall),
 // not dup(). Nothing was taken either.

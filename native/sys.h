@@ -91,8 +91,9 @@ int ProbeQueues(int fd, double* probe);
 // FIN itself is not counted: its acknowledgement says nothing of the peer, and a delayed ACK sends
 // it tens of milliseconds after the bytes before it, which would count as progress and restart a
 // silent peer's idle timeout. On Linux an AF_UNIX socket answers with buffer memory rather than
-// bytes, which falls as the peer reads all the same.
-double SendQueueMeter(int fd);
+// bytes, which falls as the peer reads all the same. *fin_acked: true only where the same call
+// shows our FIN itself acknowledged (Linux: the queue counts it), false where it cannot tell.
+double SendQueueMeter(int fd, bool* fin_acked);
 
 // Whether the kernel has ended the TCP connection (CLOSE): after the peer's FIN, with our bytes
 // still counted in SendQueueMeter(), only a reset or a timeout leaves it so. One call where the

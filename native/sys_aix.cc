@@ -48,7 +48,10 @@ int ProbeUnread(int fd, double* probe) { return posix::UnreadByFionread(fd, prob
 
 // No documented unprivileged way to read the send queue: unknown.
 int ProbeQueues(int, double*) { return 0; }
-double SendQueueMeter(int) { return -1; }
+double SendQueueMeter(int, bool* fin_acked) {
+  *fin_acked = false;
+  return -1;
+}
 // Never asked: with the send queue unknown the lingerer waits for no acknowledgement.
 bool ConnectionClosed(int) { return false; }
 

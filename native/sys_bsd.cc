@@ -204,8 +204,9 @@ constexpr int kPollRdHup = 0;
 #endif
 
 // The send queue as ProbeQueues() reads it (one call on every BSD branch above): bytes in the
-// socket buffer, where a FIN takes no room.
-double SendQueueMeter(int fd) {
+// socket buffer, where a FIN takes no room (so it cannot tell whether ours was acknowledged).
+double SendQueueMeter(int fd, bool* fin_acked) {
+  *fin_acked = false;
   double probe[kProbeSlotCount];
   for (double& slot : probe) slot = -1;
   ProbeQueues(fd, probe);

@@ -129,11 +129,13 @@ int ProbeQueues(int fd, double* probe) {
   return 0;
 }
 
-double SendQueueMeter(int fd) {
+double SendQueueMeter(int fd, bool* fin_acked) {
   int queued = 0;
+  *fin_acked = false;
   if (!QueueIoctl(fd, SIOCOUTQ, &queued)) return -1;
   // TCP's SIOCOUTQ is write_seq - snd_una, and our FIN took one sequence number: until the peer
   // acknowledges it, the count is our unacknowledged bytes plus one.
+  *fin_acked = queued == 0;
   return queued > 0 ? queued - 1 : 0;
 }
 

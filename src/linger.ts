@@ -1,6 +1,7 @@
 import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, isOptionsObject, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
+import { markAbortiveLinger } from './linger-marks.js';
 import { optionKeys, refuseUnknown } from './option-keys.js';
 import { Field, Slot, State } from './native/layout.js';
 import { nodeResetInProgress, queuedWriteBytes, transportHandle } from './node-handle.js';
@@ -85,7 +86,8 @@ export function emulatedLingerSetting(seconds: number): LingerSetting {
  *   The event loop never blocks. `{ blocking: true }` sets the kernel option for real.
  *
  * On a listening socket, Linux copies SO_LINGER to every connection accepted afterwards: a
- * listening descriptor with linger 0 makes all of them end with RST.
+ * listening descriptor with linger 0 makes all of them end with RST (under lingering close, once
+ * Node has sent our FIN, only after their linger, at a bound: docs/lingering.md).
  *
  * @param target - A TCP `net.Socket` / `tls.TLSSocket`, or a TCP descriptor number.
  * @param seconds - `false`, or an integer from 0 to 65535; set in the kernel (`blocking`, or a
@@ -118,6 +120,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
     if (native !== null) {
       const result = seconds === 0 ? native.lingerAbortive(fd) : native.lingerOff(fd);
       if (result < 0) throw systemError(result, 'setsockopt', setLinger);
+      markAbortiveLinger((target as SocketInternals)._handle!, seconds === 0);
       return;
     }
   }
@@ -166,6 +169,7 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   if (result < 0) throw systemError(result, 'setsockopt', setLinger);
 
   if (socket === null || handle === null) return;
+  markAbortiveLinger(handle, kernelEnabled && seconds === 0);
   const key = lingerKey(handle);
   const previous = everEmulated ? emulated.get(key) : undefined;
   const owner = realSocket(socket);

@@ -24,6 +24,7 @@ import { pendingSocketError, systemError, type SystemError } from '../errors.js'
 import { binding, record } from '../native/binding.js';
 import { Field, Revents, Slot, State } from '../native/layout.js';
 import { kernelPeerEnd } from '../inspect-socket.js';
+import { abortiveLingerMarked } from '../linger-marks.js';
 import { platform } from '../platform/index.js';
 import type { NodeHandle, SocketInternals } from '../target.js';
 import type { Transport } from '../platform/behaviour.js';
@@ -431,8 +432,9 @@ function beforeDestroy(socket: SocketInternals, handle: NodeHandle, state: Manag
   if (socket.writable && !socket.connecting && state.expired === null) {
     // end() sends TLS close_notify at once: not before a reset that hardReset() or
     // setLinger(socket, 0) asked for (both set SO_LINGER {1, 0}). A socket already ended (http's
-    // destroySoon()) has its SO_LINGER read by the native lingerer instead: one syscall less on
-    // the common path.
+    // destroySoon()) has its SO_LINGER read by the native lingerer instead, and only before a
+    // close it can change (handOverNow() honours a setLinger(socket, 0) at once): none on the
+    // common path.
     const linger = lingerOf(handle);
     if (linger === 'abortive') {
       state.abortive = true;
@@ -758,28 +760,35 @@ function handOverNow(
   // a timeout: a peer that finished meanwhile still ends as 'eof').
   const idleSpentMs = state.lastProgressAt === null ? 0 : Math.floor(Math.max(0, now - state.lastProgressAt));
   const shortened = state.admission === 'short';
-  const result = handOver(
-    {
-      fd,
-      pool: state.owner.pool,
-      settings,
-      drainedBytes: state.drainedBytes,
-      elapsedMs,
-      idleSpentMs,
-      finSent: state.finSent || socket.writableFinished,
-      lingerChecked: state.lingerChecked,
-      inputEnded: state.inputEnded,
-      canReset: transport === 'tcp',
-    },
-    consumerFor(socket, state, shortened),
-  );
+  // setLinger(socket, 0) since our last look (or none was made: Node had ended the socket): an
+  // abortive close asked for resets now, not after a linger. The native lingerer reads SO_LINGER
+  // only before a close it can change once our FIN is out (src/linger-marks.ts).
+  const abortiveAsked = !state.lingerChecked && abortiveLingerMarked(handle) && lingerOf(handle) === 'abortive';
+  const result = abortiveAsked
+    ? 'abortive'
+    : handOver(
+        {
+          fd,
+          pool: state.owner.pool,
+          settings,
+          drainedBytes: state.drainedBytes,
+          elapsedMs,
+          idleSpentMs,
+          finSent: state.finSent || socket.writableFinished,
+          lingerChecked: state.lingerChecked,
+          inputEnded: state.inputEnded,
+          canReset: transport === 'tcp',
+        },
+        consumerFor(socket, state, shortened),
+      );
   if (typeof result === 'number') {
     state.handedOver = true;
     state.token = result;
     return 'handed-over';
   }
   if (result === 'abortive') {
-    // SO_LINGER {1, 0}, set after our last look: Node's close resets, as asked. No report.
+    // SO_LINGER {1, 0}, set after our last look (or seen by the lingerer before our FIN): Node's
+    // close resets, as asked. No report.
     state.abortive = true;
     afterClose(socket, state, () => state.owner.pool.release());
     return true;
