@@ -56,7 +56,9 @@ describe('SO_LINGER of a connection Node had ended: read before a close it can c
     });
     // The peer reads nothing and never finishes: only our reset ends the connection.
     const seen = await peer.run({ port, rcvbuf: 16 * 1024, steps: [{ send: 4 }, { awaitError: true }], timeoutMs: 5000 });
-    expect(seen.awaited).toBe('error');
+    // The reset can beat the peer's connect() or send() (under load it did): whichever call met it
+    // says so. A linger would let both succeed and leave the wait for an error to time out.
+    expect([seen.connectError, seen.sendError, seen.awaited]).toEqual(expect.arrayContaining([expect.stringMatching(/^(ECONNRESET|EPIPE|error)$/)]));
     await until(() => connectionsLeftOnServer(server) === 0, 5000, 'the connection to leave the server');
     expect(reports).toHaveLength(0);
     expect(control.stats().lingering).toBe(0);
