@@ -8,14 +8,20 @@
 import { transportHandle } from './node-handle.js';
 import type { NodeHandle } from './target.js';
 
-// Keyed as the emulated linger is (linger.ts lingerKey()): a TLSWrap's parent, the handle that
-// owns the descriptor.
 const marked = new WeakSet<NodeHandle>();
 let everMarked = false;
 
+/**
+ * Where a connection's linger settings are kept (these marks, and linger.ts's emulated linger): its
+ * transport handle, a TLSWrap's parent, the one that owns the descriptor. Internal.
+ */
+export function lingerKey(handle: NodeHandle): NodeHandle {
+  return transportHandle(handle) ?? handle;
+}
+
 /** Records that setLinger() set (`abortive`) or replaced SO_LINGER {1, 0} through `handle`. Internal. */
 export function markAbortiveLinger(handle: NodeHandle, abortive: boolean): void {
-  const key = transportHandle(handle) ?? handle;
+  const key = lingerKey(handle);
   if (abortive) {
     marked.add(key);
     everMarked = true;
@@ -26,5 +32,5 @@ export function markAbortiveLinger(handle: NodeHandle, abortive: boolean): void 
 
 /** Whether setLinger(socket, 0) was last asked through `handle`'s socket. Internal. */
 export function abortiveLingerMarked(handle: NodeHandle): boolean {
-  return everMarked && marked.has(transportHandle(handle) ?? handle);
+  return everMarked && marked.has(lingerKey(handle));
 }

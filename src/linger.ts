@@ -1,10 +1,10 @@
 import { closeHook } from './close-hook-lazy.js';
 import { blockingLinger, invalidArgType, isOptionsObject, outOfRange, systemError } from './errors.js';
 import { binding, record } from './native/binding.js';
-import { markAbortiveLinger } from './linger-marks.js';
+import { lingerKey, markAbortiveLinger } from './linger-marks.js';
 import { optionKeys, refuseUnknown } from './option-keys.js';
 import { Field, Slot, State } from './native/layout.js';
-import { nodeResetInProgress, queuedWriteBytes, transportHandle } from './node-handle.js';
+import { nodeResetInProgress, queuedWriteBytes } from './node-handle.js';
 import { platform } from './platform/index.js';
 import { checkTarget, liveTcpFd, realSocket, requireNative, resolve, type NodeHandle, type SocketInternals, type SocketTarget } from './target.js';
 
@@ -181,11 +181,6 @@ export function setLinger(target: SocketTarget, seconds: number | false, options
   } else if (previous !== undefined) {
     emulated.delete(key);
   }
-}
-
-/** Where a connection's emulated linger is kept: its transport handle (a TLSWrap's parent). */
-function lingerKey(handle: NodeHandle): NodeHandle {
-  return transportHandle(handle) ?? handle;
 }
 
 /** A kernel linger time this platform stores without wrapping (PlatformBehaviour.maxLingerSeconds). */
