@@ -26,7 +26,7 @@ namespace sockclose {
 namespace {
 
 // Bumped whenever the functions below change meaning; the loader refuses a binary that differs.
-constexpr int kAbi = 10;
+constexpr int kAbi = 11;
 
 #if defined(__PASE__)
 constexpr const char* kBuiltFor = "os400";

@@ -66,7 +66,9 @@ class Connection {
         max_drain_bytes_(request.max_drain_bytes),
         elapsed_ms_(request.elapsed_ms),
         started_ns_(uv_hrtime()),
-        drained_bytes_(request.drained_bytes) {
+        drained_bytes_(request.drained_bytes),
+        read_bytes_(request.read_bytes),
+        written_bytes_(request.written_bytes) {
     // Not uv_now(): Start() runs from JavaScript, and the loop's time is that of the iteration's
     // start, which can be tens of milliseconds ago under load; every deadline would come that much
     // early. The same monotonic clock, read now (the loop's may trail it by a tick, never lead),
@@ -90,6 +92,7 @@ class Connection {
   DrainResult Drain() {
     // The peer has finished: reads only say so again. What is left is our bytes' acknowledgement.
     if (peer_finished_) return AwaitAcknowledgement();
+    read_bytes_ = -1;  // Node's count no longer tells what was read (LookFirst())
     for (int i = 0; i < kReadsPerWakeup; i++) {
       // Never more than one byte past the limit: reaching it is what the read must tell.
       const double room = max_drain_bytes_ - drained_bytes_;
@@ -209,15 +212,18 @@ class Connection {
   // idle_ms / kQueueLooksPerIdle while it is not empty.
   bool CheckDeadlines(uint64_t now) {
     if (FirstReadPending() && now >= started_ + kFirstReadMs) {
-      // The first read (kFirstReadMs); a peer not finished yet is watched from now on. What a
-      // read leaves (a flood past this wake-up's share) the level-triggered poller reports at once.
-      if (Drain() == kEnded) return true;
+      // The first read (kFirstReadMs), unless the kernel's counts answer for it; a peer not
+      // finished yet is watched from now on. What a read leaves (a flood past this wake-up's
+      // share) the level-triggered poller reports at once.
+      const FirstLook look = LookFirst(now);
+      if (look == kLookEnded) return true;
+      if (look == kLookRead && Drain() == kEnded) return true;
       // Its FIN read here with ours unacknowledged (PeerFinished()): the timer alone has it now. A
       // watch would report the readable EOF on every loop iteration (a busy loop to the bound).
       if (!peer_finished_) {
         const int registered = Register();
         if (registered != 0) return End(kEndError, -registered) == kEnded;
-        LookAtSendQueue(now);  // the baseline
+        if (look == kLookRead) LookAtSendQueue(now);  // the baseline (LookFirst() took it otherwise)
       }
     }
     // A deadline ends the linger only after a last read: the peer's FIN may have come since the
@@ -243,6 +249,38 @@ class Connection {
     if (!peer_finished_ && !owner_->QuietSincePoll(this) && Drain() == kEnded) return true;
     // Bytes read now are progress (Drain() dated it): not idle after all.
     return now >= last_progress_ + idle_ms_ && End(kEndIdleTimeout, 0) == kEnded;
+  }
+
+  // The first look, where the kernel's counts can answer it against Node's (Linux TCP: one
+  // TCP_INFO call, sys::platform::PeerAfterRead()) instead of a read and, at the peer's FIN, a
+  // look at the send queue: one syscall less for a peer that has finished and for one still
+  // silent. kLookEnded: the peer's FIN came right after what Node read, everything of ours is
+  // acknowledged and the kernel has ended the connection (CLOSE): 'eof', its FIN never read (a
+  // close in CLOSE sends nothing, and nothing else waited). kLookQuiet: nothing arrived since Node's
+  // last read; the send queue's baseline is taken here (nothing to ask once our FIN is
+  // acknowledged). kLookRead: anything else (bytes, a reset, counts that differ: a descriptor
+  // another process read or wrote, TLS over something else, other platforms): the first read.
+  enum FirstLook { kLookRead, kLookQuiet, kLookEnded };
+  FirstLook LookFirst(uint64_t now) {
+    if (read_bytes_ < 0 || written_bytes_ < 0 || !(flags_ & kAckedBeforeEof)) return kLookRead;
+    bool all_acked = false;
+    switch (sys::platform::PeerAfterRead(fd_, read_bytes_, written_bytes_, &all_acked)) {
+      case sys::platform::kPeerDone:
+        over_ = true;  // SO_LINGER cannot change a close in CLOSE (ReadDeferredLinger())
+        End(kEndEof, 0);
+        return kLookEnded;
+      case sys::platform::kPeerQuiet:
+        if (all_acked) {
+          send_queue_ = 0;  // as LookAtSendQueue() would have read it
+          next_queue_look_ = now + QueueLookInterval();
+        } else {
+          LookAtSendQueue(now);
+        }
+        return kLookQuiet;
+      case sys::platform::kPeerUnknown:
+        break;
+    }
+    return kLookRead;
   }
 
   // Whether CheckDeadlines(now) would end it at its idle deadline after a last read (the read that
@@ -402,6 +440,8 @@ class Connection {
   uint64_t last_progress_;  // loop time of the last byte read or acknowledged
   uint64_t total_deadline_;
   double drained_bytes_;
+  double read_bytes_;     // Node's counts at the hand-over (LookFirst()), -1 once unknown or stale
+  double written_bytes_;
   double send_queue_ = -1;  // SendQueueMeter() at the last look; -1 before the first or if unknown
   uint64_t next_queue_look_ = 0;  // loop time of the next look at a non-empty send queue
 };

@@ -58,6 +58,8 @@ struct StartRequest {
   double drained_bytes;  // already read and dropped by Node before the hand-over
   double elapsed_ms;     // already spent before the hand-over (counted in the report's duration)
   uint64_t idle_ms_spent;  // since the last progress before the hand-over (the idle clock runs on)
+  double read_bytes;       // what Node's handle read from the descriptor (TCP), -1 if unknown
+  double written_bytes;    // what Node's handle wrote to it, all handed to the kernel (TCP), -1 if unknown
 };
 
 // Start()'s result besides 0 (lingering) and -errno (nothing taken: dup() failed).

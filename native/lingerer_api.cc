@@ -92,21 +92,24 @@ napi_value Int32(napi_env env, int32_t value) {
 }
 
 // lingerStart(fd, token, group, flags, idleMs, leftMs, maxDrainBytes, drainedBytes, elapsedMs,
-//             idleSpentMs)
+//             idleSpentMs, readBytes, writtenBytes)
 //   -> 0 (lingering) | 1 (abortive: SO_LINGER {1, 0} is set, nothing taken) | -errno
 // idleSpentMs: milliseconds since the close's last progress before the hand-over: the idle clock
-// of the stages before (half-closed, flushing) runs on (interface version 10).
+// of the stages before (half-closed, flushing) runs on (interface version 10). readBytes and
+// writtenBytes: what Node's handle read from the descriptor and handed to it (its bytesRead, its
+// bytesWritten with its write queue empty), -1 if unknown: with them the lingerer's first look
+// needs no read on Linux (sys::platform::PeerAfterRead(); interface version 11).
 napi_value LingerStart(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 12;
+  napi_value argv[12];
   void* data = nullptr;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
   auto* state = static_cast<LingererState*>(data);
   int32_t fd = -1, flags = 0, idle = -1, left = -1;
   uint32_t token = 0, group = 0;
   int32_t idle_spent = -1;
-  double max_drain = 0, drained = 0, elapsed = 0;
-  if (argc < 10 || !NonNegativeInt(env, argv[0], &fd) ||
+  double max_drain = 0, drained = 0, elapsed = 0, read_bytes = -1, written_bytes = -1;
+  if (argc < 12 || !NonNegativeInt(env, argv[0], &fd) ||
       !Uint32(env, argv[1], &token) || !Uint32(env, argv[2], &group) ||
       !NonNegativeInt(env, argv[3], &flags) || !NonNegativeInt(env, argv[4], &idle) ||
       !NonNegativeInt(env, argv[5], &left) ||
@@ -114,9 +117,12 @@ napi_value LingerStart(napi_env env, napi_callback_info info) {
       napi_get_value_double(env, argv[7], &drained) != napi_ok ||
       napi_get_value_double(env, argv[8], &elapsed) != napi_ok ||
       !NonNegativeInt(env, argv[9], &idle_spent) ||
+      napi_get_value_double(env, argv[10], &read_bytes) != napi_ok ||
+      napi_get_value_double(env, argv[11], &written_bytes) != napi_ok ||
       // NaN would disable the drain limit (every comparison with it is false) and count nothing.
-      !(max_drain >= 0) || !(drained >= 0) || !(elapsed >= 0)) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerStart() takes 10 numbers");
+      !(max_drain >= 0) || !(drained >= 0) || !(elapsed >= 0) ||
+      !(read_bytes >= -1) || !(written_bytes >= -1)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "sockclose native: lingerStart() takes 12 numbers");
     return nullptr;
   }
   if (state->lingerer == nullptr) {
@@ -135,6 +141,8 @@ napi_value LingerStart(napi_env env, napi_callback_info info) {
   request.drained_bytes = drained;
   request.elapsed_ms = elapsed;
   request.idle_ms_spent = static_cast<uint64_t>(idle_spent);
+  request.read_bytes = read_bytes;
+  request.written_bytes = written_bytes;
   return Int32(env, state->lingerer->Start(request));
 }
 

@@ -54,6 +54,11 @@ double SendQueueMeter(int, bool* fin_acked) {
 }
 // Never asked: with the send queue unknown the lingerer waits for no acknowledgement.
 bool ConnectionClosed(int) { return false; }
+// No TCP_INFO: the lingerer reads.
+PeerState PeerAfterRead(int, double, double, bool* all_acked) {
+  *all_acked = false;
+  return kPeerUnknown;
+}
 
 // AIX's poll() has no POLLRDHUP; POLLERR and POLLHUP are reported without being asked for.
 int PollEvents() { return POLLIN | POLLOUT; }

@@ -217,6 +217,14 @@ double SendQueueMeter(int fd, bool* fin_acked) {
 // queue reads 0 then, and the lingerer never needs to ask.
 bool ConnectionClosed(int) { return false; }
 
+// FreeBSD's TCP_INFO gives rcv_nxt but not where the sequence began, Apple's TCP_CONNECTION_INFO
+// a byte count not known to include the FIN: neither is checked against Node's count (no such
+// kernel here to prove it on), so the lingerer reads.
+PeerState PeerAfterRead(int, double, double, bool* all_acked) {
+  *all_acked = false;
+  return kPeerUnknown;
+}
+
 int PollEvents() { return POLLIN | POLLOUT | kPollRdHup; }
 
 int NativeToRevents(int revents) {

@@ -146,6 +146,29 @@ bool ConnectionClosed(int fd) {
   return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &state, &length) == 0 && length == sizeof state && state == kTcpClose;
 }
 
+PeerState PeerAfterRead(int fd, double read, double written, bool* all_acked) {
+  *all_acked = false;
+  struct tcp_info info;
+  std::memset(&info, 0, sizeof info);
+  // Only as far as bytes_received: the kernel copies no more than asked for.
+  socklen_t length = offsetof(struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || !SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_received)) {
+    return kPeerUnknown;  // Linux before 4.1 has neither count
+  }
+  // The counts follow rcv_nxt and snd_una, where a FIN takes one sequence number and a reset none.
+  const double received = static_cast<double>(info.tcpi_bytes_received);
+  const double acked = static_cast<double>(info.tcpi_bytes_acked);
+  if (info.tcpi_state == kTcpClose) {
+    // Not a reset (no FIN counted), nor a timeout after the peer's FIN (ours not all acknowledged).
+    return received == read + 1 && acked == written + 1 ? kPeerDone : kPeerUnknown;
+  }
+  if (received != read) return kPeerUnknown;
+  if (info.tcpi_state != kTcpFinWait1 && info.tcpi_state != kTcpFinWait2) return kPeerUnknown;
+  // FIN_WAIT2: our FIN is acknowledged, so is everything before it.
+  *all_acked = info.tcpi_state == kTcpFinWait2;
+  return kPeerQuiet;
+}
+
 int PollEvents() { return POLLIN | POLLOUT | POLLRDHUP; }
 
 int NativeToRevents(int revents) {

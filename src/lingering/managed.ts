@@ -42,6 +42,7 @@ import {
   startReading,
   stopReading,
   tlsParentStream,
+  transportBytesHanded,
   transportBytesRead,
   transportKind,
   unwrittenBytes,
@@ -778,6 +779,9 @@ function handOverNow(
           lingerChecked: state.lingerChecked,
           inputEnded: state.inputEnded,
           canReset: transport === 'tcp',
+          // TCP only: the kernel's counts they are compared with are TCP_INFO's.
+          readBytes: transport === 'tcp' ? (transportBytesRead(handle) ?? -1) : -1,
+          writtenBytes: transport === 'tcp' ? (transportBytesHanded(handle) ?? -1) : -1,
         },
         consumerFor(socket, state, shortened),
       );

@@ -40,6 +40,13 @@ export interface HandOver {
   readonly inputEnded: boolean;
   /** A close can send RST (TCP; AF_UNIX has none, whatever SO_LINGER says). */
   readonly canReset: boolean;
+  /**
+   * What Node's handle read from the descriptor and handed to it (TCP: the transport's `bytesRead`,
+   * and its `bytesWritten` less what libuv still holds), or -1 each: against the kernel's counts
+   * they let the lingerer's first look skip a read (native sys::platform::PeerAfterRead()).
+   */
+  readonly readBytes: number;
+  readonly writtenBytes: number;
 }
 
 /** Receives one linger's report (and builds nothing unless it exists). */
@@ -124,6 +131,8 @@ export function handOver(request: HandOver, consumer: ReportConsumer | null): Ha
     request.drainedBytes,
     request.elapsedMs,
     Math.min(request.idleSpentMs, settings.idleTimeout),
+    request.readBytes,
+    request.writtenBytes,
   );
   if (result === 0) {
     const { pool } = request;

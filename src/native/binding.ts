@@ -55,6 +55,8 @@ export interface Binding {
     drainedBytes: number,
     elapsedMs: number,
     idleSpentMs: number,
+    readBytes: number,
+    writtenBytes: number,
   ): number;
   /** Names the function that receives finished lingers, 7 numbers each (native/lingerer_api.cc). */
   lingerSink(sink: (reports: Float64Array) => void): void;
@@ -69,7 +71,7 @@ export interface Binding {
 }
 
 /** The interface version this TypeScript expects (native/addon.cc's kAbi). */
-const ABI = 10;
+const ABI = 11;
 
 // What to do about a binary older or newer than this JavaScript, in a checkout and in an install.
 const STALE = 'a stale build? run npm run build in a checkout, npm rebuild sockclose (or delete build/) in an installed package';

@@ -14,6 +14,9 @@ export const TOOLS = {
   nft: 'nftables',
   ip: 'iproute2',
   unshare: 'util-linux',
+  // test/lingering/first-look: which calls the lingerer made on a connection; ss (iproute2) too.
+  strace: 'strace',
+  ss: 'iproute2',
 } as const;
 
 export type Tool = keyof typeof TOOLS;

@@ -28,8 +28,8 @@ afterEach(async () => {
 
 describe.skipIf(binding() === null)('lingerStart() guards', () => {
   const native = binding()!;
-  const start = (fd: number, flags: number, idle = 1000, left = 1000, idleSpent = 0, maxDrain = 1024) =>
-    native.lingerStart(fd, 1, GROUP, flags, idle, left, maxDrain, 0, 0, idleSpent);
+  const start = (fd: number, flags: number, idle = 1000, left = 1000, idleSpent = 0, maxDrain = 1024, readBytes = -1, written = -1) =>
+    native.lingerStart(fd, 1, GROUP, flags, idle, left, maxDrain, 0, 0, idleSpent, readBytes, written);
 
   it.each([
     ['fd + 2 ** 32', (fd: number) => start(fd + 2 ** 32, LINGER_CHECKED)],
@@ -40,6 +40,9 @@ describe.skipIf(binding() === null)('lingerStart() guards', () => {
     ['2 ** 32 + 5 for the total cap', (fd: number) => start(fd, LINGER_CHECKED, 1000, 2 ** 32 + 5)],
     ['-1 for the spent idle time', (fd: number) => start(fd, LINGER_CHECKED, 1000, 1000, -1)],
     ['NaN for the drain limit', (fd: number) => start(fd, LINGER_CHECKED, 1000, 1000, 0, Number.NaN)],
+    ['NaN for the bytes Node read', (fd: number) => start(fd, LINGER_CHECKED, 1000, 1000, 0, 1024, Number.NaN)],
+    ['-2 for the bytes Node read', (fd: number) => start(fd, LINGER_CHECKED, 1000, 1000, 0, 1024, -2)],
+    ['NaN for the bytes Node wrote', (fd: number) => start(fd, LINGER_CHECKED, 1000, 1000, 0, 1024, 0, Number.NaN)],
   ])('%s: TypeError, nothing taken', async (_name, call) => {
     const { client, server, listener } = await tcpPair();
     cleanups.push(() => closeServer(listener));
@@ -67,7 +70,7 @@ describe.skipIf(binding() === null)('a hand-over that fails names the call that 
     try {
       const before = binding()!.lingerCount();
       const settings = { idleTimeout: 1000, maxTimeout: 1000, onTimeout: 'reset', maxDrainBytes: 1024 } as const;
-      const request = { fd, pool: { id: GROUP }, settings, drainedBytes: 0, elapsedMs: 0, idleSpentMs: 0, finSent: false, lingerChecked: false, inputEnded: false, canReset: true };
+      const request = { fd, pool: { id: GROUP }, settings, drainedBytes: 0, elapsedMs: 0, idleSpentMs: 0, finSent: false, lingerChecked: false, inputEnded: false, canReset: true, readBytes: -1, writtenBytes: -1 };
       const result = handOver(request as unknown as Parameters<typeof handOver>[0], null);
       // Before: { errno: -ENOTSOCK, syscall: 'dup' }, although dup() was never called.
       expect(result).toEqual({ errno: -os.constants.errno.ENOTSOCK, syscall: 'getsockopt' });

@@ -51,7 +51,7 @@ describe.skipIf(binding() === null)('token and group guards', () => {
   }
 
   const start = (fd: number, token: number, group: number) =>
-    native.lingerStart(fd, token, group, LINGER_CHECKED, 10_000, 10_000, 1024, 0, 0, 0);
+    native.lingerStart(fd, token, group, LINGER_CHECKED, 10_000, 10_000, 1024, 0, 0, 0, -1, -1);
 
   it.each([
     ['token 2 ** 32 + 1', TOKEN, (fd: number) => start(fd, 2 ** 32 + 1, GROUP)],

@@ -1,0 +1,108 @@
+// The native lingerer's first look (native/lingerer.cc LookFirst(), sys::platform::PeerAfterRead()):
+// on Linux one TCP_INFO call, read against what Node's handle read and wrote, answers for a peer
+// that finished (its FIN right after Node's last read, ours acknowledged, the connection ended:
+// 'eof' without a read or a look at the send queue) and for one still silent. Anything else must
+// still take the read, and end as the read says:
+// - a peer that read everything and finished: no read on the connection at all (strace);
+// - a peer that reset before the first look: 'error', ECONNRESET, not a clean end;
+// - a peer that sent bytes before its FIN: they are read, counted in drainedBytes, then 'eof'.
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { root } from '../helpers/sockclose.js';
+import { requireTool } from '../interop/tools.js';
+import { until } from '../helpers/wait.js';
+import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
+import { reportingServer } from './reporting-server.js';
+
+const peer = kernelPeerForFile();
+const cleanups = cleanupsAfterEach();
+const RESPONSE = 1000;
+const OPTIONS = { idleTimeout: 5000, maxTimeout: 10_000, onTimeout: 'close' } as const;
+/** Past the lingers' cap: whatever ends a linger, its report has come by then. */
+const REPORT_MS = 15_000;
+const FIXTURE = path.join(root, 'test', 'lingering', 'fixtures', 'first-look.cjs');
+
+/**
+ * A server under enableLingeringClose whose connections send RESPONSE, end, and are destroyed once
+ * our FIN is out: the hand-over happens inside that destroy(). The loop is then held (synchronously)
+ * until the peer's socket is gone from the kernel's tables (ss), so whatever the peer did after
+ * reading our bytes (a reset, bytes then its FIN) has reached us before the lingerer's first look,
+ * which runs on the loop's timer.
+ */
+async function serverHeldAfterHandOver() {
+  return reportingServer(
+    cleanups,
+    (socket) => {
+      const peerPort = socket.remotePort!;
+      const serverPort = socket.localPort!;
+      socket.end(Buffer.alloc(RESPONSE, 1), () => {
+        socket.destroy();
+        const deadline = Date.now() + 5000;
+        for (;;) {
+          const left = execFileSync(requireTool('ss'), ['-tnH', 'state', 'all', `sport = :${peerPort} and dport = :${serverPort}`], { encoding: 'utf8' });
+          if (left.trim() === '') break;
+          // A wait that fails loudly: the report then says 'idle-timeout' or the test's wait for it times out.
+          if (Date.now() > deadline) throw new Error(`the peer's socket (port ${peerPort}) still there after 5 s: ${left}`);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        }
+      });
+    },
+    OPTIONS,
+  );
+}
+
+describe.skipIf(process.platform !== 'linux')('the native lingerer\'s first look (Linux: TCP_INFO against Node\'s counts)', () => {
+  it('a peer that read everything and finished: each linger ends "eof" with no read of its own', async () => {
+    const COUNT = 20;
+    const trace = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-first-look-')), 'trace');
+    cleanups.add(() => fs.rmSync(path.dirname(trace), { recursive: true, force: true }));
+    const strace = requireTool('strace');
+    requireTool('ss');
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const args = ['-f', '-qq', '-yy', '-e', 'trace=read,recvfrom,readv,recvmsg,getsockopt,ioctl', '-o', trace, process.execPath, FIXTURE, String(COUNT)];
+      execFile(strace, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+        const code = error ? (error as { code?: unknown }).code : 0;
+        resolve({ code: typeof code === 'number' ? code : null, stdout, stderr: error?.killed ? `${stderr} (killed: 30 s)` : stderr });
+      });
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const port = Number(/^port (\d+)$/m.exec(run.stdout)?.[1]);
+    const reports = JSON.parse(/^reports (.*)$/m.exec(run.stdout)?.[1] ?? 'null') as { reason: string; drainedBytes: number; closedWith: string }[];
+    expect(reports).toHaveLength(COUNT);
+    for (const report of reports) expect(report).toMatchObject({ reason: 'eof', drainedBytes: 0, closedWith: 'close' });
+
+    // The server's side of each connection (its local port is the listener's): Node never read
+    // there (pauseOnConnect), so a read is the lingerer's.
+    const serverSide = fs
+      .readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(`<TCP:[127.0.0.1:${port}->`));
+    const peerOf = (line: string) => /->127\.0\.0\.1:(\d+)\]>/.exec(line)?.[1];
+    const lookedAt = new Set(serverSide.filter((line) => line.includes('TCP_INFO')).map(peerOf));
+    const read = new Set(serverSide.filter((line) => /^\d+ +(read|recvfrom|readv|recvmsg)\(/.test(line)).map(peerOf));
+    // The acknowledgement of our FIN comes from the peer's kernel at once on loopback; a look that
+    // came before it reads instead (correct, one syscall more): allowed for a few, not for most.
+    expect(lookedAt.size).toBe(COUNT);
+    expect(read.size).toBeLessThanOrEqual(2);
+  });
+
+  it('a peer that reset before the first look: "error", ECONNRESET, not a clean end', async () => {
+    const { port, reports } = await serverHeldAfterHandOver();
+    await peer.run({ port, steps: [{ recvEnd: true }, { reset: true }], timeoutMs: 5000 });
+    await until(() => reports.length === 1, REPORT_MS, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'error', error: { code: 'ECONNRESET' } });
+  });
+
+  it('a peer that sent bytes before its FIN: read and counted, then "eof"', async () => {
+    const { port, reports } = await serverHeldAfterHandOver();
+    const seen = await peer.run({ port, steps: [{ recvEnd: true }, { send: 300 }], timeoutMs: 5000 });
+    expect(seen.received).toBe(RESPONSE);
+    await until(() => reports.length === 1, REPORT_MS, 'the report');
+    expect(reports[0]).toMatchObject({ reason: 'eof', drainedBytes: 300, closedWith: 'close' });
+  });
+});
