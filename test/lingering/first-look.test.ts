@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 
 import { root } from '../helpers/sockclose.js';
 import { requireTool } from '../interop/tools.js';
-import { until } from '../helpers/wait.js';
+import { until, untilSync } from '../helpers/wait.js';
 import { cleanupsAfterEach, kernelPeerForFile } from './lifecycle.js';
 import { reportingServer } from './reporting-server.js';
 
@@ -35,21 +35,15 @@ const FIXTURE = path.join(root, 'test', 'lingering', 'fixtures', 'first-look.cjs
  * which runs on the loop's timer.
  */
 async function serverHeldAfterHandOver() {
+  const ss = requireTool('ss');
   return reportingServer(
     cleanups,
     (socket) => {
-      const peerPort = socket.remotePort!;
-      const serverPort = socket.localPort!;
+      const peerSocket = ['-tnH', 'state', 'all', `sport = :${socket.remotePort!} and dport = :${socket.localPort!}`];
       socket.end(Buffer.alloc(RESPONSE, 1), () => {
         socket.destroy();
-        const deadline = Date.now() + 5000;
-        for (;;) {
-          const left = execFileSync(requireTool('ss'), ['-tnH', 'state', 'all', `sport = :${peerPort} and dport = :${serverPort}`], { encoding: 'utf8' });
-          if (left.trim() === '') break;
-          // A wait that fails loudly: the report then says 'idle-timeout' or the test's wait for it times out.
-          if (Date.now() > deadline) throw new Error(`the peer's socket (port ${peerPort}) still there after 5 s: ${left}`);
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
-        }
+        // Fails loudly (an uncaught error in the test's file) if the peer's socket outlives 5 s.
+        untilSync(() => execFileSync(ss, peerSocket, { encoding: 'utf8' }).trim() === '', 5000, "the peer's socket to be gone");
       });
     },
     OPTIONS,
