@@ -14,7 +14,7 @@
 // needs root). On two cores wrk costs more per request than the plain server does, so without it
 // the server is never the limit (NOT MEASURED); with 0.5 it is, and "busy" is read against F.
 //
-//   node bench/lingering/throughput.mjs [--rounds 6] [--duration 5] [--connections 20]
+//   node bench/lingering/throughput.mjs [--rounds 30] [--duration 1] [--connections 20]
 //                                       [--generator wrk|autocannon] [--server-share F] [--check]
 //                                       [--mode always|as-needed]
 // --check: exit 1 if the median ratio is below the target, or if the lingering server's counters
@@ -46,8 +46,12 @@ function option(name, env, fallback) {
   return value;
 }
 // An even count: as many rounds start with each mode (the order moves each figure by a few %).
-const rounds = option('--rounds', 'BENCH_THROUGHPUT_ROUNDS', 6);
-const duration = option('--duration', 'BENCH_THROUGHPUT_DURATION', 5);
+// Many short rounds, not a few long ones: this shared machine's speed drifts over seconds, and a
+// round's two runs are compared with each other only. On the same code, six rounds of 5 s gave
+// verdicts from 0.831 to 1.037 in one hour; thirty rounds of 1 s, 1.000 to 1.036 (2026-12-07,
+// docs/benchmarks.md).
+const rounds = option('--rounds', 'BENCH_THROUGHPUT_ROUNDS', 30);
+const duration = option('--duration', 'BENCH_THROUGHPUT_DURATION', 1);
 const connections = option('--connections', 'BENCH_THROUGHPUT_CONNECTIONS', 20);
 
 const modeIndex = process.argv.indexOf('--mode');
