@@ -8,8 +8,8 @@ import net from 'node:net';
 import { closeBypassed, setFirstStep } from '../close-hook.js';
 import { nodeResetInProgress, type SocketInternals } from '../node-handle.js';
 import { countCopy } from './claims.js';
-import { abandonClose, afterOurFin, destroyLingering, lingerStep, resetWhileFlushing, type Destroy } from './managed.js';
 import { finNow } from './fin-now.js';
+import { abandonClose, afterOurFin, destroyLingering, lingerStep, resetWhileFlushing, type Destroy } from './managed.js';
 import { serverEntryOf } from './servers.js';
 
 type Final = (this: SocketInternals, callback: (error?: Error | null) => void) => void;
