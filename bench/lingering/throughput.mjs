@@ -48,8 +48,8 @@ function option(name, env, fallback) {
 // An even count: as many rounds start with each mode (the order moves each figure by a few %).
 // Many short rounds, not a few long ones: this shared machine's speed drifts over seconds, and a
 // round's two runs are compared with each other only. On the same code, six rounds of 5 s gave
-// verdicts from 0.831 to 1.037 in one hour; thirty rounds of 1 s, 1.000 to 1.036 (2026-12-07,
-// docs/benchmarks.md).
+// verdicts from 0.831 to 1.037 (7 runs); thirty rounds of 1 s, 0.915 to 1.068 (9 runs), within one
+// hour (2026-12-07, docs/benchmarks.md): a little steadier, no more.
 const rounds = option('--rounds', 'BENCH_THROUGHPUT_ROUNDS', 30);
 const duration = option('--duration', 'BENCH_THROUGHPUT_DURATION', 1);
 const connections = option('--connections', 'BENCH_THROUGHPUT_CONNECTIONS', 20);
