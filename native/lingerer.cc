@@ -254,12 +254,14 @@ class Connection {
   // The first look, where the kernel's counts can answer it against Node's (Linux TCP: one
   // TCP_INFO call, sys::platform::PeerAfterRead()) instead of a read and, at the peer's FIN, a
   // look at the send queue: one syscall less for a peer that has finished, and for a silent one
-  // whose kernel has acknowledged our FIN already (FIN_WAIT2). kLookEnded: the peer's FIN came right after what Node read, everything of ours is
-  // acknowledged and the kernel has ended the connection (CLOSE): 'eof', its FIN never read (a
-  // close in CLOSE sends nothing, and nothing else waited). kLookQuiet: nothing arrived since Node's
-  // last read; the send queue's baseline is taken here (nothing to ask once our FIN is
-  // acknowledged). kLookRead: anything else (bytes, a reset, counts that differ: a descriptor
-  // another process read or wrote, TLS over something else, other platforms): the first read.
+  // whose kernel has acknowledged our FIN already (FIN_WAIT2).
+  // - kLookEnded: the peer's FIN came right after what Node read, everything of ours is
+  //   acknowledged and the kernel has ended the connection (CLOSE): 'eof', its FIN never read (a
+  //   close in CLOSE sends nothing, and nothing else waited).
+  // - kLookQuiet: nothing arrived since Node's last read; the send queue's baseline is taken here
+  //   (nothing to ask once our FIN is acknowledged).
+  // - kLookRead: anything else (bytes, a reset, counts that differ: a descriptor another process
+  //   read or wrote, TLS over something else, other platforms): the first read.
   enum FirstLook { kLookRead, kLookQuiet, kLookEnded };
   FirstLook LookFirst(uint64_t now) {
     if (read_bytes_ < 0 || written_bytes_ < 0 || !(flags_ & kAckedBeforeEof)) return kLookRead;

@@ -27,8 +27,11 @@ const cleanups = cleanupsAfterEach();
 const REQUESTS = 10;
 const BODY = 'x'.repeat(3000);
 
-/** Runs `work` while counting Node's shutdown requests (async resources of type SHUTDOWNWRAP). */
-async function countingShutdowns(work: () => Promise<void>): Promise<number> {
+/**
+ * Runs `work` while counting Node's shutdown requests (async resources of type SHUTDOWNWRAP): the
+ * count, and what `work` gave.
+ */
+async function countingShutdowns<T>(work: () => Promise<T>): Promise<{ shutdowns: number; result: T }> {
   let shutdowns = 0;
   const hook = createHook({
     init(_id, type) {
@@ -37,11 +40,11 @@ async function countingShutdowns(work: () => Promise<void>): Promise<number> {
   });
   hook.enable();
   try {
-    await work();
+    const result = await work();
+    return { shutdowns, result };
   } finally {
     hook.disable();
   }
-  return shutdowns;
 }
 
 /**
@@ -75,6 +78,9 @@ function expectWhole(response: string): void {
   expect(response.endsWith(`\r\n\r\n${BODY}`)).toBe(true);
 }
 
+/** A half-open client (see getOnce()) to 127.0.0.1:`port`. */
+const halfOpenClient = (port: number) => () => net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+
 const answer = (_req: http.IncomingMessage, res: http.ServerResponse) => {
   res.writeHead(200, { 'Content-Length': BODY.length });
   res.end(BODY);
@@ -92,12 +98,9 @@ describe.skipIf(process.platform === 'win32')("destroySoon() on a lingering serv
   it('http, Connection: close: no shutdown request, each response whole before our FIN, \'finish\' emitted, each linger "eof"', async () => {
     const started = await lingeringHttp(http.createServer(), answer);
     cleanups.add(() => closeServer(started.server), started.disable);
-    let finishes = 0;
-    const shutdowns = await countingShutdowns(async () => {
-      ({ finishes } = await serveAll(started.server, () => net.connect({ port: started.port, host: '127.0.0.1', allowHalfOpen: true })));
-    });
+    const { shutdowns, result } = await countingShutdowns(() => serveAll(started.server, halfOpenClient(started.port)));
     expect(shutdowns).toBe(0);
-    expect(finishes).toBe(REQUESTS);
+    expect(result.finishes).toBe(REQUESTS);
     for (let i = 0; i < REQUESTS; i++) expect((await started.nextReport()).reason).toBe('eof');
   });
 
@@ -109,9 +112,7 @@ describe.skipIf(process.platform === 'win32')("destroySoon() on a lingering serv
     const control = sockclose.enableLingeringClose(server);
     await listen(server, { path: socketPath });
     cleanups.add(() => closeServer(server), control);
-    const shutdowns = await countingShutdowns(async () => {
-      await serveAll(server, () => net.connect({ path: socketPath, allowHalfOpen: true }));
-    });
+    const { shutdowns } = await countingShutdowns(() => serveAll(server, () => net.connect({ path: socketPath, allowHalfOpen: true })));
     expect(shutdowns).toBe(0);
     await within(control.drained(), 10_000, 'every linger to end');
     expect(control.stats().reasons.eof).toBe(REQUESTS);
@@ -128,10 +129,10 @@ describe.skipIf(process.platform === 'win32')("destroySoon() on a lingering serv
     cleanups.add(() => closeServer(secure.server), secure.disable);
     const tlsConnect = () => tls.connect({ port: secure.port, host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen: true });
 
-    expect(await countingShutdowns(() => serveAll(plain, () => net.connect({ port: portOf(plain), host: '127.0.0.1', allowHalfOpen: true })).then(() => {}))).toBe(REQUESTS);
-    expect(await countingShutdowns(() => serveAll(asNeeded.server, () => net.connect({ port: asNeeded.port, host: '127.0.0.1', allowHalfOpen: true })).then(() => {}))).toBe(REQUESTS);
+    expect((await countingShutdowns(() => serveAll(plain, halfOpenClient(portOf(plain))))).shutdowns).toBe(REQUESTS);
+    expect((await countingShutdowns(() => serveAll(asNeeded.server, halfOpenClient(asNeeded.port)))).shutdowns).toBe(REQUESTS);
     // TLS: at least one per connection (its transport's, behind close_notify).
-    expect(await countingShutdowns(() => serveAll(secure.server, tlsConnect).then(() => {}))).toBeGreaterThanOrEqual(REQUESTS);
+    expect((await countingShutdowns(() => serveAll(secure.server, tlsConnect))).shutdowns).toBeGreaterThanOrEqual(REQUESTS);
   });
 
   it("the application's own end() (not destroySoon()): Node's shutdown request, and the FIN after it", async () => {
@@ -142,8 +143,8 @@ describe.skipIf(process.platform === 'win32')("destroySoon() on a lingering serv
     const control = sockclose.enableLingeringClose(server);
     await listen(server);
     cleanups.add(() => closeServer(server), control);
-    const shutdowns = await countingShutdowns(async () => {
-      const client = net.connect({ port: portOf(server), host: '127.0.0.1', allowHalfOpen: true });
+    const { shutdowns } = await countingShutdowns(async () => {
+      const client = halfOpenClient(portOf(server))();
       cleanups.add(() => void client.destroy());
       let seen = '';
       client.setEncoding('latin1').on('data', (chunk: string) => (seen += chunk));
