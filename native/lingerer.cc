@@ -254,26 +254,27 @@ class Connection {
   // The first look, where the kernel's counts can answer it against Node's (Linux TCP: one
   // TCP_INFO call, sys::platform::PeerAfterRead()) instead of a read and, at the peer's FIN, a
   // look at the send queue: one syscall less for a peer that has finished, and for a silent one
-  // whose kernel has acknowledged our FIN already (FIN_WAIT2).
+  // (on Linux 4.19 and later wherever only Node wrote and nothing was sent twice; before, only once
+  // its kernel has acknowledged our FIN: FIN_WAIT2).
   // - kLookEnded: the peer's FIN came right after what Node read, everything of ours is
   //   acknowledged and the kernel has ended the connection (CLOSE): 'eof', its FIN never read (a
   //   close in CLOSE sends nothing, and nothing else waited).
-  // - kLookQuiet: nothing arrived since Node's last read; the send queue's baseline is taken here
-  //   (nothing to ask once our FIN is acknowledged).
+  // - kLookQuiet: nothing arrived since Node's last read; the send queue's baseline is taken here,
+  //   from the same call where it can tell (PeerAfterRead()'s `unacked`), else with the ioctl.
   // - kLookRead: anything else (bytes, a reset, counts that differ: a descriptor another process
   //   read or wrote, TLS over something else, other platforms): the first read.
   enum FirstLook { kLookRead, kLookQuiet, kLookEnded };
   FirstLook LookFirst(uint64_t now) {
     if (read_bytes_ < 0 || written_bytes_ < 0 || !(flags_ & kAckedBeforeEof)) return kLookRead;
-    bool all_acked = false;
-    switch (sys::platform::PeerAfterRead(fd_, read_bytes_, written_bytes_, &all_acked)) {
+    double unacked = -1;
+    switch (sys::platform::PeerAfterRead(fd_, read_bytes_, written_bytes_, &unacked)) {
       case sys::platform::kPeerDone:
         over_ = true;  // SO_LINGER cannot change a close in CLOSE (ReadDeferredLinger())
         End(kEndEof, 0);
         return kLookEnded;
       case sys::platform::kPeerQuiet:
-        if (all_acked) {
-          send_queue_ = 0;  // as LookAtSendQueue() would have read it
+        if (unacked >= 0) {
+          send_queue_ = unacked;  // as LookAtSendQueue() would have read it
           next_queue_look_ = now + QueueLookInterval();
         } else {
           LookAtSendQueue(now);

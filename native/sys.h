@@ -104,14 +104,15 @@ bool ConnectionClosed(int fd);
 // users read from it and wrote to it (Node's counts at the hand-over, its write queue empty). The
 // lingerer's first look, one call where it had two (the read that meets the peer's FIN, then the
 // send queue): kPeerUnknown where the platform cannot tell, or anything else happened (read to
-// find out); kPeerQuiet: nothing arrived past `read` (no byte, no FIN, no reset), with *all_acked
-// whether everything of ours, our FIN included, is acknowledged; kPeerDone: the peer's FIN came
+// find out); kPeerQuiet: nothing arrived past `read` (no byte, no FIN, no reset), with *unacked
+// the bytes of ours not yet acknowledged, our FIN not counted (SendQueueMeter()'s measure), or -1
+// where the call cannot tell (then the send queue is read); kPeerDone: the peer's FIN came
 // right after `read`, everything of ours up to our FIN is acknowledged, and the kernel has ended
 // the connection (CLOSE, where a close neither waits nor sends, and nothing is left unread).
 // Linux: TCP_INFO's state, bytes_received and bytes_acked, which count each side's FIN and never
-// a reset; the BSDs and AIX: kPeerUnknown.
+// a reset (and notsent_bytes and bytes_sent for *unacked); the BSDs and AIX: kPeerUnknown.
 enum PeerState : int { kPeerUnknown = 0, kPeerQuiet = 1, kPeerDone = 2 };
-PeerState PeerAfterRead(int fd, double read, double written, bool* all_acked);
+PeerState PeerAfterRead(int fd, double read, double written, double* unacked);
 
 // poll(2) events this platform reports for a socket, mapped to ProbeRevents bits (ProbeField::kPoll).
 int PollEvents();

@@ -55,8 +55,8 @@ double SendQueueMeter(int, bool* fin_acked) {
 // Never asked: with the send queue unknown the lingerer waits for no acknowledgement.
 bool ConnectionClosed(int) { return false; }
 // No TCP_INFO: the lingerer reads.
-PeerState PeerAfterRead(int, double, double, bool* all_acked) {
-  *all_acked = false;
+PeerState PeerAfterRead(int, double, double, double* unacked) {
+  *unacked = -1;
   return kPeerUnknown;
 }
 

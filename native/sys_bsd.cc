@@ -220,8 +220,8 @@ bool ConnectionClosed(int) { return false; }
 // FreeBSD's TCP_INFO gives rcv_nxt but not where the sequence began, Apple's TCP_CONNECTION_INFO
 // a byte count not known to include the FIN: neither is checked against Node's count (no such
 // kernel here to prove it on), so the lingerer reads.
-PeerState PeerAfterRead(int, double, double, bool* all_acked) {
-  *all_acked = false;
+PeerState PeerAfterRead(int, double, double, double* unacked) {
+  *unacked = -1;
   return kPeerUnknown;
 }
 

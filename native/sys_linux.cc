@@ -146,12 +146,12 @@ bool ConnectionClosed(int fd) {
   return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &state, &length) == 0 && length == sizeof state && state == kTcpClose;
 }
 
-PeerState PeerAfterRead(int fd, double read, double written, bool* all_acked) {
-  *all_acked = false;
+PeerState PeerAfterRead(int fd, double read, double written, double* unacked) {
+  *unacked = -1;
   struct tcp_info info;
   std::memset(&info, 0, sizeof info);
-  // Only as far as bytes_received: the kernel copies no more than asked for.
-  socklen_t length = offsetof(struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received;
+  // Only as far as bytes_sent: the kernel copies no more than asked for (and no more than it has).
+  socklen_t length = offsetof(struct tcp_info, tcpi_bytes_sent) + sizeof info.tcpi_bytes_sent;
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 || !SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_received)) {
     return kPeerUnknown;  // Linux before 4.1 has neither count
   }
@@ -164,8 +164,16 @@ PeerState PeerAfterRead(int fd, double read, double written, bool* all_acked) {
   }
   if (received != read) return kPeerUnknown;
   if (info.tcpi_state != kTcpFinWait1 && info.tcpi_state != kTcpFinWait2) return kPeerUnknown;
-  // FIN_WAIT2: our FIN is acknowledged, so is everything before it.
-  *all_acked = info.tcpi_state == kTcpFinWait2;
+  if (info.tcpi_state == kTcpFinWait2) {
+    *unacked = 0;  // our FIN is acknowledged, so is everything before it
+  } else if (SOCKCLOSE_HAS_FIELD(length, tcpi_bytes_sent) && info.tcpi_notsent_bytes == 0 &&
+             static_cast<double>(info.tcpi_bytes_sent) == written) {
+    // FIN_WAIT1 (a peer's delayed ACK holds most silent peers here at the look): nothing unsent,
+    // and the bytes sent (retransmissions included; Linux 4.19) are exactly Node's, so no one else
+    // wrote and nothing was sent twice. What is unacknowledged is then Node's bytes less those
+    // acknowledged, as SIOCOUTQ less our FIN would say: one ioctl fewer. Anything else reads it.
+    *unacked = written - acked;
+  }
   return kPeerQuiet;
 }
 
