@@ -13,12 +13,16 @@
 // hang-ups only, as a client that has read to EOF still watches), as bench:linger-cost's client
 // process does: what our RST makes the kernel do for that waiter (its wake-up) runs in our context.
 //
-// Steps (native/lingerer.cc does them in this order for a silent peer):
+// Steps (native/lingerer.cc does them in this order for a silent peer of an http server, as strace
+// of it shows since 2026-12-07, night):
 //   plain-close    close(): a plain server's close of its half-closed socket
-//   handover       fcntl(F_DUPFD_CLOEXEC) and getsockopt(SO_LINGER), then Node's close of its copy
-//   first-read     recv(MSG_DONTWAIT) (EAGAIN), epoll_ctl(ADD) and ioctl(SIOCOUTQ)
-//   timeout-reset  recv (EAGAIN), setsockopt(SO_LINGER {1, 0}) and close(): RST
-//   timeout-close  recv (EAGAIN) and close(): onTimeout 'close'
+//   handover       fcntl(F_DUPFD_CLOEXEC), then Node's close of its copy (SO_LINGER is not read:
+//                  Node sent our FIN, and the close it could change is the lingerer's)
+//   first-look     getsockopt(TCP_INFO) (the look: nothing arrived, the send queue's baseline
+//                  from the same call) and epoll_ctl(ADD)
+//   timeout-reset  one epoll_wait() per 64 connections (the last look: nothing ready), then
+//                  setsockopt(SO_LINGER {1, 0}) and close(): RST
+//   timeout-close  the same epoll_wait() share and close(): onTimeout 'close'
 // (No epoll_ctl(DEL) before the close: the lingerer's entries are one-shot and the close of the
 // socket's last descriptor drops its entry, see native/poller_epoll.cc.)
 // Prints: <step> <ns per connection> <clients' close, ns per connection>
@@ -28,9 +32,10 @@
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>  // struct tcp_info up to bytes_sent (glibc's <netinet/tcp.h> stops short)
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+// TCP_CLOSE, as tcpi_state says it (the kernel's enum is not in the UAPI headers).
+enum { kTcpClose = 7 };
 
 static double CpuNs(void) {
   struct timespec t;
@@ -86,7 +94,7 @@ static void EvictCaches(void) {
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    fprintf(stderr, "usage: close-steps plain-close|handover|first-read|timeout-reset|timeout-close <connections> warm|cold [watched]\n");
+    fprintf(stderr, "usage: close-steps plain-close|handover|first-look|timeout-reset|timeout-close <connections> warm|cold [watched]\n");
     return 2;
   }
   const char* step = argv[1];
@@ -138,7 +146,7 @@ int main(int argc, char** argv) {
   const int epoll = epoll_create1(EPOLL_CLOEXEC);
   if (epoll < 0) Die("epoll_create1");
   const int timeout_step = strncmp(step, "timeout-", 8) == 0;
-  // A linger reaching its timeout was registered at its first read.
+  // A linger reaching its timeout was registered at its first look.
   if (timeout_step) {
     for (int i = 0; i < n; i++) {
       struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data = {.u32 = (unsigned)i}};
@@ -169,7 +177,7 @@ int main(int argc, char** argv) {
   }
   if (cold) EvictCaches();
 
-  static char buffer[65536];
+  struct epoll_event ready[64];
   const double start = CpuNs();
   for (int i = 0; i < n; i++) {
     const int fd = servers[i];
@@ -177,18 +185,18 @@ int main(int argc, char** argv) {
       close(fd);
     } else if (strcmp(step, "handover") == 0) {
       const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-      struct linger linger;
-      socklen_t size = sizeof linger;
-      if (copy < 0 || getsockopt(copy, SOL_SOCKET, SO_LINGER, &linger, &size) < 0) Die("handover");
+      if (copy < 0) Die("handover");
       close(fd);
       servers[i] = copy;
-    } else if (strcmp(step, "first-read") == 0) {
-      if (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) != -1 || errno != EAGAIN) Die("recv: expected EAGAIN");
+    } else if (strcmp(step, "first-look") == 0) {
+      struct tcp_info info;
+      // As far as bytes_sent, as the lingerer asks (native/sys_linux.cc, PeerAfterRead()).
+      socklen_t size = offsetof(struct tcp_info, tcpi_bytes_sent) + sizeof info.tcpi_bytes_sent;
+      if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) < 0) Die("getsockopt TCP_INFO");
       struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data = {.u32 = (unsigned)i}};
-      int queued = 0;
-      if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) < 0 || ioctl(fd, SIOCOUTQ, &queued) < 0) Die("first-read");
+      if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) < 0) Die("first-look");
     } else if (timeout_step) {
-      if (recv(fd, buffer, sizeof buffer, MSG_DONTWAIT) != -1 || errno != EAGAIN) Die("recv: expected EAGAIN");
+      if (i % 64 == 0 && epoll_wait(epoll, ready, 64, 0) != 0) Die("epoll_wait: expected nothing ready");
       if (strcmp(step, "timeout-reset") == 0) {
         const struct linger abortive = {1, 0};
         if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive) < 0) Die("setsockopt");
@@ -213,7 +221,7 @@ int main(int argc, char** argv) {
     struct tcp_info info;
     socklen_t size = sizeof info;
     if (getsockopt(clients[i], IPPROTO_TCP, TCP_INFO, &info, &size) < 0) Die("getsockopt TCP_INFO");
-    if (info.tcpi_state == TCP_CLOSE) reset++;
+    if (info.tcpi_state == kTcpClose) reset++;
   }
   const int expected = strcmp(step, "timeout-reset") == 0 ? n : 0;
   if (reset != expected) {

@@ -10,7 +10,7 @@
 //
 //   node bench/lingering/close-steps.mjs [--n 2000] [--rounds 5]
 //
-// Steps in the state the lingerer meets them: a plain close, the hand-over and the first read
+// Steps in the state the lingerer meets them: a plain close, the hand-over and the first look
 // (1–2 ms after the response) warm; the idle timeout's steps cold (seconds later: the caches
 // evicted first). Rounds interleave the steps in a rotating order; figures are medians.
 // Linux only (epoll, SIOCOUTQ); needs gcc.
@@ -40,7 +40,7 @@ if (process.platform !== 'linux') {
 const STEPS = [
   ['plain-close', 'plain-close', 'warm', true],
   ['handover', 'handover', 'warm', true],
-  ['first-read', 'first-read', 'warm', true],
+  ['first-look', 'first-look', 'warm', true],
   ['timeout-reset', 'timeout-reset', 'cold', true],
   ['timeout-close', 'timeout-close', 'cold', true],
   ['timeout-reset, no waiter', 'timeout-reset', 'cold', false],
@@ -72,7 +72,7 @@ for (const [name, , cache] of STEPS) {
   const range = `${ns(Math.min(...values))}–${ns(Math.max(...values))}`;
   console.log(`${name.padEnd(26)}${cache.padEnd(7)}${ns(of(name)).padStart(14)}  (${range})`.padEnd(72) + ns(clientsOf(name)).padStart(10));
 }
-const before = of('handover') + of('first-read');
+const before = of('handover') + of('first-look');
 const plain = of('plain-close');
 console.log('');
 for (const policy of ['reset', 'close']) {
