@@ -4,16 +4,13 @@
 // and stats() counted a reset all the same; nftables, counting the server's RSTs, showed none.
 // Needs packet loss, so root: each case runs in a network namespace of its own (`unshare -n`),
 // whose nftables rules drop the client's packets once its request (and FIN) arrived.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { requireTool } from '../interop/tools.js';
 import { root as repository } from '../helpers/sockclose.js';
+import { canMakeNetworkNamespaces, runInNetworkNamespace } from './namespace.js';
 
-const root = process.platform === 'linux' && process.getuid?.() === 0;
 const fixture = path.join(repository, 'test', 'lingering', 'fixtures', 'abortive-close-after-fins.cjs');
 
 interface Outcome {
@@ -23,13 +20,9 @@ interface Outcome {
   client: { bytes: number; ended: boolean; error: string | null };
 }
 
-async function run(mode: 'peer-finished' | 'peer-open'): Promise<Outcome> {
-  const [unshare, ip, nft] = [requireTool('unshare'), requireTool('ip'), requireTool('nft')];
-  const { stdout } = await promisify(execFile)(unshare, ['-n', process.execPath, fixture, mode, ip, nft], { timeout: 30_000 });
-  return JSON.parse(stdout) as Outcome;
-}
+const run = (mode: 'peer-finished' | 'peer-open'): Promise<Outcome> => runInNetworkNamespace<Outcome>(fixture, mode);
 
-describe.runIf(root)("an abortive close after both FINs, our bytes sent but unacknowledged (packet loss in a namespace)", () => {
+describe.runIf(canMakeNetworkNamespaces)("an abortive close after both FINs, our bytes sent but unacknowledged (packet loss in a namespace)", () => {
   it("sends no RST on Linux, and the report says so: closedWith 'close', no reset counted", async () => {
     const outcome = await run('peer-finished');
     expect(outcome.report).toMatchObject({ reason: 'idle-timeout', closedWith: 'close', unreadBytes: 0 });

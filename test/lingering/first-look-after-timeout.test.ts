@@ -5,16 +5,13 @@
 // (a read then finds ETIMEDOUT), not 'eof'. Reached by no other test: it needs packet loss, so
 // root; each case runs in a network namespace of its own (`unshare -n`), whose nftables rules drop
 // the client's acknowledgements and whose tcp_retries2 makes the kernel give up within ~1 s.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
-import { requireTool } from '../interop/tools.js';
 import { root as repository } from '../helpers/sockclose.js';
+import { canMakeNetworkNamespaces, runInNetworkNamespace } from './namespace.js';
 
-const root = process.platform === 'linux' && process.getuid?.() === 0;
 const fixture = path.join(repository, 'test', 'lingering', 'fixtures', 'first-look-after-timeout.cjs');
 
 interface Outcome {
@@ -23,13 +20,9 @@ interface Outcome {
   client: { bytes: number; ended: boolean; error: string | null };
 }
 
-async function run(mode: 'timed-out' | 'acknowledged'): Promise<Outcome> {
-  const [unshare, ip, nft] = [requireTool('unshare'), requireTool('ip'), requireTool('nft')];
-  const { stdout } = await promisify(execFile)(unshare, ['-n', process.execPath, fixture, mode, ip, nft], { timeout: 30_000 });
-  return JSON.parse(stdout) as Outcome;
-}
+const run = (mode: 'timed-out' | 'acknowledged'): Promise<Outcome> => runInNetworkNamespace<Outcome>(fixture, mode);
 
-describe.runIf(root)('the first look at a connection the kernel ended (CLOSE) before the hand-over', () => {
+describe.runIf(canMakeNetworkNamespaces)('the first look at a connection the kernel ended (CLOSE) before the hand-over', () => {
   it("after a retransmission timeout (our response never acknowledged): 'error', ETIMEDOUT, not 'eof'", async () => {
     const outcome = await run('timed-out');
     expect(outcome.stateAtHandOver).toBe('CLOSE');
