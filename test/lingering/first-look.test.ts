@@ -93,23 +93,27 @@ describe.skipIf(process.platform !== 'linux')('the native lingerer\'s first look
 
   it("silent peers, our FIN not yet acknowledged at the look (FIN_WAIT1): no look at the send queue's ioctl", async () => {
     const COUNT = 20;
-    const run = await traced(SILENT_FIXTURE, COUNT, 'getsockopt,ioctl');
-    const port = Number(/^port (\d+)$/m.exec(run.stdout)?.[1]);
-    const reports = JSON.parse(/^reports (.*)$/m.exec(run.stdout)?.[1] ?? 'null') as { reason: string; closedWith: string }[];
-    expect(reports).toHaveLength(COUNT);
-    for (const report of reports) expect(report).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
-    const serverSide = run.lines.filter((line) => line.includes(`<TCP:[127.0.0.1:${port}->`));
-    // TCP_INFO's first byte is the state (strace prints the buffer as a string): 4 is FIN_WAIT1.
-    const looks = serverSide.filter((line) => line.includes('TCP_INFO'));
-    const finWait1 = looks.filter((line) => line.includes('TCP_INFO, "\\4'));
-    expect(looks.length).toBeGreaterThanOrEqual(COUNT);
     // The peers' delayed ACKs (~40 ms) outlast the look (~1 ms in) unless this machine stalls that
-    // long; without one such look the case was not reached, and the test says so.
-    expect(finWait1.length, 'looks that found FIN_WAIT1').toBeGreaterThan(0);
-    // Linux 4.19 and later: the unacknowledged bytes come from the same TCP_INFO call (nothing
-    // unsent, bytes sent = Node's): SIOCOUTQ (strace: TIOCOUTQ) is never asked, the look nor later.
-    // (Other ioctls may come: libuv's FIONBIO where the lingerer watches through uv_poll_t.)
-    expect(serverSide.filter((line) => / ioctl\(.*OUTQ/.test(line))).toEqual([]);
+    // long right then (the 20 looks come in one or two timer passes): a run without a look in
+    // FIN_WAIT1 did not reach the case, and is run again, three times at most, before failing.
+    let finWait1 = 0;
+    for (let attempt = 1; attempt <= 3 && finWait1 === 0; attempt++) {
+      const run = await traced(SILENT_FIXTURE, COUNT, 'getsockopt,ioctl');
+      const port = Number(/^port (\d+)$/m.exec(run.stdout)?.[1]);
+      const reports = JSON.parse(/^reports (.*)$/m.exec(run.stdout)?.[1] ?? 'null') as { reason: string; closedWith: string }[];
+      expect(reports).toHaveLength(COUNT);
+      for (const report of reports) expect(report).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
+      const serverSide = run.lines.filter((line) => line.includes(`<TCP:[127.0.0.1:${port}->`));
+      // TCP_INFO's first byte is the state (strace prints the buffer as a string): 4 is FIN_WAIT1.
+      const looks = serverSide.filter((line) => line.includes('TCP_INFO'));
+      expect(looks.length).toBeGreaterThanOrEqual(COUNT);
+      finWait1 = looks.filter((line) => line.includes('TCP_INFO, "\\4')).length;
+      // Linux 4.19 and later: the unacknowledged bytes come from the same TCP_INFO call (nothing
+      // unsent, bytes sent = Node's): SIOCOUTQ (strace: TIOCOUTQ) is never asked, the look nor
+      // later. (Other ioctls may come: libuv's FIONBIO where the lingerer watches through uv_poll_t.)
+      expect(serverSide.filter((line) => / ioctl\(.*OUTQ/.test(line))).toEqual([]);
+    }
+    expect(finWait1, 'looks that found FIN_WAIT1, in the last of three runs').toBeGreaterThan(0);
   });
 
   it('a peer that reset before the first look: "error", ECONNRESET, not a clean end', async () => {
