@@ -28,7 +28,6 @@
 // Prints: <step> <ns per connection> <clients' close, ns per connection>
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
