@@ -30,20 +30,35 @@ const REPORT_MS = 15_000;
 const FIXTURE = path.join(root, 'test', 'lingering', 'fixtures', 'first-look.cjs');
 const SILENT_FIXTURE = path.join(root, 'test', 'lingering', 'fixtures', 'first-look-silent.cjs');
 
-/** Runs `fixture` with `count` under strace (the calls named in `trace`); its output and the trace. */
-async function traced(fixture: string, count: number, trace: string): Promise<{ stdout: string; lines: string[] }> {
+/**
+ * Runs `fixture` with `count` under strace (the calls named in `trace`): its output, and the traced
+ * calls on its `count` server sockets (the inodes it prints), each with its socket's inode.
+ */
+async function traced(fixture: string, count: number, trace: string): Promise<{ stdout: string; serverSide: { inode: string; line: string }[] }> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sockclose-first-look-')), 'trace');
   cleanups.add(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
   const strace = requireTool('strace');
   const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const args = ['-f', '-qq', '-yy', '-e', `trace=${trace}`, '-o', file, process.execPath, fixture, String(count)];
+    // -y: each socket named by its inode (the fixture prints its server sockets'), whatever its state.
+    const args = ['-f', '-qq', '-y', '-e', `trace=${trace}`, '-o', file, process.execPath, fixture, String(count)];
     execFile(strace, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       const code = error ? (error as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr: error?.killed ? `${stderr} (killed: 30 s)` : stderr });
     });
   });
   expect(run.code, run.stderr).toBe(0);
-  return { stdout: run.stdout, lines: fs.readFileSync(file, 'utf8').split('\n') };
+  const inodes = new Set(JSON.parse(/^inodes (.*)$/m.exec(run.stdout)?.[1] ?? '[]') as string[]);
+  expect(inodes.size, "the server sockets' inodes").toBe(count);
+  // The server's side of each connection, by its socket's inode (Node's descriptor and the
+  // lingerer's duplicate share it).
+  const serverSide = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      const inode = /<socket:\[(\d+)\]>/.exec(line)?.[1];
+      return inode !== undefined && inodes.has(inode) ? [{ inode, line }] : [];
+    });
+  return { stdout: run.stdout, serverSide };
 }
 
 /**
@@ -74,17 +89,13 @@ describe.skipIf(process.platform !== 'linux')('the native lingerer\'s first look
     const COUNT = 20;
     requireTool('ss');
     const run = await traced(FIXTURE, COUNT, 'read,recvfrom,readv,recvmsg,getsockopt,ioctl');
-    const port = Number(/^port (\d+)$/m.exec(run.stdout)?.[1]);
     const reports = JSON.parse(/^reports (.*)$/m.exec(run.stdout)?.[1] ?? 'null') as { reason: string; drainedBytes: number; closedWith: string }[];
     expect(reports).toHaveLength(COUNT);
     for (const report of reports) expect(report).toMatchObject({ reason: 'eof', drainedBytes: 0, closedWith: 'close' });
 
-    // The server's side of each connection (its local port is the listener's): Node never read
-    // there (pauseOnConnect), so a read is the lingerer's.
-    const serverSide = run.lines.filter((line) => line.includes(`<TCP:[127.0.0.1:${port}->`));
-    const peerOf = (line: string) => /->127\.0\.0\.1:(\d+)\]>/.exec(line)?.[1];
-    const lookedAt = new Set(serverSide.filter((line) => line.includes('TCP_INFO')).map(peerOf));
-    const read = new Set(serverSide.filter((line) => /^\d+ +(read|recvfrom|readv|recvmsg)\(/.test(line)).map(peerOf));
+    // Node never read on the server's side (pauseOnConnect), so a read there is the lingerer's.
+    const lookedAt = new Set(run.serverSide.filter(({ line }) => line.includes('TCP_INFO')).map(({ inode }) => inode));
+    const read = new Set(run.serverSide.filter(({ line }) => /^\d+ +(read|recvfrom|readv|recvmsg)\(/.test(line)).map(({ inode }) => inode));
     // The acknowledgement of our FIN comes from the peer's kernel at once on loopback; a look that
     // came before it reads instead (correct, one syscall more): allowed for a few, not for most.
     expect(lookedAt.size).toBe(COUNT);
@@ -99,11 +110,10 @@ describe.skipIf(process.platform !== 'linux')('the native lingerer\'s first look
     let finWait1 = 0;
     for (let attempt = 1; attempt <= 3 && finWait1 === 0; attempt++) {
       const run = await traced(SILENT_FIXTURE, COUNT, 'getsockopt,ioctl');
-      const port = Number(/^port (\d+)$/m.exec(run.stdout)?.[1]);
       const reports = JSON.parse(/^reports (.*)$/m.exec(run.stdout)?.[1] ?? 'null') as { reason: string; closedWith: string }[];
       expect(reports).toHaveLength(COUNT);
       for (const report of reports) expect(report).toMatchObject({ reason: 'idle-timeout', closedWith: 'reset' });
-      const serverSide = run.lines.filter((line) => line.includes(`<TCP:[127.0.0.1:${port}->`));
+      const serverSide = run.serverSide.map(({ line }) => line);
       // TCP_INFO's first byte is the state (strace prints the buffer as a string): 4 is FIN_WAIT1.
       const looks = serverSide.filter((line) => line.includes('TCP_INFO'));
       expect(looks.length).toBeGreaterThanOrEqual(COUNT);
